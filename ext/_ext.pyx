@@ -1,0 +1,26 @@
+# cython: freethreading_compatible = False
+"""mapdb's OS layer: memory mappings and the syscalls around them.
+
+One source file per concept, included here so they compile into one extension module
+(``mapdb._ext``) and share the C-level ``_Region`` base without cross-module cimports:
+
+  errors.pxi      errno -> OSError with the file name
+  region.pxi      buffer export bookkeeping shared by mappings and scratch memory
+  advice.pxi      madvise / posix_fadvise
+  durability.pxi  msync, fsync, fdatasync, posix_fallocate
+  locking.pxi     mlock / mlock2(MLOCK_ONFAULT) / munlock, RLIMIT_MEMLOCK reporting
+  protection.pxi  mprotect
+  residency.pxi   mincore, cachestat(2)
+  scratch.pxi     aligned scratch buffers for kernels
+  mapping.pxi     Mapping: a file mapped read-only or read-write
+"""
+
+include "errors.pxi"
+include "region.pxi"
+include "advice.pxi"
+include "durability.pxi"
+include "locking.pxi"
+include "protection.pxi"
+include "residency.pxi"
+include "scratch.pxi"
+include "mapping.pxi"
