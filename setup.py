@@ -1,4 +1,4 @@
-"""Builds the Cython extension mapdb._ext from ext/.
+"""Builds the Cython extension mapdb._ext._core from ext/.
 
 MAPDB_BUILD selects the flavour:
   release (default)  -O3, Cython's fast directives (no bounds/wraparound checks)
@@ -32,8 +32,8 @@ if BUILD == "asan":
     link_args += san
 
 ext = Extension(
-    "mapdb._ext",
-    ["ext/_ext.pyx"],
+    "mapdb._ext._core",
+    ["ext/_core.pyx"],
     include_dirs=["ext"],
     extra_compile_args=compile_args + ["-D_GNU_SOURCE"],
     extra_link_args=link_args,

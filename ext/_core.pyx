@@ -2,7 +2,7 @@
 """mapdb's OS layer: memory mappings and the syscalls around them.
 
 One source file per concept, included here so they compile into one extension module
-(``mapdb._ext``) and share the C-level ``_Region`` base without cross-module cimports:
+(``mapdb._ext._core``, re-exported by ``mapdb._ext``) and share the C-level ``_Region`` base without cross-module cimports:
 
   errors.pxi      errno -> OSError with the file name
   region.pxi      buffer export bookkeeping shared by mappings and scratch memory

@@ -1,0 +1,51 @@
+# mapdb developer entry points. Every target sets up what it needs from nothing.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+SOURCES := pyproject.toml setup.py $(wildcard ext/*)
+
+.PHONY: demo test test-fast lint bench test-debug test-asan clean
+
+$(STAMP): $(SOURCES)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# compat mode: a plain path entry, so PYTHONPATH can put a debug/asan build first
+	$(PY) -m pip install -q -e '.[test,bench]' --config-settings editable_mode=compat
+	touch $@
+
+demo: $(STAMP)                 ## build and run the main job on the shipped default
+	$(VENV)/bin/mapdb demo
+
+test: lint $(STAMP)            ## the whole suite (CI runs this)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)            ## the suite without lint
+	$(PY) -m pytest -q -x
+
+lint: $(STAMP)                 ## ruff + the one-way layer contract
+	$(VENV)/bin/ruff check mapdb tests benchmarks datasets
+	$(VENV)/bin/lint-imports
+
+bench: $(STAMP)                ## benchmarks against DuckDB and Polars (long; not in CI)
+	$(PY) -m benchmarks.run
+
+# Debug (-O0 -g, bounds checks) and sanitizer (ASan + UBSan) builds are made in a copy of
+# the tree under build/, so the release build in the venv stays untouched.
+define variant_tests
+	rm -rf build/$(1) && mkdir -p build/$(1)
+	cp -r mapdb ext tests setup.py pyproject.toml README.md build/$(1)/
+	rm -f build/$(1)/mapdb/_ext/*.so
+	cd build/$(1) && MAPDB_BUILD=$(1) ../../$(PY) setup.py -q build_ext --inplace
+	cd build/$(1) && $(2) PYTHONPATH=. ../../$(PY) -m pytest -q -p no:cacheprovider tests/ext
+endef
+
+test-debug: $(STAMP)           ## extension tests against the debug build
+	$(call variant_tests,debug,)
+
+test-asan: $(STAMP)            ## extension tests under AddressSanitizer + UBSan
+	$(call variant_tests,asan,LD_PRELOAD=$$(gcc -print-file-name=libasan.so) \
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
+
+clean:
+	rm -rf build $(VENV) mapdb/*.so ext/*.c mapdb/_ext/*.so *.egg-info

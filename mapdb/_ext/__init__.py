@@ -1,0 +1,43 @@
+"""The OS layer: mappings and the syscalls around them (compiled from ext/ by Cython).
+
+Everything public lives in the compiled module ``mapdb._ext._core``; see its stub
+``_core.pyi`` for signatures.
+"""
+
+from mapdb._ext._core import (
+    PAGE_SIZE,
+    Advice,
+    CacheStat,
+    FileAdvice,
+    Mapping,
+    MemoryLockError,
+    Prot,
+    Scratch,
+    fadvise,
+    fallocate,
+    fdatasync,
+    file_residency,
+    fsync,
+    fsync_path,
+    locked_bytes,
+    memlock_limit,
+)
+
+__all__ = [
+    "PAGE_SIZE",
+    "Advice",
+    "CacheStat",
+    "FileAdvice",
+    "Mapping",
+    "MemoryLockError",
+    "Prot",
+    "Scratch",
+    "fadvise",
+    "fallocate",
+    "fdatasync",
+    "file_residency",
+    "fsync",
+    "fsync_path",
+    "locked_bytes",
+    "memlock_limit",
+]

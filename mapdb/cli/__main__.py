@@ -1,0 +1,3 @@
+from mapdb.cli import main
+
+main(prog_name="mapdb")
