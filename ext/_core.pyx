@@ -12,6 +12,7 @@ One source file per concept, included here so they compile into one extension mo
   protection.pxi  mprotect
   residency.pxi   mincore, cachestat(2)
   scratch.pxi     aligned scratch buffers for kernels
+  buffers.pxi     copy into a mapping and checksum64 without the GIL
   mapping.pxi     Mapping: a file mapped read-only or read-write
 """
 
@@ -23,4 +24,5 @@ include "locking.pxi"
 include "protection.pxi"
 include "residency.pxi"
 include "scratch.pxi"
+include "buffers.pxi"
 include "mapping.pxi"

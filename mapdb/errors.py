@@ -1,0 +1,47 @@
+"""mapdb's exceptions: every failure a user can cause or meet is one of these.
+
+Outside the layer stack (any layer may raise them), so it imports nothing of mapdb.
+"""
+
+
+class MapdbError(Exception):
+    """Base class of every mapdb error."""
+
+
+class StorageError(MapdbError):
+    """A storage operation failed (I/O, space, limits)."""
+
+
+class CorruptionError(StorageError):
+    """A file is damaged or is not the file the manifest names."""
+
+
+class LockedError(StorageError):
+    """Another process holds the table's writer lock."""
+
+    def __init__(self, message: str, pid: int | None = None):
+        super().__init__(message)
+        self.pid = pid
+
+
+class PoisonedWriterError(StorageError):
+    """A sync failed earlier; this writer refuses to write until the table is reopened."""
+
+
+class SchemaError(MapdbError):
+    """Data does not fit the table's schema, or a type is not supported."""
+
+
+class InvalidNameError(MapdbError):
+    """A table or column name that mapdb refuses (empty, too long, NUL, ...)."""
+
+
+class NotFoundError(MapdbError, KeyError):
+    """No such table or column."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ReadOnlyError(MapdbError):
+    """A write was attempted through a read-only connection."""

@@ -1,0 +1,121 @@
+"""One buffer of one column in one file: header page, then the bytes (page-aligned).
+
+Writing follows the durable path: create + posix_fallocate (a full disk fails here, before
+any mapped write), map read-write, copy without the GIL, checksum, header, msync, fdatasync,
+unmap. Reading maps the file read-only and hands out a zero-copy ``pyarrow.Buffer`` that
+keeps the mapping alive.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from mapdb import _ext
+from mapdb.errors import CorruptionError, StorageError
+from mapdb.storage import fileops
+from mapdb.storage.header import HEADER_SIZE, BufferKind, Header
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """What a manifest records of one file: its name and what its header must say."""
+
+    name: str
+    length: int
+    checksum: int
+
+    def to_json(self) -> list:
+        return [self.name, self.length, self.checksum]
+
+    @classmethod
+    def from_json(cls, j: list) -> FileRef:
+        return cls(str(j[0]), int(j[1]), int(j[2]))
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose file it is: a file copied in from another table or segment is refused."""
+
+    table_id: bytes
+    segment_id: int
+    column_id: int
+    type_code: int
+
+
+def write_buffer(directory: str, name: str, kind: BufferKind, owner: Owner, rows: int,
+                 parts: list) -> FileRef:
+    """Write ``parts`` (buffer-protocol objects) one after another into a new file."""
+    path = os.path.join(directory, name)
+    views = [memoryview(p).cast("B") for p in parts]
+    length = sum(v.nbytes for v in views)
+    m = fileops.create_mapping(path, HEADER_SIZE + length)
+    try:
+        pos = HEADER_SIZE
+        for v in views:
+            _ext.copy_into(m, pos, v)
+            pos += v.nbytes
+        with memoryview(m) as mv:
+            checksum = _ext.checksum64(mv[HEADER_SIZE:])
+            header = Header(kind, owner.type_code, rows, length, checksum, owner.table_id,
+                            owner.segment_id, owner.column_id)
+            mv[:HEADER_SIZE] = header.pack()
+        fileops.sync_mapping(m)
+    finally:
+        m.close()
+    return FileRef(name, length, checksum)
+
+
+def open_buffer(directory: str, ref: FileRef, kind: BufferKind, owner: Owner,
+                rows: int) -> pa.Buffer:
+    """Map a committed file and return its data as a zero-copy pyarrow Buffer."""
+    path = os.path.join(directory, ref.name)
+    try:
+        m = fileops.map_readonly(path)
+    except IsADirectoryError:
+        raise CorruptionError(f"{path}: is a directory, expected a column file") from None
+    except OSError as e:
+        if e.errno == 40:  # ELOOP: O_NOFOLLOW met a symlink
+            raise CorruptionError(f"{path}: is a symlink; mapdb never follows symlinks to "
+                                  f"column files") from None
+        if isinstance(e, FileNotFoundError):
+            raise CorruptionError(f"{path}: column file is missing") from None
+        raise StorageError(f"{path}: {e.strerror}") from e
+    try:
+        with memoryview(m) as mv:
+            header = Header.unpack(bytes(mv[:HEADER_SIZE]), path)
+        _check_header(path, header, ref, kind, owner, rows)
+        if len(m) < HEADER_SIZE + ref.length:
+            raise CorruptionError(
+                f"{path}: file is {len(m)} bytes but the committed column needs "
+                f"{HEADER_SIZE + ref.length} ({HEADER_SIZE} header + {ref.length} data); "
+                f"it was truncated")
+        return pa.py_buffer(m).slice(HEADER_SIZE, ref.length)
+    finally:
+        m.close()  # unmapped when the last Buffer over it is released
+
+
+def _check_header(path: str, h: Header, ref: FileRef, kind: BufferKind, owner: Owner,
+                  rows: int) -> None:
+    expected = (kind, owner.type_code, rows, ref.length, ref.checksum, owner.table_id,
+                owner.segment_id, owner.column_id)
+    actual = (h.kind, h.type_code, h.rows, h.length, h.checksum, h.table_id, h.segment_id,
+              h.column_id)
+    if expected != actual:
+        names = ("kind", "type", "rows", "length", "checksum", "table id", "segment id",
+                 "column id")
+        diffs = [f"{n} {a!r} (manifest: {e!r})" for n, a, e in zip(names, actual, expected,
+                                                                     strict=True) if a != e]
+        raise CorruptionError(f"{path}: header does not match the manifest: "
+                              + ", ".join(diffs) + " (a file from another table or version?)")
+
+
+def verify_buffer(directory: str, ref: FileRef, kind: BufferKind, owner: Owner,
+                  rows: int) -> None:
+    """Check header and full data checksum; CorruptionError on any damage."""
+    buf = open_buffer(directory, ref, kind, owner, rows)
+    if _ext.checksum64(buf) != ref.checksum:
+        raise CorruptionError(f"{os.path.join(directory, ref.name)}: data checksum mismatch "
+                              f"(the column's bytes are damaged)")

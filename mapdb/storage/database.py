@@ -1,0 +1,129 @@
+"""A database: a directory of table directories, plus a marker file."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import uuid
+from dataclasses import replace
+
+import pyarrow as pa
+
+from mapdb.errors import MapdbError, NotFoundError, ReadOnlyError, StorageError
+from mapdb.storage import fileops, manifest, names, table
+from mapdb.storage.lock import WriterLock
+from mapdb.storage.manifest import new_table_manifest
+from mapdb.storage.table import Snapshot, Writer
+
+MARKER = "mapdb.json"
+
+
+class DatabaseStore:
+    """Opens (and unless read-only, creates) the database at ``path``."""
+
+    def __init__(self, path: str | os.PathLike, readonly: bool = False):
+        self.path = os.path.abspath(os.fspath(path))
+        self.readonly = readonly
+        marker = os.path.join(self.path, MARKER)
+        if not os.path.exists(marker):
+            if readonly:
+                raise NotFoundError(f"{self.path}: no mapdb database here")
+            if os.path.isdir(self.path) and os.listdir(self.path):
+                raise StorageError(f"{self.path}: directory exists, is not empty and is not a "
+                                   f"mapdb database; refusing to write into it")
+            os.makedirs(self.path, exist_ok=True)
+            tmp = os.path.join(self.path, f".{MARKER}.tmp-{os.getpid()}")
+            fileops.write_file(tmp, json.dumps({"format": "mapdb", "version": 1}).encode())
+            fileops.rename(tmp, marker)
+            fileops.fsync_dir(self.path)
+        if not readonly:
+            self._remove_dead_staging()
+
+    def _remove_dead_staging(self) -> None:
+        """New tables are built in .tmp-<pid>-* directories; a dead pid's are leftovers."""
+        for name in os.listdir(self.path):
+            m = re.fullmatch(r"\.tmp-(\d+)-[0-9a-f]+", name)
+            if m and not _alive(int(m.group(1))):
+                shutil.rmtree(os.path.join(self.path, name), ignore_errors=True)
+
+    def table_dir(self, name: str) -> str:
+        return os.path.join(self.path, names.table_dir_name(name))
+
+    def tables(self) -> list[str]:
+        out = []
+        for d in sorted(os.listdir(self.path)):
+            n = names.table_name_from_dir(d)
+            if n is not None and manifest.versions(os.path.join(self.path, d, "manifests")):
+                out.append(n)
+        return sorted(out)
+
+    def exists(self, name: str) -> bool:
+        return bool(manifest.versions(os.path.join(self.table_dir(name), "manifests")))
+
+    def snapshot(self, name: str, version: int | None = None) -> Snapshot:
+        if not self.exists(name):
+            raise NotFoundError(f"no table {name!r} in {self.path} (tables: "
+                                f"{', '.join(self.tables()) or 'none'})")
+        return Snapshot(self.table_dir(name), name, version)
+
+    def _writable(self) -> None:
+        if self.readonly:
+            raise ReadOnlyError(f"{self.path} was opened read-only")
+
+    def writer(self, name: str, timeout: float = 0.0) -> Writer:
+        """The writer of an existing table (holds its lock until closed)."""
+        self._writable()
+        d = self.table_dir(name)
+        if not self.exists(name):
+            raise NotFoundError(f"no table {name!r} in {self.path}")
+        lock = WriterLock(os.path.join(d, "LOCK"), f"table {name!r}", timeout)
+        try:
+            table.reclaim(d)  # leftovers of a crashed writer
+            snap = Snapshot(d, name)
+            base = snap.manifest
+            snap.close()
+        except BaseException:
+            lock.release()
+            raise
+        return Writer(d, name, base, lock)
+
+    def create_writer(self, name: str, schema: pa.Schema, first: pa.RecordBatch | None = None,
+                      dictionary: str | list[str] | None = "auto") -> Writer:
+        """A writer that builds a new table aside and publishes it on commit."""
+        self._writable()
+        if self.exists(name):
+            raise StorageError(f"table {name!r} already exists")
+        specs = table.choose_schema(schema, first, dictionary, first_id=1)
+        base = replace(new_table_manifest(specs), next_id=len(specs) + 1)
+        work = table.staging_dir(self.path)
+        table.make_table_dirs(work)
+        return Writer(self.table_dir(name), name, base, None, new_table_dir=work)
+
+    def drop_table(self, name: str, timeout: float = 0.0) -> None:
+        self._writable()
+        d = self.table_dir(name)
+        if not self.exists(name):
+            raise NotFoundError(f"no table {name!r} in {self.path}")
+        lock = WriterLock(os.path.join(d, "LOCK"), f"table {name!r}", timeout)
+        try:
+            trash = os.path.join(self.path, f".trash-{uuid.uuid4().hex}")
+            fileops.rename(d, trash)
+            fileops.fsync_dir(self.path)
+        finally:
+            lock.release()
+        shutil.rmtree(trash, ignore_errors=True)  # readers' open mappings stay valid
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+__all__ = ["DatabaseStore", "MapdbError"]

@@ -1,0 +1,133 @@
+"""Every file operation the storage layer performs, in one place.
+
+Routing them through here gives one seam for fault injection (RELIABILITY.md 3-4): a test
+can make the N-th call of any operation fail with a chosen errno, once or from then on,
+and named crash points of the commit protocol can kill the process on request
+(``MAPDB_CRASH_AT=<point>``).
+
+>>> with inject_fault("rename", nth=1, err=28):
+...     try:
+...         rename("/nonexistent-a", "/nonexistent-b")
+...     except OSError as e:
+...         print(e.errno)
+28
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno as errno_mod
+import os
+import signal
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from mapdb import _ext
+
+
+@dataclass
+class _Fault:
+    op: str
+    nth: int
+    err: int
+    persistent: bool
+
+
+_faults: list[_Fault] = []
+calls: Counter[str] = Counter()  # per-operation call counts (tests read these)
+
+
+@contextlib.contextmanager
+def inject_fault(op: str, nth: int = 1, err: int = errno_mod.EIO,
+                 persistent: bool = False) -> Iterator[None]:
+    """Make the ``nth`` call of ``op`` from now fail with ``err`` (and every later one if
+    persistent)."""
+    f = _Fault(op, calls[op] + nth, err, persistent)
+    _faults.append(f)
+    try:
+        yield
+    finally:
+        _faults.remove(f)
+
+
+def _check(op: str, path: object) -> None:
+    calls[op] += 1
+    for f in _faults:
+        if f.op == op and (calls[op] == f.nth or (f.persistent and calls[op] > f.nth)):
+            raise OSError(f.err, f"{os.strerror(f.err)} (injected at {op} #{calls[op]})",
+                          os.fspath(path) if path is not None else None)
+
+
+class SyncError(OSError):
+    """msync/fsync failed: written data may be lost, so the writer must not go on."""
+
+
+@contextlib.contextmanager
+def _sync_step() -> Iterator[None]:
+    try:
+        yield
+    except SyncError:
+        raise
+    except OSError as e:
+        raise SyncError(e.errno, e.strerror, e.filename) from e
+
+
+def crash_point(name: str) -> None:
+    """Die here (SIGKILL, no cleanup) if MAPDB_CRASH_AT names this point."""
+    if os.environ.get("MAPDB_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def create_mapping(path: str, length: int) -> _ext.Mapping:
+    """Create a new file, reserve ``length`` bytes (posix_fallocate) and map it read-write."""
+    _check("create", path)
+    _check("fallocate", path)
+    _check("mmap", path)
+    return _ext.Mapping.create(path, length)
+
+
+def sync_mapping(m: _ext.Mapping) -> None:
+    """msync(MS_SYNC) then fdatasync: the data and the file size are on stable storage."""
+    with _sync_step():
+        _check("msync", m.path)
+        m.sync()
+        _check("fsync", m.path)
+        m.fdatasync()
+
+
+def map_readonly(path: str) -> _ext.Mapping:
+    _check("mmap", path)
+    return _ext.Mapping(path, follow_symlinks=False)
+
+
+def write_file(path: str, data: bytes) -> None:
+    """Write a small file completely (new file, exclusive) and fsync it."""
+    _check("create", path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    try:
+        _check("write", path)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        with _sync_step():
+            _check("fsync", path)
+            _ext.fsync(fd, path)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: str) -> None:
+    with _sync_step():
+        _check("fsync_dir", path)
+        _ext.fsync_path(path)
+
+
+def rename(src: str, dst: str) -> None:
+    _check("rename", dst)
+    os.rename(src, dst)
+
+
+def mkdir(path: str) -> None:
+    _check("mkdir", path)
+    os.mkdir(path, 0o755)

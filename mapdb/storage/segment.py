@@ -1,0 +1,203 @@
+"""Segments: immutable directories of column files, written once, then only read.
+
+A segment holds ``rows`` rows of every column. Column ``id`` k has files ``c<k>.data``,
+``c<k>.valid`` (only if it has nulls), ``c<k>.offsets`` (strings, binaries) and
+``c<k>.zones`` (zone map). File names use column ids, never names.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from mapdb.storage import fileops, zonemap
+from mapdb.storage.columnfile import FileRef, Owner, open_buffer, verify_buffer, write_buffer
+from mapdb.storage.header import BufferKind
+from mapdb.storage.types import ColumnType
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """A column of a table's schema."""
+
+    id: int
+    name: str
+    type: ColumnType
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "name": self.name, "type": self.type.name}
+
+    @classmethod
+    def from_json(cls, j: dict) -> ColumnSpec:
+        return cls(int(j["id"]), str(j["name"]), ColumnType.parse(j["type"]))
+
+
+@dataclass(frozen=True)
+class ColumnFiles:
+    """The files of one column in one segment."""
+
+    data: FileRef
+    validity: FileRef | None
+    offsets: FileRef | None
+    zones: FileRef
+    null_count: int
+
+    def refs(self) -> list[tuple[BufferKind, FileRef]]:
+        out = [(BufferKind.DATA, self.data), (BufferKind.ZONES, self.zones)]
+        if self.validity:
+            out.append((BufferKind.VALIDITY, self.validity))
+        if self.offsets:
+            out.append((BufferKind.OFFSETS, self.offsets))
+        return out
+
+    def to_json(self) -> dict:
+        return {"data": self.data.to_json(), "zones": self.zones.to_json(),
+                "validity": self.validity.to_json() if self.validity else None,
+                "offsets": self.offsets.to_json() if self.offsets else None,
+                "nulls": self.null_count}
+
+    @classmethod
+    def from_json(cls, j: dict) -> ColumnFiles:
+        opt = lambda v: FileRef.from_json(v) if v else None  # noqa: E731
+        return cls(FileRef.from_json(j["data"]), opt(j["validity"]), opt(j["offsets"]),
+                   FileRef.from_json(j["zones"]), int(j["nulls"]))
+
+
+@dataclass(frozen=True)
+class SegmentMeta:
+    id: int
+    rows: int
+    columns: dict[int, ColumnFiles]
+
+    @property
+    def dirname(self) -> str:
+        return f"s{self.id:012d}"
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "rows": self.rows,
+                "columns": {str(k): v.to_json() for k, v in self.columns.items()}}
+
+    @classmethod
+    def from_json(cls, j: dict) -> SegmentMeta:
+        return cls(int(j["id"]), int(j["rows"]),
+                   {int(k): ColumnFiles.from_json(v) for k, v in j["columns"].items()})
+
+    def bytes_on_disk(self) -> int:
+        from mapdb.storage.header import HEADER_SIZE
+        return sum(HEADER_SIZE + r.length for c in self.columns.values() for _, r in c.refs())
+
+
+def bitmap(buf: pa.Buffer | None, offset: int, n: int) -> pa.Buffer | None:
+    """A bitmap buffer re-based to bit 0 (copies only when the array was sliced)."""
+    if buf is None:
+        return None
+    if offset % 8 == 0:
+        return buf.slice(offset // 8, (n + 7) // 8)
+    bits = np.unpackbits(np.frombuffer(buf, np.uint8), bitorder="little")[offset:offset + n]
+    return pa.py_buffer(np.packbits(bits, bitorder="little"))
+
+
+def storage_buffers(arr: pa.Array, ctype: ColumnType) -> dict[BufferKind, object]:
+    """The buffers to write for one column of one segment (``arr`` in storage form)."""
+    n, off = len(arr), arr.offset
+    bufs = arr.buffers()
+    out: dict[BufferKind, object] = {}
+    if arr.null_count:
+        out[BufferKind.VALIDITY] = bitmap(bufs[0], off, n)
+    if ctype.is_variable:
+        offsets = np.frombuffer(bufs[1], np.int64, count=n + 1, offset=off * 8)
+        first, last = int(offsets[0]), int(offsets[-1])
+        out[BufferKind.OFFSETS] = offsets - first if first else offsets
+        out[BufferKind.DATA] = bufs[2].slice(first, last - first) if bufs[2] else b""
+    elif ctype.kind == "bool":
+        out[BufferKind.DATA] = bitmap(bufs[1], off, n) or b""
+    elif ctype.kind == "decimal":
+        # decimal128 little-endian: the low 8 bytes of each value are the scaled int64
+        words = np.frombuffer(bufs[1], np.int64, count=2 * n, offset=off * 16)
+        out[BufferKind.DATA] = np.ascontiguousarray(words[0::2])
+    else:
+        w = ctype.byte_width
+        out[BufferKind.DATA] = bufs[1].slice(off * w, n * w) if n else b""
+    return out
+
+
+_SUFFIX = {BufferKind.DATA: "data", BufferKind.VALIDITY: "valid",
+           BufferKind.OFFSETS: "offsets", BufferKind.ZONES: "zones"}
+
+
+def write_segment(segments_dir: str, seg_id: int, table_id: bytes,
+                  columns: list[tuple[ColumnSpec, pa.Array]]) -> SegmentMeta:
+    """Write one segment (each array already converted to storage form) and fsync it."""
+    rows = len(columns[0][1]) if columns else 0
+    path = os.path.join(segments_dir, f"s{seg_id:012d}")
+    fileops.mkdir(path)
+    metas: dict[int, ColumnFiles] = {}
+    for spec, arr in columns:
+        owner = Owner(table_id, seg_id, spec.id, spec.type.code)
+        bufs = storage_buffers(arr, spec.type)
+        bufs[BufferKind.ZONES] = zonemap.build(arr, spec.type)
+        refs = {kind: write_buffer(path, f"c{spec.id}.{_SUFFIX[kind]}", kind, owner, rows, [b])
+                for kind, b in bufs.items()}
+        metas[spec.id] = ColumnFiles(refs[BufferKind.DATA], refs.get(BufferKind.VALIDITY),
+                                     refs.get(BufferKind.OFFSETS), refs[BufferKind.ZONES],
+                                     arr.null_count)
+    fileops.fsync_dir(path)
+    return SegmentMeta(seg_id, rows, metas)
+
+
+def open_column(segments_dir: str, seg: SegmentMeta, spec: ColumnSpec, table_id: bytes,
+                dictionary: pa.Array | None = None) -> pa.Array:
+    """The column of a segment as an Arrow array over the mapped files (no copy, except
+    decimals, which are widened from int64 to decimal128)."""
+    d = os.path.join(segments_dir, seg.dirname)
+    files = seg.columns[spec.id]
+    owner = Owner(table_id, seg.id, spec.id, spec.type.code)
+    get = lambda kind, ref: open_buffer(d, ref, kind, owner, seg.rows)  # noqa: E731
+    validity = get(BufferKind.VALIDITY, files.validity) if files.validity else None
+    data = get(BufferKind.DATA, files.data)
+    t = spec.type
+    if t.is_variable:
+        offsets = get(BufferKind.OFFSETS, files.offsets)
+        return pa.Array.from_buffers(t.arrow_type, seg.rows, [validity, offsets, data],
+                                     files.null_count)
+    if t.is_dictionary:
+        codes = pa.Array.from_buffers(pa.int32(), seg.rows, [validity, data], files.null_count)
+        return pa.DictionaryArray.from_arrays(codes, dictionary)
+    if t.kind == "decimal":
+        low = np.frombuffer(data, np.int64)
+        wide = np.empty(2 * seg.rows, np.int64)
+        wide[0::2], wide[1::2] = low, low >> 63  # sign-extend to 128 bits
+        return pa.Array.from_buffers(t.arrow_type, seg.rows, [validity, pa.py_buffer(wide)],
+                                     files.null_count)
+    return pa.Array.from_buffers(t.arrow_type, seg.rows, [validity, data], files.null_count)
+
+
+def open_zones(segments_dir: str, seg: SegmentMeta, spec: ColumnSpec,
+               table_id: bytes) -> np.ndarray:
+    d = os.path.join(segments_dir, seg.dirname)
+    owner = Owner(table_id, seg.id, spec.id, spec.type.code)
+    buf = open_buffer(d, seg.columns[spec.id].zones, BufferKind.ZONES, owner, seg.rows)
+    return np.frombuffer(buf, np.int64).reshape(-1, 3)
+
+
+def verify_segment(segments_dir: str, seg: SegmentMeta, schema: list[ColumnSpec],
+                   table_id: bytes) -> list[str]:
+    """Every problem found in the segment's files (empty when it is intact)."""
+    from mapdb.errors import MapdbError
+    d = os.path.join(segments_dir, seg.dirname)
+    problems = []
+    for spec in schema:
+        files = seg.columns.get(spec.id)
+        if files is None:
+            problems.append(f"{d}: column {spec.name!r} (id {spec.id}) has no files")
+            continue
+        owner = Owner(table_id, seg.id, spec.id, spec.type.code)
+        for kind, ref in files.refs():
+            try:
+                verify_buffer(d, ref, kind, owner, seg.rows)
+            except MapdbError as e:
+                problems.append(str(e))
+    return problems

@@ -1,0 +1,426 @@
+"""A table on disk: snapshots for readers, a transactional writer, compaction, reclamation.
+
+Layout of a table directory::
+
+    LOCK                     writer lock (flock; holder's pid inside)
+    manifests/v<N>.json      one per committed version; the highest is current
+    segments/s<id>/c<k>.*    immutable column files
+    dicts/c<k>-<chunk>.*     dictionary chunks of dict columns
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mapdb.errors import (
+    CorruptionError,
+    MapdbError,
+    PoisonedWriterError,
+    SchemaError,
+    StorageError,
+)
+from mapdb.storage import dictionary, fileops, manifest, segment
+from mapdb.storage.dictionary import DictChunk, DictionaryEncoder
+from mapdb.storage.lock import WriterLock
+from mapdb.storage.manifest import Manifest, Pin
+from mapdb.storage.segment import ColumnSpec, SegmentMeta
+from mapdb.storage.types import ColumnType, convert_array
+
+SEGMENT_BYTES = 256 << 20  # buffered input that triggers writing a segment
+DICT_AUTO_MAX_VALUES = 1 << 16
+DICT_AUTO_MAX_RATIO = 0.25
+
+
+def _dirs(table_dir: str) -> tuple[str, str, str]:
+    return (os.path.join(table_dir, "manifests"), os.path.join(table_dir, "segments"),
+            os.path.join(table_dir, "dicts"))
+
+
+class Snapshot:
+    """A reader's view of one committed version; columns are mapped on first use."""
+
+    def __init__(self, table_dir: str, name: str, version: int | None = None):
+        self.table_dir = table_dir
+        self.name = name
+        self.manifests_dir, self.segments_dir, self.dicts_dir = _dirs(table_dir)
+        self._pin = Pin(self.manifests_dir, version)
+        self.manifest: Manifest = self._pin.manifest
+        self._chunks: dict[int, list[pa.Array]] = {}
+        self._dicts: dict[int, pa.Array] = {}
+
+    @property
+    def version(self) -> int:
+        return self.manifest.version
+
+    @property
+    def schema(self) -> pa.Schema:
+        return pa.schema([pa.field(c.name, c.type.arrow_type) for c in self.manifest.schema])
+
+    def dictionary(self, spec: ColumnSpec) -> pa.Array:
+        if spec.id not in self._dicts:
+            self._dicts[spec.id] = dictionary.open_dictionary(
+                self.dicts_dir, self.manifest.table_id, spec.id,
+                self.manifest.dictionaries.get(spec.id, []))
+        return self._dicts[spec.id]
+
+    def column_chunks(self, name: str) -> list[pa.Array]:
+        """One Arrow array per segment, each over the mapped files (see segment.open_column)."""
+        spec = self.manifest.column(name)
+        if spec.id not in self._chunks:
+            d = self.dictionary(spec) if spec.type.is_dictionary else None
+            self._chunks[spec.id] = [
+                segment.open_column(self.segments_dir, s, spec, self.manifest.table_id, d)
+                for s in self.manifest.segments]
+        return self._chunks[spec.id]
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        spec = self.manifest.column(name)
+        return pa.chunked_array(self.column_chunks(name), spec.type.arrow_type)
+
+    def to_arrow(self, columns: list[str] | None = None) -> pa.Table:
+        names = columns if columns is not None else [c.name for c in self.manifest.schema]
+        fields = [pa.field(n, self.manifest.column(n).type.arrow_type) for n in names]
+        return pa.Table.from_arrays([self.column(n) for n in names], schema=pa.schema(fields))
+
+    def zones(self, name: str) -> list:
+        spec = self.manifest.column(name)
+        return [segment.open_zones(self.segments_dir, s, spec, self.manifest.table_id)
+                for s in self.manifest.segments]
+
+    def verify(self) -> list[str]:
+        """Every problem in this version's files (headers, lengths, full checksums)."""
+        problems = []
+        for seg in self.manifest.segments:
+            problems += segment.verify_segment(self.segments_dir, seg, self.manifest.schema,
+                                               self.manifest.table_id)
+        for col_id, chunks in self.manifest.dictionaries.items():
+            problems += dictionary.verify_dictionary(self.dicts_dir, self.manifest.table_id,
+                                                     col_id, chunks)
+        return problems
+
+    def bytes_on_disk(self) -> int:
+        from mapdb.storage.header import HEADER_SIZE
+        seg = sum(s.bytes_on_disk() for s in self.manifest.segments)
+        dicts = sum(2 * HEADER_SIZE + c.offsets.length + c.data.length
+                    for chunks in self.manifest.dictionaries.values() for c in chunks)
+        return seg + dicts
+
+    def close(self) -> None:
+        """Release the pin; arrays already handed out stay valid (they hold their mappings)."""
+        self._chunks.clear()
+        self._dicts.clear()
+        self._pin.release()
+
+
+def choose_schema(arrow_schema: pa.Schema, first: pa.RecordBatch | None,
+                  dictionary: str | list[str] | None, first_id: int) -> list[ColumnSpec]:
+    """The stored schema for a new table. ``dictionary``: "auto" (low-cardinality string
+    columns of the first batch), a list of column names, or None."""
+    from mapdb.storage.names import check_name
+    names = [f.name for f in arrow_schema]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SchemaError(f"duplicate column names: {', '.join(map(repr, dupes))}")
+    wanted = set(dictionary) if isinstance(dictionary, list | tuple | set) else set()
+    unknown = wanted - set(names)
+    if unknown:
+        raise SchemaError(f"dictionary encoding asked for unknown column(s) "
+                          f"{', '.join(sorted(unknown))}")
+    specs = []
+    for i, f in enumerate(arrow_schema):
+        check_name(f.name, "column")
+        t = ColumnType.from_arrow(f.type, dictionary=f.name in wanted)
+        if (dictionary == "auto" and t.kind == "string" and first is not None
+                and first.num_rows):
+            distinct = len(pc.unique(first.column(i)))
+            if distinct <= DICT_AUTO_MAX_VALUES and distinct <= first.num_rows * DICT_AUTO_MAX_RATIO:
+                t = ColumnType("dict")
+        specs.append(ColumnSpec(first_id + i, f.name, t))
+    return specs
+
+
+class Writer:
+    """The one writer of a table: buffers batches, writes segments, commits atomically.
+
+    Nothing is visible to readers until ``commit``; ``abort`` (or an exception inside a
+    ``with`` block) leaves the table exactly as it was. After a failed sync the writer is
+    poisoned: every later call raises PoisonedWriterError until the table is reopened.
+    """
+
+    def __init__(self, table_dir: str, name: str, base: Manifest, lock: WriterLock | None,
+                 new_table_dir: str | None = None):
+        self.table_dir = table_dir
+        self.name = name
+        self._work_dir = new_table_dir or table_dir  # a new table is built aside, then renamed
+        self.manifests_dir, self.segments_dir, self.dicts_dir = _dirs(self._work_dir)
+        self.base = base
+        self.lock = lock
+        self.schema = base.schema
+        self._segments: list[SegmentMeta] = []
+        self._new_dicts: dict[int, list[DictChunk]] = {}
+        self._next_id = base.next_id
+        self._buffer: list[pa.RecordBatch] = []
+        self._buffered = 0
+        self._encoders: dict[int, DictionaryEncoder] = {}
+        self._replace = False
+        self.poisoned: BaseException | None = None
+        self.closed = False
+        self.rows_written = 0
+
+    # -- writing ----------------------------------------------------------------------
+    def _check(self) -> None:
+        if self.poisoned is not None:
+            raise PoisonedWriterError(f"table {self.name!r}: an earlier sync failed "
+                                      f"({self.poisoned}); reopen the table to write again")
+        if self.closed:
+            raise StorageError(f"the writer of table {self.name!r} is closed")
+
+    def replace_schema(self, schema: list[ColumnSpec]) -> None:
+        """Make the commit replace the table's contents (and schema) instead of appending."""
+        self._check()
+        self._replace = True
+        self.schema = schema
+        self._next_id = max(self._next_id, max((c.id for c in schema), default=0) + 1)
+
+    def write(self, data: pa.RecordBatch | pa.Table) -> None:
+        self._check()
+        batches = data.to_batches() if isinstance(data, pa.Table) else [data]
+        for b in batches:
+            b = self._conform(b)
+            if b.num_rows == 0:
+                continue
+            self._buffer.append(b)
+            self._buffered += b.nbytes
+            if self._buffered >= SEGMENT_BYTES:
+                self.flush()
+
+    def _conform(self, b: pa.RecordBatch) -> pa.RecordBatch:
+        names = [c.name for c in self.schema]
+        have = b.schema.names
+        if sorted(have) != sorted(names):
+            missing = [n for n in names if n not in have]
+            extra = [n for n in have if n not in names]
+            raise SchemaError(f"table {self.name!r}: columns do not match"
+                              + (f"; missing {missing}" if missing else "")
+                              + (f"; unexpected {extra}" if extra else ""))
+        arrays = []
+        for spec in self.schema:
+            arr = b.column(have.index(spec.name))
+            try:
+                arrays.append(convert_array(arr, spec.type))
+            except SchemaError as e:
+                raise SchemaError(f"column {spec.name!r}: {e}") from None
+        return pa.RecordBatch.from_arrays(arrays, names=names)
+
+    def _encoder(self, spec: ColumnSpec) -> DictionaryEncoder:
+        if spec.id not in self._encoders:
+            committed = (pa.array([], pa.large_string()) if self._replace else
+                         dictionary.open_dictionary(_dirs(self.table_dir)[2],
+                                                    self.base.table_id, spec.id,
+                                                    self.base.dictionaries.get(spec.id, [])))
+            self._encoders[spec.id] = DictionaryEncoder(committed)
+        return self._encoders[spec.id]
+
+    def flush(self) -> None:
+        """Write the buffered batches as one segment (not yet visible)."""
+        self._check()
+        if not self._buffer:
+            return
+        table = pa.Table.from_batches(self._buffer)
+        self._buffer, self._buffered = [], 0
+        cols = []
+        for i, spec in enumerate(self.schema):
+            arr = table.column(i).combine_chunks()
+            if spec.type.is_dictionary:
+                arr = self._encoder(spec).encode(arr)
+            cols.append((spec, arr))
+        seg_id = self._next_id
+        self._next_id += 1
+        self._guard(lambda: self._segments.append(segment.write_segment(
+            self.segments_dir, seg_id, self.base.table_id, cols)))
+        self.rows_written += table.num_rows
+
+    def _guard(self, fn) -> None:
+        """Run a write step; a failed sync poisons the writer (no retry-then-success)."""
+        try:
+            fn()
+        except fileops.SyncError as e:  # the page cache may have dropped our data
+            self.poisoned = e
+            raise StorageError(f"table {self.name!r}: {e}") from e
+        except OSError as e:
+            raise StorageError(f"table {self.name!r}: {e}") from e
+
+    # -- committing -------------------------------------------------------------------
+    def commit(self, job_id: str | None = None) -> Manifest:
+        """Publish everything written so far as one new version; return its manifest."""
+        self._check()
+        self.flush()
+        dicts = {} if self._replace else {k: list(v) for k, v in self.base.dictionaries.items()}
+        for col_id, enc in self._encoders.items():
+            fresh = enc.pending()
+            if len(fresh):
+                chunk_id = self._next_id
+                self._next_id += 1
+                self._guard(lambda c=col_id, i=chunk_id, f=fresh: dicts.setdefault(c, []).append(
+                    dictionary.write_chunk(self.dicts_dir, self.base.table_id, c, i, f)))
+        if self._new_dicts or self._encoders:
+            self._guard(lambda: fileops.fsync_dir(self.dicts_dir))
+        self._guard(lambda: fileops.fsync_dir(self.segments_dir))
+        fileops.crash_point("after-data-sync")
+        segments = self._segments if self._replace else self.base.segments + self._segments
+        jobs = self.base.jobs + ([job_id] if job_id else [])
+        new = self.base.successor(schema=self.schema, segments=segments, dictionaries=dicts,
+                                  next_id=self._next_id, jobs=jobs)
+        self._guard(lambda: manifest.commit(self.manifests_dir, new))
+        if self._work_dir != self.table_dir:
+            self._publish_new_table()
+        self.base = new
+        self._segments, self._encoders, self._replace = [], {}, False
+        self._reclaim()
+        return new
+
+    def _publish_new_table(self) -> None:
+        db_dir = os.path.dirname(self.table_dir)
+        try:
+            fileops.crash_point("before-table-rename")
+            fileops.rename(self._work_dir, self.table_dir)
+        except OSError as e:
+            if e.errno in (17, 39):  # EEXIST, ENOTEMPTY
+                raise StorageError(f"table {self.name!r} was created by another writer "
+                                   f"meanwhile") from None
+            raise
+        self.lock = WriterLock(os.path.join(self.table_dir, "LOCK"), f"table {self.name!r}")
+        fileops.fsync_dir(db_dir)
+        self._work_dir = self.table_dir
+        self.manifests_dir, self.segments_dir, self.dicts_dir = _dirs(self.table_dir)
+
+    def abort(self) -> None:
+        """Drop everything written since the last commit (files are reclaimed)."""
+        self._buffer, self._buffered = [], 0
+        self._segments, self._encoders = [], {}
+        if self._work_dir != self.table_dir:
+            shutil.rmtree(self._work_dir, ignore_errors=True)
+        else:
+            self._reclaim()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.abort()
+            self.closed = True
+            if self.lock:
+                self.lock.release()
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None and not self.poisoned:
+            self.commit()
+        self.close()
+
+    # -- compaction and reclamation -----------------------------------------------------
+    def compact(self, target_rows: int = 1 << 24) -> Manifest:
+        """Merge runs of small segments into segments of up to ``target_rows`` rows."""
+        self._check()
+        snap = Snapshot(self.table_dir, self.name, self.base.version)
+        try:
+            groups, cur = [], []
+            for s in self.base.segments:
+                if cur and sum(x.rows for x in cur) + s.rows > target_rows:
+                    groups.append(cur)
+                    cur = []
+                cur.append(s)
+            if cur:
+                groups.append(cur)
+            if all(len(g) == 1 for g in groups):
+                return self.base
+            out: list[SegmentMeta] = []
+            index = {s.id: i for i, s in enumerate(self.base.segments)}
+            for g in groups:
+                if len(g) == 1:
+                    out.append(g[0])
+                    continue
+                cols = []
+                for spec in self.base.schema:
+                    chunks = snap.column_chunks(spec.name)
+                    parts = [chunks[index[s.id]] for s in g]
+                    if spec.type.is_dictionary:
+                        parts = [p.indices for p in parts]
+                    elif spec.type.kind == "decimal":
+                        pass  # widened on read; narrowed again by storage_buffers
+                    cols.append((spec, pa.concat_arrays(parts)))
+                seg_id = self._next_id
+                self._next_id += 1
+                self._guard(lambda c=cols, i=seg_id: out.append(segment.write_segment(
+                    self.segments_dir, i, self.base.table_id, c)))
+            self._guard(lambda: fileops.fsync_dir(self.segments_dir))
+            new = self.base.successor(segments=out, next_id=self._next_id)
+            self._guard(lambda: manifest.commit(self.manifests_dir, new))
+            self.base = new
+        finally:
+            snap.close()
+        self._reclaim()
+        return new
+
+    def _reclaim(self) -> None:
+        """Delete old versions no reader pins, then files no remaining version names."""
+        if self._work_dir != self.table_dir:
+            return
+        reclaim(self.table_dir)
+
+
+def reclaim(table_dir: str) -> int:
+    """Remove unpinned old manifests, temp files and unreferenced segments/chunks.
+
+    Must be called with the writer lock held. Returns the number of paths removed.
+    """
+    manifests_dir, segments_dir, dicts_dir = _dirs(table_dir)
+    removed = 0
+    vs = manifest.versions(manifests_dir)
+    for v in vs[:-1]:
+        if manifest.try_reclaim(manifests_dir, v):
+            removed += 1
+    live_segments, live_chunks = set(), set()
+    for v in manifest.versions(manifests_dir):
+        path = manifest.manifest_path(manifests_dir, v)
+        try:
+            with open(path, "rb") as f:
+                m = Manifest.from_bytes(f.read(), path)
+        except FileNotFoundError:
+            continue
+        except CorruptionError:
+            return removed  # never delete data on the word of a damaged manifest
+        live_segments |= {s.dirname for s in m.segments}
+        for col, chunks in m.dictionaries.items():
+            live_chunks |= {f"c{col}-{c.id:06d}" for c in chunks}
+    for name in os.listdir(manifests_dir):
+        if ".tmp-" in name:
+            os.unlink(os.path.join(manifests_dir, name))
+            removed += 1
+    for name in os.listdir(segments_dir):
+        if name not in live_segments:
+            shutil.rmtree(os.path.join(segments_dir, name), ignore_errors=True)
+            removed += 1
+    for name in os.listdir(dicts_dir):
+        if name.rsplit(".", 1)[0] not in live_chunks:
+            os.unlink(os.path.join(dicts_dir, name))
+            removed += 1
+    return removed
+
+
+def make_table_dirs(work_dir: str) -> None:
+    fileops.mkdir(work_dir)
+    for d in _dirs(work_dir):
+        fileops.mkdir(d)
+
+
+def staging_dir(db_dir: str) -> str:
+    return os.path.join(db_dir, f".tmp-{os.getpid()}-{uuid.uuid4().hex[:12]}")
+
+
+__all__ = ["MapdbError", "Snapshot", "Writer", "choose_schema", "reclaim"]

@@ -1,0 +1,200 @@
+"""Column types: what mapdb stores, how each maps to Arrow, and which buffers it has.
+
+Every stored type has Arrow's memory layout (see docs/format.md):
+
+=================  ===========================  ======================================
+mapdb type          exported Arrow type          buffers (besides validity)
+=================  ===========================  ======================================
+bool                bool                         data: bitmap, Arrow bit order
+int8..int64         int8..int64                  data: little-endian values
+uint8..uint64       uint8..uint64                data
+float32, float64    float32, float64             data
+decimal(p,s) p<=18  decimal128(p, s)             data: int64 scaled by 10**s
+date32              date32                       data: int32 days since 1970-01-01
+timestamp[u, tz]    timestamp(u, tz)             data: int64 since the epoch
+string              large_string                 offsets: int64 (n+1), data: UTF-8
+dict                dictionary(int32, string)    data: int32 codes into the table-wide
+                                                 dictionary (chunk files, append-only)
+binary              large_binary                 offsets: int64 (n+1), data: bytes
+=================  ===========================  ======================================
+
+>>> t = ColumnType.from_arrow(pa.decimal128(12, 2))
+>>> t.name, t.arrow_type
+('decimal(12,2)', Decimal128Type(decimal128(12, 2)))
+>>> ColumnType.parse("timestamp[us, UTC]").arrow_type
+TimestampType(timestamp[us, tz=UTC])
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from mapdb.errors import SchemaError
+
+_FIXED = {
+    "bool": pa.bool_(), "int8": pa.int8(), "int16": pa.int16(), "int32": pa.int32(),
+    "int64": pa.int64(), "uint8": pa.uint8(), "uint16": pa.uint16(), "uint32": pa.uint32(),
+    "uint64": pa.uint64(), "float32": pa.float32(), "float64": pa.float64(),
+    "date32": pa.date32(),
+}
+_VARIABLE = {"string": pa.large_string(), "binary": pa.large_binary()}
+MAX_DECIMAL_PRECISION = 18  # fits a scaled int64
+TYPE_CODES = {name: i for i, name in enumerate(
+    [*_FIXED, "decimal", "timestamp", "string", "dict", "binary"], start=1)}
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    """A stored column type; ``name`` is its canonical text form (used in manifests)."""
+
+    name: str
+
+    @property
+    def kind(self) -> str:
+        return self.name.split("(")[0].split("[")[0]
+
+    @property
+    def code(self) -> int:
+        return TYPE_CODES[self.kind]
+
+    @property
+    def is_variable(self) -> bool:
+        return self.kind in _VARIABLE
+
+    @property
+    def is_dictionary(self) -> bool:
+        return self.kind == "dict"
+
+    @property
+    def byte_width(self) -> int | None:
+        """Bytes per value in the data buffer (None for bool bitmaps and variable types)."""
+        k = self.kind
+        if k in ("decimal", "timestamp"):
+            return 8
+        if k == "dict":
+            return 4
+        if k == "bool" or k in _VARIABLE:
+            return None
+        return _FIXED[k].bit_width // 8
+
+    @property
+    def storage_numpy_dtype(self) -> np.dtype | None:
+        """numpy dtype of the data buffer (None for bool bitmaps and variable types)."""
+        k = self.kind
+        if k in ("decimal", "timestamp"):
+            return np.dtype("<i8")
+        if k == "dict":
+            return np.dtype("<i4")
+        if k == "date32":
+            return np.dtype("<i4")
+        if k == "bool" or k in _VARIABLE:
+            return None
+        return np.dtype(_FIXED[k].to_pandas_dtype()).newbyteorder("<")
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        k = self.kind
+        if k in _FIXED:
+            return _FIXED[k]
+        if k in _VARIABLE:
+            return _VARIABLE[k]
+        if k == "dict":
+            return pa.dictionary(pa.int32(), pa.large_string())
+        if k == "decimal":
+            p, s = self.decimal_params
+            return pa.decimal128(p, s)
+        unit, tz = self.timestamp_params
+        return pa.timestamp(unit, tz)
+
+    @property
+    def decimal_params(self) -> tuple[int, int]:
+        p, s = re.fullmatch(r"decimal\((\d+),(-?\d+)\)", self.name).groups()
+        return int(p), int(s)
+
+    @property
+    def timestamp_params(self) -> tuple[str, str | None]:
+        m = re.fullmatch(r"timestamp\[(s|ms|us|ns)(?:, (.+))?\]", self.name)
+        return m.group(1), m.group(2)
+
+    @classmethod
+    def parse(cls, text: str) -> ColumnType:
+        """Parse a type name as written in manifests or ``--schema`` (case-insensitive
+        kind; aliases int/bigint/double/float/text/varchar/bytes/timestamp/date)."""
+        t = text.strip()
+        low = t.lower()
+        aliases = {"int": "int64", "bigint": "int64", "integer": "int32", "smallint": "int16",
+                   "tinyint": "int8", "double": "float64", "float": "float64",
+                   "real": "float32", "text": "string", "varchar": "string", "str": "string",
+                   "utf8": "string", "bytes": "binary", "blob": "binary", "date": "date32",
+                   "boolean": "bool", "timestamp": "timestamp[us]", "datetime": "timestamp[us]",
+                   "dictionary": "dict", "category": "dict"}
+        low = aliases.get(low, low)
+        if low in _FIXED or low in _VARIABLE or low == "dict":
+            return cls(low)
+        m = re.fullmatch(r"(?:decimal|numeric)\(\s*(\d+)\s*,\s*(-?\d+)\s*\)", low)
+        if m:
+            return cls.decimal(int(m.group(1)), int(m.group(2)))
+        m = re.fullmatch(r"timestamp\[\s*(s|ms|us|ns)\s*(?:,\s*(.+?)\s*)?\]", t, re.I)
+        if m:
+            unit, tz = m.group(1).lower(), m.group(2)
+            return cls(f"timestamp[{unit}, {tz}]" if tz else f"timestamp[{unit}]")
+        raise SchemaError(f"unknown type {text!r}")
+
+    @classmethod
+    def decimal(cls, precision: int, scale: int) -> ColumnType:
+        if not 1 <= precision <= MAX_DECIMAL_PRECISION:
+            raise SchemaError(f"decimal({precision},{scale}): mapdb stores decimals as "
+                              f"scaled int64, so precision must be 1..{MAX_DECIMAL_PRECISION}")
+        if not 0 <= scale <= precision:
+            raise SchemaError(f"decimal({precision},{scale}): scale must be 0..precision")
+        return cls(f"decimal({precision},{scale})")
+
+    @classmethod
+    def from_arrow(cls, t: pa.DataType, dictionary: bool = False) -> ColumnType:
+        """The stored type for an Arrow input type (conversions are lossless), or SchemaError."""
+        if pa.types.is_dictionary(t):
+            if pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type):
+                return cls("dict")
+            return cls.from_arrow(t.value_type)
+        for name, at in _FIXED.items():
+            if t == at:
+                return cls(name)
+        if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+            return cls("dict" if dictionary else "string")
+        if (pa.types.is_binary(t) or pa.types.is_large_binary(t)
+                or pa.types.is_binary_view(t) or pa.types.is_fixed_size_binary(t)):
+            return cls("binary")
+        if pa.types.is_decimal(t):
+            return cls.decimal(t.precision, t.scale)
+        if pa.types.is_timestamp(t):
+            return cls(f"timestamp[{t.unit}, {t.tz}]" if t.tz else f"timestamp[{t.unit}]")
+        if pa.types.is_date64(t):
+            return cls("date32")
+        if pa.types.is_float16(t):
+            return cls("float32")
+        if pa.types.is_null(t):
+            return cls("string")
+        raise SchemaError(f"Arrow type {t} has no mapdb column type (supported: bool, "
+                          f"integers, floats, decimal(p<=18), date, timestamp, string, binary)")
+
+
+def convert_array(arr: pa.Array, ctype: ColumnType) -> pa.Array:
+    """Cast an input array to the Arrow type the stored layout uses (lossless or SchemaError).
+
+    Decimals stay decimal128 here; the writer narrows them to int64.
+    """
+    target = ctype.arrow_type
+    if ctype.is_dictionary:
+        target = pa.large_string()
+        if pa.types.is_dictionary(arr.type):
+            arr = arr.dictionary_decode()
+    if arr.type == target:
+        return arr
+    try:
+        return arr.cast(target, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+        raise SchemaError(f"cannot store {arr.type} as {ctype.name}: {e}") from None
