@@ -11,7 +11,7 @@ $(STAMP): $(SOURCES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# compat mode: a plain path entry, so PYTHONPATH can put a debug/asan build first
-	$(PY) -m pip install -q -e '.[test,bench]' --config-settings editable_mode=compat
+	$(PY) -m pip install -q -e '.[test,bench,demo]' --config-settings editable_mode=compat
 	touch $@
 
 demo: $(STAMP)                 ## build and run the main job on the shipped default

@@ -13,6 +13,7 @@ class Advice(_enum.IntEnum):
     PAGEOUT = MADV_PAGEOUT
     HUGEPAGE = MADV_HUGEPAGE
     POPULATE_READ = MADV_POPULATE_READ
+    POPULATE_WRITE = MADV_POPULATE_WRITE
 
 
 class FileAdvice(_enum.IntEnum):
@@ -30,6 +31,7 @@ _NEEDS = {
     MADV_COLD: "Linux >= 5.4",
     MADV_PAGEOUT: "Linux >= 5.4",
     MADV_POPULATE_READ: "Linux >= 5.14",
+    MADV_POPULATE_WRITE: "Linux >= 5.14",
     MADV_HUGEPAGE: "transparent huge pages for this kind of mapping (CONFIG_TRANSPARENT_HUGEPAGE, "
                    "and CONFIG_READ_ONLY_THP_FOR_FS for file mappings)",
 }

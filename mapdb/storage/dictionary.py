@@ -6,7 +6,7 @@ immutable *chunk* (``dicts/c<col>-<chunk>.offsets`` / ``.data``, string layout) 
 manifest lists the chunks and the total length; a reader's dictionary is the concatenation
 of the chunks its manifest names.
 
->>> enc = DictionaryEncoder(pa.array([], pa.large_string()))
+>>> enc = DictionaryEncoder(empty_strings())
 >>> enc.encode(pa.array(["b", "a", None, "b"])).to_pylist()
 [0, 1, None, 0]
 >>> enc.pending().to_pylist()
@@ -50,6 +50,12 @@ class DictChunk:
         return Owner(table_id, self.id, column_id, TYPE_CODES["string"])
 
 
+def empty_strings() -> pa.Array:
+    # not pa.array([]): that makes pyarrow import pandas (a second of start-up) to check
+    # whether the list is array-like
+    return pa.nulls(0, pa.large_string())
+
+
 class DictionaryEncoder:
     """Encodes strings to int32 codes against a growing dictionary."""
 
@@ -59,28 +65,25 @@ class DictionaryEncoder:
         self._new: list[pa.Array] = []
 
     def encode(self, arr: pa.Array) -> pa.Array:
-        arr = arr.cast(pa.large_string())
-        local = pc.dictionary_encode(arr)
+        """int32 codes for ``arr`` (nulls stay null); unseen values join the dictionary."""
+        local = pc.dictionary_encode(arr.cast(pa.large_string()))
         uniques = local.dictionary
         found = pc.index_in(uniques, value_set=self._values)
-        missing = pc.is_null(found).to_numpy(zero_copy_only=False)
-        mapping = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
-        if missing.any():
-            fresh = uniques.filter(pa.array(missing))
-            mapping[missing] = np.arange(len(self._values), len(self._values) + len(fresh),
-                                         dtype=np.int32)
+        if found.null_count:
+            missing = pc.is_null(found)
+            fresh = uniques.filter(missing)
+            # (no fill_null(-1): a Python scalar makes pyarrow import pandas)
+            mapping = np.nan_to_num(found.to_numpy(zero_copy_only=False)).astype(np.int32)
+            mapping[missing.to_numpy(zero_copy_only=False)] = np.arange(
+                len(self._values), len(self._values) + len(fresh), dtype=np.int32)
+            found = pa.Array.from_buffers(pa.int32(), len(mapping),
+                                          [None, pa.py_buffer(mapping)])
             self._values = pa.concat_arrays([self._values, fresh])
             self._new.append(fresh)
-        idx = local.indices
-        codes = mapping[idx.fill_null(0).to_numpy(zero_copy_only=False)]
-        validity = (segment.bitmap(idx.buffers()[0], idx.offset, len(idx))
-                    if idx.null_count else None)
-        return pa.Array.from_buffers(pa.int32(), len(arr), [validity, pa.py_buffer(codes)],
-                                     idx.null_count)
+        return pc.take(found, local.indices)  # null indices give null codes
 
     def pending(self) -> pa.Array:
-        return (pa.concat_arrays(self._new) if self._new
-                else pa.array([], pa.large_string()))
+        return pa.concat_arrays(self._new) if self._new else empty_strings()
 
     @property
     def values(self) -> pa.Array:
@@ -89,14 +92,19 @@ class DictionaryEncoder:
 
 def write_chunk(dicts_dir: str, table_id: bytes, column_id: int, chunk_id: int,
                 values: pa.Array) -> DictChunk:
-    from mapdb.storage.columnfile import write_buffer
+    from mapdb.storage.columnfile import PendingFiles, write_buffer
     owner = Owner(table_id, chunk_id, column_id, TYPE_CODES["string"])
     bufs = segment.storage_buffers(values, _STRING)
     stem = f"c{column_id}-{chunk_id:06d}"
-    offs = write_buffer(dicts_dir, stem + ".offsets", BufferKind.OFFSETS, owner, len(values),
-                        [bufs[BufferKind.OFFSETS]])
-    data = write_buffer(dicts_dir, stem + ".data", BufferKind.DATA, owner, len(values),
-                        [bufs[BufferKind.DATA]])
+    pending = PendingFiles()
+    try:
+        offs = write_buffer(dicts_dir, stem + ".offsets", BufferKind.OFFSETS, owner,
+                            len(values), bufs[BufferKind.OFFSETS], pending)
+        data = write_buffer(dicts_dir, stem + ".data", BufferKind.DATA, owner, len(values),
+                            bufs[BufferKind.DATA], pending)
+        pending.sync()
+    finally:
+        pending.close()
     return DictChunk(chunk_id, len(values), offs, data)
 
 
@@ -110,7 +118,7 @@ def open_dictionary(dicts_dir: str, table_id: bytes, column_id: int,
         data = open_buffer(dicts_dir, c.data, BufferKind.DATA, owner, c.count)
         arrays.append(pa.Array.from_buffers(pa.large_string(), c.count, [None, offs, data]))
     if not arrays:
-        return pa.array([], pa.large_string())
+        return empty_strings()
     return arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays)
 
 

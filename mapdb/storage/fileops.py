@@ -3,7 +3,8 @@
 Routing them through here gives one seam for fault injection (RELIABILITY.md 3-4): a test
 can make the N-th call of any operation fail with a chosen errno, once or from then on,
 and named crash points of the commit protocol can kill the process on request
-(``MAPDB_CRASH_AT=<point>``).
+(``MAPDB_CRASH_AT=<point>``). The ``calls`` counter tells a test how many times each
+operation ran.
 
 >>> with inject_fault("rename", nth=1, err=28):
 ...     try:
@@ -79,21 +80,33 @@ def crash_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def create_mapping(path: str, length: int) -> _ext.Mapping:
-    """Create a new file, reserve ``length`` bytes (posix_fallocate) and map it read-write."""
+def create_reserved(path: str, length: int) -> int:
+    """Create a new file (exclusive) and reserve ``length`` bytes with posix_fallocate, so
+    a full disk fails here, before any data is written. Returns the open descriptor."""
     _check("create", path)
-    _check("fallocate", path)
-    _check("mmap", path)
-    return _ext.Mapping.create(path, length)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    try:
+        _check("fallocate", path)
+        _ext.fallocate(fd, 0, length, path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
-def sync_mapping(m: _ext.Mapping) -> None:
-    """msync(MS_SYNC) then fdatasync: the data and the file size are on stable storage."""
+def pwrite_all(fd: int, data, offset: int, path: str) -> None:
+    """Write all of ``data`` at ``offset`` (short writes continue; the GIL is released)."""
+    _check("write", path)
+    view = memoryview(data).cast("B")
+    while view:
+        n = os.pwrite(fd, view[: 1 << 30], offset)
+        view, offset = view[n:], offset + n
+
+
+def fdatasync(fd: int, path: str) -> None:
     with _sync_step():
-        _check("msync", m.path)
-        m.sync()
-        _check("fsync", m.path)
-        m.fdatasync()
+        _check("fsync", path)
+        _ext.fdatasync(fd, path)
 
 
 def map_readonly(path: str) -> _ext.Mapping:

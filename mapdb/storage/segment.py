@@ -14,7 +14,14 @@ import numpy as np
 import pyarrow as pa
 
 from mapdb.storage import fileops, zonemap
-from mapdb.storage.columnfile import FileRef, Owner, open_buffer, verify_buffer, write_buffer
+from mapdb.storage.columnfile import (
+    FileRef,
+    Owner,
+    PendingFiles,
+    open_buffer,
+    verify_buffer,
+    write_buffer,
+)
 from mapdb.storage.header import BufferKind
 from mapdb.storage.types import ColumnType
 
@@ -135,15 +142,21 @@ def write_segment(segments_dir: str, seg_id: int, table_id: bytes,
     path = os.path.join(segments_dir, f"s{seg_id:012d}")
     fileops.mkdir(path)
     metas: dict[int, ColumnFiles] = {}
-    for spec, arr in columns:
-        owner = Owner(table_id, seg_id, spec.id, spec.type.code)
-        bufs = storage_buffers(arr, spec.type)
-        bufs[BufferKind.ZONES] = zonemap.build(arr, spec.type)
-        refs = {kind: write_buffer(path, f"c{spec.id}.{_SUFFIX[kind]}", kind, owner, rows, [b])
-                for kind, b in bufs.items()}
-        metas[spec.id] = ColumnFiles(refs[BufferKind.DATA], refs.get(BufferKind.VALIDITY),
-                                     refs.get(BufferKind.OFFSETS), refs[BufferKind.ZONES],
-                                     arr.null_count)
+    pending = PendingFiles()
+    try:
+        for spec, arr in columns:
+            owner = Owner(table_id, seg_id, spec.id, spec.type.code)
+            bufs = storage_buffers(arr, spec.type)
+            bufs[BufferKind.ZONES] = zonemap.build(arr, spec.type)
+            refs = {kind: write_buffer(path, f"c{spec.id}.{_SUFFIX[kind]}", kind, owner, rows,
+                                       b, pending)
+                    for kind, b in bufs.items()}
+            metas[spec.id] = ColumnFiles(refs[BufferKind.DATA], refs.get(BufferKind.VALIDITY),
+                                         refs.get(BufferKind.OFFSETS), refs[BufferKind.ZONES],
+                                         arr.null_count)
+        pending.sync()
+    finally:
+        pending.close()
     fileops.fsync_dir(path)
     return SegmentMeta(seg_id, rows, metas)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -32,8 +33,8 @@ from mapdb.storage.segment import ColumnSpec, SegmentMeta
 from mapdb.storage.types import ColumnType, convert_array
 
 SEGMENT_BYTES = 256 << 20  # buffered input that triggers writing a segment
-DICT_AUTO_MAX_VALUES = 1 << 16
-DICT_AUTO_MAX_RATIO = 0.25
+DICT_AUTO_SAMPLE = 1 << 16  # rows of the first batch that decide "auto" dictionary encoding
+DICT_AUTO_MAX_RATIO = 0.25  # dictionary-encode when distinct values <= 25% of the sample
 
 
 def _dirs(table_dir: str) -> tuple[str, str, str]:
@@ -137,8 +138,8 @@ def choose_schema(arrow_schema: pa.Schema, first: pa.RecordBatch | None,
         t = ColumnType.from_arrow(f.type, dictionary=f.name in wanted)
         if (dictionary == "auto" and t.kind == "string" and first is not None
                 and first.num_rows):
-            distinct = len(pc.unique(first.column(i)))
-            if distinct <= DICT_AUTO_MAX_VALUES and distinct <= first.num_rows * DICT_AUTO_MAX_RATIO:
+            sample = first.column(i).slice(0, DICT_AUTO_SAMPLE).cast(pa.large_string())
+            if pc.count_distinct(sample).as_py() <= len(sample) * DICT_AUTO_MAX_RATIO:
                 t = ColumnType("dict")
         specs.append(ColumnSpec(first_id + i, f.name, t))
     return specs
@@ -168,6 +169,8 @@ class Writer:
         self._buffered = 0
         self._encoders: dict[int, DictionaryEncoder] = {}
         self._replace = False
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future | None = None
         self.poisoned: BaseException | None = None
         self.closed = False
         self.rows_written = 0
@@ -219,7 +222,7 @@ class Writer:
 
     def _encoder(self, spec: ColumnSpec) -> DictionaryEncoder:
         if spec.id not in self._encoders:
-            committed = (pa.array([], pa.large_string()) if self._replace else
+            committed = (dictionary.empty_strings() if self._replace else
                          dictionary.open_dictionary(_dirs(self.table_dir)[2],
                                                     self.base.table_id, spec.id,
                                                     self.base.dictionaries.get(spec.id, [])))
@@ -227,12 +230,30 @@ class Writer:
         return self._encoders[spec.id]
 
     def flush(self) -> None:
-        """Write the buffered batches as one segment (not yet visible)."""
+        """Start writing the buffered batches as one segment (not yet visible).
+
+        The segment is written by a background thread while the caller goes on producing
+        batches (decoding Parquet, parsing CSV); at most one segment is in flight, so
+        memory stays bounded by about two segments' worth of batches.
+        """
         self._check()
+        self._wait()
         if not self._buffer:
             return
-        table = pa.Table.from_batches(self._buffer)
-        self._buffer, self._buffered = [], 0
+        batches, self._buffer, self._buffered = self._buffer, [], 0
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="mapdb-writer")
+        self._pending = self._pool.submit(self._write_segment, batches)
+
+    def _wait(self) -> None:
+        """Wait for the segment in flight; re-raise its failure here."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def _write_segment(self, batches: list[pa.RecordBatch]) -> None:
+        table = pa.Table.from_batches(batches)
+        del batches
         cols = []
         for i, spec in enumerate(self.schema):
             arr = table.column(i).combine_chunks()
@@ -260,6 +281,7 @@ class Writer:
         """Publish everything written so far as one new version; return its manifest."""
         self._check()
         self.flush()
+        self._wait()
         dicts = {} if self._replace else {k: list(v) for k, v in self.base.dictionaries.items()}
         for col_id, enc in self._encoders.items():
             fresh = enc.pending()
@@ -301,6 +323,10 @@ class Writer:
 
     def abort(self) -> None:
         """Drop everything written since the last commit (files are reclaimed)."""
+        try:
+            self._wait()
+        except Exception:  # noqa: S110 - the segment is being discarded anyway
+            pass
         self._buffer, self._buffered = [], 0
         self._segments, self._encoders = [], {}
         if self._work_dir != self.table_dir:
@@ -312,6 +338,8 @@ class Writer:
         if not self.closed:
             self.abort()
             self.closed = True
+            if self._pool is not None:
+                self._pool.shutdown()
             if self.lock:
                 self.lock.release()
 

@@ -54,7 +54,8 @@ def build(arr: pa.Array, ctype: ColumnType, block_rows: int = ZONE_ROWS) -> np.n
             out[i, 1] = _prefix(mm["max"].as_py())
         return out
     if ctype.kind == "bool":
-        values = np.asarray(arr.fill_null(False).to_numpy(zero_copy_only=False), np.int64)
+        values = np.unpackbits(np.frombuffer(arr.buffers()[1], np.uint8), count=n + arr.offset,
+                               bitorder="little")[arr.offset:]
     else:
         values = np.frombuffer(arr.buffers()[1], dtype=ctype.storage_numpy_dtype,
                                count=n, offset=arr.offset * ctype.byte_width)

@@ -1,0 +1,90 @@
+"""Database: the Python entry point (``mapdb.connect``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyarrow as pa
+
+from mapdb.api.table import Table
+from mapdb.errors import ReadOnlyError
+from mapdb.ingest.job import JobResult, ingest, ingest_object
+from mapdb.storage.database import DatabaseStore
+
+
+class Database:
+    """A mapdb database directory.
+
+    >>> import tempfile, mapdb
+    >>> db = mapdb.connect(tempfile.mkdtemp() + "/db")
+    >>> t = db.create_table("t", {"x": [1, 2, 3]})
+    >>> len(t), t.column("x").to_numpy().sum()
+    (3, np.int64(6))
+    >>> db.tables()
+    ['t']
+    """
+
+    def __init__(self, path: str | os.PathLike, readonly: bool = False):
+        self._store = DatabaseStore(path, readonly=readonly)
+        self.path = self._store.path
+        self.readonly = readonly
+
+    def _writable(self) -> None:
+        if self.readonly:
+            raise ReadOnlyError(f"{self.path} was opened read-only")
+
+    def tables(self) -> list[str]:
+        return self._store.tables()
+
+    def table(self, name: str) -> Table:
+        return Table(self, name)
+
+    __getitem__ = table
+
+    def __contains__(self, name: str) -> bool:
+        return self._store.exists(name)
+
+    def create_table(self, name: str, data, mode: str = "create", dictionary="auto",
+                     job_id: str | None = None) -> Table:
+        """Create (or with mode="append"/"replace", extend or overwrite) a table from
+        Arrow-capable ``data``: pyarrow Table/RecordBatch/RecordBatchReader, pandas or
+        polars DataFrame, dict of arrays or lists, or any ``__arrow_c_stream__`` object.
+        ``dictionary``: "auto", a list of column names to dictionary-encode, or None."""
+        self._writable()
+        ingest_object(self._store, name, data, mode=mode, job_id=job_id,
+                      dictionary=dictionary)
+        return self.table(name)
+
+    def drop_table(self, name: str) -> None:
+        self._writable()
+        self._store.drop_table(name)
+
+    def ingest(self, table: str, sources: str | Path | list[str | Path], *,
+               format: str | None = None, mode: str = "append", job_id: str | None = None,
+               schema: dict[str, pa.DataType | str] | None = None, dictionary="auto",
+               progress=None) -> JobResult:
+        """Ingest files, globs or directories (CSV, Parquet, Arrow IPC, NDJSON) as one
+        atomic job. ``schema`` overrides inferred types, e.g. {"dep_time": "int32"}."""
+        self._writable()
+        if isinstance(sources, str | Path):
+            sources = [sources]
+        return ingest(self._store, table, sources, format=format, mode=mode, job_id=job_id,
+                      schema=_arrow_types(schema), dictionary=dictionary, progress=progress)
+
+    def __repr__(self) -> str:
+        mode = " read-only" if self.readonly else ""
+        return f"<mapdb Database {self.path!r}{mode}, {len(self.tables())} tables>"
+
+
+def _arrow_types(schema: dict | None) -> dict[str, pa.DataType] | None:
+    if not schema:
+        return None
+    from mapdb.storage.types import ColumnType
+    return {k: v if isinstance(v, pa.DataType) else ColumnType.parse(v).arrow_type
+            for k, v in schema.items()}
+
+
+def connect(path: str | os.PathLike, readonly: bool = False) -> Database:
+    """Open the database at ``path``, creating it unless ``readonly``."""
+    return Database(path, readonly=readonly)

@@ -1,0 +1,124 @@
+"""Table and Column: a pinned, zero-copy view of one table version."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+
+from mapdb.ingest.job import ingest_object
+from mapdb.storage.table import Snapshot
+
+if TYPE_CHECKING:
+    from mapdb.api.database import Database
+
+
+class Column:
+    """One column of a table version.
+
+    ``to_numpy()`` is a zero-copy view of the mapped file when the table has one segment
+    and the column is fixed-width without nulls; otherwise the chunks are concatenated
+    (a copy) and nulls become NaN/None as in pyarrow's ``to_numpy``.
+    """
+
+    def __init__(self, table: Table, name: str):
+        self._table = table
+        self.name = name
+        self.type = table._snap.manifest.column(name).type
+
+    def to_arrow(self) -> pa.ChunkedArray:
+        """A chunked array, one chunk per segment, each over the mapped files."""
+        return self._table._snap.column(self.name)
+
+    def to_numpy(self) -> np.ndarray:
+        chunks = self._table._snap.column_chunks(self.name)
+        dtype = self.type.storage_numpy_dtype
+        if (len(chunks) == 1 and chunks[0].null_count == 0 and dtype is not None
+                and self.type.kind not in ("decimal", "dict")):
+            return chunks[0].to_numpy(zero_copy_only=True)
+        return self.to_arrow().to_numpy()
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def __repr__(self) -> str:
+        return f"<mapdb Column {self._table.name}.{self.name} {self.type.name}>"
+
+
+class Table:
+    """A table pinned at the version it was opened at; ``refresh()`` moves to the newest."""
+
+    def __init__(self, db: Database, name: str):
+        self._db = db
+        self.name = name
+        self._snap: Snapshot = db._store.snapshot(name)
+
+    @property
+    def version(self) -> int:
+        return self._snap.version
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self._snap.schema
+
+    @property
+    def columns(self) -> list[str]:
+        return [c.name for c in self._snap.manifest.schema]
+
+    def __len__(self) -> int:
+        return self._snap.manifest.rows
+
+    def column(self, name: str) -> Column:
+        return Column(self, name)
+
+    def to_arrow(self, columns: list[str] | None = None) -> pa.Table:
+        return self._snap.to_arrow(columns)
+
+    def __arrow_c_stream__(self, requested_schema=None):
+        """Arrow PyCapsule stream: pyarrow, polars and duckdb read the mapped buffers."""
+        return self.to_arrow().__arrow_c_stream__(requested_schema)
+
+    def append(self, data, job_id: str | None = None) -> Table:
+        """Append Arrow-capable ``data`` as one commit; this Table moves to the new version."""
+        self._db._writable()
+        ingest_object(self._db._store, self.name, data, mode="append", job_id=job_id)
+        return self.refresh()
+
+    def refresh(self) -> Table:
+        old = self._snap
+        self._snap = self._db._store.snapshot(self.name)
+        old.close()
+        return self
+
+    def compact(self) -> Table:
+        self._db._writable()
+        w = self._db._store.writer(self.name)
+        try:
+            w.compact()
+        finally:
+            w.close()
+        return self.refresh()
+
+    def verify(self) -> list[str]:
+        """Problems in this version's files (empty list: intact)."""
+        return self._snap.verify()
+
+    def describe(self) -> dict:
+        m = self._snap.manifest
+        return {
+            "table": self.name, "version": m.version, "rows": m.rows,
+            "segments": len(m.segments), "bytes_on_disk": self._snap.bytes_on_disk(),
+            "columns": [{"name": c.name, "type": c.type.name,
+                         "nulls": sum(s.columns[c.id].null_count for s in m.segments),
+                         **({"dictionary_values": m.dictionary_length(c.id)}
+                            if c.type.is_dictionary else {})}
+                        for c in m.schema],
+        }
+
+    def close(self) -> None:
+        self._snap.close()
+
+    def __repr__(self) -> str:
+        cols = ", ".join(f"{c.name}: {c.type.name}" for c in self._snap.manifest.schema)
+        return f"<mapdb Table {self.name!r} v{self.version}, {len(self)} rows ({cols})>"
