@@ -26,15 +26,20 @@ class FileAdvice(_enum.IntEnum):
     NOREUSE = POSIX_FADV_NOREUSE
 
 
-# Advice a kernel may lack: EINVAL for these means "not supported here", said plainly.
+# Advice a kernel may lack, with the release that added it: EINVAL from an older kernel
+# means "not supported here"; from a newer one it means the range refused it.
 _NEEDS = {
-    MADV_COLD: "Linux >= 5.4",
-    MADV_PAGEOUT: "Linux >= 5.4",
-    MADV_POPULATE_READ: "Linux >= 5.14",
-    MADV_POPULATE_WRITE: "Linux >= 5.14",
-    MADV_HUGEPAGE: "transparent huge pages for this kind of mapping (CONFIG_TRANSPARENT_HUGEPAGE, "
-                   "and CONFIG_READ_ONLY_THP_FOR_FS for file mappings)",
+    MADV_COLD: (5, 4),
+    MADV_PAGEOUT: (5, 4),
+    MADV_POPULATE_READ: (5, 14),
+    MADV_POPULATE_WRITE: (5, 14),
 }
+
+
+def _kernel_version():
+    import re
+    m = re.match(r"(\d+)\.(\d+)", _os.uname().release)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
 
 cdef int _madvise(char *addr, size_t length, int advice, object path) except -1:
@@ -47,9 +52,19 @@ cdef int _madvise(char *addr, size_t length, int advice, object path) except -1:
             err = errno
     if rc != 0:
         name = Advice(advice).name
-        if err == EINVAL and advice in _NEEDS:
-            raise OSError(err, f"madvise({name}) is not supported by this kernel or mapping "
-                               f"(needs {_NEEDS[advice]})", _os.fspath(path))
+        if err == EINVAL:
+            need = _NEEDS.get(advice)
+            have = _kernel_version()
+            if need is not None and have < need:
+                why = (f"not supported by this kernel (Linux {have[0]}.{have[1]}; needs "
+                       f">= {need[0]}.{need[1]})")
+            elif advice == MADV_HUGEPAGE:
+                why = ("not supported for this mapping: transparent huge pages need "
+                       "(CONFIG_TRANSPARENT_HUGEPAGE, and CONFIG_READ_ONLY_THP_FOR_FS for "
+                       "file mappings)")
+            else:
+                why = "refused for this range (for example COLD/PAGEOUT on locked pages)"
+            raise OSError(err, f"madvise({name}): {why}", _os.fspath(path))
         _raise(err, path, f"madvise({name})")
     return 0
 
@@ -75,7 +90,7 @@ def fadvise(file, Py_ssize_t offset=0, Py_ssize_t length=0, advice=FileAdvice.DO
         bpath = _encode_path(file)
         cpath = bpath
         with nogil:
-            fd = c_open(cpath, O_RDONLY | O_CLOEXEC)
+            fd = c_open(cpath, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if fd < 0:
             _raise(errno, path, "open")
     try:

@@ -83,7 +83,7 @@ def copy_into(dst, Py_ssize_t offset, src) -> None:
     try:
         PyObject_GetBuffer(src, &s, PyBUF_SIMPLE)
         try:
-            if offset < 0 or offset + s.len > d.len:
+            if offset < 0 or s.len > d.len or offset > d.len - s.len:  # no overflow
                 raise ValueError(f"copy of {s.len} bytes at offset {offset} overflows a "
                                  f"{d.len}-byte destination")
             if s.len:

@@ -30,7 +30,7 @@ def fsync_path(path) -> None:
     cdef const char *cpath = bpath
     cdef int fd, rc, err = 0
     with nogil:
-        fd = c_open(cpath, O_RDONLY | O_CLOEXEC)
+        fd = c_open(cpath, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     if fd < 0:
         _raise(errno, path, "open")
     with nogil:

@@ -1,5 +1,7 @@
 # errno -> OSError carrying the file name; OSError(errno, ...) picks the matching subclass
 # (FileNotFoundError, PermissionError, ...), so callers can catch what they expect.
+# Read-only opens use O_NONBLOCK so a FIFO in place of a file cannot block the caller (it
+# has no effect on regular files).
 from libc.errno cimport errno, EINVAL, ENOMEM, EPERM, EAGAIN, ENOSYS, EISDIR, EOPNOTSUPP
 from sys cimport *
 import os as _os

@@ -31,7 +31,7 @@ cdef class Mapping(_Region):
                  bint follow_symlinks=True):
         if self._fd >= 0 or self._closed:
             raise RuntimeError("Mapping is already initialised")
-        self._open(path, (O_RDWR if writable else O_RDONLY)
+        self._open(path, (O_RDWR if writable else O_RDONLY | O_NONBLOCK)
                    | (0 if follow_symlinks else O_NOFOLLOW), 0o644)
         self._map(offset, length, writable, -1)
 
@@ -80,7 +80,7 @@ cdef class Mapping(_Region):
                 fallocate(self._fd, 0, reserve, self.path)
                 st.st_size = max(<Py_ssize_t>st.st_size, reserve)
             n = st.st_size - offset if length is None else <Py_ssize_t>length
-            if n < 0 or offset + n > st.st_size:
+            if n < 0 or offset > st.st_size or n > st.st_size - offset:  # no overflow
                 raise ValueError(
                     f"{_os.fspath(self.path)}: range [{offset}, {offset}+{n}) is beyond the "
                     f"end of the {st.st_size}-byte file (mapping it would fault on access)")
@@ -136,11 +136,11 @@ cdef class Mapping(_Region):
                               f"view(s) of it are alive")
         if new_length < 0:
             raise ValueError(f"length must be >= 0, not {new_length}")
-        if self._writable:
+        if self._writable and new_length > self._length:
             fallocate(self._fd, self.offset, new_length, self.path)
         if fstat(self._fd, &st) != 0:
             _raise(errno, self.path, "fstat")
-        if self.offset + new_length > st.st_size:
+        if new_length > st.st_size - self.offset:  # no overflow
             raise ValueError(f"{_os.fspath(self.path)} has {st.st_size} bytes; cannot map "
                              f"{new_length} bytes from offset {self.offset}")
         if new_length == self._length:
@@ -164,7 +164,19 @@ cdef class Mapping(_Region):
             addr = mremap(self._addr, self._length, new_length, MREMAP_MAYMOVE)
             if addr == MAP_FAILED:
                 err = errno
-        if addr == MAP_FAILED:
+        if addr == MAP_FAILED and err == EFAULT:
+            # advise/lock/protect of part of the range split it into several VMAs, which
+            # mremap cannot move as one: map afresh (no view is alive; locks are dropped)
+            self._free()
+            self._length = 0
+            with nogil:
+                addr = mmap(NULL, new_length, PROT_READ | (PROT_WRITE if self._writable else 0),
+                            MAP_SHARED, self._fd, self.offset)
+                if addr == MAP_FAILED:
+                    err = errno
+            if addr == MAP_FAILED:
+                _raise(err, self.path, "mmap")
+        elif addr == MAP_FAILED:
             _raise(err, self.path, "mremap")
         self._addr = <char *>addr
         self._length = new_length
@@ -172,6 +184,9 @@ cdef class Mapping(_Region):
     def advise(self, Py_ssize_t offset=0, length=None, advice=Advice.NORMAL) -> None:
         """madvise the range (rounded out to whole pages)."""
         cdef int adv = Advice(advice)
+        if adv == MADV_POPULATE_WRITE and not self._writable:
+            raise ValueError(f"the {self._what()} is read-only; POPULATE_WRITE needs a "
+                             f"writable mapping")
         start, n = self._range(offset, length)
         self._enter()
         try:

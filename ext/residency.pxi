@@ -80,7 +80,7 @@ def file_residency(path, method="auto"):
     cdef size_t size, npages
     cdef void *addr
     with nogil:
-        fd = c_open(cpath, O_RDONLY | O_CLOEXEC)
+        fd = c_open(cpath, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     if fd < 0:
         _raise(errno, path, "open")
     try:

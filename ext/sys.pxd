@@ -1,6 +1,7 @@
 # C declarations the OS layer uses; constants Cython's bundled headers lack come from
 # mapdb_sys.h (the one place they are defined).
 from libc.stdint cimport uint64_t
+from libc.errno cimport EFAULT
 
 cdef extern from "<sys/types.h>":
     ctypedef long off_t
@@ -15,7 +16,7 @@ cdef extern from "<sys/stat.h>" nogil:
 
 cdef extern from "<fcntl.h>" nogil:
     int c_open "open"(const char *path, int flags, ...)
-    int O_RDONLY, O_RDWR, O_CREAT, O_EXCL, O_CLOEXEC, O_NOFOLLOW
+    int O_RDONLY, O_RDWR, O_CREAT, O_EXCL, O_CLOEXEC, O_NOFOLLOW, O_NONBLOCK
     int posix_fadvise(int fd, off_t offset, off_t len, int advice)
     int posix_fallocate(int fd, off_t offset, off_t len)
     int POSIX_FADV_NORMAL, POSIX_FADV_SEQUENTIAL, POSIX_FADV_RANDOM
