@@ -13,6 +13,7 @@ One source file per concept, included here so they compile into one extension mo
   residency.pxi   mincore, cachestat(2)
   scratch.pxi     aligned scratch buffers for kernels
   buffers.pxi     copy into a mapping and checksum64 without the GIL
+  strdict.pxi     string -> code hash table for dictionary encoding
   mapping.pxi     Mapping: a file mapped read-only or read-write
 """
 
@@ -25,4 +26,5 @@ include "protection.pxi"
 include "residency.pxi"
 include "scratch.pxi"
 include "buffers.pxi"
+include "strdict.pxi"
 include "mapping.pxi"

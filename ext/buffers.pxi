@@ -3,6 +3,7 @@
 from libc.string cimport memcpy
 from libc.stdint cimport uint64_t
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
+from cpython.bytes cimport PyBytes_FromStringAndSize
 
 cdef uint64_t _P1 = 0x9E3779B185EBCA87ULL
 cdef uint64_t _P2 = 0xC2B2AE3D27D4EB4FULL

@@ -135,6 +135,7 @@ class Pin:
     """A reader's hold on one version: a shared flock on its manifest file."""
 
     def __init__(self, manifests_dir: str, version: int | None = None, timeout: float = 5.0):
+        self.fd = -1
         deadline = time.monotonic() + timeout
         while True:
             vs = versions(manifests_dir)
