@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from mapdb.errors import MapdbError, StorageError
+from mapdb.errors import MapdbError, SchemaError, StorageError
+from mapdb.ingest.errors import IngestError
 from mapdb.ingest.readers import BatchStream, open_source, to_batches
-from mapdb.ingest.sources import expand_sources
+from mapdb.ingest.sources import Source, expand_sources
 from mapdb.storage.database import DatabaseStore
 from mapdb.storage.table import Writer
+from mapdb.storage.types import ColumnType
 
 MODES = ("create", "append", "replace")
 Progress = Callable[[int, int, int], None]  # (bytes done, bytes total, rows so far)
@@ -53,10 +55,12 @@ def _open_writer(store: DatabaseStore, table: str, mode: str, schema: pa.Schema,
     return w
 
 
-def write_streams(store: DatabaseStore, table: str, streams: Iterable[BatchStream], *,
+def write_streams(store: DatabaseStore, table: str,
+                  streams: Iterable[tuple[str | None, BatchStream]], *,
                   mode: str = "append", job_id: str | None = None, dictionary="auto",
                   progress: Progress | None = None, lock_timeout: float = 0.0) -> JobResult:
-    """Write every batch of every stream into ``table`` and commit once."""
+    """Write every batch of every (label, stream) into ``table`` and commit once; a row that
+    does not fit the table is an IngestError naming the stream's label (its file)."""
     if job_id and store.exists(table):
         snap = store.snapshot(table)
         done = job_id in snap.manifest.jobs
@@ -69,7 +73,7 @@ def write_streams(store: DatabaseStore, table: str, streams: Iterable[BatchStrea
     done_bytes = 0
     total = 0
     try:
-        for stream in streams:
+        for label, stream in streams:
             nsources += 1
             total += stream.total_bytes or 0
             try:
@@ -77,7 +81,10 @@ def write_streams(store: DatabaseStore, table: str, streams: Iterable[BatchStrea
                     if writer is None:
                         writer = _open_writer(store, table, mode, stream.schema, batch,
                                               dictionary, lock_timeout)
-                    writer.write(batch)
+                    try:
+                        writer.write(batch)
+                    except SchemaError as e:
+                        raise IngestError(str(e), file=label) from None
                     rows += batch.num_rows
                     if progress:
                         progress(done_bytes + (stream.bytes_read or 0), total, rows)
@@ -102,14 +109,45 @@ def ingest(store: DatabaseStore, table: str, sources: list[str | Path], *,
            progress: Progress | None = None, lock_timeout: float = 0.0) -> JobResult:
     """Ingest files/globs/directories into ``table`` as one atomic job."""
     srcs = expand_sources(list(sources), format)
-    streams = (open_source(s, schema_overrides=schema) for s in srcs)
-    return write_streams(store, table, streams, mode=mode, job_id=job_id,
+    known: dict[str, pa.DataType] = {}
+    if mode == "append" and store.exists(table):
+        snap = store.snapshot(table)
+        known = {c.name: _parse_type(c.type) for c in snap.manifest.schema}
+        snap.close()
+
+    def streams():
+        for s in srcs:
+            stream = _open(s, known, schema)
+            yield str(s.path), stream
+            # later sources of a new table parse with the types the first one chose
+            known.update({f.name: f.type for f in stream.schema if f.name not in known})
+
+    return write_streams(store, table, streams(), mode=mode, job_id=job_id,
                          dictionary=dictionary, progress=progress, lock_timeout=lock_timeout)
+
+
+def _parse_type(ctype: ColumnType) -> pa.DataType:
+    """The type a text source should parse a column as to fit the stored type."""
+    return pa.large_string() if ctype.is_dictionary else ctype.arrow_type
+
+
+def _open(src: Source, known: dict[str, pa.DataType],
+          user: dict[str, pa.DataType] | None) -> BatchStream:
+    """Open a source; text formats parse the table's columns with the table's types, so a
+    value that does not fit is reported with its file, line and column."""
+    if not known or src.format not in ("csv", "ndjson"):
+        return open_source(src, schema_overrides=user)
+    with open_source(src, schema_overrides=user) as probe:  # reads the header and a sample
+        names = set(probe.schema.names)
+    overrides = {k: v for k, v in known.items() if k in names}
+    overrides.update(user or {})
+    return open_source(src, schema_overrides=overrides)
 
 
 def ingest_object(store: DatabaseStore, table: str, data, *, mode: str = "append",
                   job_id: str | None = None, dictionary="auto",
                   schema: dict[str, pa.DataType] | None = None) -> JobResult:
     """Ingest an in-memory Arrow-capable object (see readers.to_batches)."""
-    return write_streams(store, table, [to_batches(data, schema_overrides=schema)], mode=mode,
+    return write_streams(store, table, [(None, to_batches(data, schema_overrides=schema))],
+                         mode=mode,
                          job_id=job_id, dictionary=dictionary)

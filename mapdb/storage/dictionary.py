@@ -19,7 +19,6 @@ import os
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from mapdb import _ext
 from mapdb.errors import CorruptionError
@@ -97,9 +96,9 @@ def write_chunk(dicts_dir: str, table_id: bytes, column_id: int, chunk_id: int,
     pending = PendingFiles()
     try:
         offs = write_buffer(dicts_dir, stem + ".offsets", BufferKind.OFFSETS, owner,
-                            len(values), bufs[BufferKind.OFFSETS], pending)
+                            len(values), [bufs[BufferKind.OFFSETS]], pending)
         data = write_buffer(dicts_dir, stem + ".data", BufferKind.DATA, owner, len(values),
-                            bufs[BufferKind.DATA], pending)
+                            [bufs[BufferKind.DATA]], pending)
         pending.sync()
     finally:
         pending.close()

@@ -108,7 +108,11 @@ def bitmap(buf: pa.Buffer | None, offset: int, n: int) -> pa.Buffer | None:
 
 
 def storage_buffers(arr: pa.Array, ctype: ColumnType) -> dict[BufferKind, object]:
-    """The buffers to write for one column of one segment (``arr`` in storage form)."""
+    """The buffers to write for one chunk of one column (``arr`` in storage form).
+
+    Copies nothing except where the layout demands it: decimals narrowed to int64,
+    bitmaps of arrays sliced at a bit offset, string offsets not starting at 0.
+    """
     n, off = len(arr), arr.offset
     bufs = arr.buffers()
     out: dict[BufferKind, object] = {}
@@ -131,29 +135,48 @@ def storage_buffers(arr: pa.Array, ctype: ColumnType) -> dict[BufferKind, object
     return out
 
 
+def _column_parts(chunks: list[pa.Array], ctype: ColumnType) -> dict[BufferKind, list]:
+    """Per buffer kind, the parts whose concatenation is the segment's buffer. Every chunk
+    but the last must hold a multiple of ZONE_ROWS rows (so bitmaps and zone-map blocks
+    line up at chunk boundaries)."""
+    per_chunk = [storage_buffers(c, ctype) for c in chunks]
+    parts: dict[BufferKind, list] = {BufferKind.DATA: [b[BufferKind.DATA] for b in per_chunk]}
+    if any(c.null_count for c in chunks):
+        parts[BufferKind.VALIDITY] = [
+            b.get(BufferKind.VALIDITY) or np.full((len(c) + 7) // 8, 0xFF, np.uint8)
+            for b, c in zip(per_chunk, chunks, strict=True)]
+    if ctype.is_variable:
+        offs, base = [], 0
+        for i, b in enumerate(per_chunk):
+            o = b[BufferKind.OFFSETS]
+            offs.append((o if i == 0 else o[1:]) + base if base else (o if i == 0 else o[1:]))
+            base += int(o[-1])
+        parts[BufferKind.OFFSETS] = offs
+    parts[BufferKind.ZONES] = [zonemap.build(c, ctype) for c in chunks]
+    return parts
+
+
 _SUFFIX = {BufferKind.DATA: "data", BufferKind.VALIDITY: "valid",
            BufferKind.OFFSETS: "offsets", BufferKind.ZONES: "zones"}
 
 
 def write_segment(segments_dir: str, seg_id: int, table_id: bytes,
-                  columns: list[tuple[ColumnSpec, pa.Array]]) -> SegmentMeta:
-    """Write one segment (each array already converted to storage form) and fsync it."""
-    rows = len(columns[0][1]) if columns else 0
+                  columns: list[tuple[ColumnSpec, list[pa.Array]]]) -> SegmentMeta:
+    """Write one segment from each column's chunks (in storage form) and fsync it."""
+    rows = sum(len(c) for c in columns[0][1]) if columns else 0
     path = os.path.join(segments_dir, f"s{seg_id:012d}")
     fileops.mkdir(path)
     metas: dict[int, ColumnFiles] = {}
     pending = PendingFiles()
     try:
-        for spec, arr in columns:
+        for spec, chunks in columns:
             owner = Owner(table_id, seg_id, spec.id, spec.type.code)
-            bufs = storage_buffers(arr, spec.type)
-            bufs[BufferKind.ZONES] = zonemap.build(arr, spec.type)
             refs = {kind: write_buffer(path, f"c{spec.id}.{_SUFFIX[kind]}", kind, owner, rows,
-                                       b, pending)
-                    for kind, b in bufs.items()}
+                                       parts, pending)
+                    for kind, parts in _column_parts(chunks, spec.type).items()}
             metas[spec.id] = ColumnFiles(refs[BufferKind.DATA], refs.get(BufferKind.VALIDITY),
                                          refs.get(BufferKind.OFFSETS), refs[BufferKind.ZONES],
-                                         arr.null_count)
+                                         sum(c.null_count for c in chunks))
         pending.sync()
     finally:
         pending.close()

@@ -25,7 +25,7 @@ from mapdb.errors import (
     SchemaError,
     StorageError,
 )
-from mapdb.storage import dictionary, fileops, manifest, segment
+from mapdb.storage import dictionary, fileops, manifest, segment, zonemap
 from mapdb.storage.dictionary import DictChunk, DictionaryEncoder
 from mapdb.storage.lock import WriterLock
 from mapdb.storage.manifest import Manifest, Pin
@@ -252,19 +252,23 @@ class Writer:
             pending.result()
 
     def _write_segment(self, batches: list[pa.RecordBatch]) -> None:
-        table = pa.Table.from_batches(batches)
-        del batches
+        rows = sum(b.num_rows for b in batches)
+        if any(b.num_rows % zonemap.ZONE_ROWS for b in batches[:-1]):
+            # chunks must meet at zone-map block boundaries: merge them first (a copy)
+            batches = pa.Table.from_batches(batches).combine_chunks().to_batches()
         cols = []
         for i, spec in enumerate(self.schema):
-            arr = table.column(i).combine_chunks()
+            chunks = [b.column(i) for b in batches]
             if spec.type.is_dictionary:
-                arr = self._encoder(spec).encode(arr)
-            cols.append((spec, arr))
+                enc = self._encoder(spec)
+                chunks = [enc.encode(c) for c in chunks]
+            cols.append((spec, chunks))
+        del batches
         seg_id = self._next_id
         self._next_id += 1
         self._guard(lambda: self._segments.append(segment.write_segment(
             self.segments_dir, seg_id, self.base.table_id, cols)))
-        self.rows_written += table.num_rows
+        self.rows_written += rows
 
     def _guard(self, fn) -> None:
         """Run a write step; a failed sync poisons the writer (no retry-then-success)."""
@@ -325,7 +329,7 @@ class Writer:
         """Drop everything written since the last commit (files are reclaimed)."""
         try:
             self._wait()
-        except Exception:  # noqa: S110 - the segment is being discarded anyway
+        except Exception:
             pass
         self._buffer, self._buffered = [], 0
         self._segments, self._encoders = [], {}
@@ -379,9 +383,8 @@ class Writer:
                     parts = [chunks[index[s.id]] for s in g]
                     if spec.type.is_dictionary:
                         parts = [p.indices for p in parts]
-                    elif spec.type.kind == "decimal":
-                        pass  # widened on read; narrowed again by storage_buffers
-                    cols.append((spec, pa.concat_arrays(parts)))
+                    # one chunk: segments need not end on zone-map block boundaries
+                    cols.append((spec, [pa.concat_arrays(parts)]))
                 seg_id = self._next_id
                 self._next_id += 1
                 self._guard(lambda c=cols, i=seg_id: out.append(segment.write_segment(

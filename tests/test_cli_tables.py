@@ -1,0 +1,108 @@
+"""CLI: ingest, tables, describe, verify, compact, and clean one-line errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from mapdb.cli import main
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture
+def csv_dir(tmp_path):
+    d = tmp_path / "src"
+    d.mkdir()
+    (d / "a.csv").write_text("id,name,score\n1,ann,0.5\n2,,1.5\n")
+    (d / "b.csv").write_text("id,name,score\n3,cy,\n")
+    return d
+
+
+def test_ingest_directory_then_describe_and_tables(tmp_path, csv_dir):
+    db = tmp_path / "db"
+    r = run("ingest", db, "people", csv_dir, "--no-progress")
+    assert r.exit_code == 0, r.output
+    assert "3 rows from 2 source(s)" in r.output
+    r = run("describe", db, "people", "--json")
+    info = json.loads(r.output)
+    assert info["rows"] == 3 and info["segments"] == 1
+    assert [(c["name"], c["type"], c["nulls"]) for c in info["columns"]] == [
+        ("id", "int64", 0), ("name", "string", 1), ("score", "float64", 1)]
+    r = run("tables", db)
+    assert "people" in r.output and "3" in r.output
+
+
+def test_ingest_job_id_and_modes(tmp_path, csv_dir):
+    db = tmp_path / "db"
+    src = csv_dir / "a.csv"
+    assert run("ingest", db, "t", src, "--job-id", "j1").exit_code == 0
+    r = run("ingest", db, "t", src, "--job-id", "j1")
+    assert "already committed" in r.output
+    r = run("ingest", db, "t", src, "--mode", "create")
+    assert r.exit_code == 1 and "already exists" in r.output
+    assert run("ingest", db, "t", csv_dir / "b.csv", "--mode", "replace").exit_code == 0
+    assert json.loads(run("describe", db, "t", "--json").output)["rows"] == 1
+
+
+def test_schema_override(tmp_path, csv_dir):
+    db = tmp_path / "db"
+    r = run("ingest", db, "t", csv_dir / "a.csv", "--schema", "id=int32,score=float32")
+    assert r.exit_code == 0, r.output
+    types = {c["name"]: c["type"]
+             for c in json.loads(run("describe", db, "t", "--json").output)["columns"]}
+    assert types["id"] == "int32" and types["score"] == "float32"
+
+
+def test_parquet_and_format_flag(tmp_path):
+    src = tmp_path / "data.bin"
+    pq.write_table(pa.table({"x": list(range(10))}), src)
+    db = tmp_path / "db"
+    r = run("ingest", db, "t", src)
+    assert r.exit_code == 1 and "data.bin" in r.output
+    assert run("ingest", db, "t", src, "--format", "parquet").exit_code == 0
+
+
+def test_a_bad_row_leaves_the_table_unchanged(tmp_path, csv_dir):
+    db = tmp_path / "db"
+    assert run("ingest", db, "t", csv_dir / "a.csv").exit_code == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,name,score\n4,dee,1.0\nfive,eve,2.0\n")
+    good = csv_dir / "b.csv"
+    r = run("ingest", db, "t", good, bad)  # one job: all or nothing
+    assert r.exit_code == 1
+    assert "bad.csv" in r.output
+    assert json.loads(run("describe", db, "t", "--json").output)["rows"] == 2
+
+
+def test_verify_detects_damage_and_compact_merges(tmp_path, csv_dir):
+    db = tmp_path / "db"
+    for f in ("a.csv", "b.csv"):
+        assert run("ingest", db, "t", csv_dir / f).exit_code == 0
+    assert run("verify", db).output.strip() == "t: ok"
+    r = run("compact", db, "t")
+    assert r.exit_code == 0 and "2 segment(s) -> 1" in r.output
+    data = next((db / "t_t" / "segments").glob("*/c1.data"))
+    with open(data, "r+b") as f:
+        f.seek(4096)
+        b = f.read(1)
+        f.seek(4096)
+        f.write(bytes([b[0] ^ 0xFF]))
+    r = run("verify", db, "t")
+    assert r.exit_code == 1 and "checksum mismatch" in r.output
+
+
+def test_errors_are_one_line_without_traceback(tmp_path):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    p = subprocess.run([sys.executable, "-m", "mapdb.cli", "describe", str(tmp_path / "no"),
+                        "t"], capture_output=True, text=True, env=env)
+    assert p.returncode == 1
+    assert p.stderr.startswith("mapdb: error: ") and len(p.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in p.stderr
