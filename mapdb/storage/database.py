@@ -98,7 +98,11 @@ class DatabaseStore:
         specs = table.choose_schema(schema, first, dictionary, first_id=1)
         base = replace(new_table_manifest(specs), next_id=len(specs) + 1)
         work = table.staging_dir(self.path)
-        table.make_table_dirs(work)
+        try:
+            table.make_table_dirs(work)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
         return Writer(self.table_dir(name), name, base, None, new_table_dir=work)
 
     def drop_table(self, name: str, timeout: float = 0.0) -> None:

@@ -109,11 +109,16 @@ def open_dictionary(dicts_dir: str, table_id: bytes, column_id: int,
                     chunks: list[DictChunk]) -> pa.Array:
     """The dictionary as one large_string array (zero-copy when it has one chunk)."""
     arrays = []
-    for c in chunks:
-        owner = c.owner(table_id, column_id)
-        offs = open_buffer(dicts_dir, c.offsets, BufferKind.OFFSETS, owner, c.count)
-        data = open_buffer(dicts_dir, c.data, BufferKind.DATA, owner, c.count)
-        arrays.append(pa.Array.from_buffers(pa.large_string(), c.count, [None, offs, data]))
+    try:
+        for c in chunks:
+            owner = c.owner(table_id, column_id)
+            offs = open_buffer(dicts_dir, c.offsets, BufferKind.OFFSETS, owner, c.count)
+            data = open_buffer(dicts_dir, c.data, BufferKind.DATA, owner, c.count)
+            arrays.append(pa.Array.from_buffers(pa.large_string(), c.count, [None, offs, data]))
+    except BaseException:
+        # the traceback keeps this frame alive: drop the mappings opened so far now
+        arrays = offs = data = None
+        raise
     if not arrays:
         return empty_strings()
     return arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays)

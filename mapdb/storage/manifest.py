@@ -9,6 +9,8 @@ taking an exclusive lock on it, so no reader can lose files it still needs.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -127,7 +129,14 @@ def commit(manifests_dir: str, m: Manifest) -> None:
         raise CorruptionError(f"{final}: version {m.version} already exists")
     fileops.rename(tmp, final)
     fileops.crash_point("after-rename")
-    fileops.fsync_dir(manifests_dir)
+    try:
+        fileops.fsync_dir(manifests_dir)
+    except OSError:
+        # not known to be durable: take it back so no reader starts on it (the caller
+        # poisons the writer; a reopen finds the last durable version)
+        with contextlib.suppress(OSError):
+            os.unlink(final)
+        raise
     fileops.crash_point("after-dir-fsync")
 
 
@@ -147,8 +156,14 @@ class Pin:
                 fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
             except FileNotFoundError:
                 if version is not None or time.monotonic() > deadline:
-                    raise CorruptionError(f"{path}: version {v} no longer exists") from None
-                continue  # reclaimed between listing and opening: take the newer one
+                    raise CorruptionError(f"{path}: version {v} is not available (never "
+                                          f"committed, or reclaimed)") from None
+                continue
+            except OSError as e:
+                if e.errno == errno.ELOOP:
+                    raise CorruptionError(f"{path}: is a symlink; mapdb never follows "
+                                          f"symlinks to manifests") from None
+                raise  # reclaimed between listing and opening: take the newer one
             fcntl.flock(fd, fcntl.LOCK_SH)
             if os.fstat(fd).st_nlink > 0:
                 break

@@ -42,10 +42,17 @@ def check_name(name: object, what: str = "table") -> str:
     return name
 
 
+MAX_DIR_BYTES = 255  # NAME_MAX of Linux filesystems
+
+
 def table_dir_name(name: str) -> str:
     check_name(name)
-    encoded = quote(name, safe=_SAFE).replace(".", "%2E").replace("~", "%7E")
-    return _PREFIX + encoded
+    encoded = _PREFIX + quote(name, safe=_SAFE).replace(".", "%2E").replace("~", "%7E")
+    if len(encoded) > MAX_DIR_BYTES:
+        raise InvalidNameError(
+            f"table name {name[:40]!r}... encodes to a {len(encoded)}-byte directory name; "
+            f"the filesystem allows {MAX_DIR_BYTES} (use fewer non-alphanumeric characters)")
+    return encoded
 
 
 def table_name_from_dir(dirname: str) -> str | None:

@@ -192,11 +192,16 @@ def open_column(segments_dir: str, seg: SegmentMeta, spec: ColumnSpec, table_id:
     files = seg.columns[spec.id]
     owner = Owner(table_id, seg.id, spec.id, spec.type.code)
     get = lambda kind, ref: open_buffer(d, ref, kind, owner, seg.rows)  # noqa: E731
-    validity = get(BufferKind.VALIDITY, files.validity) if files.validity else None
-    data = get(BufferKind.DATA, files.data)
+    validity = data = None
+    try:
+        validity = get(BufferKind.VALIDITY, files.validity) if files.validity else None
+        data = get(BufferKind.DATA, files.data)
+        offsets = get(BufferKind.OFFSETS, files.offsets) if files.offsets else None
+    except BaseException:
+        validity = data = None  # the traceback keeps this frame: unmap what was opened
+        raise
     t = spec.type
     if t.is_variable:
-        offsets = get(BufferKind.OFFSETS, files.offsets)
         return pa.Array.from_buffers(t.arrow_type, seg.rows, [validity, offsets, data],
                                      files.null_count)
     if t.is_dictionary:

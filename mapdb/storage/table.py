@@ -10,6 +10,7 @@ Layout of a table directory::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -135,7 +136,10 @@ def choose_schema(arrow_schema: pa.Schema, first: pa.RecordBatch | None,
     specs = []
     for i, f in enumerate(arrow_schema):
         check_name(f.name, "column")
-        t = ColumnType.from_arrow(f.type, dictionary=f.name in wanted)
+        try:
+            t = ColumnType.from_arrow(f.type, dictionary=f.name in wanted)
+        except SchemaError as e:
+            raise SchemaError(f"column {f.name!r}: {e}") from None
         if (dictionary == "auto" and t.kind == "string" and first is not None
                 and first.num_rows):
             sample = first.column(i).slice(0, DICT_AUTO_SAMPLE).cast(pa.large_string())
@@ -172,6 +176,7 @@ class Writer:
         self._pool: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
         self.poisoned: BaseException | None = None
+        self.failed: BaseException | None = None  # a write of this transaction failed
         self.closed = False
         self.rows_written = 0
 
@@ -182,6 +187,9 @@ class Writer:
                                       f"({self.poisoned}); reopen the table to write again")
         if self.closed:
             raise StorageError(f"the writer of table {self.name!r} is closed")
+        if self.failed is not None:
+            raise StorageError(f"table {self.name!r}: a write of this transaction failed "
+                               f"({self.failed}); abort() it before writing again")
 
     def replace_schema(self, schema: list[ColumnSpec]) -> None:
         """Make the commit replace the table's contents (and schema) instead of appending."""
@@ -246,10 +254,15 @@ class Writer:
         self._pending = self._pool.submit(self._write_segment, batches)
 
     def _wait(self) -> None:
-        """Wait for the segment in flight; re-raise its failure here."""
+        """Wait for the segment in flight; re-raise its failure here. A failed segment
+        fails the whole transaction: its rows are gone, so nothing may be committed."""
         pending, self._pending = self._pending, None
         if pending is not None:
-            pending.result()
+            try:
+                pending.result()
+            except BaseException as e:
+                self.failed = e
+                raise
 
     def _write_segment(self, batches: list[pa.RecordBatch]) -> None:
         rows = sum(b.num_rows for b in batches)
@@ -304,7 +317,7 @@ class Writer:
                                   next_id=self._next_id, jobs=jobs)
         self._guard(lambda: manifest.commit(self.manifests_dir, new))
         if self._work_dir != self.table_dir:
-            self._publish_new_table()
+            self._guard(self._publish_new_table)
         self.base = new
         self._segments, self._encoders, self._replace = [], {}, False
         self._reclaim()
@@ -321,7 +334,15 @@ class Writer:
                                    f"meanwhile") from None
             raise
         self.lock = WriterLock(os.path.join(self.table_dir, "LOCK"), f"table {self.name!r}")
-        fileops.fsync_dir(db_dir)
+        try:
+            fileops.fsync_dir(db_dir)
+        except OSError:
+            # not known to be durable: unpublish it (readers must not start on it)
+            self.lock.release()
+            self.lock = None
+            with contextlib.suppress(OSError):
+                os.rename(self.table_dir, self._work_dir)
+            raise
         self._work_dir = self.table_dir
         self.manifests_dir, self.segments_dir, self.dicts_dir = _dirs(self.table_dir)
 
@@ -357,8 +378,12 @@ class Writer:
 
     # -- compaction and reclamation -----------------------------------------------------
     def compact(self, target_rows: int = 1 << 24) -> Manifest:
-        """Merge runs of small segments into segments of up to ``target_rows`` rows."""
+        """Merge runs of small segments into segments of up to ``target_rows`` rows (its own
+        commit; refused while this writer has uncommitted writes)."""
         self._check()
+        if self._buffer or self._segments or self._pending or self._encoders:
+            raise StorageError(f"table {self.name!r}: commit or abort the pending writes "
+                               f"before compacting")
         snap = Snapshot(self.table_dir, self.name, self.base.version)
         try:
             groups, cur = [], []

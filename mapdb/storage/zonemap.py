@@ -2,7 +2,8 @@
 
 Stored per column per segment as an int64 array of shape (blocks, 3). Min and max are the
 values themselves for integer-like types (ints, dates, timestamps, scaled decimals, bools,
-dictionary codes), the IEEE bits of a float64 for floats, and the first 8 bytes (big-endian,
+dictionary codes; uint64 as its bit pattern, so read it back with ``view(np.uint64)``),
+the IEEE bits of a float64 for floats, and the first 8 bytes (big-endian,
 zero-padded) for strings and binaries, so prefix order equals byte order. A block whose
 null count equals its row count has no meaningful min/max.
 

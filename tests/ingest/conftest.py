@@ -22,16 +22,6 @@ def read_error(path: Path, fmt: str | None = None, **kw) -> IngestError:
     return info.value
 
 
-def pytest_collection_modifyitems(config, items):
-    """Tests marked slow here run only when asked for (``-m slow``), as the marker says."""
-    if "slow" in (config.getoption("markexpr") or ""):
-        return
-    here = Path(__file__).resolve().parent
-    skip = pytest.mark.skip(reason="slow: run with -m slow")
-    for item in items:
-        if "slow" in item.keywords and Path(str(item.path)).resolve().is_relative_to(here):
-            item.add_marker(skip)
-
 
 @pytest.fixture
 def write(tmp_path):
