@@ -50,7 +50,8 @@ def run_duckdb(src: Path, work: Path) -> tuple[float, int]:
     db = work / "duck.duckdb"
     for p in (db, Path(str(db) + ".wal")):
         p.unlink(missing_ok=True)
-    code = ("import duckdb,sys; c=duckdb.connect(sys.argv[1]); c.execute(\"CREATE TABLE "
+    code = ("import duckdb,sys; c=duckdb.connect(sys.argv[1]); "
+            "c.execute(\"SET enable_progress_bar=false\"); c.execute(\"CREATE TABLE "
             "lineitem AS SELECT * FROM read_parquet('\" + sys.argv[2] + \"')\"); "
             "c.execute('CHECKPOINT'); c.close()")
     t0 = time.perf_counter()

@@ -6,6 +6,21 @@ from libc.stdlib cimport realloc
 from libc.string cimport memcmp
 
 
+cdef inline uint64_t _str_hash(const char *s, int64_t n) noexcept nogil:
+    """In-memory hash of a short string (never stored): 8-byte words, then an avalanche."""
+    cdef uint64_t h = _P3 ^ <uint64_t>n, w
+    cdef int64_t i = 0
+    while i + 8 <= n:
+        memcpy(&w, s + i, 8)
+        h = _rotl(h ^ (w * _P2), 31) * _P1
+        i += 8
+    if i < n:
+        w = 0
+        memcpy(&w, s + i, n - i)
+        h = _rotl(h ^ (w * _P2), 31) * _P1
+    return _mix(h)
+
+
 cdef class StringDictionary:
     """Strings to dense int32 codes (0, 1, 2, ... in order of first appearance).
 
@@ -81,7 +96,7 @@ cdef class StringDictionary:
         return 0
 
     cdef int32_t _code(self, const char *s, int64_t n) except -1 nogil:
-        cdef uint64_t h = _checksum(<const unsigned char *>s, <size_t>n, 0)
+        cdef uint64_t h = _str_hash(s, n)
         cdef uint64_t j = h & self._mask
         cdef int32_t c
         cdef int64_t start

@@ -19,6 +19,8 @@ cdef extern from "<fcntl.h>" nogil:
     int O_RDONLY, O_RDWR, O_CREAT, O_EXCL, O_CLOEXEC, O_NOFOLLOW, O_NONBLOCK
     int posix_fadvise(int fd, off_t offset, off_t len, int advice)
     int posix_fallocate(int fd, off_t offset, off_t len)
+    int sync_file_range(int fd, off_t offset, off_t nbytes, unsigned int flags)
+    unsigned int SYNC_FILE_RANGE_WRITE
     int POSIX_FADV_NORMAL, POSIX_FADV_SEQUENTIAL, POSIX_FADV_RANDOM
     int POSIX_FADV_WILLNEED, POSIX_FADV_DONTNEED, POSIX_FADV_NOREUSE
 

@@ -25,6 +25,7 @@ from mapdb._ext._core import (
     fsync_path,
     locked_bytes,
     memlock_limit,
+    start_writeback,
 )
 
 __all__ = [
@@ -48,4 +49,5 @@ __all__ = [
     "fsync_path",
     "locked_bytes",
     "memlock_limit",
+    "start_writeback",
 ]

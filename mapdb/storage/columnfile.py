@@ -46,24 +46,45 @@ class Owner:
 
 
 class PendingFiles:
-    """Files written but not yet synced: a segment writes all its files, then syncs them
-    together, so the kernel writes back one file while the next is being filled."""
+    """Files (and directories) written but not yet durable.
+
+    Each file's write-back starts as soon as it is written (``start_writeback``), its
+    descriptor is closed once the file is complete, and ``sync`` makes everything durable
+    at commit: fdatasync of every file (reopened by path: Linux reports a write-back error
+    to the first fsync after it, whichever descriptor), then fsync of the directories.
+    """
 
     def __init__(self) -> None:
         self._open: list[tuple[int, str]] = []
+        self._files: list[str] = []
+        self._dirs: list[str] = []
 
     def add(self, fd: int, path: str) -> None:
         self._open.append((fd, path))
 
-    def sync(self) -> None:
-        for fd, path in self._open:
-            fileops.fdatasync(fd, path)
-        self.close()
+    def add_dir(self, path: str) -> None:
+        self._dirs.append(path)
 
     def close(self) -> None:
-        for fd, _ in self._open:
+        """Close the descriptors of complete files (they stay pending)."""
+        for fd, path in self._open:
             os.close(fd)
+            self._files.append(path)
         self._open.clear()
+
+    def sync(self) -> None:
+        self.close()
+        for path in self._files:
+            fileops.fdatasync_path(path)
+        for path in self._dirs:
+            fileops.fsync_dir(path)
+        self._files.clear()
+        self._dirs.clear()
+
+    def discard(self) -> None:
+        self.close()
+        self._files.clear()
+        self._dirs.clear()
 
 
 def write_buffer(directory: str, name: str, kind: BufferKind, owner: Owner, rows: int,
@@ -89,6 +110,7 @@ def write_buffer(directory: str, name: str, kind: BufferKind, owner: Owner, rows
     header = Header(kind, owner.type_code, rows, length, checksum, owner.table_id,
                     owner.segment_id, owner.column_id)
     fileops.pwrite_all(fd, header.pack(), 0, path)
+    fileops.start_writeback(fd, path)  # the disk works while the next file is filled
     return FileRef(name, length, checksum)
 
 

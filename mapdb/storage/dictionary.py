@@ -23,6 +23,7 @@ import pyarrow as pa
 from mapdb import _ext
 from mapdb.errors import CorruptionError
 from mapdb.storage import segment
+from mapdb.storage.bits import bitmap
 from mapdb.storage.columnfile import FileRef, Owner, open_buffer, verify_buffer
 from mapdb.storage.header import BufferKind
 from mapdb.storage.types import TYPE_CODES, ColumnType
@@ -76,7 +77,7 @@ class DictionaryEncoder:
         validity, offsets, data = arr.buffers()
         codes = self._table.encode(offsets.slice(off * 8, (n + 1) * 8), data or b"", n,
                                    validity if arr.null_count else None, off)
-        valid = segment.bitmap(validity, off, n) if arr.null_count else None
+        valid = bitmap(validity, off, n) if arr.null_count else None
         return pa.Array.from_buffers(pa.int32(), n, [valid, pa.py_buffer(codes)],
                                      arr.null_count)
 
@@ -88,18 +89,17 @@ class DictionaryEncoder:
 
 
 def write_chunk(dicts_dir: str, table_id: bytes, column_id: int, chunk_id: int,
-                values: pa.Array) -> DictChunk:
-    from mapdb.storage.columnfile import PendingFiles, write_buffer
+                values: pa.Array, pending) -> DictChunk:
+    """Write one chunk; its files join ``pending`` (a columnfile.PendingFiles)."""
+    from mapdb.storage.columnfile import write_buffer
     owner = Owner(table_id, chunk_id, column_id, TYPE_CODES["string"])
     bufs = segment.storage_buffers(values, _STRING)
     stem = f"c{column_id}-{chunk_id:06d}"
-    pending = PendingFiles()
     try:
         offs = write_buffer(dicts_dir, stem + ".offsets", BufferKind.OFFSETS, owner,
                             len(values), [bufs[BufferKind.OFFSETS]], pending)
         data = write_buffer(dicts_dir, stem + ".data", BufferKind.DATA, owner, len(values),
                             [bufs[BufferKind.DATA]], pending)
-        pending.sync()
     finally:
         pending.close()
     return DictChunk(chunk_id, len(values), offs, data)

@@ -103,6 +103,20 @@ def pwrite_all(fd: int, data, offset: int, path: str) -> None:
         view, offset = view[n:], offset + n
 
 
+def start_writeback(fd: int, path: str) -> None:
+    """Ask the kernel to start writing the file back now (see _ext.start_writeback)."""
+    _ext.start_writeback(fd, 0, 0, path)
+
+
+def fdatasync_path(path: str) -> None:
+    """Open ``path`` read-only, fdatasync it, close it."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        fdatasync(fd, path)
+    finally:
+        os.close(fd)
+
+
 def fdatasync(fd: int, path: str) -> None:
     with _sync_step():
         _check("fsync", path)

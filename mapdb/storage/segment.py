@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from mapdb.storage import fileops, zonemap
+from mapdb.storage.bits import bitmap
 from mapdb.storage.columnfile import (
     FileRef,
     Owner,
@@ -97,16 +98,6 @@ class SegmentMeta:
         return sum(HEADER_SIZE + r.length for c in self.columns.values() for _, r in c.refs())
 
 
-def bitmap(buf: pa.Buffer | None, offset: int, n: int) -> pa.Buffer | None:
-    """A bitmap buffer re-based to bit 0 (copies only when the array was sliced)."""
-    if buf is None:
-        return None
-    if offset % 8 == 0:
-        return buf.slice(offset // 8, (n + 7) // 8)
-    bits = np.unpackbits(np.frombuffer(buf, np.uint8), bitorder="little")[offset:offset + n]
-    return pa.py_buffer(np.packbits(bits, bitorder="little"))
-
-
 def storage_buffers(arr: pa.Array, ctype: ColumnType) -> dict[BufferKind, object]:
     """The buffers to write for one chunk of one column (``arr`` in storage form).
 
@@ -161,13 +152,15 @@ _SUFFIX = {BufferKind.DATA: "data", BufferKind.VALIDITY: "valid",
 
 
 def write_segment(segments_dir: str, seg_id: int, table_id: bytes,
-                  columns: list[tuple[ColumnSpec, list[pa.Array]]]) -> SegmentMeta:
-    """Write one segment from each column's chunks (in storage form) and fsync it."""
+                  columns: list[tuple[ColumnSpec, list[pa.Array]]],
+                  pending: PendingFiles) -> SegmentMeta:
+    """Write one segment from each column's chunks (in storage form); its files and
+    directory join ``pending``, to be made durable by ``pending.sync()`` before commit."""
     rows = sum(len(c) for c in columns[0][1]) if columns else 0
     path = os.path.join(segments_dir, f"s{seg_id:012d}")
     fileops.mkdir(path)
+    pending.add_dir(path)
     metas: dict[int, ColumnFiles] = {}
-    pending = PendingFiles()
     try:
         for spec, chunks in columns:
             owner = Owner(table_id, seg_id, spec.id, spec.type.code)
@@ -177,10 +170,8 @@ def write_segment(segments_dir: str, seg_id: int, table_id: bytes,
             metas[spec.id] = ColumnFiles(refs[BufferKind.DATA], refs.get(BufferKind.VALIDITY),
                                          refs.get(BufferKind.OFFSETS), refs[BufferKind.ZONES],
                                          sum(c.null_count for c in chunks))
-        pending.sync()
     finally:
         pending.close()
-    fileops.fsync_dir(path)
     return SegmentMeta(seg_id, rows, metas)
 
 

@@ -27,7 +27,8 @@ from mapdb.errors import (
     StorageError,
 )
 from mapdb.storage import dictionary, fileops, manifest, segment, zonemap
-from mapdb.storage.dictionary import DictChunk, DictionaryEncoder
+from mapdb.storage.columnfile import PendingFiles
+from mapdb.storage.dictionary import DictionaryEncoder
 from mapdb.storage.lock import WriterLock
 from mapdb.storage.manifest import Manifest, Pin
 from mapdb.storage.segment import ColumnSpec, SegmentMeta
@@ -167,7 +168,7 @@ class Writer:
         self.lock = lock
         self.schema = base.schema
         self._segments: list[SegmentMeta] = []
-        self._new_dicts: dict[int, list[DictChunk]] = {}
+        self._unsynced = PendingFiles()  # written by this transaction, synced at commit
         self._next_id = base.next_id
         self._buffer: list[pa.RecordBatch] = []
         self._buffered = 0
@@ -280,7 +281,7 @@ class Writer:
         seg_id = self._next_id
         self._next_id += 1
         self._guard(lambda: self._segments.append(segment.write_segment(
-            self.segments_dir, seg_id, self.base.table_id, cols)))
+            self.segments_dir, seg_id, self.base.table_id, cols, self._unsynced)))
         self.rows_written += rows
 
     def _guard(self, fn) -> None:
@@ -306,10 +307,12 @@ class Writer:
                 chunk_id = self._next_id
                 self._next_id += 1
                 self._guard(lambda c=col_id, i=chunk_id, f=fresh: dicts.setdefault(c, []).append(
-                    dictionary.write_chunk(self.dicts_dir, self.base.table_id, c, i, f)))
-        if self._new_dicts or self._encoders:
-            self._guard(lambda: fileops.fsync_dir(self.dicts_dir))
-        self._guard(lambda: fileops.fsync_dir(self.segments_dir))
+                    dictionary.write_chunk(self.dicts_dir, self.base.table_id, c, i, f,
+                                           self._unsynced)))
+        if self._encoders:
+            self._unsynced.add_dir(self.dicts_dir)
+        self._unsynced.add_dir(self.segments_dir)
+        self._guard(self._unsynced.sync)  # every file, then the directories
         fileops.crash_point("after-data-sync")
         segments = self._segments if self._replace else self.base.segments + self._segments
         jobs = self.base.jobs + ([job_id] if job_id else [])
@@ -348,12 +351,13 @@ class Writer:
 
     def abort(self) -> None:
         """Drop everything written since the last commit (files are reclaimed)."""
-        try:
+        with contextlib.suppress(Exception):  # the segment is being discarded anyway
             self._wait()
-        except Exception:
-            pass
         self._buffer, self._buffered = [], 0
         self._segments, self._encoders = [], {}
+        self._replace, self.schema, self._next_id = False, self.base.schema, self.base.next_id
+        self._unsynced.discard()
+        self.failed = None
         if self._work_dir != self.table_dir:
             shutil.rmtree(self._work_dir, ignore_errors=True)
         else:
@@ -413,8 +417,9 @@ class Writer:
                 seg_id = self._next_id
                 self._next_id += 1
                 self._guard(lambda c=cols, i=seg_id: out.append(segment.write_segment(
-                    self.segments_dir, i, self.base.table_id, c)))
-            self._guard(lambda: fileops.fsync_dir(self.segments_dir))
+                    self.segments_dir, i, self.base.table_id, c, self._unsynced)))
+            self._unsynced.add_dir(self.segments_dir)
+            self._guard(self._unsynced.sync)
             new = self.base.successor(segments=out, next_id=self._next_id)
             self._guard(lambda: manifest.commit(self.manifests_dir, new))
             self.base = new

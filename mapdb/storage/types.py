@@ -198,3 +198,4 @@ def convert_array(arr: pa.Array, ctype: ColumnType) -> pa.Array:
         return arr.cast(target, safe=True)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
         raise SchemaError(f"cannot store {arr.type} as {ctype.name}: {e}") from None
+
