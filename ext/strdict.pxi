@@ -8,17 +8,30 @@ from libc.string cimport memcmp
 
 cdef inline uint64_t _str_hash(const char *s, int64_t n) noexcept nogil:
     """In-memory hash of a short string (never stored): 8-byte words, then an avalanche."""
-    cdef uint64_t h = _P3 ^ <uint64_t>n, w
-    cdef int64_t i = 0
+    cdef uint64_t h = 0x165667B19E3779F9ULL ^ <uint64_t>n, w
+    cdef int64_t i = 0, k
     while i + 8 <= n:
-        memcpy(&w, s + i, 8)
-        h = _rotl(h ^ (w * _P2), 31) * _P1
+        memcpy(&w, s + i, 8)  # fixed size: one load
+        h = _rotl(h ^ (w * 0xC2B2AE3D27D4EB4FULL), 31) * 0x9E3779B185EBCA87ULL
         i += 8
     if i < n:
         w = 0
-        memcpy(&w, s + i, n - i)
-        h = _rotl(h ^ (w * _P2), 31) * _P1
+        for k in range(n - i):  # the tail byte by byte: a variable memcpy is a libc call
+            w |= (<uint64_t>(<const unsigned char *>s)[i + k]) << (8 * k)
+        h = _rotl(h ^ (w * 0xC2B2AE3D27D4EB4FULL), 31) * 0x9E3779B185EBCA87ULL
     return _mix(h)
+
+
+cdef inline uint64_t _prefix8(const char *s, int64_t n) noexcept nogil:
+    """The first 8 bytes, zero-padded (strings of up to 8 bytes compare by this alone)."""
+    cdef uint64_t w = 0
+    cdef int64_t k
+    if n >= 8:
+        memcpy(&w, s, 8)
+    else:
+        for k in range(n):
+            w |= (<uint64_t>(<const unsigned char *>s)[k]) << (8 * k)
+    return w
 
 
 cdef class StringDictionary:
@@ -37,6 +50,7 @@ cdef class StringDictionary:
     cdef char *_data
     cdef int64_t _data_len, _data_cap
     cdef uint64_t *_hashes
+    cdef uint64_t *_prefixes    # first 8 bytes of each entry, for a compare without memcmp
     cdef int32_t *_slots        # -1 = empty; capacity is a power of two
     cdef uint64_t _mask
     cdef Py_ssize_t _count, _cap
@@ -45,11 +59,13 @@ cdef class StringDictionary:
         self._cap = 1024
         self._offsets = <int64_t *>malloc((self._cap + 1) * sizeof(int64_t))
         self._hashes = <uint64_t *>malloc(self._cap * sizeof(uint64_t))
+        self._prefixes = <uint64_t *>malloc(self._cap * sizeof(uint64_t))
         self._data_cap = 1 << 16
         self._data = <char *>malloc(self._data_cap)
         self._mask = 2 * self._cap - 1
         self._slots = <int32_t *>malloc((self._mask + 1) * sizeof(int32_t))
-        if not (self._offsets and self._hashes and self._data and self._slots):
+        if not (self._offsets and self._hashes and self._prefixes and self._data
+                and self._slots):
             raise MemoryError()
         memset(self._slots, 0xFF, (self._mask + 1) * sizeof(int32_t))
         self._offsets[0] = 0
@@ -57,6 +73,7 @@ cdef class StringDictionary:
     def __dealloc__(self):
         free(self._offsets)
         free(self._hashes)
+        free(self._prefixes)
         free(self._data)
         free(self._slots)
 
@@ -75,6 +92,11 @@ cdef class StringDictionary:
             with gil:
                 raise MemoryError()
         self._hashes = h
+        cdef uint64_t *p = <uint64_t *>realloc(self._prefixes, cap * sizeof(uint64_t))
+        if p == NULL:
+            with gil:
+                raise MemoryError()
+        self._prefixes = p
         self._cap = cap
         # rehash into a table twice the entry capacity (load factor <= 1/2)
         cdef uint64_t mask = 2 * cap - 1
@@ -97,6 +119,7 @@ cdef class StringDictionary:
 
     cdef int32_t _code(self, const char *s, int64_t n) except -1 nogil:
         cdef uint64_t h = _str_hash(s, n)
+        cdef uint64_t w = _prefix8(s, n)
         cdef uint64_t j = h & self._mask
         cdef int32_t c
         cdef int64_t start
@@ -105,9 +128,10 @@ cdef class StringDictionary:
             c = self._slots[j]
             if c < 0:
                 break
-            if self._hashes[c] == h:
+            if self._hashes[c] == h and self._prefixes[c] == w:
                 start = self._offsets[c]
-                if self._offsets[c + 1] - start == n and memcmp(self._data + start, s, n) == 0:
+                if self._offsets[c + 1] - start == n and (
+                        n <= 8 or memcmp(self._data + start + 8, s + 8, n - 8) == 0):
                     return c
             j = (j + 1) & self._mask
         if self._count >= 0x7FFFFFFF:
@@ -126,6 +150,7 @@ cdef class StringDictionary:
         c = <int32_t>self._count
         self._offsets[c + 1] = self._data_len
         self._hashes[c] = h
+        self._prefixes[c] = w
         self._slots[j] = c
         self._count += 1
         if self._count == self._cap:
