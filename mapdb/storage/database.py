@@ -72,13 +72,17 @@ class DatabaseStore:
         if self.readonly:
             raise ReadOnlyError(f"{self.path} was opened read-only")
 
-    def writer(self, name: str, timeout: float = 0.0) -> Writer:
-        """The writer of an existing table (holds its lock until closed)."""
+    def _lock(self, name: str, timeout: float) -> tuple[str, WriterLock]:
+        """Take the writer lock of an existing table: (its directory, the lock)."""
         self._writable()
         d = self.table_dir(name)
         if not self.exists(name):
             raise NotFoundError(f"no table {name!r} in {self.path}")
-        lock = WriterLock(os.path.join(d, "LOCK"), f"table {name!r}", timeout)
+        return d, WriterLock(os.path.join(d, "LOCK"), f"table {name!r}", timeout)
+
+    def writer(self, name: str, timeout: float = 0.0) -> Writer:
+        """The writer of an existing table (holds its lock until closed)."""
+        d, lock = self._lock(name, timeout)
         try:
             table.reclaim(d)  # leftovers of a crashed writer
             snap = Snapshot(d, name)
@@ -106,11 +110,7 @@ class DatabaseStore:
         return Writer(self.table_dir(name), name, base, None, new_table_dir=work)
 
     def drop_table(self, name: str, timeout: float = 0.0) -> None:
-        self._writable()
-        d = self.table_dir(name)
-        if not self.exists(name):
-            raise NotFoundError(f"no table {name!r} in {self.path}")
-        lock = WriterLock(os.path.join(d, "LOCK"), f"table {name!r}", timeout)
+        d, lock = self._lock(name, timeout)
         try:
             trash = os.path.join(self.path, f".trash-{uuid.uuid4().hex}")
             fileops.rename(d, trash)
