@@ -106,3 +106,18 @@ def test_errors_are_one_line_without_traceback(tmp_path):
     assert p.returncode == 1
     assert p.stderr.startswith("mapdb: error: ") and len(p.stderr.strip().splitlines()) == 1
     assert "Traceback" not in p.stderr
+
+
+def test_ingest_waits_for_the_lock_holder(tmp_path, csv_dir):
+    import threading
+
+    import mapdb
+    db = tmp_path / "db"
+    assert run("ingest", db, "t", csv_dir / "a.csv").exit_code == 0
+    w = mapdb.connect(db)._store.writer("t")
+    r = run("ingest", db, "t", csv_dir / "b.csv")
+    assert r.exit_code == 1 and f"locked by pid {os.getpid()}" in r.output
+    threading.Timer(0.3, w.close).start()
+    r = run("ingest", db, "t", csv_dir / "b.csv", "--wait", "10")
+    assert r.exit_code == 0, r.output
+    assert json.loads(run("describe", db, "t", "--json").output)["rows"] == 3

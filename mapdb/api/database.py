@@ -63,14 +63,16 @@ class Database:
     def ingest(self, table: str, sources: str | Path | list[str | Path], *,
                format: str | None = None, mode: str = "append", job_id: str | None = None,
                schema: dict[str, pa.DataType | str] | None = None, dictionary="auto",
-               progress=None) -> JobResult:
+               progress=None, lock_timeout: float = 0.0) -> JobResult:
         """Ingest files, globs or directories (CSV, Parquet, Arrow IPC, NDJSON) as one
-        atomic job. ``schema`` overrides inferred types, e.g. {"dep_time": "int32"}."""
+        atomic job. ``schema`` overrides inferred types, e.g. {"dep_time": "int32"};
+        ``lock_timeout`` is how long to wait for another writer of the table."""
         self._writable()
         if isinstance(sources, str | Path):
             sources = [sources]
         return ingest(self._store, table, sources, format=format, mode=mode, job_id=job_id,
-                      schema=_arrow_types(schema), dictionary=dictionary, progress=progress)
+                      schema=_arrow_types(schema), dictionary=dictionary, progress=progress,
+                      lock_timeout=lock_timeout)
 
     def __repr__(self) -> str:
         mode = " read-only" if self.readonly else ""

@@ -61,7 +61,9 @@ def _connect(path: str, readonly: bool = True):
               help="Dictionary-encode low-cardinality strings (auto), none, or these columns.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar (default: when stderr is a terminal).")
-def ingest(db, table, sources, fmt, mode, job_id, schema, dictionary, progress) -> None:
+@click.option("--wait", "wait", type=float, default=0.0, show_default=True, metavar="SECONDS",
+              help="Wait this long for another writer of the table to finish.")
+def ingest(db, table, sources, fmt, mode, job_id, schema, dictionary, progress, wait) -> None:
     """Ingest SOURCES (files, globs, directories) into TABLE as one atomic job."""
     overrides = {}
     for item in ",".join(schema).split(",") if schema else []:
@@ -74,7 +76,7 @@ def ingest(db, table, sources, fmt, mode, job_id, schema, dictionary, progress) 
     with progress_bar(progress) as update:
         res = _connect(db, readonly=False).ingest(
             table, list(sources), format=fmt, mode=mode, job_id=job_id,
-            schema=overrides or None, dictionary=dict_opt, progress=update)
+            schema=overrides or None, dictionary=dict_opt, progress=update, lock_timeout=wait)
     dt = time.perf_counter() - t0
     if res.skipped:
         click.echo(f"job {job_id!r} already committed to {table!r}; nothing to do")
