@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pyarrow as pa
 
-from mapdb.errors import MapdbError, NotFoundError, ReadOnlyError, StorageError
+from mapdb.errors import NotFoundError, ReadOnlyError, StorageError
 from mapdb.storage import fileops, manifest, names, table
 from mapdb.storage.lock import WriterLock
 from mapdb.storage.manifest import new_table_manifest
@@ -129,5 +129,3 @@ def _alive(pid: int) -> bool:
         return True
     return True
 
-
-__all__ = ["DatabaseStore", "MapdbError"]

@@ -21,7 +21,6 @@ import pyarrow.compute as pc
 
 from mapdb.errors import (
     CorruptionError,
-    MapdbError,
     PoisonedWriterError,
     SchemaError,
     StorageError,
@@ -179,7 +178,6 @@ class Writer:
         self.poisoned: BaseException | None = None
         self.failed: BaseException | None = None  # a write of this transaction failed
         self.closed = False
-        self.rows_written = 0
 
     # -- writing ----------------------------------------------------------------------
     def _check(self) -> None:
@@ -266,7 +264,6 @@ class Writer:
                 raise
 
     def _write_segment(self, batches: list[pa.RecordBatch]) -> None:
-        rows = sum(b.num_rows for b in batches)
         if any(b.num_rows % zonemap.ZONE_ROWS for b in batches[:-1]):
             # chunks must meet at zone-map block boundaries: merge them first (a copy)
             batches = pa.Table.from_batches(batches).combine_chunks().to_batches()
@@ -282,7 +279,6 @@ class Writer:
         self._next_id += 1
         self._guard(lambda: self._segments.append(segment.write_segment(
             self.segments_dir, seg_id, self.base.table_id, cols, self._unsynced)))
-        self.rows_written += rows
 
     def _guard(self, fn) -> None:
         """Run a write step; a failed sync poisons the writer (no retry-then-success)."""
@@ -483,5 +479,3 @@ def make_table_dirs(work_dir: str) -> None:
 def staging_dir(db_dir: str) -> str:
     return os.path.join(db_dir, f".tmp-{os.getpid()}-{uuid.uuid4().hex[:12]}")
 
-
-__all__ = ["MapdbError", "Snapshot", "Writer", "choose_schema", "reclaim"]
