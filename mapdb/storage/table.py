@@ -119,6 +119,18 @@ class Snapshot:
         self._pin.release()
 
 
+def _is_view(t: pa.DataType) -> bool:
+    return pa.types.is_string_view(t) or pa.types.is_binary_view(t)
+
+
+def _deferrable(t: pa.DataType, target: ColumnType) -> bool:
+    """Conversions that cannot fail (string_view is UTF-8 by type, any view is bytes) may
+    run later, on the writer thread, where they balance the decoding thread's load."""
+    if pa.types.is_string_view(t):
+        return target.kind in ("string", "dict", "binary")
+    return pa.types.is_binary_view(t) and target.kind == "binary"
+
+
 def choose_schema(arrow_schema: pa.Schema, first: pa.RecordBatch | None,
                   dictionary: str | list[str] | None, first_id: int) -> list[ColumnSpec]:
     """The stored schema for a new table. ``dictionary``: "auto" (low-cardinality string
@@ -221,11 +233,22 @@ class Writer:
         arrays = []
         for spec in self.schema:
             arr = b.column(have.index(spec.name))
+            if _deferrable(arr.type, spec.type):
+                arrays.append(arr)  # cannot fail: converted by the writer thread (_finish)
+                continue
             try:
                 arrays.append(convert_array(arr, spec.type))
             except SchemaError as e:
                 raise SchemaError(f"column {spec.name!r}: {e}") from None
         return pa.RecordBatch.from_arrays(arrays, names=names)
+
+    def _finish(self, b: pa.RecordBatch) -> pa.RecordBatch:
+        """The conversions _conform left to the writer thread (string_view to offsets)."""
+        if not any(_is_view(t) for t in b.schema.types):
+            return b
+        return pa.RecordBatch.from_arrays(
+            [convert_array(b.column(i), spec.type) for i, spec in enumerate(self.schema)],
+            names=b.schema.names)
 
     def _encoder(self, spec: ColumnSpec) -> DictionaryEncoder:
         if spec.id not in self._encoders:
@@ -264,6 +287,7 @@ class Writer:
                 raise
 
     def _write_segment(self, batches: list[pa.RecordBatch]) -> None:
+        batches = [self._finish(b) for b in batches]
         if any(b.num_rows % zonemap.ZONE_ROWS for b in batches[:-1]):
             # chunks must meet at zone-map block boundaries: merge them first (a copy)
             batches = pa.Table.from_batches(batches).combine_chunks().to_batches()
