@@ -1,39 +1,17 @@
 """Shared fixtures for the OS-layer tests: files of N pages in tmp_path, a directory whose
 page cache can be evicted, and already-evicted files. Helpers live in extutil.py."""
 
-import tempfile
 from pathlib import Path
 
 import pytest
-from extutil import MEMORY_FS, evict, fs_type, page_data, write_file
+from extutil import evict, page_data, write_file
+from fsutil import fs_type
 
 
 @pytest.fixture
-def page_dir(tmp_path) -> Path:
-    """A directory for files whose page cache the tests evict: tmp_path unless it is a
-    memory filesystem, then /var/tmp or the repository's build/ directory."""
-    if fs_type(tmp_path) not in MEMORY_FS:
-        yield tmp_path
-        return
-    repo_build = Path(__file__).resolve().parents[2] / "build"
-    for base in ("/var/tmp", repo_build):
-        base = Path(base)
-        try:
-            base.mkdir(parents=True, exist_ok=True)
-            if fs_type(base) in MEMORY_FS:
-                continue
-            d = Path(tempfile.mkdtemp(prefix="mapdb-ext-", dir=base))
-        except OSError:
-            continue
-        try:
-            yield d
-        finally:
-            for p in d.iterdir():
-                p.unlink()
-            d.rmdir()
-        return
-    pytest.skip("tmp_path, /var/tmp and build/ are all on memory filesystems: "
-                "their pages cannot be evicted")
+def page_dir(disk_dir) -> Path:
+    """A directory for files whose page cache the tests evict (see tests/conftest.py)."""
+    return disk_dir
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ PAGE = _ext.PAGE_SIZE
 
 # Filesystems whose pages live only in memory: the page cache IS the file, so nothing
 # can be evicted and residency is always 100%.
-MEMORY_FS = {"tmpfs", "ramfs", "hugetlbfs", "devtmpfs"}
 
 
 def page_data(npages: int, seed: int = 0) -> bytes:
@@ -40,21 +39,6 @@ def write_file(path, data: bytes) -> Path:
         f.flush()
         os.fsync(f.fileno())
     return path
-
-
-def fs_type(path) -> str:
-    """The filesystem type holding ``path`` (from /proc/self/mountinfo), '' if unknown."""
-    dev = os.stat(path).st_dev
-    want = f"{os.major(dev)}:{os.minor(dev)}"
-    try:
-        with open("/proc/self/mountinfo") as f:
-            for line in f:
-                left, _, right = line.partition(" - ")
-                if left.split()[2] == want:
-                    return right.split()[0]
-    except OSError:
-        pass
-    return ""
 
 
 def cached_pages(path) -> int:

@@ -27,7 +27,6 @@ _TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _TESTS_DIR not in sys.path:
     sys.path.insert(0, _TESTS_DIR)
 
-MEMORY_FS = {"tmpfs", "ramfs", "hugetlbfs", "devtmpfs"}
 
 
 def _warm_up() -> None:
@@ -95,18 +94,6 @@ def wait_for_file(path: str, timeout: float = 30.0, proc=None) -> None:
 
 
 # -- process state ------------------------------------------------------------------------
-def fs_type(path) -> str:
-    """Filesystem type holding ``path`` (from /proc/self/mountinfo), '' if unknown."""
-    dev = os.stat(path).st_dev
-    want = f"{os.major(dev)}:{os.minor(dev)}"
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, _, right = line.partition(" - ")
-            if left.split()[2] == want:
-                return right.split()[0]
-    return ""
-
-
 def open_fds() -> set[str]:
     """Targets of this process's open descriptors, as 'fd -> target' strings."""
     out = set()
