@@ -38,7 +38,6 @@ Choices, and why:
 from __future__ import annotations
 
 import io
-import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -46,8 +45,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from ._stream import BatchStream, check_override_columns, normalize_overrides
-from ._text import csv_cut, iter_records, open_input, read_into, split_fields
+from ._stream import check_override_columns
+from ._text import TextStream, csv_cut, iter_records, read_into, split_fields
 from .errors import IngestError
 from .sources import Source
 
@@ -71,39 +70,27 @@ PANDAS_NULL_VALUES = (
 )
 
 
-class CsvStream(BatchStream):
+class CsvStream(TextStream):
     """See :func:`mapdb.ingest.open_source`."""
 
     def __init__(self, source: Source, *,
                  schema_overrides: Mapping[str, pa.DataType | str] | None,
                  batch_rows: int, block_size: int, max_field_bytes: int,
                  null_values: Sequence[str]) -> None:
-        name = str(source.path)
         if block_size < 1 or max_field_bytes < 1:
             raise ValueError("block_size and max_field_bytes must be positive")
-        try:
-            total = os.stat(source.path).st_size
-        except FileNotFoundError:
-            raise IngestError("no such file or directory", file=name) from None
-        super().__init__(pa.schema([]), name=name, total_bytes=total, batch_rows=batch_rows)
+        super().__init__(source, batch_rows)
         self._delimiter = (source.delimiter or ",").encode()
         self._null_values = list(null_values)
         self._block = min(block_size, _MAX_BLOCK)
         self._max_record = min(max_field_bytes, _MAX_BLOCK - self._block)
         self._max_field_bytes = max_field_bytes
         self._names: list[str] = []
-        self._overridden: set[str] = set()
         self._sample_bytes = 0
         self._first: pa.Table | None = None
-        if total == 0:
-            raise IngestError("empty file, no header", file=name)
-        self._raw, self._stream = open_input(name, source.compression)
-        try:
-            self._chunks = self._iter_chunks()
-            self._setup(normalize_overrides(schema_overrides, name))
-        except BaseException:
-            self.close()
-            raise
+        if self.total_bytes == 0:
+            raise IngestError("empty file, no header", file=self.name)
+        self._start(source, schema_overrides)
 
     def _setup(self, overrides: dict[str, pa.DataType]) -> None:
         self._overridden = set(overrides)

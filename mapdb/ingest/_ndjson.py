@@ -19,15 +19,13 @@ sample never showed (``--schema extra=int64``), which is how the "new field" err
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator, Mapping
 
 import pyarrow as pa
 import pyarrow.json as pajson
 
-from ._stream import BatchStream, normalize_overrides
-from ._text import open_input, read_block
+from ._text import TextStream, read_block
 from .errors import IngestError
 from .sources import Source
 
@@ -37,31 +35,19 @@ _CONVERT = re.compile(r"Failed to convert JSON to (.+?), couldn't parse:(.*)", r
 _ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeDecodeError)
 
 
-class NdjsonStream(BatchStream):
+class NdjsonStream(TextStream):
     """See :func:`mapdb.ingest.open_source`."""
 
     def __init__(self, source: Source, *,
                  schema_overrides: Mapping[str, pa.DataType | str] | None,
                  batch_rows: int, block_size: int, max_field_bytes: int) -> None:
-        name = str(source.path)
-        try:
-            total = os.stat(source.path).st_size
-        except FileNotFoundError:
-            raise IngestError("no such file or directory", file=name) from None
-        super().__init__(pa.schema([]), name=name, total_bytes=total, batch_rows=batch_rows)
+        super().__init__(source, batch_rows)
         self._block = block_size
         self._max_line = max_field_bytes
-        self._overridden: set[str] = set()
         self._first: tuple[int, bytes] | None = None
         self._first_table: pa.Table | None = None
         self._sample_lines = 0
-        self._raw, self._stream = open_input(name, source.compression)
-        try:
-            self._chunks = self._iter_chunks()
-            self._setup(normalize_overrides(schema_overrides, name))
-        except BaseException:
-            self.close()
-            raise
+        self._start(source, schema_overrides)
 
     def _setup(self, overrides: dict[str, pa.DataType]) -> None:
         self._overridden = set(overrides)

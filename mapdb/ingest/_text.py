@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -22,7 +23,9 @@ from typing import BinaryIO
 import numpy as np
 import pyarrow as pa
 
+from ._stream import BatchStream, normalize_overrides
 from .errors import IngestError
+from .sources import Source
 
 __all__ = ["csv_cut", "iter_lines", "iter_records", "open_input", "read_block", "read_into",
            "record_start_line", "split_fields"]
@@ -264,3 +267,28 @@ def _csv_cut_exact(buf: bytes, eol: bytes, delimiter: bytes, quote: bytes) -> in
         pos = nxt + 1
         if not in_quote:
             cut = pos
+
+
+class TextStream(BatchStream):
+    """A CSV or NDJSON file read in chunks of whole records. Subclasses provide
+    ``_iter_chunks`` and ``_setup`` (which reads the first chunk and fixes the schema)."""
+
+    def __init__(self, source: Source, batch_rows: int) -> None:
+        name = str(source.path)
+        try:
+            total = os.stat(source.path).st_size
+        except FileNotFoundError:
+            raise IngestError("no such file or directory", file=name) from None
+        super().__init__(pa.schema([]), name=name, total_bytes=total, batch_rows=batch_rows)
+        self._overridden: set[str] = set()
+
+    def _start(self, source: Source, schema_overrides) -> None:
+        """Open the file and read its first chunk; on any failure close what was opened."""
+        self._raw, self._stream = open_input(self.name, source.compression)
+        try:
+            self._chunks = self._iter_chunks()
+            self._setup(normalize_overrides(schema_overrides, self.name))
+        except BaseException:
+            self.close()
+            raise
+

@@ -103,6 +103,23 @@ class _CastingStream(BatchStream):
     def _conform(self, batch: pa.RecordBatch, row_offset: int) -> Iterator[pa.RecordBatch]:
         return self._split(cast_batch(batch, self.schema, self.name, row_offset))
 
+    def _read_all(self, next_batch, damaged: str, progress) -> Iterator[pa.RecordBatch]:
+        """Read batches with ``next_batch()`` until StopIteration; a reader error becomes an
+        IngestError "<damaged> after row N"; ``progress(rows)`` gives bytes read so far."""
+        done = 0
+        while True:
+            try:
+                batch = next_batch()
+            except StopIteration:
+                self._bytes_read = self.total_bytes or 0
+                return
+            except (pa.ArrowException, OSError) as exc:
+                raise IngestError(f"{damaged} after row {done} ({_first_line(exc)})",
+                                  file=self.name) from None
+            yield from self._conform(batch, done)
+            done += batch.num_rows
+            self._bytes_read = progress(done)
+
 
 class ParquetStream(_CastingStream):
     """Parquet through ``ParquetFile.iter_batches``: one row group's pages at a time."""
@@ -131,20 +148,10 @@ class ParquetStream(_CastingStream):
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
         it = self._file.iter_batches(batch_size=self.batch_rows, use_threads=True)
-        done = 0
-        while True:
-            try:
-                batch = next(it)
-            except StopIteration:
-                self._bytes_read = self.total_bytes or 0
-                return
-            except (pa.ArrowException, OSError) as exc:
-                raise IngestError(f"corrupt Parquet data after row {done} "
-                                  f"({_first_line(exc)})", file=self.name) from None
-            yield from self._conform(batch, done)
-            done += batch.num_rows
-            if self._num_rows:
-                self._bytes_read = (self.total_bytes or 0) * done // self._num_rows
+        total = self.total_bytes or 0
+        return self._read_all(lambda: next(it), "corrupt Parquet data",
+                              lambda rows: total * rows // self._num_rows if self._num_rows
+                              else 0)
 
     def _release(self) -> None:
         if self._file is not None:
@@ -207,18 +214,9 @@ class ArrowStream(_CastingStream):
                 self._bytes_read = (self.total_bytes or 0) * (i + 1) // n
             return
         assert self._stream_reader is not None
-        while True:
-            try:
-                batch = self._stream_reader.read_next_batch()
-            except StopIteration:
-                self._bytes_read = self.total_bytes or 0
-                return
-            except (pa.ArrowException, OSError) as exc:
-                raise IngestError(f"truncated or corrupt Arrow IPC stream after row {done} "
-                                  f"({_first_line(exc)})", file=self.name) from None
-            self._bytes_read = self._map.tell() if self._map is not None else 0
-            yield from self._conform(batch, done)
-            done += batch.num_rows
+        yield from self._read_all(self._stream_reader.read_next_batch,
+                                  "truncated or corrupt Arrow IPC stream",
+                                  lambda _: self._map.tell() if self._map is not None else 0)
 
     def _release(self) -> None:
         # Batches already handed out keep their part of the mapping alive (pyarrow
