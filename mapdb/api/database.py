@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from mapdb.api.result import Result
 from mapdb.api.table import Table
 from mapdb.errors import ReadOnlyError
 from mapdb.ingest.job import JobResult, ingest, ingest_object
+from mapdb.query.session import prepare
 from mapdb.storage.database import DatabaseStore
 
 
@@ -73,6 +75,12 @@ class Database:
         return ingest(self._store, table, sources, format=format, mode=mode, job_id=job_id,
                       schema=_arrow_types(schema), dictionary=dictionary, progress=progress,
                       lock_timeout=lock_timeout)
+
+    def sql(self, text: str, workers: int | None = None, fused: bool = True) -> Result:
+        """Run one SQL statement (DuckDB dialect) over this database's tables; the tables
+        are pinned at their current version. ``EXPLAIN [ANALYZE] SELECT ...`` works too.
+        ``workers`` defaults to one per core; ``fused=False`` forces the general path."""
+        return Result(prepare(text, self._store), workers=workers, fused=fused)
 
     def __repr__(self) -> str:
         mode = " read-only" if self.readonly else ""

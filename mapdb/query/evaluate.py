@@ -1,0 +1,326 @@
+"""Evaluate bound expressions over Arrow arrays (one morsel at a time).
+
+This is the general path: every expression the binder accepts runs here, on zero-copy Arrow
+views of the mapped columns, with Arrow's compute kernels (which release the GIL, so morsels
+run in parallel). The common scan shapes take the fused Cython kernels instead
+(``mapdb.query.fused``); both paths are checked against DuckDB by the same tests.
+
+An expression over one dictionary column is computed once per dictionary entry and then
+gathered by code, so ``lower(carrier) = 'aa'`` costs a lookup per row, not a string op.
+
+>>> import pyarrow as pa
+>>> from mapdb.query.expr import Call, Col, Lit
+>>> from mapdb.query.types import INT64, FLOAT64
+>>> evaluate(Call("div", (Col("x", INT64), Lit(2, INT64)), FLOAT64),
+...          {"x": pa.array([1, 4, None])}, 3).to_pylist()
+[0.5, 2.0, None]
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mapdb.query.expr import Agg, Call, Col, Expr, Lit
+from mapdb.query.types import QueryError, SqlType
+
+Value = pa.Array | pa.Scalar
+
+
+def scalar(value: object, t: SqlType) -> pa.Scalar:
+    if t.kind == "null" or value is None:
+        return pa.scalar(None, t.arrow if t.kind != "null" else pa.null())
+    if t.kind == "date":
+        return pa.scalar(value, pa.int32()).cast(pa.date32())
+    if t.kind == "timestamp":
+        return pa.scalar(value, pa.int64()).cast(t.arrow)
+    return pa.scalar(value, t.arrow)
+
+
+def evaluate(e: Expr, batch: dict[str, pa.Array], n: int) -> pa.Array:
+    """``e`` over the columns of ``batch`` (``n`` rows), as an array of ``e.type.arrow``."""
+    v = _eval(e, batch)
+    if isinstance(v, pa.Scalar):
+        return pa.repeat(v, n) if v.is_valid or v.type != pa.null() else pa.nulls(n, e.type.arrow)
+    return v
+
+
+def _eval(e: Expr, batch: dict[str, pa.Array]) -> Value:
+    if isinstance(e, Col):
+        return batch[e.name]
+    if isinstance(e, Lit):
+        return scalar(e.value, e.type)
+    if isinstance(e, Agg):
+        raise QueryError(f"aggregate {e} is not allowed here")
+    cols = e.columns()
+    if len(cols) == 1:
+        (name,) = cols
+        arr = batch[name]
+        if isinstance(arr, pa.DictionaryArray):
+            return _over_dictionary(e, name, arr)
+    return _call(e, [_eval(a, batch) for a in e.args])
+
+
+def _over_dictionary(e: Expr, name: str, arr: pa.DictionaryArray) -> pa.Array:
+    """Evaluate on the dictionary's values (plus a trailing null for null codes), gather."""
+    values = pa.concat_arrays([arr.dictionary, pa.nulls(1, arr.dictionary.type)])
+    out = _eval(e, {name: values})
+    if isinstance(out, pa.Scalar):
+        return pa.repeat(out, len(arr))
+    idx = arr.indices
+    if idx.null_count:
+        idx = pc.fill_null(idx, len(values) - 1)
+    return out.take(idx)
+
+
+def decode(arr: pa.Array) -> pa.Array:
+    """Dictionary arrays as plain values (other arrays unchanged)."""
+    if isinstance(arr, pa.DictionaryArray):
+        return arr.dictionary.take(arr.indices)
+    if isinstance(arr, pa.ChunkedArray) and pa.types.is_dictionary(arr.type):
+        return pa.chunked_array([decode(c) for c in arr.chunks], arr.type.value_type)
+    return arr
+
+
+def _plain(v: Value) -> Value:
+    return decode(v) if isinstance(v, pa.Array) else v
+
+
+_CMP = {"eq": pc.equal, "ne": pc.not_equal, "lt": pc.less, "le": pc.less_equal,
+        "gt": pc.greater, "ge": pc.greater_equal}
+_ARITH = {"add": pc.add_checked, "sub": pc.subtract_checked, "mul": pc.multiply_checked}
+
+
+def _call(e: Call, a: list[Value]) -> Value:  # noqa: C901 - one dispatch table, read linearly
+    op, t = e.op, e.type
+    a = [_plain(x) for x in a]
+    if op in _CMP:
+        return _CMP[op](a[0], a[1])
+    if op in _ARITH:
+        if t.kind == "float":
+            return getattr(pc, op if op != "sub" else "subtract")(*a) if op != "mul" \
+                else pc.multiply(*a)
+        return _ARITH[op](*a)
+    if op == "div":
+        return _null_if_zero(pc.divide, a[0], a[1])
+    if op == "intdiv":
+        if t.kind == "float":
+            return pc.floor(_null_if_zero(pc.divide, a[0], a[1]))
+        return _null_if_zero(pc.divide_checked, a[0], a[1])
+    if op == "mod":
+        return _null_if_zero(pc.remainder_checked if t.kind != "float" else pc.remainder,
+                             a[0], a[1])
+    if op == "neg":
+        return pc.negate_checked(a[0]) if t.kind != "float" else pc.negate(a[0])
+    if op == "abs":
+        return pc.abs_checked(a[0]) if t.kind != "float" else pc.abs(a[0])
+    if op == "and":
+        return pc.and_kleene(a[0], a[1])
+    if op == "or":
+        return pc.or_kleene(a[0], a[1])
+    if op == "not":
+        return pc.invert(a[0])
+    if op == "is_null":
+        return pc.is_null(a[0])
+    if op == "is_not_null":
+        return pc.is_valid(a[0])
+    if op == "in":
+        values = pa.array(e.param, type=e.args[0].type.arrow) if e.args[0].type.kind not in (
+            "date", "timestamp") else pa.array(e.param, pa.int64()).cast(
+                pa.int32() if e.args[0].type.kind == "date" else pa.int64()).cast(
+                    e.args[0].type.arrow)
+        out = pc.is_in(a[0], value_set=values, skip_nulls=True)
+        # SQL: x IN (...) is NULL when x is NULL, or when no match and the list has a NULL
+        out = pc.if_else(pc.is_valid(a[0]), out, pa.scalar(None, pa.bool_()))
+        if e.param and None in e.param:
+            out = pc.if_else(out, True, pa.scalar(None, pa.bool_()))
+        return out
+    if op in ("like", "ilike"):
+        return pc.match_like(a[0], e.param, ignore_case=op == "ilike")
+    if op == "case":
+        return _case(a, t)
+    if op == "coalesce":
+        return pc.coalesce(*a)
+    if op == "nullif":
+        return pc.if_else(pc.equal(a[0], a[1]), scalar(None, t), a[0])
+    if op == "retype":
+        return a[0]
+    if op == "rescale":  # decimal scale up by 10**param
+        return pc.multiply_checked(a[0], 10 ** e.param)
+    if op == "round_scaled":  # scaled int: drop param digits, rounding half away from zero
+        return round_scaled(a[0], e.param)
+    if op == "round_float":
+        return pc.round(a[0], ndigits=e.param, round_mode="half_towards_infinity")
+    if op == "decimal_to_float":
+        return pc.divide(pc.cast(a[0], pa.float64()), float(10 ** e.param))
+    if op == "float_to_decimal":
+        return pc.cast(pc.round(pc.multiply(a[0], float(10 ** e.param)), ndigits=0,
+                                round_mode="half_towards_infinity"), pa.int64())
+    if op == "float_to_int":
+        return pc.cast(pc.round(a[0], ndigits=0, round_mode="half_towards_infinity"), t.arrow)
+    if op == "cast":
+        return pc.cast(a[0], t.arrow)
+    if op == "decimal_to_string":
+        s = e.args[0].type.scale
+        return pc.cast(to_decimal128(a[0], s), pa.large_string())
+    if op == "to_string":
+        return pc.cast(a[0], pa.large_string())
+    if op == "date_to_timestamp":
+        return pc.cast(a[0], pa.timestamp("us"))
+    if op == "add_interval":
+        return add_interval(a[0], e.param)
+    if op == "date_diff":
+        return pc.cast(pc.subtract(pc.cast(a[0], pa.int32()), pc.cast(a[1], pa.int32())),
+                       pa.int64())
+    if op == "extract":
+        return extract(a[0], e.param)
+    if op == "date_trunc":
+        return date_trunc(a[0], e.param)
+    if op == "lower":
+        return pc.utf8_lower(a[0])
+    if op == "upper":
+        return pc.utf8_upper(a[0])
+    if op == "length":
+        return pc.cast(pc.utf8_length(a[0]), pa.int64())
+    if op == "substring":
+        start, length = e.param
+        begin = max(start - 1, 0) if start > 0 else 0
+        stop = None if length is None else max(start - 1 + length, 0)
+        if start <= 0 and length is not None:
+            stop = max(start - 1 + length, 0)
+        return pc.utf8_slice_codeunits(a[0], begin, stop) if stop is None or stop > begin \
+            else pc.utf8_slice_codeunits(a[0], 0, 0)
+    if op in ("concat", "concat_op"):  # concat() reads NULL as ''; || gives NULL
+        parts = [pc.cast(x, pa.large_string()) for x in a] + [pa.scalar("", pa.large_string())]
+        if op == "concat":
+            return pc.binary_join_element_wise(*parts, null_handling="replace",
+                                               null_replacement="")
+        return pc.binary_join_element_wise(*parts, null_handling="emit_null")
+    raise QueryError(f"internal: no evaluator for {op}")
+
+
+def _null_if_zero(fn, x: Value, y: Value) -> Value:
+    """DuckDB: division and modulo by zero give NULL."""
+    zero = pc.equal(y, 0)
+    if isinstance(zero, pa.Scalar):
+        return _nulls_like(fn(x, 1)) if zero.as_py() else fn(x, y)
+    safe_y = pc.if_else(zero, pa.scalar(1, y.type), y)
+    return pc.if_else(zero, pa.scalar(None, fn(x, safe_y).type), fn(x, safe_y))
+
+
+def _nulls_like(v: Value) -> Value:
+    if isinstance(v, pa.Scalar):
+        return pa.scalar(None, v.type)
+    return pa.nulls(len(v), v.type)
+
+
+def _case(a: list[Value], t: SqlType) -> Value:
+    *pairs, default = a
+    out = default
+    for i in range(len(pairs) - 2, -1, -2):
+        cond = pc.fill_null(pairs[i], False) if isinstance(pairs[i], pa.Array) else (
+            pairs[i] if pairs[i].is_valid else pa.scalar(False))
+        out = pc.if_else(cond, pairs[i + 1], out)
+    return out
+
+
+def round_scaled(x: Value, digits: int) -> Value:
+    if digits <= 0:
+        return x
+    q = 10 ** digits
+    mag = pc.divide(pc.add_checked(pc.abs_checked(x), q // 2), q)
+    return pc.if_else(pc.less(x, 0), pc.negate(mag), mag)
+
+
+def to_decimal128(x: pa.Array, scale: int, precision: int = 38) -> pa.Array:
+    """Scaled int64 -> decimal128(precision, scale) (no arithmetic: sign-extend the words)."""
+    if isinstance(x, pa.ChunkedArray):
+        return pa.chunked_array([to_decimal128(c, scale, precision) for c in x.chunks],
+                                pa.decimal128(precision, scale))
+    x = x.cast(pa.int64())
+    n = len(x)
+    low = np.frombuffer(x.buffers()[1], np.int64, count=n, offset=x.offset * 8) if n else \
+        np.zeros(0, np.int64)
+    wide = np.empty(2 * n, np.int64)
+    wide[0::2], wide[1::2] = low, low >> 63
+    validity = x.buffers()[0]
+    if validity is not None and x.offset:
+        x = pa.concat_arrays([x])  # re-base the bitmap
+        validity = x.buffers()[0]
+    return pa.Array.from_buffers(pa.decimal128(precision, scale), n,
+                                 [validity, pa.py_buffer(wide)], x.null_count)
+
+
+# -- dates and times --------------------------------------------------------------------
+
+_EPOCH = datetime.date(1970, 1, 1)
+
+
+def add_interval(x: Value, interval: tuple[int, int, int]) -> Value:
+    """date or timestamp + (months, days, micros) -> timestamp[us] (DuckDB's result type);
+    month arithmetic clamps the day to the month's end (Jan 31 + 1 month = Feb 29)."""
+    months, days, micros = interval
+    ts = pc.cast(x, pa.timestamp("us")) if x.type == pa.date32() else x
+    tz = ts.type.tz
+    if tz is not None:
+        ts = ts.cast(pa.timestamp("us"))
+    if months:
+        ts = _add_months(ts, months)
+    if days or micros:
+        ts = pc.add(ts.cast(pa.int64()), days * 86_400_000_000 + micros).cast(
+            pa.timestamp("us"))
+    return ts if tz is None else ts.cast(pa.timestamp("us", tz))
+
+
+def _add_months(ts: Value, months: int) -> Value:
+    arr = ts if isinstance(ts, pa.Array) else pa.array([ts.as_py()], pa.timestamp("us"))
+    us = arr.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    valid = arr.is_valid().to_numpy(zero_copy_only=False) if arr.null_count else None
+    us = np.where(valid, us, 0) if valid is not None else us
+    day_us = np.int64(86_400_000_000)
+    days = np.floor_divide(us, day_us)
+    rest = us - days * day_us
+    d = days.astype("datetime64[D]")
+    m = d.astype("datetime64[M]")
+    dom = (d - m.astype("datetime64[D]")).astype(np.int64)
+    nm = m + np.timedelta64(months, "M")
+    last = ((nm + np.timedelta64(1, "M")).astype("datetime64[D]")
+            - nm.astype("datetime64[D]")).astype(np.int64) - 1
+    nd = nm.astype("datetime64[D]").astype(np.int64) + np.minimum(dom, last)
+    out = pa.array(nd * day_us + rest, pa.int64(),
+                   mask=None if valid is None else ~valid).cast(pa.timestamp("us"))
+    return out if isinstance(ts, pa.Array) else out[0]
+
+
+_EXTRACT = {"year": pc.year, "month": pc.month, "day": pc.day, "quarter": pc.quarter,
+            "hour": pc.hour, "minute": pc.minute, "doy": pc.day_of_year,
+            "week": pc.iso_week, "isoyear": pc.iso_year, "millisecond": pc.millisecond,
+            "microsecond": pc.microsecond}
+
+
+def extract(x: Value, field: str) -> Value:
+    if field in _EXTRACT:
+        return pc.cast(_EXTRACT[field](x), pa.int64())
+    if field == "dow":
+        return pc.cast(pc.day_of_week(x, count_from_zero=True, week_start=7), pa.int64())
+    if field == "isodow":
+        return pc.cast(pc.day_of_week(x, count_from_zero=False, week_start=1), pa.int64())
+    if field == "second":
+        return pc.cast(pc.second(x), pa.int64())
+    if field == "epoch":
+        us = pc.cast(pc.cast(x, pa.timestamp("us")), pa.int64())
+        return pc.divide(pc.cast(us, pa.float64()), 1e6)
+    raise QueryError(f"EXTRACT({field.upper()}) is not supported")
+
+
+_TRUNC = {"year": "year", "quarter": "quarter", "month": "month", "week": "week",
+          "day": "day", "hour": "hour", "minute": "minute", "second": "second",
+          "millisecond": "millisecond", "microsecond": "microsecond"}
+
+
+def date_trunc(x: Value, unit: str) -> Value:
+    ts = pc.cast(x, pa.timestamp("us")) if x.type == pa.date32() else x
+    return pc.floor_temporal(ts, unit=_TRUNC[unit], week_starts_monday=True)

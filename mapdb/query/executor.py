@@ -1,0 +1,482 @@
+"""Run a logical plan: morsel-parallel pipelines, Arrow tables out.
+
+A *pipeline* is a scan followed by filters and projections, ending in a sink (a partial
+aggregate, a top-N, or plain collection). Its morsels run on a thread pool, one worker per
+core by default; every step of a morsel releases the GIL (Arrow kernels, or the fused
+Cython kernels of ``mapdb.query.fused`` for the common filter+aggregate shapes). Pipeline
+breakers (aggregate, sort, distinct) merge the partial results; what sits above them works
+on the (small) merged table.
+
+>>> import pyarrow as pa
+>>> from mapdb.query.binder import bind_sql
+>>> from mapdb.query.source import ArrowSource
+>>> src = ArrowSource("t", pa.table({"k": ["a", "b", "a"], "v": [1, 2, 3]}))
+>>> q = bind_sql("SELECT k, sum(v) AS s FROM t GROUP BY k ORDER BY k", {"t": src}.__getitem__)
+>>> run(q).to_pydict()
+{'k': ['a', 'b'], 's': [4, 2]}
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mapdb.query.evaluate import decode, evaluate, to_decimal128
+from mapdb.query.expr import Agg, Col, Expr
+from mapdb.query.optimizer import optimize
+from mapdb.query.plan import Aggregate, Distinct, Filter, Limit, Plan, Project, Query, Scan, Sort
+from mapdb.query.source import Morsel, PruneStats
+from mapdb.query.types import QueryError, SqlType
+
+Batch = dict[str, pa.Array]
+
+
+def default_workers() -> int:
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+@dataclass
+class OpStats:
+    """What EXPLAIN ANALYZE reports for one operator."""
+    rows: int = 0
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, rows: int, seconds: float) -> None:
+        with self.lock:
+            self.rows += rows
+            self.seconds += seconds
+
+
+class Context:
+    """One execution: its thread pool and the statistics of every operator."""
+
+    def __init__(self, workers: int | None = None, fused: bool = True):
+        self.workers = workers or default_workers()
+        self.fused = fused
+        self.stats: dict[int, OpStats] = {}
+        self._pool: ThreadPoolExecutor | None = None
+
+    def op(self, plan: Plan) -> OpStats:
+        return self.stats.setdefault(id(plan), OpStats())
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="mapdb-query")
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def run(query: Query, ctx: Context | None = None) -> pa.Table:
+    """Execute ``query``; columns carry the names users asked for."""
+    own = ctx is None
+    ctx = ctx or Context()
+    try:
+        plan = optimize(query.plan)
+        table = materialize(plan, ctx)
+        return output(table, plan.schema, query.names)
+    finally:
+        if own:
+            ctx.close()
+
+
+def output(table: pa.Table, schema: list[tuple[str, SqlType]], names: list[str]) -> pa.Table:
+    """Internal representation -> the Arrow types users see."""
+    cols = []
+    for (name, t), display in zip(schema, names, strict=True):
+        a = table.column(name)
+        a = decode(a)
+        if t.kind == "decimal" and not t.wide:
+            a = to_decimal128(a, t.scale, t.precision)
+        elif t.kind == "decimal":
+            a = a.cast(pa.decimal128(38, t.scale))
+        elif t.kind == "string" and a.type != pa.large_string():
+            a = a.cast(pa.large_string())
+        elif t.kind == "null":
+            a = pa.nulls(len(a), pa.null())
+        cols.append(a)
+        del display
+    return pa.Table.from_arrays(cols, names=list(names)) if cols else pa.table({})
+
+
+# -- materializing operators ------------------------------------------------------------
+
+def materialize(plan: Plan, ctx: Context) -> pa.Table:
+    """The whole result of ``plan`` as one Arrow table (internal names)."""
+    if isinstance(plan, Aggregate):
+        return aggregate(plan, ctx)
+    if isinstance(plan, Sort):
+        return sort(plan, None, ctx)
+    if isinstance(plan, Limit):
+        if isinstance(plan.input, Sort):
+            n = None if plan.limit is None else plan.offset + plan.limit
+            t = sort(plan.input, n, ctx)
+        else:
+            t = _concat(list(stream(plan.input, ctx, limit=None if plan.limit is None
+                                    else plan.offset + plan.limit)), plan.input.schema)
+        st = ctx.op(plan)
+        out = t.slice(plan.offset, plan.limit)
+        st.add(out.num_rows, 0.0)
+        return out
+    if isinstance(plan, Distinct):
+        t0 = time.perf_counter()
+        t = _concat(list(stream(plan.input, ctx)), plan.input.schema)
+        t = _decoded(t)
+        names = t.column_names
+        out = t.group_by(names, use_threads=False).aggregate([]) if names else t
+        out = out.select(names)
+        ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
+        return out
+    return _concat(list(stream(plan, ctx)), plan.schema)
+
+
+def _concat(batches: list, schema: list[tuple[str, SqlType]]) -> pa.Table:
+    tables = [b if isinstance(b, pa.Table) else pa.table(b) for b in batches]
+    tables = [t for t in tables if t.num_columns]
+    names = [n for n, _ in schema]
+    if not tables:
+        return pa.table({n: pa.array([], _empty_type(t)) for n, t in schema})
+    if len(tables) == 1:
+        return tables[0].select(names)
+    tables = [_unify_dicts(t) for t in tables] if any(
+        pa.types.is_dictionary(f.type) for f in tables[0].schema) else tables
+    return pa.concat_tables([t.select(names) for t in tables], promote_options="permissive")
+
+
+def _unify_dicts(t: pa.Table) -> pa.Table:
+    return _decoded(t)
+
+
+def _decoded(t: pa.Table) -> pa.Table:
+    return pa.table({n: decode(t.column(n)) for n in t.column_names})
+
+
+def _empty_type(t: SqlType) -> pa.DataType:
+    return pa.null() if t.kind == "null" else t.arrow
+
+
+def stream(plan: Plan, ctx: Context, limit: int | None = None) -> Iterator[pa.Table]:
+    """Batches of ``plan``'s rows in order; pipelines run morsel-parallel."""
+    chain: list[Plan] = []
+    node = plan
+    while isinstance(node, (Filter, Project)):
+        chain.append(node)
+        node = node.input
+    chain.reverse()
+    if isinstance(node, Scan):
+        yield from run_pipeline(node, chain, ctx, sink=None, limit=limit)
+        return
+    base = materialize(node, ctx)
+    batch = {n: base.column(n).combine_chunks() if base.num_rows else
+             pa.array([], base.column(n).type) for n in base.column_names}
+    out, n = _apply(chain, batch, base.num_rows, ctx)
+    yield pa.table(out) if out else pa.table({})
+
+
+def _apply(chain: list[Plan], batch: Batch, n: int, ctx: Context) -> tuple[Batch, int]:
+    for op in chain:
+        t0 = time.perf_counter()
+        if isinstance(op, Filter):
+            mask = evaluate(op.predicate, batch, n)
+            if mask.null_count or not (mask.true_count == n):
+                batch = {k: v.filter(mask) for k, v in batch.items()}
+                n = mask.true_count if not mask.null_count else len(next(iter(batch.values())))\
+                    if batch else pc.sum(pc.fill_null(mask, False)).as_py() or 0
+        else:
+            batch = {name: evaluate(e, batch, n) for name, e in op.exprs}
+        ctx.op(op).add(n, time.perf_counter() - t0)
+    return batch, n
+
+
+def scan_batch(scan: Scan, m: Morsel, ctx: Context) -> tuple[Batch, int]:
+    """The scan's columns for one morsel, its pushed-down filter applied."""
+    st = ctx.op(scan)
+    t0 = time.perf_counter()
+    faults0 = resource.getrusage(resource.RUSAGE_THREAD).ru_majflt
+    batch = scan.source.arrays(m, scan.columns)
+    n = m.rows
+    touched = sum(_nbytes(a) for a in batch.values())
+    if scan.filter is not None:
+        mask = evaluate(scan.filter, batch, n)
+        if mask.null_count:
+            mask = pc.fill_null(mask, False)
+        if mask.true_count != n:
+            batch = {k: v.filter(mask) for k, v in batch.items()}
+            n = mask.true_count
+    with st.lock:
+        st.extra["rows_scanned"] = st.extra.get("rows_scanned", 0) + m.rows
+        st.extra["bytes_touched"] = st.extra.get("bytes_touched", 0) + touched
+        st.extra["major_faults"] = st.extra.get("major_faults", 0) + (
+            resource.getrusage(resource.RUSAGE_THREAD).ru_majflt - faults0)
+    st.add(n, time.perf_counter() - t0)
+    return batch, n
+
+
+def _nbytes(a: pa.Array) -> int:
+    if isinstance(a, pa.DictionaryArray):
+        return a.indices.nbytes
+    return a.nbytes
+
+
+def plan_morsels(scan: Scan, ctx: Context) -> list[Morsel]:
+    st = ctx.op(scan)
+    prune = PruneStats()
+    morsels = scan.source.morsels(scan.ranges, prune)
+    st.extra["blocks"] = prune.blocks
+    st.extra["blocks_skipped"] = prune.skipped
+    residency = getattr(scan.source, "residency", None)
+    if residency is not None and "resident_before" not in st.extra:
+        st.extra["resident_before"] = residency(scan.columns, morsels)
+    prepare = getattr(scan.source, "prepare", None)
+    if prepare is not None:
+        prepare(scan.columns, morsels)
+    return morsels
+
+
+def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
+                 sink: Callable[[Batch, int], object] | None,
+                 limit: int | None = None) -> Iterator:
+    """Run scan -> chain -> sink over every morsel; yields sink results in morsel order."""
+    morsels = plan_morsels(scan, ctx)
+    prefetch = getattr(scan.source, "prefetch", None)
+
+    def work(i: int, m: Morsel):
+        if prefetch is not None:
+            prefetch(scan.columns, morsels, i)
+        batch, n = scan_batch(scan, m, ctx)
+        batch, n = _apply(chain, batch, n, ctx)
+        if sink is not None:
+            return sink(batch, n)
+        return pa.table(batch) if batch else pa.table({})
+
+    rows = 0
+    window = max(ctx.workers * 2, 2)
+    futures = []
+    it = iter(enumerate(morsels))
+    try:
+        for i, m in it:
+            futures.append(ctx.pool.submit(work, i, m))
+            if len(futures) >= window:
+                out = futures.pop(0).result()
+                yield out
+                rows += out.num_rows if isinstance(out, pa.Table) else 0
+                if limit is not None and sink is None and rows >= limit:
+                    return
+        while futures:
+            out = futures.pop(0).result()
+            yield out
+            rows += out.num_rows if isinstance(out, pa.Table) else 0
+            if limit is not None and sink is None and rows >= limit:
+                return
+    finally:
+        for f in futures:
+            f.cancel()
+        for f in futures:
+            if not f.cancelled():
+                try:
+                    f.result()
+                except Exception:  # noqa: BLE001 - the first error has been raised already
+                    pass
+
+
+# -- sort ---------------------------------------------------------------------------------
+
+def sort(plan: Sort, top: int | None, ctx: Context) -> pa.Table:
+    """Full sort, or top-N when ``top`` is given (each morsel keeps its own N first)."""
+    t0 = time.perf_counter()
+
+    def order(t: pa.Table, n: int | None) -> pa.Table:
+        if t.num_rows == 0:
+            return t
+        t = _decoded(t)
+        keys, extra = [], {}
+        n_rows = t.num_rows
+        batch = {c: t.column(c).combine_chunks() for c in t.column_names}
+        for i, k in enumerate(plan.keys):
+            v = evaluate(k.expr, batch, n_rows)
+            v = decode(v)
+            if v.type == pa.null():
+                continue
+            nul = f"$null{i}"
+            val = f"$key{i}"
+            extra[nul] = pc.is_null(v)
+            extra[val] = v
+            keys.append((nul, "descending" if k.nulls_first else "ascending"))
+            keys.append((val, "descending" if k.desc else "ascending"))
+        if not keys:
+            return t if n is None else t.slice(0, n)
+        kt = pa.table(extra)
+        idx = pc.sort_indices(kt, sort_keys=keys)
+        if n is not None:
+            idx = idx.slice(0, n)
+        return t.take(idx)
+
+    chain: list[Plan] = []
+    node = plan.input
+    while isinstance(node, (Filter, Project)):
+        chain.append(node)
+        node = node.input
+    chain.reverse()
+    if top is not None and isinstance(node, Scan):
+        parts = list(run_pipeline(node, chain, ctx,
+                                  sink=lambda b, n: order(pa.table(b) if b else pa.table({}),
+                                                          top)))
+        t = _concat(parts, plan.input.schema)
+    else:
+        t = _concat(list(stream(plan.input, ctx)), plan.input.schema)
+    out = order(t, top)
+    ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
+    return out
+
+
+# -- aggregate ----------------------------------------------------------------------------
+
+def _agg_input(a: Agg, batch: Batch, n: int) -> pa.Array | None:
+    if a.arg is None:
+        return None
+    v = decode(evaluate(a.arg, batch, n))
+    t = a.arg.type
+    if a.fn in ("sum", "avg"):
+        if t.kind == "decimal" and not t.wide:
+            return to_decimal128(v, t.scale)
+        if t.kind in ("int", "bool"):
+            return pc.cast(pc.cast(v, pa.int64()), pa.decimal128(38, 0))
+    if a.fn.startswith(("var", "stddev")):
+        if t.kind == "decimal" and not t.wide:
+            return pc.divide(pc.cast(v, pa.float64()), float(10 ** t.scale))
+        return pc.cast(v, pa.float64())
+    return v
+
+
+_ARROW_AGG = {"sum": "sum", "avg": "sum", "min": "min", "max": "max", "count": "count",
+              "count_distinct": "count_distinct", "var_samp": "variance",
+              "var_pop": "variance", "stddev_samp": "stddev", "stddev_pop": "stddev"}
+
+
+def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
+    from mapdb.query import fused
+    if ctx.fused:
+        out = fused.try_aggregate(plan, ctx)
+        if out is not None:
+            return out
+    t0 = time.perf_counter()
+    keys, aggs = plan.keys, plan.aggs
+
+    def partial(batch: Batch, n: int) -> pa.Table:
+        cols = {}
+        for name, e in keys:
+            cols[name] = decode(evaluate(e, batch, n))
+        for name, a in aggs:
+            v = _agg_input(a, batch, n)
+            if v is not None:
+                cols[name] = v
+        if not cols:
+            cols["$n"] = pa.nulls(n, pa.bool_())
+        return pa.table(cols) if n or cols else pa.table({})
+
+    parts = [p for p in stream_sink(plan.input, ctx, partial)]
+    schema = [(n, SqlType("x", arrow=e.type.arrow)) for n, e in keys]
+    table = _concat_any(parts)
+    out = _group(table, keys, aggs, schema)
+    ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
+    return out
+
+
+def stream_sink(plan: Plan, ctx: Context, sink) -> Iterator[pa.Table]:
+    chain: list[Plan] = []
+    node = plan
+    while isinstance(node, (Filter, Project)):
+        chain.append(node)
+        node = node.input
+    chain.reverse()
+    if isinstance(node, Scan):
+        yield from run_pipeline(node, chain, ctx, sink=sink)
+        return
+    base = materialize(node, ctx)
+    batch = {n: base.column(n).combine_chunks() for n in base.column_names}
+    b, n = _apply(chain, batch, base.num_rows, ctx)
+    yield sink(b, n)
+
+
+def _concat_any(parts: list[pa.Table]) -> pa.Table | None:
+    parts = [p for p in parts if p.num_columns]
+    if not parts:
+        return None
+    return pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
+
+
+def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
+    key_names = [n for n, _ in keys]
+    specs, finals = [], []
+    for name, a in aggs:
+        if a.fn == "count_star":
+            specs.append(([], "count_all"))
+            finals.append((name, a, "count_all"))
+            continue
+        fn = _ARROW_AGG[a.fn]
+        opts = None
+        if a.fn in ("count", "count_distinct"):
+            opts = pc.CountOptions(mode="only_valid")
+        elif a.fn in ("var_samp", "stddev_samp"):
+            opts = pc.VarianceOptions(ddof=1)
+        elif a.fn in ("var_pop", "stddev_pop"):
+            opts = pc.VarianceOptions(ddof=0)
+        elif a.fn in ("sum", "avg", "min", "max"):
+            opts = pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)
+        specs.append((name, fn, opts) if opts is not None else (name, fn))
+        finals.append((name, a, f"{name}_{fn}"))
+        if a.fn == "avg":
+            specs.append((name, "count", pc.CountOptions(mode="only_valid")))
+            finals[-1] = (name, a, (f"{name}_{fn}", f"{name}_count"))
+    if table is None:
+        table = pa.table({n: pa.array([], t.arrow if t.kind != "x" else t.arrow)
+                          for n, t in schema} | {
+            name: pa.array([], pa.float64()) for name, a in aggs if a.arg is not None})
+    specs = [s for s in specs]
+    if not specs:
+        g = table.group_by(key_names, use_threads=False).aggregate([])
+    else:
+        g = table.group_by(key_names, use_threads=False).aggregate(specs)
+    cols = {n: g.column(n) for n in key_names}
+    for name, a, col in finals:
+        if a.fn == "avg":
+            s, c = g.column(col[0]), g.column(col[1])
+            s = pc.cast(s, pa.float64())
+            cols[name] = pc.divide(s, pc.cast(c, pa.float64()))
+            cols[name] = pc.if_else(pc.equal(c, 0), pa.scalar(None, pa.float64()), cols[name])
+            continue
+        v = g.column(col)
+        if a.fn == "sum" and a.type.kind == "int":
+            try:
+                v = pc.cast(v, pa.int64())
+            except pa.ArrowInvalid:
+                raise QueryError(f"{a} overflows a 64-bit integer") from None
+        if a.fn == "sum" and a.type.kind == "float":
+            v = pc.cast(v, pa.float64())
+        if a.fn in ("min", "max") and pa.types.is_dictionary(v.type):
+            v = decode(v)
+        cols[name] = v
+    if not cols:
+        return pa.table({"$n": pa.array([None] * g.num_rows, pa.null())})
+    return pa.table(cols)
+
+
+__all__ = ["run", "Context", "materialize", "default_workers", "np", "Col", "Expr"]

@@ -1,0 +1,91 @@
+"""EXPLAIN and EXPLAIN ANALYZE text: the optimized plan as a tree, with what each operator
+did when it ran (rows, time; for scans also bytes touched, zone-map blocks skipped, the
+resident fraction before the scan and major page faults).
+
+>>> import pyarrow as pa
+>>> from mapdb.query.binder import bind_sql
+>>> from mapdb.query.optimizer import optimize
+>>> from mapdb.query.source import ArrowSource
+>>> q = bind_sql("SELECT x FROM t WHERE x > 1", {"t": ArrowSource("t", pa.table({"x": [1]}))}
+...              .__getitem__)
+>>> print(render(optimize(q.plan), q.names))
+Project x
+  Scan t [x] filter (x > 1) zone ranges x in [2, +inf)
+"""
+
+from __future__ import annotations
+
+from mapdb.query.plan import Aggregate, Distinct, Filter, Limit, Plan, Project, Scan, Sort
+
+
+def _label(p: Plan, names: dict[str, str]) -> str:
+    def n(c: str) -> str:
+        return names.get(c, c)
+    if isinstance(p, Scan):
+        s = f"Scan {p.source.name} [{', '.join(p.columns)}]"
+        if p.filter is not None:
+            s += f" filter {p.filter}"
+        if p.ranges:
+            s += " zone ranges " + ", ".join(
+                f"{c} in [{'-inf' if lo is None else lo}, {'+inf' if hi is None else hi}"
+                f"{')' if hi is None else ']'}" for c, (lo, hi, _) in p.ranges.items())
+        return s
+    if isinstance(p, Project):
+        return "Project " + ", ".join(n(c) if str(e) == c or str(e) == n(c) else
+                                      f"{n(c)} := {e}" for c, e in p.exprs)
+    if isinstance(p, Filter):
+        return f"Filter {p.predicate}"
+    if isinstance(p, Aggregate):
+        keys = ", ".join(str(e) for _, e in p.keys)
+        aggs = ", ".join(str(a) for _, a in p.aggs)
+        return f"Aggregate keys [{keys}] aggs [{aggs}]"
+    if isinstance(p, Sort):
+        return "Sort " + ", ".join(f"{k.expr}{' DESC' if k.desc else ''}"
+                                   f"{' NULLS FIRST' if k.nulls_first else ''}"
+                                   for k in p.keys)
+    if isinstance(p, Limit):
+        return f"Limit {p.limit}" + (f" offset {p.offset}" if p.offset else "")
+    if isinstance(p, Distinct):
+        return "Distinct"
+    return type(p).__name__
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def render(plan: Plan, names: list[str], stats: dict | None = None) -> str:
+    """The plan tree, one operator per line; ``stats`` (from an executed Context) adds
+    what each operator did."""
+    display = dict(zip((c for c, _ in plan.schema), names, strict=False))
+    lines: list[str] = []
+
+    def walk(p: Plan, depth: int) -> None:
+        line = "  " * depth + _label(p, display)
+        st = stats.get(id(p)) if stats else None
+        if st is not None:
+            line += f"  (rows {st.rows:,}, {st.seconds * 1000:.1f} ms"
+            x = st.extra
+            if "rows_scanned" in x:
+                line += f", scanned {x['rows_scanned']:,} rows"
+            if "bytes_touched" in x:
+                line += f", touched {_fmt_bytes(x['bytes_touched'])}"
+            if "blocks" in x:
+                line += f", blocks {x['blocks']:,} skipped {x['blocks_skipped']:,}"
+            if x.get("resident_before") is not None:
+                line += f", resident before {x['resident_before'] * 100:.0f}%"
+            if "major_faults" in x:
+                line += f", major faults {x['major_faults']:,}"
+            if "kernel" in x:
+                line += f", {x['kernel']}"
+            line += ")"
+        lines.append(line)
+        for c in p.inputs:
+            walk(c, depth + 1)
+
+    walk(plan, 0)
+    return "\n".join(lines)

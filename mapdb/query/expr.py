@@ -1,0 +1,134 @@
+"""Bound expressions: what the binder makes of SQL (or of API expressions) and what the
+optimizer and executor work on. Frozen dataclasses, so equal expressions compare equal
+(GROUP BY matching, common subexpressions).
+
+Literals hold their *representation* value: decimals as scaled ints, dates as days since
+the epoch, timestamps as microseconds, intervals as (months, days, microseconds).
+
+>>> from mapdb.query.types import INT64, BOOL
+>>> e = Call("gt", (Col("x", INT64), Lit(1, INT64)), BOOL)
+>>> sorted(e.columns())
+['x']
+>>> str(e)
+'(x > 1)'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from mapdb.query.types import SqlType
+
+_INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "intdiv": "//", "mod": "%",
+          "eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
+          "and": "AND", "or": "OR", "concat": "||"}
+
+
+@dataclass(frozen=True)
+class Expr:
+    def children(self) -> tuple[Expr, ...]:
+        return ()
+
+    def walk(self) -> Iterator[Expr]:
+        yield self
+        for c in self.children():
+            yield from c.walk()
+
+    def columns(self) -> set[str]:
+        return {e.name for e in self.walk() if isinstance(e, Col)}
+
+
+@dataclass(frozen=True)
+class Col(Expr):
+    name: str
+    type: SqlType = field(compare=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Lit(Expr):
+    value: object
+    type: SqlType
+
+    def __str__(self) -> str:
+        if self.value is None:
+            return "NULL"
+        if self.type.kind == "decimal":
+            v = self.value
+            s = self.type.scale
+            sign = "-" if v < 0 else ""
+            digits = str(abs(v)).rjust(s + 1, "0")
+            return f"{sign}{digits[:-s]}.{digits[-s:]}" if s else f"{v}"
+        if self.type.kind == "date":
+            import datetime
+            return f"DATE '{datetime.date(1970, 1, 1) + datetime.timedelta(days=self.value)}'"
+        if self.type.kind == "string":
+            return "'" + str(self.value).replace("'", "''") + "'"
+        return str(self.value)
+
+
+@dataclass(frozen=True)
+class Call(Expr):
+    op: str
+    args: tuple[Expr, ...]
+    type: SqlType
+    param: object = None
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.args
+
+    def __str__(self) -> str:
+        if self.op in _INFIX and len(self.args) == 2:
+            return f"({self.args[0]} {_INFIX[self.op]} {self.args[1]})"
+        inner = ", ".join(str(a) for a in self.args)
+        if self.param is not None:
+            inner += f"; {self.param}"
+        return f"{self.op}({inner})"
+
+
+@dataclass(frozen=True)
+class Agg(Expr):
+    fn: str  # count_star count sum avg min max count_distinct var_samp var_pop stddev_samp ...
+    arg: Expr | None
+    type: SqlType
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,) if self.arg is not None else ()
+
+    def __str__(self) -> str:
+        if self.fn == "count_star":
+            return "count(*)"
+        if self.fn == "count_distinct":
+            return f"count(DISTINCT {self.arg})"
+        return f"{self.fn}({self.arg})"
+
+
+def conjuncts(e: Expr | None) -> list[Expr]:
+    """``a AND b AND c`` as [a, b, c]."""
+    if e is None:
+        return []
+    if isinstance(e, Call) and e.op == "and":
+        return [x for a in e.args for x in conjuncts(a)]
+    return [e]
+
+
+def conjoin(parts: list[Expr]) -> Expr | None:
+    from mapdb.query.types import BOOL
+    out = None
+    for p in parts:
+        out = p if out is None else Call("and", (out, p), BOOL)
+    return out
+
+
+def replace(e: Expr, mapping: dict[Expr, Expr]) -> Expr:
+    """``e`` with every subexpression found in ``mapping`` replaced."""
+    if e in mapping:
+        return mapping[e]
+    if isinstance(e, Call):
+        return Call(e.op, tuple(replace(a, mapping) for a in e.args), e.type, e.param)
+    if isinstance(e, Agg) and e.arg is not None:
+        return Agg(e.fn, replace(e.arg, mapping), e.type)
+    return e

@@ -1,0 +1,404 @@
+"""Typing rules: each SQL operator or function as a bound Call with DuckDB's result type.
+
+Coercions are explicit nodes (``rescale``, ``decimal_to_float``, ``cast`` ...), so the
+evaluator and the fused kernels never guess. Decimals add and subtract at the larger scale
+and multiply by adding scales, exactly, in int64 (overflow is an error, never a wrap).
+
+>>> from mapdb.query.expr import Col, Lit
+>>> from mapdb.query.types import DECIMAL, INT64
+>>> e = arith("sub", Lit(1, INT64), Col("d", DECIMAL(15, 2)))
+>>> str(e), str(e.type)
+('(100 - d)', 'decimal(18,2)')
+"""
+
+from __future__ import annotations
+
+from mapdb.query.expr import Agg, Call, Expr, Lit
+from mapdb.query.types import (BOOL, DATE, DECIMAL, FLOAT64, INT64, MAX_DECIMAL_PRECISION,
+                               STRING, TIMESTAMP, QueryError, SqlType, common_numeric,
+                               common_type)
+
+
+def to_float(e: Expr) -> Expr:
+    t = e.type
+    if t.kind == "float" or t.kind == "null":
+        return e if t.kind == "null" or t.arrow == FLOAT64.arrow else Call("cast", (e,), FLOAT64)
+    if t.kind == "decimal":
+        if t.wide:
+            return Call("cast", (e,), FLOAT64)
+        return Call("decimal_to_float", (e,), FLOAT64, t.scale)
+    if t.kind in ("int", "bool"):
+        return Call("cast", (e,), FLOAT64)
+    raise QueryError(f"cannot use {t} as a number")
+
+
+def to_decimal(e: Expr, scale: int) -> Expr:
+    """An int or decimal as a scaled int64 at ``scale``."""
+    t = e.type
+    if t.kind == "null":
+        return Lit(None, DECIMAL(MAX_DECIMAL_PRECISION, scale))
+    if t.kind == "int":
+        src = Call("cast", (e,), INT64) if t.arrow != INT64.arrow else e
+        out_t = DECIMAL(MAX_DECIMAL_PRECISION, scale)
+        return Call("rescale", (src,), out_t, scale) if scale else _retype(src, out_t)
+    if t.kind == "decimal":
+        if t.wide:
+            raise QueryError("arithmetic on a SUM of decimals is done in double; cast it")
+        if t.scale == scale:
+            return e
+        if t.scale > scale:
+            raise QueryError("internal: decimal scale can only go up")
+        return Call("rescale", (e,), DECIMAL(MAX_DECIMAL_PRECISION, scale), scale - t.scale)
+    raise QueryError(f"cannot use {t} as a decimal")
+
+
+def _retype(e: Expr, t: SqlType) -> Expr:
+    """Same representation, new type (an int64 read as a scale-0 decimal)."""
+    if isinstance(e, Lit):
+        return Lit(e.value, t)
+    return Call("retype", (e,), t)
+
+
+def _is_wide(e: Expr) -> bool:
+    return e.type.kind == "decimal" and e.type.wide
+
+
+def arith(op: str, a: Expr, b: Expr) -> Expr:
+    ta, tb = a.type, b.type
+    if "interval" in (ta.kind, tb.kind):
+        return _interval_arith(op, a, b)
+    if ta.kind == "date" and tb.kind == "date" and op == "sub":
+        return Call("date_diff", (a, b), INT64)
+    if ta.kind in ("date", "timestamp") or tb.kind in ("date", "timestamp"):
+        raise QueryError(f"cannot apply {op} to {ta} and {tb}")
+    for t in (ta, tb):
+        if t.kind not in ("int", "float", "decimal", "null"):
+            raise QueryError(f"cannot apply {op} to {t}")
+    if op == "div":
+        return Call("div", (to_float(a), to_float(b)), FLOAT64)
+    if _is_wide(a) or _is_wide(b):
+        return Call(op, (to_float(a), to_float(b)), FLOAT64)
+    t = common_numeric(ta, tb)
+    if op in ("intdiv", "mod") and t.kind == "decimal":
+        t = FLOAT64
+    if t.kind == "float":
+        return Call(op, (to_float(a), to_float(b)), FLOAT64)
+    if t.kind == "int" or (ta.kind == "null" and tb.kind == "null"):
+        return Call(op, (a, b), INT64)
+    if op == "mul":
+        sa = ta.scale if ta.kind == "decimal" else 0
+        sb = tb.scale if tb.kind == "decimal" else 0
+        if sa + sb > MAX_DECIMAL_PRECISION:
+            return Call("mul", (to_float(a), to_float(b)), FLOAT64)
+        return Call("mul", (to_decimal(a, sa), to_decimal(b, sb)),
+                    DECIMAL(MAX_DECIMAL_PRECISION, sa + sb))
+    return Call(op, (to_decimal(a, t.scale), to_decimal(b, t.scale)), t)
+
+
+def _interval_arith(op: str, a: Expr, b: Expr) -> Expr:
+    if b.type.kind == "interval" and a.type.kind in ("date", "timestamp", "null") and \
+            op in ("add", "sub") and isinstance(b, Lit):
+        m, d, us = b.value
+        sign = 1 if op == "add" else -1
+        return Call("add_interval", (a,), TIMESTAMP if a.type.kind != "timestamp" else a.type,
+                    (sign * m, sign * d, sign * us))
+    if a.type.kind == "interval" and op == "add":
+        return _interval_arith(op, b, a)
+    raise QueryError(f"cannot apply {op} to {a.type} and {b.type}")
+
+
+def negate(a: Expr) -> Expr:
+    if not a.type.numeric and a.type.kind != "null":
+        raise QueryError(f"cannot negate {a.type}")
+    if _is_wide(a):
+        a = to_float(a)
+    return Call("neg", (a,), a.type if a.type.kind != "int" else INT64)
+
+
+def _coerce_literal(e: Expr, t: SqlType) -> Expr:
+    """A string literal compared with a date/timestamp/number becomes that type."""
+    if not isinstance(e, Lit) or e.type.kind != "string" or e.value is None:
+        return e
+    if t.kind == "date":
+        from mapdb.query.binder import date_value
+        return Lit(date_value(e.value), DATE)
+    if t.kind == "timestamp":
+        return Lit(_timestamp_value(e.value), t)
+    return e
+
+
+def _timestamp_value(text: str) -> int:
+    import datetime
+    try:
+        ts = datetime.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise QueryError(f"invalid timestamp {text!r}") from None
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return (ts - datetime.datetime(1970, 1, 1)) // datetime.timedelta(microseconds=1)
+
+
+def unify(a: Expr, b: Expr, what: str) -> tuple[Expr, Expr]:
+    """Bring two operands of a comparison (or branches) to one representation."""
+    a, b = _coerce_literal(a, b.type), _coerce_literal(b, a.type)
+    ta, tb = a.type, b.type
+    if ta.kind == "null" or tb.kind == "null":
+        return a, b
+    if ta.numeric and tb.numeric:
+        if _is_wide(a) or _is_wide(b) or "float" in (ta.kind, tb.kind):
+            if (_is_wide(a) and _is_wide(b)) and ta.scale == tb.scale:
+                return a, b
+            return to_float(a), to_float(b)
+        if "decimal" in (ta.kind, tb.kind):
+            s = max(ta.scale, tb.scale)
+            return to_decimal(a, s), to_decimal(b, s)
+        return a, b
+    if {ta.kind, tb.kind} == {"date", "timestamp"}:
+        conv = lambda x: Call("date_to_timestamp", (x,), TIMESTAMP) \
+            if x.type.kind == "date" else x  # noqa: E731
+        return conv(a), conv(b)
+    if ta.kind != tb.kind:
+        raise QueryError(f"{what}: cannot compare {ta} with {tb}")
+    return a, b
+
+
+def compare(op: str, a: Expr, b: Expr) -> Expr:
+    a, b = unify(a, b, "comparison")
+    return Call(op, (a, b), BOOL)
+
+
+def logic(op: str, a: Expr, b: Expr) -> Expr:
+    for x in (a, b):
+        if x.type.kind not in ("bool", "null"):
+            raise QueryError(f"{op.upper()} needs boolean operands, got {x.type}")
+    return Call(op, (a, b), BOOL)
+
+
+def logic_not(a: Expr) -> Expr:
+    if a.type.kind not in ("bool", "null"):
+        raise QueryError(f"NOT needs a boolean operand, got {a.type}")
+    if isinstance(a, Call) and a.op == "is_null":
+        return Call("is_not_null", a.args, BOOL)
+    return Call("not", (a,), BOOL)
+
+
+def in_list(x: Expr, values: list[Expr]) -> Expr:
+    if not all(isinstance(v, Lit) for v in values):
+        return _or_eq(x, values)
+    conv = []
+    for v in values:
+        xx, vv = unify(x, v, "IN")
+        if xx != x and not isinstance(xx, Lit):
+            # the column needs converting: fall back to ORed comparisons
+            return _or_eq(x, values)
+        conv.append(vv.value)
+    if x.type.kind == "null":
+        return Lit(None, BOOL)
+    return Call("in", (x,), BOOL, tuple(conv))
+
+
+def _or_eq(x: Expr, values: list[Expr]) -> Expr:
+    out = None
+    for v in values:
+        c = compare("eq", x, v)
+        out = c if out is None else logic("or", out, c)
+    return out
+
+
+def like(op: str, x: Expr, pattern: Expr) -> Expr:
+    if not isinstance(pattern, Lit) or pattern.type.kind not in ("string", "null"):
+        raise QueryError(f"{op.upper()} needs a constant string pattern")
+    if x.type.kind not in ("string", "null"):
+        raise QueryError(f"{op.upper()} needs a string, got {x.type}")
+    if pattern.value is None:
+        return Lit(None, BOOL)
+    return Call(op, (x,), BOOL, pattern.value)
+
+
+def case(branches: list[tuple[Expr, Expr]], default: Expr) -> Expr:
+    for c, _ in branches:
+        if c.type.kind not in ("bool", "null"):
+            raise QueryError(f"CASE WHEN needs a boolean condition, got {c.type}")
+    values = [v for _, v in branches] + [default]
+    t = common_type([v.type for v in values], "CASE")
+    values = [convert(v, t) for v in values]
+    args = []
+    for (c, _), v in zip(branches, values, strict=False):
+        args += [c, v]
+    return Call("case", tuple(args) + (values[-1],), t)
+
+
+def convert(e: Expr, t: SqlType) -> Expr:
+    """``e`` in the representation of ``t`` (for CASE/COALESCE branches)."""
+    if e.type == t or t.kind == "null":
+        return e
+    if e.type.kind == "null":
+        return Lit(None, t)
+    if t.kind == "float":
+        return to_float(e)
+    if t.kind == "decimal":
+        return to_decimal(e, t.scale)
+    if t.kind == "int":
+        return Call("cast", (e,), t) if e.type.arrow != t.arrow else e
+    if t.kind == "timestamp" and e.type.kind == "date":
+        return Call("date_to_timestamp", (e,), TIMESTAMP)
+    if e.type.kind == t.kind:
+        return e
+    raise QueryError(f"cannot convert {e.type} to {t}")
+
+
+def coalesce(args: list[Expr]) -> Expr:
+    t = common_type([a.type for a in args], "COALESCE")
+    return Call("coalesce", tuple(convert(a, t) for a in args), t)
+
+
+def nullif(a: Expr, b: Expr) -> Expr:
+    aa, bb = unify(a, b, "NULLIF")
+    return Call("nullif", (aa, bb), aa.type)
+
+
+def cast(e: Expr, t: SqlType) -> Expr:  # noqa: C901 - one case per type pair
+    s = e.type
+    if s.kind == "null":
+        return Lit(None, t)
+    if isinstance(e, Lit) and s.kind == "string":
+        if t.kind == "date":
+            return _coerce_literal(e, t)
+        if t.kind == "timestamp":
+            return _coerce_literal(e, t)
+    if s == t:
+        return e
+    if t.kind == "string":
+        if s.kind == "decimal" and not s.wide:
+            return Call("decimal_to_string", (e,), STRING)
+        return Call("to_string", (e,), STRING)
+    if t.kind == "float":
+        return to_float(e) if t.arrow == FLOAT64.arrow else Call("cast", (to_float(e),), t)
+    if t.kind == "decimal":
+        if s.kind == "float":
+            return Call("float_to_decimal", (e,), t, t.scale)
+        if s.kind == "decimal" and s.scale > t.scale:
+            return Call("round_scaled", (e,), t, s.scale - t.scale)
+        if s.kind in ("int", "decimal"):
+            out = to_decimal(e, t.scale)
+            return Lit(out.value, t) if isinstance(out, Lit) else Call("retype", (out,), t)
+        if s.kind == "string":
+            return Call("float_to_decimal", (Call("cast", (e,), FLOAT64),), t, t.scale)
+    if t.kind == "int":
+        if s.kind == "float":
+            return Call("float_to_int", (e,), t)
+        if s.kind == "decimal":
+            r = Call("round_scaled", (e,), DECIMAL(18, 0), s.scale) if s.scale else e
+            return Call("cast", (r,), t)
+        if s.kind in ("int", "bool", "string"):
+            return Call("cast", (e,), t)
+    if t.kind == "date" and s.kind in ("timestamp", "string"):
+        return Call("cast", (e,), DATE)
+    if t.kind == "timestamp" and s.kind in ("date", "string"):
+        return Call("cast", (e,), TIMESTAMP)
+    if t.kind == "bool" and s.kind in ("int", "string"):
+        return Call("cast", (e,), BOOL)
+    raise QueryError(f"CAST from {s} to {t} is not supported")
+
+
+def round_(x: Expr, digits: Expr) -> Expr:
+    if not isinstance(digits, Lit) or digits.type.kind != "int":
+        raise QueryError("ROUND needs a constant integer number of digits")
+    n = digits.value
+    t = x.type
+    if t.kind == "int":
+        return x
+    if t.kind == "float":
+        return Call("round_float", (x,), FLOAT64, n)
+    if t.kind == "decimal":
+        if t.wide:
+            return Call("round_float", (to_float(x),), FLOAT64, n)
+        if n >= t.scale:
+            return x
+        keep = max(n, 0)
+        out = Call("round_scaled", (x,), DECIMAL(t.precision, keep), t.scale - keep)
+        if n < 0:
+            raise QueryError("ROUND of a decimal to negative digits is not supported")
+        return out
+    if t.kind == "null":
+        return x
+    raise QueryError(f"ROUND needs a number, got {t}")
+
+
+def abs_(x: Expr) -> Expr:
+    if not x.type.numeric and x.type.kind != "null":
+        raise QueryError(f"ABS needs a number, got {x.type}")
+    if _is_wide(x):
+        x = to_float(x)
+    return Call("abs", (x,), x.type if x.type.kind != "int" else INT64)
+
+
+_FIELDS = {"year", "month", "day", "quarter", "dow", "isodow", "doy", "week", "hour",
+           "minute", "second", "epoch", "isoyear", "millisecond", "microsecond"}
+_FIELD_ALIASES = {"dayofweek": "dow", "weekday": "dow", "dayofyear": "doy", "days": "day",
+                  "years": "year", "months": "month", "y": "year", "m": "month", "d": "day",
+                  "weekofyear": "week", "dayofmonth": "day"}
+
+
+def extract(field: str, x: Expr) -> Expr:
+    field = _FIELD_ALIASES.get(field, field)
+    if field not in _FIELDS:
+        raise QueryError(f"EXTRACT({field.upper()}) is not supported")
+    if x.type.kind not in ("date", "timestamp", "null"):
+        raise QueryError(f"EXTRACT needs a date or timestamp, got {x.type}")
+    if x.type.kind == "date" and field in ("hour", "minute", "second", "millisecond",
+                                           "microsecond", "epoch"):
+        x = Call("date_to_timestamp", (x,), TIMESTAMP)
+    return Call("extract", (x,), FLOAT64 if field == "epoch" else INT64, field)
+
+
+def date_trunc(unit: str, x: Expr) -> Expr:
+    unit = unit.lower()
+    if unit not in ("year", "quarter", "month", "week", "day", "hour", "minute", "second"):
+        raise QueryError(f"date_trunc unit {unit!r} is not supported")
+    if x.type.kind not in ("date", "timestamp", "null"):
+        raise QueryError(f"date_trunc needs a date or timestamp, got {x.type}")
+    return Call("date_trunc", (x,), TIMESTAMP if x.type.kind != "timestamp" else x.type, unit)
+
+
+def _string(x: Expr, what: str) -> Expr:
+    if x.type.kind not in ("string", "null"):
+        raise QueryError(f"{what} needs a string, got {x.type}")
+    return x
+
+
+def string_fn(op: str, x: Expr) -> Expr:
+    return Call(op, (_string(x, op.upper()),), STRING)
+
+
+def length(x: Expr) -> Expr:
+    return Call("length", (_string(x, "LENGTH"),), INT64)
+
+
+def substring(x: Expr, start: Expr, count: Expr | None) -> Expr:
+    if not isinstance(start, Lit) or (count is not None and not isinstance(count, Lit)):
+        raise QueryError("SUBSTRING needs constant start and length")
+    return Call("substring", (_string(x, "SUBSTRING"),), STRING,
+                (start.value, None if count is None else count.value))
+
+
+def concat(args: list[Expr], op: str) -> Expr:
+    conv = [a if a.type.kind in ("string", "null") else cast(a, STRING) for a in args]
+    conv = [Lit(None, STRING) if a.type.kind == "null" else a for a in conv]
+    return Call(op, tuple(conv), STRING)
+
+
+def aggregate(fn: str, arg: Expr) -> Agg:
+    t = arg.type
+    if fn in ("count", "count_distinct"):
+        return Agg(fn, arg, INT64)
+    if fn in ("min", "max"):
+        return Agg(fn, arg, t)
+    if t.kind not in ("int", "float", "decimal", "null", "bool"):
+        raise QueryError(f"{fn.upper()} needs a number, got {t}")
+    if fn == "sum":
+        if t.kind == "decimal":
+            return Agg(fn, arg, DECIMAL(38, t.scale))
+        return Agg(fn, arg, INT64 if t.kind in ("int", "bool") else FLOAT64)
+    return Agg(fn, arg, FLOAT64)  # avg, var_*, stddev_*
+

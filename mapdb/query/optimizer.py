@@ -1,0 +1,209 @@
+"""Rewrites on logical plans: constant folding, predicate and projection pushdown into the
+scan, and the zone-map ranges the scan uses to skip blocks without touching their pages.
+
+>>> import pyarrow as pa
+>>> from mapdb.query.binder import bind_sql
+>>> from mapdb.query.source import ArrowSource
+>>> src = ArrowSource("t", pa.table({"x": [1, 2], "y": [3, 4]}))
+>>> q = bind_sql("SELECT y FROM (SELECT * FROM t) WHERE x > 1", {"t": src}.__getitem__)
+>>> scan = optimize(q.plan)
+>>> print(scan_of(scan).columns, scan_of(scan).filter, scan_of(scan).ranges)
+['x', 'y'] (x > 1) {'x': (2, None, False)}
+"""
+
+from __future__ import annotations
+
+from mapdb.query.expr import Agg, Call, Col, Expr, Lit, conjoin, conjuncts, replace
+from mapdb.query.plan import (Aggregate, Distinct, Filter, Limit, Plan, Project, Scan, Sort,
+                              SortKey)
+from mapdb.query.types import QueryError
+
+_FOLDABLE_SKIP = {"case", "coalesce"}  # folded only when every argument is constant
+
+
+def fold(e: Expr) -> Expr:
+    """Evaluate a call whose arguments are all constants (errors surface at bind time)."""
+    if not isinstance(e, Call) or not all(isinstance(a, Lit) for a in e.args):
+        return _simplify(e)
+    if e.type.kind == "interval":
+        return e
+    from mapdb.query.evaluate import evaluate
+    import pyarrow as pa
+    try:
+        out = evaluate(e, {}, 1)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as err:
+        raise QueryError(f"cannot evaluate {e}: {err}") from None
+    return Lit(_rep_value(out[0], e.type), e.type)
+
+
+def _rep_value(s, t):
+    """An Arrow scalar as the representation value a Lit holds."""
+    import pyarrow as pa
+    if not s.is_valid:
+        return None
+    if t.kind == "date":
+        return s.cast(pa.int32()).as_py()
+    if t.kind == "timestamp":
+        return s.cast(pa.int64()).as_py()
+    if t.kind == "decimal" and t.wide:
+        return s.as_py()
+    return s.as_py()
+
+
+def _simplify(e: Expr) -> Expr:
+    """Boolean identities with a constant side (TRUE AND x -> x, FALSE AND x -> FALSE)."""
+    if isinstance(e, Call) and e.op in ("and", "or") and len(e.args) == 2:
+        a, b = e.args
+        for c, other in ((a, b), (b, a)):
+            if isinstance(c, Lit) and c.value is not None:
+                if e.op == "and":
+                    return other if c.value else c
+                return c if c.value else other
+    return e
+
+
+# -- plan rewrites -------------------------------------------------------------------------
+
+def optimize(plan: Plan) -> Plan:
+    plan = _push_filters(plan)
+    _prune(plan, None)
+    _ranges(plan)
+    return plan
+
+
+def scan_of(plan: Plan) -> Scan:
+    while not isinstance(plan, Scan):
+        plan = plan.inputs[0]
+    return plan
+
+
+def _push_filters(plan: Plan) -> Plan:
+    for attr in ("input",):
+        if hasattr(plan, attr):
+            setattr(plan, attr, _push_filters(getattr(plan, attr)))
+    if isinstance(plan, Filter):
+        return _push(plan.input, conjuncts(plan.predicate)) or plan
+    return plan
+
+
+def _push(target: Plan, preds: list[Expr]) -> Plan | None:
+    """``target`` with ``preds`` applied as low as they can go."""
+    if isinstance(target, Scan):
+        target.filter = conjoin(conjuncts(target.filter) + preds)
+        return target
+    if isinstance(target, Filter):
+        return _push(target.input, conjuncts(target.predicate) + preds) or Filter(
+            target.input, conjoin(conjuncts(target.predicate) + preds))
+    if isinstance(target, Project):
+        mapping = {Col(n, e.type): e for n, e in target.exprs}
+        inner = [replace(p, mapping) for p in preds]
+        target.input = _push(target.input, inner) or Filter(target.input, conjoin(inner))
+        return target
+    if isinstance(target, Aggregate):
+        key_names = {n for n, _ in target.keys}
+        down = [p for p in preds if p.columns() <= key_names]
+        up = [p for p in preds if p not in down]
+        if down:
+            mapping = {Col(n, e.type): e for n, e in target.keys}
+            inner = [replace(p, mapping) for p in down]
+            target.input = _push(target.input, inner) or Filter(target.input, conjoin(inner))
+        return Filter(target, conjoin(up)) if up else target
+    return Filter(target, conjoin(preds))
+
+
+def _prune(plan: Plan, needed: set[str] | None) -> None:
+    """Scans read only the columns some operator above uses."""
+    if isinstance(plan, Scan):
+        use = set(plan.columns) if needed is None else set(needed)
+        if plan.filter is not None:
+            use |= plan.filter.columns()
+        plan.columns = [c for c in plan.columns if c in use]
+        return
+    if isinstance(plan, Project):
+        if needed is not None:
+            plan.exprs = [(n, e) for n, e in plan.exprs if n in needed] or plan.exprs[:1]
+        _prune(plan.input, set().union(*(e.columns() for _, e in plan.exprs)))
+    elif isinstance(plan, Aggregate):
+        cols = set()
+        for _, e in plan.keys:
+            cols |= e.columns()
+        for _, a in plan.aggs:
+            cols |= a.columns()
+        _prune(plan.input, cols)
+    elif isinstance(plan, Filter):
+        _prune(plan.input, (needed if needed is not None else {n for n, _ in plan.schema})
+               | plan.predicate.columns())
+    elif isinstance(plan, Sort):
+        cols = set(needed) if needed is not None else {n for n, _ in plan.schema}
+        for k in plan.keys:
+            cols |= k.expr.columns()
+        _prune(plan.input, cols)
+    elif isinstance(plan, Distinct):
+        _prune(plan.input, {n for n, _ in plan.input.schema})
+    elif isinstance(plan, Limit):
+        _prune(plan.input, needed)
+
+
+_FLIP = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq"}
+
+
+def range_of(p: Expr) -> tuple[str, int | float | None, int | float | None, bool] | None:
+    """``col <op> constant`` as (column, lo, hi, is_float) on the stored scale, or None."""
+    if not (isinstance(p, Call) and p.op in _FLIP and len(p.args) == 2):
+        return None
+    a, b = p.args
+    op = p.op
+    if isinstance(a, Lit) and not isinstance(b, Lit):
+        a, b, op = b, a, _FLIP[op]
+    if not isinstance(b, Lit) or b.value is None:
+        return None
+    col, factor = _stored(a)
+    if col is None or isinstance(b.value, (str, bytes, bool)):
+        return None
+    is_float = col.type.kind == "float"
+    v = b.value
+    if factor != 1:  # the column was rescaled up by ``factor`` to meet the constant
+        lo_v, hi_v = -(-v // factor), v // factor  # ceil, floor on the stored scale
+    else:
+        lo_v = hi_v = v
+    if op == "eq":
+        return col.name, lo_v, hi_v, is_float
+    if op in ("gt", "ge"):
+        bound = lo_v if op == "ge" or factor != 1 or is_float else v + 1
+        return col.name, bound, None, is_float
+    bound = hi_v if op == "le" or factor != 1 or is_float else v - 1
+    return col.name, None, bound, is_float
+
+
+def _stored(e: Expr) -> tuple[Col | None, int]:
+    if isinstance(e, Col) and e.type.kind in ("int", "decimal", "date", "timestamp", "float") \
+            and not (e.type.kind == "decimal" and e.type.wide):
+        if e.type.kind == "int" and str(e.type.arrow) == "uint64":
+            return None, 1
+        return e, 1
+    if isinstance(e, Call) and e.op == "rescale" and isinstance(e.args[0], Col):
+        col, f = _stored(e.args[0])
+        return col, f * 10 ** e.param
+    if isinstance(e, Call) and e.op == "retype":
+        return _stored(e.args[0])
+    return None, 1
+
+
+def _ranges(plan: Plan) -> None:
+    for p in plan.inputs:
+        _ranges(p)
+    if isinstance(plan, Scan) and plan.filter is not None:
+        ranges: dict = {}
+        for p in conjuncts(plan.filter):
+            r = range_of(p)
+            if r is None or r[0] not in plan.source.types():
+                continue
+            name, lo, hi, is_float = r
+            plo, phi, _ = ranges.get(name, (None, None, is_float))
+            lo = lo if plo is None else (plo if lo is None else max(lo, plo))
+            hi = hi if phi is None else (phi if hi is None else min(hi, phi))
+            ranges[name] = (lo, hi, is_float)
+        plan.ranges = ranges
+
+
+__all__ = ["fold", "optimize", "scan_of", "range_of", "Agg", "SortKey"]

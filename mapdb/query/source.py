@@ -1,0 +1,167 @@
+"""Where scans read from: a committed table version (mapped files) or an Arrow table.
+
+A scan is cut into *morsels*: row ranges inside one segment, aligned to zone-map blocks, so
+that a morsel whose blocks all fail the zone-map test is never touched, and so that threads
+can take them one at a time.
+
+>>> import pyarrow as pa
+>>> s = ArrowSource("t", pa.table({"x": [1, 2, 3]}))
+>>> [(m.start, m.stop) for m in s.morsels({}, rows=2)]
+[(0, 2), (2, 3)]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from mapdb.query.types import SqlType, from_arrow
+
+MORSEL_ROWS = 1 << 17  # 8 zone-map blocks: a few MB per column, enough to amortize a call
+
+
+@dataclass(frozen=True)
+class Morsel:
+    segment: int
+    start: int
+    stop: int
+
+    @property
+    def rows(self) -> int:
+        return self.stop - self.start
+
+
+@dataclass
+class PruneStats:
+    blocks: int = 0
+    skipped: int = 0
+
+
+def scaled_ints(arr: pa.Array) -> pa.Array:
+    """A decimal128 array of up to 18 digits as its scaled int64 values."""
+    n = len(arr)
+    words = np.frombuffer(arr.buffers()[1], np.int64, count=2 * n, offset=arr.offset * 16)
+    validity = arr.buffers()[0]
+    if validity is not None and arr.offset % 8:
+        return pa.array(np.ascontiguousarray(words[0::2]), mask=~np.asarray(
+            arr.is_valid().to_numpy(zero_copy_only=False)))
+    if validity is not None and arr.offset:
+        validity = validity.slice(arr.offset // 8)
+    return pa.Array.from_buffers(pa.int64(), n, [validity, pa.py_buffer(
+        np.ascontiguousarray(words[0::2]))], arr.null_count)
+
+
+class Source:
+    name: str
+
+    def types(self) -> dict[str, SqlType]:
+        raise NotImplementedError
+
+    def arrays(self, m: Morsel, columns: list[str]) -> dict[str, pa.Array]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class ArrowSource(Source):
+    """An in-memory Arrow table (used for tests and for results fed back into a query)."""
+
+    def __init__(self, name: str, table: pa.Table):
+        self.name = name
+        self.table = table.combine_chunks()
+        self._types = {f.name: from_arrow(f.type) for f in table.schema}
+
+    def types(self) -> dict[str, SqlType]:
+        return self._types
+
+    @property
+    def row_count(self) -> int:
+        return self.table.num_rows
+
+    def morsels(self, ranges: dict, stats: PruneStats | None = None,
+                rows: int = MORSEL_ROWS) -> list[Morsel]:
+        n = self.table.num_rows
+        return [Morsel(0, s, min(s + rows, n)) for s in range(0, n, rows)]
+
+    def arrays(self, m: Morsel, columns: list[str]) -> dict[str, pa.Array]:
+        out = {}
+        for c in columns:
+            a = self.table.column(c).chunk(0) if self.table.column(c).num_chunks else \
+                pa.array([], self.table.column(c).type)
+            a = a.slice(m.start, m.rows)
+            out[c] = scaled_ints(a) if self._types[c].kind == "decimal" and \
+                not self._types[c].wide else a
+        return out
+
+
+class TableSource(Source):
+    """One committed version of a stored table (a storage Snapshot, pinned while open)."""
+
+    def __init__(self, name: str, snapshot):
+        self.name = name
+        self.snapshot = snapshot
+        self._types = {c.name: from_arrow(c.type.arrow_type) for c in snapshot.manifest.schema}
+        self._zones: dict[str, list[np.ndarray]] = {}
+
+    def types(self) -> dict[str, SqlType]:
+        return self._types
+
+    @property
+    def row_count(self) -> int:
+        return sum(s.rows for s in self.snapshot.manifest.segments)
+
+    def segment_rows(self) -> list[int]:
+        return [s.rows for s in self.snapshot.manifest.segments]
+
+    def zones(self, column: str) -> list[np.ndarray]:
+        if column not in self._zones:
+            self._zones[column] = self.snapshot.zones(column)
+        return self._zones[column]
+
+    def morsels(self, ranges: dict, stats: PruneStats | None = None,
+                rows: int = MORSEL_ROWS) -> list[Morsel]:
+        """Morsels whose zone-map blocks may hold rows inside every range in ``ranges``
+        (column -> (lo, hi) on the zone map's int64 scale, None for unbounded)."""
+        from mapdb.storage.zonemap import ZONE_ROWS
+        out = []
+        for i, n in enumerate(self.segment_rows()):
+            blocks = (n + ZONE_ROWS - 1) // ZONE_ROWS
+            keep = np.ones(blocks, bool)
+            for col, (lo, hi, is_float) in ranges.items():
+                z = self.zones(col)[i]
+                zmin, zmax = (z[:, 0].view(np.float64), z[:, 1].view(np.float64)) \
+                    if is_float else (z[:, 0], z[:, 1])
+                ok = z[:, 2] < np.minimum(ZONE_ROWS, n - np.arange(blocks) * ZONE_ROWS)
+                if lo is not None:
+                    ok &= zmax >= lo
+                if hi is not None:
+                    ok &= zmin <= hi
+                keep &= ok
+            if stats is not None:
+                stats.blocks += blocks
+                stats.skipped += int(blocks - keep.sum())
+            per = max(rows // ZONE_ROWS, 1)
+            b = 0
+            while b < blocks:
+                if not keep[b]:
+                    b += 1
+                    continue
+                e = b
+                while e < blocks and keep[e] and e - b < per:
+                    e += 1
+                out.append(Morsel(i, b * ZONE_ROWS, min(e * ZONE_ROWS, n)))
+                b = e
+        return out
+
+    def arrays(self, m: Morsel, columns: list[str]) -> dict[str, pa.Array]:
+        out = {}
+        for c in columns:
+            a = self.snapshot.column_chunks(c)[m.segment].slice(m.start, m.rows)
+            out[c] = scaled_ints(a) if self._types[c].kind == "decimal" else a
+        return out
+
+    def close(self) -> None:
+        self.snapshot.close()

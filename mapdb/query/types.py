@@ -1,0 +1,143 @@
+"""SQL types as the engine computes with them.
+
+Every value inside the engine is an Arrow array of the type's *representation*: decimals are
+scaled int64 (exact arithmetic with the scale tracked here, widened to decimal128 only at
+the output), dictionary strings stay codes until a string function needs their text.
+Semantics follow DuckDB's (the reference for differential tests): integer ``/`` is floating
+division, ``//`` and ``%`` truncate toward zero, decimals round half away from zero.
+
+>>> DECIMAL(15, 2).output_type
+Decimal128Type(decimal128(18, 2))
+>>> common_numeric(INT64, DECIMAL(15, 2))
+SqlType(kind='decimal', precision=18, scale=2, arrow=DataType(int64))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from mapdb.errors import MapdbError
+
+
+class QueryError(MapdbError):
+    """A query that cannot be bound or run; ``position`` is the offset in the SQL text."""
+
+    def __init__(self, message: str, position: int | None = None, sql: str | None = None):
+        self.position = position
+        if position is not None and sql is not None:
+            line = sql.count("\n", 0, position) + 1
+            col = position - (sql.rfind("\n", 0, position) + 1) + 1
+            message = f"{message} (line {line}, column {col})"
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class SqlType:
+    kind: str  # bool int float decimal date timestamp string interval null
+    precision: int = 0
+    scale: int = 0
+    arrow: pa.DataType = pa.null()
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in ("int", "float", "decimal")
+
+    @property
+    def wide(self) -> bool:
+        """A decimal held as decimal128 (sums), not as a scaled int64."""
+        return self.kind == "decimal" and self.precision > MAX_DECIMAL_PRECISION
+
+    @property
+    def output_type(self) -> pa.DataType:
+        """The Arrow type results carry (decimals widened back to decimal128)."""
+        if self.kind == "decimal":
+            return pa.decimal128(self.precision, self.scale)
+        if self.kind == "string":
+            return pa.large_string()
+        return self.arrow
+
+    def __str__(self) -> str:
+        if self.kind == "decimal":
+            return f"decimal({self.precision},{self.scale})"
+        if self.kind == "int":
+            return str(self.arrow)
+        return self.kind
+
+
+BOOL = SqlType("bool", arrow=pa.bool_())
+INT64 = SqlType("int", arrow=pa.int64())
+FLOAT64 = SqlType("float", arrow=pa.float64())
+DATE = SqlType("date", arrow=pa.date32())
+TIMESTAMP = SqlType("timestamp", arrow=pa.timestamp("us"))
+STRING = SqlType("string", arrow=pa.large_string())
+INTERVAL = SqlType("interval")
+NULL = SqlType("null")
+MAX_DECIMAL_PRECISION = 18
+
+
+def DECIMAL(precision: int, scale: int) -> SqlType:  # noqa: N802 - reads like the SQL type
+    """Up to 18 digits: a scaled int64; more (sums): decimal128(38, scale)."""
+    if scale > MAX_DECIMAL_PRECISION:
+        raise QueryError(f"decimal scale {scale} is over {MAX_DECIMAL_PRECISION}")
+    if precision > MAX_DECIMAL_PRECISION:
+        return SqlType("decimal", 38, scale, pa.decimal128(38, scale))
+    return SqlType("decimal", precision, scale, pa.int64())
+
+
+def from_arrow(t: pa.DataType) -> SqlType:
+    """The SQL type of a stored or in-memory Arrow column."""
+    if pa.types.is_dictionary(t):
+        return from_arrow(t.value_type)
+    if pa.types.is_boolean(t):
+        return BOOL
+    if pa.types.is_integer(t):
+        return SqlType("int", arrow=t)
+    if pa.types.is_floating(t):
+        return SqlType("float", arrow=t)
+    if pa.types.is_decimal(t):
+        return DECIMAL(t.precision, t.scale)
+    if pa.types.is_date(t):
+        return DATE
+    if pa.types.is_timestamp(t):
+        return SqlType("timestamp", arrow=pa.timestamp("us", t.tz))
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return STRING
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return SqlType("binary", arrow=pa.large_binary())
+    if pa.types.is_null(t):
+        return NULL
+    raise QueryError(f"columns of type {t} are not supported by the query engine")
+
+
+def common_numeric(a: SqlType, b: SqlType) -> SqlType:
+    """The type two numeric operands are brought to (DuckDB's promotion, simplified)."""
+    if a.kind == "null":
+        return b
+    if b.kind == "null":
+        return a
+    if "float" in (a.kind, b.kind):
+        return FLOAT64
+    if "decimal" in (a.kind, b.kind):
+        scale = max(a.scale, b.scale)
+        return DECIMAL(MAX_DECIMAL_PRECISION, scale)
+    return INT64
+
+
+def common_type(types: list[SqlType], what: str) -> SqlType:
+    """The type of CASE / COALESCE / IN branches."""
+    known = [t for t in types if t.kind != "null"]
+    if not known:
+        return NULL
+    kinds = {t.kind for t in known}
+    if kinds <= {"int", "float", "decimal"}:
+        out = known[0]
+        for t in known[1:]:
+            out = common_numeric(out, t)
+        return INT64 if out.kind == "int" else out
+    if kinds == {"date", "timestamp"}:
+        return TIMESTAMP
+    if len(kinds) == 1:
+        return known[0] if known[0].kind != "timestamp" else known[0]
+    raise QueryError(f"{what}: cannot mix types {', '.join(sorted(str(t) for t in known))}")
