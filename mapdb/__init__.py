@@ -4,6 +4,8 @@
 >>> db = mapdb.connect(tempfile.mkdtemp() + "/db")
 >>> db.create_table("t", {"x": [1, 2]}).to_arrow().column("x").to_pylist()
 [1, 2]
+>>> db["t"].filter(mapdb.col("x") > 1).collect().to_pydict()
+{'x': [2]}
 """
 
 from typing import TYPE_CHECKING
@@ -11,10 +13,12 @@ from typing import TYPE_CHECKING
 from mapdb.errors import MapdbError
 
 __version__ = "0.1.0"
-__all__ = ["Column", "Database", "MapdbError", "Table", "connect"]
+__all__ = ["Column", "Database", "LazyFrame", "MapdbError", "Table", "col", "connect", "count",
+           "lit"]
 
 if TYPE_CHECKING:
     from mapdb.api import Column, Database, Table, connect
+    from mapdb.api.frame import LazyFrame, col, count, lit
 
 
 def __getattr__(name: str):
@@ -23,4 +27,7 @@ def __getattr__(name: str):
     if name in ("Column", "Database", "Table", "connect"):
         import mapdb.api
         return getattr(mapdb.api, name)
+    if name in ("LazyFrame", "col", "count", "lit"):
+        import mapdb.api.frame
+        return getattr(mapdb.api.frame, name)
     raise AttributeError(f"module 'mapdb' has no attribute {name!r}")

@@ -12,6 +12,7 @@ from mapdb.storage.table import Snapshot
 
 if TYPE_CHECKING:
     from mapdb.api.database import Database
+    from mapdb.api.frame import GroupBy, LazyFrame
 
 
 class Column:
@@ -118,6 +119,62 @@ class Table:
 
     def close(self) -> None:
         self._snap.close()
+
+    # -- the dataframe front end (mapdb.api.frame) ----------------------------------------
+    def lazy(self) -> LazyFrame:
+        """A LazyFrame over this table version (what filter/select/... start from)."""
+        from mapdb.api.frame import LazyFrame
+        from mapdb.query.frame import Frame
+        from mapdb.query.source import TableSource
+        store, name, version = self._db._store, self.name, self.version
+
+        def open_(src):  # each run pins this version for itself
+            return TableSource(src.name, store.snapshot(name, version))
+        return LazyFrame(Frame.scan(TableSource(name, self._snap)), open_, name)
+
+    def filter(self, *predicates) -> LazyFrame:
+        """Rows where the predicates hold: ``t.filter(mapdb.col("x") > 1)``."""
+        return self.lazy().filter(*predicates)
+
+    def select(self, *exprs, **named) -> LazyFrame:
+        return self.lazy().select(*exprs, **named)
+
+    def with_columns(self, *exprs, **named) -> LazyFrame:
+        return self.lazy().with_columns(*exprs, **named)
+
+    def group_by(self, *keys) -> GroupBy:
+        return self.lazy().group_by(*keys)
+
+    def agg(self, *aggs, **named) -> LazyFrame:
+        return self.lazy().agg(*aggs, **named)
+
+    def sort(self, by, *more_by, descending=False, nulls_last=True) -> LazyFrame:
+        return self.lazy().sort(by, *more_by, descending=descending, nulls_last=nulls_last)
+
+    def limit(self, n: int = 5) -> LazyFrame:
+        return self.lazy().limit(n)
+
+    def head(self, n: int = 5) -> LazyFrame:
+        return self.lazy().head(n)
+
+    def distinct(self) -> LazyFrame:
+        return self.lazy().distinct()
+
+    def collect(self) -> pa.Table:
+        return self.lazy().collect()
+
+    def __getitem__(self, key):
+        """``t["x"]`` a column expression (``t["x"].to_arrow()`` its values),
+        ``t[["a", "b"]]`` a selection, ``t[t.x > 1]`` a filter, ``t[:10]`` rows."""
+        return self.lazy()[key]
+
+    def __getattr__(self, name: str):
+        # only called when normal lookup fails: t.x is column x unless x is an attribute
+        snap = self.__dict__.get("_snap")
+        if name.startswith("_") or snap is None or \
+                name not in {c.name for c in snap.manifest.schema}:
+            raise AttributeError(f"'Table' object has no attribute {name!r}")
+        return self.lazy()[name]
 
     def __repr__(self) -> str:
         cols = ", ".join(f"{c.name}: {c.type.name}" for c in self._snap.manifest.schema)

@@ -1,0 +1,734 @@
+"""The dataframe front end: unbound expressions (``col("x") > 1``) and the frames that turn
+them into the same logical plans the SQL binder builds.
+
+One engine, two front ends: an :class:`Expression` is a recipe; binding it against a frame's
+columns goes through the typing rules of :mod:`mapdb.query.functions`, so types, coercions,
+NULL handling and errors are exactly those of the equivalent SQL. A :class:`Frame` is an
+immutable (plan, visible columns) pair; each operation returns a new one on top. No SQL text
+is generated anywhere.
+
+>>> import pyarrow as pa
+>>> from mapdb.query.source import ArrowSource
+>>> f = Frame.scan(ArrowSource("t", pa.table({"k": ["a", "b", "a"], "v": [1, 2, None]})))
+>>> e = (col("v") * 2).alias("w")
+>>> e
+(col("v") * 2).alias("w")
+>>> g = f.filter(col("v").is_not_null()).group_by(["k"], [col("v").sum()])
+>>> g.names
+['k', 'v']
+>>> collect(g.sort([col("k")], [False], [True])).to_pydict()
+{'k': ['a', 'b'], 'v': [1, 2]}
+>>> f.select([col("k") + 1])
+Traceback (most recent call last):
+...
+mapdb.query.types.QueryError: cannot apply add to string (in (col("k") + 1))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+import itertools
+import re
+from collections.abc import Callable, Iterable
+
+import pyarrow as pa
+
+from mapdb.query import functions as fn
+from mapdb.query.expr import Agg, Call, Col, Expr, Lit
+from mapdb.query.optimizer import fold, optimize
+from mapdb.query.plan import (
+    Aggregate,
+    Distinct,
+    Filter,
+    Limit,
+    Plan,
+    Project,
+    Query,
+    Scan,
+    Sort,
+    SortKey,
+)
+from mapdb.query.types import (
+    BOOL,
+    DATE,
+    DECIMAL,
+    FLOAT64,
+    INT64,
+    INTERVAL,
+    NULL,
+    STRING,
+    TIMESTAMP,
+    QueryError,
+    SqlType,
+    from_arrow,
+)
+
+MAX_IN_LIST = 100_000
+_ids = itertools.count()
+
+
+def _fresh(hint: str) -> str:
+    return f"${next(_ids)}_{hint}"
+
+
+# -- unbound expressions --------------------------------------------------------------------
+
+_BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "intdiv": "//", "mod": "%",
+           "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
+           "and": "&", "or": "|"}
+_AGG_FNS = {"sum": "sum", "mean": "avg", "min": "min", "max": "max", "count": "count",
+            "n_unique": "count_distinct", "std": "stddev_samp", "var": "var_samp"}
+
+
+class Expression:
+    """An expression not yet bound to a frame: ``col("x")``, ``lit(3)``, ``col("x") + 1``...
+
+    Operators: ``+ - * / // % -x``, comparisons, ``& | ~`` (AND, OR, NOT). Python's
+    ``and``/``or``/``not`` and ``if expr`` cannot be overloaded, so they raise. Semantics are
+    SQL's (DuckDB's): ``/`` is floating division, ``//`` and ``%`` truncate toward zero,
+    comparisons with NULL are NULL, aggregates skip NULLs.
+
+    >>> (col("x") + 1 > 2) & ~col("s").is_null()
+    (((col("x") + 1) > 2) & ~col("s").is_null())
+    >>> col("x").sum().alias("total").output_name
+    'total'
+    """
+
+    __slots__ = ("_frame", "args", "op", "param")
+    __hash__ = None  # == builds an expression
+
+    def __init__(self, op: str, args: tuple = (), param: object = None, frame=None):
+        self.op = op
+        self.args = args
+        self.param = param
+        self._frame = frame if frame is not None else next(
+            (a._frame for a in args if a._frame is not None), None)
+
+    # -- naming and display ------------------------------------------------------------
+    @property
+    def output_name(self) -> str:
+        """The column name a select gives it: its alias, else its first column's name."""
+        if self.op in ("col", "alias"):
+            return self.param
+        if self.op == "lit":
+            return "literal"
+        if self.op == "count_star":
+            return "count"
+        for a in self.args:
+            n = a.output_name
+            if n != "literal":
+                return n
+        return "literal"
+
+    def __repr__(self) -> str:
+        if self.op == "col":
+            return f'col("{self.param}")'
+        if self.op == "lit":
+            return _show(self.param)
+        if self.op == "count_star":
+            return "count()"
+        if self.op in _BINARY:
+            return f"({self.args[0]!r} {_BINARY[self.op]} {self.args[1]!r})"
+        if self.op == "neg":
+            return f"-{self.args[0]!r}"
+        if self.op == "not":
+            return f"~{self.args[0]!r}"
+        rest = [repr(a) for a in self.args[1:]]
+        if self.op == "is_in":
+            rest = ["[" + ", ".join(rest) + "]"]
+        if self.param is not None and self.op != "agg":
+            rest.append(_show(self.param))
+        name = {"agg": self.param, "length": "str.len", "lower": "str.lower",
+                "upper": "str.upper", "slice": "str.slice", "extract": f"dt.{self.param}",
+                "date_trunc": "dt.truncate"}.get(self.op, self.op)
+        if self.op == "extract":
+            rest = []
+        return f"{self.args[0]!r}.{name}({', '.join(rest)})"
+
+    def __bool__(self):
+        raise TypeError("an expression has no truth value: use & | ~ instead of and, or, not "
+                        "(and parentheses: (a > 1) & (b < 2))")
+
+    # -- operators ---------------------------------------------------------------------
+    def _bin(self, op: str, other, reflected: bool = False) -> Expression:
+        other = _wrap(other)
+        return Expression(op, (other, self) if reflected else (self, other))
+
+    def __add__(self, o): return self._bin("add", o)
+    def __radd__(self, o): return self._bin("add", o, True)
+    def __sub__(self, o): return self._bin("sub", o)
+    def __rsub__(self, o): return self._bin("sub", o, True)
+    def __mul__(self, o): return self._bin("mul", o)
+    def __rmul__(self, o): return self._bin("mul", o, True)
+    def __truediv__(self, o): return self._bin("div", o)
+    def __rtruediv__(self, o): return self._bin("div", o, True)
+    def __floordiv__(self, o): return self._bin("intdiv", o)
+    def __rfloordiv__(self, o): return self._bin("intdiv", o, True)
+    def __mod__(self, o): return self._bin("mod", o)
+    def __rmod__(self, o): return self._bin("mod", o, True)
+    def __eq__(self, o): return self._bin("eq", o)  # type: ignore[override]
+    def __ne__(self, o): return self._bin("ne", o)  # type: ignore[override]
+    def __lt__(self, o): return self._bin("lt", o)
+    def __le__(self, o): return self._bin("le", o)
+    def __gt__(self, o): return self._bin("gt", o)
+    def __ge__(self, o): return self._bin("ge", o)
+    def __and__(self, o): return self._bin("and", o)
+    def __rand__(self, o): return self._bin("and", o, True)
+    def __or__(self, o): return self._bin("or", o)
+    def __ror__(self, o): return self._bin("or", o, True)
+    def __neg__(self): return Expression("neg", (self,))
+    def __pos__(self): return self
+    def __invert__(self): return Expression("not", (self,))
+
+    # -- methods -----------------------------------------------------------------------
+    def _m(self, op: str, *args, param=None) -> Expression:
+        return Expression(op, (self, *(_wrap(a) for a in args)), param)
+
+    def alias(self, name: str) -> Expression:
+        return self._m("alias", param=str(name))
+
+    def is_null(self) -> Expression:
+        return self._m("is_null")
+
+    def is_not_null(self) -> Expression:
+        return self._m("is_not_null")
+
+    def is_in(self, values: Iterable) -> Expression:
+        """``x IN (values)``; ``values`` are constants."""
+        vals = list(values)
+        if len(vals) > MAX_IN_LIST:
+            raise QueryError(f"is_in list has {len(vals)} items; the limit is {MAX_IN_LIST}")
+        return self._m("is_in", *vals)
+
+    def between(self, low, high) -> Expression:
+        """``low <= x AND x <= high`` (both ends included, as SQL's BETWEEN)."""
+        return self._m("between", low, high)
+
+    def like(self, pattern: str) -> Expression:
+        return self._m("like", param=pattern)
+
+    def ilike(self, pattern: str) -> Expression:
+        return self._m("ilike", param=pattern)
+
+    def cast(self, type) -> Expression:
+        """To ``"int64"``, ``"float64"``, ``"decimal(10,2)"``, ``"string"``, ``"date"``,
+        ``"timestamp"``, ``"bool"`` ... (or a pyarrow DataType); SQL CAST semantics."""
+        return self._m("cast", param=type if isinstance(type, str) else str(type))
+
+    def round(self, decimals: int = 0) -> Expression:
+        return self._m("round", param=int(decimals))
+
+    def abs(self) -> Expression:
+        return self._m("abs")
+
+    def fill_null(self, value) -> Expression:
+        """``COALESCE(x, value)``."""
+        return self._m("fill_null", value)
+
+    # aggregates
+    def sum(self) -> Expression: return self._m("agg", param="sum")
+    def mean(self) -> Expression: return self._m("agg", param="mean")
+    def min(self) -> Expression: return self._m("agg", param="min")
+    def max(self) -> Expression: return self._m("agg", param="max")
+    def count(self) -> Expression:
+        """Non-NULL values (``count(x)``); ``mapdb.count()`` counts rows."""
+        return self._m("agg", param="count")
+    def n_unique(self) -> Expression:
+        """Distinct non-NULL values (``count(DISTINCT x)``: NULL is not counted)."""
+        return self._m("agg", param="n_unique")
+    def std(self) -> Expression: return self._m("agg", param="std")
+    def var(self) -> Expression: return self._m("agg", param="var")
+
+    @property
+    def str(self) -> StringMethods:
+        return StringMethods(self)
+
+    @property
+    def dt(self) -> DateMethods:
+        return DateMethods(self)
+
+    # -- values, when the expression came from a frame (``t["x"]``, ``t.x + 1``) --------
+    def to_arrow(self) -> pa.ChunkedArray:
+        """The expression's values over the frame it came from (``t["x"].to_arrow()``)."""
+        if self._frame is None:
+            raise QueryError(f"{self!r} does not come from a table or frame; use "
+                             "frame.select(...) to compute it")
+        return self._frame.select(self).collect().column(0)
+
+    def to_pylist(self) -> list:
+        return self.to_arrow().to_pylist()
+
+    def to_numpy(self):
+        return self.to_arrow().to_numpy()
+
+
+class StringMethods:
+    """``col("s").str.lower()`` ... (SQL's string functions)."""
+
+    def __init__(self, e: Expression):
+        self._e = e
+
+    def lower(self) -> Expression:
+        return self._e._m("lower")
+
+    def upper(self) -> Expression:
+        return self._e._m("upper")
+
+    def len(self) -> Expression:
+        """Length in characters (``length(s)``)."""
+        return self._e._m("length")
+
+    def slice(self, offset: int, length: int | None = None) -> Expression:
+        """Characters from ``offset`` (0-based), ``length`` of them (``substring``)."""
+        return self._e._m("slice", param=(int(offset), None if length is None
+                                          else int(length)))
+
+    def starts_with(self, prefix: str) -> Expression:
+        return self._e._m("like", param=_literal_pattern(prefix) + "%")
+
+    def ends_with(self, suffix: str) -> Expression:
+        return self._e._m("like", param="%" + _literal_pattern(suffix))
+
+    def contains(self, text: str) -> Expression:
+        """Contains ``text`` literally (not a regular expression)."""
+        return self._e._m("like", param="%" + _literal_pattern(text) + "%")
+
+
+def _literal_pattern(s: str) -> str:
+    s = str(s)
+    if "%" in s or "_" in s:
+        raise QueryError(f"{s!r} contains % or _, which LIKE would read as wildcards; use "
+                         ".like() with a pattern")
+    return s
+
+
+class DateMethods:
+    """``col("d").dt.year()`` ... (SQL's EXTRACT)."""
+
+    def __init__(self, e: Expression):
+        self._e = e
+
+    def _x(self, field: str) -> Expression:
+        return self._e._m("extract", param=field)
+
+    def year(self): return self._x("year")
+    def quarter(self): return self._x("quarter")
+    def month(self): return self._x("month")
+    def day(self): return self._x("day")
+    def weekday(self):
+        """ISO day of the week, Monday 1 .. Sunday 7 (as polars)."""
+        return self._x("isodow")
+    def ordinal_day(self): return self._x("doy")
+    def hour(self): return self._x("hour")
+    def minute(self): return self._x("minute")
+    def second(self): return self._x("second")
+
+    def truncate(self, unit: str) -> Expression:
+        """``date_trunc(unit, x)``: unit is year, quarter, month, week, day, hour ..."""
+        return self._e._m("date_trunc", param=str(unit))
+
+
+def col(name: str) -> Expression:
+    """A column of the frame the expression is used in."""
+    if not isinstance(name, str):
+        raise TypeError(f"col() takes a column name, got {type(name).__name__}")
+    return Expression("col", (), name)
+
+
+def lit(value) -> Expression:
+    """A constant: None, bool, int, float, str, Decimal, date, datetime, timedelta."""
+    if isinstance(value, Expression):
+        return value
+    _literal(value)  # type errors now, not when bound
+    return Expression("lit", (), value)
+
+
+def count() -> Expression:
+    """The number of rows (``count(*)``)."""
+    return Expression("count_star")
+
+
+def _show(v) -> str:
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, tuple):
+        return ", ".join(_show(x) for x in v if x is not None)
+    return repr(v)
+
+
+def _wrap(v) -> Expression:
+    return v if isinstance(v, Expression) else lit(v)
+
+
+def _literal(v) -> Lit:
+    if v is None:
+        return Lit(None, NULL)
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):  # numpy scalars
+        v = v.item()
+    if isinstance(v, bool):
+        return Lit(v, BOOL)
+    if isinstance(v, int):
+        if -(1 << 63) <= v < (1 << 63):
+            return Lit(v, INT64)
+        return Lit(float(v), FLOAT64)
+    if isinstance(v, float):
+        return Lit(v, FLOAT64)
+    if isinstance(v, str):
+        return Lit(v, STRING)
+    if isinstance(v, decimal.Decimal):
+        _, digits, exponent = v.as_tuple()
+        if not isinstance(exponent, int):
+            return Lit(float(v), FLOAT64)
+        scale = max(-exponent, 0)
+        if len(digits) > 18 or scale > 18:
+            return Lit(float(v), FLOAT64)
+        return Lit(int(v.scaleb(scale)), DECIMAL(max(len(digits), scale + 1), scale))
+    if isinstance(v, datetime.datetime):
+        if v.tzinfo is not None:
+            v = v.astimezone(datetime.UTC).replace(tzinfo=None)
+        return Lit((v - datetime.datetime(1970, 1, 1)) // datetime.timedelta(microseconds=1),
+                   TIMESTAMP)
+    if isinstance(v, datetime.date):
+        return Lit((v - datetime.date(1970, 1, 1)).days, DATE)
+    if isinstance(v, datetime.timedelta):
+        return Lit((0, v.days, v.seconds * 1_000_000 + v.microseconds), INTERVAL)
+    raise QueryError(f"cannot use {type(v).__name__} value {v!r} as a constant")
+
+
+_TYPE_NAMES = {"bool": "bool", "boolean": "bool", "int8": "int8", "int16": "int16",
+               "int32": "int32", "int64": "int64", "uint8": "uint8", "uint16": "uint16",
+               "uint32": "uint32", "uint64": "uint64", "tinyint": "int8",
+               "smallint": "int16", "int": "int32", "integer": "int32", "bigint": "int64",
+               "float32": "float32", "float": "float32", "real": "float32",
+               "float64": "float64", "double": "float64", "str": "string",
+               "string": "string", "utf8": "string", "varchar": "string", "text": "string",
+               "date": "date", "timestamp": "timestamp", "datetime": "timestamp"}
+
+
+def parse_type(spec) -> SqlType:
+    """A type name as :meth:`Expression.cast` takes it.
+
+    >>> str(parse_type("decimal(10, 2)")), str(parse_type("int64")), str(parse_type("str"))
+    ('decimal(10,2)', 'int64', 'string')
+    """
+    if isinstance(spec, pa.DataType):
+        return from_arrow(spec)
+    s = str(spec).strip().lower()
+    m = re.fullmatch(r"(?:decimal|numeric)(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?", s)
+    if m:
+        p = int(m.group(1)) if m.group(1) else 18
+        sc = int(m.group(2)) if m.group(2) else (0 if m.group(1) else 3)
+        if p > 18:
+            raise QueryError(f"decimal({p},{sc}): precision over 18 is not supported")
+        if sc > p:
+            raise QueryError(f"decimal({p},{sc}): scale is larger than precision")
+        return DECIMAL(p, sc)
+    kind = _TYPE_NAMES.get(s)
+    if kind is None:
+        raise QueryError(f"unknown type {spec!r}; types are: {', '.join(sorted(_TYPE_NAMES))}"
+                         ", decimal(p,s)")
+    return {"bool": BOOL, "string": STRING, "date": DATE, "timestamp": TIMESTAMP}.get(
+        kind) or SqlType("float" if kind.startswith("float") else "int",
+                         arrow=getattr(pa, kind)())
+
+
+# -- binding -------------------------------------------------------------------------------
+
+_ARITH = {"add", "sub", "mul", "div", "intdiv", "mod"}
+_CMP = {"eq", "ne", "lt", "le", "gt", "ge"}
+
+
+def bind(e: Expression, columns: list[tuple[str, Col]]) -> Expr:
+    """``e`` as a bound expression over ``columns`` (display name, column)."""
+    try:
+        return _bind(e, columns, 0)
+    except QueryError as err:
+        if "(in " in str(err):
+            raise
+        raise QueryError(f"{err} (in {e!r})") from None
+    except RecursionError:
+        raise QueryError("expression nested too deeply") from None
+
+
+def _bind(e: Expression, columns, depth: int) -> Expr:
+    if not isinstance(e, Expression):
+        raise QueryError(f"expected an expression, got {type(e).__name__}")
+    if depth > 200:
+        raise QueryError("expression nested deeper than 200 levels")
+    sub = lambda x: _bind(x, columns, depth + 1)  # noqa: E731
+    op = e.op
+    if op == "col":
+        return _lookup(e.param, columns)
+    if op == "lit":
+        return _literal(e.param)
+    if op == "count_star":
+        return Agg("count_star", None, INT64)
+    if op == "alias":
+        return sub(e.args[0])
+    a = [sub(x) for x in e.args]
+    if op in _ARITH:
+        out = fn.arith(op, a[0], a[1])
+    elif op in _CMP:
+        out = fn.compare(op, a[0], a[1])
+    elif op in ("and", "or"):
+        out = fn.logic(op, a[0], a[1])
+    elif op == "not":
+        out = fn.logic_not(a[0])
+    elif op == "neg":
+        out = fn.negate(a[0])
+    elif op == "is_null":
+        out = Call("is_null", (a[0],), BOOL)
+    elif op == "is_not_null":
+        out = Call("is_not_null", (a[0],), BOOL)
+    elif op == "is_in":
+        if not a[1:]:
+            return Lit(False, BOOL) if a[0].type.kind != "null" else Lit(None, BOOL)
+        out = fn.in_list(a[0], a[1:])
+    elif op == "between":
+        out = fn.logic("and", fn.compare("ge", a[0], a[1]), fn.compare("le", a[0], a[2]))
+    elif op in ("like", "ilike"):
+        out = fn.like(op, a[0], _literal(e.param))
+    elif op == "cast":
+        out = fn.cast(a[0], parse_type(e.param))
+    elif op == "round":
+        out = fn.round_(a[0], Lit(e.param, INT64))
+    elif op == "abs":
+        out = fn.abs_(a[0])
+    elif op == "fill_null":
+        out = fn.coalesce(a)
+    elif op in ("lower", "upper"):
+        out = fn.string_fn(op, a[0])
+    elif op == "length":
+        out = fn.length(a[0])
+    elif op == "slice":
+        offset, length = e.param
+        out = fn.substring(a[0], Lit(offset + 1, INT64),
+                           None if length is None else Lit(length, INT64))
+    elif op == "extract":
+        out = fn.extract(e.param, a[0])
+    elif op == "date_trunc":
+        out = fn.date_trunc(e.param, a[0])
+    elif op == "agg":
+        if any(isinstance(x, Agg) for x in a[0].walk()):
+            raise QueryError("aggregate function calls cannot be nested")
+        out = fn.aggregate(_AGG_FNS[e.param], a[0])
+    else:
+        raise QueryError(f"internal: unknown expression {op!r}")
+    return fold(out)
+
+
+def _lookup(name: str, columns: list[tuple[str, Col]]) -> Col:
+    hits = [c for n, c in columns if n == name] or \
+        [c for n, c in columns if n.lower() == name.lower()]
+    if len({h.name for h in hits}) > 1:
+        raise QueryError(f'column reference "{name}" is ambiguous')
+    if not hits:
+        names = ", ".join(n for n, _ in columns)
+        raise QueryError(f'column "{name}" not found; columns are: {names}')
+    return hits[0]
+
+
+def _has_agg(e: Expr) -> bool:
+    return any(isinstance(x, Agg) for x in e.walk())
+
+
+def as_expression(item) -> Expression:
+    """A column name or an expression (what select, group_by and sort take)."""
+    if isinstance(item, str):
+        return col(item)
+    if isinstance(item, Expression):
+        return item
+    raise QueryError(f"expected a column name or an expression, got {type(item).__name__} "
+                     f"{item!r}; wrap constants in lit()")
+
+
+# -- frames ---------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Frame:
+    """A logical plan and the columns it shows (display name, column of the plan's output).
+
+    Frames are immutable: their plans are never handed to the optimizer (which rewrites
+    plans in place); :func:`prepare` copies first.
+    """
+    plan: Plan
+    columns: tuple[tuple[str, Col], ...]
+
+    @staticmethod
+    def scan(source) -> Frame:
+        types = source.types()
+        return Frame(Scan(source, list(types)), tuple((n, Col(n, t)) for n, t in types.items()))
+
+    @property
+    def names(self) -> list[str]:
+        return [n for n, _ in self.columns]
+
+    def types(self) -> dict[str, SqlType]:
+        return {n: c.type for n, c in self.columns}
+
+    def bind(self, e) -> Expr:
+        return bind(as_expression(e), list(self.columns))
+
+    def filter(self, predicate) -> Frame:
+        p = self.bind(predicate)
+        if _has_agg(p):
+            raise QueryError(f"aggregate functions are not allowed in filter ({predicate!r}); "
+                             "filter after group_by().agg()")
+        if p.type.kind == "null":
+            p = Lit(None, BOOL)
+        elif p.type.kind != "bool":
+            raise QueryError(f"filter needs a boolean condition, got {p.type} "
+                             f"({predicate!r})")
+        return Frame(Filter(self.plan, p), self.columns)
+
+    def _project(self, items: list[tuple[str, Expr]]) -> Frame:
+        _unique([n for n, _ in items])
+        used: set[str] = set()
+        exprs, cols = [], []
+        for name, e in items:
+            internal = e.name if isinstance(e, Col) and e.name not in used else _fresh(name)
+            used.add(internal)
+            exprs.append((internal, e))
+            cols.append((name, Col(internal, e.type)))
+        return Frame(Project(self.plan, exprs), tuple(cols))
+
+    def select(self, items: list) -> Frame:
+        exprs = [as_expression(i) for i in items]
+        if not exprs:
+            raise QueryError("select needs at least one column or expression")
+        bound = [(e.output_name, self.bind(e)) for e in exprs]
+        if any(_has_agg(b) for _, b in bound):
+            return self._aggregate([], bound, exprs)
+        return self._project(bound)
+
+    def with_columns(self, items: list) -> Frame:
+        exprs = [as_expression(i) for i in items]
+        bound = [(e.output_name, self.bind(e)) for e in exprs]
+        _unique([n for n, _ in bound])
+        for (_, b), e in zip(bound, exprs, strict=True):
+            if _has_agg(b):
+                raise QueryError(f"with_columns cannot hold aggregates ({e!r}); use "
+                                 "group_by().agg() or select()")
+        new = dict(bound)
+        out = [(n, new.pop(n, c)) for n, c in self.columns] + list(new.items())
+        return self._project(out)
+
+    def group_by(self, keys: list, aggs: list) -> Frame:
+        kexprs = [as_expression(k) for k in keys]
+        if not kexprs:
+            raise QueryError("group_by needs at least one key")
+        bound_keys = []
+        for k in kexprs:
+            b = self.bind(k)
+            if _has_agg(b):
+                raise QueryError(f"aggregate functions are not allowed in group_by ({k!r})")
+            bound_keys.append((k.output_name, b))
+        aexprs = [as_expression(a) for a in aggs]
+        bound = [(a.output_name, self.bind(a)) for a in aexprs]
+        return self._aggregate(bound_keys, bound, aexprs)
+
+    def _aggregate(self, keys: list[tuple[str, Expr]], items: list[tuple[str, Expr]],
+                   exprs: list[Expression]) -> Frame:
+        _unique([n for n, _ in keys] + [n for n, _ in items])
+        key_cols = []
+        key_map: dict[Expr, Col] = {}
+        for n, k in keys:
+            if k not in key_map:
+                c = _fresh(n)
+                key_cols.append((c, k))
+                key_map[k] = Col(c, k.type)
+        aggs: list[tuple[str, Agg]] = []
+        agg_map: dict[Agg, Col] = {}
+        display = {c.name: n for n, c in self.columns}
+
+        def lift(e: Expr, src: Expression) -> Expr:
+            if e in key_map:
+                return key_map[e]
+            if isinstance(e, Agg):
+                if e not in agg_map:
+                    c = _fresh(src.output_name)
+                    aggs.append((c, e))
+                    agg_map[e] = Col(c, e.type)
+                return agg_map[e]
+            if isinstance(e, Col):
+                where = "a group_by key" if keys else "grouped"
+                raise QueryError(f'column "{display.get(e.name, e.name)}" must be {where} '
+                                 f"or inside an aggregate such as .sum() ({src!r})")
+            if isinstance(e, Call):
+                return fold(Call(e.op, tuple(lift(a, src) for a in e.args), e.type, e.param))
+            return e
+
+        lifted = [(n, lift(e, x)) for (n, e), x in zip(items, exprs, strict=True)]
+        agg = Aggregate(self.plan, key_cols, aggs)
+        inner = Frame(agg, ())
+        return inner._project([(n, key_map[k]) for n, k in keys] + lifted)
+
+    def sort(self, by: list, descending: list[bool], nulls_last: list[bool]) -> Frame:
+        keys = []
+        for e, d, nl in zip(by, descending, nulls_last, strict=True):
+            b = self.bind(e)
+            if _has_agg(b):
+                raise QueryError(f"aggregate functions are not allowed in sort ({e!r})")
+            keys.append(SortKey(b, bool(d), not nl))
+        if not keys:
+            raise QueryError("sort needs at least one column or expression")
+        return Frame(Sort(self.plan, keys), self.columns)
+
+    def limit(self, n: int | None, offset: int = 0) -> Frame:
+        for v, what in ((n, "limit"), (offset, "offset")):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+                raise QueryError(f"{what} must be a non-negative integer, got {v!r}")
+        return Frame(Limit(self.plan, n, offset), self.columns)
+
+    def distinct(self) -> Frame:
+        return Frame(Distinct(self.plan), self.columns)
+
+    def count(self) -> Frame:
+        """One row, one column ``count``: the number of rows."""
+        c = _fresh("count")
+        return Frame(Aggregate(self.plan, [], [(c, Agg("count_star", None, INT64))]),
+                     (("count", Col(c, INT64)),))
+
+
+def _unique(names: list[str]) -> None:
+    seen = set()
+    for n in names:
+        if n in seen:
+            raise QueryError(f'duplicate output column "{n}"; rename one with .alias()')
+        seen.add(n)
+
+
+# -- running ---------------------------------------------------------------------------------
+
+def copy_plan(plan: Plan, sources: Callable[[object], object] | None = None) -> Plan:
+    """A copy the optimizer may rewrite; ``sources`` maps each scan's source to the one
+    the copy reads (a freshly pinned version, say)."""
+    if isinstance(plan, Scan):
+        src = sources(plan.source) if sources is not None else plan.source
+        return dataclasses.replace(plan, source=src, columns=list(plan.columns),
+                                   ranges=dict(plan.ranges))
+    return dataclasses.replace(plan, input=copy_plan(plan.input, sources))
+
+
+def prepare(frame: Frame, sources: Callable[[object], object] | None = None
+            ) -> tuple[Query, Plan]:
+    """The query (as the binder would return it) and its optimized plan."""
+    q = Query(copy_plan(frame.plan, sources), frame.names)
+    return q, optimize(copy_plan(q.plan))
+
+
+def collect(frame: Frame, workers: int | None = None, fused: bool = True) -> pa.Table:
+    """Run ``frame`` (its sources as they are) and return an Arrow table."""
+    from mapdb.query.executor import Context, materialize, output
+    q, plan = prepare(frame)
+    ctx = Context(workers, fused=fused)
+    try:
+        return output(materialize(plan, ctx), plan.schema, q.names)
+    finally:
+        ctx.close()
+
+
+__all__ = ["Expression", "Frame", "bind", "col", "collect", "count", "lit", "parse_type",
+           "prepare"]
