@@ -653,9 +653,12 @@ class Frame:
                     agg_map[e] = Col(c, e.type)
                 return agg_map[e]
             if isinstance(e, Col):
-                where = "a group_by key" if keys else "grouped"
-                raise QueryError(f'column "{display.get(e.name, e.name)}" must be {where} '
-                                 f"or inside an aggregate such as .sum() ({src!r})")
+                name = display.get(e.name, e.name)
+                if keys:
+                    raise QueryError(f'column "{name}" must be a group_by key or inside an '
+                                     f"aggregate such as .sum() ({src!r})")
+                raise QueryError(f'column "{name}" must be inside an aggregate such as .sum():'
+                                 f" the other expressions aggregate all rows ({src!r})")
             if isinstance(e, Call):
                 return fold(Call(e.op, tuple(lift(a, src) for a in e.args), e.type, e.param))
             return e
