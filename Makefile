@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SOURCES := pyproject.toml setup.py $(wildcard ext/*)
 
-.PHONY: demo test test-fast lint bench test-debug test-asan clean
+.PHONY: demo test test-fast lint bench bench-tpch test-debug test-asan clean
 
 $(STAMP): $(SOURCES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ lint: $(STAMP)                 ## ruff + the one-way layer contract
 
 bench: $(STAMP)                ## benchmarks against DuckDB and Polars (long; not in CI)
 	$(PY) -m benchmarks.run
+
+bench-tpch: $(STAMP)           ## TPC-H lineitem queries vs DuckDB and Polars (SF=10 RUNS=5)
+	$(PY) -m benchmarks.run tpch --scale $(or $(SF),10) --runs $(or $(RUNS),5)
 
 # Debug (-O0 -g, bounds checks) and sanitizer (ASan + UBSan) builds are made in a copy of
 # the tree under build/, so the release build in the venv stays untouched.

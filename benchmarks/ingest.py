@@ -18,23 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).parent
-
-
-def tpch_parquet(scale: float, table: str = "lineitem") -> Path:
-    out = HERE / "data" / f"tpch-sf{scale:g}"
-    path = out / f"{table}.parquet"
-    if not path.exists():
-        print(f"generating TPC-H {table} at scale factor {scale:g} with tpchgen-cli ...")
-        subprocess.run([str(Path(sys.executable).parent / "tpchgen-cli"), "parquet", "-s",
-                        f"{scale:g}", f"--tables={table}", f"--output-dir={out}"], check=True)
-    return path
-
-
-def du(path: Path) -> int:
-    if path.is_file():
-        return path.stat().st_blocks * 512
-    return sum(p.stat().st_blocks * 512 for p in path.rglob("*") if p.is_file())
+from benchmarks.common import HERE, du, tpch_parquet
 
 
 def run_mapdb(src: Path, work: Path) -> tuple[float, int]:

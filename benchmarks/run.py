@@ -2,15 +2,16 @@
 
     python -m benchmarks.run                 # all, default sizes
     python -m benchmarks.run ingest --scale 1
+    python -m benchmarks.run tpch --scale 1 --engines duckdb,polars
 """
 
 from __future__ import annotations
 
 import sys
 
-from benchmarks import ingest, os_layer
+from benchmarks import ingest, os_layer, tpch
 
-BENCHMARKS = {"os_layer": os_layer.main, "ingest": ingest.main}
+BENCHMARKS = {"os_layer": os_layer.main, "ingest": ingest.main, "tpch": tpch.main}
 
 
 def main() -> None:

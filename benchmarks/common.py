@@ -1,0 +1,50 @@
+"""Helpers shared by the benchmarks: TPC-H data, disk usage, page-cache eviction, I/O counters."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+DATA = HERE / "data"
+RESULTS = HERE / "results"
+
+
+def tpch_parquet(scale: float, table: str = "lineitem") -> Path:
+    out = DATA / f"tpch-sf{scale:g}"
+    path = out / f"{table}.parquet"
+    if not path.exists():
+        print(f"generating TPC-H {table} at scale factor {scale:g} with tpchgen-cli ...")
+        subprocess.run([str(Path(sys.executable).parent / "tpchgen-cli"), "parquet", "-s",
+                        f"{scale:g}", f"--tables={table}", f"--output-dir={out}"], check=True)
+    return path
+
+
+def files_under(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.rglob("*") if p.is_file())
+
+
+def du(path: Path) -> int:
+    return sum(p.stat().st_blocks * 512 for p in files_under(path))
+
+
+def evict(paths: list[Path]) -> None:
+    """Drop every file under ``paths`` from the page cache (fsync first: dirty pages stay)."""
+    for path in paths:
+        for p in files_under(path) if path.exists() else []:
+            fd = os.open(p, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
+def read_bytes() -> int:
+    """Bytes this process (all its threads) caused to be read from storage."""
+    with open("/proc/self/io") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("read_bytes:"))
