@@ -225,6 +225,8 @@ def test_errors_are_one_line(db, tmp_path):
     assert "(line 2, column 3)" in error_line(run("query", db, "SELECT k,\n  zz FROM t"))
     assert "no mapdb database here" in error_line(
         run("query", tmp_path / "missing", "SELECT 1"))
+    assert error_line(run("query", db, SQL, "-o", tmp_path / "no" / "r.txt")) == \
+        f"mapdb: error: cannot write {tmp_path / 'no' / 'r.txt'}: No such file or directory"
     assert "--max-rows" in error_line(run("query", db, SQL, "--format", "csv",
                                           "--max-rows", "1"))
 

@@ -160,8 +160,11 @@ def _smart_open(path: str | None, binary: bool) -> Iterator:
         return
     target = os.path.abspath(path)
     directory = os.path.dirname(target)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp",
-                               dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp",
+                                   dir=directory)
+    except OSError as e:
+        raise MapdbError(f"cannot write {path}: {e.strerror or e}") from e
     try:
         umask = os.umask(0)
         os.umask(umask)
