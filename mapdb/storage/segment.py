@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from mapdb.errors import CorruptionError
 from mapdb.storage import fileops, zonemap
 from mapdb.storage.bits import bitmap
 from mapdb.storage.columnfile import (
@@ -45,13 +46,19 @@ class ColumnSpec:
 
 @dataclass(frozen=True)
 class ColumnFiles:
-    """The files of one column in one segment."""
+    """The files of one column in one segment.
+
+    ``width``: bytes per value of a decimal column's ``.data`` in this segment (1, 2, 4 or
+    8: the narrowest signed integer holding every scaled value); None for other types, and
+    for decimals written before widths were recorded (read as 8).
+    """
 
     data: FileRef
     validity: FileRef | None
     offsets: FileRef | None
     zones: FileRef
     null_count: int
+    width: int | None = None
 
     def refs(self) -> list[tuple[BufferKind, FileRef]]:
         out = [(BufferKind.DATA, self.data), (BufferKind.ZONES, self.zones)]
@@ -65,13 +72,25 @@ class ColumnFiles:
         return {"data": self.data.to_json(), "zones": self.zones.to_json(),
                 "validity": self.validity.to_json() if self.validity else None,
                 "offsets": self.offsets.to_json() if self.offsets else None,
-                "nulls": self.null_count}
+                "nulls": self.null_count,
+                **({"width": self.width} if self.width is not None else {})}
 
     @classmethod
     def from_json(cls, j: dict) -> ColumnFiles:
         opt = lambda v: FileRef.from_json(v) if v else None  # noqa: E731
+        width = j.get("width")
         return cls(FileRef.from_json(j["data"]), opt(j["validity"]), opt(j["offsets"]),
-                   FileRef.from_json(j["zones"]), int(j["nulls"]))
+                   FileRef.from_json(j["zones"]), int(j["nulls"]),
+                   None if width is None else int(width))
+
+    def data_width(self, ctype: ColumnType) -> int | None:
+        """Bytes per value in ``.data`` (None for bool bitmaps and variable types)."""
+        if ctype.kind == "decimal":
+            return 8 if self.width is None else self.width
+        return ctype.byte_width
+
+
+ZONEMAP_VERSION = 2  # 1 (the key absent): zone maps of the first writer, rebuilt on read
 
 
 @dataclass(frozen=True)
@@ -79,6 +98,7 @@ class SegmentMeta:
     id: int
     rows: int
     columns: dict[int, ColumnFiles]
+    zonemap: int = ZONEMAP_VERSION
 
     @property
     def dirname(self) -> str:
@@ -86,23 +106,54 @@ class SegmentMeta:
 
     def to_json(self) -> dict:
         return {"id": self.id, "rows": self.rows,
-                "columns": {str(k): v.to_json() for k, v in self.columns.items()}}
+                "columns": {str(k): v.to_json() for k, v in self.columns.items()},
+                **({"zonemap": self.zonemap} if self.zonemap != 1 else {})}
 
     @classmethod
     def from_json(cls, j: dict) -> SegmentMeta:
         return cls(int(j["id"]), int(j["rows"]),
-                   {int(k): ColumnFiles.from_json(v) for k, v in j["columns"].items()})
+                   {int(k): ColumnFiles.from_json(v) for k, v in j["columns"].items()},
+                   int(j.get("zonemap", 1)))
 
     def bytes_on_disk(self) -> int:
         from mapdb.storage.header import HEADER_SIZE
         return sum(HEADER_SIZE + r.length for c in self.columns.values() for _, r in c.refs())
 
 
-def storage_buffers(arr: pa.Array, ctype: ColumnType) -> dict[BufferKind, object]:
+DECIMAL_WIDTHS = (1, 2, 4, 8)
+
+
+def decimal_width(zones: list[np.ndarray], rows: list[int],
+                  block_rows: int = zonemap.ZONE_ROWS) -> int:
+    """The narrowest of DECIMAL_WIDTHS whose signed integers hold every scaled value the
+    zone maps cover (one zone map per chunk of ``rows`` rows); all-null blocks do not count.
+
+    >>> z = [np.array([[-128, 127, 0], [0, 0, 2]]), np.array([[5, 9, 0]])]
+    >>> decimal_width(z, [4, 2], block_rows=2)
+    1
+    >>> [decimal_width([np.array([[lo, hi, 0]])], [1]) for lo, hi in [(-129, 0), (0, 2**31)]]
+    [2, 8]
+    """
+    lo = hi = 0
+    for z, n in zip(zones, rows, strict=True):
+        counts = np.diff(np.append(np.arange(0, n, block_rows), n))
+        live = z[z[:, 2] < counts]
+        if len(live):
+            lo, hi = min(lo, int(live[:, 0].min())), max(hi, int(live[:, 1].max()))
+    for w in DECIMAL_WIDTHS:
+        info = np.iinfo(f"i{w}")
+        if info.min <= lo and hi <= info.max:
+            return w
+    return 8
+
+
+def storage_buffers(arr: pa.Array, ctype: ColumnType,
+                    width: int | None = None) -> dict[BufferKind, object]:
     """The buffers to write for one chunk of one column (``arr`` in storage form).
 
-    Copies nothing except where the layout demands it: decimals narrowed to int64,
-    bitmaps of arrays sliced at a bit offset, string offsets not starting at 0.
+    Copies nothing except where the layout demands it: decimals narrowed to ``width``-byte
+    integers (default 8; null slots become 0), bitmaps of arrays sliced at a bit offset,
+    string offsets not starting at 0.
     """
     n, off = len(arr), arr.offset
     bufs = arr.buffers()
@@ -118,19 +169,29 @@ def storage_buffers(arr: pa.Array, ctype: ColumnType) -> dict[BufferKind, object
         out[BufferKind.DATA] = bitmap(bufs[1], off, n) or b""
     elif ctype.kind == "decimal":
         # decimal128 little-endian: the low 8 bytes of each value are the scaled int64
-        words = np.frombuffer(bufs[1], np.int64, count=2 * n, offset=off * 16)
-        out[BufferKind.DATA] = np.ascontiguousarray(words[0::2])
+        words = np.frombuffer(bufs[1], np.int64, count=2 * n, offset=off * 16)[0::2]
+        if width is None or width == 8:
+            out[BufferKind.DATA] = np.ascontiguousarray(words)
+        else:
+            if arr.null_count:  # a null slot may hold any value: make the cast exact
+                words = np.where(arr.is_valid().to_numpy(zero_copy_only=False), words, 0)
+            out[BufferKind.DATA] = words.astype(f"<i{width}")
     else:
         w = ctype.byte_width
         out[BufferKind.DATA] = bufs[1].slice(off * w, n * w) if n else b""
     return out
 
 
-def _column_parts(chunks: list[pa.Array], ctype: ColumnType) -> dict[BufferKind, list]:
-    """Per buffer kind, the parts whose concatenation is the segment's buffer. Every chunk
-    but the last must hold a multiple of ZONE_ROWS rows (so bitmaps and zone-map blocks
-    line up at chunk boundaries)."""
-    per_chunk = [storage_buffers(c, ctype) for c in chunks]
+def _column_parts(chunks: list[pa.Array],
+                  ctype: ColumnType) -> tuple[dict[BufferKind, list], int | None]:
+    """Per buffer kind, the parts whose concatenation is the segment's buffer, and the
+    width of a decimal column's values (None for other types). Every chunk but the last
+    must hold a multiple of ZONE_ROWS rows (so bitmaps and zone-map blocks line up at chunk
+    boundaries)."""
+    zones = [zonemap.build(c, ctype) for c in chunks]
+    width = (decimal_width(zones, [len(c) for c in chunks]) if ctype.kind == "decimal"
+             else None)
+    per_chunk = [storage_buffers(c, ctype, width) for c in chunks]
     parts: dict[BufferKind, list] = {BufferKind.DATA: [b[BufferKind.DATA] for b in per_chunk]}
     if any(c.null_count for c in chunks):
         parts[BufferKind.VALIDITY] = [
@@ -143,8 +204,8 @@ def _column_parts(chunks: list[pa.Array], ctype: ColumnType) -> dict[BufferKind,
             offs.append((o if i == 0 else o[1:]) + base if base else (o if i == 0 else o[1:]))
             base += int(o[-1])
         parts[BufferKind.OFFSETS] = offs
-    parts[BufferKind.ZONES] = [zonemap.build(c, ctype) for c in chunks]
-    return parts
+    parts[BufferKind.ZONES] = zones
+    return parts, width
 
 
 _SUFFIX = {BufferKind.DATA: "data", BufferKind.VALIDITY: "valid",
@@ -164,23 +225,48 @@ def write_segment(segments_dir: str, seg_id: int, table_id: bytes,
     try:
         for spec, chunks in columns:
             owner = Owner(table_id, seg_id, spec.id, spec.type.code)
+            all_parts, width = _column_parts(chunks, spec.type)
             refs = {kind: write_buffer(path, f"c{spec.id}.{_SUFFIX[kind]}", kind, owner, rows,
                                        parts, pending)
-                    for kind, parts in _column_parts(chunks, spec.type).items()}
+                    for kind, parts in all_parts.items()}
+            del all_parts
             metas[spec.id] = ColumnFiles(refs[BufferKind.DATA], refs.get(BufferKind.VALIDITY),
                                          refs.get(BufferKind.OFFSETS), refs[BufferKind.ZONES],
-                                         sum(c.null_count for c in chunks))
+                                         sum(c.null_count for c in chunks), width)
     finally:
         pending.close()
     return SegmentMeta(seg_id, rows, metas)
 
 
+def check_lengths(d: str, seg: SegmentMeta, spec: ColumnSpec) -> None:
+    """CorruptionError unless the manifest's lengths and decimal width fit the row count
+    (headers are checked against the manifest, so together they pin every file's size)."""
+    files = seg.columns[spec.id]
+    t, rows = spec.type, seg.rows
+    if t.kind == "decimal" and files.width not in (None, *DECIMAL_WIDTHS):
+        raise CorruptionError(f"{d}: column {spec.name!r} has decimal width {files.width!r} "
+                              f"(expected one of {DECIMAL_WIDTHS})")
+    w = files.data_width(t)
+    expect = {BufferKind.DATA: rows * w if w else (rows + 7) // 8 if t.kind == "bool" else None,
+              BufferKind.VALIDITY: (rows + 7) // 8,
+              BufferKind.OFFSETS: (rows + 1) * 8,
+              BufferKind.ZONES: -(-rows // zonemap.ZONE_ROWS) * 24}
+    for kind, ref in files.refs():
+        if expect[kind] is not None and ref.length != expect[kind]:
+            raise CorruptionError(
+                f"{os.path.join(d, ref.name)}: {ref.length} bytes of {kind.name.lower()} for "
+                f"{rows} rows of {t.name}" + (f" (width {w})" if t.kind == "decimal" else "")
+                + f"; expected {expect[kind]}")
+
+
 def open_column(segments_dir: str, seg: SegmentMeta, spec: ColumnSpec, table_id: bytes,
                 dictionary: pa.Array | None = None) -> pa.Array:
     """The column of a segment as an Arrow array over the mapped files (no copy, except
-    decimals, which are widened from int64 to decimal128)."""
+    decimals, which are widened from their stored width to decimal128). A dict column
+    without ``dictionary`` comes back as its int32 codes."""
     d = os.path.join(segments_dir, seg.dirname)
     files = seg.columns[spec.id]
+    check_lengths(d, seg, spec)
     owner = Owner(table_id, seg.id, spec.id, spec.type.code)
     get = lambda kind, ref: open_buffer(d, ref, kind, owner, seg.rows)  # noqa: E731
     validity = data = None
@@ -197,11 +283,12 @@ def open_column(segments_dir: str, seg: SegmentMeta, spec: ColumnSpec, table_id:
                                      files.null_count)
     if t.is_dictionary:
         codes = pa.Array.from_buffers(pa.int32(), seg.rows, [validity, data], files.null_count)
-        return pa.DictionaryArray.from_arrays(codes, dictionary)
+        return codes if dictionary is None else pa.DictionaryArray.from_arrays(codes, dictionary)
     if t.kind == "decimal":
-        low = np.frombuffer(data, np.int64)
+        low = np.frombuffer(data, f"<i{files.data_width(t)}", count=seg.rows)
         wide = np.empty(2 * seg.rows, np.int64)
-        wide[0::2], wide[1::2] = low, low >> 63  # sign-extend to 128 bits
+        wide[0::2] = low  # sign-extends from the stored width
+        wide[1::2] = wide[0::2] >> 63  # and on to 128 bits
         return pa.Array.from_buffers(t.arrow_type, seg.rows, [validity, pa.py_buffer(wide)],
                                      files.null_count)
     return pa.Array.from_buffers(t.arrow_type, seg.rows, [validity, data], files.null_count)
@@ -212,7 +299,11 @@ def open_zones(segments_dir: str, seg: SegmentMeta, spec: ColumnSpec,
     d = os.path.join(segments_dir, seg.dirname)
     owner = Owner(table_id, seg.id, spec.id, spec.type.code)
     buf = open_buffer(d, seg.columns[spec.id].zones, BufferKind.ZONES, owner, seg.rows)
-    return np.frombuffer(buf, np.int64).reshape(-1, 3)
+    zones = np.frombuffer(buf, np.int64).reshape(-1, 3)
+    if seg.zonemap < ZONEMAP_VERSION:
+        # the first writer's zone maps are unreliable (see zonemap.py): rebuild from data
+        zones = zonemap.build(open_column(segments_dir, seg, spec, table_id), spec.type)
+    return zones
 
 
 def verify_segment(segments_dir: str, seg: SegmentMeta, schema: list[ColumnSpec],
@@ -227,6 +318,10 @@ def verify_segment(segments_dir: str, seg: SegmentMeta, schema: list[ColumnSpec]
             problems.append(f"{d}: column {spec.name!r} (id {spec.id}) has no files")
             continue
         owner = Owner(table_id, seg.id, spec.id, spec.type.code)
+        try:
+            check_lengths(d, seg, spec)
+        except MapdbError as e:
+            problems.append(str(e))
         for kind, ref in files.refs():
             try:
                 verify_buffer(d, ref, kind, owner, seg.rows)
