@@ -15,6 +15,7 @@ One source file per concept, included here so they compile into one extension mo
   buffers.pxi     copy into a mapping and checksum64 without the GIL
   strdict.pxi     string -> code hash table for dictionary encoding
   mapping.pxi     Mapping: a file mapped read-only or read-write
+  scan.pxi        fused filter + group + aggregate kernels over mapped columns
 """
 
 include "errors.pxi"
@@ -28,3 +29,4 @@ include "scratch.pxi"
 include "buffers.pxi"
 include "strdict.pxi"
 include "mapping.pxi"
+include "scan.pxi"

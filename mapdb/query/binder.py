@@ -29,10 +29,31 @@ from sqlglot import exp
 from mapdb.query import functions as fn
 from mapdb.query.expr import Agg, Call, Col, Expr, Lit, replace
 from mapdb.query.optimizer import fold
-from mapdb.query.plan import (Aggregate, Distinct, Filter, Limit, Plan, Project, Query, Scan,
-                              Sort, SortKey)
-from mapdb.query.types import (BOOL, DATE, FLOAT64, INT64, INTERVAL, NULL, STRING, TIMESTAMP,
-                               DECIMAL, QueryError, SqlType)
+from mapdb.query.plan import (
+    Aggregate,
+    Distinct,
+    Filter,
+    Limit,
+    Plan,
+    Project,
+    Query,
+    Scan,
+    Sort,
+    SortKey,
+)
+from mapdb.query.types import (
+    BOOL,
+    DATE,
+    DECIMAL,
+    FLOAT64,
+    INT64,
+    INTERVAL,
+    NULL,
+    STRING,
+    TIMESTAMP,
+    QueryError,
+    SqlType,
+)
 
 MAX_SQL_LENGTH = 1 << 20
 MAX_DEPTH = 200
@@ -182,6 +203,8 @@ class Binder:
             raise self.error("DISTINCT ON is not supported", distinct)
         out_cols = [(self.fresh(n), e) for n, e in bound_items]
         visible = {e: Col(c, e.type) for c, e in out_cols}
+        if distinct is not None:
+            out_cols = [(c, fn.canonical_zero(e)) for c, e in out_cols]
         hidden = []
         final_keys = []
         for k in order_keys:
@@ -264,11 +287,11 @@ class Binder:
                 raise self.error(f"{what} position {i} is not in the select list "
                                  f"(1..{len(items)})", node)
             return items[i - 1][1]
-        if isinstance(node, exp.Column) and not node.table:
-            if scope.lookup(node.name, None) is None:
-                hits = [e for n, e in items if n.lower() == node.name.lower()]
-                if hits:
-                    return hits[0]
+        if isinstance(node, exp.Column) and not node.table and \
+                scope.lookup(node.name, None) is None:
+            hits = [e for n, e in items if n.lower() == node.name.lower()]
+            if hits:
+                return hits[0]
         return self.expr(node, scope)
 
     def group_keys(self, group, scope, items) -> list[Expr]:
@@ -307,8 +330,8 @@ class Binder:
                                                            "OFFSET") or 0
 
     def aggregate(self, plan, keys, items, having, order_keys):
-        key_cols = [(self.fresh("key"), k) for k in keys]
-        key_map = {k: Col(c, k.type) for c, k in key_cols}
+        key_cols = [(self.fresh("key"), fn.canonical_zero(k)) for k in keys]
+        key_map = {k: Col(c, e.type) for (c, e), k in zip(key_cols, keys, strict=True)}
         aggs: list[tuple[str, Agg]] = []
         agg_map: dict[Agg, Col] = {}
 
@@ -353,7 +376,7 @@ class Binder:
                 raise QueryError(str(e), position(node), self.sql) from None
             raise
 
-    def _expr(self, node, scope, depth):  # noqa: C901 - a dispatch on node types
+    def _expr(self, node, scope, depth):
         sub = lambda n: self.expr(n, scope, depth)  # noqa: E731
         if isinstance(node, exp.Paren):
             return sub(node.this)
@@ -504,7 +527,8 @@ class Binder:
         if name in ("date_trunc", "datetrunc") and len(args) == 2:
             part = sub(args[0])
             return fn.date_trunc(str(part.value).lower(), sub(args[1]))
-        if name in ("stddev_pop", "var_pop", "var_samp", "stddev_samp") and len(args) == 1:
+        if name in ("stddev_pop", "var_pop", "var_samp", "stddev_samp", "mean") and \
+                len(args) == 1:
             return fn.aggregate(_AGG_NAMES[name], self.agg_arg(args[0], scope, depth))
         if name in ("ifnull",) and len(args) == 2:
             return fn.coalesce([sub(a) for a in args])
@@ -522,7 +546,7 @@ def literal(node: exp.Literal) -> Lit:
         return Lit(float(text), FLOAT64)
     if "." in t:
         d = decimal.Decimal(text)
-        sign, digits, exponent = d.as_tuple()
+        _, digits, exponent = d.as_tuple()
         scale = max(-exponent, 0)
         if len(digits) > 18 or scale > 18:
             return Lit(float(text), FLOAT64)
@@ -530,7 +554,8 @@ def literal(node: exp.Literal) -> Lit:
     v = int(text)
     if -(1 << 63) <= v < (1 << 63):
         return Lit(v, INT64)
-    return Lit(float(v), FLOAT64)
+    # DuckDB reads it as a HUGEINT; a double would silently lose digits
+    raise QueryError(f"integer literal {text} is out of the BIGINT range")
 
 
 _UNITS = {"year": (12, 0, 0), "years": (12, 0, 0), "quarter": (3, 0, 0), "month": (1, 0, 0),
@@ -581,7 +606,7 @@ def sql_type(dt: exp.DataType, binder: Binder) -> SqlType:
         raise binder.error(f"CAST to {dt.sql(dialect='duckdb')} is not supported", dt)
     if kind == "decimal":
         params = [int(p.name if hasattr(p, "name") else p.this.name) for p in dt.expressions]
-        p, s = (params + [18, 3])[:2] if params else (18, 3)
+        p, s = (*params, 18, 3)[:2] if params else (18, 3)
         if len(params) == 1:
             s = 0
         if p > 18:
@@ -600,4 +625,4 @@ def date_value(text: str) -> int:
     return (d - datetime.date(1970, 1, 1)).days
 
 
-__all__ = ["bind_sql", "parse", "Binder", "replace"]
+__all__ = ["Binder", "bind_sql", "parse", "replace"]

@@ -9,10 +9,11 @@ An expression over one dictionary column is computed once per dictionary entry a
 gathered by code, so ``lower(carrier) = 'aa'`` costs a lookup per row, not a string op.
 
 >>> import pyarrow as pa
->>> from mapdb.query.expr import Call, Col, Lit
->>> from mapdb.query.types import INT64, FLOAT64
->>> evaluate(Call("div", (Col("x", INT64), Lit(2, INT64)), FLOAT64),
-...          {"x": pa.array([1, 4, None])}, 3).to_pylist()
+>>> from mapdb.query.expr import Col, Lit
+>>> from mapdb.query.functions import arith
+>>> from mapdb.query.types import INT64
+>>> evaluate(arith("div", Col("x", INT64), Lit(2, INT64)), {"x": pa.array([1, 4, None])},
+...          3).to_pylist()
 [0.5, 2.0, None]
 """
 
@@ -94,7 +95,7 @@ _CMP = {"eq": pc.equal, "ne": pc.not_equal, "lt": pc.less, "le": pc.less_equal,
 _ARITH = {"add": pc.add_checked, "sub": pc.subtract_checked, "mul": pc.multiply_checked}
 
 
-def _call(e: Call, a: list[Value]) -> Value:  # noqa: C901 - one dispatch table, read linearly
+def _call(e: Call, a: list[Value]) -> Value:
     op, t = e.op, e.type
     a = [_plain(x) for x in a]
     if op in _CMP:
@@ -105,14 +106,17 @@ def _call(e: Call, a: list[Value]) -> Value:  # noqa: C901 - one dispatch table,
                 else pc.multiply(*a)
         return _ARITH[op](*a)
     if op == "div":
-        return _null_if_zero(pc.divide, a[0], a[1])
+        return _float_divide(a[0], a[1])
     if op == "intdiv":
-        if t.kind == "float":
-            return pc.floor(_null_if_zero(pc.divide, a[0], a[1]))
-        return _null_if_zero(pc.divide_checked, a[0], a[1])
+        _no_zero_divisor(a[0], a[1], e)
+        if t.kind == "float":  # DuckDB: // on doubles (and decimals) is plain division
+            return pc.divide(a[0], a[1])
+        return pc.divide_checked(a[0], a[1])
     if op == "mod":
-        return _null_if_zero(pc.remainder_checked if t.kind != "float" else pc.remainder,
-                             a[0], a[1])
+        if t.kind == "float":  # fmod: x % 0.0 is NaN
+            return pc.remainder(a[0], a[1])
+        _no_zero_divisor(a[0], a[1], e)
+        return pc.remainder_checked(a[0], a[1])
     if op == "neg":
         return pc.negate_checked(a[0]) if t.kind != "float" else pc.negate(a[0])
     if op == "abs":
@@ -139,13 +143,15 @@ def _call(e: Call, a: list[Value]) -> Value:  # noqa: C901 - one dispatch table,
             out = pc.if_else(out, True, pa.scalar(None, pa.bool_()))
         return out
     if op in ("like", "ilike"):
-        return pc.match_like(a[0], e.param, ignore_case=op == "ilike")
+        # SQL LIKE has no escape character unless ESCAPE is given; Arrow's has "\\"
+        return pc.match_like(a[0], e.param.replace("\\", "\\\\"), ignore_case=op == "ilike")
     if op == "case":
         return _case(a, t)
     if op == "coalesce":
         return pc.coalesce(*a)
     if op == "nullif":
-        return pc.if_else(pc.equal(a[0], a[1]), scalar(None, t), a[0])
+        # NULLIF(x, NULL) is x: an unknown comparison does not null the value
+        return pc.if_else(pc.fill_null(pc.equal(a[0], a[1]), False), scalar(None, t), a[0])
     if op == "retype":
         return a[0]
     if op == "rescale":  # decimal scale up by 10**param
@@ -154,15 +160,17 @@ def _call(e: Call, a: list[Value]) -> Value:  # noqa: C901 - one dispatch table,
         return round_scaled(a[0], e.param)
     if op == "round_float":
         return pc.round(a[0], ndigits=e.param, round_mode="half_towards_infinity")
-    if op == "decimal_to_float":
-        return pc.divide(pc.cast(a[0], pa.float64()), float(10 ** e.param))
+    if op == "decimal_to_float":  # (unsafe: int64 over 2**53 rounds to the nearest double)
+        return pc.divide(pc.cast(a[0], pa.float64(), safe=False), float(10 ** e.param))
     if op == "float_to_decimal":
         return pc.cast(pc.round(pc.multiply(a[0], float(10 ** e.param)), ndigits=0,
                                 round_mode="half_towards_infinity"), pa.int64())
     if op == "float_to_int":
-        return pc.cast(pc.round(a[0], ndigits=0, round_mode="half_towards_infinity"), t.arrow)
+        # DuckDB casts double -> integer rounding half to even (nearbyint)
+        return pc.cast(pc.round(a[0], ndigits=0, round_mode="half_to_even"), t.arrow)
     if op == "cast":
-        return pc.cast(a[0], t.arrow)
+        # to a float, values round (Arrow's safe cast refuses ints over 2**53)
+        return pc.cast(a[0], t.arrow, safe=t.kind != "float")
     if op == "decimal_to_string":
         s = e.args[0].type.scale
         return pc.cast(to_decimal128(a[0], s), pa.large_string())
@@ -186,13 +194,7 @@ def _call(e: Call, a: list[Value]) -> Value:  # noqa: C901 - one dispatch table,
     if op == "length":
         return pc.cast(pc.utf8_length(a[0]), pa.int64())
     if op == "substring":
-        start, length = e.param
-        begin = max(start - 1, 0) if start > 0 else 0
-        stop = None if length is None else max(start - 1 + length, 0)
-        if start <= 0 and length is not None:
-            stop = max(start - 1 + length, 0)
-        return pc.utf8_slice_codeunits(a[0], begin, stop) if stop is None or stop > begin \
-            else pc.utf8_slice_codeunits(a[0], 0, 0)
+        return _substring(a[0], *e.param)
     if op in ("concat", "concat_op"):  # concat() reads NULL as ''; || gives NULL
         parts = [pc.cast(x, pa.large_string()) for x in a] + [pa.scalar("", pa.large_string())]
         if op == "concat":
@@ -202,19 +204,41 @@ def _call(e: Call, a: list[Value]) -> Value:  # noqa: C901 - one dispatch table,
     raise QueryError(f"internal: no evaluator for {op}")
 
 
-def _null_if_zero(fn, x: Value, y: Value) -> Value:
-    """DuckDB: division and modulo by zero give NULL."""
+def _substring(x: Value, start: int, length: int | None) -> Value:
+    """DuckDB's substring: 1-based; a negative start counts from the end; start 0 is the
+    position before the first character; a negative length takes the characters before."""
+    if start < 0:
+        if length is None:
+            return pc.utf8_slice_codeunits(x, start)
+        if length < 0:
+            raise QueryError("SUBSTRING with a negative start and length is not supported")
+        stop = start + length
+        return pc.utf8_slice_codeunits(x, start, stop) if stop < 0 else \
+            pc.utf8_slice_codeunits(x, start)
+    begin = max(start - 1, 0)
+    if length is None:
+        return pc.utf8_slice_codeunits(x, begin)
+    lo, hi = (start - 1, start - 1 + length) if length >= 0 else \
+        (start - 1 + length, start - 1)
+    lo, hi = max(lo, 0), max(hi, 0)
+    return pc.utf8_slice_codeunits(x, lo, hi) if hi > lo else pc.utf8_slice_codeunits(x, 0, 0)
+
+
+def _float_divide(x: Value, y: Value) -> Value:
+    """DuckDB (2.x): ``/`` by zero is +-inf, or NaN for 0/0, whatever the zero's sign."""
     zero = pc.equal(y, 0)
-    if isinstance(zero, pa.Scalar):
-        return _nulls_like(fn(x, 1)) if zero.as_py() else fn(x, y)
-    safe_y = pc.if_else(zero, pa.scalar(1, y.type), y)
-    return pc.if_else(zero, pa.scalar(None, fn(x, safe_y).type), fn(x, safe_y))
+    if isinstance(zero, pa.Scalar) and not zero.as_py():
+        return pc.divide(x, y)
+    return pc.divide(x, pc.if_else(zero, pa.scalar(0.0, pa.float64()), y))
 
 
-def _nulls_like(v: Value) -> Value:
-    if isinstance(v, pa.Scalar):
-        return pa.scalar(None, v.type)
-    return pa.nulls(len(v), v.type)
+def _no_zero_divisor(x: Value, y: Value, e: Call) -> None:
+    """DuckDB: integer (and decimal) ``//`` and ``%``, and ``//`` on doubles, by zero are an
+    error (a row whose dividend is NULL is NULL, no error)."""
+    zero = pc.and_kleene(pc.equal(y, 0), pc.is_valid(x))
+    hit = zero.as_py() if isinstance(zero, pa.Scalar) else pc.any(zero).as_py()
+    if hit:
+        raise QueryError(f"division by zero in {e}")
 
 
 def _case(a: list[Value], t: SqlType) -> Value:
@@ -225,6 +249,19 @@ def _case(a: list[Value], t: SqlType) -> Value:
             pairs[i] if pairs[i].is_valid else pa.scalar(False))
         out = pc.if_else(cond, pairs[i + 1], out)
     return out
+
+
+def from_numpy(values: np.ndarray, nulls: np.ndarray | None = None,
+               type: pa.DataType | None = None) -> pa.Array:
+    """A numpy array (and a bool mask of NULLs) as Arrow without a copy of the values and
+    without ``pa.array(..., mask=)``, which imports pandas (a second, on first use)."""
+    values = np.ascontiguousarray(values)
+    t = type or pa.from_numpy_dtype(values.dtype)
+    if nulls is None or not nulls.any():
+        return pa.Array.from_buffers(t, len(values), [None, pa.py_buffer(values)], 0)
+    bits = np.packbits(~nulls, bitorder="little")
+    return pa.Array.from_buffers(t, len(values), [pa.py_buffer(bits), pa.py_buffer(values)],
+                                 int(nulls.sum()))
 
 
 def round_scaled(x: Value, digits: int) -> Value:
@@ -277,9 +314,9 @@ def add_interval(x: Value, interval: tuple[int, int, int]) -> Value:
 
 def _add_months(ts: Value, months: int) -> Value:
     arr = ts if isinstance(ts, pa.Array) else pa.array([ts.as_py()], pa.timestamp("us"))
-    us = arr.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    # nulls filled first: to_numpy of an int64 array with nulls would give float64
+    us = pc.fill_null(arr.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
     valid = arr.is_valid().to_numpy(zero_copy_only=False) if arr.null_count else None
-    us = np.where(valid, us, 0) if valid is not None else us
     day_us = np.int64(86_400_000_000)
     days = np.floor_divide(us, day_us)
     rest = us - days * day_us
@@ -290,15 +327,14 @@ def _add_months(ts: Value, months: int) -> Value:
     last = ((nm + np.timedelta64(1, "M")).astype("datetime64[D]")
             - nm.astype("datetime64[D]")).astype(np.int64) - 1
     nd = nm.astype("datetime64[D]").astype(np.int64) + np.minimum(dom, last)
-    out = pa.array(nd * day_us + rest, pa.int64(),
-                   mask=None if valid is None else ~valid).cast(pa.timestamp("us"))
+    out = from_numpy(nd * day_us + rest, None if valid is None else ~valid).cast(
+        pa.timestamp("us"))
     return out if isinstance(ts, pa.Array) else out[0]
 
 
 _EXTRACT = {"year": pc.year, "month": pc.month, "day": pc.day, "quarter": pc.quarter,
             "hour": pc.hour, "minute": pc.minute, "doy": pc.day_of_year,
-            "week": pc.iso_week, "isoyear": pc.iso_year, "millisecond": pc.millisecond,
-            "microsecond": pc.microsecond}
+            "week": pc.iso_week, "isoyear": pc.iso_year}
 
 
 def extract(x: Value, field: str) -> Value:
@@ -310,6 +346,11 @@ def extract(x: Value, field: str) -> Value:
         return pc.cast(pc.day_of_week(x, count_from_zero=False, week_start=1), pa.int64())
     if field == "second":
         return pc.cast(pc.second(x), pa.int64())
+    if field in ("millisecond", "microsecond"):  # DuckDB: the seconds field included
+        us = pc.add(pc.multiply(pc.cast(pc.second(x), pa.int64()), 1_000_000),
+                    pc.add(pc.multiply(pc.cast(pc.millisecond(x), pa.int64()), 1000),
+                           pc.cast(pc.microsecond(x), pa.int64())))
+        return us if field == "microsecond" else pc.divide(us, 1000)
     if field == "epoch":
         us = pc.cast(pc.cast(x, pa.timestamp("us")), pa.int64())
         return pc.divide(pc.cast(us, pa.float64()), 1e6)

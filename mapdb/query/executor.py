@@ -187,7 +187,7 @@ def stream(plan: Plan, ctx: Context, limit: int | None = None) -> Iterator[pa.Ta
     base = materialize(node, ctx)
     batch = {n: base.column(n).combine_chunks() if base.num_rows else
              pa.array([], base.column(n).type) for n in base.column_names}
-    out, n = _apply(chain, batch, base.num_rows, ctx)
+    out, _ = _apply(chain, batch, base.num_rows, ctx)
     yield pa.table(out) if out else pa.table({})
 
 
@@ -196,10 +196,11 @@ def _apply(chain: list[Plan], batch: Batch, n: int, ctx: Context) -> tuple[Batch
         t0 = time.perf_counter()
         if isinstance(op, Filter):
             mask = evaluate(op.predicate, batch, n)
-            if mask.null_count or not (mask.true_count == n):
+            if mask.null_count:
+                mask = pc.fill_null(mask, False)
+            if mask.true_count != n:
                 batch = {k: v.filter(mask) for k, v in batch.items()}
-                n = mask.true_count if not mask.null_count else len(next(iter(batch.values())))\
-                    if batch else pc.sum(pc.fill_null(mask, False)).as_py() or 0
+                n = mask.true_count
         else:
             batch = {name: evaluate(e, batch, n) for name, e in op.exprs}
         ctx.op(op).add(n, time.perf_counter() - t0)
@@ -293,7 +294,7 @@ def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
             if not f.cancelled():
                 try:
                     f.result()
-                except Exception:  # noqa: BLE001 - the first error has been raised already
+                except Exception:
                     pass
 
 
@@ -447,10 +448,8 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
             specs.append((name, "count", pc.CountOptions(mode="only_valid")))
             finals[-1] = (name, a, (f"{name}_{fn}", f"{name}_count"))
     if table is None:
-        table = pa.table({n: pa.array([], t.arrow if t.kind != "x" else t.arrow)
-                          for n, t in schema} | {
+        table = pa.table({n: pa.array([], t.arrow) for n, t in schema} | {
             name: pa.array([], pa.float64()) for name, a in aggs if a.arg is not None})
-    specs = [s for s in specs]
     if not specs:
         g = table.group_by(key_names, use_threads=False).aggregate([])
     else:
@@ -479,4 +478,4 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
     return pa.table(cols)
 
 
-__all__ = ["run", "Context", "materialize", "default_workers", "np", "Col", "Expr"]
+__all__ = ["Col", "Context", "Expr", "default_workers", "materialize", "np", "run"]

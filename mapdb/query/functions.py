@@ -14,9 +14,20 @@ and multiply by adding scales, exactly, in int64 (overflow is an error, never a 
 from __future__ import annotations
 
 from mapdb.query.expr import Agg, Call, Expr, Lit
-from mapdb.query.types import (BOOL, DATE, DECIMAL, FLOAT64, INT64, MAX_DECIMAL_PRECISION,
-                               STRING, TIMESTAMP, QueryError, SqlType, common_numeric,
-                               common_type)
+from mapdb.query.types import (
+    BOOL,
+    DATE,
+    DECIMAL,
+    FLOAT64,
+    INT64,
+    MAX_DECIMAL_PRECISION,
+    STRING,
+    TIMESTAMP,
+    QueryError,
+    SqlType,
+    common_numeric,
+    common_type,
+)
 
 
 def to_float(e: Expr) -> Expr:
@@ -40,6 +51,8 @@ def to_decimal(e: Expr, scale: int) -> Expr:
     if t.kind == "int":
         src = Call("cast", (e,), INT64) if t.arrow != INT64.arrow else e
         out_t = DECIMAL(MAX_DECIMAL_PRECISION, scale)
+        if isinstance(src, Lit):
+            return Lit(None if src.value is None else src.value * 10 ** scale, out_t)
         return Call("rescale", (src,), out_t, scale) if scale else _retype(src, out_t)
     if t.kind == "decimal":
         if t.wide:
@@ -48,7 +61,10 @@ def to_decimal(e: Expr, scale: int) -> Expr:
             return e
         if t.scale > scale:
             raise QueryError("internal: decimal scale can only go up")
-        return Call("rescale", (e,), DECIMAL(MAX_DECIMAL_PRECISION, scale), scale - t.scale)
+        out_t = DECIMAL(MAX_DECIMAL_PRECISION, scale)
+        if isinstance(e, Lit):
+            return Lit(None if e.value is None else e.value * 10 ** (scale - t.scale), out_t)
+        return Call("rescale", (e,), out_t, scale - t.scale)
     raise QueryError(f"cannot use {t} as a decimal")
 
 
@@ -79,8 +95,8 @@ def arith(op: str, a: Expr, b: Expr) -> Expr:
     if _is_wide(a) or _is_wide(b):
         return Call(op, (to_float(a), to_float(b)), FLOAT64)
     t = common_numeric(ta, tb)
-    if op in ("intdiv", "mod") and t.kind == "decimal":
-        t = FLOAT64
+    if op == "intdiv" and t.kind == "decimal":
+        t = FLOAT64  # as DuckDB; % on decimals stays exact (on the common scale)
     if t.kind == "float":
         return Call(op, (to_float(a), to_float(b)), FLOAT64)
     if t.kind == "int" or (ta.kind == "null" and tb.kind == "null"):
@@ -134,7 +150,7 @@ def _timestamp_value(text: str) -> int:
     except ValueError:
         raise QueryError(f"invalid timestamp {text!r}") from None
     if ts.tzinfo is not None:
-        ts = ts.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        ts = ts.astimezone(datetime.UTC).replace(tzinfo=None)
     return (ts - datetime.datetime(1970, 1, 1)) // datetime.timedelta(microseconds=1)
 
 
@@ -162,21 +178,53 @@ def unify(a: Expr, b: Expr, what: str) -> tuple[Expr, Expr]:
     return a, b
 
 
+_DAY_US = 86_400_000_000
+_MIRROR = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne"}
+
+
 def compare(op: str, a: Expr, b: Expr) -> Expr:
+    if isinstance(a, Lit) and not isinstance(b, Lit):
+        out = _date_vs_timestamp(_MIRROR[op], b, a)
+    else:
+        out = _date_vs_timestamp(op, a, b)
+    if out is not None:
+        return out
     a, b = unify(a, b, "comparison")
     return Call(op, (a, b), BOOL)
+
+
+def _date_vs_timestamp(op: str, d: Expr, ts: Expr) -> Expr | None:
+    """``date_col < TIMESTAMP c`` as a comparison of days, so it stays a range on the
+    column (zone maps, fused kernels) instead of converting every row to a timestamp."""
+    if d.type.kind != "date" or ts.type.kind != "timestamp" or not isinstance(ts, Lit) \
+            or ts.value is None or ts.type.arrow.tz is not None:
+        return None
+    floor, rem = divmod(ts.value, _DAY_US)
+    ceil = floor + (1 if rem else 0)
+    if op in ("eq", "ne") and rem:
+        return Lit(op == "ne", BOOL) if not isinstance(d, Lit) else None
+    day = {"lt": ceil, "ge": ceil, "le": floor, "gt": floor, "eq": floor, "ne": floor}[op]
+    return Call(op, (d, Lit(day, DATE)), BOOL)
+
+
+def _as_bool(x: Expr) -> Expr:
+    """An untyped NULL as a boolean NULL (Arrow's Kleene kernels take no null-type input)."""
+    if x.type.kind != "null":
+        return x
+    return Lit(None, BOOL) if isinstance(x, Lit) else Call("cast", (x,), BOOL)
 
 
 def logic(op: str, a: Expr, b: Expr) -> Expr:
     for x in (a, b):
         if x.type.kind not in ("bool", "null"):
             raise QueryError(f"{op.upper()} needs boolean operands, got {x.type}")
-    return Call(op, (a, b), BOOL)
+    return Call(op, (_as_bool(a), _as_bool(b)), BOOL)
 
 
 def logic_not(a: Expr) -> Expr:
     if a.type.kind not in ("bool", "null"):
         raise QueryError(f"NOT needs a boolean operand, got {a.type}")
+    a = _as_bool(a)
     if isinstance(a, Call) and a.op == "is_null":
         return Call("is_not_null", a.args, BOOL)
     return Call("not", (a,), BOOL)
@@ -185,10 +233,12 @@ def logic_not(a: Expr) -> Expr:
 def in_list(x: Expr, values: list[Expr]) -> Expr:
     if not all(isinstance(v, Lit) for v in values):
         return _or_eq(x, values)
+    from mapdb.query.optimizer import fold
     conv = []
     for v in values:
         xx, vv = unify(x, v, "IN")
-        if xx != x and not isinstance(xx, Lit):
+        vv = fold(vv)  # a converted constant (0.5 as a double, 1 as a scaled decimal)
+        if (xx != x and not isinstance(xx, Lit)) or not isinstance(vv, Lit):
             # the column needs converting: fall back to ORed comparisons
             return _or_eq(x, values)
         conv.append(vv.value)
@@ -225,7 +275,7 @@ def case(branches: list[tuple[Expr, Expr]], default: Expr) -> Expr:
     args = []
     for (c, _), v in zip(branches, values, strict=False):
         args += [c, v]
-    return Call("case", tuple(args) + (values[-1],), t)
+    return Call("case", (*args, values[-1]), t)
 
 
 def convert(e: Expr, t: SqlType) -> Expr:
@@ -257,7 +307,7 @@ def nullif(a: Expr, b: Expr) -> Expr:
     return Call("nullif", (aa, bb), aa.type)
 
 
-def cast(e: Expr, t: SqlType) -> Expr:  # noqa: C901 - one case per type pair
+def cast(e: Expr, t: SqlType) -> Expr:
     s = e.type
     if s.kind == "null":
         return Lit(None, t)
@@ -388,9 +438,22 @@ def concat(args: list[Expr], op: str) -> Expr:
     return Call(op, tuple(conv), STRING)
 
 
+def canonical_zero(e: Expr) -> Expr:
+    """-0.0 and 0.0 are equal in SQL but hash apart in Arrow's grouping: ``x + 0.0`` is
+    +0.0 for both (and x otherwise). Applied to float GROUP BY keys, DISTINCT columns and
+    COUNT(DISTINCT) arguments."""
+    if e.type.kind != "float":
+        return e
+    x = e if e.type.arrow == FLOAT64.arrow else Call("cast", (e,), FLOAT64)
+    out = Call("add", (x, Lit(0.0, FLOAT64)), FLOAT64)
+    return out if e.type.arrow == FLOAT64.arrow else Call("cast", (out,), e.type)
+
+
 def aggregate(fn: str, arg: Expr) -> Agg:
     t = arg.type
-    if fn in ("count", "count_distinct"):
+    if fn == "count_distinct":
+        return Agg(fn, canonical_zero(arg), INT64)
+    if fn == "count":
         return Agg(fn, arg, INT64)
     if fn in ("min", "max"):
         return Agg(fn, arg, t)

@@ -14,8 +14,7 @@ scan, and the zone-map ranges the scan uses to skip blocks without touching thei
 from __future__ import annotations
 
 from mapdb.query.expr import Agg, Call, Col, Expr, Lit, conjoin, conjuncts, replace
-from mapdb.query.plan import (Aggregate, Distinct, Filter, Limit, Plan, Project, Scan, Sort,
-                              SortKey)
+from mapdb.query.plan import Aggregate, Distinct, Filter, Limit, Plan, Project, Scan, Sort, SortKey
 from mapdb.query.types import QueryError
 
 _FOLDABLE_SKIP = {"case", "coalesce"}  # folded only when every argument is constant
@@ -27,8 +26,9 @@ def fold(e: Expr) -> Expr:
         return _simplify(e)
     if e.type.kind == "interval":
         return e
-    from mapdb.query.evaluate import evaluate
     import pyarrow as pa
+
+    from mapdb.query.evaluate import evaluate
     try:
         out = evaluate(e, {}, 1)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as err:
@@ -206,4 +206,4 @@ def _ranges(plan: Plan) -> None:
         plan.ranges = ranges
 
 
-__all__ = ["fold", "optimize", "scan_of", "range_of", "Agg", "SortKey"]
+__all__ = ["Agg", "SortKey", "fold", "optimize", "range_of", "scan_of"]

@@ -105,6 +105,8 @@ class TableSource(Source):
         self.snapshot = snapshot
         self._types = {c.name: from_arrow(c.type.arrow_type) for c in snapshot.manifest.schema}
         self._zones: dict[str, list[np.ndarray]] = {}
+        self._codes: dict[str, dict] = {}
+        self._phys: dict[str, list] = {}
 
     def types(self) -> dict[str, SqlType]:
         return self._types
@@ -162,6 +164,67 @@ class TableSource(Source):
             a = self.snapshot.column_chunks(c)[m.segment].slice(m.start, m.rows)
             out[c] = scaled_ints(a) if self._types[c].kind == "decimal" else a
         return out
+
+    # -- what the fused kernels need: raw buffers and dictionaries --------------------
+    def is_dictionary(self, column: str) -> bool:
+        return self.snapshot.manifest.column(column).type.is_dictionary
+
+    def dictionary(self, column: str) -> pa.Array:
+        return self.snapshot.dictionary(self.snapshot.manifest.column(column))
+
+    def dictionary_size(self, column: str) -> int:
+        return len(self.dictionary(column))
+
+    def dictionary_code(self, column: str, value: str) -> int | None:
+        if column not in self._codes:
+            d = self.dictionary(column)
+            self._codes[column] = {v: i for i, v in enumerate(d.to_pylist())}
+        return self._codes[column].get(value)
+
+    def physical_kind(self, column: str) -> str | None:
+        """The dtype name kernels read the column as (None: no kernel form)."""
+        t = self.snapshot.manifest.column(column).type
+        if t.is_dictionary:
+            return "int32"
+        if t.is_variable or t.kind == "bool":
+            return None
+        if t.kind == "decimal":
+            kinds = {p.data.dtype.name for p in self._physical(column)}
+            return kinds.pop() if len(kinds) == 1 else "int64"  # per segment, all kernel kinds
+        return t.storage_numpy_dtype.name
+
+    def row_width(self, column: str) -> float:
+        """Average bytes per row a kernel reads from the column's data."""
+        parts = self._physical(column)
+        rows = sum(p.rows for p in parts)
+        return sum(p.data.nbytes for p in parts) / rows if rows else 0.0
+
+    def _physical(self, column: str) -> list:
+        if column not in self._phys:
+            if hasattr(self.snapshot, "physical"):
+                self._phys[column] = self.snapshot.physical(column)
+            else:  # TEMPORARY until storage.scan lands
+                from types import SimpleNamespace
+                out = []
+                for a in self.snapshot.column_chunks(column):
+                    if isinstance(a, pa.DictionaryArray):
+                        a = a.indices
+                    elif pa.types.is_decimal(a.type):
+                        a = scaled_ints(a)
+                    t = a.type
+                    dt = np.dtype("int32") if pa.types.is_date32(t) else np.dtype("int64") \
+                        if pa.types.is_timestamp(t) else np.dtype(t.to_pandas_dtype())
+                    data = np.frombuffer(a.buffers()[1], dt, count=len(a),
+                                         offset=a.offset * dt.itemsize)
+                    valid = None if a.null_count == 0 else np.frombuffer(a.buffers()[0],
+                                                                         np.uint8)
+                    out.append(SimpleNamespace(data=data, validity=valid, rows=len(a)))
+                self._phys[column] = out
+        return self._phys[column]
+
+    def physical(self, column: str) -> list[tuple]:
+        """Per segment: (values, validity bitmap or None, dtype name), views of the files."""
+        return [(p.data, p.validity, p.data.dtype.name) for p in self._physical(column)]
 
     def close(self) -> None:
         self.snapshot.close()

@@ -38,7 +38,7 @@ class SqlType:
     kind: str  # bool int float decimal date timestamp string interval null
     precision: int = 0
     scale: int = 0
-    arrow: pa.DataType = pa.null()
+    arrow: pa.DataType = None  # type: ignore[assignment] - every constant below sets it
 
     @property
     def numeric(self) -> bool:
@@ -72,12 +72,12 @@ FLOAT64 = SqlType("float", arrow=pa.float64())
 DATE = SqlType("date", arrow=pa.date32())
 TIMESTAMP = SqlType("timestamp", arrow=pa.timestamp("us"))
 STRING = SqlType("string", arrow=pa.large_string())
-INTERVAL = SqlType("interval")
-NULL = SqlType("null")
+INTERVAL = SqlType("interval", arrow=pa.null())
+NULL = SqlType("null", arrow=pa.null())
 MAX_DECIMAL_PRECISION = 18
 
 
-def DECIMAL(precision: int, scale: int) -> SqlType:  # noqa: N802 - reads like the SQL type
+def DECIMAL(precision: int, scale: int) -> SqlType:
     """Up to 18 digits: a scaled int64; more (sums): decimal128(38, scale)."""
     if scale > MAX_DECIMAL_PRECISION:
         raise QueryError(f"decimal scale {scale} is over {MAX_DECIMAL_PRECISION}")
@@ -139,5 +139,5 @@ def common_type(types: list[SqlType], what: str) -> SqlType:
     if kinds == {"date", "timestamp"}:
         return TIMESTAMP
     if len(kinds) == 1:
-        return known[0] if known[0].kind != "timestamp" else known[0]
+        return known[0]
     raise QueryError(f"{what}: cannot mix types {', '.join(sorted(str(t) for t in known))}")

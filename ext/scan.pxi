@@ -1,0 +1,560 @@
+# Fused filter + group + aggregate over mapped columns, without the GIL.
+#
+# A FusedProgram describes one query shape: a conjunction of range filters, dense group
+# keys (dictionary codes or small integer ranges) and aggregates whose argument is a product
+# of affine factors (a + b * column), e.g. TPC-H Q1's sum(price * (1 - disc) * (1 + tax)) on
+# scaled decimals. run() scans one morsel of one segment in blocks of SCAN_BLOCK rows:
+# each filter compacts a selection vector (branch-free), then every aggregate gathers its
+# factors for the surviving rows only. Integer products and sums are exact (__int128).
+# Each worker thread owns a FusedState; states are merged at the end.
+from libc.stdint cimport (INT64_MAX, INT64_MIN, int8_t, int16_t, int32_t, int64_t, uint8_t,
+                          uint16_t, uint32_t, uint64_t)
+from libc.stdlib cimport calloc, free, malloc
+
+cdef extern from "mapdb_scan.h" nogil:
+    ctypedef long long i128 "mapdb_i128"
+    int64_t i128_hi "mapdb_i128_hi"(i128 x)
+    uint64_t i128_lo "mapdb_i128_lo"(i128 x)
+
+cdef enum:
+    SCAN_BLOCK = 2048
+
+# physical column kinds (PhysicalColumn.data dtypes)
+cdef enum:
+    K_I8 = 0
+    K_I16 = 1
+    K_I32 = 2
+    K_I64 = 3
+    K_U8 = 4
+    K_U16 = 5
+    K_U32 = 6
+    K_F32 = 7
+    K_F64 = 8
+
+# aggregate kinds
+cdef enum:
+    A_COUNT_STAR = 0
+    A_COUNT = 1
+    A_SUM = 2
+    A_MIN = 3
+    A_MAX = 4
+
+KIND_CODES = {"int8": K_I8, "int16": K_I16, "int32": K_I32, "int64": K_I64, "uint8": K_U8,
+              "uint16": K_U16, "uint32": K_U32, "float32": K_F32, "float64": K_F64}
+AGG_CODES = {"count_star": A_COUNT_STAR, "count": A_COUNT, "sum": A_SUM, "min": A_MIN,
+             "max": A_MAX}
+
+ctypedef struct PhysCol:
+    const char *data
+    const uint8_t *valid
+    int kind
+
+ctypedef struct FilterDesc:
+    int col
+    int is_float
+    int64_t lo
+    int64_t hi
+    double dlo
+    double dhi
+
+ctypedef struct KeyDesc:
+    int col
+    int64_t base
+    int64_t card     # slots including the trailing NULL slot
+    int64_t stride
+
+ctypedef struct AggDesc:
+    int kind
+    int is_float
+    int small        # products fit in int64 (bounds checked by the planner)
+    int first        # index of its first factor
+    int count        # number of factors (0 for COUNT(*))
+
+ctypedef struct FactorDesc:
+    int col          # -1: the constant a alone
+    int64_t a
+    int64_t b
+    double da
+    double db
+
+
+cdef inline bint _bit(const uint8_t *v, int64_t row) noexcept nogil:
+    return (v[row >> 3] >> (row & 7)) & 1
+
+
+cdef void _gather_i64(const PhysCol *c, int64_t base, const int32_t *sel, int n,
+                      int64_t *out) noexcept nogil:
+    cdef int i
+    cdef const char *d = c.data
+    if c.kind == K_I8:
+        for i in range(n):
+            out[i] = (<const int8_t *>d)[base + sel[i]]
+    elif c.kind == K_I16:
+        for i in range(n):
+            out[i] = (<const int16_t *>d)[base + sel[i]]
+    elif c.kind == K_I32:
+        for i in range(n):
+            out[i] = (<const int32_t *>d)[base + sel[i]]
+    elif c.kind == K_I64:
+        for i in range(n):
+            out[i] = (<const int64_t *>d)[base + sel[i]]
+    elif c.kind == K_U8:
+        for i in range(n):
+            out[i] = (<const uint8_t *>d)[base + sel[i]]
+    elif c.kind == K_U16:
+        for i in range(n):
+            out[i] = (<const uint16_t *>d)[base + sel[i]]
+    elif c.kind == K_U32:
+        for i in range(n):
+            out[i] = (<const uint32_t *>d)[base + sel[i]]
+    elif c.kind == K_F32:
+        for i in range(n):
+            out[i] = <int64_t>(<const float *>d)[base + sel[i]]
+    else:
+        for i in range(n):
+            out[i] = <int64_t>(<const double *>d)[base + sel[i]]
+
+
+cdef void _gather_f64(const PhysCol *c, int64_t base, const int32_t *sel, int n,
+                      double *out) noexcept nogil:
+    cdef int i
+    cdef const char *d = c.data
+    if c.kind == K_F64:
+        for i in range(n):
+            out[i] = (<const double *>d)[base + sel[i]]
+    elif c.kind == K_F32:
+        for i in range(n):
+            out[i] = (<const float *>d)[base + sel[i]]
+    elif c.kind == K_I8:
+        for i in range(n):
+            out[i] = (<const int8_t *>d)[base + sel[i]]
+    elif c.kind == K_I16:
+        for i in range(n):
+            out[i] = (<const int16_t *>d)[base + sel[i]]
+    elif c.kind == K_I32:
+        for i in range(n):
+            out[i] = (<const int32_t *>d)[base + sel[i]]
+    elif c.kind == K_I64:
+        for i in range(n):
+            out[i] = <double>(<const int64_t *>d)[base + sel[i]]
+    elif c.kind == K_U8:
+        for i in range(n):
+            out[i] = (<const uint8_t *>d)[base + sel[i]]
+    elif c.kind == K_U16:
+        for i in range(n):
+            out[i] = (<const uint16_t *>d)[base + sel[i]]
+    else:
+        for i in range(n):
+            out[i] = (<const uint32_t *>d)[base + sel[i]]
+
+
+cdef class FusedState:
+    """One worker's accumulators: per group, per aggregate."""
+    cdef readonly int ngroups, naggs
+    cdef int64_t *rows
+    cdef int64_t *cnt
+    cdef i128 *isum
+    cdef double *dsum
+    cdef int64_t *imin
+    cdef int64_t *imax
+    cdef double *dmin
+    cdef double *dmax
+    # per-block scratch
+    cdef int32_t *sel
+    cdef int32_t *gid
+    cdef int64_t *tmp
+    cdef double *dtmp
+    cdef i128 *prod
+    cdef int64_t *prod64
+    cdef double *dprod
+    cdef uint8_t *ok
+    cdef int64_t *cbuf     # per column: its values for the selected rows of the block
+    cdef double *dbuf
+    cdef uint8_t *cvalid   # per column: 1 where the selected row is not NULL
+
+    def __cinit__(self, int ngroups, int naggs, int ncols=1):
+        cdef size_t cells = <size_t>max(ngroups, 1) * max(naggs, 1)
+        self.ngroups, self.naggs = ngroups, naggs
+        self.rows = <int64_t *>calloc(max(ngroups, 1), sizeof(int64_t))
+        self.cnt = <int64_t *>calloc(cells, sizeof(int64_t))
+        self.isum = <i128 *>calloc(cells, sizeof(i128))
+        self.dsum = <double *>calloc(cells, sizeof(double))
+        self.imin = <int64_t *>malloc(cells * sizeof(int64_t))
+        self.imax = <int64_t *>malloc(cells * sizeof(int64_t))
+        self.dmin = <double *>malloc(cells * sizeof(double))
+        self.dmax = <double *>malloc(cells * sizeof(double))
+        self.sel = <int32_t *>malloc(SCAN_BLOCK * sizeof(int32_t))
+        self.gid = <int32_t *>malloc(SCAN_BLOCK * sizeof(int32_t))
+        self.tmp = <int64_t *>malloc(SCAN_BLOCK * sizeof(int64_t))
+        self.dtmp = <double *>malloc(SCAN_BLOCK * sizeof(double))
+        self.prod = <i128 *>malloc(SCAN_BLOCK * sizeof(i128))
+        self.dprod = <double *>malloc(SCAN_BLOCK * sizeof(double))
+        self.ok = <uint8_t *>malloc(SCAN_BLOCK)
+        self.prod64 = <int64_t *>malloc(SCAN_BLOCK * sizeof(int64_t))
+        self.cbuf = <int64_t *>malloc(<size_t>max(ncols, 1) * SCAN_BLOCK * sizeof(int64_t))
+        self.dbuf = <double *>malloc(<size_t>max(ncols, 1) * SCAN_BLOCK * sizeof(double))
+        self.cvalid = <uint8_t *>malloc(<size_t>max(ncols, 1) * SCAN_BLOCK)
+        if not (self.prod64 and self.cbuf and self.dbuf and self.cvalid):
+            raise MemoryError()
+        if not (self.rows and self.cnt and self.isum and self.dsum and self.imin and self.imax
+                and self.dmin and self.dmax and self.sel and self.gid and self.tmp
+                and self.dtmp and self.prod and self.dprod and self.ok):
+            raise MemoryError()
+        cdef size_t i
+        for i in range(cells):
+            self.imin[i] = INT64_MAX
+            self.imax[i] = INT64_MIN
+            self.dmin[i] = float("inf")
+            self.dmax[i] = float("-inf")
+
+    def __dealloc__(self):
+        free(self.rows); free(self.cnt); free(self.isum); free(self.dsum)
+        free(self.imin); free(self.imax); free(self.dmin); free(self.dmax)
+        free(self.sel); free(self.gid); free(self.tmp); free(self.dtmp)
+        free(self.prod); free(self.dprod); free(self.ok)
+        free(self.prod64); free(self.cbuf); free(self.dbuf); free(self.cvalid)
+
+    def merge(self, FusedState other):
+        """Add ``other``'s accumulators into this state."""
+        if other.ngroups != self.ngroups or other.naggs != self.naggs:
+            raise ValueError("states of different shapes")
+        cdef int64_t i, cells = <int64_t>max(self.ngroups, 1) * max(self.naggs, 1)
+        for i in range(max(self.ngroups, 1)):
+            self.rows[i] += other.rows[i]
+        for i in range(cells):
+            self.cnt[i] += other.cnt[i]
+            self.isum[i] += other.isum[i]
+            self.dsum[i] += other.dsum[i]
+            if other.imin[i] < self.imin[i]:
+                self.imin[i] = other.imin[i]
+            if other.imax[i] > self.imax[i]:
+                self.imax[i] = other.imax[i]
+            if other.dmin[i] < self.dmin[i]:
+                self.dmin[i] = other.dmin[i]
+            if other.dmax[i] > self.dmax[i]:
+                self.dmax[i] = other.dmax[i]
+
+    def results(self):
+        """numpy arrays: rows[g], and per (g, a): cnt, sum_hi/sum_lo (exact int sums),
+        dsum, imin, imax, dmin, dmax."""
+        import numpy as np
+        cdef int64_t g = max(self.ngroups, 1)
+        cdef int64_t i, cells = g * max(self.naggs, 1)
+        rows = np.empty(g, np.int64)
+        cnt = np.empty(cells, np.int64)
+        hi = np.empty(cells, np.int64)
+        lo = np.empty(cells, np.uint64)
+        dsum = np.empty(cells, np.float64)
+        imin = np.empty(cells, np.int64)
+        imax = np.empty(cells, np.int64)
+        dmin = np.empty(cells, np.float64)
+        dmax = np.empty(cells, np.float64)
+        cdef int64_t[::1] r = rows, c = cnt, h = hi, mn = imin, mx = imax
+        cdef uint64_t[::1] l = lo
+        cdef double[::1] ds = dsum, dn = dmin, dx = dmax
+        for i in range(g):
+            r[i] = self.rows[i]
+        for i in range(cells):
+            c[i] = self.cnt[i]
+            h[i] = i128_hi(self.isum[i])
+            l[i] = i128_lo(self.isum[i])
+            ds[i] = self.dsum[i]
+            mn[i] = self.imin[i]
+            mx[i] = self.imax[i]
+            dn[i] = self.dmin[i]
+            dx[i] = self.dmax[i]
+        return {"rows": rows, "cnt": cnt, "sum_hi": hi, "sum_lo": lo, "dsum": dsum,
+                "imin": imin, "imax": imax, "dmin": dmin, "dmax": dmax}
+
+
+cdef class FusedProgram:
+    """A compiled filter + group + aggregate shape over ``nseg`` segments of ``ncols``
+    columns. ``filters``: (col, is_float, lo, hi); ``keys``: (col, base, card incl. the NULL
+    slot); ``aggs``: (kind name, is_float, first factor, factor count); ``factors``:
+    (col or -1, a, b) meaning a + b * column (floats when the aggregate is)."""
+    cdef int nseg, ncols, nfilt, nkeys, naggs, nfac
+    cdef uint8_t *need_i   # per column: aggregates read it as int64 / as double
+    cdef uint8_t *need_f
+    cdef readonly int64_t ngroups
+    cdef PhysCol *cols
+    cdef FilterDesc *filt
+    cdef KeyDesc *keys
+    cdef AggDesc *aggs
+    cdef FactorDesc *fac
+    cdef list _keep
+
+    def __cinit__(self, int nseg, int ncols, list filters, list keys, list aggs,
+                  list factors):
+        self.nseg, self.ncols = nseg, ncols
+        self.nfilt, self.nkeys, self.naggs, self.nfac = (len(filters), len(keys), len(aggs),
+                                                        len(factors))
+        self._keep = []
+        self.cols = <PhysCol *>calloc(max(nseg * ncols, 1), sizeof(PhysCol))
+        self.filt = <FilterDesc *>calloc(max(self.nfilt, 1), sizeof(FilterDesc))
+        self.keys = <KeyDesc *>calloc(max(self.nkeys, 1), sizeof(KeyDesc))
+        self.aggs = <AggDesc *>calloc(max(self.naggs, 1), sizeof(AggDesc))
+        self.fac = <FactorDesc *>calloc(max(self.nfac, 1), sizeof(FactorDesc))
+        self.need_i = <uint8_t *>calloc(max(ncols, 1), 1)
+        self.need_f = <uint8_t *>calloc(max(ncols, 1), 1)
+        if not (self.cols and self.filt and self.keys and self.aggs and self.fac
+                and self.need_i and self.need_f):
+            raise MemoryError()
+        cdef int i
+        for i, (col, is_float, lo, hi) in enumerate(filters):
+            self.filt[i].col = col
+            self.filt[i].is_float = is_float
+            if is_float:
+                self.filt[i].dlo = float("-inf") if lo is None else lo
+                self.filt[i].dhi = float("inf") if hi is None else hi
+            else:
+                self.filt[i].lo = INT64_MIN if lo is None else lo
+                self.filt[i].hi = INT64_MAX if hi is None else hi
+        cdef int64_t stride = 1
+        for i, (col, base, card) in enumerate(keys):
+            self.keys[i].col, self.keys[i].base, self.keys[i].card = col, base, card
+            self.keys[i].stride = stride
+            stride *= card
+        self.ngroups = stride
+        cdef int f
+        for i, (kind, is_float, first, count, small) in enumerate(aggs):
+            self.aggs[i].kind = AGG_CODES[kind]
+            self.aggs[i].is_float, self.aggs[i].first, self.aggs[i].count = is_float, first, count
+            self.aggs[i].small = small
+            for f in range(first, first + count):
+                col = factors[f][0]
+                if col >= 0:
+                    if is_float:
+                        self.need_f[col] = 1
+                    else:
+                        self.need_i[col] = 1
+        for i, (col, a, b) in enumerate(factors):
+            self.fac[i].col = col
+            if isinstance(a, float) or isinstance(b, float):
+                self.fac[i].da, self.fac[i].db = a, b
+            else:
+                self.fac[i].a, self.fac[i].b = a, b
+                self.fac[i].da, self.fac[i].db = a, b
+
+    def __dealloc__(self):
+        free(self.cols); free(self.filt); free(self.keys); free(self.aggs); free(self.fac)
+        free(self.need_i); free(self.need_f)
+
+    def set_column(self, int seg, int col, data, valid, str kind):
+        """Point column ``col`` of segment ``seg`` at ``data`` (a buffer of values) and
+        ``valid`` (an LSB bitmap or None). The objects are kept alive by the program."""
+        if not (0 <= seg < self.nseg and 0 <= col < self.ncols):
+            raise IndexError("segment or column out of range")
+        cdef const uint8_t[::1] d = memoryview(data).cast("B") if len(memoryview(data)) \
+            else b"\0"
+        cdef const uint8_t[::1] v
+        cdef PhysCol *c = &self.cols[seg * self.ncols + col]
+        c.data = <const char *>&d[0]
+        c.kind = KIND_CODES[kind]
+        c.valid = NULL
+        if valid is not None:
+            v = memoryview(valid).cast("B")
+            c.valid = &v[0]
+        self._keep.append((data, valid))
+
+    def new_state(self):
+        return FusedState(self.ngroups, self.naggs, self.ncols)
+
+    def run(self, FusedState st, int seg, int64_t start, int64_t stop):
+        """Scan rows [start, stop) of segment ``seg`` into ``st`` (GIL released)."""
+        if st.ngroups != self.ngroups or st.naggs != self.naggs:
+            raise ValueError("state does not fit this program")
+        if not 0 <= seg < self.nseg:
+            raise IndexError("segment out of range")
+        cdef int64_t base
+        with nogil:
+            base = start
+            while base < stop:
+                self._block(st, &self.cols[seg * self.ncols], base,
+                            <int>min(<int64_t>SCAN_BLOCK, stop - base))
+                base += SCAN_BLOCK
+
+    cdef void _block(self, FusedState st, const PhysCol *cols, int64_t base,
+                     int n) noexcept nogil:
+        cdef int i, k, f, j, m
+        cdef int32_t *sel = st.sel
+        cdef int64_t *tmp = st.tmp
+        cdef double *dtmp = st.dtmp
+        cdef const PhysCol *c
+        cdef FilterDesc *fd
+        cdef int64_t v, lo, hi
+        cdef double dv, dlo, dhi
+        for i in range(n):
+            sel[i] = i
+        m = n
+        for f in range(self.nfilt):  # each filter compacts the selection
+            fd = &self.filt[f]
+            c = &cols[fd.col]
+            k = 0
+            if fd.is_float:
+                _gather_f64(c, base, sel, m, dtmp)
+                dlo, dhi = fd.dlo, fd.dhi
+                for i in range(m):
+                    dv = dtmp[i]
+                    sel[k] = sel[i]
+                    k += (dv >= dlo) & (dv <= dhi)
+            else:
+                _gather_i64(c, base, sel, m, tmp)
+                lo, hi = fd.lo, fd.hi
+                for i in range(m):
+                    v = tmp[i]
+                    sel[k] = sel[i]
+                    k += (v >= lo) & (v <= hi)
+            if c.valid != NULL:
+                j = 0
+                for i in range(k):
+                    sel[j] = sel[i]
+                    j += _bit(c.valid, base + sel[i])
+                k = j
+            m = k
+            if m == 0:
+                return
+        cdef int32_t *gid = st.gid
+        cdef KeyDesc *kd
+        cdef int64_t code
+        for i in range(m):
+            gid[i] = 0
+        for f in range(self.nkeys):
+            kd = &self.keys[f]
+            c = &cols[kd.col]
+            _gather_i64(c, base, sel, m, tmp)
+            for i in range(m):
+                code = tmp[i] - kd.base
+                if c.valid != NULL and not _bit(c.valid, base + sel[i]):
+                    code = kd.card - 1
+                gid[i] += <int32_t>(code * kd.stride)
+        if self.nkeys:
+            for i in range(m):
+                st.rows[gid[i]] += 1
+        else:
+            st.rows[0] += m
+        for f in range(self.ncols):  # each column the aggregates read: gathered once
+            c = &cols[f]
+            if self.need_i[f]:
+                _gather_i64(c, base, sel, m, st.cbuf + <size_t>f * SCAN_BLOCK)
+            if self.need_f[f]:
+                _gather_f64(c, base, sel, m, st.dbuf + <size_t>f * SCAN_BLOCK)
+            if (self.need_i[f] or self.need_f[f]) and c.valid != NULL:
+                for i in range(m):
+                    st.cvalid[<size_t>f * SCAN_BLOCK + i] = _bit(c.valid, base + sel[i])
+        for j in range(self.naggs):
+            self._agg(st, cols, base, m, j)
+
+    cdef void _agg(self, FusedState st, const PhysCol *cols, int64_t base, int m,
+                   int j) noexcept nogil:
+        cdef AggDesc *ad = &self.aggs[j]
+        cdef int i, f
+        cdef int32_t *gid = st.gid
+        cdef uint8_t *ok = st.ok
+        cdef i128 *prod = st.prod
+        cdef int64_t *p64 = st.prod64
+        cdef double *dprod = st.dprod
+        cdef FactorDesc *fc
+        cdef const int64_t *x
+        cdef const double *dx
+        cdef const uint8_t *cv
+        cdef int na = self.naggs
+        cdef size_t cell
+        cdef i128 s
+        cdef int64_t cnt, a, b
+        cdef double ds, da, db
+        cdef bint nullable = False
+        if ad.kind == A_COUNT_STAR:
+            if self.nkeys:
+                for i in range(m):
+                    st.cnt[gid[i] * na + j] += 1
+            else:
+                st.cnt[j] += m
+            return
+        for i in range(m):
+            ok[i] = 1
+            prod[i] = 1
+            p64[i] = 1
+            dprod[i] = 1.0
+        for f in range(ad.first, ad.first + ad.count):
+            fc = &self.fac[f]
+            if fc.col < 0:
+                for i in range(m):
+                    dprod[i] *= fc.da
+                    p64[i] *= fc.a
+                    prod[i] *= fc.a
+                continue
+            if cols[fc.col].valid != NULL:
+                nullable = True
+                cv = st.cvalid + <size_t>fc.col * SCAN_BLOCK
+                for i in range(m):
+                    ok[i] &= cv[i]
+            if ad.is_float:
+                dx = st.dbuf + <size_t>fc.col * SCAN_BLOCK
+                da, db = fc.da, fc.db
+                for i in range(m):
+                    dprod[i] *= da + db * dx[i]
+                continue
+            x = st.cbuf + <size_t>fc.col * SCAN_BLOCK
+            a, b = fc.a, fc.b
+            if ad.small:
+                if a == 0 and b == 1:
+                    for i in range(m):
+                        p64[i] *= x[i]
+                else:
+                    for i in range(m):
+                        p64[i] *= a + b * x[i]
+            else:
+                for i in range(m):
+                    prod[i] *= a + b * <i128>x[i]
+        if ad.small and not ad.is_float:
+            for i in range(m):
+                prod[i] = p64[i]
+        if not self.nkeys:  # one group: accumulate in registers
+            cnt = 0
+            s = 0
+            ds = 0
+            if ad.is_float:
+                for i in range(m):
+                    cnt += ok[i]
+                    ds += dprod[i] if ok[i] else 0.0
+            elif ad.small and not nullable:
+                cnt = m
+                for i in range(m):
+                    s += p64[i]
+            else:
+                for i in range(m):
+                    cnt += ok[i]
+                    s += prod[i] * ok[i]
+            st.cnt[j] += cnt
+            st.isum[j] += s
+            st.dsum[j] += ds
+            if ad.kind == A_MIN or ad.kind == A_MAX:
+                for i in range(m):
+                    if ok[i]:
+                        self._minmax(st, <size_t>j, ad, prod[i], dprod[i])
+            return
+        for i in range(m):
+            if not ok[i]:
+                continue
+            cell = <size_t>gid[i] * na + j
+            st.cnt[cell] += 1
+            if ad.kind == A_SUM:
+                if ad.is_float:
+                    st.dsum[cell] += dprod[i]
+                else:
+                    st.isum[cell] += prod[i]
+            elif ad.kind == A_MIN or ad.kind == A_MAX:
+                self._minmax(st, cell, ad, prod[i], dprod[i])
+
+    cdef inline void _minmax(self, FusedState st, size_t cell, AggDesc *ad, i128 v,
+                             double dv) noexcept nogil:
+        if ad.is_float:
+            if dv < st.dmin[cell]:
+                st.dmin[cell] = dv
+            if dv > st.dmax[cell]:
+                st.dmax[cell] = dv
+        else:
+            if <int64_t>v < st.imin[cell]:
+                st.imin[cell] = <int64_t>v
+            if <int64_t>v > st.imax[cell]:
+                st.imax[cell] = <int64_t>v
