@@ -8,7 +8,7 @@ and multiply by adding scales, exactly, in int64 (overflow is an error, never a 
 >>> from mapdb.query.types import DECIMAL, INT64
 >>> e = arith("sub", Lit(1, INT64), Col("d", DECIMAL(15, 2)))
 >>> str(e), str(e.type)
-('(100 - d)', 'decimal(18,2)')
+('(1.00 - d)', 'decimal(18,2)')
 """
 
 from __future__ import annotations

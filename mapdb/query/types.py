@@ -7,7 +7,7 @@ Semantics follow DuckDB's (the reference for differential tests): integer ``/`` 
 division, ``//`` and ``%`` truncate toward zero, decimals round half away from zero.
 
 >>> DECIMAL(15, 2).output_type
-Decimal128Type(decimal128(18, 2))
+Decimal128Type(decimal128(15, 2))
 >>> common_numeric(INT64, DECIMAL(15, 2))
 SqlType(kind='decimal', precision=18, scale=2, arrow=DataType(int64))
 """
