@@ -18,6 +18,7 @@ cdef extern from "mapdb_scan.h" nogil:
 
 cdef enum:
     SCAN_BLOCK = 2048
+    SORT_GROUPS = 4096   # up to this many groups, a block's rows are ordered by group
 
 # physical column kinds (PhysicalColumn.data dtypes)
 cdef enum:
@@ -66,7 +67,7 @@ ctypedef struct KeyDesc:
 ctypedef struct AggDesc:
     int kind
     int is_float
-    int small        # products fit in int64 (bounds checked by the planner)
+    int small        # products and a block's sums fit in int64 (the planner checked bounds)
     int first        # index of its first factor
     int count        # number of factors (0 for COUNT(*))
 
@@ -171,6 +172,11 @@ cdef class FusedState:
     cdef int64_t *cbuf     # per column: its values for the selected rows of the block
     cdef double *dbuf
     cdef uint8_t *cvalid   # per column: 1 where the selected row is not NULL
+    cdef int32_t *sel2     # the selection reordered by group
+    cdef int32_t *hist     # per group: rows in this block, then a write cursor
+    cdef int32_t *run_group
+    cdef int32_t *run_start
+    cdef int32_t *run_len
 
     def __cinit__(self, int ngroups, int naggs, int ncols=1):
         cdef size_t cells = <size_t>max(ngroups, 1) * max(naggs, 1)
@@ -194,7 +200,13 @@ cdef class FusedState:
         self.cbuf = <int64_t *>malloc(<size_t>max(ncols, 1) * SCAN_BLOCK * sizeof(int64_t))
         self.dbuf = <double *>malloc(<size_t>max(ncols, 1) * SCAN_BLOCK * sizeof(double))
         self.cvalid = <uint8_t *>malloc(<size_t>max(ncols, 1) * SCAN_BLOCK)
-        if not (self.prod64 and self.cbuf and self.dbuf and self.cvalid):
+        self.sel2 = <int32_t *>malloc(SCAN_BLOCK * sizeof(int32_t))
+        self.hist = <int32_t *>calloc(<size_t>min(max(ngroups, 1), SORT_GROUPS), sizeof(int32_t))
+        self.run_group = <int32_t *>malloc(SCAN_BLOCK * sizeof(int32_t))
+        self.run_start = <int32_t *>malloc(SCAN_BLOCK * sizeof(int32_t))
+        self.run_len = <int32_t *>malloc(SCAN_BLOCK * sizeof(int32_t))
+        if not (self.prod64 and self.cbuf and self.dbuf and self.cvalid and self.sel2
+                and self.hist and self.run_group and self.run_start and self.run_len):
             raise MemoryError()
         if not (self.rows and self.cnt and self.isum and self.dsum and self.imin and self.imax
                 and self.dmin and self.dmax and self.sel and self.gid and self.tmp
@@ -213,6 +225,8 @@ cdef class FusedState:
         free(self.sel); free(self.gid); free(self.tmp); free(self.dtmp)
         free(self.prod); free(self.dprod); free(self.ok)
         free(self.prod64); free(self.cbuf); free(self.dbuf); free(self.cvalid)
+        free(self.sel2); free(self.hist); free(self.run_group); free(self.run_start)
+        free(self.run_len)
 
     def merge(self, FusedState other):
         """Add ``other``'s accumulators into this state."""
@@ -422,16 +436,16 @@ cdef class FusedProgram:
             kd = &self.keys[f]
             c = &cols[kd.col]
             _gather_i64(c, base, sel, m, tmp)
-            for i in range(m):
-                code = tmp[i] - kd.base
-                if c.valid != NULL and not _bit(c.valid, base + sel[i]):
-                    code = kd.card - 1
-                gid[i] += <int32_t>(code * kd.stride)
-        if self.nkeys:
-            for i in range(m):
-                st.rows[gid[i]] += 1
-        else:
-            st.rows[0] += m
+            if c.valid == NULL:
+                for i in range(m):
+                    gid[i] += <int32_t>((tmp[i] - kd.base) * kd.stride)
+            else:
+                for i in range(m):
+                    code = tmp[i] - kd.base
+                    if not _bit(c.valid, base + sel[i]):
+                        code = kd.card - 1
+                    gid[i] += <int32_t>(code * kd.stride)
+        cdef int nruns = self._runs(st, m)
         for f in range(self.ncols):  # each column the aggregates read: gathered once
             c = &cols[f]
             if self.need_i[f]:
@@ -442,12 +456,52 @@ cdef class FusedProgram:
                 for i in range(m):
                     st.cvalid[<size_t>f * SCAN_BLOCK + i] = _bit(c.valid, base + sel[i])
         for j in range(self.naggs):
-            self._agg(st, cols, base, m, j)
+            self._agg(st, cols, m, j, nruns)
 
-    cdef void _agg(self, FusedState st, const PhysCol *cols, int64_t base, int m,
-                   int j) noexcept nogil:
+    cdef int _runs(self, FusedState st, int m) noexcept nogil:
+        """Order the selection by group (a counting sort) so that each group's rows form
+        one run: aggregates then sum a run in registers instead of read-modify-writing a
+        group's accumulator per row. Returns the number of runs, or -1 when there are too
+        many groups to sort cheaply (rows are then scattered one by one)."""
+        cdef int i, r, g, pos
+        cdef int32_t *gid = st.gid
+        if not self.nkeys:
+            st.run_group[0], st.run_start[0], st.run_len[0] = 0, 0, m
+            st.rows[0] += m
+            return 1
+        if self.ngroups > SORT_GROUPS:
+            for i in range(m):
+                st.rows[gid[i]] += 1
+            return -1
+        cdef int nruns = 0
+        for i in range(m):
+            g = gid[i]
+            if st.hist[g] == 0:
+                st.run_group[nruns] = g
+                nruns += 1
+            st.hist[g] += 1
+        pos = 0
+        for r in range(nruns):
+            g = st.run_group[r]
+            st.run_start[r] = pos
+            st.run_len[r] = st.hist[g]
+            st.rows[g] += st.hist[g]
+            st.hist[g] = pos  # becomes the write cursor
+            pos += st.run_len[r]
+        for i in range(m):
+            g = gid[i]
+            st.sel2[st.hist[g]] = st.sel[i]
+            st.hist[g] += 1
+        for r in range(nruns):
+            st.hist[st.run_group[r]] = 0
+        for i in range(m):
+            st.sel[i] = st.sel2[i]
+        return nruns
+
+    cdef void _agg(self, FusedState st, const PhysCol *cols, int m, int j,
+                   int nruns) noexcept nogil:
         cdef AggDesc *ad = &self.aggs[j]
-        cdef int i, f
+        cdef int i, f, r, lo, hi
         cdef int32_t *gid = st.gid
         cdef uint8_t *ok = st.ok
         cdef i128 *prod = st.prod
@@ -460,91 +514,127 @@ cdef class FusedProgram:
         cdef int na = self.naggs
         cdef size_t cell
         cdef i128 s
-        cdef int64_t cnt, a, b
+        cdef int64_t s64, cnt, a, b
         cdef double ds, da, db
         cdef bint nullable = False
         if ad.kind == A_COUNT_STAR:
-            if self.nkeys:
-                for i in range(m):
-                    st.cnt[gid[i] * na + j] += 1
+            if nruns >= 0:
+                for r in range(nruns):
+                    st.cnt[<size_t>st.run_group[r] * na + j] += st.run_len[r]
             else:
-                st.cnt[j] += m
+                for i in range(m):
+                    st.cnt[<size_t>gid[i] * na + j] += 1
             return
-        for i in range(m):
-            ok[i] = 1
-            prod[i] = 1
-            p64[i] = 1
-            dprod[i] = 1.0
+        for f in range(ad.first, ad.first + ad.count):
+            fc = &self.fac[f]
+            if fc.col >= 0 and cols[fc.col].valid != NULL:
+                nullable = True
+        if nullable:
+            for i in range(m):
+                ok[i] = 1
+        # the product of the factors, row by row (the first factor assigns)
         for f in range(ad.first, ad.first + ad.count):
             fc = &self.fac[f]
             if fc.col < 0:
-                for i in range(m):
-                    dprod[i] *= fc.da
-                    p64[i] *= fc.a
-                    prod[i] *= fc.a
+                if f == ad.first:
+                    for i in range(m):
+                        dprod[i] = fc.da
+                        p64[i] = fc.a
+                        prod[i] = fc.a
+                else:
+                    for i in range(m):
+                        dprod[i] *= fc.da
+                        p64[i] *= fc.a
+                        prod[i] *= fc.a
                 continue
             if cols[fc.col].valid != NULL:
-                nullable = True
                 cv = st.cvalid + <size_t>fc.col * SCAN_BLOCK
                 for i in range(m):
                     ok[i] &= cv[i]
             if ad.is_float:
                 dx = st.dbuf + <size_t>fc.col * SCAN_BLOCK
                 da, db = fc.da, fc.db
-                for i in range(m):
-                    dprod[i] *= da + db * dx[i]
+                if f == ad.first:
+                    for i in range(m):
+                        dprod[i] = da + db * dx[i]
+                else:
+                    for i in range(m):
+                        dprod[i] *= da + db * dx[i]
                 continue
             x = st.cbuf + <size_t>fc.col * SCAN_BLOCK
             a, b = fc.a, fc.b
             if ad.small:
-                if a == 0 and b == 1:
+                if f == ad.first:
                     for i in range(m):
-                        p64[i] *= x[i]
+                        p64[i] = a + b * x[i]
                 else:
                     for i in range(m):
                         p64[i] *= a + b * x[i]
             else:
-                for i in range(m):
-                    prod[i] *= a + b * <i128>x[i]
-        if ad.small and not ad.is_float:
+                if f == ad.first:
+                    for i in range(m):
+                        prod[i] = a + b * <i128>x[i]
+                else:
+                    for i in range(m):
+                        prod[i] *= a + b * <i128>x[i]
+        if ad.small and not ad.is_float and ad.kind != A_SUM:
             for i in range(m):
                 prod[i] = p64[i]
-        if not self.nkeys:  # one group: accumulate in registers
-            cnt = 0
-            s = 0
-            ds = 0
-            if ad.is_float:
-                for i in range(m):
-                    cnt += ok[i]
-                    ds += dprod[i] if ok[i] else 0.0
-            elif ad.small and not nullable:
-                cnt = m
-                for i in range(m):
-                    s += p64[i]
-            else:
-                for i in range(m):
-                    cnt += ok[i]
-                    s += prod[i] * ok[i]
-            st.cnt[j] += cnt
-            st.isum[j] += s
-            st.dsum[j] += ds
-            if ad.kind == A_MIN or ad.kind == A_MAX:
-                for i in range(m):
-                    if ok[i]:
-                        self._minmax(st, <size_t>j, ad, prod[i], dprod[i])
+        if nruns < 0:  # many groups: scatter row by row
+            for i in range(m):
+                if nullable and not ok[i]:
+                    continue
+                cell = <size_t>gid[i] * na + j
+                st.cnt[cell] += 1
+                if ad.kind == A_SUM:
+                    if ad.is_float:
+                        st.dsum[cell] += dprod[i]
+                    elif ad.small:
+                        st.isum[cell] += p64[i]
+                    else:
+                        st.isum[cell] += prod[i]
+                else:
+                    self._minmax(st, cell, ad, prod[i], dprod[i])
             return
-        for i in range(m):
-            if not ok[i]:
-                continue
-            cell = <size_t>gid[i] * na + j
-            st.cnt[cell] += 1
+        for r in range(nruns):  # one run per group: accumulate in registers
+            lo, hi = st.run_start[r], st.run_start[r] + st.run_len[r]
+            cell = <size_t>st.run_group[r] * na + j
+            if nullable:
+                cnt = 0
+                for i in range(lo, hi):
+                    cnt += ok[i]
+            else:
+                cnt = hi - lo
+            st.cnt[cell] += cnt
             if ad.kind == A_SUM:
                 if ad.is_float:
-                    st.dsum[cell] += dprod[i]
+                    ds = 0
+                    if nullable:
+                        for i in range(lo, hi):
+                            ds += dprod[i] if ok[i] else 0.0
+                    else:
+                        for i in range(lo, hi):
+                            ds += dprod[i]
+                    st.dsum[cell] += ds
+                elif ad.small:  # block sums fit in int64 (the planner checked)
+                    s64 = 0
+                    if nullable:
+                        for i in range(lo, hi):
+                            s64 += p64[i] * ok[i]
+                    else:
+                        for i in range(lo, hi):
+                            s64 += p64[i]
+                    st.isum[cell] += s64
                 else:
-                    st.isum[cell] += prod[i]
-            elif ad.kind == A_MIN or ad.kind == A_MAX:
-                self._minmax(st, cell, ad, prod[i], dprod[i])
+                    s = 0
+                    for i in range(lo, hi):
+                        if not nullable or ok[i]:
+                            s += prod[i]
+                    st.isum[cell] += s
+            else:
+                for i in range(lo, hi):
+                    if not nullable or ok[i]:
+                        self._minmax(st, cell, ad, prod[i], dprod[i])
 
     cdef inline void _minmax(self, FusedState st, size_t cell, AggDesc *ad, i128 v,
                              double dv) noexcept nogil:

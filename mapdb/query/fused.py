@@ -29,6 +29,7 @@ from mapdb.query.source import TableSource
 from mapdb.query.types import QueryError
 
 MAX_GROUPS = 1 << 16
+SCAN_BLOCK = 2048  # rows per kernel block (ext/scan.pxi)
 _KERNEL_KINDS = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "float32",
                  "float64"}
 
@@ -65,23 +66,33 @@ class _Compiler:
 
     # -- filters -------------------------------------------------------------------
     def filters(self) -> list[tuple]:
-        out = []
+        """One range per column (conjuncts on a column intersect), most selective first
+        (estimated from the zone maps' overall min and max), so later filters only look at
+        the rows earlier ones kept."""
+        ranges: dict[str, list] = {}
         for p in conjuncts(self.scan.filter):
             if isinstance(p, Call) and p.op == "is_not_null" and isinstance(p.args[0], Col) \
                     and self.kernel_column(p.args[0].name):
-                out.append((self.col(p.args[0].name), self.is_float(p.args[0].name),
-                            None, None))
-                continue
-            dict_eq = self.dict_equality(p)
-            if dict_eq is not None:
-                out.append(dict_eq)
-                continue
-            r = range_of(p)
+                r = (p.args[0].name, None, None, self.types[p.args[0].name].kind == "float")
+            else:
+                r = self.dict_equality(p) or range_of(p)
             if r is None or not self.kernel_column(r[0]):
                 raise _NoFuse(f"filter {p}")
             name, lo, hi, is_float = r
-            out.append((self.col(name), int(is_float), lo, hi))
-        return out
+            cur = ranges.setdefault(name, [None, None, is_float])
+            cur[0] = lo if cur[0] is None else (cur[0] if lo is None else max(cur[0], lo))
+            cur[1] = hi if cur[1] is None else (cur[1] if hi is None else min(cur[1], hi))
+        out = [(self.selectivity(n, lo, hi, f), self.col(n), int(f), lo, hi)
+               for n, (lo, hi, f) in ranges.items()]
+        return [x[1:] for x in sorted(out, key=lambda x: x[0])]
+
+    def selectivity(self, name: str, lo, hi, is_float: bool) -> float:
+        if is_float:
+            return 0.5
+        zlo, zhi = self.bounds(name)
+        lo = zlo if lo is None else max(lo, zlo)
+        hi = zhi if hi is None else min(hi, zhi)
+        return max(hi - lo + 1, 0) / max(zhi - zlo + 1, 1)
 
     def dict_equality(self, p: Expr):
         if not (isinstance(p, Call) and p.op == "eq"):
@@ -94,7 +105,7 @@ class _Compiler:
             return None
         code = self.source.dictionary_code(a.name, b.value)
         lo, hi = (code, code) if code is not None else (1, 0)
-        return (self.col(a.name), 0, lo, hi)
+        return (a.name, lo, hi, False)
 
     def kernel_column(self, name: str) -> bool:
         return self.source.physical_kind(name) in _KERNEL_KINDS
@@ -171,7 +182,8 @@ class _Compiler:
         return None, None
 
     def check_overflow(self, factors: list[tuple], kind: str) -> int:
-        """1 when every product fits in int64 (the fast path), 0 when it needs int128."""
+        """1 when products and a block's sums fit in int64 (the fast path), 0 when they
+        need int128; raises _NoFuse when even int128 could overflow."""
         bound = 1
         for col, a, b in factors:
             if col < 0:
@@ -182,7 +194,7 @@ class _Compiler:
         limit = 1 << 62 if kind in ("min", "max") else 1 << 100
         if bound >= limit:
             raise _NoFuse("products could overflow")
-        return int(bound < (1 << 62))
+        return int(bound * SCAN_BLOCK < (1 << 62))
 
 
 def compile_aggregate(plan: Aggregate):
