@@ -1,3 +1,3 @@
-from mapdb.cli import main
+from mapdb.cli import entry
 
-main(prog_name="mapdb")
+entry()

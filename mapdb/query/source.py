@@ -20,6 +20,7 @@ import pyarrow as pa
 from mapdb.query.types import SqlType, from_arrow
 
 MORSEL_ROWS = 1 << 17  # 8 zone-map blocks: a few MB per column, enough to amortize a call
+PREFETCH_MORSELS = 8   # how far ahead of the scan WILLNEED runs (a few MB per column)
 
 
 @dataclass(frozen=True)
@@ -159,11 +160,68 @@ class TableSource(Source):
         return out
 
     def arrays(self, m: Morsel, columns: list[str]) -> dict[str, pa.Array]:
+        """Arrow views of the morsel's rows (decimals: their stored narrow ints, widened to
+        int64 for this morsel only)."""
         out = {}
         for c in columns:
-            a = self.snapshot.column_chunks(c)[m.segment].slice(m.start, m.rows)
-            out[c] = scaled_ints(a) if self._types[c].kind == "decimal" else a
+            if self._types[c].kind == "decimal":
+                out[c] = self._decimal_morsel(c, m)
+            else:
+                out[c] = self.snapshot.column_chunks(c)[m.segment].slice(m.start, m.rows)
         return out
+
+    def _decimal_morsel(self, column: str, m: Morsel) -> pa.Array:
+        p = self._physical(column)[m.segment]
+        values = p.data[m.start:m.stop].astype(np.int64)
+        validity = None
+        if p.validity is not None:
+            if m.start % 8:  # morsels start on zone-map blocks; keep the general case right
+                bits = np.unpackbits(p.validity, bitorder="little")[m.start:m.stop]
+                validity = np.packbits(bits, bitorder="little")
+            else:
+                validity = p.validity[m.start // 8:(m.stop + 7) // 8]
+        return pa.Array.from_buffers(pa.int64(), m.rows, [
+            None if validity is None else pa.py_buffer(validity), pa.py_buffer(values)])
+
+    # -- page cache: what the executor advises before and during a scan ----------------
+    def _spans(self, columns: list[str], morsels: list[Morsel]):
+        """Per (column, segment): the row span the morsels cover."""
+        spans: dict[int, list[int]] = {}
+        for m in morsels:
+            lo_hi = spans.setdefault(m.segment, [m.start, m.stop])
+            lo_hi[0], lo_hi[1] = min(lo_hi[0], m.start), max(lo_hi[1], m.stop)
+        for c in columns:
+            parts = self._physical(c)
+            for seg, (lo, hi) in spans.items():
+                yield parts[seg], lo, hi
+
+    def residency(self, columns: list[str], morsels: list[Morsel]) -> float | None:
+        """Fraction of the bytes the scan will read that are in the page cache now."""
+        resident = total = 0
+        for p, lo, hi in self._spans(columns, morsels):
+            r, t = p.residency(lo, hi)
+            resident += r
+            total += t
+        return resident / total if total else None
+
+    def prepare(self, columns: list[str], morsels: list[Morsel]) -> None:
+        """Before a scan: SEQUENTIAL on the ranges it covers (aggressive read-ahead, pages
+        behind the cursor freed first), WILLNEED on its first morsels."""
+        for p, lo, hi in self._spans(columns, morsels):
+            p.advise(lo, hi, "sequential")
+        for i in range(min(PREFETCH_MORSELS, len(morsels))):
+            self._willneed(columns, morsels[i])
+
+    def prefetch(self, columns: list[str], morsels: list[Morsel], i: int) -> None:
+        """While morsel ``i`` runs: WILLNEED on the morsel PREFETCH_MORSELS ahead, so its
+        pages are read asynchronously before a worker faults on them."""
+        j = i + PREFETCH_MORSELS
+        if j < len(morsels):
+            self._willneed(columns, morsels[j])
+
+    def _willneed(self, columns: list[str], m: Morsel) -> None:
+        for c in columns:
+            self._physical(c)[m.segment].advise(m.start, m.stop, "willneed")
 
     # -- what the fused kernels need: raw buffers and dictionaries --------------------
     def is_dictionary(self, column: str) -> bool:
@@ -201,25 +259,7 @@ class TableSource(Source):
 
     def _physical(self, column: str) -> list:
         if column not in self._phys:
-            if hasattr(self.snapshot, "physical"):
-                self._phys[column] = self.snapshot.physical(column)
-            else:  # TEMPORARY until storage.scan lands
-                from types import SimpleNamespace
-                out = []
-                for a in self.snapshot.column_chunks(column):
-                    if isinstance(a, pa.DictionaryArray):
-                        a = a.indices
-                    elif pa.types.is_decimal(a.type):
-                        a = scaled_ints(a)
-                    t = a.type
-                    dt = np.dtype("int32") if pa.types.is_date32(t) else np.dtype("int64") \
-                        if pa.types.is_timestamp(t) else np.dtype(t.to_pandas_dtype())
-                    data = np.frombuffer(a.buffers()[1], dt, count=len(a),
-                                         offset=a.offset * dt.itemsize)
-                    valid = None if a.null_count == 0 else np.frombuffer(a.buffers()[0],
-                                                                         np.uint8)
-                    out.append(SimpleNamespace(data=data, validity=valid, rows=len(a)))
-                self._phys[column] = out
+            self._phys[column] = self.snapshot.physical(column)
         return self._phys[column]
 
     def physical(self, column: str) -> list[tuple]:
