@@ -43,7 +43,10 @@ def scalar(value: object, t: SqlType) -> pa.Scalar:
 
 def evaluate(e: Expr, batch: dict[str, pa.Array], n: int) -> pa.Array:
     """``e`` over the columns of ``batch`` (``n`` rows), as an array of ``e.type.arrow``."""
-    v = _eval(e, batch)
+    try:
+        v = _eval(e, batch)
+    except pa.ArrowInvalid as err:  # overflow in checked arithmetic, an invalid cast ...
+        raise QueryError(f"cannot evaluate {e}: {err}") from None
     if isinstance(v, pa.Scalar):
         return pa.repeat(v, n) if v.is_valid or v.type != pa.null() else pa.nulls(n, e.type.arrow)
     return v
@@ -132,7 +135,11 @@ def _call(e: Call, a: list[Value]) -> Value:
     if op == "is_not_null":
         return pc.is_valid(a[0])
     if op == "in":
-        values = pa.array(e.param, type=e.args[0].type.arrow) if e.args[0].type.kind not in (
+        params = e.param
+        if pa.types.is_integer(e.args[0].type.arrow):  # 100000 can't be in a uint16 column
+            info = np.iinfo(e.args[0].type.arrow.to_pandas_dtype())
+            params = tuple(v for v in params if v is None or info.min <= v <= info.max)
+        values = pa.array(params, type=e.args[0].type.arrow) if e.args[0].type.kind not in (
             "date", "timestamp") else pa.array(e.param, pa.int64()).cast(
                 pa.int32() if e.args[0].type.kind == "date" else pa.int64()).cast(
                     e.args[0].type.arrow)

@@ -1,0 +1,105 @@
+"""Unsupported constructs and runtime errors: a QueryError naming the construct (with its
+position when the node has one), never a wrong answer."""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+import pytest
+
+from mapdb.errors import MapdbError
+from mapdb.query.types import QueryError
+
+POSITION = re.compile(r"\(line \d+, column \d+\)")
+
+UNSUPPORTED = [
+    ("SELECT * FROM t JOIN flights ON t.id = flights.flight", "JOIN", True),
+    ("SELECT * FROM t, flights", "JOIN", True),
+    ("SELECT id, row_number() OVER (ORDER BY id) FROM t", "window", True),
+    ("SELECT id, sum(i8) OVER () FROM t", "window", True),
+    ("SELECT id FROM t UNION SELECT id FROM t", "UNION", True),
+    ("SELECT id FROM t UNION ALL SELECT id FROM t", "UNION", True),
+    ("SELECT id FROM t INTERSECT SELECT id FROM t", "INTERSECT", True),
+    ("SELECT id FROM t EXCEPT SELECT id FROM t", "EXCEPT", True),
+    ("SELECT id FROM t WHERE id IN (SELECT id FROM t)", "subquery", True),
+    ("SELECT id FROM t WHERE EXISTS (SELECT 1 FROM t)", "subquer", True),
+    ("SELECT (SELECT max(id) FROM t) FROM t", "subquer", True),
+    ("SELECT nope(id) FROM t", "nope", True),
+    ("SELECT id FROM t WHERE levenshtein(s, 'a') > 1", "levenshtein", True),
+    ("SELECT nosuchcolumn FROM t", "nosuchcolumn", True),
+    ("SELECT t.nosuchcolumn FROM t", "nosuchcolumn", True),
+    ("SELECT x.id FROM t", '"x"', True),
+    ("SELECT id FROM nosuchtable", "nosuchtable", True),
+    ("SELECT id FROM main.t", "schema-qualified", True),
+    ("SELECT id FROM t GROUP BY ROLLUP (id)", "ROLLUP", True),
+    ("SELECT DISTINCT ON (g) g, id FROM t", "DISTINCT ON", True),
+    ("SELECT sum(DISTINCT i8) FROM t", "DISTINCT", True),
+    ("SELECT TRY_CAST(s AS INTEGER) FROM t", "TRY_CAST", True),
+    ("SELECT s LIKE 'a!%' ESCAPE '!' FROM t", "ESCAPE", True),
+    ("SELECT id FROM t WHERE sum(i8) > 0", "aggregate", True),
+    ("SELECT sum(max(i8)) FROM t", "nested", True),
+    ("SELECT id, count(*) FROM t", "GROUP BY", True),
+    ("SELECT g, id FROM t GROUP BY g", "GROUP BY", True),
+    ("SELECT id FROM t ORDER BY 5", "ORDER BY position 5", True),
+    ("SELECT id FROM t GROUP BY 3", "GROUP BY position 3", True),
+    ("SELECT DISTINCT g FROM t ORDER BY id", "DISTINCT", True),
+    ("SELECT id FROM t LIMIT -1", "LIMIT", True),
+    ("SELECT id FROM t LIMIT id", '"id"', True),
+    ("SELECT id FROM t WHERE i8", "boolean", True),
+    ("SELECT id FROM t WHERE s > 1", "compare", True),
+    ("SELECT s + 1 FROM t", "add", True),
+    ("SELECT id FROM t WHERE NOT s", "NOT", True),
+    ("SELECT CAST(i8 AS BLOB) FROM t", "BLOB", True),
+    ("SELECT CAST(d92 AS DECIMAL(30,2)) FROM t", "precision", True),
+    ("SELECT 12345678901234567890 FROM t", "BIGINT", True),
+    ("SELECT id FROM t WHERE s LIKE s", "pattern", True),
+    ("SELECT substring(s, id) FROM t", "SUBSTRING", True),
+    ("SELECT round(f64, i8) FROM t", "ROUND", True),
+    ("SELECT dt + INTERVAL 1 FORTNIGHT FROM t", "FORTNIGHT", True),
+    ("SELECT EXTRACT(CENTURY FROM dt) FROM t", "CENTURY", True),
+    ("SELECT date_trunc('millennium', dt) FROM t", "millennium", True),
+    ("SELECT DATE '2024-13-01' FROM t", "invalid date", False),
+    ("SELECT id FROM t WHERE dt = 'yesterday'", "invalid date", False),
+    ("SELECT 1", "FROM", False),
+    ("INSERT INTO t VALUES (1)", "INSERT", False),
+    ("SELECT id FROM t; SELECT id FROM t", "one statement", False),
+    ("SELEC id FROM t", "syntax", False),
+    ("SELECT id FROM t WHERE", "syntax", False),
+    ("WITH RECURSIVE r AS (SELECT 1 AS x FROM t) SELECT * FROM r", "RECURSIVE", True),
+]
+
+
+@pytest.mark.parametrize("sql,needle,positioned", UNSUPPORTED,
+                         ids=[f"unsupported-{i}" for i in range(len(UNSUPPORTED))])
+def test_unsupported_raises_query_error(engines, sql, needle, positioned):
+    with pytest.raises(QueryError) as info:
+        engines.db.sql(sql, fused=False).to_arrow()
+    msg = str(info.value)
+    assert isinstance(info.value, MapdbError)
+    assert needle.lower() in msg.lower(), msg
+    if positioned:
+        assert POSITION.search(msg), msg
+
+
+# DuckDB raises on these at run time; mapdb must raise too, not answer
+RUNTIME = [
+    "SELECT id, i64 % i8 FROM t",
+    "SELECT id, i64 // i8 FROM t",
+    "SELECT id, f64 // 0 FROM t",
+    "SELECT id, d92 % 0 FROM t",
+    "SELECT 7 % 0 FROM t",
+    "SELECT 7 // 0 FROM t",
+    "SELECT 9223372036854775807 + 1 FROM t",
+    "SELECT i64 * 9223372036854775807 FROM t",
+    "SELECT sum(i64 * 1000000) FROM t",
+]
+
+
+@pytest.mark.parametrize("sql", RUNTIME)
+def test_runtime_errors_match_duckdb(engines, sql):
+    with pytest.raises(duckdb.Error):
+        engines.con.execute(sql).fetchall()
+    for fused in (False, True):
+        with pytest.raises(QueryError):
+            engines.db.sql(sql, fused=fused).to_arrow()
