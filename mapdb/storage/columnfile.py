@@ -114,9 +114,11 @@ def write_buffer(directory: str, name: str, kind: BufferKind, owner: Owner, rows
     return FileRef(name, length, checksum)
 
 
-def open_buffer(directory: str, ref: FileRef, kind: BufferKind, owner: Owner,
-                rows: int) -> pa.Buffer:
-    """Map a committed file and return its data as a zero-copy pyarrow Buffer."""
+def map_buffer(directory: str, ref: FileRef, kind: BufferKind, owner: Owner,
+               rows: int) -> _ext.Mapping:
+    """Map a committed file (whole, header included) after checking its header against the
+    manifest; the caller owns the open Mapping (its data starts at ``HEADER_SIZE``, so data
+    offset ``k`` is mapping offset ``HEADER_SIZE + k``, page-aligned alike)."""
     path = os.path.join(directory, ref.name)
     try:
         m = fileops.map_readonly(path)
@@ -138,6 +140,17 @@ def open_buffer(directory: str, ref: FileRef, kind: BufferKind, owner: Owner,
                 f"{path}: file is {len(m)} bytes but the committed column needs "
                 f"{HEADER_SIZE + ref.length} ({HEADER_SIZE} header + {ref.length} data); "
                 f"it was truncated")
+    except BaseException:
+        m.close()
+        raise
+    return m
+
+
+def open_buffer(directory: str, ref: FileRef, kind: BufferKind, owner: Owner,
+                rows: int) -> pa.Buffer:
+    """Map a committed file and return its data as a zero-copy pyarrow Buffer."""
+    m = map_buffer(directory, ref, kind, owner, rows)
+    try:
         return pa.py_buffer(m).slice(HEADER_SIZE, ref.length)
     finally:
         m.close()  # unmapped when the last Buffer over it is released

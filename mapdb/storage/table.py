@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -25,7 +26,7 @@ from mapdb.errors import (
     SchemaError,
     StorageError,
 )
-from mapdb.storage import dictionary, fileops, manifest, segment, zonemap
+from mapdb.storage import dictionary, fileops, manifest, scan, segment, zonemap
 from mapdb.storage.columnfile import PendingFiles
 from mapdb.storage.dictionary import DictionaryEncoder
 from mapdb.storage.lock import WriterLock
@@ -54,6 +55,8 @@ class Snapshot:
         self.manifest: Manifest = self._pin.manifest
         self._chunks: dict[int, list[pa.Array]] = {}
         self._dicts: dict[int, pa.Array] = {}
+        self._physical: dict[int, list[scan.PhysicalColumn]] = {}
+        self._physical_lock = threading.Lock()  # scan threads may ask at once
 
     @property
     def version(self) -> int:
@@ -79,6 +82,30 @@ class Snapshot:
                 segment.open_column(self.segments_dir, s, spec, self.manifest.table_id, d)
                 for s in self.manifest.segments]
         return self._chunks[spec.id]
+
+    def physical(self, name: str) -> list[scan.PhysicalColumn]:
+        """One PhysicalColumn per segment, in manifest order: numpy views over the mapped
+        files plus advise/residency for scans (see storage.scan). Cached; the mappings stay
+        open (one descriptor per file) until ``close()``, the views valid as long as they
+        live. Mapped separately from ``column_chunks``."""
+        spec = self.manifest.column(name)
+        with self._physical_lock:
+            if spec.id not in self._physical:
+                cols: list[scan.PhysicalColumn] = []
+                try:
+                    for s in self.manifest.segments:
+                        cols.append(scan.open_physical(self.segments_dir, s, spec,
+                                                       self.manifest.table_id))
+                except BaseException:
+                    for c in cols:
+                        c.close()
+                    raise
+                self._physical[spec.id] = cols
+            return self._physical[spec.id]
+
+    def segment_rows(self) -> list[int]:
+        """Rows of each segment, in manifest order (the order of column_chunks/physical)."""
+        return [s.rows for s in self.manifest.segments]
 
     def column(self, name: str) -> pa.ChunkedArray:
         spec = self.manifest.column(name)
@@ -116,6 +143,11 @@ class Snapshot:
         """Release the pin; arrays already handed out stay valid (they hold their mappings)."""
         self._chunks.clear()
         self._dicts.clear()
+        with self._physical_lock:
+            for cols in self._physical.values():
+                for c in cols:
+                    c.close()
+            self._physical.clear()
         self._pin.release()
 
 

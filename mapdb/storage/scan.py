@@ -1,0 +1,227 @@
+"""The physical scan API: one column of one segment as scan kernels see it.
+
+A :class:`PhysicalColumn` holds numpy views straight over the mapped column files (no
+copy; the header page is skipped, so ``data[0]`` is the first value) plus the page-cache
+controls a scan needs: ``advise`` (madvise on the byte ranges that hold a run of rows) and
+``residency`` (mincore on them). Only the storage layer touches mappings; the executor gets
+them from ``Snapshot.physical(name)``, one PhysicalColumn per segment in manifest order.
+
+Each view keeps its mapping alive (it holds a buffer export of the ``_ext.Mapping``), so
+arrays stay valid after the snapshot is closed. The PhysicalColumn keeps its mappings open
+(one file descriptor each: data, and validity/offsets when present) until ``close()`` or
+the snapshot's ``close()``; after that the views still read, but ``advise`` and
+``residency`` raise ValueError.
+
+>>> import os, tempfile, decimal
+>>> import pyarrow as pa
+>>> from mapdb.storage.database import DatabaseStore
+>>> db = DatabaseStore(os.path.join(tempfile.mkdtemp(), "db"))
+>>> t = pa.table({"x": pa.array([3, None, 5], pa.int32()),
+...               "m": pa.array([decimal.Decimal("1.25"), None, decimal.Decimal("-0.50")],
+...                             pa.decimal128(12, 2)),
+...               "s": pa.array(["ab", "", "cde"])})
+>>> w = db.create_writer("t", t.schema, None, dictionary=None)
+>>> w.write(t); _ = w.commit(); w.close()
+>>> snap = db.snapshot("t")
+>>> snap.segment_rows()
+[3]
+>>> x = snap.physical("x")[0]
+>>> x.data.dtype.name, x.rows, x.null_count, x.validity.tolist()   # LSB first: rows 0, 2
+('int32', 3, 1, [5])
+>>> x.data[[0, 2]].tolist()
+[3, 5]
+>>> m = snap.physical("m")[0]                 # decimal(12,2) as scaled int8: 1 byte per row
+>>> m.data.dtype.name, m.data.tolist()       # the null slot holds 0
+('int8', [125, 0, -50])
+>>> s = snap.physical("s")[0]
+>>> s.offsets.tolist(), s.data.tobytes()
+([0, 2, 2, 5], b'abcde')
+>>> s.residency(2, 3)[1]        # bytes holding row 2: offsets[2:4] (16) + data[2:5] (3)
+19
+>>> s.advise(0, 3, "willneed")
+>>> [os.path.basename(p) for p in x.files()]
+['c1.data', 'c1.zones', 'c1.valid']
+>>> snap.close()
+>>> int(x.data[2])                             # views outlive the snapshot
+5
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mapdb import _ext
+from mapdb.storage import segment
+from mapdb.storage.columnfile import Owner, map_buffer
+from mapdb.storage.header import HEADER_SIZE, BufferKind
+from mapdb.storage.types import ColumnType
+
+ADVICE = {"sequential": _ext.Advice.SEQUENTIAL, "willneed": _ext.Advice.WILLNEED,
+          "random": _ext.Advice.RANDOM, "dontneed": _ext.Advice.DONTNEED,
+          "normal": _ext.Advice.NORMAL}
+_PAGE = _ext.PAGE_SIZE
+
+
+@dataclass(eq=False)
+class PhysicalColumn:
+    """One column of one segment as scan kernels see it: views over the mapped files, no copy.
+
+    ``data``: int8/16/32/64 scaled values for decimals (the segment's stored width: see
+    ``data.dtype``; scale from ``ctype.decimal_params``), the declared dtype for ints,
+    uints and floats, int32 for date32 and dictionary codes (into
+    ``Snapshot.dictionary(spec)``), int64 for timestamps, uint8 packed LSB-first bits for
+    bool (``ceil(rows / 8)`` bytes), uint8 bytes for string/binary. ``validity``: uint8
+    packed LSB-first bitmap (1 = valid), None when the segment has no nulls.
+    ``offsets``: ``rows + 1`` int64 offsets into ``data`` for string/binary, else None.
+    ``zones``: (blocks, 3) int64 [min, max, nulls] per ZONE_ROWS rows (see zonemap.py).
+    A value behind a null slot is unspecified (0 in narrow decimals).
+    """
+
+    name: str
+    ctype: ColumnType
+    rows: int
+    data: np.ndarray
+    validity: np.ndarray | None
+    offsets: np.ndarray | None
+    null_count: int
+    zones: np.ndarray
+    _maps: dict[BufferKind, _ext.Mapping] = field(default_factory=dict, repr=False)
+    _paths: tuple[str, ...] = field(default=(), repr=False)
+
+    # -- byte ranges ---------------------------------------------------------------------
+    def _ranges(self, start_row: int, end_row: int | None) -> list[tuple[_ext.Mapping, int, int]]:
+        """(mapping, lo, hi): the data-relative byte ranges [lo, hi) holding the rows."""
+        end = self.rows if end_row is None else end_row
+        if not 0 <= start_row <= end <= self.rows:
+            raise ValueError(f"rows [{start_row}, {end}) are outside the {self.rows} rows of "
+                             f"column {self.name!r} in this segment")
+        if any(m.closed for m in self._maps.values()):
+            raise ValueError(f"column {self.name!r}: the physical column is closed (its "
+                             f"snapshot was closed); its arrays still read, advise and "
+                             f"residency do not")
+        if start_row == end:
+            return []
+        bits = (start_row // 8, (end + 7) // 8)
+        out = []
+        if BufferKind.VALIDITY in self._maps:
+            out.append((self._maps[BufferKind.VALIDITY], *bits))
+        data = self._maps[BufferKind.DATA]
+        if self.offsets is not None:
+            offsets = self._maps[BufferKind.OFFSETS]
+            out.append((offsets, start_row * 8, (end + 1) * 8))
+            out.append((data, self._offset(offsets, start_row), self._offset(offsets, end)))
+        elif self.ctype.kind == "bool":
+            out.append((data, *bits))
+        else:
+            w = self.data.dtype.itemsize
+            out.append((data, start_row * w, end * w))
+        return [r for r in out if r[2] > r[1]]
+
+    @staticmethod
+    def _offset(m: _ext.Mapping, i: int) -> int:
+        """offsets[i] read with pread, not through the mapping: a fault on a cold page would
+        read around it (megabytes with a large read_ahead_kb), so measuring residency or
+        dropping pages would bring other pages in."""
+        raw = os.pread(m.fileno(), 8, HEADER_SIZE + 8 * i)
+        return int.from_bytes(raw, "little", signed=True)
+
+    # -- page cache ----------------------------------------------------------------------
+    def advise(self, start_row: int, end_row: int, how: str) -> None:
+        """madvise the page-aligned byte ranges of data/validity/offsets (for strings and
+        binaries also the data bytes between ``offsets[start_row]`` and
+        ``offsets[end_row]``) that hold rows ``[start_row, end_row)``.
+
+        ``how``: "sequential", "willneed", "random", "dontneed" or "normal" (ValueError
+        otherwise). "dontneed" also drops the clean pages of those ranges from the page
+        cache (``posix_fadvise(DONTNEED)`` after ``madvise(DONTNEED)`` unmapped them here):
+        madvise alone only unmaps a file's pages. Pages that another mapping still maps
+        (for example an Arrow array from ``Snapshot.column``) stay cached. Advice the kernel
+        refuses with EINVAL is ignored; other errors raise OSError.
+        """
+        try:
+            advice = ADVICE[how]
+        except KeyError:
+            raise ValueError(f"advice {how!r}: expected one of {', '.join(ADVICE)}") from None
+        for m, lo, hi in self._ranges(start_row, end_row):
+            try:
+                m.advise(HEADER_SIZE + lo, hi - lo, advice)
+                if advice == _ext.Advice.DONTNEED:
+                    first = (HEADER_SIZE + lo) // _PAGE * _PAGE
+                    last = -(-(HEADER_SIZE + hi) // _PAGE) * _PAGE
+                    _ext.fadvise(m.fileno(), first, last - first, _ext.FileAdvice.DONTNEED)
+            except OSError as e:
+                if e.errno != errno.EINVAL:
+                    raise
+
+    def residency(self, start_row: int = 0, end_row: int | None = None) -> tuple[int, int]:
+        """(resident_bytes, total_bytes) of the byte ranges holding rows
+        ``[start_row, end_row)`` (as in ``advise``; total = their exact sizes), measured
+        with mincore on the mappings: a byte counts as resident when its page is in the
+        page cache."""
+        resident = total = 0
+        for m, lo, hi in self._ranges(start_row, end_row):
+            a, b = HEADER_SIZE + lo, HEADER_SIZE + hi
+            cached = m.residency_map(a, b - a)
+            first = a // _PAGE * _PAGE
+            covered = np.full(len(cached), _PAGE, np.int64)  # bytes of [a, b) in each page
+            covered[0] -= a - first
+            covered[-1] -= first + len(cached) * _PAGE - b
+            resident += int(covered[cached].sum())
+            total += b - a
+        return resident, total
+
+    def files(self) -> list[str]:
+        """Paths of this column's files in this segment: data, zones, then validity and
+        offsets when present (dictionary chunks of dict columns are table-wide, not here)."""
+        return list(self._paths)
+
+    def close(self) -> None:
+        """Close the mappings' descriptors; the arrays stay valid until released."""
+        for m in self._maps.values():
+            m.close()
+
+
+def _data_dtype(ctype: ColumnType, width: int | None) -> np.dtype:
+    if ctype.kind == "decimal":
+        return np.dtype(f"<i{width}")
+    if ctype.kind == "bool" or ctype.is_variable:
+        return np.dtype(np.uint8)
+    return ctype.storage_numpy_dtype
+
+
+def open_physical(segments_dir: str, seg: segment.SegmentMeta, spec: segment.ColumnSpec,
+                  table_id: bytes) -> PhysicalColumn:
+    """Map one column of one segment for a scan (see PhysicalColumn)."""
+    d = os.path.join(segments_dir, seg.dirname)
+    files = seg.columns[spec.id]
+    segment.check_lengths(d, seg, spec)
+    owner = Owner(table_id, seg.id, spec.id, spec.type.code)
+    maps: dict[BufferKind, _ext.Mapping] = {}
+    try:
+        for kind, ref in files.refs():
+            if kind != BufferKind.ZONES:
+                maps[kind] = map_buffer(d, ref, kind, owner, seg.rows)
+        zones = segment.open_zones(segments_dir, seg, spec, table_id)
+        t, n = spec.type, seg.rows
+
+        def view(kind: BufferKind, dtype, count: int) -> np.ndarray:
+            return np.frombuffer(maps[kind], dtype, count=count, offset=HEADER_SIZE)
+
+        dtype = _data_dtype(t, files.data_width(t))
+        count = (n + 7) // 8 if t.kind == "bool" else (
+            files.data.length if t.is_variable else n)
+        return PhysicalColumn(
+            name=spec.name, ctype=t, rows=n, data=view(BufferKind.DATA, dtype, count),
+            validity=(view(BufferKind.VALIDITY, np.uint8, (n + 7) // 8)
+                      if files.validity else None),
+            offsets=view(BufferKind.OFFSETS, np.dtype("<i8"), n + 1) if files.offsets else None,
+            null_count=files.null_count, zones=zones, _maps=maps,
+            _paths=tuple(os.path.join(d, ref.name) for _, ref in files.refs()))
+    except BaseException:
+        for m in maps.values():
+            m.close()
+        raise
