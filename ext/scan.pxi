@@ -149,6 +149,40 @@ cdef void _gather_f64(const PhysCol *c, int64_t base, const int32_t *sel, int n,
             out[i] = (<const uint32_t *>d)[base + sel[i]]
 
 
+cdef int _range_first(const PhysCol *c, int64_t base, int n, int64_t lo, int64_t hi,
+                      int32_t *sel) noexcept nogil:
+    """The first filter of a block: read the column straight (no selection yet) and write
+    the positions of rows in [lo, hi] to ``sel``; branch-free."""
+    cdef int i, k = 0
+    cdef int64_t v
+    cdef const char *d = c.data
+    if c.kind == K_I32:
+        for i in range(n):
+            v = (<const int32_t *>d)[base + i]
+            sel[k] = i
+            k += (v >= lo) & (v <= hi)
+    elif c.kind == K_I64:
+        for i in range(n):
+            v = (<const int64_t *>d)[base + i]
+            sel[k] = i
+            k += (v >= lo) & (v <= hi)
+    elif c.kind == K_I16:
+        for i in range(n):
+            v = (<const int16_t *>d)[base + i]
+            sel[k] = i
+            k += (v >= lo) & (v <= hi)
+    elif c.kind == K_I8:
+        for i in range(n):
+            v = (<const int8_t *>d)[base + i]
+            sel[k] = i
+            k += (v >= lo) & (v <= hi)
+    else:
+        for i in range(n):
+            sel[i] = i
+        return -1  # no fast form: the caller gathers
+    return k
+
+
 cdef class FusedState:
     """One worker's accumulators: per group, per aggregate."""
     cdef readonly int ngroups, naggs
@@ -412,12 +446,15 @@ cdef class FusedProgram:
                     sel[k] = sel[i]
                     k += (dv >= dlo) & (dv <= dhi)
             else:
-                _gather_i64(c, base, sel, m, tmp)
                 lo, hi = fd.lo, fd.hi
-                for i in range(m):
-                    v = tmp[i]
-                    sel[k] = sel[i]
-                    k += (v >= lo) & (v <= hi)
+                k = _range_first(c, base, m, lo, hi, sel) if f == 0 else -1
+                if k < 0:
+                    k = 0
+                    _gather_i64(c, base, sel, m, tmp)
+                    for i in range(m):
+                        v = tmp[i]
+                        sel[k] = sel[i]
+                        k += (v >= lo) & (v <= hi)
             if c.valid != NULL:
                 j = 0
                 for i in range(k):
