@@ -318,7 +318,8 @@ def _table(plan: Aggregate, comp: _Compiler, key_specs, plan_aggs, res, ngroups)
                 continue
             hi, lo = res["sum_hi"][cell], res["sum_lo"][cell]
             if a.fn == "avg":
-                total = hi.astype(np.float64) * 2.0 ** 64 + lo.astype(np.float64)
+                total = np.array([float((int(h) << 64) + int(lo_)) for h, lo_ in
+                                  zip(hi, lo, strict=True)], np.float64)  # exact, then rounded
                 scale = a.arg.type.scale if a.arg.type.kind == "decimal" else 0
                 cols[name] = from_numpy(total / 10.0 ** scale / np.maximum(cnt, 1), empty)
                 continue

@@ -492,15 +492,7 @@ ALL = {"select": SELECT, "arith": ARITH, "compare": COMPARE, "logic": LOGIC,
        "between_in_like": BETWEEN_IN_LIKE, "case_cast": CASE_CAST, "dates": DATES,
        "strings": STRINGS, "aggs": AGGS, "group": GROUP, "having": HAVING, "order": ORDER,
        "limit": LIMIT, "distinct": DISTINCT, "subquery": SUBQUERY}
-# Wrong answers of the fused path (mapdb/query/fused.py, being reworked elsewhere); the
-# general path gives DuckDB's answer for each of these.
-FUSED_AVG = ("fused path: AVG differs from DuckDB and from the general path (SUM and COUNT "
-             "of the same argument are right); the fused AVG accumulator is wrong")
-FUSED_XFAIL = {"aggs-8": FUSED_AVG, "aggs-9": FUSED_AVG, "aggs-30": FUSED_AVG,
-               "group-31": FUSED_AVG, "order-32": FUSED_AVG}
-CASES = [pytest.param(q, id=f"{k}-{i}", marks=[pytest.mark.xfail(
-             strict=True, reason=FUSED_XFAIL[f"{k}-{i}"])] if f"{k}-{i}" in FUSED_XFAIL else [])
-         for k, qs in ALL.items() for i, q in enumerate(qs)]
+CASES = [pytest.param(q, id=f"{k}-{i}") for k, qs in ALL.items() for i, q in enumerate(qs)]
 
 
 @pytest.mark.parametrize("sql", CASES)
