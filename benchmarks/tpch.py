@@ -100,7 +100,7 @@ class Mapdb(Engine):
 
     def stamp(self) -> str:  # the on-disk format is whatever this storage/ingest code writes
         h = hashlib.sha1()
-        for d in ("mapdb/storage", "mapdb/ingest", "ext"):
+        for d in ("mapdb/storage", "mapdb/ingest"):  # ext: kernels, not the format
             for p in sorted((HERE.parent / d).rglob("*")):
                 if p.is_file() and p.suffix in {".py", ".pyx", ".pxi", ".pxd", ".h", ".c"}:
                     h.update(p.read_bytes())
