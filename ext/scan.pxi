@@ -14,6 +14,7 @@ from libc.stdlib cimport calloc, free, malloc
 cdef extern from "mapdb_scan.h" nogil:
     ctypedef long long i128 "mapdb_i128"
     int64_t i128_hi "mapdb_i128_hi"(i128 x)
+    void civil "mapdb_civil"(int64_t days, int64_t *year, int64_t *month)
     uint64_t i128_lo "mapdb_i128_lo"(i128 x)
 
 cdef enum:
@@ -52,6 +53,7 @@ ctypedef struct PhysCol:
 
 ctypedef struct FilterDesc:
     int col
+    int col2         # >= 0: the filter is on col - col2 (e.g. receiptdate > commitdate)
     int is_float
     int64_t lo
     int64_t hi
@@ -60,6 +62,7 @@ ctypedef struct FilterDesc:
 
 ctypedef struct KeyDesc:
     int col
+    int transform    # 0: the value; 1: year of a date; 2: month (1..12) of a date
     int64_t base
     int64_t card     # slots including the trailing NULL slot
     int64_t stride
@@ -320,7 +323,8 @@ cdef class FusedProgram:
     columns. ``filters``: (col, is_float, lo, hi); ``keys``: (col, base, card incl. the NULL
     slot); ``aggs``: (kind name, is_float, first factor, factor count); ``factors``:
     (col or -1, a, b) meaning a + b * column (floats when the aggregate is)."""
-    cdef int nseg, ncols, nfilt, nkeys, naggs, nfac
+    cdef int nseg, ncols, nfilt, nkeys, nfac
+    cdef readonly int naggs
     cdef uint8_t *need_i   # per column: aggregates read it as int64 / as double
     cdef uint8_t *need_f
     cdef readonly int64_t ngroups
@@ -348,8 +352,10 @@ cdef class FusedProgram:
                 and self.need_i and self.need_f):
             raise MemoryError()
         cdef int i
-        for i, (col, is_float, lo, hi) in enumerate(filters):
+        for i, filt in enumerate(filters):
+            col, is_float, lo, hi = filt[:4]
             self.filt[i].col = col
+            self.filt[i].col2 = filt[4] if len(filt) > 4 else -1
             self.filt[i].is_float = is_float
             if is_float:
                 self.filt[i].dlo = float("-inf") if lo is None else lo
@@ -358,8 +364,10 @@ cdef class FusedProgram:
                 self.filt[i].lo = INT64_MIN if lo is None else lo
                 self.filt[i].hi = INT64_MAX if hi is None else hi
         cdef int64_t stride = 1
-        for i, (col, base, card) in enumerate(keys):
+        for i, key in enumerate(keys):
+            col, base, card = key[:3]
             self.keys[i].col, self.keys[i].base, self.keys[i].card = col, base, card
+            self.keys[i].transform = key[3] if len(key) > 3 else 0
             self.keys[i].stride = stride
             stride *= card
         self.ngroups = stride
@@ -447,10 +455,14 @@ cdef class FusedProgram:
                     k += (dv >= dlo) & (dv <= dhi)
             else:
                 lo, hi = fd.lo, fd.hi
-                k = _range_first(c, base, m, lo, hi, sel) if f == 0 else -1
+                k = _range_first(c, base, m, lo, hi, sel) if f == 0 and fd.col2 < 0 else -1
                 if k < 0:
                     k = 0
                     _gather_i64(c, base, sel, m, tmp)
+                    if fd.col2 >= 0:
+                        _gather_i64(&cols[fd.col2], base, sel, m, st.prod64)
+                        for i in range(m):
+                            tmp[i] -= st.prod64[i]
                     for i in range(m):
                         v = tmp[i]
                         sel[k] = sel[i]
@@ -461,18 +473,28 @@ cdef class FusedProgram:
                     sel[j] = sel[i]
                     j += _bit(c.valid, base + sel[i])
                 k = j
+            if fd.col2 >= 0 and cols[fd.col2].valid != NULL:
+                j = 0
+                for i in range(k):
+                    sel[j] = sel[i]
+                    j += _bit(cols[fd.col2].valid, base + sel[i])
+                k = j
             m = k
             if m == 0:
                 return
         cdef int32_t *gid = st.gid
         cdef KeyDesc *kd
-        cdef int64_t code
+        cdef int64_t code, year, month
         for i in range(m):
             gid[i] = 0
         for f in range(self.nkeys):
             kd = &self.keys[f]
             c = &cols[kd.col]
             _gather_i64(c, base, sel, m, tmp)
+            if kd.transform:
+                for i in range(m):
+                    civil(tmp[i], &year, &month)
+                    tmp[i] = year if kd.transform == 1 else month
             if c.valid == NULL:
                 for i in range(m):
                     gid[i] += <int32_t>((tmp[i] - kd.base) * kd.stride)

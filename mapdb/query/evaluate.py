@@ -264,10 +264,13 @@ def from_numpy(values: np.ndarray, nulls: np.ndarray | None = None,
     without ``pa.array(..., mask=)``, which imports pandas (a second, on first use)."""
     values = np.ascontiguousarray(values)
     t = type or pa.from_numpy_dtype(values.dtype)
+    n = len(values)
+    if values.dtype == np.bool_:  # Arrow booleans are bits
+        values = np.packbits(values, bitorder="little")
     if nulls is None or not nulls.any():
-        return pa.Array.from_buffers(t, len(values), [None, pa.py_buffer(values)], 0)
+        return pa.Array.from_buffers(t, n, [None, pa.py_buffer(values)], 0)
     bits = np.packbits(~nulls, bitorder="little")
-    return pa.Array.from_buffers(t, len(values), [pa.py_buffer(bits), pa.py_buffer(values)],
+    return pa.Array.from_buffers(t, n, [pa.py_buffer(bits), pa.py_buffer(values)],
                                  int(nulls.sum()))
 
 

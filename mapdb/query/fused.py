@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+import typing
 
 import numpy as np
 import pyarrow as pa
@@ -75,16 +76,41 @@ class _Compiler:
                     and self.kernel_column(p.args[0].name):
                 r = (p.args[0].name, None, None, self.types[p.args[0].name].kind == "float")
             else:
-                r = self.dict_equality(p) or range_of(p)
-            if r is None or not self.kernel_column(r[0]):
+                r = self.dict_equality(p) or range_of(p) or self.column_difference(p)
+            if r is None or not all(self.kernel_column(n) for n in
+                                    (r[0] if isinstance(r[0], tuple) else (r[0],))):
                 raise _NoFuse(f"filter {p}")
             name, lo, hi, is_float = r
             cur = ranges.setdefault(name, [None, None, is_float])
             cur[0] = lo if cur[0] is None else (cur[0] if lo is None else max(cur[0], lo))
             cur[1] = hi if cur[1] is None else (cur[1] if hi is None else min(cur[1], hi))
-        out = [(self.selectivity(n, lo, hi, f), self.col(n), int(f), lo, hi)
-               for n, (lo, hi, f) in ranges.items()]
+        out = []
+        for n, (lo, hi, f) in ranges.items():
+            if isinstance(n, tuple):  # a - b in [lo, hi]
+                out.append((0.5, self.col(n[0]), 0, lo, hi, self.col(n[1])))
+            else:
+                out.append((self.selectivity(n, lo, hi, f), self.col(n), int(f), lo, hi))
         return [x[1:] for x in sorted(out, key=lambda x: x[0])]
+
+    _DIFF: typing.ClassVar[dict] = {"gt": (1, None), "ge": (0, None), "lt": (None, -1),
+                                    "le": (None, 0), "eq": (0, 0)}
+
+    def column_difference(self, p: Expr):
+        """``a > b`` on two integer-like columns of one type: a - b in [1, +inf)."""
+        if not (isinstance(p, Call) and p.op in self._DIFF):
+            return None
+        a, b = p.args
+        if not (isinstance(a, Col) and isinstance(b, Col)) or a.type != b.type or \
+                a.type.kind not in ("int", "date", "decimal", "timestamp") or a.type.wide:
+            return None
+        if any(self.source.is_dictionary(c.name) for c in (a, b)):
+            return None
+        for c in (a, b):  # the difference must not overflow int64
+            lo, hi = self.bounds(c.name)
+            if max(abs(lo), abs(hi)) >= 1 << 61:
+                return None
+        lo, hi = self._DIFF[p.op]
+        return (a.name, b.name), lo, hi, False
 
     def selectivity(self, name: str, lo, hi, is_float: bool) -> float:
         if is_float:
@@ -118,6 +144,16 @@ class _Compiler:
         out = []
         groups = 1
         for _, e in keys:
+            if isinstance(e, Call) and e.op == "extract" and e.param in ("year", "month") \
+                    and isinstance(e.args[0], Col) and e.args[0].type.kind == "date":
+                lo, hi = self.bounds(e.args[0].name)
+                lo_y, hi_y = (_civil(lo)[0], _civil(hi)[0]) if e.param == "year" else (1, 12)
+                groups *= hi_y - lo_y + 2
+                if groups > MAX_GROUPS:
+                    raise _NoFuse("too many groups for dense grouping")
+                out.append((self.col(e.args[0].name), lo_y, hi_y - lo_y + 2,
+                            1 if e.param == "year" else 2))
+                continue
             if not isinstance(e, Col):
                 raise _NoFuse(f"group key {e}")
             if self.source.is_dictionary(e.name):
@@ -197,6 +233,12 @@ class _Compiler:
         return int(bound * SCAN_BLOCK < (1 << 62))
 
 
+def _civil(days: int) -> tuple[int, int]:
+    import datetime
+    d = datetime.date(1970, 1, 1) + datetime.timedelta(days=days)
+    return d.year, d.month
+
+
 def compile_aggregate(plan: Aggregate):
     """(program, compiler, aggregate specs) for ``plan``, or None when it has no kernel form."""
     node = plan.input
@@ -213,6 +255,7 @@ def compile_aggregate(plan: Aggregate):
         filters = comp.filters()
         key_specs = comp.keys(keys)
         agg_specs, factors, plan_aggs = [], [], []
+        shared: dict[tuple, int] = {}
         for name, a in aggs:
             if a.fn == "count_star":
                 agg_specs.append(("count_star", 0, 0, 0, 1))
@@ -226,10 +269,13 @@ def compile_aggregate(plan: Aggregate):
             as_float = arg_t.kind == "float"
             fs = comp.factors(a.arg, as_float)
             small = 1 if as_float else comp.check_overflow(fs, a.fn)
-            kind = {"avg": "sum"}.get(a.fn, a.fn)
-            agg_specs.append((kind, int(as_float), len(factors), len(fs), small))
-            factors += fs
-            plan_aggs.append((name, a, len(agg_specs) - 1))
+            kind = {"avg": "sum", "count": "sum"}.get(a.fn, a.fn)
+            key = (kind, int(as_float), tuple(fs))
+            if key not in shared:  # sum(x), avg(x) and count(x) share one accumulator
+                agg_specs.append((kind, int(as_float), len(factors), len(fs), small))
+                factors += fs
+                shared[key] = len(agg_specs) - 1
+            plan_aggs.append((name, a, shared[key]))
     except _NoFuse:
         return None
     program = FusedProgram(len(comp.source.segment_rows()), len(comp.cols), filters,
@@ -278,23 +324,25 @@ def try_aggregate(plan: Aggregate, ctx):
     st_scan.extra["kernel"] = "fused filter+aggregate kernel"
     selected = int(res["rows"].sum())
     st_scan.add(selected, time.perf_counter() - t0)
-    out = _table(plan, comp, key_specs, plan_aggs, res, program.ngroups)
+    out = _table(plan, comp, key_specs, plan_aggs, res, program.naggs)
     ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
     return out
 
 
-def _table(plan: Aggregate, comp: _Compiler, key_specs, plan_aggs, res, ngroups) -> pa.Table:
-    na = max(len(plan_aggs), 1)
+def _table(plan: Aggregate, comp: _Compiler, key_specs, plan_aggs, res, naggs) -> pa.Table:
+    na = max(naggs, 1)
     rows = res["rows"]
     groups = np.nonzero(rows)[0] if plan.keys else np.zeros(1, np.int64)
     cols: dict[str, pa.Array] = {}
     rem = groups.copy()
-    for (name, e), (ci, base, card) in zip(plan.keys, key_specs, strict=True):
+    for (name, e), (ci, base, card, *transform) in zip(plan.keys, key_specs, strict=True):
         code = rem % card
         rem //= card
         null = code == card - 1
         cname = comp.cols[ci]
-        if comp.source.is_dictionary(cname):
+        if transform:
+            cols[name] = from_numpy(base + code.astype(np.int64), null)
+        elif comp.source.is_dictionary(cname):
             d = comp.source.dictionary(cname)
             idx = from_numpy(np.where(null, 0, code).astype(np.int32), null)
             cols[name] = d.take(idx)

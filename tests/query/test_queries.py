@@ -334,6 +334,13 @@ AGGS = [
 ]
 
 GROUP = [
+    # shapes the fused kernel takes: column-vs-column filters, year/month keys, shared sums
+    "SELECT g, count(*) FROM t WHERE i16 > i8 GROUP BY g",
+    "SELECT count(*), sum(d92) FROM t WHERE d92 <= d50 AND i32 >= i16",
+    "SELECT year(dt) y, count(*), sum(d92), avg(d92), count(d92) FROM t GROUP BY y",
+    "SELECT extract(month FROM dt) m, min(i32), max(i32) FROM t GROUP BY 1",
+    "SELECT cat, year(dt), sum(d92 * (1 - d50)) FROM t WHERE cat = 'green' GROUP BY 1, 2",
+    "SELECT count(*) FROM t WHERE cat = 'absent'",
     "SELECT g, count(*) FROM t GROUP BY g",
     "SELECT g, count(*), sum(i64), avg(f64), min(s), max(s) FROM t WHERE abs(f64) < 1e200 "
     "GROUP BY g",
