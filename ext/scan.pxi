@@ -10,6 +10,7 @@
 from libc.stdint cimport (INT64_MAX, INT64_MIN, int8_t, int16_t, int32_t, int64_t, uint8_t,
                           uint16_t, uint32_t, uint64_t)
 from libc.stdlib cimport calloc, free, malloc
+from libc.string cimport memcpy, memset
 
 cdef extern from "mapdb_scan.h" nogil:
     ctypedef long long i128 "mapdb_i128"
@@ -20,6 +21,7 @@ cdef extern from "mapdb_scan.h" nogil:
 cdef enum:
     SCAN_BLOCK = 2048
     SORT_GROUPS = 4096   # up to this many groups, a block's rows are ordered by group
+    FEW_GROUPS = 64      # up to this many, no ordering: 4-way interleaved accumulators
 
 # physical column kinds (PhysicalColumn.data dtypes)
 cdef enum:
@@ -71,6 +73,8 @@ ctypedef struct AggDesc:
     int kind
     int is_float
     int small        # products and a block's sums fit in int64 (the planner checked bounds)
+    int base         # >= 0: an earlier aggregate whose factors are a prefix of this one's
+    int direct       # its value is one stored column as is (sum(x)): read the column buffer
     int first        # index of its first factor
     int count        # number of factors (0 for COUNT(*))
 
@@ -215,6 +219,11 @@ cdef class FusedState:
     cdef int32_t *run_start
     cdef int32_t *run_len
 
+    cdef int64_t *prods    # per aggregate: its int64 products for the block (prefix reuse)
+    cdef int32_t *count4   # few groups: rows per group (4 interleaved copies, then summed)
+    cdef int64_t *acc4     # few groups: a block's sums per group, 4 interleaved copies
+    cdef double *dacc4
+
     def __cinit__(self, int ngroups, int naggs, int ncols=1):
         cdef size_t cells = <size_t>max(ngroups, 1) * max(naggs, 1)
         self.ngroups, self.naggs = ngroups, naggs
@@ -238,6 +247,12 @@ cdef class FusedState:
         self.dbuf = <double *>malloc(<size_t>max(ncols, 1) * SCAN_BLOCK * sizeof(double))
         self.cvalid = <uint8_t *>malloc(<size_t>max(ncols, 1) * SCAN_BLOCK)
         self.sel2 = <int32_t *>malloc(SCAN_BLOCK * sizeof(int32_t))
+        self.prods = <int64_t *>malloc(<size_t>max(naggs, 1) * SCAN_BLOCK * sizeof(int64_t))
+        self.count4 = <int32_t *>malloc(4 * FEW_GROUPS * sizeof(int32_t))
+        self.acc4 = <int64_t *>malloc(4 * FEW_GROUPS * sizeof(int64_t))
+        self.dacc4 = <double *>malloc(4 * FEW_GROUPS * sizeof(double))
+        if not (self.prods and self.count4 and self.acc4 and self.dacc4):
+            raise MemoryError()
         self.hist = <int32_t *>calloc(<size_t>min(max(ngroups, 1), SORT_GROUPS), sizeof(int32_t))
         self.run_group = <int32_t *>malloc(SCAN_BLOCK * sizeof(int32_t))
         self.run_start = <int32_t *>malloc(SCAN_BLOCK * sizeof(int32_t))
@@ -262,7 +277,8 @@ cdef class FusedState:
         free(self.sel); free(self.gid); free(self.tmp); free(self.dtmp)
         free(self.prod); free(self.dprod); free(self.ok)
         free(self.prod64); free(self.cbuf); free(self.dbuf); free(self.cvalid)
-        free(self.sel2); free(self.hist); free(self.run_group); free(self.run_start)
+        free(self.sel2); free(self.prods); free(self.hist)
+        free(self.count4); free(self.acc4); free(self.dacc4); free(self.run_group); free(self.run_start)
         free(self.run_len)
 
     def merge(self, FusedState other):
@@ -372,10 +388,15 @@ cdef class FusedProgram:
             stride *= card
         self.ngroups = stride
         cdef int f
-        for i, (kind, is_float, first, count, small) in enumerate(aggs):
+        for i, spec in enumerate(aggs):
+            kind, is_float, first, count, small = spec[:5]
             self.aggs[i].kind = AGG_CODES[kind]
             self.aggs[i].is_float, self.aggs[i].first, self.aggs[i].count = is_float, first, count
             self.aggs[i].small = small
+            self.aggs[i].base = spec[5] if len(spec) > 5 else -1
+            self.aggs[i].direct = int(small and not is_float and count == 1
+                                      and factors[first][0] >= 0 and factors[first][1] == 0
+                                      and factors[first][2] == 1)
             for f in range(first, first + count):
                 col = factors[f][0]
                 if col >= 0:
@@ -522,39 +543,56 @@ cdef class FusedProgram:
         one run: aggregates then sum a run in registers instead of read-modify-writing a
         group's accumulator per row. Returns the number of runs, or -1 when there are too
         many groups to sort cheaply (rows are then scattered one by one)."""
+        # locals, not st.<field>: stores through int32 pointers would force reloads
         cdef int i, r, g, pos
         cdef int32_t *gid = st.gid
+        cdef int32_t *hist = st.hist
+        cdef int32_t *sel = st.sel
+        cdef int32_t *sel2 = st.sel2
+        cdef int32_t *run_group = st.run_group
+        cdef int32_t *run_start = st.run_start
+        cdef int32_t *run_len = st.run_len
+        cdef int64_t *rows = st.rows
         if not self.nkeys:
-            st.run_group[0], st.run_start[0], st.run_len[0] = 0, 0, m
-            st.rows[0] += m
+            run_group[0], run_start[0], run_len[0] = 0, 0, m
+            rows[0] += m
             return 1
-        if self.ngroups > SORT_GROUPS:
+        cdef int64_t G = self.ngroups
+        cdef int32_t *c4 = st.count4
+        if G <= FEW_GROUPS:  # count per group with four interleaved counters, no ordering
+            memset(c4, 0, 4 * G * sizeof(int32_t))
             for i in range(m):
-                st.rows[gid[i]] += 1
+                c4[(i & 3) * G + gid[i]] += 1
+            for g in range(G):
+                c4[g] += c4[G + g] + c4[2 * G + g] + c4[3 * G + g]
+                rows[g] += c4[g]
+            return -2
+        if G > SORT_GROUPS:
+            for i in range(m):
+                rows[gid[i]] += 1
             return -1
         cdef int nruns = 0
         for i in range(m):
             g = gid[i]
-            if st.hist[g] == 0:
-                st.run_group[nruns] = g
+            if hist[g] == 0:
+                run_group[nruns] = g
                 nruns += 1
-            st.hist[g] += 1
+            hist[g] += 1
         pos = 0
         for r in range(nruns):
-            g = st.run_group[r]
-            st.run_start[r] = pos
-            st.run_len[r] = st.hist[g]
-            st.rows[g] += st.hist[g]
-            st.hist[g] = pos  # becomes the write cursor
-            pos += st.run_len[r]
+            g = run_group[r]
+            run_start[r] = pos
+            run_len[r] = hist[g]
+            rows[g] += hist[g]
+            hist[g] = pos  # becomes the write cursor
+            pos += run_len[r]
         for i in range(m):
             g = gid[i]
-            st.sel2[st.hist[g]] = st.sel[i]
-            st.hist[g] += 1
+            sel2[hist[g]] = sel[i]
+            hist[g] += 1
         for r in range(nruns):
-            st.hist[st.run_group[r]] = 0
-        for i in range(m):
-            st.sel[i] = st.sel2[i]
+            hist[run_group[r]] = 0
+        memcpy(sel, sel2, m * sizeof(int32_t))
         return nruns
 
     cdef void _agg(self, FusedState st, const PhysCol *cols, int m, int j,
@@ -576,13 +614,29 @@ cdef class FusedProgram:
         cdef int64_t s64, cnt, a, b
         cdef double ds, da, db
         cdef bint nullable = False
+        cdef int64_t *acc_cnt = st.cnt
+        cdef i128 *acc_isum = st.isum
+        cdef double *acc_dsum = st.dsum
+        cdef int32_t *run_group = st.run_group
+        cdef int32_t *run_start = st.run_start
+        cdef int32_t *run_len = st.run_len
+        cdef const int64_t *cbuf = st.cbuf
+        cdef const double *dbuf = st.dbuf
+        cdef const uint8_t *cvalid = st.cvalid
+        cdef int64_t G = self.ngroups
+        cdef int32_t *c4 = st.count4
+        cdef int64_t *a4 = st.acc4
+        cdef double *d4 = st.dacc4
         if ad.kind == A_COUNT_STAR:
-            if nruns >= 0:
+            if nruns == -2:
+                for r in range(G):
+                    acc_cnt[<size_t>r * na + j] += c4[r]
+            elif nruns >= 0:
                 for r in range(nruns):
-                    st.cnt[<size_t>st.run_group[r] * na + j] += st.run_len[r]
+                    acc_cnt[<size_t>run_group[r] * na + j] += run_len[r]
             else:
                 for i in range(m):
-                    st.cnt[<size_t>gid[i] * na + j] += 1
+                    acc_cnt[<size_t>gid[i] * na + j] += 1
             return
         for f in range(ad.first, ad.first + ad.count):
             fc = &self.fac[f]
@@ -591,11 +645,31 @@ cdef class FusedProgram:
         if nullable:
             for i in range(m):
                 ok[i] = 1
-        # the product of the factors, row by row (the first factor assigns)
-        for f in range(ad.first, ad.first + ad.count):
+        cdef int first = ad.first
+        if ad.small and not ad.is_float:
+            p64 = st.prods + <size_t>j * SCAN_BLOCK
+            if ad.direct:  # sum(x): the gathered column is the value
+                p64 = <int64_t *>(cbuf + <size_t>self.fac[first].col * SCAN_BLOCK)
+                if nullable:
+                    cv = cvalid + <size_t>self.fac[first].col * SCAN_BLOCK
+                    for i in range(m):
+                        ok[i] = cv[i]
+                first = ad.first + ad.count
+            elif ad.base >= 0:  # start from an earlier aggregate's product (a prefix)
+                memcpy(p64, st.prods + <size_t>ad.base * SCAN_BLOCK, m * sizeof(int64_t))
+                if nullable:
+                    for f in range(ad.first, ad.first + self.aggs[ad.base].count):
+                        fc = &self.fac[f]
+                        if fc.col >= 0 and cols[fc.col].valid != NULL:
+                            cv = cvalid + <size_t>fc.col * SCAN_BLOCK
+                            for i in range(m):
+                                ok[i] &= cv[i]
+                first = ad.first + self.aggs[ad.base].count
+        # the product of the remaining factors, row by row (the first factor assigns)
+        for f in range(first, ad.first + ad.count):
             fc = &self.fac[f]
             if fc.col < 0:
-                if f == ad.first:
+                if f == first and first == ad.first:
                     for i in range(m):
                         dprod[i] = fc.da
                         p64[i] = fc.a
@@ -607,30 +681,30 @@ cdef class FusedProgram:
                         prod[i] *= fc.a
                 continue
             if cols[fc.col].valid != NULL:
-                cv = st.cvalid + <size_t>fc.col * SCAN_BLOCK
+                cv = cvalid + <size_t>fc.col * SCAN_BLOCK
                 for i in range(m):
                     ok[i] &= cv[i]
             if ad.is_float:
-                dx = st.dbuf + <size_t>fc.col * SCAN_BLOCK
+                dx = dbuf + <size_t>fc.col * SCAN_BLOCK
                 da, db = fc.da, fc.db
-                if f == ad.first:
+                if f == first and first == ad.first:
                     for i in range(m):
                         dprod[i] = da + db * dx[i]
                 else:
                     for i in range(m):
                         dprod[i] *= da + db * dx[i]
                 continue
-            x = st.cbuf + <size_t>fc.col * SCAN_BLOCK
+            x = cbuf + <size_t>fc.col * SCAN_BLOCK
             a, b = fc.a, fc.b
             if ad.small:
-                if f == ad.first:
+                if f == first and first == ad.first:
                     for i in range(m):
                         p64[i] = a + b * x[i]
                 else:
                     for i in range(m):
                         p64[i] *= a + b * x[i]
             else:
-                if f == ad.first:
+                if f == first and first == ad.first:
                     for i in range(m):
                         prod[i] = a + b * <i128>x[i]
                 else:
@@ -639,6 +713,37 @@ cdef class FusedProgram:
         if ad.small and not ad.is_float and ad.kind != A_SUM:
             for i in range(m):
                 prod[i] = p64[i]
+        if nruns == -2 and ad.kind == A_SUM and (ad.is_float or ad.small):
+            # few groups: interleaved accumulators break the read-modify-write chains
+            if ad.is_float:
+                memset(d4, 0, 4 * G * sizeof(double))
+                for i in range(m):
+                    d4[(i & 3) * G + gid[i]] += dprod[i] if not nullable or ok[i] else 0.0
+                for r in range(G):
+                    acc_dsum[<size_t>r * na + j] += d4[r] + d4[G + r] + d4[2 * G + r] \
+                        + d4[3 * G + r]
+            else:
+                memset(a4, 0, 4 * G * sizeof(int64_t))
+                if nullable:
+                    for i in range(m):
+                        a4[(i & 3) * G + gid[i]] += p64[i] * ok[i]
+                else:
+                    for i in range(m):
+                        a4[(i & 3) * G + gid[i]] += p64[i]
+                for r in range(G):
+                    acc_isum[<size_t>r * na + j] += a4[r] + a4[G + r] + a4[2 * G + r] \
+                        + a4[3 * G + r]
+            if nullable:
+                memset(a4, 0, 4 * G * sizeof(int64_t))
+                for i in range(m):
+                    a4[(i & 3) * G + gid[i]] += ok[i]
+                for r in range(G):
+                    acc_cnt[<size_t>r * na + j] += a4[r] + a4[G + r] + a4[2 * G + r] \
+                        + a4[3 * G + r]
+            else:
+                for r in range(G):
+                    acc_cnt[<size_t>r * na + j] += c4[r]
+            return
         if nruns < 0:  # many groups: scatter row by row
             for i in range(m):
                 if nullable and not ok[i]:
@@ -656,15 +761,15 @@ cdef class FusedProgram:
                     self._minmax(st, cell, ad, prod[i], dprod[i])
             return
         for r in range(nruns):  # one run per group: accumulate in registers
-            lo, hi = st.run_start[r], st.run_start[r] + st.run_len[r]
-            cell = <size_t>st.run_group[r] * na + j
+            lo, hi = run_start[r], run_start[r] + run_len[r]
+            cell = <size_t>run_group[r] * na + j
             if nullable:
                 cnt = 0
                 for i in range(lo, hi):
                     cnt += ok[i]
             else:
                 cnt = hi - lo
-            st.cnt[cell] += cnt
+            acc_cnt[cell] += cnt
             if ad.kind == A_SUM:
                 if ad.is_float:
                     ds = 0
@@ -674,7 +779,7 @@ cdef class FusedProgram:
                     else:
                         for i in range(lo, hi):
                             ds += dprod[i]
-                    st.dsum[cell] += ds
+                    acc_dsum[cell] += ds
                 elif ad.small:  # block sums fit in int64 (the planner checked)
                     s64 = 0
                     if nullable:
@@ -683,13 +788,13 @@ cdef class FusedProgram:
                     else:
                         for i in range(lo, hi):
                             s64 += p64[i]
-                    st.isum[cell] += s64
+                    acc_isum[cell] += s64
                 else:
                     s = 0
                     for i in range(lo, hi):
                         if not nullable or ok[i]:
                             s += prod[i]
-                    st.isum[cell] += s
+                    acc_isum[cell] += s
             else:
                 for i in range(lo, hi):
                     if not nullable or ok[i]:

@@ -11,7 +11,7 @@ from mapdb.api.result import Result
 from mapdb.api.table import Table
 from mapdb.errors import ReadOnlyError
 from mapdb.ingest.job import JobResult, ingest, ingest_object
-from mapdb.query.session import prepare
+from mapdb.query.session import SourceCache, prepare
 from mapdb.storage.database import DatabaseStore
 
 
@@ -31,6 +31,7 @@ class Database:
         self._store = DatabaseStore(path, readonly=readonly)
         self.path = self._store.path
         self.readonly = readonly
+        self._sources = SourceCache()  # open table versions shared by queries
 
     def _writable(self) -> None:
         if self.readonly:
@@ -80,7 +81,7 @@ class Database:
         """Run one SQL statement (DuckDB dialect) over this database's tables; the tables
         are pinned at their current version. ``EXPLAIN [ANALYZE] SELECT ...`` works too.
         ``workers`` defaults to one per core; ``fused=False`` forces the general path."""
-        return Result(prepare(text, self._store), workers=workers, fused=fused)
+        return Result(prepare(text, self._store, self._sources), workers=workers, fused=fused)
 
     def __repr__(self) -> str:
         mode = " read-only" if self.readonly else ""

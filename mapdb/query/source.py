@@ -108,6 +108,7 @@ class TableSource(Source):
         self._zones: dict[str, list[np.ndarray]] = {}
         self._codes: dict[str, dict] = {}
         self._phys: dict[str, list] = {}
+        self._all_resident = False  # set by residency(): the last scan found every page cached
 
     def types(self) -> dict[str, SqlType]:
         return self._types
@@ -202,6 +203,7 @@ class TableSource(Source):
             r, t = p.residency(lo, hi)
             resident += r
             total += t
+        self._all_resident = total > 0 and resident == total
         return resident / total if total else None
 
     def prepare(self, columns: list[str], morsels: list[Morsel]) -> None:
@@ -209,6 +211,8 @@ class TableSource(Source):
         behind the cursor freed first), WILLNEED on its first morsels."""
         for p, lo, hi in self._spans(columns, morsels):
             p.advise(lo, hi, "sequential")
+        if self._all_resident:  # nothing to read: WILLNEED would only walk the page cache
+            return
         for i in range(min(PREFETCH_MORSELS, len(morsels))):
             self._willneed(columns, morsels[i])
 
@@ -216,7 +220,7 @@ class TableSource(Source):
         """While morsel ``i`` runs: WILLNEED on the morsel PREFETCH_MORSELS ahead, so its
         pages are read asynchronously before a worker faults on them."""
         j = i + PREFETCH_MORSELS
-        if j < len(morsels):
+        if j < len(morsels) and not self._all_resident:
             self._willneed(columns, morsels[j])
 
     def _willneed(self, columns: list[str], m: Morsel) -> None:

@@ -62,6 +62,20 @@ class DatabaseStore:
     def exists(self, name: str) -> bool:
         return bool(manifest.versions(os.path.join(self.table_dir(name), "manifests")))
 
+    def latest_version(self, name: str) -> tuple[int, int, int] | None:
+        """Identity of a table's newest committed version: (version, inode and mtime of its
+        manifest), so a table dropped and created again never matches an old one. A
+        directory listing and a stat; no pin."""
+        d = os.path.join(self.table_dir(name), "manifests")
+        vs = manifest.versions(d)
+        if not vs:
+            return None
+        try:
+            st = os.stat(manifest.manifest_path(d, max(vs)))
+        except FileNotFoundError:
+            return None
+        return max(vs), st.st_ino, st.st_mtime_ns
+
     def snapshot(self, name: str, version: int | None = None) -> Snapshot:
         if not self.exists(name):
             raise NotFoundError(f"no table {name!r} in {self.path} (tables: "
