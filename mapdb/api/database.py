@@ -83,6 +83,17 @@ class Database:
         ``workers`` defaults to one per core; ``fused=False`` forces the general path."""
         return Result(prepare(text, self._store, self._sources), workers=workers, fused=fused)
 
+    def close(self) -> None:
+        """Release the table versions queries keep open (their pins and mappings). The
+        database stays usable; the next query opens the current versions again."""
+        self._sources.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def __repr__(self) -> str:
         mode = " read-only" if self.readonly else ""
         return f"<mapdb Database {self.path!r}{mode}, {len(self.tables())} tables>"

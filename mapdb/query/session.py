@@ -53,9 +53,13 @@ class SourceCache:
             self._sources[name] = (ident, source)
         return source
 
-    def clear(self) -> None:
+    def close(self) -> None:
+        """Release every cached version (pins and file descriptors; arrays already handed
+        out keep their own mappings)."""
         with self._lock:
-            self._sources.clear()
+            sources, self._sources = list(self._sources.values()), {}
+        for _, source in sources:
+            source.close()
 
 
 def prepare(sql: str, store, cache: SourceCache | None = None) -> Prepared:
