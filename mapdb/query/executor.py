@@ -173,22 +173,34 @@ def _empty_type(t: SqlType) -> pa.DataType:
     return pa.null() if t.kind == "null" else t.arrow
 
 
-def stream(plan: Plan, ctx: Context, limit: int | None = None) -> Iterator[pa.Table]:
-    """Batches of ``plan``'s rows in order; pipelines run morsel-parallel."""
+def _pipeline(plan: Plan) -> tuple[Plan, list[Plan]]:
+    """``plan`` as its source (a scan or a pipeline breaker) and the filters and
+    projections above it, lowest first."""
     chain: list[Plan] = []
     node = plan
     while isinstance(node, (Filter, Project)):
         chain.append(node)
         node = node.input
     chain.reverse()
+    return node, chain
+
+
+def stream(plan: Plan, ctx: Context, limit: int | None = None,
+           sink: Callable[[Batch, int], object] | None = None) -> Iterator:
+    """Batches of ``plan``'s rows in order (or what ``sink`` makes of each); pipelines
+    over a scan run morsel-parallel, anything else runs once over the breaker's table."""
+    node, chain = _pipeline(plan)
     if isinstance(node, Scan):
-        yield from run_pipeline(node, chain, ctx, sink=None, limit=limit)
+        yield from run_pipeline(node, chain, ctx, sink=sink, limit=limit)
         return
     base = materialize(node, ctx)
     batch = {n: base.column(n).combine_chunks() if base.num_rows else
              pa.array([], base.column(n).type) for n in base.column_names}
-    out, _ = _apply(chain, batch, base.num_rows, ctx)
-    yield pa.table(out) if out else pa.table({})
+    out, n = _apply(chain, batch, base.num_rows, ctx)
+    if sink is not None:
+        yield sink(out, n)
+    else:
+        yield pa.table(out) if out else pa.table({})
 
 
 def _apply(chain: list[Plan], batch: Batch, n: int, ctx: Context) -> tuple[Batch, int]:
@@ -330,12 +342,7 @@ def sort(plan: Sort, top: int | None, ctx: Context) -> pa.Table:
             idx = idx.slice(0, n)
         return t.take(idx)
 
-    chain: list[Plan] = []
-    node = plan.input
-    while isinstance(node, (Filter, Project)):
-        chain.append(node)
-        node = node.input
-    chain.reverse()
+    node, chain = _pipeline(plan.input)
     if top is not None and isinstance(node, Scan):
         parts = list(run_pipeline(node, chain, ctx,
                                   sink=lambda b, n: order(pa.table(b) if b else pa.table({}),
@@ -393,28 +400,12 @@ def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
             cols["$n"] = pa.nulls(n, pa.bool_())
         return pa.table(cols) if n or cols else pa.table({})
 
-    parts = [p for p in stream_sink(plan.input, ctx, partial)]
+    parts = list(stream(plan.input, ctx, sink=partial))
     schema = [(n, SqlType("x", arrow=e.type.arrow)) for n, e in keys]
     table = _concat_any(parts)
     out = _group(table, keys, aggs, schema)
     ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
     return out
-
-
-def stream_sink(plan: Plan, ctx: Context, sink) -> Iterator[pa.Table]:
-    chain: list[Plan] = []
-    node = plan
-    while isinstance(node, (Filter, Project)):
-        chain.append(node)
-        node = node.input
-    chain.reverse()
-    if isinstance(node, Scan):
-        yield from run_pipeline(node, chain, ctx, sink=sink)
-        return
-    base = materialize(node, ctx)
-    batch = {n: base.column(n).combine_chunks() for n in base.column_names}
-    b, n = _apply(chain, batch, base.num_rows, ctx)
-    yield sink(b, n)
 
 
 def _concat_any(parts: list[pa.Table]) -> pa.Table | None:
