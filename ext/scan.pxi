@@ -12,6 +12,10 @@ from libc.stdint cimport (INT64_MAX, INT64_MIN, int8_t, int16_t, int32_t, int64_
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
+cdef extern from "<string.h>" nogil:
+    void *memmem(const void *haystack, size_t hlen, const void *needle, size_t nlen)
+    int memcmp(const void *a, const void *b, size_t n)
+
 cdef extern from "mapdb_scan.h" nogil:
     ctypedef long long i128 "mapdb_i128"
     int64_t i128_hi "mapdb_i128_hi"(i128 x)
@@ -43,7 +47,7 @@ cdef enum:
     A_MIN = 3
     A_MAX = 4
 
-KIND_CODES = {"int8": K_I8, "int16": K_I16, "int32": K_I32, "int64": K_I64, "uint8": K_U8,
+KIND_CODES = {"string": K_U8, "int8": K_I8, "int16": K_I16, "int32": K_I32, "int64": K_I64, "uint8": K_U8,
               "uint16": K_U16, "uint32": K_U32, "float32": K_F32, "float64": K_F64}
 AGG_CODES = {"count_star": A_COUNT_STAR, "count": A_COUNT, "sum": A_SUM, "min": A_MIN,
              "max": A_MAX}
@@ -51,11 +55,15 @@ AGG_CODES = {"count_star": A_COUNT_STAR, "count": A_COUNT, "sum": A_SUM, "min": 
 ctypedef struct PhysCol:
     const char *data
     const uint8_t *valid
+    const int64_t *offsets   # strings: value i is data[offsets[i]:offsets[i + 1]]
     int kind
 
 ctypedef struct FilterDesc:
     int col
     int col2         # >= 0: the filter is on col - col2 (e.g. receiptdate > commitdate)
+    int match        # strings: 1 contains, 2 starts with, 3 ends with, 4 equals (LIKE forms)
+    const char *needle
+    int64_t nlen
     int is_float
     int64_t lo
     int64_t hi
@@ -187,6 +195,32 @@ cdef int _range_first(const PhysCol *c, int64_t base, int n, int64_t lo, int64_t
         for i in range(n):
             sel[i] = i
         return -1  # no fast form: the caller gathers
+    return k
+
+
+cdef int _match(const PhysCol *c, int64_t base, int32_t *sel, int m,
+                const FilterDesc *fd) noexcept nogil:
+    """Compact ``sel`` to the rows whose string contains / starts with / ends with / equals
+    the needle (LIKE '%x%', 'x%', '%x', 'x')."""
+    cdef int i, k = 0
+    cdef int64_t r, lo, n
+    cdef const char *sp
+    cdef bint hit
+    for i in range(m):
+        r = base + sel[i]
+        lo = c.offsets[r]
+        n = c.offsets[r + 1] - lo
+        sp = c.data + lo
+        if fd.match == 1:
+            hit = n >= fd.nlen and (fd.nlen == 0 or memmem(sp, n, fd.needle, fd.nlen) != NULL)
+        elif fd.match == 2:
+            hit = n >= fd.nlen and memcmp(sp, fd.needle, fd.nlen) == 0
+        elif fd.match == 3:
+            hit = n >= fd.nlen and memcmp(sp + n - fd.nlen, fd.needle, fd.nlen) == 0
+        else:
+            hit = n == fd.nlen and memcmp(sp, fd.needle, fd.nlen) == 0
+        sel[k] = sel[i]
+        k += hit
     return k
 
 
@@ -368,10 +402,17 @@ cdef class FusedProgram:
                 and self.need_i and self.need_f):
             raise MemoryError()
         cdef int i
+        cdef bytes needle
         for i, filt in enumerate(filters):
             col, is_float, lo, hi = filt[:4]
             self.filt[i].col = col
             self.filt[i].col2 = filt[4] if len(filt) > 4 else -1
+            if len(filt) > 5:  # (col, 0, None, None, -1, (match, needle bytes))
+                match, needle = filt[5]
+                self._keep.append(needle)
+                self.filt[i].match = match
+                self.filt[i].needle = needle
+                self.filt[i].nlen = len(needle)
             self.filt[i].is_float = is_float
             if is_float:
                 self.filt[i].dlo = float("-inf") if lo is None else lo
@@ -416,9 +457,10 @@ cdef class FusedProgram:
         free(self.cols); free(self.filt); free(self.keys); free(self.aggs); free(self.fac)
         free(self.need_i); free(self.need_f)
 
-    def set_column(self, int seg, int col, data, valid, str kind):
+    def set_column(self, int seg, int col, data, valid, str kind, offsets=None):
         """Point column ``col`` of segment ``seg`` at ``data`` (a buffer of values) and
-        ``valid`` (an LSB bitmap or None). The objects are kept alive by the program."""
+        ``valid`` (an LSB bitmap or None); strings also need ``offsets`` (int64). The
+        objects are kept alive by the program."""
         if not (0 <= seg < self.nseg and 0 <= col < self.ncols):
             raise IndexError("segment or column out of range")
         cdef const uint8_t[::1] d = memoryview(data).cast("B") if len(memoryview(data)) \
@@ -428,13 +470,39 @@ cdef class FusedProgram:
         c.data = <const char *>&d[0]
         c.kind = KIND_CODES[kind]
         c.valid = NULL
+        c.offsets = NULL
         if valid is not None:
             v = memoryview(valid).cast("B")
             c.valid = &v[0]
-        self._keep.append((data, valid))
+        cdef const uint8_t[::1] o
+        if offsets is not None:
+            o = memoryview(offsets).cast("B")
+            c.offsets = <const int64_t *>&o[0]
+        self._keep.append((data, valid, offsets))
 
     def new_state(self):
         return FusedState(self.ngroups, self.naggs, self.ncols)
+
+    def select(self, FusedState st, int seg, int64_t start, int64_t stop, out):
+        """The rows of [start, stop) of segment ``seg`` that pass every filter, written to
+        ``out`` (an int32 buffer of at least stop - start) as offsets from ``start``;
+        returns how many (GIL released)."""
+        cdef int32_t[::1] o = out
+        if o.shape[0] < stop - start:
+            raise ValueError("out is too small")
+        if not 0 <= seg < self.nseg:
+            raise IndexError("segment out of range")
+        cdef int64_t base = start, total = 0
+        cdef int m, i
+        with nogil:
+            while base < stop:
+                m = self._filter(st, &self.cols[seg * self.ncols], base,
+                                 <int>min(<int64_t>SCAN_BLOCK, stop - base))
+                for i in range(m):
+                    o[total + i] = <int32_t>(base - start + st.sel[i])
+                total += m
+                base += SCAN_BLOCK
+        return total
 
     def run(self, FusedState st, int seg, int64_t start, int64_t stop):
         """Scan rows [start, stop) of segment ``seg`` into ``st`` (GIL released)."""
@@ -450,8 +518,10 @@ cdef class FusedProgram:
                             <int>min(<int64_t>SCAN_BLOCK, stop - base))
                 base += SCAN_BLOCK
 
-    cdef void _block(self, FusedState st, const PhysCol *cols, int64_t base,
+    cdef int _filter(self, FusedState st, const PhysCol *cols, int64_t base,
                      int n) noexcept nogil:
+        """Leave in st.sel the rows of the block [base, base + n) that pass every filter
+        (offsets from base); returns how many."""
         cdef int i, k, f, j, m
         cdef int32_t *sel = st.sel
         cdef int64_t *tmp = st.tmp
@@ -467,7 +537,9 @@ cdef class FusedProgram:
             fd = &self.filt[f]
             c = &cols[fd.col]
             k = 0
-            if fd.is_float:
+            if fd.match:
+                k = _match(c, base, sel, m, fd)
+            elif fd.is_float:
                 _gather_f64(c, base, sel, m, dtmp)
                 dlo, dhi = fd.dlo, fd.dhi
                 for i in range(m):
@@ -502,7 +574,18 @@ cdef class FusedProgram:
                 k = j
             m = k
             if m == 0:
-                return
+                return 0
+        return m
+
+    cdef void _block(self, FusedState st, const PhysCol *cols, int64_t base,
+                     int n) noexcept nogil:
+        cdef int i, f, j
+        cdef int m = self._filter(st, cols, base, n)
+        if m == 0:
+            return
+        cdef int32_t *sel = st.sel
+        cdef int64_t *tmp = st.tmp
+        cdef const PhysCol *c
         cdef int32_t *gid = st.gid
         cdef KeyDesc *kd
         cdef int64_t code, year, month

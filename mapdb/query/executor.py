@@ -219,15 +219,43 @@ def _apply(chain: list[Plan], batch: Batch, n: int, ctx: Context) -> tuple[Batch
     return batch, n
 
 
-def scan_batch(scan: Scan, m: Morsel, ctx: Context) -> tuple[Batch, int]:
+class KernelFilter:
+    """The scan filter as a kernel program (when every conjunct has a kernel form): it
+    picks the passing rows of a morsel from the mapped columns, and only those rows of the
+    scan's columns are gathered for the Arrow operators above."""
+
+    def __init__(self, program):
+        self.program = program
+        self._local = threading.local()
+
+    def select(self, m: Morsel) -> np.ndarray:
+        """Offsets in the morsel of the rows that pass."""
+        loc = self._local
+        if not hasattr(loc, "state"):
+            loc.state = self.program.new_state()
+            loc.out = np.empty(max(m.rows, 1 << 17), np.int32)
+        if len(loc.out) < m.rows:
+            loc.out = np.empty(m.rows, np.int32)
+        k = self.program.select(loc.state, m.segment, m.start, m.stop, loc.out)
+        return loc.out[:k].copy()
+
+
+def scan_batch(scan: Scan, m: Morsel, ctx: Context,
+               kfilter: KernelFilter | None = None) -> tuple[Batch, int]:
     """The scan's columns for one morsel, its pushed-down filter applied."""
     st = ctx.op(scan)
     t0 = time.perf_counter()
     faults0 = resource.getrusage(resource.RUSAGE_THREAD).ru_majflt
-    batch = scan.source.arrays(m, scan.columns)
     n = m.rows
-    touched = sum(_nbytes(a) for a in batch.values())
-    if scan.filter is not None:
+    if kfilter is not None:  # the kernel picks rows; only those are gathered
+        rows = kfilter.select(m)
+        batch = scan.source.gather(m, scan.columns, rows)
+        touched = sum(int(n * scan.source.row_width(c)) for c in scan.columns)
+        n = len(rows)
+    else:
+        batch = scan.source.arrays(m, scan.columns)
+        touched = sum(_nbytes(a) for a in batch.values())
+    if kfilter is None and scan.filter is not None:
         mask = evaluate(scan.filter, batch, n)
         if mask.null_count:
             mask = pc.fill_null(mask, False)
@@ -270,11 +298,16 @@ def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
     """Run scan -> chain -> sink over every morsel; yields sink results in morsel order."""
     morsels = plan_morsels(scan, ctx)
     prefetch = getattr(scan.source, "prefetch", None)
+    from mapdb.query.fused import compile_filter
+    program = compile_filter(scan) if ctx.fused else None
+    kfilter = KernelFilter(program) if program is not None else None
+    if kfilter is not None:
+        ctx.op(scan).extra["kernel"] = "kernel filter"
 
     def work(i: int, m: Morsel):
         if prefetch is not None:
             prefetch(scan.columns, morsels, i)
-        batch, n = scan_batch(scan, m, ctx)
+        batch, n = scan_batch(scan, m, ctx, kfilter)
         batch, n = _apply(chain, batch, n, ctx)
         if sink is not None:
             return sink(batch, n)
@@ -328,15 +361,21 @@ def sort(plan: Sort, top: int | None, ctx: Context) -> pa.Table:
             v = decode(v)
             if v.type == pa.null():
                 continue
-            nul = f"$null{i}"
             val = f"$key{i}"
-            extra[nul] = pc.is_null(v)
+            if v.null_count:  # NULLS FIRST/LAST per key: a key of its own before the value
+                nul = f"$null{i}"
+                extra[nul] = pc.is_null(v)
+                keys.append((nul, "descending" if k.nulls_first else "ascending"))
             extra[val] = v
-            keys.append((nul, "descending" if k.nulls_first else "ascending"))
             keys.append((val, "descending" if k.desc else "ascending"))
         if not keys:
             return t if n is None else t.slice(0, n)
         kt = pa.table(extra)
+        if n is not None and n < kt.num_rows // 4:
+            # top-N: select the N first in linear time, then sort just those (stably)
+            cand = pc.select_k_unstable(kt, k=n, sort_keys=keys)
+            order_ = pc.sort_indices(kt.take(cand), sort_keys=keys)
+            return t.take(cand.take(order_))
         idx = pc.sort_indices(kt, sort_keys=keys)
         if n is not None:
             idx = idx.slice(0, n)
@@ -398,8 +437,15 @@ def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
                 cols[name] = v
         if not cols:
             cols["$n"] = pa.nulls(n, pa.bool_())
-        return pa.table(cols) if n or cols else pa.table({})
+        t = pa.table(cols) if n or cols else pa.table({})
+        if distinct_only and t.num_rows:
+            # COUNT(DISTINCT x) alone: each morsel keeps its distinct (keys, x) once, so
+            # the final hash aggregate sees far fewer rows (often sorted/clustered data)
+            t = t.group_by(t.column_names, use_threads=False).aggregate([])
+        return t
 
+    distinct_only = bool(aggs) and all(a.fn == "count_distinct" for _, a in aggs) and \
+        len({a.arg for _, a in aggs}) == 1 and len(aggs) == 1
     parts = list(stream(plan.input, ctx, sink=partial))
     schema = [(n, SqlType("x", arrow=e.type.arrow)) for n, e in keys]
     table = _concat_any(parts)

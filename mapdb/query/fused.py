@@ -72,7 +72,12 @@ class _Compiler:
         (estimated from the zone maps' overall min and max), so later filters only look at
         the rows earlier ones kept."""
         ranges: dict[str, list] = {}
+        strings = []  # LIKE filters: the most expensive, run last
         for p in conjuncts(self.scan.filter):
+            m = self.like(p)
+            if m is not None:
+                strings.append((self.col(m[0]), 0, None, None, -1, m[1:]))
+                continue
             if isinstance(p, Call) and p.op == "is_not_null" and isinstance(p.args[0], Col) \
                     and self.kernel_column(p.args[0].name):
                 r = (p.args[0].name, None, None, self.types[p.args[0].name].kind == "float")
@@ -91,7 +96,23 @@ class _Compiler:
                 out.append((0.5, self.col(n[0]), 0, lo, hi, self.col(n[1])))
             else:
                 out.append((self.selectivity(n, lo, hi, f), self.col(n), int(f), lo, hi))
-        return [x[1:] for x in sorted(out, key=lambda x: x[0])]
+        return [x[1:] for x in sorted(out, key=lambda x: x[0])] + strings
+
+    def like(self, p: Expr):
+        """``s LIKE 'x%'`` forms a kernel matches with memcmp/memmem: (column, kind,
+        needle), or None. Dictionary columns are left to the general path (it evaluates
+        the pattern once per dictionary entry)."""
+        if not (isinstance(p, Call) and p.op == "like" and isinstance(p.args[0], Col)):
+            return None
+        name, pat = p.args[0].name, p.param
+        if self.source.physical_kind(name) != "string" or "_" in pat or "\\" in pat:
+            return None
+        core = pat.strip("%")
+        if "%" in core:
+            return None
+        starts, ends = pat.startswith("%"), pat.endswith("%") and len(pat) > len(core)
+        kind = 1 if starts and ends else 3 if starts else 2 if ends else 4
+        return name, kind, core.encode()
 
     _DIFF: typing.ClassVar[dict] = {"gt": (1, None), "ge": (0, None), "lt": (None, -1),
                                     "le": (None, 0), "eq": (0, 0)}
@@ -299,10 +320,30 @@ def compile_aggregate(plan: Aggregate):
         return None
     program = FusedProgram(len(comp.source.segment_rows()), len(comp.cols), filters,
                            key_specs, agg_specs, factors)
-    for ci, name in enumerate(comp.cols):
-        for si, (data, valid, kind) in enumerate(comp.source.physical(name)):
-            program.set_column(si, ci, data, valid, kind)
+    _bind_columns(program, comp)
     return program, comp, key_specs, plan_aggs, node
+
+
+def _bind_columns(program, comp: _Compiler) -> None:
+    for ci, name in enumerate(comp.cols):
+        for si, (data, valid, kind, offsets) in enumerate(comp.source.physical(name)):
+            program.set_column(si, ci, data, valid, kind, offsets)
+
+
+def compile_filter(scan: Scan):
+    """A kernel program for the scan's filter alone (the general path then gathers only
+    the rows it selects), or None when some conjunct has no kernel form."""
+    if scan.filter is None or not isinstance(scan.source, TableSource):
+        return None
+    comp = _Compiler(scan)
+    try:
+        filters = comp.filters()
+    except _NoFuse:
+        return None
+    program = FusedProgram(len(comp.source.segment_rows()), len(comp.cols), filters, [], [],
+                           [])
+    _bind_columns(program, comp)
+    return program
 
 
 def try_aggregate(plan: Aggregate, ctx):

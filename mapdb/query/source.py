@@ -108,6 +108,7 @@ class TableSource(Source):
         self._zones: dict[str, list[np.ndarray]] = {}
         self._codes: dict[str, dict] = {}
         self._phys: dict[str, list] = {}
+        self._kinds: dict[str, str | None] = {}
         self._all_resident = False  # set by residency(): the last scan found every page cached
 
     def types(self) -> dict[str, SqlType]:
@@ -169,6 +170,30 @@ class TableSource(Source):
                 out[c] = self._decimal_morsel(c, m)
             else:
                 out[c] = self.snapshot.column_chunks(c)[m.segment].slice(m.start, m.rows)
+        return out
+
+    def gather(self, m: Morsel, columns: list[str], rows: np.ndarray) -> dict[str, pa.Array]:
+        """Only the given rows (offsets in the morsel) of each column: numpy gathers from
+        the mapped buffers for fixed-width columns without NULLs, Arrow's take otherwise."""
+        out = {}
+        for c in columns:
+            t = self._types[c]
+            p = self._physical(c)[m.segment]
+            kind = self.physical_kind(c)
+            if p.validity is None and kind not in (None, "string") and t.kind != "bool":
+                vals = p.data[m.start:m.stop][rows]
+                if self.is_dictionary(c):
+                    out[c] = pa.DictionaryArray.from_arrays(
+                        pa.Array.from_buffers(pa.int32(), len(vals), [None, pa.py_buffer(
+                            vals)]), self.dictionary(c))
+                    continue
+                if t.kind == "decimal":
+                    vals = vals.astype(np.int64)
+                out[c] = pa.Array.from_buffers(t.arrow, len(vals), [None, pa.py_buffer(vals)])
+                continue
+            a = self.arrays(m, [c])[c]
+            out[c] = a.take(pa.Array.from_buffers(pa.int32(), len(rows), [
+                None, pa.py_buffer(np.ascontiguousarray(rows, np.int32))]))
         return out
 
     def _decimal_morsel(self, column: str, m: Morsel) -> pa.Array:
@@ -245,9 +270,16 @@ class TableSource(Source):
 
     def physical_kind(self, column: str) -> str | None:
         """The dtype name kernels read the column as (None: no kernel form)."""
+        if column not in self._kinds:
+            self._kinds[column] = self._physical_kind(column)
+        return self._kinds[column]
+
+    def _physical_kind(self, column: str) -> str | None:
         t = self.snapshot.manifest.column(column).type
         if t.is_dictionary:
             return "int32"
+        if t.kind == "string":
+            return "string"
         if t.is_variable or t.kind == "bool":
             return None
         if t.kind == "decimal":
@@ -267,8 +299,11 @@ class TableSource(Source):
         return self._phys[column]
 
     def physical(self, column: str) -> list[tuple]:
-        """Per segment: (values, validity bitmap or None, dtype name), views of the files."""
-        return [(p.data, p.validity, p.data.dtype.name) for p in self._physical(column)]
+        """Per segment: (values, validity bitmap or None, kind, offsets or None), views of
+        the files; kind is the dtype name, or "string" (values are then the bytes)."""
+        kind = self.physical_kind(column)
+        return [(p.data, p.validity, kind if kind == "string" else p.data.dtype.name,
+                 p.offsets) for p in self._physical(column)]
 
     def close(self) -> None:
         self.snapshot.close()

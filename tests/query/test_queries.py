@@ -333,6 +333,20 @@ AGGS = [
     "SELECT count(DISTINCT tailnum), count(DISTINCT carrier), count(DISTINCT dest) FROM flights",
 ]
 
+KERNEL_FILTERS = [  # filters the kernel runs for the general path (then rows are gathered)
+    "SELECT id, s FROM t WHERE s LIKE 'a%' ORDER BY id",
+    "SELECT id, s FROM t WHERE s LIKE '%b' ORDER BY id",
+    "SELECT id, s FROM t WHERE s LIKE '%ab%' AND i32 > 0 ORDER BY id",
+    "SELECT id FROM t WHERE s LIKE '' ORDER BY id",
+    "SELECT id FROM t WHERE s LIKE '%' ORDER BY id",
+    "SELECT count(*), sum(d92) FROM t WHERE s LIKE '%a%' AND dt >= DATE '2000-01-01'",
+    "SELECT cat, count(*) FROM t WHERE s LIKE '%e%' GROUP BY cat",
+    "SELECT id, d92, cat, dt FROM t WHERE d92 > 0 AND i16 < 100 ORDER BY d92 DESC, id LIMIT 7",
+    "SELECT id, f64 FROM t WHERE i8 > i16 ORDER BY id LIMIT 20",
+    "SELECT count(DISTINCT i16) FROM t WHERE cat = 'red'",
+    "SELECT g, count(DISTINCT i8) FROM t WHERE i32 > 0 GROUP BY g",
+]
+
 GROUP = [
     # shapes the fused kernel takes: column-vs-column filters, year/month keys, shared sums
     "SELECT g, count(*) FROM t WHERE i16 > i8 GROUP BY g",
@@ -495,7 +509,8 @@ SUBQUERY = [
     "SELECT * FROM (SELECT * FROM e) WHERE g = 1",
 ]
 
-ALL = {"select": SELECT, "arith": ARITH, "compare": COMPARE, "logic": LOGIC,
+ALL = {"kernel_filters": KERNEL_FILTERS, "select": SELECT, "arith": ARITH, "compare": COMPARE,
+       "logic": LOGIC,
        "between_in_like": BETWEEN_IN_LIKE, "case_cast": CASE_CAST, "dates": DATES,
        "strings": STRINGS, "aggs": AGGS, "group": GROUP, "having": HAVING, "order": ORDER,
        "limit": LIMIT, "distinct": DISTINCT, "subquery": SUBQUERY}
