@@ -54,17 +54,7 @@ class _Compiler:
 
     def bounds(self, name: str) -> tuple[int, int]:
         """min and max of a column over all segments (zone maps)."""
-        lo, hi = None, None
-        rows = self.source.segment_rows()
-        for z, n in zip(self.source.zones(name), rows, strict=True):
-            from mapdb.storage.zonemap import ZONE_ROWS
-            counts = np.minimum(ZONE_ROWS, n - np.arange(len(z)) * ZONE_ROWS)
-            real = z[:, 2] < counts
-            if real.any():
-                zlo, zhi = int(z[real, 0].min()), int(z[real, 1].max())
-                lo = zlo if lo is None else min(lo, zlo)
-                hi = zhi if hi is None else max(hi, zhi)
-        return (0, 0) if lo is None else (lo, hi)
+        return self.source.bounds(name)
 
     # -- filters -------------------------------------------------------------------
     def filters(self) -> list[tuple]:

@@ -109,6 +109,8 @@ class TableSource(Source):
         self._codes: dict[str, dict] = {}
         self._phys: dict[str, list] = {}
         self._kinds: dict[str, str | None] = {}
+        self._morsels: dict[tuple, tuple[list[Morsel], PruneStats]] = {}
+        self._bounds: dict[str, tuple[int, int]] = {}
         self._all_resident = False  # set by residency(): the last scan found every page cached
 
     def types(self) -> dict[str, SqlType]:
@@ -129,7 +131,33 @@ class TableSource(Source):
     def morsels(self, ranges: dict, stats: PruneStats | None = None,
                 rows: int = MORSEL_ROWS) -> list[Morsel]:
         """Morsels whose zone-map blocks may hold rows inside every range in ``ranges``
-        (column -> (lo, hi) on the zone map's int64 scale, None for unbounded)."""
+        (column -> (lo, hi) on the zone map's int64 scale, None for unbounded). Cached:
+        this version's zone maps never change."""
+        key = (tuple(sorted(ranges.items())), rows)
+        if key not in self._morsels:
+            st = PruneStats()
+            self._morsels[key] = (self._prune(ranges, st, rows), st)
+        out, st = self._morsels[key]
+        if stats is not None:
+            stats.blocks += st.blocks
+            stats.skipped += st.skipped
+        return out
+
+    def bounds(self, column: str) -> tuple[int, int]:
+        """The column's min and max over every segment (zone maps; (0, 0) if all NULL)."""
+        if column not in self._bounds:
+            from mapdb.storage.zonemap import ZONE_ROWS
+            lo = hi = None
+            for z, n in zip(self.zones(column), self.segment_rows(), strict=True):
+                real = z[:, 2] < np.minimum(ZONE_ROWS, n - np.arange(len(z)) * ZONE_ROWS)
+                if real.any():
+                    zlo, zhi = int(z[real, 0].min()), int(z[real, 1].max())
+                    lo = zlo if lo is None else min(lo, zlo)
+                    hi = zhi if hi is None else max(hi, zhi)
+            self._bounds[column] = (0, 0) if lo is None else (lo, hi)
+        return self._bounds[column]
+
+    def _prune(self, ranges: dict, stats: PruneStats, rows: int) -> list[Morsel]:
         from mapdb.storage.zonemap import ZONE_ROWS
         out = []
         for i, n in enumerate(self.segment_rows()):
@@ -145,9 +173,8 @@ class TableSource(Source):
                 if hi is not None:
                     ok &= zmin <= hi
                 keep &= ok
-            if stats is not None:
-                stats.blocks += blocks
-                stats.skipped += int(blocks - keep.sum())
+            stats.blocks += blocks
+            stats.skipped += int(blocks - keep.sum())
             per = max(rows // ZONE_ROWS, 1)
             b = 0
             while b < blocks:
