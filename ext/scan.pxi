@@ -73,6 +73,9 @@ ctypedef struct FilterDesc:
 ctypedef struct KeyDesc:
     int col
     int transform    # 0: the value; 1: year of a date; 2: month (1..12) of a date
+    const int32_t *lut   # transforms: value - lut_base -> transformed value (a table)
+    int64_t lut_base
+    int64_t lut_len
     int64_t base
     int64_t card     # slots including the trailing NULL slot
     int64_t stride
@@ -477,10 +480,20 @@ cdef class FusedProgram:
                 self.filt[i].lo = INT64_MIN if lo is None else lo
                 self.filt[i].hi = INT64_MAX if hi is None else hi
         cdef int64_t stride = 1
+        cdef const uint8_t[::1] lut_bytes
         for i, key in enumerate(keys):
             col, base, card = key[:3]
             self.keys[i].col, self.keys[i].base, self.keys[i].card = col, base, card
             self.keys[i].transform = key[3] if len(key) > 3 else 0
+            self.keys[i].lut = NULL
+            if len(key) > 4:  # (col, base, card, transform, (lut_base, int32 table))
+                lut_base, table = key[4]
+                lut_view = memoryview(table).cast("B")
+                self._keep.append(table)
+                lut_bytes = lut_view
+                self.keys[i].lut = <const int32_t *>&lut_bytes[0]
+                self.keys[i].lut_base = lut_base
+                self.keys[i].lut_len = len(table)
             self.keys[i].stride = stride
             stride *= card
         self.ngroups = stride
@@ -667,7 +680,15 @@ cdef class FusedProgram:
                 _load_i64(c, base, m, tmp)
             else:
                 _gather_i64(c, base, sel, m, tmp)
-            if kd.transform:
+            if kd.transform and kd.lut != NULL:  # a table over the column's value range
+                for i in range(m):
+                    code = tmp[i] - kd.lut_base
+                    if 0 <= code < kd.lut_len:
+                        tmp[i] = kd.lut[code]
+                    else:
+                        civil(tmp[i], &year, &month)
+                        tmp[i] = year if kd.transform == 1 else month
+            elif kd.transform:
                 for i in range(m):
                     civil(tmp[i], &year, &month)
                     tmp[i] = year if kd.transform == 1 else month

@@ -164,7 +164,7 @@ class _Compiler:
                 if groups > MAX_GROUPS:
                     raise _NoFuse("too many groups for dense grouping")
                 out.append((self.col(e.args[0].name), lo_y, hi_y - lo_y + 2,
-                            1 if e.param == "year" else 2))
+                            1 if e.param == "year" else 2, (lo, _civil_table(lo, hi, e.param))))
                 continue
             if not isinstance(e, Col):
                 raise _NoFuse(f"group key {e}")
@@ -260,6 +260,15 @@ def _prefix_base(specs: list, factors: list, fs: list, small: int, as_float: boo
         if not direct and own == fs[:count]:
             best, best_len = i, count
     return best
+
+
+def _civil_table(lo: int, hi: int, part: str) -> np.ndarray:
+    """year or month of every day in [lo, hi] (at most a few thousand entries), so the
+    kernel looks the key up instead of computing a calendar date per row."""
+    days = np.arange(lo, min(hi, lo + (1 << 20)) + 1).astype("datetime64[D]")
+    if part == "year":
+        return (days.astype("datetime64[Y]").astype(np.int64) + 1970).astype(np.int32)
+    return (days.astype("datetime64[M]").astype(np.int64) % 12 + 1).astype(np.int32)
 
 
 def _civil(days: int) -> tuple[int, int]:
