@@ -203,16 +203,22 @@ def stream(plan: Plan, ctx: Context, limit: int | None = None,
         yield pa.table(out) if out else pa.table({})
 
 
+def _filter_batch(predicate: Expr, batch: Batch, n: int) -> tuple[Batch, int]:
+    """The rows of ``batch`` where ``predicate`` is TRUE (NULL counts as false)."""
+    mask = evaluate(predicate, batch, n)
+    if mask.null_count:
+        mask = pc.fill_null(mask, False)
+    if mask.true_count != n:
+        batch = {k: v.filter(mask) for k, v in batch.items()}
+        n = mask.true_count
+    return batch, n
+
+
 def _apply(chain: list[Plan], batch: Batch, n: int, ctx: Context) -> tuple[Batch, int]:
     for op in chain:
         t0 = time.perf_counter()
         if isinstance(op, Filter):
-            mask = evaluate(op.predicate, batch, n)
-            if mask.null_count:
-                mask = pc.fill_null(mask, False)
-            if mask.true_count != n:
-                batch = {k: v.filter(mask) for k, v in batch.items()}
-                n = mask.true_count
+            batch, n = _filter_batch(op.predicate, batch, n)
         else:
             batch = {name: evaluate(e, batch, n) for name, e in op.exprs}
         ctx.op(op).add(n, time.perf_counter() - t0)
@@ -256,12 +262,7 @@ def scan_batch(scan: Scan, m: Morsel, ctx: Context,
         batch = scan.source.arrays(m, scan.columns)
         touched = sum(_nbytes(a) for a in batch.values())
     if kfilter is None and scan.filter is not None:
-        mask = evaluate(scan.filter, batch, n)
-        if mask.null_count:
-            mask = pc.fill_null(mask, False)
-        if mask.true_count != n:
-            batch = {k: v.filter(mask) for k, v in batch.items()}
-            n = mask.true_count
+        batch, n = _filter_batch(scan.filter, batch, n)
     with st.lock:
         st.extra["rows_scanned"] = st.extra.get("rows_scanned", 0) + m.rows
         st.extra["bytes_touched"] = st.extra.get("bytes_touched", 0) + touched

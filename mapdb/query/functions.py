@@ -123,12 +123,17 @@ def _interval_arith(op: str, a: Expr, b: Expr) -> Expr:
     raise QueryError(f"cannot apply {op} to {a.type} and {b.type}")
 
 
-def negate(a: Expr) -> Expr:
+def _sign_op(op: str, a: Expr, what: str) -> Expr:
+    """-x and abs(x): same type (ints as BIGINT; sums of decimals in double)."""
     if not a.type.numeric and a.type.kind != "null":
-        raise QueryError(f"cannot negate {a.type}")
+        raise QueryError(f"{what} needs a number, got {a.type}")
     if _is_wide(a):
         a = to_float(a)
-    return Call("neg", (a,), a.type if a.type.kind != "int" else INT64)
+    return Call(op, (a,), a.type if a.type.kind != "int" else INT64)
+
+
+def negate(a: Expr) -> Expr:
+    return _sign_op("neg", a, "unary minus")
 
 
 def _coerce_literal(e: Expr, t: SqlType) -> Expr:
@@ -376,11 +381,7 @@ def round_(x: Expr, digits: Expr) -> Expr:
 
 
 def abs_(x: Expr) -> Expr:
-    if not x.type.numeric and x.type.kind != "null":
-        raise QueryError(f"ABS needs a number, got {x.type}")
-    if _is_wide(x):
-        x = to_float(x)
-    return Call("abs", (x,), x.type if x.type.kind != "int" else INT64)
+    return _sign_op("abs", x, "ABS")
 
 
 _FIELDS = {"year", "month", "day", "quarter", "dow", "isodow", "doy", "week", "hour",

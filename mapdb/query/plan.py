@@ -49,9 +49,9 @@ class Scan(Plan):
 
 
 @dataclass
-class Filter(Plan):
+class Unary(Plan):
+    """An operator over one input; by default its rows have the input's columns."""
     input: Plan
-    predicate: Expr
 
     @property
     def schema(self):
@@ -63,32 +63,27 @@ class Filter(Plan):
 
 
 @dataclass
-class Project(Plan):
-    input: Plan
+class Filter(Unary):
+    predicate: Expr
+
+
+@dataclass
+class Project(Unary):
     exprs: list[tuple[str, Expr]]
 
     @property
     def schema(self):
         return [(n, e.type) for n, e in self.exprs]
 
-    @property
-    def inputs(self):
-        return [self.input]
-
 
 @dataclass
-class Aggregate(Plan):
-    input: Plan
+class Aggregate(Unary):
     keys: list[tuple[str, Expr]]
     aggs: list[tuple[str, Agg]]
 
     @property
     def schema(self):
         return [(n, e.type) for n, e in self.keys] + [(n, a.type) for n, a in self.aggs]
-
-    @property
-    def inputs(self):
-        return [self.input]
 
 
 @dataclass(frozen=True)
@@ -99,45 +94,19 @@ class SortKey:
 
 
 @dataclass
-class Sort(Plan):
-    input: Plan
+class Sort(Unary):
     keys: list[SortKey]
-
-    @property
-    def schema(self):
-        return self.input.schema
-
-    @property
-    def inputs(self):
-        return [self.input]
 
 
 @dataclass
-class Limit(Plan):
-    input: Plan
+class Limit(Unary):
     limit: int | None
     offset: int = 0
 
-    @property
-    def schema(self):
-        return self.input.schema
-
-    @property
-    def inputs(self):
-        return [self.input]
-
 
 @dataclass
-class Distinct(Plan):
-    input: Plan
-
-    @property
-    def schema(self):
-        return self.input.schema
-
-    @property
-    def inputs(self):
-        return [self.input]
+class Distinct(Unary):
+    pass
 
 
 @dataclass
