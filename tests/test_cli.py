@@ -23,3 +23,12 @@ def test_console_script_version():
     out = subprocess.run([sys.executable, "-m", "mapdb.cli", "--version"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.startswith("mapdb, version ")
+
+
+def test_demo_runs_as_the_readme_runs_it(tmp_path):
+    """`make demo` = the real `mapdb demo` in a fresh process (no shared state with tests)."""
+    db = tmp_path / "demo.mapdb"
+    out = subprocess.run([sys.executable, "-m", "mapdb.cli", "demo", str(db)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "flights" in out.stdout and "336,776" in out.stdout

@@ -38,16 +38,6 @@ def main(debug: bool) -> None:
     """mapdb: columnar tables in memory-mapped files."""
 
 
-def entry() -> None:
-    """The ``mapdb`` command. pyarrow imports pandas (when installed) on its first
-    ``pa.array()`` call, about a second of start-up that no command here needs; blocking
-    the import in this process only keeps ``mapdb query`` interactive."""
-    import sys
-    if "pandas" not in sys.modules and os.environ.get("MAPDB_CLI_PANDAS") != "1":
-        sys.modules["pandas"] = None  # type: ignore[assignment]
-    main(prog_name="mapdb")
-
-
 def _connect(path: str, readonly: bool = True):
     import mapdb
     if readonly and not os.path.exists(os.path.join(path, "mapdb.json")):

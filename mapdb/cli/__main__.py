@@ -1,3 +1,3 @@
-from mapdb.cli import entry
+from mapdb.cli import main
 
-entry()
+main(prog_name="mapdb")
