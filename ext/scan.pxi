@@ -996,3 +996,106 @@ cdef class FusedProgram:
                 st.imin[cell] = <int64_t>v
             if <int64_t>v > st.imax[cell]:
                 st.imax[cell] = <int64_t>v
+
+
+cdef inline uint64_t _mix64(uint64_t x) noexcept nogil:
+    x ^= x >> 33
+    x *= 0xff51afd7ed558ccdULL
+    x ^= x >> 33
+    x *= 0xc4ceb9fe1a85ec53ULL
+    x ^= x >> 33
+    return x
+
+
+cdef class DistinctSet:
+    """A set of int64 values (open addressing, linear probing) for COUNT(DISTINCT x) over
+    integer-like columns: each worker adds its morsels' values without the GIL; the sets
+    are merged at the end. INT64_MIN marks an empty slot (its own presence is a flag).
+
+    >>> import numpy as np
+    >>> s = DistinctSet(); s.add(np.array([3, 1, 3, -2**63], np.int64)); len(s)
+    3
+    """
+    cdef int64_t *slots
+    cdef int64_t cap, size
+    cdef bint has_min
+
+    def __cinit__(self):
+        self.cap = 1024
+        self.size = 0
+        self.has_min = False
+        self.slots = <int64_t *>malloc(self.cap * sizeof(int64_t))
+        if not self.slots:
+            raise MemoryError()
+        cdef int64_t i
+        for i in range(self.cap):
+            self.slots[i] = INT64_MIN
+
+    def __dealloc__(self):
+        free(self.slots)
+
+    def __len__(self):
+        return self.size + self.has_min
+
+    cdef int _grow(self) noexcept nogil:
+        cdef int64_t old_cap = self.cap, i, v, j
+        cdef int64_t *old = self.slots
+        cdef int64_t *new = <int64_t *>malloc(2 * old_cap * sizeof(int64_t))
+        if new == NULL:
+            return -1
+        for i in range(2 * old_cap):
+            new[i] = INT64_MIN
+        self.cap = 2 * old_cap
+        for i in range(old_cap):
+            v = old[i]
+            if v != INT64_MIN:
+                j = <int64_t>(_mix64(<uint64_t>v) & <uint64_t>(self.cap - 1))
+                while new[j] != INT64_MIN:
+                    j = (j + 1) & (self.cap - 1)
+                new[j] = v
+        self.slots = new
+        free(old)
+        return 0
+
+    cdef int _add(self, const int64_t *values, int64_t n, bint slots) noexcept nogil:
+        """Insert values; with ``slots`` they are another set's slots (INT64_MIN = empty)."""
+        cdef int64_t i, j, v, mask
+        for i in range(n):
+            v = values[i]
+            if v == INT64_MIN:
+                if not slots:
+                    self.has_min = True
+                continue
+            if 2 * (self.size + 1) > self.cap and self._grow() != 0:
+                return -1
+            mask = self.cap - 1
+            j = <int64_t>(_mix64(<uint64_t>v) & <uint64_t>mask)
+            while True:
+                if self.slots[j] == v:
+                    break
+                if self.slots[j] == INT64_MIN:
+                    self.slots[j] = v
+                    self.size += 1
+                    break
+                j = (j + 1) & mask
+        return 0
+
+    def add(self, values):
+        """Add an int64 array's values (the GIL is released)."""
+        cdef const int64_t[::1] v = values
+        cdef int rc
+        if v.shape[0] == 0:
+            return
+        with nogil:
+            rc = self._add(&v[0], v.shape[0], False)
+        if rc != 0:
+            raise MemoryError()
+
+    def merge(self, DistinctSet other):
+        """Add every value of ``other``."""
+        cdef int rc
+        with nogil:
+            rc = self._add(other.slots, other.cap, True)
+        if rc != 0:
+            raise MemoryError()
+        self.has_min = self.has_min or other.has_min

@@ -427,6 +427,11 @@ def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
             return out
     t0 = time.perf_counter()
     keys, aggs = plan.keys, plan.aggs
+    if ctx.fused and not keys and len(aggs) == 1 and aggs[0][1].fn == "count_distinct" \
+            and _int_like(aggs[0][1].arg.type):
+        out = _count_distinct(plan, ctx)
+        ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
+        return out
 
     def partial(batch: Batch, n: int) -> pa.Table:
         cols = {}
@@ -453,6 +458,42 @@ def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
     out = _group(table, keys, aggs, schema)
     ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
     return out
+
+
+def _int_like(t: SqlType) -> bool:
+    return (t.kind in ("int", "date", "timestamp") and str(t.arrow) != "uint64") or (
+        t.kind == "decimal" and not t.wide)
+
+
+def _count_distinct(plan: Aggregate, ctx: Context) -> pa.Table:
+    """COUNT(DISTINCT x) of an integer-like x: each worker adds its morsels' values to its
+    own hash set (ext DistinctSet, no GIL); the sets merge at the end."""
+    from mapdb._ext import DistinctSet
+    name, agg = plan.aggs[0]
+    local = threading.local()
+    sets: list = []
+    lock = threading.Lock()
+
+    def sink(batch: Batch, n: int) -> pa.Table:
+        v = decode(evaluate(agg.arg, batch, n))
+        if v.null_count:
+            v = v.drop_null()
+        if pa.types.is_date32(v.type):
+            v = v.cast(pa.int32())
+        v = v.cast(pa.int64())
+        if not hasattr(local, "set"):
+            local.set = DistinctSet()
+            with lock:
+                sets.append(local.set)
+        local.set.add(v.to_numpy(zero_copy_only=False))
+        return pa.table({})
+
+    for _ in stream(plan.input, ctx, sink=sink):
+        pass
+    total = DistinctSet()
+    for s in sets:
+        total.merge(s)
+    return pa.table({name: pa.array([len(total)], pa.int64())})
 
 
 def _concat_any(parts: list[pa.Table]) -> pa.Table | None:

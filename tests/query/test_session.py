@@ -34,3 +34,18 @@ def test_close_releases_and_reopens(tmp_path):
         assert db.sql("SELECT max(x) FROM t").fetchall() == [(2,)]
     assert db._sources._sources == {}
     assert db.sql("SELECT max(x) FROM t").fetchall() == [(2,)]  # usable after close
+
+
+def test_count_distinct_kernel_set_matches_python(tmp_path):
+    """COUNT(DISTINCT) of an integer-like column: per-worker hash sets, merged."""
+    import numpy as np
+    rng = np.random.default_rng(7)
+    vals = rng.integers(-5000, 5000, 300_000)
+    db = mapdb.connect(tmp_path / "db")
+    t = db.create_table("t", {"x": vals, "k": vals % 7})
+    t.append({"x": [None, -2**63, 2**62], "k": [1, 1, 1]})
+    want = len(set(vals.tolist()) | {-2**63, 2**62})
+    assert db.sql("SELECT count(DISTINCT x) FROM t").fetchall() == [(want,)]
+    want_k = len({v for v, k in zip(vals.tolist(), (vals % 7).tolist(), strict=True)
+                  if k == 3})
+    assert db.sql("SELECT count(DISTINCT x) FROM t WHERE k = 3").fetchall() == [(want_k,)]
