@@ -27,7 +27,7 @@ import sqlglot
 from sqlglot import exp
 
 from mapdb.query import functions as fn
-from mapdb.query.expr import Agg, Call, Col, Expr, Lit, replace
+from mapdb.query.expr import Agg, Call, Col, Expr, Lit
 from mapdb.query.optimizer import fold
 from mapdb.query.plan import (
     Aggregate,
@@ -623,6 +623,3 @@ def date_value(text: str) -> int:
     except ValueError:
         raise QueryError(f"invalid date {text!r}") from None
     return (d - datetime.date(1970, 1, 1)).days
-
-
-__all__ = ["Binder", "bind_sql", "parse", "replace"]

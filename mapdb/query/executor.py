@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mapdb.query.evaluate import decode, evaluate, to_decimal128
-from mapdb.query.expr import Agg, Col, Expr
+from mapdb.query.expr import Agg, Expr
 from mapdb.query.optimizer import optimize
 from mapdb.query.plan import Aggregate, Distinct, Filter, Limit, Plan, Project, Query, Scan, Sort
 from mapdb.query.source import Morsel, PruneStats
@@ -555,6 +555,3 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
     if not cols:
         return pa.table({"$n": pa.array([None] * g.num_rows, pa.null())})
     return pa.table(cols)
-
-
-__all__ = ["Col", "Context", "Expr", "default_workers", "materialize", "np", "run"]

@@ -13,8 +13,8 @@ scan, and the zone-map ranges the scan uses to skip blocks without touching thei
 
 from __future__ import annotations
 
-from mapdb.query.expr import Agg, Call, Col, Expr, Lit, conjoin, conjuncts, replace
-from mapdb.query.plan import Aggregate, Distinct, Filter, Limit, Plan, Project, Scan, Sort, SortKey
+from mapdb.query.expr import Call, Col, Expr, Lit, conjoin, conjuncts, replace
+from mapdb.query.plan import Aggregate, Distinct, Filter, Limit, Plan, Project, Scan, Sort
 from mapdb.query.types import QueryError
 
 _FOLDABLE_SKIP = {"case", "coalesce"}  # folded only when every argument is constant
@@ -204,6 +204,3 @@ def _ranges(plan: Plan) -> None:
             hi = hi if phi is None else (phi if hi is None else min(hi, phi))
             ranges[name] = (lo, hi, is_float)
         plan.ranges = ranges
-
-
-__all__ = ["Agg", "SortKey", "fold", "optimize", "range_of", "scan_of"]
