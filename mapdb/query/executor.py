@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mapdb.query.evaluate import decode, evaluate, to_decimal128
-from mapdb.query.expr import Agg, Expr
+from mapdb.query.expr import Agg, Col, Expr
 from mapdb.query.optimizer import optimize
 from mapdb.query.plan import Aggregate, Distinct, Filter, Limit, Plan, Project, Query, Scan, Sort
 from mapdb.query.source import Morsel, PruneStats
@@ -295,9 +295,11 @@ def plan_morsels(scan: Scan, ctx: Context) -> list[Morsel]:
 
 def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
                  sink: Callable[[Batch, int], object] | None,
-                 limit: int | None = None) -> Iterator:
-    """Run scan -> chain -> sink over every morsel; yields sink results in morsel order."""
-    morsels = plan_morsels(scan, ctx)
+                 limit: int | None = None, morsels: list[Morsel] | None = None) -> Iterator:
+    """Run scan -> chain -> sink over every morsel (or the given ones, already planned);
+    yields sink results in morsel order."""
+    if morsels is None:
+        morsels = plan_morsels(scan, ctx)
     prefetch = getattr(scan.source, "prefetch", None)
     from mapdb.query.fused import compile_filter
     program = compile_filter(scan) if ctx.fused else None
@@ -383,16 +385,91 @@ def sort(plan: Sort, top: int | None, ctx: Context) -> pa.Table:
         return t.take(idx)
 
     node, chain = _pipeline(plan.input)
-    if top is not None and isinstance(node, Scan):
-        parts = list(run_pipeline(node, chain, ctx,
-                                  sink=lambda b, n: order(pa.table(b) if b else pa.table({}),
-                                                          top)))
-        t = _concat(parts, plan.input.schema)
+    sink = lambda b, n: order(pa.table(b) if b else pa.table({}), top)  # noqa: E731
+    bounded = _topn_column(plan, node, chain) if top is not None else None
+    if bounded is not None:
+        t = _bounded_top(plan, node, chain, ctx, top, bounded, sink, order)
+    elif top is not None and isinstance(node, Scan):
+        t = _concat(list(run_pipeline(node, chain, ctx, sink=sink)), plan.input.schema)
     else:
         t = _concat(list(stream(plan.input, ctx)), plan.input.schema)
     out = order(t, top)
     ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
     return out
+
+
+def _topn_column(plan: Sort, node: Plan, chain: list[Plan]) -> str | None:
+    """The scan column behind the first sort key of a top-N, when its zone maps can bound
+    morsels (integers, decimals, dates, timestamps; NULLs last), else None."""
+    k = plan.keys[0]
+    if not isinstance(node, Scan) or k.nulls_first or not isinstance(k.expr, Col) or \
+            not hasattr(node.source, "zones"):
+        return None
+    name = k.expr.name
+    for op in reversed(chain):
+        if isinstance(op, Project):
+            e = dict(op.exprs).get(name)
+            if not isinstance(e, Col):
+                return None
+            name = e.name
+    t = node.source.types().get(name)
+    # floats are left out: zone maps ignore NaN, which sorts above every number
+    if t is None or t.kind not in ("int", "decimal", "date", "timestamp") or \
+            t.wide or str(t.arrow) == "uint64" or node.source.is_dictionary(name):
+        return None
+    return name
+
+
+def _bounded_top(plan: Sort, scan: Scan, chain: list[Plan], ctx: Context, top: int,
+                 column: str, sink, order) -> pa.Table:
+    """Top-N guided by zone maps: morsels run best-bound first (their max for DESC, min for
+    ASC), and stop once the N-th row found beats every remaining morsel's bound."""
+    from mapdb.storage.zonemap import ZONE_ROWS
+    desc = plan.keys[0].desc
+    morsels = plan_morsels(scan, ctx)
+    zones = scan.source.zones(column)
+    rows = scan.source.segment_rows()
+
+    def bound(m: Morsel):
+        z = zones[m.segment][m.start // ZONE_ROWS:(m.stop + ZONE_ROWS - 1) // ZONE_ROWS]
+        first = m.start // ZONE_ROWS
+        counts = np.minimum(ZONE_ROWS, rows[m.segment] - (first + np.arange(len(z))) * ZONE_ROWS)
+        real = z[:, 2] < counts
+        if not real.any():
+            return None
+        vals = z[real, 1 if desc else 0]
+        return float(vals.max() if desc else vals.min())
+
+    bounds = [(bound(m), m) for m in morsels]
+    known = sorted((b for b in bounds if b[0] is not None), key=lambda b: b[0], reverse=desc)
+    ordered = known + [b for b in bounds if b[0] is None]
+    best = None
+    step = max(ctx.workers * 4, 4)
+    done = 0
+    while done < len(ordered):
+        batch = [m for _, m in ordered[done:done + step]]
+        done += len(batch)
+        parts = list(run_pipeline(scan, chain, ctx, sink=sink, morsels=batch))
+        best = order(_concat(([best] if best is not None else []) + parts,
+                             plan.input.schema), top)
+        if best.num_rows >= top and done < len(ordered) and ordered[done][0] is not None:
+            kth = _number(best.column(plan.keys[0].expr.name)[top - 1])
+            nxt = ordered[done][0]
+            if kth is not None and (nxt < kth if desc else nxt > kth):
+                break
+    ctx.op(scan).extra["kernel"] = (ctx.op(scan).extra.get("kernel", "") +
+                                    f"; top-N read {done} of {len(ordered)} morsels").lstrip("; ")
+    return best if best is not None else _concat([], plan.input.schema)
+
+
+def _number(v: pa.Scalar) -> float | None:
+    if not v.is_valid:
+        return None
+    if pa.types.is_date32(v.type):
+        return float(v.cast(pa.int32()).as_py())
+    if pa.types.is_timestamp(v.type):
+        return float(v.cast(pa.int64()).as_py())
+    return float(v.as_py())
 
 
 # -- aggregate ----------------------------------------------------------------------------

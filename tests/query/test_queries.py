@@ -343,6 +343,13 @@ KERNEL_FILTERS = [  # filters the kernel runs for the general path (then rows ar
     "SELECT cat, count(*) FROM t WHERE s LIKE '%e%' GROUP BY cat",
     "SELECT id, d92, cat, dt FROM t WHERE d92 > 0 AND i16 < 100 ORDER BY d92 DESC, id LIMIT 7",
     "SELECT id, f64 FROM t WHERE i8 > i16 ORDER BY id LIMIT 20",
+    # top-N guided by zone maps (first key a stored column; ties broken by later keys)
+    "SELECT id, i8 FROM t ORDER BY i8 DESC, id LIMIT 5",
+    "SELECT id, i8 FROM t ORDER BY i8, id DESC LIMIT 5 OFFSET 3",
+    "SELECT id, d92 FROM t WHERE g > 2 ORDER BY d92 DESC, id LIMIT 4",
+    "SELECT id, dt FROM t ORDER BY dt, id LIMIT 6",
+    "SELECT id, ts FROM t WHERE s LIKE '%a%' ORDER BY ts DESC, id LIMIT 3",
+    "SELECT id, i16 FROM t ORDER BY i16 DESC NULLS FIRST, id LIMIT 5",
     "SELECT count(DISTINCT i16) FROM t WHERE cat = 'red'",
     "SELECT g, count(DISTINCT i8) FROM t WHERE i32 > 0 GROUP BY g",
 ]

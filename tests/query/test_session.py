@@ -49,3 +49,35 @@ def test_count_distinct_kernel_set_matches_python(tmp_path):
     want_k = len({v for v, k in zip(vals.tolist(), (vals % 7).tolist(), strict=True)
                   if k == 3})
     assert db.sql("SELECT count(DISTINCT x) FROM t WHERE k = 3").fetchall() == [(want_k,)]
+
+
+def test_top_n_stops_early_with_zone_maps_and_stays_exact(tmp_path):
+    """ORDER BY x DESC LIMIT n reads morsels best zone-map bound first and stops once the
+    n-th row beats every remaining bound; ties on x are still ordered by the next key."""
+    import numpy as np
+    db = mapdb.connect(tmp_path / "db")
+    t = db.create_table("t", {"x": np.arange(1000), "id": np.arange(1000)})
+    for i in range(1, 24):  # 24 segments = 24 morsels, more than one step of workers
+        base = i * 1000
+        x = np.arange(base, base + 1000)
+        x[:5] = 23_999  # ties with the top of the last segment, in every segment
+        t.append({"x": x, "id": np.arange(base, base + 1000)})
+    sql = "SELECT x, id FROM t ORDER BY x DESC, id LIMIT 12"
+    got = db.sql(sql).fetchall()
+    want = sorted(((x, i) for x, i in db.sql("SELECT x, id FROM t").fetchall()),
+                  key=lambda r: (-r[0], r[1]))[:12]
+    assert got == want
+    text = db.sql(sql).explain(analyze=True)
+    read, total = map(int, text.split("top-N read ")[1].split(" morsels")[0].split(" of "))
+    assert total == 24 and read == 24  # the ties live in every segment: all must be read
+    sql2 = "SELECT x, id FROM t WHERE id % 2 = 0 ORDER BY x DESC, id LIMIT 3"
+    got2 = db.sql(sql2).fetchall()
+    assert got2 == [(23_999, 1000), (23_999, 1002), (23_999, 1004)]
+    t2 = db.create_table("u", {"x": np.arange(1000), "id": np.arange(1000)})
+    for i in range(1, 24):
+        t2.append({"x": np.arange(i * 1000, i * 1000 + 1000), "id": np.zeros(1000, int)})
+    text = db.sql("SELECT x FROM u ORDER BY x DESC LIMIT 5").explain(analyze=True)
+    read, total = map(int, text.split("top-N read ")[1].split(" morsels")[0].split(" of "))
+    assert read < total
+    assert db.sql("SELECT x FROM u ORDER BY x DESC LIMIT 3").fetchall() == [
+        (23_999,), (23_998,), (23_997,)]
