@@ -101,9 +101,8 @@ def run(query: Query, ctx: Context | None = None) -> pa.Table:
 def output(table: pa.Table, schema: list[tuple[str, SqlType]], names: list[str]) -> pa.Table:
     """Internal representation -> the Arrow types users see."""
     cols = []
-    for (name, t), display in zip(schema, names, strict=True):
-        a = table.column(name)
-        a = decode(a)
+    for name, t in schema:
+        a = decode(table.column(name))
         if t.kind == "decimal" and not t.wide:
             a = to_decimal128(a, t.scale, t.precision)
         elif t.kind == "decimal":
@@ -113,7 +112,6 @@ def output(table: pa.Table, schema: list[tuple[str, SqlType]], names: list[str])
         elif t.kind == "null":
             a = pa.nulls(len(a), pa.null())
         cols.append(a)
-        del display
     return pa.Table.from_arrays(cols, names=list(names)) if cols else pa.table({})
 
 
@@ -156,13 +154,9 @@ def _concat(batches: list, schema: list[tuple[str, SqlType]]) -> pa.Table:
         return pa.table({n: pa.array([], _empty_type(t)) for n, t in schema})
     if len(tables) == 1:
         return tables[0].select(names)
-    tables = [_unify_dicts(t) for t in tables] if any(
-        pa.types.is_dictionary(f.type) for f in tables[0].schema) else tables
+    if any(pa.types.is_dictionary(f.type) for f in tables[0].schema):
+        tables = [_decoded(t) for t in tables]  # each morsel may carry its own dictionary
     return pa.concat_tables([t.select(names) for t in tables], promote_options="permissive")
-
-
-def _unify_dicts(t: pa.Table) -> pa.Table:
-    return _decoded(t)
 
 
 def _decoded(t: pa.Table) -> pa.Table:

@@ -17,8 +17,6 @@ from mapdb.query.expr import Call, Col, Expr, Lit, conjoin, conjuncts, replace
 from mapdb.query.plan import Aggregate, Distinct, Filter, Limit, Plan, Project, Scan, Sort
 from mapdb.query.types import QueryError
 
-_FOLDABLE_SKIP = {"case", "coalesce"}  # folded only when every argument is constant
-
 
 def fold(e: Expr) -> Expr:
     """Evaluate a call whose arguments are all constants (errors surface at bind time)."""
@@ -45,8 +43,6 @@ def _rep_value(s, t):
         return s.cast(pa.int32()).as_py()
     if t.kind == "timestamp":
         return s.cast(pa.int64()).as_py()
-    if t.kind == "decimal" and t.wide:
-        return s.as_py()
     return s.as_py()
 
 
