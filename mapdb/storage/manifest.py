@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from mapdb.errors import CorruptionError, MapdbError
 from mapdb.storage import fileops
 from mapdb.storage.dictionary import DictChunk
+from mapdb.storage.indexmeta import IndexMeta
 from mapdb.storage.segment import ColumnSpec, SegmentMeta
 
 FORMAT = "mapdb-manifest-1"
@@ -40,6 +41,7 @@ class Manifest:
     next_id: int = 1  # next segment / dictionary chunk id
     jobs: list[str] = field(default_factory=list)
     created: float = 0.0
+    indexes: list[IndexMeta] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -52,6 +54,18 @@ class Manifest:
         from mapdb.errors import NotFoundError
         raise NotFoundError(f"no column {name!r} (columns: "
                             f"{', '.join(c.name for c in self.schema)})")
+
+    def index(self, name: str) -> IndexMeta:
+        for i in self.indexes:
+            if i.name == name:
+                return i
+        from mapdb.errors import NotFoundError
+        raise NotFoundError(f"no index {name!r} (indexes: "
+                            f"{', '.join(i.name for i in self.indexes) or 'none'})")
+
+    def indexes_on(self, column_id: int, kind: str | None = None) -> list[IndexMeta]:
+        return [i for i in self.indexes
+                if i.column == column_id and (kind is None or i.kind == kind)]
 
     def dictionary_length(self, column_id: int) -> int:
         return sum(c.count for c in self.dictionaries.get(column_id, []))
@@ -68,6 +82,8 @@ class Manifest:
                              for k, v in self.dictionaries.items()},
             "next_id": self.next_id, "jobs": self.jobs[-MAX_JOB_IDS:],
         }
+        if self.indexes:  # absent when empty: older readers read index-free tables
+            body["indexes"] = [i.to_json() for i in self.indexes]
         text = json.dumps(body, separators=(",", ":"), sort_keys=True)
         return json.dumps({"crc32": zlib.crc32(text.encode()), "body": body},
                           separators=(",", ":"), sort_keys=True).encode()
@@ -90,7 +106,8 @@ class Manifest:
                 dictionaries={int(k): [DictChunk.from_json(c) for c in v]
                               for k, v in body["dictionaries"].items()},
                 next_id=int(body["next_id"]), jobs=list(body["jobs"]),
-                created=float(body["created"]))
+                created=float(body["created"]),
+                indexes=[IndexMeta.from_json(i) for i in body.get("indexes", [])])
         except CorruptionError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError, MapdbError) as e:

@@ -6,6 +6,7 @@ Layout of a table directory::
     manifests/v<N>.json      one per committed version; the highest is current
     segments/s<id>/c<k>.*    immutable column files
     dicts/c<k>-<chunk>.*     dictionary chunks of dict columns
+    indexes/x<i>-s<id>.hash  hash-index files, one per index and segment
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import shutil
 import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -42,6 +44,27 @@ DICT_AUTO_MAX_RATIO = 0.25  # dictionary-encode when distinct values <= 25% of t
 def _dirs(table_dir: str) -> tuple[str, str, str]:
     return (os.path.join(table_dir, "manifests"), os.path.join(table_dir, "segments"),
             os.path.join(table_dir, "dicts"))
+
+
+def indexes_dir(table_dir: str) -> str:
+    return os.path.join(table_dir, "indexes")
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """One file of a table version, as cache control sees it.
+
+    ``role``: "data", "validity", "offsets", "zones" (per segment and column),
+    "dictionary" (table-wide chunks of a dict column; ``segment`` is None) or "index"
+    (``index`` names it; per segment). ``size``: bytes in the file, header included.
+    """
+
+    path: str
+    column: str
+    role: str
+    segment: int | None
+    size: int
+    index: str | None = None
 
 
 class Snapshot:
@@ -131,6 +154,32 @@ class Snapshot:
             problems += dictionary.verify_dictionary(self.dicts_dir, self.manifest.table_id,
                                                      col_id, chunks)
         return problems
+
+    def files(self) -> list[TableFile]:
+        """Every file this version names: per column its segments' buffers and zone maps,
+        its dictionary chunks, then the index files (see TableFile)."""
+        from mapdb.storage.header import HEADER_SIZE
+        m = self.manifest
+        out: list[TableFile] = []
+        roles = {"DATA": "data", "VALIDITY": "validity", "OFFSETS": "offsets", "ZONES": "zones"}
+        for spec in m.schema:
+            for seg in m.segments:
+                d = os.path.join(self.segments_dir, seg.dirname)
+                for kind, ref in seg.columns[spec.id].refs():
+                    out.append(TableFile(os.path.join(d, ref.name), spec.name,
+                                         roles[kind.name], seg.id, HEADER_SIZE + ref.length))
+            for c in m.dictionaries.get(spec.id, []):
+                for suffix, ref in (("offsets", c.offsets), ("data", c.data)):
+                    out.append(TableFile(
+                        os.path.join(self.dicts_dir, f"c{spec.id}-{c.id:06d}.{suffix}"),
+                        spec.name, "dictionary", None, HEADER_SIZE + ref.length))
+        names = {c.id: c.name for c in m.schema}
+        for ix in m.indexes:
+            for seg_id, ref in ix.files.items():
+                out.append(TableFile(os.path.join(indexes_dir(self.table_dir), ref.name),
+                                     names[ix.column], "index", seg_id,
+                                     HEADER_SIZE + ref.length, ix.name))
+        return out
 
     def bytes_on_disk(self) -> int:
         from mapdb.storage.header import HEADER_SIZE
