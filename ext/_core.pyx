@@ -16,6 +16,7 @@ One source file per concept, included here so they compile into one extension mo
   strdict.pxi     string -> code hash table for dictionary encoding
   mapping.pxi     Mapping: a file mapped read-only or read-write
   scan.pxi        fused filter + group + aggregate kernels over mapped columns
+  hashindex.pxi   value hashing, hash-index build and probe
 """
 
 include "errors.pxi"
@@ -30,3 +31,4 @@ include "buffers.pxi"
 include "strdict.pxi"
 include "mapping.pxi"
 include "scan.pxi"
+include "hashindex.pxi"

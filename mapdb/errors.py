@@ -32,6 +32,10 @@ class SchemaError(MapdbError):
     """Data does not fit the table's schema, or a type is not supported."""
 
 
+class ConstraintError(MapdbError):
+    """Data breaks a declared constraint (a unique index met a repeated value)."""
+
+
 class InvalidNameError(MapdbError):
     """A table or column name that mapdb refuses (empty, too long, NUL, ...)."""
 
@@ -45,3 +49,13 @@ class NotFoundError(MapdbError, KeyError):
 
 class ReadOnlyError(MapdbError):
     """A write was attempted through a read-only connection."""
+
+
+class IndexWarning(UserWarning):
+    """An index was dropped or could not be used (the message says why)."""
+
+
+class PinWarning(UserWarning):
+    """Files could not be pinned in RAM (mlock refused); they keep working unpinned.
+
+    Issued once per process; the message names RLIMIT_MEMLOCK and how to raise it."""

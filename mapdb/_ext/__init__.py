@@ -5,7 +5,6 @@ Everything public lives in the compiled module ``mapdb._ext._core``; see its stu
 """
 
 from mapdb._ext._core import (
-    PAGE_SIZE,
     Advice,
     CacheStat,
     Checksum64,
@@ -15,9 +14,11 @@ from mapdb._ext._core import (
     FusedState,
     Mapping,
     MemoryLockError,
+    PAGE_SIZE,
     Prot,
     Scratch,
     StringDictionary,
+    build_hash_index,
     checksum64,
     copy_into,
     fadvise,
@@ -26,13 +27,15 @@ from mapdb._ext._core import (
     file_residency,
     fsync,
     fsync_path,
+    hash_int64,
+    hash_strings,
     locked_bytes,
     memlock_limit,
+    probe_hash_index,
     start_writeback,
 )
 
 __all__ = [
-    "PAGE_SIZE",
     "Advice",
     "CacheStat",
     "Checksum64",
@@ -42,9 +45,11 @@ __all__ = [
     "FusedState",
     "Mapping",
     "MemoryLockError",
+    "PAGE_SIZE",
     "Prot",
     "Scratch",
     "StringDictionary",
+    "build_hash_index",
     "checksum64",
     "copy_into",
     "fadvise",
@@ -53,7 +58,10 @@ __all__ = [
     "file_residency",
     "fsync",
     "fsync_path",
+    "hash_int64",
+    "hash_strings",
     "locked_bytes",
     "memlock_limit",
+    "probe_hash_index",
     "start_writeback",
 ]

@@ -6,7 +6,7 @@ mapping of it. All integers little-endian::
     0   8  magic b"MAPDBCOL"
     8   2  format version (1)
     10  2  header size (4096)
-    12  1  buffer kind (1 data, 2 validity, 3 offsets, 4 zones)
+    12  1  buffer kind (1 data, 2 validity, 3 offsets, 4 zones, 5 hash index)
     13  1  type code (storage.types.TYPE_CODES)
     14  2  reserved (0)
     16  8  row count
@@ -46,6 +46,7 @@ class BufferKind(enum.IntEnum):
     VALIDITY = 2
     OFFSETS = 3
     ZONES = 4
+    INDEX = 5
 
 
 @dataclass(frozen=True)

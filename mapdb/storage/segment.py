@@ -50,7 +50,9 @@ class ColumnFiles:
 
     ``width``: bytes per value of a decimal column's ``.data`` in this segment (1, 2, 4 or
     8: the narrowest signed integer holding every scaled value); None for other types, and
-    for decimals written before widths were recorded (read as 8).
+    for decimals written before widths were recorded (read as 8). ``sorted``: (min, max)
+    on the zone-map scale when the column is non-decreasing in this segment without nulls
+    (zonemap.sorted_range), else None.
     """
 
     data: FileRef
@@ -59,6 +61,7 @@ class ColumnFiles:
     zones: FileRef
     null_count: int
     width: int | None = None
+    sorted: tuple[int, int] | None = None
 
     def refs(self) -> list[tuple[BufferKind, FileRef]]:
         out = [(BufferKind.DATA, self.data), (BufferKind.ZONES, self.zones)]
@@ -73,15 +76,17 @@ class ColumnFiles:
                 "validity": self.validity.to_json() if self.validity else None,
                 "offsets": self.offsets.to_json() if self.offsets else None,
                 "nulls": self.null_count,
-                **({"width": self.width} if self.width is not None else {})}
+                **({"width": self.width} if self.width is not None else {}),
+                **({"sorted": list(self.sorted)} if self.sorted is not None else {})}
 
     @classmethod
     def from_json(cls, j: dict) -> ColumnFiles:
         opt = lambda v: FileRef.from_json(v) if v else None  # noqa: E731
-        width = j.get("width")
+        width, srt = j.get("width"), j.get("sorted")
         return cls(FileRef.from_json(j["data"]), opt(j["validity"]), opt(j["offsets"]),
                    FileRef.from_json(j["zones"]), int(j["nulls"]),
-                   None if width is None else int(width))
+                   None if width is None else int(width),
+                   None if srt is None else (int(srt[0]), int(srt[1])))
 
     def data_width(self, ctype: ColumnType) -> int | None:
         """Bytes per value in ``.data`` (None for bool bitmaps and variable types)."""
@@ -182,10 +187,11 @@ def storage_buffers(arr: pa.Array, ctype: ColumnType,
     return out
 
 
-def _column_parts(chunks: list[pa.Array],
-                  ctype: ColumnType) -> tuple[dict[BufferKind, list], int | None]:
-    """Per buffer kind, the parts whose concatenation is the segment's buffer, and the
-    width of a decimal column's values (None for other types). Every chunk but the last
+def _column_parts(chunks: list[pa.Array], ctype: ColumnType
+                  ) -> tuple[dict[BufferKind, list], int | None, tuple[int, int] | None]:
+    """Per buffer kind, the parts whose concatenation is the segment's buffer, the
+    width of a decimal column's values (None for other types), and the sorted range
+    (zonemap.sorted_range). Every chunk but the last
     must hold a multiple of ZONE_ROWS rows (so bitmaps and zone-map blocks line up at chunk
     boundaries)."""
     zones = [zonemap.build(c, ctype) for c in chunks]
@@ -205,7 +211,7 @@ def _column_parts(chunks: list[pa.Array],
             base += int(o[-1])
         parts[BufferKind.OFFSETS] = offs
     parts[BufferKind.ZONES] = zones
-    return parts, width
+    return parts, width, zonemap.sorted_range(chunks, zones, ctype)
 
 
 _SUFFIX = {BufferKind.DATA: "data", BufferKind.VALIDITY: "valid",
@@ -225,14 +231,14 @@ def write_segment(segments_dir: str, seg_id: int, table_id: bytes,
     try:
         for spec, chunks in columns:
             owner = Owner(table_id, seg_id, spec.id, spec.type.code)
-            all_parts, width = _column_parts(chunks, spec.type)
+            all_parts, width, srt = _column_parts(chunks, spec.type)
             refs = {kind: write_buffer(path, f"c{spec.id}.{_SUFFIX[kind]}", kind, owner, rows,
                                        parts, pending)
                     for kind, parts in all_parts.items()}
             del all_parts
             metas[spec.id] = ColumnFiles(refs[BufferKind.DATA], refs.get(BufferKind.VALIDITY),
                                          refs.get(BufferKind.OFFSETS), refs[BufferKind.ZONES],
-                                         sum(c.null_count for c in chunks), width)
+                                         sum(c.null_count for c in chunks), width, srt)
     finally:
         pending.close()
     return SegmentMeta(seg_id, rows, metas)

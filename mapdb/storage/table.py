@@ -12,25 +12,31 @@ Layout of a table directory::
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import threading
 import uuid
+import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from mapdb.errors import (
+    ConstraintError,
     CorruptionError,
+    IndexWarning,
     PoisonedWriterError,
     SchemaError,
     StorageError,
 )
-from mapdb.storage import dictionary, fileops, manifest, scan, segment, zonemap
-from mapdb.storage.columnfile import PendingFiles
+from mapdb.storage import dictionary, fileops, index, manifest, scan, segment, zonemap
+from mapdb.storage.columnfile import FileRef, PendingFiles
 from mapdb.storage.dictionary import DictionaryEncoder
+from mapdb.storage.indexmeta import IndexMeta
 from mapdb.storage.lock import WriterLock
 from mapdb.storage.manifest import Manifest, Pin
 from mapdb.storage.segment import ColumnSpec, SegmentMeta
@@ -39,6 +45,7 @@ from mapdb.storage.types import ColumnType, convert_array
 SEGMENT_BYTES = 256 << 20  # buffered input that triggers writing a segment
 DICT_AUTO_SAMPLE = 1 << 16  # rows of the first batch that decide "auto" dictionary encoding
 DICT_AUTO_MAX_RATIO = 0.25  # dictionary-encode when distinct values <= 25% of the sample
+log = logging.getLogger("mapdb")
 
 
 def _dirs(table_dir: str) -> tuple[str, str, str]:
@@ -153,6 +160,12 @@ class Snapshot:
         for col_id, chunks in self.manifest.dictionaries.items():
             problems += dictionary.verify_dictionary(self.dicts_dir, self.manifest.table_id,
                                                      col_id, chunks)
+        for ix in self.manifest.indexes:
+            if ix.kind == "hash":
+                problems += index.verify_index(self, ix)
+            elif not index.table_sorted(self.manifest.segments, ix.column):
+                problems.append(f"table {self.name!r}: index {ix.name!r} says the column is "
+                                f"sorted; the segments' ranges say it is not")
         return problems
 
     def files(self) -> list[TableFile]:
@@ -266,6 +279,9 @@ class Writer:
         self._buffered = 0
         self._encoders: dict[int, DictionaryEncoder] = {}
         self._replace = False
+        self._indexes = list(base.indexes)  # the hash indexes new segments get files for
+        self._index_files: dict[int, dict[int, FileRef]] = {}  # index id -> segment -> file
+        self._txn_index: dict[int, index.HashIndex] = {}  # unique indexes: this txn's files
         self._pool: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
         self.poisoned: BaseException | None = None
@@ -289,6 +305,20 @@ class Writer:
         self._replace = True
         self.schema = schema
         self._next_id = max(self._next_id, max((c.id for c in schema), default=0) + 1)
+        # indexes follow their column by name when it keeps an indexable type
+        old = {c.id: c.name for c in self.base.schema}
+        new = {c.name: c for c in schema}
+        self._indexes = []
+        for ix in self.base.indexes:
+            spec = new.get(old.get(ix.column, ""))
+            if spec is None or (ix.kind == "sorted" and not ix.declared):
+                continue
+            try:
+                index.check_indexable(spec, ix.kind)
+            except SchemaError:
+                continue
+            self._indexes.append(IndexMeta(ix.id, ix.name, spec.id, ix.kind, ix.unique,
+                                           ix.declared))
 
     def write(self, data: pa.RecordBatch | pa.Table) -> None:
         self._check()
@@ -384,6 +414,101 @@ class Writer:
         self._next_id += 1
         self._guard(lambda: self._segments.append(segment.write_segment(
             self.segments_dir, seg_id, self.base.table_id, cols, self._unsynced)))
+        self._guard(lambda: self._index_segment(self._segments[-1], check=True))
+
+    def _index_segment(self, seg: SegmentMeta, check: bool) -> None:
+        """Write the hash-index files of a new segment; with ``check``, enforce unique
+        indexes against the committed rows and this transaction's earlier segments."""
+        hashed = [ix for ix in self._indexes if ix.kind == "hash"]
+        if not hashed:
+            return
+        d = indexes_dir(self._work_dir)
+        if not os.path.isdir(d):  # tables made before indexes existed lack it
+            fileops.mkdir(d)
+            self._unsynced.add_dir(self._work_dir)
+        self._unsynced.add_dir(d)
+        by_id = {c.id: c for c in self.schema}
+        for ix in hashed:
+            spec = by_id[ix.column]
+            p = scan.open_physical(self.segments_dir, seg, spec, self.base.table_id)
+            try:
+                ref, h, rows = index.write_index_file(d, ix, self.base.table_id, seg, p,
+                                                      self._unsynced)
+                self._index_files.setdefault(ix.id, {})[seg.id] = ref
+                if check and ix.unique:
+                    index.check_unique(spec, [(p, h, rows)], self._unique_index(ix, spec))
+                    self._txn_part(ix, spec, seg, ref, p)
+                    p = None
+            finally:
+                if p is not None:
+                    p.close()
+
+    def _unique_index(self, ix: IndexMeta, spec: ColumnSpec) -> index.HashIndex:
+        """The committed segments' part of a unique index plus this transaction's files."""
+        if ix.id not in self._txn_index:
+            parts: list = []
+            cols: list = []
+            base_ix = next((b for b in self.base.indexes if b.id == ix.id), None)
+            if base_ix is not None and not self._replace and self.base.segments:
+                snap = Snapshot(self.table_dir, self.name, self.base.version)
+                try:
+                    h = index.open_hash_index(snap, base_ix)
+                    parts, cols = h.parts, list(h.columns)
+                finally:
+                    snap.close()  # the views in ``cols`` keep their mappings alive
+            self._txn_index[ix.id] = index.HashIndex(self.table_dir, ix, spec, parts, cols)
+        return self._txn_index[ix.id]
+
+    def _txn_part(self, ix: IndexMeta, spec: ColumnSpec, seg: SegmentMeta, ref: FileRef,
+                  p: scan.PhysicalColumn) -> None:
+        from mapdb.storage.columnfile import Owner, map_buffer
+        from mapdb.storage.header import HEADER_SIZE, BufferKind
+        h = self._txn_index[ix.id]
+        d = indexes_dir(self._work_dir)
+        mp = map_buffer(d, ref, BufferKind.INDEX,
+                        Owner(self.base.table_id, seg.id, spec.id, spec.type.code), seg.rows)
+        data = np.frombuffer(mp, np.uint8, count=ref.length, offset=HEADER_SIZE)
+        h.parts.append(index.SegmentIndex(len(h.columns), os.path.join(d, ref.name), data, mp))
+        h.columns.append(p)
+
+    def _drop_txn_indexes(self) -> None:
+        for h in self._txn_index.values():
+            h.close()
+            for c in h.columns:
+                c.close()
+        self._txn_index.clear()
+
+    def _new_indexes(self, segments: list[SegmentMeta]) -> list[IndexMeta]:
+        """The indexes of the version being committed over ``segments``: hash indexes with
+        a file per segment; sorted attributes kept while the column stays sorted (a
+        declared one that an out-of-order append breaks is dropped with a warning) and
+        detected for columns that are sorted now."""
+        live = {s.id for s in segments}
+        out = []
+        for ix in self._indexes:
+            if ix.kind == "hash":
+                files = {k: v for k, v in ix.files.items() if k in live}
+                files.update(self._index_files.get(ix.id, {}))
+                out.append(IndexMeta(ix.id, ix.name, ix.column, "hash", ix.unique,
+                                     ix.declared, files))
+            elif index.table_sorted(segments, ix.column):
+                out.append(ix)
+            else:
+                col = next(c.name for c in self.schema if c.id == ix.column)
+                note = (f"table {self.name!r}: rows out of order in column {col!r}; its "
+                        f"sorted attribute is dropped (range scans use zone maps only)")
+                if ix.declared:
+                    warnings.warn(note, IndexWarning, stacklevel=4)
+                else:
+                    log.info(note)
+        have = {ix.column for ix in out if ix.kind == "sorted"}
+        for spec in self.schema:
+            if (spec.id not in have and spec.type.kind in zonemap.SORTABLE and segments
+                    and index.table_sorted(segments, spec.id)):
+                out.append(IndexMeta(self._next_id, f"{spec.name}_sorted", spec.id, "sorted",
+                                     declared=False))
+                self._next_id += 1
+        return out
 
     def _guard(self, fn) -> None:
         """Run a write step; a failed sync poisons the writer (no retry-then-success)."""
@@ -417,13 +542,16 @@ class Writer:
         fileops.crash_point("after-data-sync")
         segments = self._segments if self._replace else self.base.segments + self._segments
         jobs = self.base.jobs + ([job_id] if job_id else [])
+        indexes = self._new_indexes(segments)
         new = self.base.successor(schema=self.schema, segments=segments, dictionaries=dicts,
-                                  next_id=self._next_id, jobs=jobs)
+                                  next_id=self._next_id, jobs=jobs, indexes=indexes)
         self._guard(lambda: manifest.commit(self.manifests_dir, new))
         if self._work_dir != self.table_dir:
             self._guard(self._publish_new_table)
         self.base = new
         self._segments, self._encoders, self._replace = [], {}, False
+        self._indexes, self._index_files = list(new.indexes), {}
+        self._drop_txn_indexes()
         self._reclaim()
         return new
 
@@ -457,6 +585,8 @@ class Writer:
         self._buffer, self._buffered = [], 0
         self._segments, self._encoders = [], {}
         self._replace, self.schema, self._next_id = False, self.base.schema, self.base.next_id
+        self._indexes, self._index_files = list(self.base.indexes), {}
+        self._drop_txn_indexes()
         self._unsynced.discard()
         self.failed = None
         if self._work_dir != self.table_dir:
@@ -519,13 +649,87 @@ class Writer:
                 self._next_id += 1
                 self._guard(lambda c=cols, i=seg_id: out.append(segment.write_segment(
                     self.segments_dir, i, self.base.table_id, c, self._unsynced)))
+                self._guard(lambda: self._index_segment(out[-1], check=False))
             self._unsynced.add_dir(self.segments_dir)
             self._guard(self._unsynced.sync)
-            new = self.base.successor(segments=out, next_id=self._next_id)
+            indexes = self._new_indexes(out)
+            new = self.base.successor(segments=out, next_id=self._next_id, indexes=indexes)
             self._guard(lambda: manifest.commit(self.manifests_dir, new))
             self.base = new
+        except BaseException:
+            self._index_files = {}
+            raise
         finally:
             snap.close()
+        self._indexes, self._index_files = list(self.base.indexes), {}
+        self._reclaim()
+        return new
+
+    # -- indexes ----------------------------------------------------------------------
+    def create_index(self, column: str, kind: str = "hash", unique: bool = False,
+                     name: str | None = None) -> Manifest:
+        """Add an index on ``column`` (its own commit): ``kind`` "hash" (files for every
+        segment; ``unique`` refuses repeated values, now and in later appends) or "sorted"
+        (declares the column sorted; SchemaError unless it is)."""
+        from mapdb.storage.indexmeta import KINDS
+        from mapdb.storage.names import check_name
+        self._check()
+        if self._buffer or self._segments or self._pending or self._encoders:
+            raise StorageError(f"table {self.name!r}: commit or abort the pending writes "
+                               f"before changing indexes")
+        if kind not in KINDS:
+            raise SchemaError(f"index kind {kind!r}: expected one of {', '.join(KINDS)}")
+        spec = self.base.column(column)
+        index.check_indexable(spec, kind)
+        name = name or f"{column}_{kind}"
+        check_name(name, "index")
+        for ix in self.base.indexes:
+            if ix.name == name and not (kind == "sorted" and not ix.declared):
+                raise SchemaError(f"table {self.name!r} already has an index {name!r}")
+            if ix.column == spec.id and ix.kind == kind and ix.declared and \
+                    (kind == "sorted" or ix.unique == unique):
+                raise SchemaError(f"table {self.name!r} already has a {kind} index on "
+                                  f"{column!r} ({ix.name!r})")
+        keep = [ix for ix in self.base.indexes
+                if not (kind == "sorted" and ix.kind == "sorted" and ix.column == spec.id)]
+        if kind == "sorted":
+            if not index.table_sorted(self.base.segments, spec.id):
+                raise SchemaError(f"column {column!r} of table {self.name!r} is not sorted "
+                                  f"(non-decreasing, without NULLs) across its segments")
+            meta = IndexMeta(self._next_id, name, spec.id, "sorted", declared=True)
+            self._next_id += 1
+        else:
+            meta = IndexMeta(self._next_id, name, spec.id, "hash", unique, True)
+            self._next_id += 1
+            self._indexes = [meta]
+            try:
+                for seg in self.base.segments:
+                    self._guard(lambda s=seg: self._index_segment(s, check=unique))
+                meta = IndexMeta(meta.id, name, spec.id, "hash", unique, True,
+                                 self._index_files.get(meta.id, {}))
+                self._guard(self._unsynced.sync)
+            except BaseException:
+                self._drop_txn_indexes()
+                self._indexes, self._index_files = list(self.base.indexes), {}
+                self._next_id = self.base.next_id
+                self._unsynced.discard()
+                self._reclaim()
+                raise
+            self._drop_txn_indexes()
+        new = self.base.successor(indexes=keep + [meta], next_id=self._next_id)
+        self._guard(lambda: manifest.commit(self.manifests_dir, new))
+        self.base = new
+        self._indexes, self._index_files = list(new.indexes), {}
+        return new
+
+    def drop_index(self, name: str) -> Manifest:
+        """Remove the index ``name`` (its own commit; its files go with reclamation)."""
+        self._check()
+        self.base.index(name)  # NotFoundError naming the indexes there are
+        new = self.base.successor(indexes=[ix for ix in self.base.indexes if ix.name != name])
+        self._guard(lambda: manifest.commit(self.manifests_dir, new))
+        self.base = new
+        self._indexes = list(new.indexes)
         self._reclaim()
         return new
 
@@ -547,7 +751,7 @@ def reclaim(table_dir: str) -> int:
     for v in vs[:-1]:
         if manifest.try_reclaim(manifests_dir, v):
             removed += 1
-    live_segments, live_chunks = set(), set()
+    live_segments, live_chunks, live_index = set(), set(), set()
     for v in manifest.versions(manifests_dir):
         path = manifest.manifest_path(manifests_dir, v)
         try:
@@ -560,6 +764,7 @@ def reclaim(table_dir: str) -> int:
         live_segments |= {s.dirname for s in m.segments}
         for col, chunks in m.dictionaries.items():
             live_chunks |= {f"c{col}-{c.id:06d}" for c in chunks}
+        live_index |= {ref.name for ix in m.indexes for ref in ix.files.values()}
     for name in os.listdir(manifests_dir):
         if ".tmp-" in name:
             os.unlink(os.path.join(manifests_dir, name))
@@ -571,6 +776,11 @@ def reclaim(table_dir: str) -> int:
     for name in os.listdir(dicts_dir):
         if name.rsplit(".", 1)[0] not in live_chunks:
             os.unlink(os.path.join(dicts_dir, name))
+            removed += 1
+    ixd = indexes_dir(table_dir)
+    for name in os.listdir(ixd) if os.path.isdir(ixd) else []:
+        if name not in live_index:
+            os.unlink(os.path.join(ixd, name))
             removed += 1
     return removed
 

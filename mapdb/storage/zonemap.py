@@ -87,3 +87,42 @@ def build(arr: pa.Array, ctype: ColumnType, block_rows: int = ZONE_ROWS) -> np.n
         out[:, 0] = np.minimum.reduceat(v, starts)
         out[:, 1] = np.maximum.reduceat(v, starts)
     return out
+
+
+SORTABLE = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "date32",
+            "timestamp", "decimal")
+
+
+def sorted_range(chunks: list[pa.Array], zones: list[np.ndarray],
+                 ctype: ColumnType) -> tuple[int, int] | None:
+    """(min, max) on the zone-map scale when the chunks, in order, hold a non-decreasing
+    column without nulls (a sorted attribute can then binary-search it); else None. The
+    zone maps reject almost every unsorted column before any value is read.
+
+    >>> t = ColumnType("int64")
+    >>> a, b = pa.array([1, 2, 2], pa.int64()), pa.array([3, 9], pa.int64())
+    >>> sorted_range([a, b], [build(a, t), build(b, t)], t)
+    (1, 9)
+    >>> c = pa.array([2, 1], pa.int64())
+    >>> print(sorted_range([a, c], [build(a, t), build(c, t)], t))
+    None
+    """
+    if ctype.kind not in SORTABLE or not chunks or any(c.null_count for c in chunks):
+        return None
+    z = np.concatenate(zones)
+    if len(z) == 0:
+        return None
+    if (z[1:, 0] < z[:-1, 1]).any():  # a block starts below where the previous one ended
+        return None
+    for c in chunks:
+        if len(c) < 2:
+            continue
+        if pa.types.is_decimal(c.type):
+            v = np.frombuffer(c.buffers()[1], np.int64, count=2 * len(c),
+                              offset=c.offset * 16)[0::2]
+        else:
+            v = np.frombuffer(c.buffers()[1], ctype.storage_numpy_dtype, count=len(c),
+                              offset=c.offset * ctype.byte_width)
+        if (v[1:] < v[:-1]).any():
+            return None
+    return int(z[0, 0]), int(z[-1, 1])
