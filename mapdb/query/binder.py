@@ -78,8 +78,20 @@ def parse(sql: str) -> exp.Expression:
     return stmts[0]
 
 
-def bind_sql(sql: str, catalog: Callable[[str], object]) -> Query:
-    """Bind one SQL statement; ``catalog(name)`` returns the Source of a table."""
+def bind_sql(sql: str, catalog: Callable[[str], object], cache=None) -> Query:
+    """Bind one SQL statement; ``catalog(name)`` returns the Source of a table. With a
+    ``cache`` (parsecache.ParseCache), a statement that differs from an earlier one only
+    in its literals reuses that one's parse."""
+    hit = cache.checkout(sql) if cache is not None and len(sql) <= MAX_SQL_LENGTH else None
+    if hit is not None:
+        tree, release = hit
+        try:
+            plan, names = Binder(catalog, sql).query(tree, {})
+            return Query(plan, names, None)
+        except QueryError:
+            pass  # the template's positions are not this text's: bind afresh for the error
+        finally:
+            release()
     tree = parse(sql)
     explain = None
     if isinstance(tree, exp.Command) and tree.name.upper() == "EXPLAIN":

@@ -292,6 +292,9 @@ def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
                  limit: int | None = None, morsels: list[Morsel] | None = None) -> Iterator:
     """Run scan -> chain -> sink over every morsel (or the given ones, already planned);
     yields sink results in morsel order."""
+    if scan.index is not None and scan.index.kind == "hash":
+        yield from _index_pipeline(scan, chain, ctx, sink)
+        return
     if morsels is None:
         morsels = plan_morsels(scan, ctx)
     prefetch = getattr(scan.source, "prefetch", None)
@@ -338,6 +341,30 @@ def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
                     f.result()
                 except Exception:
                     pass
+
+
+def _index_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
+                    sink: Callable[[Batch, int], object] | None) -> Iterator:
+    """Scan -> chain over the rows a hash-index probe finds (one batch per segment that
+    has any): only the pages holding those rows are read; the scan filter still runs."""
+    st = ctx.op(scan)
+    t0 = time.perf_counter()
+    faults0 = resource.getrusage(resource.RUSAGE_THREAD).ru_majflt
+    found = scan.source.lookup_rows(scan.index.column, scan.index.keys)
+    st.extra["kernel"] = f"hash index {scan.index.index}: {len(scan.index.keys)} key(s)"
+    st.extra["rows_scanned"] = sum(len(r) for r in found.values())
+    batches = []
+    for seg in sorted(found):
+        rows = found[seg]
+        batch, n = scan.source.take(seg, scan.columns, rows), len(rows)
+        if scan.filter is not None:
+            batch, n = _filter_batch(scan.filter, batch, n)
+        batches.append((batch, n))
+    st.extra["major_faults"] = resource.getrusage(resource.RUSAGE_THREAD).ru_majflt - faults0
+    st.add(sum(n for _, n in batches), time.perf_counter() - t0)
+    for batch, n in batches:
+        batch, n = _apply(chain, batch, n, ctx)
+        yield sink(batch, n) if sink is not None else (pa.table(batch) if batch else pa.table({}))
 
 
 # -- sort ---------------------------------------------------------------------------------
@@ -397,7 +424,7 @@ def _topn_column(plan: Sort, node: Plan, chain: list[Plan]) -> str | None:
     morsels (integers, decimals, dates, timestamps; NULLs last), else None."""
     k = plan.keys[0]
     if not isinstance(node, Scan) or k.nulls_first or not isinstance(k.expr, Col) or \
-            not hasattr(node.source, "zones"):
+            not hasattr(node.source, "zones") or node.index is not None:
         return None
     name = k.expr.name
     for op in reversed(chain):

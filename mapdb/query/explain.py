@@ -29,6 +29,8 @@ def _label(p: Plan, names: dict[str, str]) -> str:
             s += " zone ranges " + ", ".join(
                 f"{c} in [{'-inf' if lo is None else lo}, {'+inf' if hi is None else hi}"
                 f"{')' if hi is None else ']'}" for c, (lo, hi, _) in p.ranges.items())
+        if p.index is not None:
+            s += " via " + _index_label(p.index)
         return s
     if isinstance(p, Project):
         return "Project " + ", ".join(n(c) if str(e) == c or str(e) == n(c) else
@@ -48,6 +50,19 @@ def _label(p: Plan, names: dict[str, str]) -> str:
     if isinstance(p, Distinct):
         return "Distinct"
     return type(p).__name__
+
+
+def _index_label(ix) -> str:
+    """Which index a scan uses, and why."""
+    if ix.kind == "hash":
+        k = len(ix.keys)
+        what = f"= {ix.keys[0]!r}" if k == 1 else f"IN ({k} values)"
+        return (f"hash index {ix.index}{' (unique)' if ix.unique else ''}: {ix.column} {what} "
+                f"probes it and reads only the matching rows")
+    lo = "-inf" if ix.lo is None else ix.lo
+    hi = "+inf" if ix.hi is None else ix.hi
+    return (f"sorted index {ix.index}: {ix.column} in [{lo}, {hi}] by binary search "
+            f"(the column is sorted across segments)")
 
 
 def _fmt_bytes(n: float) -> str:

@@ -286,7 +286,8 @@ def compile_aggregate(plan: Aggregate):
         keys = [(n, replace(e, mapping)) for n, e in keys]
         aggs = [(n, replace(a, mapping)) for n, a in aggs]
         node = node.input
-    if not isinstance(node, Scan) or not isinstance(node.source, TableSource):
+    if not isinstance(node, Scan) or not isinstance(node.source, TableSource) or \
+            (node.index is not None and node.index.kind == "hash"):  # probing reads less
         return None
     comp = _Compiler(node)
     try:

@@ -14,7 +14,17 @@ scan, and the zone-map ranges the scan uses to skip blocks without touching thei
 from __future__ import annotations
 
 from mapdb.query.expr import Call, Col, Expr, Lit, conjoin, conjuncts, replace
-from mapdb.query.plan import Aggregate, Distinct, Filter, Limit, Plan, Project, Scan, Sort
+from mapdb.query.plan import (
+    Aggregate,
+    Distinct,
+    Filter,
+    IndexAccess,
+    Limit,
+    Plan,
+    Project,
+    Scan,
+    Sort,
+)
 from mapdb.query.types import QueryError
 
 
@@ -64,6 +74,7 @@ def optimize(plan: Plan) -> Plan:
     plan = _push_filters(plan)
     _prune(plan, None)
     _ranges(plan)
+    _indexes(plan)
     return plan
 
 
@@ -200,3 +211,61 @@ def _ranges(plan: Plan) -> None:
             hi = hi if phi is None else (phi if hi is None else min(hi, phi))
             ranges[name] = (lo, hi, is_float)
         plan.ranges = ranges
+
+
+MAX_INDEX_KEYS = 4096  # more keys than this: a scan is cheaper than probing
+
+
+def _indexes(plan: Plan) -> None:
+    """Scans whose filter has an equality or IN on a hash-indexed column probe the index
+    (fewest keys first); otherwise a range on a sorted column is binary-searched."""
+    for p in plan.inputs:
+        _indexes(p)
+    if not isinstance(plan, Scan) or plan.filter is None:
+        return
+    index_of = getattr(plan.source, "index_on", None)
+    if index_of is None:
+        return
+    best = None
+    for p in conjuncts(plan.filter):
+        keyed = _keys_of(p)
+        if keyed is None or keyed[0] not in plan.source.types():
+            continue
+        col, keys = keyed
+        ix = index_of(col, "hash")
+        if ix is not None and len(keys) <= MAX_INDEX_KEYS and \
+                (best is None or len(keys) < len(best.keys)):
+            best = IndexAccess("hash", col, ix.name, tuple(keys), unique=ix.unique)
+    if best is None:
+        for col, (lo, hi, _) in plan.ranges.items():
+            ix = index_of(col, "sorted")
+            if ix is not None:
+                best = IndexAccess("sorted", col, ix.name, lo=lo, hi=hi)
+                break
+    plan.index = best
+
+
+def _keys_of(p: Expr) -> tuple[str, list] | None:
+    """``col = constant`` or ``col IN (constants)`` as (column, keys on the stored scale);
+    NULL keys never match and are left out."""
+    if isinstance(p, Call) and p.op == "in" and isinstance(p.args[0], Col):
+        col = p.args[0]
+        if col.type.kind in ("int", "decimal", "date", "string"):
+            return col.name, [v for v in p.param if v is not None]
+        return None
+    if not (isinstance(p, Call) and p.op == "eq" and len(p.args) == 2):
+        return None
+    a, b = p.args
+    if isinstance(a, Lit):
+        a, b = b, a
+    if not isinstance(b, Lit) or b.value is None:
+        return None
+    if isinstance(a, Col) and a.type.kind in ("string", "binary") and \
+            isinstance(b.value, (str, bytes)):
+        return a.name, [b.value]
+    r = range_of(p)
+    # floats (-0.0, NaN) and timestamps (units) are left to the scan
+    if r is None or r[3] or r[0] is None or a.type.kind == "timestamp":
+        return None
+    name, lo, hi, _ = r
+    return name, ([lo] if lo == hi else [])

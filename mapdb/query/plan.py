@@ -35,12 +35,32 @@ class Plan:
         return dict(self.schema)
 
 
+@dataclass(frozen=True)
+class IndexAccess:
+    """How a scan uses an index (chosen by the optimizer, named by EXPLAIN).
+
+    ``kind`` "hash": probe hash index ``index`` on ``column`` with ``keys`` (stored scale;
+    strings for string and dictionary columns) and read only the matching rows; the scan's
+    filter is still applied to them. "sorted": binary-search the sorted ``column`` for
+    the scan's range on it (``lo``/``hi`` inclusive, None: open).
+    """
+
+    kind: str
+    column: str
+    index: str
+    keys: tuple = ()
+    lo: object = None
+    hi: object = None
+    unique: bool = False
+
+
 @dataclass
 class Scan(Plan):
     source: object  # mapdb.query.source.Source
     columns: list[str]
     filter: Expr | None = None
     ranges: dict = field(default_factory=dict)  # column -> (lo, hi) for zone-map pruning
+    index: IndexAccess | None = None
 
     @property
     def schema(self) -> list[tuple[str, SqlType]]:

@@ -15,6 +15,7 @@ from mapdb.query.binder import bind_sql
 from mapdb.query.executor import Context, materialize, output
 from mapdb.query.explain import render
 from mapdb.query.optimizer import optimize
+from mapdb.query.parsecache import ParseCache
 from mapdb.query.plan import Plan, Query
 from mapdb.query.source import TableSource
 
@@ -62,6 +63,9 @@ class SourceCache:
             source.close()
 
 
+PARSES = ParseCache()  # statement templates shared by every database in the process
+
+
 def prepare(sql: str, store, cache: SourceCache | None = None) -> Prepared:
     """Bind and optimize ``sql`` against a storage DatabaseStore (tables pinned). With a
     ``cache``, sources are shared with other queries and not closed by this one."""
@@ -79,7 +83,7 @@ def prepare(sql: str, store, cache: SourceCache | None = None) -> Prepared:
         return sources[key]
 
     try:
-        q = bind_sql(sql, catalog)
+        q = bind_sql(sql, catalog, PARSES)
         plan = optimize(q.plan)
     except BaseException:
         for s in owned:

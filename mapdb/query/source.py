@@ -12,6 +12,7 @@ can take them one at a time.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,6 +113,9 @@ class TableSource(Source):
         self._morsels: dict[tuple, tuple[list[Morsel], PruneStats]] = {}
         self._bounds: dict[str, tuple[int, int]] = {}
         self._all_resident = False  # set by residency(): the last scan found every page cached
+        self._hash: dict[str, object] = {}  # column -> opened storage HashIndex
+        self._index_lock = threading.Lock()
+        self.index_uses: dict[str, int] = {}  # index name -> probes through this source
 
     def types(self) -> dict[str, SqlType]:
         return self._types
@@ -157,9 +161,31 @@ class TableSource(Source):
             self._bounds[column] = (0, 0) if lo is None else (lo, hi)
         return self._bounds[column]
 
+    def _sorted_spans(self, ranges: dict) -> list[tuple[int, int]] | None:
+        """Per segment, rows [a, b) that a range on a sorted column allows (binary search
+        on the mapped values); None when no ranged column is sorted."""
+        from mapdb.storage.index import sorted_rows
+        spans = None
+        for col, (lo, hi, is_float) in ranges.items():
+            if is_float or self.index_on(col, "sorted") is None:
+                continue
+            parts = self._physical(col)
+            segs = self.snapshot.manifest.segments
+            cur = []
+            for p, seg in zip(parts, segs, strict=True):
+                r = seg.columns[self.snapshot.manifest.column(col).id].sorted
+                if r is None or (lo is not None and r[1] < lo) or (hi is not None and r[0] > hi):
+                    cur.append((0, 0))
+                else:
+                    cur.append(sorted_rows(p, lo, hi))
+            spans = cur if spans is None else [(max(a, c), min(b, d)) for (a, b), (c, d)
+                                               in zip(spans, cur, strict=True)]
+        return spans
+
     def _prune(self, ranges: dict, stats: PruneStats, rows: int) -> list[Morsel]:
         from mapdb.storage.zonemap import ZONE_ROWS
         out = []
+        spans = self._sorted_spans(ranges)
         for i, n in enumerate(self.segment_rows()):
             blocks = (n + ZONE_ROWS - 1) // ZONE_ROWS
             keep = np.ones(blocks, bool)
@@ -184,7 +210,11 @@ class TableSource(Source):
                 e = b
                 while e < blocks and keep[e] and e - b < per:
                     e += 1
-                out.append(Morsel(i, b * ZONE_ROWS, min(e * ZONE_ROWS, n)))
+                lo, hi = b * ZONE_ROWS, min(e * ZONE_ROWS, n)
+                if spans is not None:
+                    lo, hi = max(lo, spans[i][0]), min(hi, spans[i][1])
+                if hi > lo:
+                    out.append(Morsel(i, lo, hi))
                 b = e
         return out
 
@@ -235,6 +265,71 @@ class TableSource(Source):
                 validity = p.validity[m.start // 8:(m.stop + 7) // 8]
         return pa.Array.from_buffers(pa.int64(), m.rows, [
             None if validity is None else pa.py_buffer(validity), pa.py_buffer(values)])
+
+    # -- indexes -----------------------------------------------------------------------
+    def index_on(self, column: str, kind: str):
+        """The IndexMeta of a ``kind`` index ("hash", "sorted") on ``column``, or None."""
+        m = self.snapshot.manifest
+        spec = m.column(column)
+        found = m.indexes_on(spec.id, kind)
+        return min(found, key=lambda ix: not ix.unique) if found else None
+
+    def hash_index(self, column: str):
+        """The storage HashIndex on ``column`` (mapped on first use, kept with the source)."""
+        with self._index_lock:
+            if column not in self._hash:
+                from mapdb.storage.index import open_hash_index
+                meta = self.index_on(column, "hash")
+                self._hash[column] = open_hash_index(self.snapshot, meta)
+            return self._hash[column]
+
+    def lookup_rows(self, column: str, keys) -> dict[int, np.ndarray]:
+        """Per segment position, the rows (ascending) whose ``column`` equals one of
+        ``keys`` (stored scale; strings for dictionary columns), through its hash index."""
+        ix = self.hash_index(column)
+        if self.is_dictionary(column):
+            keys = [c for c in (self.dictionary_code(column, k) for k in keys) if c is not None]
+        self.index_uses[ix.meta.name] = self.index_uses.get(ix.meta.name, 0) + 1
+        return ix.lookup(list(keys))
+
+    def take(self, segment: int, columns: list[str], rows: np.ndarray) -> dict[str, pa.Array]:
+        """Rows of one segment by position, reading only the pages that hold them (point
+        lookups): fixed-width values and validity bits by numpy gathers, strings by their
+        offsets. Internal representation, as ``arrays``."""
+        out = {}
+        n = len(rows)
+        for c in columns:
+            t = self._types[c]
+            p = self._physical(c)[segment]
+            vbuf, nulls = None, 0
+            if p.validity is not None:
+                valid = ((p.validity[rows >> 3] >> (rows & 7).astype(np.uint8)) & 1).astype(bool)
+                nulls = n - int(valid.sum())
+                if nulls:
+                    vbuf = pa.py_buffer(np.packbits(valid, bitorder="little"))
+            if p.offsets is not None:
+                starts, ends = p.offsets[rows], p.offsets[rows + 1]
+                offs = np.zeros(n + 1, np.int64)
+                np.cumsum(ends - starts, out=offs[1:])
+                data = b"".join(p.data[a:b].tobytes() for a, b in zip(starts.tolist(),
+                                                                      ends.tolist(), strict=True))
+                out[c] = pa.Array.from_buffers(
+                    self.snapshot.manifest.column(c).type.arrow_type, n,
+                    [vbuf, pa.py_buffer(offs), pa.py_buffer(data)], nulls)
+            elif t.kind == "bool":
+                bits = ((p.data[rows >> 3] >> (rows & 7).astype(np.uint8)) & 1).astype(bool)
+                out[c] = pa.Array.from_buffers(pa.bool_(), n, [vbuf, pa.py_buffer(
+                    np.packbits(bits, bitorder="little"))], nulls)
+            elif self.is_dictionary(c):
+                codes = pa.Array.from_buffers(pa.int32(), n, [vbuf, pa.py_buffer(p.data[rows])],
+                                              nulls)
+                out[c] = pa.DictionaryArray.from_arrays(codes, self.dictionary(c))
+            else:
+                vals = p.data[rows]
+                if t.kind == "decimal":
+                    vals = vals.astype(np.int64)
+                out[c] = pa.Array.from_buffers(t.arrow, n, [vbuf, pa.py_buffer(vals)], nulls)
+        return out
 
     # -- page cache: what the executor advises before and during a scan ----------------
     def _spans(self, columns: list[str], morsels: list[Morsel]):
@@ -333,4 +428,8 @@ class TableSource(Source):
                  p.offsets) for p in self._physical(column)]
 
     def close(self) -> None:
+        with self._index_lock:
+            for ix in self._hash.values():
+                ix.close()
+            self._hash.clear()
         self.snapshot.close()
