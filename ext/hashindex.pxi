@@ -139,6 +139,30 @@ cdef int64_t _check_index(const uint8_t[::1] index, int *bits) except -1:
     return <int64_t>m
 
 
+def hash_one(int64_t value):
+    """hash_int64 of one key, as a Python int (the single-key lookup path)."""
+    return _mix64(<uint64_t>value ^ 0x9E3779B97F4A7C15ULL)
+
+
+def probe_one(const uint8_t[::1] index, uint64_t h):
+    """Candidate rows for one hash, as a list (see probe_hash_index)."""
+    cdef int bits
+    cdef int64_t m = _check_index(index, &bits), j, lo, hi
+    cdef const uint32_t *dir_ = <const uint32_t *>&index[HX_PREAMBLE]
+    cdef const uint32_t *tags = dir_ + (<int64_t>1 << bits) + 1
+    cdef const uint32_t *rws = tags + m
+    cdef int shift = 64 - bits
+    lo = dir_[h >> shift]
+    hi = dir_[(h >> shift) + 1]
+    if hi > m or lo > hi:
+        hi = lo
+    out = []
+    for j in range(lo, hi):
+        if tags[j] == <uint32_t>h:
+            out.append(rws[j])
+    return out
+
+
 def probe_hash_index(const uint8_t[::1] index, const uint64_t[::1] qhashes):
     """Candidate rows for each query hash: (query positions, rows), int64 arrays, grouped
     by query in order. Candidates share the whole 64-bit hash's bucket and low 32 bits;

@@ -28,10 +28,12 @@ from mapdb._ext._core import (
     fsync,
     fsync_path,
     hash_int64,
+    hash_one,
     hash_strings,
     locked_bytes,
     memlock_limit,
     probe_hash_index,
+    probe_one,
     start_writeback,
 )
 
@@ -59,9 +61,11 @@ __all__ = [
     "fsync",
     "fsync_path",
     "hash_int64",
+    "hash_one",
     "hash_strings",
     "locked_bytes",
     "memlock_limit",
     "probe_hash_index",
+    "probe_one",
     "start_writeback",
 ]

@@ -54,6 +54,7 @@ class Table:
         self._db = db
         self.name = name
         self._snap: Snapshot = db._store.snapshot(name)
+        self._source = None  # query TableSource over _snap: lookups keep indexes mapped
 
     @property
     def version(self) -> int:
@@ -87,8 +88,11 @@ class Table:
         return self.refresh()
 
     def refresh(self) -> Table:
-        old = self._snap
+        old, src = self._snap, self._source
         self._snap = self._db._store.snapshot(self.name)
+        self._source = None
+        if src is not None:
+            src.close()  # closes ``old`` too
         old.close()
         return self
 
@@ -118,7 +122,71 @@ class Table:
         }
 
     def close(self) -> None:
+        if self._source is not None:
+            self._source.close()
+            self._source = None
         self._snap.close()
+
+    # -- indexes and point lookups --------------------------------------------------------
+    def _change(self, fn) -> Table:
+        self._db._writable()
+        w = self._db._store.writer(self.name)
+        try:
+            fn(w)
+        finally:
+            w.close()
+        return self.refresh()
+
+    def create_index(self, column: str, kind: str = "hash", unique: bool = False,
+                     name: str | None = None) -> Table:
+        """Index ``column`` (one commit). ``kind="hash"``: equality and IN probe it, and
+        ``lookup`` uses it; ``unique=True`` refuses repeated values now and in later
+        appends (ConstraintError). ``kind="sorted"``: declares the column sorted (it must
+        be); ranges on it binary-search. Default name: ``<column>_<kind>``.
+
+        >>> import tempfile, mapdb
+        >>> db = mapdb.connect(tempfile.mkdtemp() + "/db")
+        >>> t = db.create_table("t", {"k": [10, 20, 30], "v": ["a", "b", "c"]})
+        >>> [i["name"] for i in t.create_index("k", unique=True).indexes()]
+        ['k_sorted', 'k_hash']
+        >>> t.lookup(k=20).to_pylist()
+        [{'k': 20, 'v': 'b'}]
+        >>> t.lookup(k=[30, 10, 99]).column("v").to_pylist()
+        ['a', 'c']
+        """
+        return self._change(lambda w: w.create_index(column, kind, unique, name))
+
+    def drop_index(self, name: str) -> Table:
+        """Drop an index by name, or the hash/declared-sorted index of a column name."""
+        m = self._snap.manifest
+        if name not in {ix.name for ix in m.indexes} and name in self.columns:
+            cid = m.column(name).id
+            named = [ix.name for ix in m.indexes if ix.column == cid and ix.declared]
+            if len(named) == 1:
+                name = named[0]
+        return self._change(lambda w: w.drop_index(name))
+
+    def indexes(self) -> list[dict]:
+        """This version's indexes: name, column, kind, unique, declared (False: a sorted
+        attribute mapdb detected) and bytes (index files, headers included)."""
+        from mapdb.storage.header import HEADER_SIZE
+        m = self._snap.manifest
+        names = {c.id: c.name for c in m.schema}
+        return [{"name": ix.name, "column": names[ix.column], "kind": ix.kind,
+                 "unique": ix.unique, "declared": ix.declared,
+                 "bytes": sum(HEADER_SIZE + f.length for f in ix.files.values())}
+                for ix in m.indexes]
+
+    def lookup(self, columns: list[str] | None = None, **where) -> pa.Table:
+        """Rows whose columns equal the given values (a list, tuple or set means IN),
+        as an Arrow table in the table's own types; no SQL. ``t.lookup(k=5)``,
+        ``t.lookup(k=[1, 2], s="x")``. A hash-indexed column is probed (only the
+        matching rows' pages are read); without one it is a filtered scan."""
+        from mapdb.query.lookup import lookup
+        if self._source is None:
+            from mapdb.query.source import TableSource
+            self._source = TableSource(self.name, self._snap)
+        return lookup(self._source, where, columns)
 
     # -- the dataframe front end (mapdb.api.frame) ----------------------------------------
     def lazy(self) -> LazyFrame:

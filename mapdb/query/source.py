@@ -294,42 +294,11 @@ class TableSource(Source):
 
     def take(self, segment: int, columns: list[str], rows: np.ndarray) -> dict[str, pa.Array]:
         """Rows of one segment by position, reading only the pages that hold them (point
-        lookups): fixed-width values and validity bits by numpy gathers, strings by their
-        offsets. Internal representation, as ``arrays``."""
-        out = {}
-        n = len(rows)
-        for c in columns:
-            t = self._types[c]
-            p = self._physical(c)[segment]
-            vbuf, nulls = None, 0
-            if p.validity is not None:
-                valid = ((p.validity[rows >> 3] >> (rows & 7).astype(np.uint8)) & 1).astype(bool)
-                nulls = n - int(valid.sum())
-                if nulls:
-                    vbuf = pa.py_buffer(np.packbits(valid, bitorder="little"))
-            if p.offsets is not None:
-                starts, ends = p.offsets[rows], p.offsets[rows + 1]
-                offs = np.zeros(n + 1, np.int64)
-                np.cumsum(ends - starts, out=offs[1:])
-                data = b"".join(p.data[a:b].tobytes() for a, b in zip(starts.tolist(),
-                                                                      ends.tolist(), strict=True))
-                out[c] = pa.Array.from_buffers(
-                    self.snapshot.manifest.column(c).type.arrow_type, n,
-                    [vbuf, pa.py_buffer(offs), pa.py_buffer(data)], nulls)
-            elif t.kind == "bool":
-                bits = ((p.data[rows >> 3] >> (rows & 7).astype(np.uint8)) & 1).astype(bool)
-                out[c] = pa.Array.from_buffers(pa.bool_(), n, [vbuf, pa.py_buffer(
-                    np.packbits(bits, bitorder="little"))], nulls)
-            elif self.is_dictionary(c):
-                codes = pa.Array.from_buffers(pa.int32(), n, [vbuf, pa.py_buffer(p.data[rows])],
-                                              nulls)
-                out[c] = pa.DictionaryArray.from_arrays(codes, self.dictionary(c))
-            else:
-                vals = p.data[rows]
-                if t.kind == "decimal":
-                    vals = vals.astype(np.int64)
-                out[c] = pa.Array.from_buffers(t.arrow, n, [vbuf, pa.py_buffer(vals)], nulls)
-        return out
+        lookups; storage.scan.take). Internal representation, as ``arrays``."""
+        from mapdb.storage.scan import take
+        return {c: take(self._physical(c)[segment], rows,
+                         self.dictionary(c) if self.is_dictionary(c) else None,
+                         decimal_as_int64=True) for c in columns}
 
     # -- page cache: what the executor advises before and during a scan ----------------
     def _spans(self, columns: list[str], morsels: list[Morsel]):

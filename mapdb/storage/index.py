@@ -167,6 +167,8 @@ class HashIndex:
         self.parts = parts
         self.columns = columns  # the indexed column per segment (to confirm candidates)
         self._key = (table_dir, meta.name)
+        t = spec.type
+        self._integer = not (t.is_variable or t.kind in ("float32", "float64", "uint64"))
 
     def lookup_hashed(self, keys, hashes: np.ndarray) -> dict[int, np.ndarray]:
         """Per segment position: the rows (ascending) holding one of ``keys``."""
@@ -182,8 +184,30 @@ class HashIndex:
         return out
 
     def lookup(self, keys: list) -> dict[int, np.ndarray]:
-        k, h = key_array(self.spec.type, [v for v in keys if v is not None])
+        keys = [v for v in keys if v is not None]
+        if len(keys) == 1 and self._integer:
+            return self._lookup_one(int(keys[0]))
+        k, h = key_array(self.spec.type, keys)
         return self.lookup_hashed(k, h) if len(h) else {}
+
+    def _lookup_one(self, key: int) -> dict[int, np.ndarray]:
+        """One integer key: no arrays until a row is found (the point-query path)."""
+        USE_COUNTS[self._key] += 1
+        if not -(1 << 63) <= key < (1 << 63):
+            return {}
+        h = _ext.hash_one(key)
+        out = {}
+        for part in self.parts:
+            try:
+                cand = _ext.probe_one(part.data, h)
+            except ValueError as e:
+                raise CorruptionError(f"{part.path}: {e}") from None
+            if cand:
+                data = self.columns[part.segment].data
+                rows = [r for r in cand if int(data[r]) == key]
+                if rows:
+                    out[part.segment] = np.array(rows, np.int64)
+        return out
 
     def paths(self) -> list[str]:
         return [p.path for p in self.parts]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -53,7 +54,7 @@ class ColumnType:
 
     name: str
 
-    @property
+    @cached_property  # read on every lookup and plan: parse the name once
     def kind(self) -> str:
         return self.name.split("(")[0].split("[")[0]
 
@@ -61,11 +62,11 @@ class ColumnType:
     def code(self) -> int:
         return TYPE_CODES[self.kind]
 
-    @property
+    @cached_property
     def is_variable(self) -> bool:
         return self.kind in _VARIABLE
 
-    @property
+    @cached_property
     def is_dictionary(self) -> bool:
         return self.kind == "dict"
 
@@ -95,7 +96,7 @@ class ColumnType:
             return None
         return np.dtype(_FIXED[k].to_pandas_dtype()).newbyteorder("<")
 
-    @property
+    @cached_property
     def arrow_type(self) -> pa.DataType:
         k = self.kind
         if k in _FIXED:
