@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from mapdb.api.cache import DEFAULT_PIN_BUDGET, Cache
 from mapdb.api.result import Result
 from mapdb.api.table import Table
 from mapdb.errors import ReadOnlyError
@@ -27,11 +28,18 @@ class Database:
     ['t']
     """
 
-    def __init__(self, path: str | os.PathLike, readonly: bool = False):
+    def __init__(self, path: str | os.PathLike, readonly: bool = False,
+                 pin_budget: int | str | None = DEFAULT_PIN_BUDGET):
         self._store = DatabaseStore(path, readonly=readonly)
         self.path = self._store.path
         self.readonly = readonly
         self._sources = SourceCache()  # open table versions shared by queries
+        self._cache = Cache(self, pin_budget)  # page-cache control and pins (db.cache)
+
+    @property
+    def cache(self) -> Cache:
+        """Residency, warm/evict and pinning of this database's tables (see api.cache)."""
+        return self._cache
 
     def _writable(self) -> None:
         if self.readonly:
@@ -84,9 +92,11 @@ class Database:
         return Result(prepare(text, self._store, self._sources), workers=workers, fused=fused)
 
     def close(self) -> None:
-        """Release the table versions queries keep open (their pins and mappings). The
-        database stays usable; the next query opens the current versions again."""
+        """Release the table versions queries keep open (their pins and mappings) and
+        every page pinned through ``db.cache``. The database stays usable; the next query
+        opens the current versions again."""
         self._sources.close()
+        self._cache.close()
 
     def __enter__(self) -> Database:
         return self
@@ -107,6 +117,10 @@ def _arrow_types(schema: dict | None) -> dict[str, pa.DataType] | None:
             for k, v in schema.items()}
 
 
-def connect(path: str | os.PathLike, readonly: bool = False) -> Database:
-    """Open the database at ``path``, creating it unless ``readonly``."""
-    return Database(path, readonly=readonly)
+def connect(path: str | os.PathLike, readonly: bool = False,
+            pin_budget: int | str | None = DEFAULT_PIN_BUDGET) -> Database:
+    """Open the database at ``path``, creating it unless ``readonly``. ``pin_budget``
+    bounds the bytes of index files (zone maps, dictionaries, hash indexes) that
+    ``db.cache.ensure_pinned`` locks in RAM: bytes, or "512MB", "1GiB"; 0 or None: no
+    automatic pinning."""
+    return Database(path, readonly=readonly, pin_budget=pin_budget)
