@@ -176,3 +176,7 @@ def demo(db) -> None:
 from mapdb.cli.query import query as query_command  # noqa: E402  (after the group exists)
 
 main.add_command(query_command)
+
+from mapdb.cli.cache import cache as cache_command  # noqa: E402
+
+main.add_command(cache_command)
