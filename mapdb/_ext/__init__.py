@@ -5,6 +5,7 @@ Everything public lives in the compiled module ``mapdb._ext._core``; see its stu
 """
 
 from mapdb._ext._core import (
+    PAGE_SIZE,
     Advice,
     CacheStat,
     Checksum64,
@@ -14,7 +15,6 @@ from mapdb._ext._core import (
     FusedState,
     Mapping,
     MemoryLockError,
-    PAGE_SIZE,
     Prot,
     Scratch,
     StringDictionary,
@@ -38,6 +38,7 @@ from mapdb._ext._core import (
 )
 
 __all__ = [
+    "PAGE_SIZE",
     "Advice",
     "CacheStat",
     "Checksum64",
@@ -47,7 +48,6 @@ __all__ = [
     "FusedState",
     "Mapping",
     "MemoryLockError",
-    "PAGE_SIZE",
     "Prot",
     "Scratch",
     "StringDictionary",

@@ -180,3 +180,7 @@ main.add_command(query_command)
 from mapdb.cli.cache import cache as cache_command  # noqa: E402
 
 main.add_command(cache_command)
+
+from mapdb.cli.index import index as index_command  # noqa: E402
+
+main.add_command(index_command)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import time
 from collections.abc import Iterable
 
 import numpy as np
@@ -30,6 +31,10 @@ import pyarrow.compute as pc
 from mapdb.query.types import QueryError
 
 _EPOCH = datetime.date(1970, 1, 1)
+# A probe slower than this waited for the disk (confirming a candidate reads the key's
+# data page): the row's other columns are cold too, so their pages are prefetched together.
+COLD_PROBE_SECONDS = 100e-6
+MAX_PREFETCH_ROWS = 64
 
 
 def _values(v) -> list:
@@ -123,6 +128,19 @@ class _Shape:
         self.first = self.probe or where[0]
         self.types = {c: s.type for c, s in self.specs.items()}
         self.takers: dict[tuple[str, int], object] = {}
+        # a fault reads its own page only (no read-around of pages no lookup wants)
+        for c in set(where + names):
+            for p in source._physical(c):
+                p.advise_all("random")
+
+    def prefetch(self, source, seg: int, rows) -> None:
+        """WILLNEED on the pages of ``rows`` in every column, so their reads run in
+        parallel instead of one fault at a time (strings last: their data range is
+        known once their offsets are in)."""
+        lo, hi = int(rows[0]), int(rows[-1]) + 1
+        cols = sorted(self.names, key=lambda c: self.types[c].is_variable)
+        for c in cols:
+            source._physical(c)[seg].advise(lo, hi, "willneed")
 
     def taker(self, source, column: str, seg: int):
         """rows -> that column's Arrow array for those rows of segment ``seg``. A run of
@@ -138,7 +156,7 @@ class _Shape:
             if t.kind == "decimal":
                 self.takers[key] = gather
             else:
-                chunk = source.snapshot.column_chunks(column)[seg]
+                chunk = source._physical(column)[seg].arrow(d)
 
                 def take(rows, chunk=chunk, gather=gather):
                     r0, n = int(rows[0]), len(rows)
@@ -166,10 +184,14 @@ def lookup(source, where: dict, columns: list[str] | None = None) -> pa.Table:
     keys = {c: [k for k in (stored_key(types[c], v) for v in _values(where[c]))
                 if k is not None] for c in where}
     first = shape.first
+    t0 = time.perf_counter()
     found = (source.lookup_rows(first, keys[first]) if shape.probe else
              _rows_by_scan(source, first, keys[first])) if keys[first] else {}
+    cold = shape.probe and time.perf_counter() - t0 > COLD_PROBE_SECONDS
     parts = []
     for seg, rows in sorted(found.items()):
+        if cold and len(rows) <= MAX_PREFETCH_ROWS:
+            shape.prefetch(source, seg, rows)
         for c in where:
             if c == first or not len(rows):
                 continue

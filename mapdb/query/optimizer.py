@@ -246,8 +246,13 @@ def _indexes(plan: Plan) -> None:
 
 
 def _keys_of(p: Expr) -> tuple[str, list] | None:
-    """``col = constant`` or ``col IN (constants)`` as (column, keys on the stored scale);
-    NULL keys never match and are left out."""
+    """``col = constant``, ``col IN (constants)`` or an OR of those on one column as
+    (column, keys on the stored scale); NULL keys never match and are left out."""
+    if isinstance(p, Call) and p.op == "or" and len(p.args) == 2:
+        a, b = _keys_of(p.args[0]), _keys_of(p.args[1])
+        if a is None or b is None or a[0] != b[0]:
+            return None
+        return a[0], a[1] + [k for k in b[1] if k not in a[1]]
     if isinstance(p, Call) and p.op == "in" and isinstance(p.args[0], Col):
         col = p.args[0]
         if col.type.kind in ("int", "decimal", "date", "string"):

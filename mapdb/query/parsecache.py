@@ -77,7 +77,9 @@ def normalize(sql: str) -> tuple[str, str, list[tuple[bool, str]]] | None:
             tmpl.append(text)
         if kind not in ("comment",) and not text.isspace():
             prev = kind
-    if pos != len(sql) or not lits:
+    words = [k for k in key if k.strip() and not k.startswith(("--", "/*"))]
+    if pos != len(sql) or not lits or not words or words[0].upper() not in ("SELECT", "WITH",
+                                                                            "("):
         return None
     return "".join(key), "".join(tmpl), lits
 

@@ -174,6 +174,34 @@ class PhysicalColumn:
             total += b - a
         return resident, total
 
+    def advise_all(self, how: str) -> None:
+        """madvise every mapping of this column whole (e.g. "random" for point lookups:
+        a fault then reads its own page, not the pages around it)."""
+        for m in self._maps.values():
+            if not m.closed:
+                m.advise(0, None, ADVICE[how])
+
+    def arrow(self, dictionary=None):
+        """The column as an Arrow array over the same mappings (no copy; not for decimals,
+        whose Arrow type is wider than their stored width). Dict columns: a
+        DictionaryArray over ``dictionary``, or the int32 codes without one."""
+        import pyarrow as pa
+        t, n = self.ctype, self.rows
+        if t.kind == "decimal":
+            raise ValueError(f"column {self.name!r}: decimals have no zero-copy Arrow form")
+        vbuf = None if self.validity is None else pa.py_buffer(self.validity)
+        if self.offsets is not None:
+            return pa.Array.from_buffers(t.arrow_type, n, [vbuf, pa.py_buffer(self.offsets),
+                                                           pa.py_buffer(self.data)],
+                                         self.null_count)
+        if t.is_dictionary:
+            codes = pa.Array.from_buffers(pa.int32(), n, [vbuf, pa.py_buffer(self.data)],
+                                          self.null_count)
+            return codes if dictionary is None else pa.DictionaryArray.from_arrays(codes,
+                                                                                  dictionary)
+        return pa.Array.from_buffers(t.arrow_type, n, [vbuf, pa.py_buffer(self.data)],
+                                     self.null_count)
+
     def files(self) -> list[str]:
         """Paths of this column's files in this segment: data, zones, then validity and
         offsets when present (dictionary chunks of dict columns are table-wide, not here)."""

@@ -26,7 +26,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mapdb.errors import (
-    ConstraintError,
     CorruptionError,
     IndexWarning,
     PoisonedWriterError,
@@ -716,7 +715,7 @@ class Writer:
                 self._reclaim()
                 raise
             self._drop_txn_indexes()
-        new = self.base.successor(indexes=keep + [meta], next_id=self._next_id)
+        new = self.base.successor(indexes=[*keep, meta], next_id=self._next_id)
         self._guard(lambda: manifest.commit(self.manifests_dir, new))
         self.base = new
         self._indexes, self._index_files = list(new.indexes), {}

@@ -1,0 +1,190 @@
+"""Queries through hash indexes and sorted attributes: same answers as DuckDB (and as the
+same query without indexes), and the plan says which index it used."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import random
+
+import duckdb
+import numpy as np
+import pytest
+
+import mapdb
+
+from . import data
+from .compare import Engines, check
+from .conftest import _for_duckdb
+
+HASHED = ["i8", "i16", "i32", "i64", "u8", "u16", "u32", "d92", "d184", "d50", "dt", "s",
+          "cat", "f64", "ts"]
+
+
+@pytest.fixture(scope="module")
+def ix(tmp_path_factory) -> Engines:
+    root = tmp_path_factory.mktemp("indexes")
+    db = mapdb.connect(root / "db")
+    first, *rest = data.batches()
+    t = db.create_table("t", first, dictionary=["cat"])
+    for c in HASHED:
+        t.create_index(c)  # before the appends: later segments get files at append
+    for b in rest:
+        t.append(b)
+    assert t.describe()["segments"] == data.BATCHES
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("t", _for_duckdb(t.to_arrow()))
+    t.close()
+    yield Engines(db, con)
+    db.close()
+    con.close()
+
+
+def _plan(e: Engines, sql: str) -> str:
+    return "\n".join(e.db.sql("EXPLAIN " + sql).to_arrow().column(0).to_pylist())
+
+
+def _sample(e: Engines, col: str, n: int = 4) -> list:
+    vals = [v for v in e.con.execute(f"SELECT DISTINCT {col} FROM t").fetchnumpy()[col].tolist()
+            if v is not None and v == v]
+    return random.Random(col).sample(vals, min(n, len(vals)))
+
+
+def _lit(col: str, v) -> str:
+    if col in ("s", "cat"):
+        return "'" + str(v).replace("'", "''") + "'"
+    if col == "dt":
+        return f"DATE '{np.datetime64(v, 'D')}'"
+    return repr(v) if not isinstance(v, float) else repr(float(v))
+
+
+@pytest.mark.parametrize("col", [c for c in HASHED if c not in ("f64", "ts")])
+def test_equality_and_in_probe_the_index(ix, col):
+    vals = _sample(ix, col)
+    for v in vals:
+        sql = f"SELECT * FROM t WHERE {col} = {_lit(col, v)}"
+        assert "hash index" in _plan(ix, sql), sql
+        assert check(ix, sql), sql  # the value exists: rows come back
+    sql = f"SELECT id, {col} FROM t WHERE {col} IN ({', '.join(_lit(col, v) for v in vals)})"
+    assert "hash index" in _plan(ix, sql)
+    assert len(check(ix, sql)) >= len(vals)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM t WHERE i64 = 123456789012345",  # no such value
+    "SELECT * FROM t WHERE s = 'no such string'",
+    "SELECT * FROM t WHERE cat = 'purple'",  # not in the dictionary
+    "SELECT * FROM t WHERE i8 = 1000",  # outside the column's type
+    "SELECT * FROM t WHERE d92 = 0.001",  # finer than the column's scale
+    "SELECT * FROM t WHERE i16 IN (NULL)",
+    "SELECT * FROM t WHERE s = ''",
+    "SELECT * FROM t WHERE s = 'a''b'",
+    "SELECT count(*), sum(i64), min(s) FROM t WHERE cat IN ('red', 'blue')",
+    "SELECT cat, count(*) FROM t WHERE u8 IN (0, 1, 255) GROUP BY cat",
+    "SELECT id FROM t WHERE i32 = 0 AND s IS NOT NULL ORDER BY id LIMIT 3",
+    "SELECT id, d184 FROM t WHERE d184 = 0 OR id = 5",  # OR: a scan, same answer
+    "SELECT count(DISTINCT i64) FROM t WHERE dt = DATE '2024-02-29'",
+    "SELECT id FROM t WHERE d50 = 5 AND i8 > 0",
+])
+def test_edge_queries_equal_duckdb(ix, sql):
+    check(ix, sql)
+
+
+def test_explain_names_index_and_analyze_reads_only_matches(ix):
+    v = _sample(ix, "i64", 1)[0]
+    text = "\n".join(ix.db.sql(f"EXPLAIN ANALYZE SELECT * FROM t WHERE i64 = {v}")
+                     .to_arrow().column(0).to_pylist())
+    assert "hash index i64_hash" in text and "reads only the matching rows" in text
+    n = ix.con.execute(f"SELECT count(*) FROM t WHERE i64 = {v}").fetchone()[0]
+    assert f"scanned {n:,} rows" in text, text
+
+
+def test_lookup_equals_a_scan_for_every_type(ix):
+    t = ix.db.table("t")
+    whole = t.to_arrow()
+    for col in HASHED:
+        column = whole.column(col).to_pylist()
+        for v in _sample(ix, col, 3):
+            if isinstance(v, np.generic):
+                v = v.item()
+            if col == "dt":
+                v = datetime.date(1970, 1, 1) + datetime.timedelta(days=int(
+                    (np.datetime64(v, "D") - np.datetime64("1970-01-01", "D")).astype(int)))
+            if col == "ts":
+                v = datetime.datetime(1970, 1, 1) + datetime.timedelta(microseconds=int(
+                    (np.datetime64(v, "us") - np.datetime64("1970-01-01", "us")).astype(int)))
+            if col.startswith("d") and col != "dt":
+                v = decimal.Decimal(str(v))
+            got = t.lookup(**{col: v})
+            want = [i for i, x in enumerate(column) if x == v]
+            assert sorted(got.column("id").to_pylist()) == want, (col, v)
+            assert got.schema == whole.schema
+    t.close()
+
+
+def test_lookup_several_values_and_columns(ix):
+    t = ix.db.table("t")
+    whole = t.to_arrow().to_pylist()
+    got = t.lookup(cat=["red", "gray"], g=[1, 2])
+    want = sorted(r["id"] for r in whole if r["cat"] in ("red", "gray") and r["g"] in (1, 2))
+    assert sorted(got.column("id").to_pylist()) == want and want
+    got = t.lookup(["id", "s"], s="abc")
+    assert got.column_names == ["id", "s"]
+    assert sorted(got.column("id").to_pylist()) == sorted(r["id"] for r in whole
+                                                          if r["s"] == "abc")
+    assert t.lookup(id=[3, 1000]).column("id").to_pylist() == [3, 1000]  # sorted: search
+    assert t.lookup(b=True).num_rows == sum(r["b"] is True for r in whole)  # no index: scan
+    assert t.lookup(i64=None).num_rows == 0
+    with pytest.raises(mapdb.errors.MapdbError):
+        t.lookup(s=5)
+    with pytest.raises(KeyError):
+        t.lookup(nope=1)
+    t.close()
+
+
+def test_sorted_attribute_binary_searches_ranges(ix):
+    names = [i["name"] for i in ix.db.table("t").indexes() if i["kind"] == "sorted"]
+    assert names == ["id_sorted"]  # detected at ingest: ids ascend across segments
+    sql = "SELECT id, i64 FROM t WHERE id BETWEEN 290 AND 310"
+    assert "sorted index id_sorted" in _plan(ix, sql)
+    assert len(check(ix, sql)) == 21
+    text = "\n".join(ix.db.sql("EXPLAIN ANALYZE " + sql).to_arrow().column(0).to_pylist())
+    assert "scanned 21 rows" in text, text
+    check(ix, "SELECT count(*) FROM t WHERE id >= 1195")
+    check(ix, "SELECT count(*) FROM t WHERE id < 0")
+
+
+def test_unindexed_database_gives_the_same_answers(ix, tmp_path):
+    """The same queries over a copy without indexes (the general scan path)."""
+    db = mapdb.connect(tmp_path / "plain")
+    src = ix.db.table("t")
+    db.create_table("t", src.to_arrow())
+    src.close()
+    for col in ("i32", "s", "cat", "d92"):
+        for v in _sample(ix, col, 2):
+            sql = f"SELECT id FROM t WHERE {col} = {_lit(col, v)} ORDER BY id"
+            a = ix.db.sql(sql).to_arrow().column(0).to_pylist()
+            b = db.sql(sql).to_arrow().column(0).to_pylist()
+            assert a == b and a, sql
+    db.close()
+
+
+def test_parse_cache_reuses_templates_without_mixing_literals(ix):
+    from mapdb.query.session import PARSES
+    before = PARSES.hits
+    vals = [abs(v) for v in _sample(ix, "i32", 4)]  # "-5" parses as minus and 5: a new shape
+    for v in vals:
+        got = ix.db.sql(f"SELECT count(*) FROM t WHERE i32 = {v}").fetchone()[0]
+        want = ix.con.execute(f"SELECT count(*) FROM t WHERE i32 = {v}").fetchone()[0]
+        assert got == want
+    assert PARSES.hits >= before + len(vals) - 1
+    # same shape, other literal classes: each binds its own values
+    assert ix.db.sql("SELECT 'x' AS a, 1 AS b FROM t LIMIT 1").fetchall() == [("x", 1)]
+    assert ix.db.sql("SELECT 'y' AS a, 2.5 AS b FROM t LIMIT 1").fetchall() == [
+        ("y", decimal.Decimal("2.5"))]
+    # an error in a cached template reports this statement's position, not the template's
+    ix.db.sql("SELECT id FROM t WHERE i32 = 1 AND i8 = 2")
+    bad = "SELECT id FROM t WHERE i32 = 1234567 AND nope = 2"
+    with pytest.raises(mapdb.errors.MapdbError, match=rf"nope.*column {bad.index('nope') + 1}\)"):
+        ix.db.sql(bad)
