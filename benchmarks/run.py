@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import ingest, os_layer, tpch
+from benchmarks import ingest, lookup, os_layer, tpch
 
-BENCHMARKS = {"os_layer": os_layer.main, "ingest": ingest.main, "tpch": tpch.main}
+BENCHMARKS = {"os_layer": os_layer.main, "ingest": ingest.main, "tpch": tpch.main,
+              "lookup": lookup.main}
 
 
 def main() -> None:

@@ -89,7 +89,10 @@ class Database:
         """Run one SQL statement (DuckDB dialect) over this database's tables; the tables
         are pinned at their current version. ``EXPLAIN [ANALYZE] SELECT ...`` works too.
         ``workers`` defaults to one per core; ``fused=False`` forces the general path."""
-        return Result(prepare(text, self._store, self._sources), workers=workers, fused=fused)
+        p = prepare(text, self._store, self._sources)
+        for name in p.tables():  # index files stay locked in RAM (within the pin budget)
+            self._cache.ensure_pinned(name)
+        return Result(p, workers=workers, fused=fused)
 
     def close(self) -> None:
         """Release the table versions queries keep open (their pins and mappings) and

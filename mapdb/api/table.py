@@ -186,6 +186,7 @@ class Table:
         if self._source is None:
             from mapdb.query.source import TableSource
             self._source = TableSource(self.name, self._snap)
+            self._db.cache.ensure_pinned(self.name)  # once per version: lookups are ~us
         return lookup(self._source, where, columns)
 
     # -- the dataframe front end (mapdb.api.frame) ----------------------------------------

@@ -16,7 +16,7 @@ from mapdb.query.executor import Context, materialize, output
 from mapdb.query.explain import render
 from mapdb.query.optimizer import optimize
 from mapdb.query.parsecache import ParseCache
-from mapdb.query.plan import Plan, Query
+from mapdb.query.plan import Plan, Query, Scan
 from mapdb.query.source import TableSource
 
 
@@ -30,6 +30,17 @@ class Prepared:
         for s in self.sources:
             s.close()
         self.sources = []
+
+    def tables(self) -> list[str]:
+        """Names of the stored tables the statement reads."""
+        out, todo = [], [self.plan]
+        while todo:
+            p = todo.pop()
+            if isinstance(p, Scan) and isinstance(p.source, TableSource) and \
+                    p.source.name not in out:
+                out.append(p.source.name)
+            todo.extend(p.inputs)
+        return out
 
 
 class SourceCache:

@@ -116,6 +116,7 @@ class TableSource(Source):
         self._hash: dict[str, object] = {}  # column -> opened storage HashIndex
         self._index_lock = threading.Lock()
         self.index_uses: dict[str, int] = {}  # index name -> probes through this source
+        self._takers: dict[tuple[str, int], object] = {}  # (column, segment) -> rows -> array
 
     def types(self) -> dict[str, SqlType]:
         return self._types
@@ -294,11 +295,19 @@ class TableSource(Source):
 
     def take(self, segment: int, columns: list[str], rows: np.ndarray) -> dict[str, pa.Array]:
         """Rows of one segment by position, reading only the pages that hold them (point
-        lookups; storage.scan.take). Internal representation, as ``arrays``."""
-        from mapdb.storage.scan import take
-        return {c: take(self._physical(c)[segment], rows,
-                         self.dictionary(c) if self.is_dictionary(c) else None,
-                         decimal_as_int64=True) for c in columns}
+        lookups; storage.scan.take). Internal representation, as ``arrays``, except that
+        dictionary columns come decoded (a few rows: cheaper than decoding at output)."""
+        out = {}
+        for c in columns:
+            fn = self._takers.get((c, segment))
+            if fn is None:
+                from mapdb.storage.scan import taker
+                fn = self._takers[(c, segment)] = taker(
+                    self._physical(c)[segment],
+                    self.dictionary(c) if self.is_dictionary(c) else None,
+                    decimal_as_int64=True, decode=True)
+            out[c] = fn(rows)
+        return out
 
     # -- page cache: what the executor advises before and during a scan ----------------
     def _spans(self, columns: list[str], morsels: list[Morsel]):

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import time
 import uuid
 from dataclasses import replace
 
@@ -20,12 +21,16 @@ from mapdb.storage.table import Snapshot, Writer
 MARKER = "mapdb.json"
 
 
+MTIME_TRUST_NS = 50_000_000  # see latest_version
+
+
 class DatabaseStore:
     """Opens (and unless read-only, creates) the database at ``path``."""
 
     def __init__(self, path: str | os.PathLike, readonly: bool = False):
         self.path = os.path.abspath(os.fspath(path))
         self.readonly = readonly
+        self._latest: dict[str, tuple] = {}  # manifests dir -> (dir stamp, latest_version)
         marker = os.path.join(self.path, MARKER)
         if not os.path.exists(marker):
             if readonly:
@@ -64,9 +69,18 @@ class DatabaseStore:
 
     def latest_version(self, name: str) -> tuple[int, int, int] | None:
         """Identity of a table's newest committed version: (version, inode and mtime of its
-        manifest), so a table dropped and created again never matches an old one. A
-        directory listing and a stat; no pin."""
+        manifest), so a table dropped and created again never matches an old one. A stat
+        of the manifests directory when it has not changed since the last call (point
+        queries call this on every statement); else a listing and a stat. No pin."""
         d = os.path.join(self.table_dir(name), "manifests")
+        try:
+            dst = os.stat(d)
+        except FileNotFoundError:
+            return None
+        stamp = (dst.st_ino, dst.st_mtime_ns)
+        known = self._latest.get(d)
+        if known is not None and known[0] == stamp:
+            return known[1]
         vs = manifest.versions(d)
         if not vs:
             return None
@@ -74,7 +88,13 @@ class DatabaseStore:
             st = os.stat(manifest.manifest_path(d, max(vs)))
         except FileNotFoundError:
             return None
-        return max(vs), st.st_ino, st.st_mtime_ns
+        ident = (max(vs), st.st_ino, st.st_mtime_ns)
+        # Trust the directory's mtime only once it is well in the past: file systems stamp
+        # it from a coarse clock (a tick of up to ~10 ms), so a commit in the same tick as
+        # this listing could leave it unchanged; any later one stamps a newer time.
+        if time.time_ns() - dst.st_mtime_ns > MTIME_TRUST_NS:
+            self._latest[d] = (stamp, ident)
+        return ident
 
     def snapshot(self, name: str, version: int | None = None) -> Snapshot:
         if not self.exists(name):

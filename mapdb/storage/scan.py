@@ -214,12 +214,13 @@ class PhysicalColumn:
 
 
 def take(p: PhysicalColumn, rows: np.ndarray, dictionary=None,
-         decimal_as_int64: bool = False):
+         decimal_as_int64: bool = False, decode: bool = False):
     """Rows ``rows`` (int64 positions, any order) of a segment's column as an Arrow array,
     reading only the pages that hold them: fixed-width values and validity bits by numpy
     gathers, strings through their offsets. Types as ``Snapshot.column`` gives them
     (decimals as decimal128, or their scaled int64 with ``decimal_as_int64``; dict
-    columns as a DictionaryArray over ``dictionary``, or their int32 codes without).
+    columns as a DictionaryArray over ``dictionary``, their strings with ``decode``, or
+    their int32 codes without a dictionary).
 
     >>> import os, tempfile
     >>> import pyarrow as pa
@@ -233,10 +234,11 @@ def take(p: PhysicalColumn, rows: np.ndarray, dictionary=None,
     (['ccc', None], [3, None])
     >>> snap.close()
     """
-    return taker(p, dictionary, decimal_as_int64)(rows)
+    return taker(p, dictionary, decimal_as_int64, decode)(rows)
 
 
-def taker(p: PhysicalColumn, dictionary=None, decimal_as_int64: bool = False):
+def taker(p: PhysicalColumn, dictionary=None, decimal_as_int64: bool = False,
+          decode: bool = False):
     """``take`` with every per-column decision made once: a function of ``rows`` (point
     lookups call it for each key, where a few microseconds per column count)."""
     import pyarrow as pa
@@ -279,6 +281,25 @@ def taker(p: PhysicalColumn, dictionary=None, decimal_as_int64: bool = False):
             return from_buffers(pa.bool_(), len(rows), [vbuf, py_buffer(
                 np.packbits(bits, bitorder="little"))], nulls)
         return bools
+    if t.is_dictionary and decode and dictionary is not None:
+        d = dictionary
+        d_off = np.frombuffer(d.buffers()[1], np.int64, count=len(d) + 1, offset=d.offset * 8)
+        d_data = np.frombuffer(d.buffers()[2], np.uint8) if d.buffers()[2] else \
+            np.zeros(0, np.uint8)
+
+        def decoded(rows):
+            vbuf, nulls = valid_buffer(rows)
+            c = data[rows]
+            if nulls:
+                c = np.where(((validity[rows >> 3] >> (rows & 7).astype(np.uint8)) & 1) != 0,
+                             c, 0)
+            starts, ends = d_off[c].tolist(), d_off[c + 1].tolist()
+            offs = np.zeros(len(rows) + 1, np.int64)
+            np.cumsum(np.subtract(ends, starts), out=offs[1:])
+            raw = b"".join([d_data[a:b].tobytes() for a, b in zip(starts, ends, strict=True)])
+            return from_buffers(d.type, len(rows), [vbuf, py_buffer(offs), py_buffer(raw)],
+                                nulls)
+        return decoded
     if t.is_dictionary:
         dict_type = None if dictionary is None else pa.dictionary(pa.int32(), dictionary.type)
 
