@@ -63,6 +63,16 @@ def _files(db: mapdb.Database, name: str = "t") -> list[TableFile]:
         snap.close()
 
 
+def _need_memlock(nbytes: int) -> None:
+    """Skip unless this process may lock ``nbytes`` (root/CAP_IPC_LOCK, or a large enough
+    RLIMIT_MEMLOCK): unprivileged users often have 8 MiB, sometimes 64 KiB."""
+    if os.getuid() == 0 or _has_cap_ipc_lock():
+        return
+    soft = resource.getrlimit(resource.RLIMIT_MEMLOCK)[0]
+    if soft != resource.RLIM_INFINITY and soft < nbytes:
+        pytest.skip(f"RLIMIT_MEMLOCK ({soft} bytes) is below the {nbytes} bytes this pins")
+
+
 def _fincore_pages(paths: list[str]) -> dict[str, tuple[int, int]]:
     """path -> (resident pages, resident bytes) as util-linux fincore reports them."""
     out = subprocess.run(["fincore", "--bytes", "--raw", "--noheadings",
@@ -157,6 +167,7 @@ def test_evict_releases_the_query_mappings(db):
 # ------------------------------------------------------------------------- pinning
 
 def test_pinned_index_pages_stay_resident_after_evict(db):
+    _need_memlock(1 << 20)
     db.cache.warm("t")
     assert db.cache.ensure_pinned("t") is True
     rep = db.cache.pinned("t")
@@ -185,6 +196,7 @@ def test_pinned_index_pages_stay_resident_after_evict(db):
 
 
 def test_explicit_pin_of_a_column_survives_evict(db):
+    _need_memlock(4 << 20)
     rep = db.cache.pin("t", columns=["a"])
     a_files = [f for f in _files(db) if f.column == "a"]
     assert rep["refused"] is None and rep["explicit"] == sum(f.size for f in a_files)
@@ -203,6 +215,7 @@ def test_explicit_pin_of_a_column_survives_evict(db):
 
 
 def test_explicit_pin_budget_prefers_index_files(db):
+    _need_memlock(2 << 20)
     zones_dicts = sum(f.size for f in _files(db) if f.role in ("zones", "dictionary"))
     budget = C._locked_size(zones_dicts) + 250 * PAGE  # one ~200-page file more
     rep = db.cache.pin("t", budget=budget)
@@ -214,6 +227,7 @@ def test_explicit_pin_budget_prefers_index_files(db):
 
 
 def test_ensure_pinned_is_cheap_and_follows_versions(db):
+    _need_memlock(1 << 20)
     assert db.cache.ensure_pinned("t") is True
     assert db.cache.ensure_pinned("t") is False
     n = 2000
@@ -238,6 +252,7 @@ def test_ensure_pinned_is_cheap_and_follows_versions(db):
 
 
 def test_auto_budget_and_priority(disk_dir):
+    _need_memlock(1 << 20)
     db = _make_db(disk_dir / "db", pin_budget=0)
     try:
         assert db.cache.ensure_pinned("t") is False and db.cache._pins.pinned() == []
@@ -384,6 +399,7 @@ def _run(*args):
 
 
 def test_cli_pin_holder_round_trip(cli_db):
+    _need_memlock(6 << 20)
     r = _run("cache", "pin", cli_db, "t", "--columns", "a,s")
     assert r.exit_code == 0, r.output
     assert "holder pid" in r.output
@@ -456,6 +472,7 @@ def test_cli_warm_evict_status_and_errors(cli_db):
 
 
 def test_hash_index_files_pinned_by_use(db):
+    _need_memlock(8 << 20)
     w = DatabaseStore(db.path).writer("t")
     try:
         w.create_index("a")
