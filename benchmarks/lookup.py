@@ -120,28 +120,14 @@ def main(argv: list[str]) -> None:
         a = t.lookup(o_orderkey=k).to_pylist()
         assert a == db.sql(SQL.format(k)).to_arrow().to_pylist() == \
             con.sql(SQL.format(k)).to_arrow_table().to_pylist(), k
-    pinned = db.cache.pinned("orders")
-    res["pinned_bytes"] = pinned.get("pinned_bytes", pinned)
-    # cold: evict the table (a separate process, as a user would); the index stays pinned
-    cold_keys = keys
-    subprocess.run([str(Path(sys.executable).parent / "mapdb"), "cache", "evict", str(db_path),
-                    "orders"], check=True, capture_output=True)
-    status = db.cache.status("orders")
-    res["after_evict_status"] = status
-    want = {}
-    for k in cold_keys:
-        want[k] = con.sql(SQL.format(k)).to_arrow_table().to_pylist()
-    seconds, wrong = [], 0
-    f0, r0 = resource.getrusage(resource.RUSAGE_SELF).ru_majflt, read_bytes()
-    for k in cold_keys:
-        t0 = time.perf_counter()
-        got = t.lookup(o_orderkey=k)
-        seconds.append(time.perf_counter() - t0)
-        wrong += got.to_pylist() != want[k]
-    f1, r1 = resource.getrusage(resource.RUSAGE_SELF).ru_majflt, read_bytes()
-    res["cold_lookup"] = {**_percentiles(seconds), "wrong": wrong,
-                          "major_faults_per_lookup": (f1 - f0) / len(cold_keys),
-                          "read_bytes_per_lookup": (r1 - r0) / len(cold_keys)}
+    db.close()  # its mappings would keep the data resident through the eviction
+    t.close()
+    print("cold lookups (separate process) ...", flush=True)
+    out = subprocess.run([sys.executable, "-m", "benchmarks.lookup", str(db_path), str(duck_path),
+                          args.pin_budget, json.dumps(keys)], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"cold run failed:\n{out.stderr}")
+    res.update(json.loads(out.stdout))
     w = res["warm"]
     res["ratios"] = {"sql_p50_vs_duckdb": w["mapdb_sql"]["p50_us"] / w["duckdb"]["p50_us"],
                      "sql_p99_vs_duckdb": w["mapdb_sql"]["p99_us"] / w["duckdb"]["p99_us"]}
@@ -151,7 +137,41 @@ def main(argv: list[str]) -> None:
     md = _markdown(res)
     stem.with_suffix(".md").write_text(md)
     print(md)
-    db.close()
+
+
+def cold(db_path: str, duck_path: str, budget: str, keys: list[int]) -> dict:
+    """In a fresh process: pin the index, evict the table with the CLI, look every key up
+    once (cold), check against DuckDB, count faults and bytes read."""
+    import duckdb
+
+    import mapdb
+    con = duckdb.connect(duck_path, read_only=True)
+    want = {k: con.sql(SQL.format(k)).to_arrow_table().to_pylist() for k in keys}
+    db = mapdb.connect(db_path, pin_budget=budget)
+    db.cache.ensure_pinned("orders")
+    t = db.table("orders")
+    t.lookup(o_orderkey=-1)  # maps the columns and the index; reads no row
+    subprocess.run([str(Path(sys.executable).parent / "mapdb"), "cache", "evict", db_path,
+                    "orders"], check=True, capture_output=True)
+    status = db.cache.status("orders")["tables"]["orders"]
+    seconds, wrong = [], 0
+    f0, r0 = resource.getrusage(resource.RUSAGE_SELF).ru_majflt, read_bytes()
+    for k in keys:
+        t0 = time.perf_counter()
+        got = t.lookup(o_orderkey=k)
+        seconds.append(time.perf_counter() - t0)
+        wrong += got.to_pylist() != want[k]
+    f1, r1 = resource.getrusage(resource.RUSAGE_SELF).ru_majflt, read_bytes()
+    return {"pinned": db.cache.pinned("orders"),
+            "after_evict": {k: status.get(k) for k in ("bytes", "resident", "pinned")},
+            "cold_lookup": {**_percentiles(seconds), "wrong": wrong,
+                            "major_faults_per_lookup": (f1 - f0) / len(keys),
+                            "read_bytes_per_lookup": (r1 - r0) / len(keys)}}
+
+
+if __name__ == "__main__":
+    print(json.dumps(cold(sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])),
+                     default=str))
 
 
 def _markdown(r: dict) -> str:

@@ -287,7 +287,8 @@ def to_decimal128(x: pa.Array, scale: int, precision: int = 38) -> pa.Array:
     if isinstance(x, pa.ChunkedArray):
         return pa.chunked_array([to_decimal128(c, scale, precision) for c in x.chunks],
                                 pa.decimal128(precision, scale))
-    x = x.cast(pa.int64())
+    if x.type != pa.int64():
+        x = x.cast(pa.int64())
     n = len(x)
     low = np.frombuffer(x.buffers()[1], np.int64, count=n, offset=x.offset * 8) if n else \
         np.zeros(0, np.int64)

@@ -357,8 +357,8 @@ def _index_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
     for seg in sorted(found):
         rows = found[seg]
         batch, n = scan.source.take(seg, scan.columns, rows), len(rows)
-        if scan.filter is not None:
-            batch, n = _filter_batch(scan.filter, batch, n)
+        if scan.index.residual is not None:
+            batch, n = _filter_batch(scan.index.residual, batch, n)
         batches.append((batch, n))
     st.extra["major_faults"] = resource.getrusage(resource.RUSAGE_THREAD).ru_majflt - faults0
     st.add(sum(n for _, n in batches), time.perf_counter() - t0)

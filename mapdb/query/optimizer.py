@@ -227,7 +227,8 @@ def _indexes(plan: Plan) -> None:
     if index_of is None:
         return
     best = None
-    for p in conjuncts(plan.filter):
+    preds = conjuncts(plan.filter)
+    for i, p in enumerate(preds):
         keyed = _keys_of(p)
         if keyed is None or keyed[0] not in plan.source.types():
             continue
@@ -235,7 +236,9 @@ def _indexes(plan: Plan) -> None:
         ix = index_of(col, "hash")
         if ix is not None and len(keys) <= MAX_INDEX_KEYS and \
                 (best is None or len(keys) < len(best.keys)):
-            best = IndexAccess("hash", col, ix.name, tuple(keys), unique=ix.unique)
+            # the probe confirms each row's value: the conjunct it answers is not re-run
+            best = IndexAccess("hash", col, ix.name, tuple(keys), unique=ix.unique,
+                               residual=conjoin(preds[:i] + preds[i + 1:]))
     if best is None:
         for col, (lo, hi, _) in plan.ranges.items():
             ix = index_of(col, "sorted")

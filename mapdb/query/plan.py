@@ -41,8 +41,9 @@ class IndexAccess:
 
     ``kind`` "hash": probe hash index ``index`` on ``column`` with ``keys`` (stored scale;
     strings for string and dictionary columns) and read only the matching rows; the scan's
-    filter is still applied to them. "sorted": binary-search the sorted ``column`` for
-    the scan's range on it (``lo``/``hi`` inclusive, None: open).
+    filter's other conjuncts (``residual``) are applied to them. "sorted": binary-search
+    the sorted ``column`` for the scan's range on it (``lo``/``hi`` inclusive, None:
+    open); the whole filter still runs.
     """
 
     kind: str
@@ -52,6 +53,7 @@ class IndexAccess:
     lo: object = None
     hi: object = None
     unique: bool = False
+    residual: Expr | None = None
 
 
 @dataclass

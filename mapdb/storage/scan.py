@@ -289,6 +289,11 @@ def taker(p: PhysicalColumn, dictionary=None, decimal_as_int64: bool = False,
 
         def decoded(rows):
             vbuf, nulls = valid_buffer(rows)
+            if len(rows) == 1 and not nulls:
+                code = int(data[int(rows[0])])
+                a, b = int(d_off[code]), int(d_off[code + 1])
+                return from_buffers(d.type, 1, [None, py_buffer(np.array([0, b - a], np.int64)),
+                                                py_buffer(d_data[a:b])], 0)
             c = data[rows]
             if nulls:
                 c = np.where(((validity[rows >> 3] >> (rows & 7).astype(np.uint8)) & 1) != 0,
