@@ -127,7 +127,7 @@ class _Shape:
         self.probe = next((c for c in where if source.index_on(c, "hash") is not None), None)
         self.first = self.probe or where[0]
         self.types = {c: s.type for c, s in self.specs.items()}
-        self.takers: dict[tuple[str, int], object] = {}
+        self.bases: dict[int, tuple] = {}  # segment -> (table over the mappings, decimals)
         # a fault reads its own page only (no read-around of pages no lookup wants)
         for c in set(where + names):
             for p in source._physical(c):
@@ -142,29 +142,36 @@ class _Shape:
         for c in cols:
             source._physical(c)[seg].advise(lo, hi, "willneed")
 
-    def taker(self, source, column: str, seg: int):
-        """rows -> that column's Arrow array for those rows of segment ``seg``. A run of
-        consecutive rows (one row, usually) is a zero-copy slice of the column's Arrow
-        array over the mapped files (about 1 us; touches no data); decimals, which that
-        array would widen whole, and scattered rows gather only their pages."""
-        key = (column, seg)
-        if key not in self.takers:
+    def rows_of(self, source, seg: int, rows: np.ndarray) -> pa.Table:
+        """The requested columns at ``rows`` of segment ``seg``. Every column but the
+        decimals sits in one Arrow table over the mapped files, built once per segment:
+        a run of consecutive rows (one row, usually) is a zero-copy slice of it (a few
+        microseconds; touches no data), scattered rows an Arrow take (only their
+        pages). Decimals, whose Arrow type is wider than their stored width, are gathered
+        row by row and put in their places."""
+        if seg not in self.bases:
             from mapdb.storage.scan import taker
-            t = self.types[column]
-            d = source.dictionary(column) if t.is_dictionary else None
-            gather = taker(source._physical(column)[seg], d)
-            if t.kind == "decimal":
-                self.takers[key] = gather
-            else:
-                chunk = source._physical(column)[seg].arrow(d)
-
-                def take(rows, chunk=chunk, gather=gather):
-                    r0, n = int(rows[0]), len(rows)
-                    if int(rows[-1]) - r0 + 1 == n:
-                        return chunk.slice(r0, n)
-                    return gather(rows)
-                self.takers[key] = take
-        return self.takers[key]
+            plain = [c for c in self.names if self.types[c].kind != "decimal"]
+            arrays = []
+            for c in plain:
+                d = source.dictionary(c) if self.types[c].is_dictionary else None
+                arrays.append(source._physical(c)[seg].arrow(d))
+            base = pa.Table.from_arrays(arrays, names=plain) if plain else None
+            decimals = [(i, self.schema.field(i), taker(source._physical(c)[seg]))
+                        for i, c in enumerate(self.names) if self.types[c].kind == "decimal"]
+            self.bases[seg] = (base, decimals)
+        base, decimals = self.bases[seg]
+        r0, n = int(rows[0]), len(rows)
+        if base is None:
+            out = pa.table({})
+        elif int(rows[-1]) - r0 + 1 == n:
+            out = base.slice(r0, n)
+        else:
+            out = base.take(pa.array(rows))
+        for i, field, gather in decimals:
+            out = out.add_column(i, field, gather(rows)) if out.num_columns or i else \
+                pa.Table.from_arrays([gather(rows)], schema=pa.schema([field]))
+        return out
 
 
 def lookup(source, where: dict, columns: list[str] | None = None) -> pa.Table:
@@ -204,11 +211,7 @@ def lookup(source, where: dict, columns: list[str] | None = None) -> pa.Table:
                 pa.array(np.zeros(len(rows), bool))
             rows = rows[np.asarray(ok.to_numpy(zero_copy_only=False), bool)]
         if len(rows):
-            parts.append([shape.taker(source, c, seg)(rows) for c in shape.names])
-    schema = shape.schema
+            parts.append(shape.rows_of(source, seg, rows))
     if not parts:
-        return schema.empty_table()
-    if len(parts) == 1:  # names, not the schema: validating it costs more than the rest
-        return pa.Table.from_arrays(parts[0], names=shape.names)
-    return pa.Table.from_arrays([pa.chunked_array([p[i] for p in parts], schema.field(i).type)
-                                 for i in range(len(shape.names))], schema=schema)
+        return shape.schema.empty_table()
+    return parts[0] if len(parts) == 1 else pa.concat_tables(parts)

@@ -31,6 +31,7 @@ class DatabaseStore:
         self.path = os.path.abspath(os.fspath(path))
         self.readonly = readonly
         self._latest: dict[str, tuple] = {}  # manifests dir -> (dir stamp, latest_version)
+        self._dirs: dict[str, str] = {}  # table name -> its directory
         marker = os.path.join(self.path, MARKER)
         if not os.path.exists(marker):
             if readonly:
@@ -54,7 +55,10 @@ class DatabaseStore:
                 shutil.rmtree(os.path.join(self.path, name), ignore_errors=True)
 
     def table_dir(self, name: str) -> str:
-        return os.path.join(self.path, names.table_dir_name(name))
+        d = self._dirs.get(name)
+        if d is None:  # percent-encoding the name costs more than the rest of a lookup
+            d = self._dirs[name] = os.path.join(self.path, names.table_dir_name(name))
+        return d
 
     def tables(self) -> list[str]:
         out = []
@@ -65,7 +69,7 @@ class DatabaseStore:
         return sorted(out)
 
     def exists(self, name: str) -> bool:
-        return bool(manifest.versions(os.path.join(self.table_dir(name), "manifests")))
+        return self.latest_version(name) is not None
 
     def latest_version(self, name: str) -> tuple[int, int, int] | None:
         """Identity of a table's newest committed version: (version, inode and mtime of its

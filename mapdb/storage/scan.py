@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -60,6 +61,7 @@ from mapdb.storage.columnfile import Owner, map_buffer
 from mapdb.storage.header import HEADER_SIZE, BufferKind
 from mapdb.storage.types import ColumnType
 
+_TWO_WORDS = struct.Struct("<qq")  # a decimal128 value: low word, sign-extended high word
 ADVICE = {"sequential": _ext.Advice.SEQUENTIAL, "willneed": _ext.Advice.WILLNEED,
           "random": _ext.Advice.RANDOM, "dontneed": _ext.Advice.DONTNEED,
           "normal": _ext.Advice.NORMAL}
@@ -319,6 +321,10 @@ def taker(p: PhysicalColumn, dictionary=None, decimal_as_int64: bool = False,
 
         def decimals(rows):
             vbuf, nulls = valid_buffer(rows)
+            if len(rows) == 1:  # one row: two words packed in Python beat numpy's set-up
+                v = int(data[int(rows[0])])
+                return from_buffers(atype, 1, [vbuf, py_buffer(_TWO_WORDS.pack(v, v >> 63))],
+                                    nulls)
             wide = np.empty(2 * len(rows), np.int64)
             wide[0::2] = data[rows]
             wide[1::2] = wide[0::2] >> 63
