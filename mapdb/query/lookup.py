@@ -128,6 +128,11 @@ class _Shape:
         self.first = self.probe or where[0]
         self.types = {c: s.type for c, s in self.specs.items()}
         self.bases: dict[int, tuple] = {}  # segment -> (table over the mappings, decimals)
+        t = self.types[self.first]
+        self.one = None  # the index's one-integer-key probe, when the column is an integer
+        if self.probe and t.kind in ("int8", "int16", "int32", "int64", "uint8", "uint16",
+                                     "uint32"):
+            self.one = source.hash_index(self.probe)._lookup_one
         # a fault reads its own page only (no read-around of pages no lookup wants)
         for c in set(where + names):
             for p in source._physical(c):
@@ -187,10 +192,24 @@ def lookup(source, where: dict, columns: list[str] | None = None) -> pa.Table:
         names = tuple(columns) if columns is not None else tuple(
             c.name for c in source.snapshot.manifest.schema)
         shape = cache[sk] = _Shape(source, tuple(where), names)
+    first = shape.first
+    if shape.one is not None and len(where) == 1 and type(where[first]) is int:
+        # one integer key of an integer column: straight to the index, no lists or dicts
+        t0 = time.perf_counter()
+        found = shape.one(where[first])
+        cold = time.perf_counter() - t0 > COLD_PROBE_SECONDS
+        for seg, rows in found.items():
+            if cold:
+                shape.prefetch(source, seg, rows)
+            if len(found) == 1:
+                return shape.rows_of(source, seg, rows)
+        if not found:
+            return shape.schema.empty_table()
+        return pa.concat_tables([shape.rows_of(source, seg, rows)
+                                 for seg, rows in sorted(found.items())])
     types = shape.types
     keys = {c: [k for k in (stored_key(types[c], v) for v in _values(where[c]))
                 if k is not None] for c in where}
-    first = shape.first
     t0 = time.perf_counter()
     found = (source.lookup_rows(first, keys[first]) if shape.probe else
              _rows_by_scan(source, first, keys[first])) if keys[first] else {}

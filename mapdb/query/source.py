@@ -115,7 +115,6 @@ class TableSource(Source):
         self._all_resident = False  # set by residency(): the last scan found every page cached
         self._hash: dict[str, object] = {}  # column -> opened storage HashIndex
         self._index_lock = threading.Lock()
-        self.index_uses: dict[str, int] = {}  # index name -> probes through this source
         self._takers: dict[tuple[str, int], object] = {}  # (column, segment) -> rows -> array
 
     def types(self) -> dict[str, SqlType]:
@@ -290,7 +289,6 @@ class TableSource(Source):
         ix = self.hash_index(column)
         if self.is_dictionary(column):
             keys = [c for c in (self.dictionary_code(column, k) for k in keys) if c is not None]
-        self.index_uses[ix.meta.name] = self.index_uses.get(ix.meta.name, 0) + 1
         return ix.lookup(list(keys))
 
     def take(self, segment: int, columns: list[str], rows: np.ndarray) -> dict[str, pa.Array]:
