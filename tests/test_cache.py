@@ -511,3 +511,21 @@ def test_hash_index_files_pinned_by_use(db):
         u["bytes"]
     # the index still answers lookups with its data pages evicted
     assert db.sql("SELECT b FROM t WHERE a = 123456").to_arrow().num_rows == 1
+
+
+def test_cli_pin_indexes_only_holder(cli_db):
+    _need_memlock(6 << 20)
+    db = mapdb.connect(cli_db, pin_budget=0)
+    db.table("t").create_index("a")
+    r = _run("cache", "pin", cli_db, "t", "--indexes", "--budget", "64MB")
+    assert r.exit_code == 0 and "index files" in r.output, r.output
+    pid = C.read_holders(cli_db, "t")[0]["pid"]
+    _run("cache", "evict", cli_db, "t")
+    t = json.loads(_run("cache", "status", cli_db, "t", "--json").output)["tables"]["t"]
+    ix = t["indexes"]["a_hash"]
+    assert ix["resident"] == ix["bytes"] > 0  # the hash index stayed in RAM
+    assert t["columns"]["a"]["roles"]["data"]["resident"] == 0  # the data did not
+    assert _run("cache", "unpin", cli_db, "t").exit_code == 0
+    assert C.process_start(pid) is None
+    r = _run("cache", "pin", cli_db, "t", "--indexes", "--columns", "a")
+    assert r.exit_code == 1 and "no --columns" in r.output

@@ -116,10 +116,15 @@ def evict(db, table, columns) -> None:
 @click.option("--columns", metavar="A,B", help="Only these columns (default: all).")
 @click.option("--budget", metavar="SIZE",
               help="Lock at most this much, e.g. 512MB (index-like files first).")
-def pin(db, table, columns, budget) -> None:
+@click.option("--indexes", "indexes_only", is_flag=True,
+              help="Only the index files (zone maps, dictionaries, hash indexes by use), "
+                   "as mapdb.connect(pin_budget=...) pins them; --budget defaults to 256MB.")
+def pin(db, table, columns, budget, indexes_only) -> None:
     """Lock TABLE's files in RAM, held by a background process until `unpin`."""
     db = os.path.abspath(db)
     cols = _columns(columns)
+    if indexes_only and cols:
+        raise MapdbError("--indexes pins index files only; it takes no --columns")
     if budget is not None:
         _cache.parse_size(budget)  # a bad size fails here, not in the holder
     _connect(db).cache.check(table, cols)  # the table and columns exist
@@ -129,6 +134,8 @@ def pin(db, table, columns, budget) -> None:
         cmd += ["--columns", ",".join(cols)]
     if budget is not None:
         cmd += ["--budget", budget]
+    if indexes_only:
+        cmd += ["--indexes"]
     r, w = os.pipe()
     try:
         proc = subprocess.Popen([*cmd, "--ready-fd", str(w)], pass_fds=(w,),
@@ -152,7 +159,7 @@ def pin(db, table, columns, budget) -> None:
     for h in old:
         if h["pid"] != msg["pid"]:
             _cache.stop_holder(h)
-    what = ",".join(cols) if cols else "all columns"
+    what = ",".join(cols) if cols else "index files" if indexes_only else "all columns"
     click.echo(f"pinned {format_bytes(msg['pinned'])} of {table} ({what}, {msg['files']} "
                f"file(s)) in holder pid {msg['pid']}; `mapdb cache unpin` releases it")
     if msg.get("skipped"):
@@ -198,8 +205,9 @@ def unpin(db, table) -> None:
 @click.argument("table")
 @click.option("--columns")
 @click.option("--budget")
+@click.option("--indexes", "indexes_only", is_flag=True)
 @click.option("--ready-fd", type=int, required=True)
-def hold(db, table, columns, budget, ready_fd) -> None:
+def hold(db, table, columns, budget, indexes_only, ready_fd) -> None:
     """The holder: fork into the background, pin, report on --ready-fd, wait."""
     if os.fork():  # the launcher exits at once; the holder is re-parented, never a zombie
         os._exit(0)
@@ -218,7 +226,13 @@ def hold(db, table, columns, budget, ready_fd) -> None:
         try:
             database = _connect(db)
             cols = _columns(columns)
-            rep = database.cache.pin(table, cols, budget)
+            if indexes_only:  # automatic pinning, as a Database with a pin budget does it
+                database.cache.budget = budget or "256MB"
+                database.cache.check(table)
+                database.cache.ensure_pinned(table)
+                rep = database.cache.pinned(table)
+            else:
+                rep = database.cache.pin(table, cols, budget)
             if rep["refused"] and not rep["files"]:
                 raise MapdbError(rep["refused"])
             info = _holder_info(db, table, cols, budget, rep)

@@ -101,13 +101,17 @@ def run(query: Query, ctx: Context | None = None) -> pa.Table:
 def output(table: pa.Table, schema: list[tuple[str, SqlType]], names: list[str]) -> pa.Table:
     """Internal representation -> the Arrow types users see."""
     cols = []
+    large_string = pa.large_string()
     for name, t in schema:
-        a = decode(table.column(name))
+        a = table.column(name)
+        if a.num_chunks == 1:  # one array: the per-chunk wrappers cost more than the work
+            a = a.chunk(0)
+        a = decode(a)
         if t.kind == "decimal" and not t.wide:
             a = to_decimal128(a, t.scale, t.precision)
         elif t.kind == "decimal":
             a = a.cast(pa.decimal128(38, t.scale))
-        elif t.kind == "string" and a.type != pa.large_string():
+        elif t.kind == "string" and a.type != large_string:
             a = a.cast(pa.large_string())
         elif t.kind == "null":
             a = pa.nulls(len(a), pa.null())

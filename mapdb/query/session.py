@@ -15,8 +15,9 @@ from mapdb.query.binder import bind_sql
 from mapdb.query.executor import Context, materialize, output
 from mapdb.query.explain import render
 from mapdb.query.optimizer import optimize
-from mapdb.query.parsecache import ParseCache
+from mapdb.query.parsecache import ParseCache, normalize
 from mapdb.query.plan import Plan, Query, Scan
+from mapdb.query.points import PointTemplates
 from mapdb.query.source import TableSource
 
 
@@ -75,11 +76,17 @@ class SourceCache:
 
 
 PARSES = ParseCache()  # statement templates shared by every database in the process
+POINTS = PointTemplates()  # planned point selects by template (see points.py)
 
 
 def prepare(sql: str, store, cache: SourceCache | None = None) -> Prepared:
     """Bind and optimize ``sql`` against a storage DatabaseStore (tables pinned). With a
     ``cache``, sources are shared with other queries and not closed by this one."""
+    norm = normalize(sql) if cache is not None else None
+    if norm is not None:
+        fast = _point(norm, store, cache)
+        if fast is not None:
+            return fast
     sources: dict[str, TableSource] = {}
     owned: list[TableSource] = []
 
@@ -100,7 +107,24 @@ def prepare(sql: str, store, cache: SourceCache | None = None) -> Prepared:
         for s in owned:
             s.close()
         raise
+    if norm is not None:
+        POINTS.learn(norm[0], norm[2], q, plan)
     return Prepared(q, plan, owned)
+
+
+def _point(norm, store, cache: SourceCache) -> Prepared | None:
+    """A planned point select of this template, for the table's current version."""
+    key, _, lits = norm
+    t = POINTS.get(key)
+    if t is None:
+        return None
+    source = cache.get(store, t.table) if store.latest_version(t.table) is not None else None
+    if source is None or t.source_ref() is not source:
+        POINTS.drop(key)  # another version (or the table is gone): plan afresh
+        return None
+    q, plan = t.plan(source, lits[0][1])
+    POINTS.hits += 1
+    return Prepared(q, plan, [])
 
 
 def _resolve(store, name: str) -> str:

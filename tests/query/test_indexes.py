@@ -231,3 +231,29 @@ def test_cold_lookup_faults_only_the_matching_rows_pages(tmp_path):
     # k, v, s offsets and s bytes: about 4 pages a row; the files are 400+ pages each
     assert per_lookup <= 6, per_lookup
     assert r["faults"] > 0  # the data really was evicted
+
+
+def test_point_templates_follow_new_versions_and_dropped_tables(tmp_path):
+    from mapdb.query.session import POINTS
+    db = mapdb.connect(tmp_path / "db")
+    t = db.create_table("p", {"k": [1, 2, 3], "v": [10, 20, 30]}).create_index("k", unique=True)
+    q = "SELECT v FROM p WHERE k = {}"
+    assert db.sql(q.format(1)).fetchall() == [(10,)]
+    hits = POINTS.hits
+    assert db.sql(q.format(3)).fetchall() == [(30,)]
+    assert db.sql(q.format(-3)).fetchall() == []  # "= -#" is its own template
+    assert db.sql("SELECT v FROM p WHERE k = -2").fetchall() == []
+    assert POINTS.hits == hits + 2
+    t.append({"k": [4, -2], "v": [40, -20]})  # a new version: the template is re-planned
+    assert db.sql(q.format(4)).fetchall() == [(40,)]
+    assert db.sql("SELECT v FROM p WHERE k = -2").fetchall() == [(-20,)]
+    assert db.sql(q.format(2)).fetchall() == [(20,)]
+    t.drop_index("k")  # no index: the scan answers, same rows
+    assert db.sql(q.format(2)).fetchall() == [(20,)]
+    assert "hash index" not in "\n".join(db.sql("EXPLAIN " + q.format(2)).to_arrow()
+                                         .column(0).to_pylist())
+    t.close()
+    db.drop_table("p")
+    with pytest.raises(mapdb.errors.MapdbError):
+        db.sql(q.format(2)).fetchall()
+    db.close()
