@@ -88,26 +88,22 @@ def status(db, table, as_json) -> None:
                f"; holders: {len(st['holders'])}")
 
 
-@cache.command()
-@click.argument("db")
-@click.argument("table")
-@click.option("--columns", metavar="A,B", help="Only these columns (default: all).")
-def warm(db, table, columns) -> None:
-    """Read TABLE's files into the page cache (resident when it returns)."""
-    r = _connect(db).cache.warm(table, _columns(columns))
-    click.echo(f"warmed {table}: {r['files']} file(s), {format_bytes(r['bytes'])} "
-               f"in {r['seconds']:.2f}s")
+def _page_cache_command(name: str, done: str, doc: str) -> None:
+    """``mapdb cache warm|evict DB TABLE [--columns]``: the same shape, another verb."""
+    @cache.command(name, help=doc)
+    @click.argument("db")
+    @click.argument("table")
+    @click.option("--columns", metavar="A,B", help="Only these columns (default: all).")
+    def command(db, table, columns) -> None:
+        r = getattr(_connect(db).cache, name)(table, _columns(columns))
+        click.echo(f"{done} {table}: {r['files']} file(s), {format_bytes(r['bytes'])} "
+                   f"in {r['seconds']:.2f}s")
 
 
-@cache.command()
-@click.argument("db")
-@click.argument("table")
-@click.option("--columns", metavar="A,B", help="Only these columns (default: all).")
-def evict(db, table, columns) -> None:
-    """Drop TABLE's files from the page cache (pinned pages stay)."""
-    r = _connect(db).cache.evict(table, _columns(columns))
-    click.echo(f"evicted {table}: {r['files']} file(s), {format_bytes(r['bytes'])} "
-               f"in {r['seconds']:.2f}s")
+_page_cache_command("warm", "warmed",
+                    "Read TABLE's files into the page cache (resident when it returns).")
+_page_cache_command("evict", "evicted", "Drop TABLE's files from the page cache (pinned "
+                                        "pages stay).")
 
 
 @cache.command()
