@@ -14,6 +14,7 @@ One source file per concept, included here so they compile into one extension mo
   scratch.pxi     aligned scratch buffers for kernels
   buffers.pxi     copy into a mapping and checksum64 without the GIL
   strdict.pxi     string -> code hash table for dictionary encoding
+  guard.pxi       SIGBUS containment for read-only mappings (mapdb_sigbus.h)
   mapping.pxi     Mapping: a file mapped read-only or read-write
   scan.pxi        fused filter + group + aggregate kernels over mapped columns
   hashindex.pxi   value hashing, hash-index build and probe
@@ -29,6 +30,7 @@ include "residency.pxi"
 include "scratch.pxi"
 include "buffers.pxi"
 include "strdict.pxi"
+include "guard.pxi"
 include "mapping.pxi"
 include "scan.pxi"
 include "hashindex.pxi"

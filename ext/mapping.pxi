@@ -21,11 +21,29 @@ cdef class Mapping(_Region):
     [7, 8]
     """
     cdef int _fd
+    cdef long _guard  # slot in the SIGBUS guard table (guard.pxi), -1 if none
     cdef readonly object path
     cdef readonly Py_ssize_t offset
 
     def __cinit__(self):
         self._fd = -1
+        self._guard = -1
+
+    cdef void _guard_update(self):
+        """(Re)register a read-only mapping's range with the SIGBUS guard."""
+        _guard_unregister(self._guard)
+        self._guard = -1
+        if self._addr != NULL and not self._writable:
+            try:
+                self._guard = _guard_register(self._addr, self._length, self.path)
+            except BaseException:
+                self._guard = -1
+
+    @property
+    def damaged(self) -> bool:
+        """True once a read past the end of the (shrunk) file was contained: the pages
+        read as zeros, so nothing read through this mapping since can be trusted."""
+        return mapdb_guard_damaged(self._guard) != 0
 
     def __init__(self, path, bint writable=False, Py_ssize_t offset=0, length=None,
                  bint follow_symlinks=True):
@@ -95,6 +113,7 @@ cdef class Mapping(_Region):
                     _raise(err, self.path, "mmap")
                 self._addr = <char *>addr
                 self._length = n
+                self._guard_update()
         except BaseException:
             self._closed = True
             self._freed = True
@@ -104,6 +123,8 @@ cdef class Mapping(_Region):
 
     cdef void _free(self) noexcept:
         if self._addr != NULL:
+            _guard_unregister(self._guard)
+            self._guard = -1
             munmap(self._addr, self._length)
             self._addr = NULL
 
@@ -159,6 +180,7 @@ cdef class Mapping(_Region):
                     _raise(err, self.path, "mmap")
                 self._addr = <char *>addr
                 self._length = new_length
+                self._guard_update()
             return
         with nogil:
             addr = mremap(self._addr, self._length, new_length, MREMAP_MAYMOVE)
@@ -180,6 +202,7 @@ cdef class Mapping(_Region):
             _raise(err, self.path, "mremap")
         self._addr = <char *>addr
         self._length = new_length
+        self._guard_update()
 
     def advise(self, Py_ssize_t offset=0, length=None, advice=Advice.NORMAL) -> None:
         """madvise the range (rounded out to whole pages)."""

@@ -16,6 +16,15 @@ class CorruptionError(StorageError):
     """A file is damaged or is not the file the manifest names."""
 
 
+class TruncatedFileError(CorruptionError):
+    """A mapped file shrank while it was being read (SIGBUS contained by the extension):
+    the work that read it was abandoned. ``paths`` names the files."""
+
+    def __init__(self, message: str, paths: list[str] | None = None):
+        super().__init__(message)
+        self.paths = paths or []
+
+
 class LockedError(StorageError):
     """Another process holds the table's writer lock."""
 
@@ -59,3 +68,8 @@ class PinWarning(UserWarning):
     """Files could not be pinned in RAM (mlock refused); they keep working unpinned.
 
     Issued once per process; the message names RLIMIT_MEMLOCK and how to raise it."""
+
+
+class InvalidOptionError(MapdbError, ValueError):
+    """An option value mapdb does not know (e.g. a durability mode); the message lists the
+    valid ones."""

@@ -21,6 +21,7 @@ from mapdb._ext._core import (
     build_hash_index,
     checksum64,
     copy_into,
+    damaged_since,
     fadvise,
     fallocate,
     fdatasync,
@@ -34,6 +35,7 @@ from mapdb._ext._core import (
     memlock_limit,
     probe_hash_index,
     probe_one,
+    sigbus_events,
     start_writeback,
 )
 
@@ -54,6 +56,7 @@ __all__ = [
     "build_hash_index",
     "checksum64",
     "copy_into",
+    "damaged_since",
     "fadvise",
     "fallocate",
     "fdatasync",
@@ -67,5 +70,6 @@ __all__ = [
     "memlock_limit",
     "probe_hash_index",
     "probe_one",
+    "sigbus_events",
     "start_writeback",
 ]

@@ -28,7 +28,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mapdb.errors import TruncatedFileError
 from mapdb.query.types import QueryError
+from mapdb.storage import guard
 
 _EPOCH = datetime.date(1970, 1, 1)
 # A probe slower than this waited for the disk (confirming a candidate reads the key's
@@ -181,7 +183,24 @@ class _Shape:
 
 def lookup(source, where: dict, columns: list[str] | None = None) -> pa.Table:
     """The rows of ``source`` (a TableSource) where every ``where`` column equals one of
-    its values; ``columns`` (default all) in the table's Arrow types."""
+    its values; ``columns`` (default all) in the table's Arrow types. TruncatedFileError
+    if a file shrank under the mappings (now or in an earlier lookup through ``source``)."""
+    if source.damaged:
+        raise TruncatedFileError(f"table {source.name!r}: a file shrank under an earlier "
+                                 f"read; refresh() the table")
+    faults = guard.events()
+    try:
+        out = _lookup(source, where, columns)
+    finally:
+        try:
+            guard.check(faults, "the lookup")
+        except TruncatedFileError:
+            source.damaged = True
+            raise
+    return out
+
+
+def _lookup(source, where: dict, columns: list[str] | None) -> pa.Table:
     from mapdb.storage.scan import take
     if not where:
         raise QueryError("lookup needs at least one column=value")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from mapdb.errors import TruncatedFileError
 from mapdb.query.binder import bind_sql
 from mapdb.query.executor import Context, materialize, output
 from mapdb.query.explain import render
@@ -19,6 +20,7 @@ from mapdb.query.parsecache import ParseCache, normalize
 from mapdb.query.plan import Plan, Query, Scan
 from mapdb.query.points import PointTemplates
 from mapdb.query.source import TableSource
+from mapdb.storage import guard
 
 
 @dataclass
@@ -34,14 +36,7 @@ class Prepared:
 
     def tables(self) -> list[str]:
         """Names of the stored tables the statement reads."""
-        out, todo = [], [self.plan]
-        while todo:
-            p = todo.pop()
-            if isinstance(p, Scan) and isinstance(p.source, TableSource) and \
-                    p.source.name not in out:
-                out.append(p.source.name)
-            todo.extend(p.inputs)
-        return out
+        return list(dict.fromkeys(s.name for s in _sources_of(self.plan)))
 
 
 class SourceCache:
@@ -59,7 +54,8 @@ class SourceCache:
         ident = store.latest_version(name)
         with self._lock:
             cached = self._sources.get(name)
-            if cached is not None and ident is not None and cached[0] == ident:
+            if cached is not None and ident is not None and cached[0] == ident and \
+                    not cached[1].damaged:  # a file shrank under it: map afresh
                 return cached[1]
         source = TableSource(name, store.snapshot(name, ident[0] if ident else None))
         with self._lock:
@@ -140,12 +136,29 @@ def execute(p: Prepared, workers: int | None = None, fused: bool = True
             ) -> tuple[pa.Table, Context, float]:
     ctx = Context(workers, fused=fused)
     t0 = time.perf_counter()
+    faults = guard.events()
     try:
         table = materialize(p.plan, ctx)
         out = output(table, p.plan.schema, p.query.names)
     finally:
         ctx.close()
+        try:
+            guard.check(faults, "the query")
+        except TruncatedFileError:
+            for source in _sources_of(p.plan):
+                source.damaged = True  # unusable from now on; the cache maps afresh
+            raise
     return out, ctx, time.perf_counter() - t0
+
+
+def _sources_of(plan: Plan) -> list[TableSource]:
+    out, todo = [], [plan]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, Scan) and isinstance(node.source, TableSource):
+            out.append(node.source)
+        todo.extend(node.inputs)
+    return out
 
 
 def explain(p: Prepared, ctx: Context | None = None, seconds: float | None = None) -> str:

@@ -116,6 +116,7 @@ class TableSource(Source):
         self._hash: dict[str, object] = {}  # column -> opened storage HashIndex
         self._index_lock = threading.Lock()
         self._takers: dict[tuple[str, int], object] = {}  # (column, segment) -> rows -> array
+        self.damaged = False  # a file shrank under its mappings (storage.guard): unusable
 
     def types(self) -> dict[str, SqlType]:
         return self._types
