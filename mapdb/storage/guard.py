@@ -17,7 +17,7 @@ reads mapped data checks the record around the work with :func:`events` and
 >>> check(before, "reading f")
 Traceback (most recent call last):
 ...
-mapdb.errors.TruncatedFileError: .../f: the file shrank while it was mapped (truncated by another process?); reading f read zeros past its new end and was abandoned. Reopen the table; `mapdb verify` names what is damaged
+mapdb.errors.TruncatedFileError: .../f: the file shrank while it was mapped ... abandoned...
 """
 
 from __future__ import annotations
