@@ -40,15 +40,30 @@ define variant_tests
 	cp -r mapdb ext tests setup.py pyproject.toml README.md build/$(1)/
 	rm -f build/$(1)/mapdb/_ext/*.so
 	cd build/$(1) && MAPDB_BUILD=$(1) ../../$(PY) setup.py -q build_ext --inplace
-	cd build/$(1) && $(2) PYTHONPATH=. ../../$(PY) -m pytest -q -p no:cacheprovider tests/ext
+	cd build/$(1) && $(2) PYTHONPATH=. $(3) ../../$(PY) -m pytest -q -p no:cacheprovider $(4)
 endef
 
-test-debug: $(STAMP)           ## extension tests against the debug build
-	$(call variant_tests,debug,)
+# the kernels' tests: every differential query runs on the fused and the general path
+KERNEL_TESTS := tests/query/test_queries.py tests/query/test_indexes.py tests/query/test_truncated.py
 
-test-asan: $(STAMP)            ## extension tests under AddressSanitizer + UBSan
+test-debug: $(STAMP)           ## extension tests against the debug build
+	$(call variant_tests,debug,,,tests/ext)
+
+test-asan: $(STAMP)            ## OS-layer, storage and kernel tests under AddressSanitizer + UBSan
 	$(call variant_tests,asan,LD_PRELOAD=$$(gcc -print-file-name=libasan.so) \
-	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:handle_sigbus=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1,,tests/ext tests/storage $(KERNEL_TESTS))
+
+# valgrind memcheck over the OS-layer tests (debug build, Python's allocator off so memcheck
+# sees every block); .ci/valgrind_report.py fails on any invalid read/write or definite leak
+# with a frame in mapdb's extension (CPython, numpy and pyarrow have their own noise)
+test-valgrind: $(STAMP)        ## OS-layer tests under valgrind memcheck (slow; not in CI)
+	command -v valgrind >/dev/null || (apt-get install -y -q valgrind || \
+	  echo "install valgrind (apt-get install valgrind)" && exit 1)
+	$(call variant_tests,debug,PYTHONMALLOC=malloc,valgrind --tool=memcheck --xml=yes \
+	  --xml-file=$(CURDIR)/build/valgrind.xml --leak-check=full --show-leak-kinds=definite \
+	  --child-silent-after-fork=yes --error-limit=no,tests/ext -p no:faulthandler)
+	$(PY) .ci/valgrind_report.py build/valgrind.xml
 
 clean:
 	rm -rf build $(VENV) mapdb/*.so ext/*.c mapdb/_ext/*.so *.egg-info
