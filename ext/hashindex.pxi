@@ -110,8 +110,8 @@ def build_hash_index(const uint64_t[::1] hashes, const uint32_t[::1] rows):
     with nogil:
         for i in range(m):
             dir_[(hashes[i] >> shift) + 1] += 1
-        for b in range(nb):
-            dir_[b + 1] += dir_[b]
+        for i in range(nb):
+            dir_[i + 1] += dir_[i]
     fill = <uint32_t *>malloc(nb * sizeof(uint32_t))
     if fill == NULL:
         raise MemoryError()
