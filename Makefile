@@ -58,11 +58,12 @@ test-asan: $(STAMP)            ## OS-layer, storage and kernel tests under Addre
 # sees every block); .ci/valgrind_report.py fails on any invalid read/write or definite leak
 # with a frame in mapdb's extension (CPython, numpy and pyarrow have their own noise)
 test-valgrind: $(STAMP)        ## OS-layer tests under valgrind memcheck (slow; not in CI)
-	command -v valgrind >/dev/null || (apt-get install -y -q valgrind || \
-	  echo "install valgrind (apt-get install valgrind)" && exit 1)
+	command -v valgrind >/dev/null || apt-get install -y -q valgrind || \
+	  { echo "valgrind is missing: apt-get install valgrind"; exit 1; }
 	$(call variant_tests,debug,PYTHONMALLOC=malloc,valgrind --tool=memcheck --xml=yes \
 	  --xml-file=$(CURDIR)/build/valgrind.xml --leak-check=full --show-leak-kinds=definite \
-	  --child-silent-after-fork=yes --error-limit=no,tests/ext -p no:faulthandler)
+	  --suppressions=$(CURDIR)/.ci/valgrind.supp --child-silent-after-fork=yes \
+	  --error-limit=no,tests/ext -p no:faulthandler)
 	$(PY) .ci/valgrind_report.py build/valgrind.xml
 
 clean:

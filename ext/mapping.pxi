@@ -186,9 +186,10 @@ cdef class Mapping(_Region):
             addr = mremap(self._addr, self._length, new_length, MREMAP_MAYMOVE)
             if addr == MAP_FAILED:
                 err = errno
-        if addr == MAP_FAILED and err == EFAULT:
+        if addr == MAP_FAILED and err in (EFAULT, EINVAL, ENOMEM):
             # advise/lock/protect of part of the range split it into several VMAs, which
-            # mremap cannot move as one: map afresh (no view is alive; locks are dropped)
+            # mremap cannot move as one (Linux says EFAULT; valgrind's mremap EINVAL or
+            # ENOMEM): map afresh (no view is alive; locks are dropped)
             self._free()
             self._length = 0
             with nogil:

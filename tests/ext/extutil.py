@@ -16,6 +16,8 @@ import pytest
 from mapdb import _ext
 
 PAGE = _ext.PAGE_SIZE
+# valgrind's preload libraries in our environment: we run under memcheck (make test-valgrind)
+UNDER_VALGRIND = "vgpreload" in os.environ.get("LD_PRELOAD", "")
 
 # Filesystems whose pages live only in memory: the page cache IS the file, so nothing
 # can be evicted and residency is always 100%.
