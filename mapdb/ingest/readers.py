@@ -96,6 +96,14 @@ class _CastingStream(BatchStream):
     """Shared by the binary formats: batches come typed and overrides are casts."""
 
     def _init_schema(self, file_schema: pa.Schema, overrides: Overrides | None) -> None:
+        for i in range(len(file_schema)):
+            try:
+                file_schema.field(i).name  # noqa: B018  (pyarrow decodes it here)
+            except UnicodeDecodeError:
+                # a damaged schema: pyarrow would raise the UnicodeDecodeError later,
+                # from whatever first asks for the names
+                raise IngestError(f"the name of column #{i + 1} is not valid UTF-8 (the "
+                                  f"file is damaged)", file=self.name) from None
         self._file_schema = file_schema
         self.schema = apply_overrides(file_schema, normalize_overrides(overrides, self.name),
                                       self.name)
@@ -205,7 +213,7 @@ class ArrowStream(_CastingStream):
             n = self._file_reader.num_record_batches
             for i in range(n):
                 try:
-                    batch = self._file_reader.get_batch(i)
+                    batch = _validated(self._file_reader.get_batch(i))
                 except (pa.ArrowException, OSError) as exc:
                     raise IngestError(f"corrupt record batch #{i} ({_first_line(exc)})",
                                       file=self.name) from None
@@ -214,7 +222,8 @@ class ArrowStream(_CastingStream):
                 self._bytes_read = (self.total_bytes or 0) * (i + 1) // n
             return
         assert self._stream_reader is not None
-        yield from self._read_all(self._stream_reader.read_next_batch,
+        reader = self._stream_reader
+        yield from self._read_all(lambda: _validated(reader.read_next_batch()),
                                   "truncated or corrupt Arrow IPC stream",
                                   lambda _: self._map.tell() if self._map is not None else 0)
 
@@ -320,6 +329,19 @@ def _foreign_kind(obj: object) -> str | None:
 def _type_name(obj: object) -> str:
     t = type(obj)
     return f"{t.__module__}.{t.__qualname__}"
+
+
+def _validated(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """``batch`` after a full validation (ArrowInvalid if it is damaged).
+
+    pyarrow's IPC readers check the message framing but not the buffers: a damaged offsets
+    buffer or length in a record batch reaches the compute kernels as is, and they read
+    outside the buffers (a segmentation fault, found by the hostile-input tests). A full
+    validation checks offsets, lengths, dictionary indices and UTF-8 before any kernel
+    touches the batch. Parquet batches are built by its decoder (none crashed when fuzzed).
+    """
+    batch.validate(full=True)
+    return batch
 
 
 def _first_line(exc: BaseException) -> str:
