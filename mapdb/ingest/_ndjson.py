@@ -22,6 +22,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.json as pajson
 
@@ -33,6 +34,12 @@ _ROW = re.compile(r"\s+in row (\d+)\s*$")
 _COLUMN = re.compile(r"Column\(([^)]*)\)")
 _CONVERT = re.compile(r"Failed to convert JSON to (.+?), couldn't parse:(.*)", re.S)
 _ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeDecodeError)
+# Deepest nesting of objects and arrays read. pyarrow's JSON parser recurses per level: a
+# line of 10,000 nested objects overflowed the stack of its parsing thread (a segmentation
+# fault, found by the hostile-input tests), and a thousand levels overflowed Python's
+# recursion limit in the type adjustment below. mapdb stores no nested values anyway.
+MAX_DEPTH = 100
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
 
 class NdjsonStream(TextStream):
@@ -120,10 +127,20 @@ class NdjsonStream(TextStream):
 
     # -- parsing and errors -------------------------------------------------------------------
     def _parse(self, line: int, data: bytes, schema: pa.Schema | None) -> pa.Table:
+        deep = _too_deep(data)
+        if deep is not None:
+            raise IngestError(f"JSON nested deeper than {MAX_DEPTH} levels", file=self.name,
+                              line=line + deep)
         try:
             table = _read(data, schema)
         except _ERRORS as exc:
             raise self._translate(exc, line, data, schema) from None
+        for i in range(len(table.schema)):
+            try:
+                table.schema.field(i).name  # noqa: B018  (pyarrow decodes it here)
+            except UnicodeDecodeError:  # a key that is not UTF-8 (values are checked below)
+                raise IngestError("invalid UTF-8 in a field name; convert the file to UTF-8",
+                                  file=self.name, line=line + _bad_utf8_line(data)) from None
         # pyarrow.json does not check that strings are UTF-8; a full validation does.
         try:
             table.validate(full=True)
@@ -205,6 +222,36 @@ def _read(data: bytes, schema: pa.Schema | None) -> pa.Table:
     # One block per chunk: pyarrow's row numbers in errors are relative to the block.
     read = pajson.ReadOptions(use_threads=True, block_size=len(data) + 1)
     return pajson.read_json(pa.BufferReader(data), read_options=read, parse_options=parse)
+
+
+def _bad_utf8_line(data: bytes) -> int:
+    """The 0-based line of the first invalid UTF-8 in ``data`` (0 if there is none)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return data.count(b"\n", 0, e.start)
+    return 0
+
+
+def _too_deep(data: bytes) -> int | None:
+    """The 0-based line of ``data`` where objects/arrays nest deeper than MAX_DEPTH, or
+    None. Fast path: a line with at most MAX_DEPTH opening brackets (counted with those in
+    strings) cannot; only lines with more are scanned exactly, strings removed."""
+    if data.count(b"{") + data.count(b"[") <= MAX_DEPTH:
+        return None
+    a = np.frombuffer(data, np.uint8)
+    opens = np.flatnonzero((a == 0x7B) | (a == 0x5B))
+    ends = np.flatnonzero(a == 0x0A)
+    per_line = np.bincount(np.searchsorted(ends, opens), minlength=len(ends) + 1)
+    starts = np.concatenate([[0], ends + 1])
+    for i in np.flatnonzero(per_line > MAX_DEPTH).tolist():
+        stop = int(ends[i]) if i < len(ends) else len(data)
+        text = _JSON_STRING.sub(b'""', data[int(starts[i]):stop])
+        b = np.frombuffer(text, np.uint8)
+        step = ((b == 0x7B) | (b == 0x5B)).astype(np.int64) - ((b == 0x7D) | (b == 0x5D))
+        if len(step) and int(np.cumsum(step).max()) > MAX_DEPTH:
+            return i
+    return None
 
 
 def _chain(first, rest):
