@@ -104,6 +104,13 @@ class CsvStream(TextStream):
                                   "UTF-8", file=self.name, line=1)
         self._sample_bytes = len(data)
         table = self._parse(line, data, overrides, header=True)
+        for i in range(len(table.schema)):
+            try:
+                table.schema.field(i).name  # noqa: B018  (pyarrow decodes it here)
+            except UnicodeDecodeError:  # check_utf8 covers values, not the header
+                raise IngestError(f"invalid UTF-8 in the header (column #{i + 1}); convert "
+                                  "the file to UTF-8", file=self.name,
+                                  line=line + _leading_blank_lines(data)) from None
         self._names = table.schema.names
         self._check_header(self._names, line, data)
         check_override_columns(self._names, overrides, self.name)
