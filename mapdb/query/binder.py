@@ -71,6 +71,13 @@ def parse(sql: str) -> exp.Expression:
         line, col = err.get("line"), err.get("col")
         where = f" (line {line}, column {col})" if line else ""
         raise QueryError(f"syntax error: {msg}{where}") from None
+    except sqlglot.errors.TokenError as e:
+        # an unterminated string, quoted name or comment: the tokenizer's own message
+        # ("Missing ' from 1:7") says where it starts; TokenError itself only quotes text
+        cause = e.__cause__
+        msg = str(cause) if isinstance(cause, sqlglot.errors.TokenError) else \
+            "cannot split the statement into tokens (an unterminated comment?)"
+        raise QueryError(f"syntax error: {msg}") from None
     except RecursionError:
         raise QueryError("statement is nested too deeply") from None
     if len(stmts) != 1:
@@ -82,13 +89,20 @@ def bind_sql(sql: str, catalog: Callable[[str], object], cache=None) -> Query:
     """Bind one SQL statement; ``catalog(name)`` returns the Source of a table. With a
     ``cache`` (parsecache.ParseCache), a statement that differs from an earlier one only
     in its literals reuses that one's parse."""
+    try:
+        sql.encode("utf-8")
+    except UnicodeEncodeError as e:
+        # a lone surrogate (e.g. undecodable bytes of a command-line argument): pyarrow
+        # would fail on it with a UnicodeEncodeError when a string literal is evaluated
+        raise QueryError("statement is not valid Unicode text (a lone surrogate "
+                         f"{sql[e.start]!r})", e.start, sql) from None
     hit = cache.checkout(sql) if cache is not None and len(sql) <= MAX_SQL_LENGTH else None
     if hit is not None:
         tree, release = hit
         try:
             plan, names = Binder(catalog, sql).query(tree, {})
             return Query(plan, names, None)
-        except QueryError:
+        except (QueryError, RecursionError):
             pass  # the template's positions are not this text's: bind afresh for the error
         finally:
             release()
@@ -105,7 +119,10 @@ def bind_sql(sql: str, catalog: Callable[[str], object], cache=None) -> Query:
     elif isinstance(tree, exp.Describe):
         raise QueryError("DESCRIBE is not supported; use `mapdb describe`")
     b = Binder(catalog, sql)
-    plan, names = b.query(tree, {})
+    try:
+        plan, names = b.query(tree, {})
+    except RecursionError:  # e.g. hundreds of CTEs, each reading the one before
+        raise QueryError("statement is nested too deeply") from None
     return Query(plan, names, explain)
 
 
@@ -379,6 +396,8 @@ class Binder:
         return e
 
     def expr(self, node: exp.Expression, scope: Scope, depth: int = 0) -> Expr:
+        if node is None:  # e.g. max(): sqlglot leaves the argument out
+            raise QueryError("an argument is missing")  # the caller adds its position
         if depth > MAX_DEPTH:
             raise self.error(f"expression nested deeper than {MAX_DEPTH} levels", node)
         try:
@@ -563,11 +582,13 @@ def literal(node: exp.Literal) -> Lit:
         if len(digits) > 18 or scale > 18:
             return Lit(float(text), FLOAT64)
         return Lit(int(d.scaleb(scale)), DECIMAL(max(len(digits), scale + 1), scale))
-    v = int(text)
+    # Python refuses int() of over 4300 digits (ValueError); no BIGINT needs 20
+    v = int(text) if len(text) <= 40 else 1 << 64
     if -(1 << 63) <= v < (1 << 63):
         return Lit(v, INT64)
     # DuckDB reads it as a HUGEINT; a double would silently lose digits
-    raise QueryError(f"integer literal {text} is out of the BIGINT range")
+    shown = text if len(text) <= 40 else f"{text[:20]}...({len(text)} digits)"
+    raise QueryError(f"integer literal {shown} is out of the BIGINT range")
 
 
 _UNITS = {"year": (12, 0, 0), "years": (12, 0, 0), "quarter": (3, 0, 0), "month": (1, 0, 0),
