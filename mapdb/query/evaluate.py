@@ -143,7 +143,13 @@ def _call(e: Call, a: list[Value]) -> Value:
             "date", "timestamp") else pa.array(e.param, pa.int64()).cast(
                 pa.int32() if e.args[0].type.kind == "date" else pa.int64()).cast(
                     e.args[0].type.arrow)
-        out = pc.is_in(a[0], value_set=values, skip_nulls=True)
+        x = a[0]
+        if e.args[0].type.kind == "float":
+            # is_in hashes the bits: -0.0 would not find 0.0 (nor 0.0 find -0.0), though
+            # they are equal. Adding +0.0 turns -0.0 into 0.0 and changes nothing else.
+            x = pc.add(x, pa.scalar(0.0, x.type))
+            values = pc.add(values, pa.scalar(0.0, values.type))
+        out = pc.is_in(x, value_set=values, skip_nulls=True)
         # SQL: x IN (...) is NULL when x is NULL, or when no match and the list has a NULL
         out = pc.if_else(pc.is_valid(a[0]), out, pa.scalar(None, pa.bool_()))
         if e.param and None in e.param:
