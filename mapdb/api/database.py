@@ -29,8 +29,9 @@ class Database:
     """
 
     def __init__(self, path: str | os.PathLike, readonly: bool = False,
-                 pin_budget: int | str | None = DEFAULT_PIN_BUDGET):
-        self._store = DatabaseStore(path, readonly=readonly)
+                 pin_budget: int | str | None = DEFAULT_PIN_BUDGET,
+                 durability: str | None = None):
+        self._store = DatabaseStore(path, readonly=readonly, durability=durability)
         self.path = self._store.path
         self.readonly = readonly
         self._sources = SourceCache()  # open table versions shared by queries
@@ -45,6 +46,27 @@ class Database:
         if self.readonly:
             raise ReadOnlyError(f"{self.path} was opened read-only")
 
+    @property
+    def durability(self) -> str:
+        """The durability mode of writes through this object when a call names none:
+        ``connect(durability=...)``, else the database's persisted setting, else "full"
+        (see docs/durability.md)."""
+        return self._store.durability().name
+
+    def set_durability(self, mode: str | None) -> None:
+        """Persist ``mode`` ("full", "os", "none"; None removes the setting, i.e. full) as
+        the database's default in its mapdb.json. It applies to connections opened from
+        now on, and to this one unless ``connect`` named a mode.
+
+        >>> import tempfile, mapdb
+        >>> path = tempfile.mkdtemp() + "/db"
+        >>> mapdb.connect(path).set_durability("os")
+        >>> mapdb.connect(path).durability, mapdb.connect(path, durability="full").durability
+        ('os', 'full')
+        """
+        self._writable()
+        self._store.set_durability(mode)
+
     def tables(self) -> list[str]:
         return self._store.tables()
 
@@ -57,14 +79,15 @@ class Database:
         return self._store.exists(name)
 
     def create_table(self, name: str, data, mode: str = "create", dictionary="auto",
-                     job_id: str | None = None) -> Table:
+                     job_id: str | None = None, durability: str | None = None) -> Table:
         """Create (or with mode="append"/"replace", extend or overwrite) a table from
         Arrow-capable ``data``: pyarrow Table/RecordBatch/RecordBatchReader, pandas or
         polars DataFrame, dict of arrays or lists, or any ``__arrow_c_stream__`` object.
-        ``dictionary``: "auto", a list of column names to dictionary-encode, or None."""
+        ``dictionary``: "auto", a list of column names to dictionary-encode, or None.
+        ``durability``: "full", "os" or "none" for this commit (default: ``db.durability``)."""
         self._writable()
         ingest_object(self._store, name, data, mode=mode, job_id=job_id,
-                      dictionary=dictionary)
+                      dictionary=dictionary, durability=durability)
         return self.table(name)
 
     def drop_table(self, name: str) -> None:
@@ -74,16 +97,19 @@ class Database:
     def ingest(self, table: str, sources: str | Path | list[str | Path], *,
                format: str | None = None, mode: str = "append", job_id: str | None = None,
                schema: dict[str, pa.DataType | str] | None = None, dictionary="auto",
-               progress=None, lock_timeout: float = 0.0) -> JobResult:
+               progress=None, lock_timeout: float = 0.0,
+               durability: str | None = None) -> JobResult:
         """Ingest files, globs or directories (CSV, Parquet, Arrow IPC, NDJSON) as one
         atomic job. ``schema`` overrides inferred types, e.g. {"dep_time": "int32"};
-        ``lock_timeout`` is how long to wait for another writer of the table."""
+        ``lock_timeout`` is how long to wait for another writer of the table;
+        ``durability``: "full", "os" or "none" for this job's commit (default:
+        ``db.durability``; see docs/durability.md)."""
         self._writable()
         if isinstance(sources, str | Path):
             sources = [sources]
         return ingest(self._store, table, sources, format=format, mode=mode, job_id=job_id,
                       schema=_arrow_types(schema), dictionary=dictionary, progress=progress,
-                      lock_timeout=lock_timeout)
+                      lock_timeout=lock_timeout, durability=durability)
 
     def sql(self, text: str, workers: int | None = None, fused: bool = True) -> Result:
         """Run one SQL statement (DuckDB dialect) over this database's tables; the tables
@@ -121,9 +147,13 @@ def _arrow_types(schema: dict | None) -> dict[str, pa.DataType] | None:
 
 
 def connect(path: str | os.PathLike, readonly: bool = False,
-            pin_budget: int | str | None = DEFAULT_PIN_BUDGET) -> Database:
+            pin_budget: int | str | None = DEFAULT_PIN_BUDGET,
+            durability: str | None = None) -> Database:
     """Open the database at ``path``, creating it unless ``readonly``. ``pin_budget``
     bounds the bytes of index files (zone maps, dictionaries, hash indexes) that
     ``db.cache.ensure_pinned`` locks in RAM: bytes, or "512MB", "1GiB"; 0 or None: no
-    automatic pinning."""
-    return Database(path, readonly=readonly, pin_budget=pin_budget)
+    automatic pinning. ``durability``: the default mode of writes through this object,
+    "full" (survives power loss), "os" (survives a process crash) or "none" (benchmarks);
+    None: the database's persisted setting (``set_durability``), else "full". Not
+    persisted; see docs/durability.md."""
+    return Database(path, readonly=readonly, pin_budget=pin_budget, durability=durability)

@@ -81,10 +81,12 @@ class Table:
         """Arrow PyCapsule stream: pyarrow, polars and duckdb read the mapped buffers."""
         return self.to_arrow().__arrow_c_stream__(requested_schema)
 
-    def append(self, data, job_id: str | None = None) -> Table:
-        """Append Arrow-capable ``data`` as one commit; this Table moves to the new version."""
+    def append(self, data, job_id: str | None = None, durability: str | None = None) -> Table:
+        """Append Arrow-capable ``data`` as one commit; this Table moves to the new version.
+        ``durability``: "full", "os" or "none" for this commit (default: the Database's)."""
         self._db._writable()
-        ingest_object(self._db._store, self.name, data, mode="append", job_id=job_id)
+        ingest_object(self._db._store, self.name, data, mode="append", job_id=job_id,
+                      durability=durability)
         return self.refresh()
 
     def refresh(self) -> Table:

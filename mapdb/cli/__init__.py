@@ -63,8 +63,16 @@ def _connect(path: str, readonly: bool = True):
               help="Progress bar (default: when stderr is a terminal).")
 @click.option("--wait", "wait", type=float, default=0.0, show_default=True, metavar="SECONDS",
               help="Wait this long for another writer of the table to finish.")
-def ingest(db, table, sources, fmt, mode, job_id, schema, dictionary, progress, wait) -> None:
+@click.option("--durability", metavar="full|os|none",
+              help="full: survives power loss; os: survives a crash of this process, not "
+                   "of the machine; none: benchmarks (default: the database's setting, "
+                   "else full; see docs/durability.md).")
+def ingest(db, table, sources, fmt, mode, job_id, schema, dictionary, progress, wait,
+           durability) -> None:
     """Ingest SOURCES (files, globs, directories) into TABLE as one atomic job."""
+    if durability is not None:
+        from mapdb.storage.durability import check
+        check(durability, "--durability")  # before the database directory is created
     overrides = {}
     for item in ",".join(schema).split(",") if schema else []:
         if "=" not in item:
@@ -76,7 +84,8 @@ def ingest(db, table, sources, fmt, mode, job_id, schema, dictionary, progress, 
     with progress_bar(progress) as update:
         res = _connect(db, readonly=False).ingest(
             table, list(sources), format=fmt, mode=mode, job_id=job_id,
-            schema=overrides or None, dictionary=dict_opt, progress=update, lock_timeout=wait)
+            schema=overrides or None, dictionary=dict_opt, progress=update, lock_timeout=wait,
+            durability=durability)
     dt = time.perf_counter() - t0
     if res.skipped:
         click.echo(f"job {job_id!r} already committed to {table!r}; nothing to do")
@@ -114,6 +123,23 @@ def describe(db, table, as_json) -> None:
                 [[c["name"], c["type"] + (f" ({c['dictionary_values']} values)"
                                           if "dictionary_values" in c else ""),
                   f"{c['nulls']:,}"] for c in info["columns"]])
+
+
+@main.command()
+@click.argument("db")
+@click.argument("mode", required=False, metavar="[full|os|none]")
+def durability(db, mode) -> None:
+    """Show or set DB's default durability mode (kept in its mapdb.json; a per-ingest
+    --durability wins over it). See docs/durability.md."""
+    if mode is None:
+        click.echo(_connect(db).durability)
+        return
+    from mapdb.storage.durability import check
+    check(mode)
+    if not os.path.exists(os.path.join(db, "mapdb.json")):
+        raise MapdbError(f"{db}: no mapdb database here")
+    _connect(db, readonly=False).set_durability(mode)
+    click.echo(f"{db}: durability {mode}")
 
 
 @main.command()

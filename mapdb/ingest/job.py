@@ -19,6 +19,7 @@ from mapdb.ingest.errors import IngestError
 from mapdb.ingest.readers import BatchStream, open_source, to_batches
 from mapdb.ingest.sources import Source, expand_sources
 from mapdb.storage.database import DatabaseStore
+from mapdb.storage.durability import Durability
 from mapdb.storage.table import Writer
 from mapdb.storage.types import ColumnType
 
@@ -36,15 +37,16 @@ class JobResult:
 
 
 def _open_writer(store: DatabaseStore, table: str, mode: str, schema: pa.Schema,
-                 first: pa.RecordBatch | None, dictionary, lock_timeout: float) -> Writer:
+                 first: pa.RecordBatch | None, dictionary, lock_timeout: float,
+                 durability: Durability) -> Writer:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     exists = store.exists(table)
     if mode == "create" and exists:
         raise StorageError(f"table {table!r} already exists (use mode append or replace)")
     if not exists:
-        return store.create_writer(table, schema, first, dictionary)
-    w = store.writer(table, timeout=lock_timeout)
+        return store.create_writer(table, schema, first, dictionary, durability=durability)
+    w = store.writer(table, timeout=lock_timeout, durability=durability)
     if mode == "replace":
         from mapdb.storage.table import choose_schema
         try:
@@ -58,9 +60,12 @@ def _open_writer(store: DatabaseStore, table: str, mode: str, schema: pa.Schema,
 def write_streams(store: DatabaseStore, table: str,
                   streams: Iterable[tuple[str | None, BatchStream]], *,
                   mode: str = "append", job_id: str | None = None, dictionary="auto",
-                  progress: Progress | None = None, lock_timeout: float = 0.0) -> JobResult:
+                  progress: Progress | None = None, lock_timeout: float = 0.0,
+                  durability: str | None = None) -> JobResult:
     """Write every batch of every (label, stream) into ``table`` and commit once; a row that
-    does not fit the table is an IngestError naming the stream's label (its file)."""
+    does not fit the table is an IngestError naming the stream's label (its file).
+    ``durability``: the commit's mode (storage.durability; default: the store's)."""
+    dmode = store.durability(durability)  # an unknown name fails before any work
     if job_id and store.exists(table):
         snap = store.snapshot(table)
         done = job_id in snap.manifest.jobs
@@ -80,7 +85,7 @@ def write_streams(store: DatabaseStore, table: str,
                 for batch in stream:
                     if writer is None:
                         writer = _open_writer(store, table, mode, stream.schema, batch,
-                                              dictionary, lock_timeout)
+                                              dictionary, lock_timeout, dmode)
                     try:
                         writer.write(batch)
                     except SchemaError as e:
@@ -90,7 +95,7 @@ def write_streams(store: DatabaseStore, table: str,
                         progress(done_bytes + (stream.bytes_read or 0), total, rows)
                 if writer is None:  # a source with no rows still fixes the schema
                     writer = _open_writer(store, table, mode, stream.schema, None,
-                                          dictionary, lock_timeout)
+                                          dictionary, lock_timeout, dmode)
             finally:
                 done_bytes += stream.total_bytes or 0
                 stream.close()
@@ -106,8 +111,10 @@ def write_streams(store: DatabaseStore, table: str,
 def ingest(store: DatabaseStore, table: str, sources: list[str | Path], *,
            format: str | None = None, mode: str = "append", job_id: str | None = None,
            schema: dict[str, pa.DataType] | None = None, dictionary="auto",
-           progress: Progress | None = None, lock_timeout: float = 0.0) -> JobResult:
+           progress: Progress | None = None, lock_timeout: float = 0.0,
+           durability: str | None = None) -> JobResult:
     """Ingest files/globs/directories into ``table`` as one atomic job."""
+    store.durability(durability)  # an unknown name fails before the sources are opened
     srcs = expand_sources(list(sources), format)
     known: dict[str, pa.DataType] = {}
     if mode == "append" and store.exists(table):
@@ -123,7 +130,8 @@ def ingest(store: DatabaseStore, table: str, sources: list[str | Path], *,
             known.update({f.name: f.type for f in stream.schema if f.name not in known})
 
     return write_streams(store, table, streams(), mode=mode, job_id=job_id,
-                         dictionary=dictionary, progress=progress, lock_timeout=lock_timeout)
+                         dictionary=dictionary, progress=progress, lock_timeout=lock_timeout,
+                         durability=durability)
 
 
 def _parse_type(ctype: ColumnType) -> pa.DataType:
@@ -146,8 +154,10 @@ def _open(src: Source, known: dict[str, pa.DataType],
 
 def ingest_object(store: DatabaseStore, table: str, data, *, mode: str = "append",
                   job_id: str | None = None, dictionary="auto",
-                  schema: dict[str, pa.DataType] | None = None) -> JobResult:
+                  schema: dict[str, pa.DataType] | None = None,
+                  durability: str | None = None) -> JobResult:
     """Ingest an in-memory Arrow-capable object (see readers.to_batches)."""
+    store.durability(durability)  # an unknown name fails before the data is read
     return write_streams(store, table, [(None, to_batches(data, schema_overrides=schema))],
-                         mode=mode,
-                         job_id=job_id, dictionary=dictionary)
+                         mode=mode, job_id=job_id, dictionary=dictionary,
+                         durability=durability)

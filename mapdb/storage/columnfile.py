@@ -16,6 +16,7 @@ import pyarrow as pa
 from mapdb import _ext
 from mapdb.errors import CorruptionError, StorageError
 from mapdb.storage import fileops
+from mapdb.storage.durability import FULL, Durability
 from mapdb.storage.header import HEADER_SIZE, BufferKind, Header
 
 
@@ -52,9 +53,13 @@ class PendingFiles:
     descriptor is closed once the file is complete, and ``sync`` makes everything durable
     at commit: fdatasync of every file (reopened by path: Linux reports a write-back error
     to the first fsync after it, whichever descriptor), then fsync of the directories.
+    The ``durability`` mode (storage.durability) can turn both off: ``os`` skips the syncs,
+    ``none`` the write-back start too; ``sync`` then only closes the descriptors (every
+    byte is in the page cache already, so the files are complete for any later reader).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, durability: Durability = FULL) -> None:
+        self.durability = durability
         self._open: list[tuple[int, str]] = []
         self._files: list[str] = []
         self._dirs: list[str] = []
@@ -65,6 +70,11 @@ class PendingFiles:
     def add_dir(self, path: str) -> None:
         self._dirs.append(path)
 
+    def written(self, fd: int, path: str) -> None:
+        """The file is complete: start its write-back now (unless the mode says not to)."""
+        if self.durability.writeback:
+            fileops.start_writeback(fd, path)  # the disk works while the next is filled
+
     def close(self) -> None:
         """Close the descriptors of complete files (they stay pending)."""
         for fd, path in self._open:
@@ -74,10 +84,11 @@ class PendingFiles:
 
     def sync(self) -> None:
         self.close()
-        for path in self._files:
-            fileops.fdatasync_path(path)
-        for path in self._dirs:
-            fileops.fsync_dir(path)
+        if self.durability.sync:
+            for path in self._files:
+                fileops.fdatasync_path(path)
+            for path in self._dirs:
+                fileops.fsync_dir(path)
         self._files.clear()
         self._dirs.clear()
 
@@ -110,7 +121,7 @@ def write_buffer(directory: str, name: str, kind: BufferKind, owner: Owner, rows
     header = Header(kind, owner.type_code, rows, length, checksum, owner.table_id,
                     owner.segment_id, owner.column_id)
     fileops.pwrite_all(fd, header.pack(), 0, path)
-    fileops.start_writeback(fd, path)  # the disk works while the next file is filled
+    pending.written(fd, path)
     return FileRef(name, length, checksum)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -13,7 +14,9 @@ from dataclasses import replace
 import pyarrow as pa
 
 from mapdb.errors import NotFoundError, ReadOnlyError, StorageError
+from mapdb.storage import durability as durability_mod
 from mapdb.storage import fileops, manifest, names, table
+from mapdb.storage.durability import Durability
 from mapdb.storage.lock import WriterLock
 from mapdb.storage.manifest import new_table_manifest
 from mapdb.storage.table import Snapshot, Writer
@@ -25,11 +28,17 @@ MTIME_TRUST_NS = 50_000_000  # see latest_version
 
 
 class DatabaseStore:
-    """Opens (and unless read-only, creates) the database at ``path``."""
+    """Opens (and unless read-only, creates) the database at ``path``.
 
-    def __init__(self, path: str | os.PathLike, readonly: bool = False):
+    ``durability`` (storage.durability: "full", "os", "none") is the default mode of the
+    writes through this object; None: the one ``mapdb.json`` records, else full.
+    """
+
+    def __init__(self, path: str | os.PathLike, readonly: bool = False,
+                 durability: str | None = None):
         self.path = os.path.abspath(os.fspath(path))
         self.readonly = readonly
+        self.durability_arg = None if durability is None else durability_mod.check(durability)
         self._latest: dict[str, tuple] = {}  # manifests dir -> (dir stamp, latest_version)
         self._dirs: dict[str, str] = {}  # table name -> its directory
         marker = os.path.join(self.path, MARKER)
@@ -44,8 +53,57 @@ class DatabaseStore:
             fileops.write_file(tmp, json.dumps({"format": "mapdb", "version": 1}).encode())
             fileops.rename(tmp, marker)
             fileops.fsync_dir(self.path)
+        self.persisted_durability = self._read_marker().get("durability")
         if not readonly:
             self._remove_dead_staging()
+
+    # -- durability ----------------------------------------------------------------------
+    def _read_marker(self) -> dict:
+        """mapdb.json as a dict ({} if unreadable: it only marks the directory, and a
+        durability setting lost with it falls back to the safe default, full)."""
+        try:
+            with open(os.path.join(self.path, MARKER), "rb") as f:
+                j = json.loads(f.read())
+        except (OSError, ValueError):
+            return {}
+        return j if isinstance(j, dict) else {}
+
+    def durability(self, per_call: str | None = None) -> Durability:
+        """The mode of a write: ``per_call``, else this object's, else mapdb.json's, else
+        full (InvalidOptionError for an unknown name, naming where it came from)."""
+        if per_call is not None:
+            return durability_mod.resolve(per_call)
+        if self.durability_arg is not None:
+            return durability_mod.resolve(self.durability_arg)
+        if self.persisted_durability is not None:
+            durability_mod.check(self.persisted_durability,
+                                 f"{os.path.join(self.path, MARKER)}: durability")
+        return durability_mod.resolve(self.persisted_durability)
+
+    def set_durability(self, mode: str | None) -> None:
+        """Record ``mode`` as the database's default in mapdb.json (None: remove it, so
+        full). Always written durably (temp file, fsync, rename, directory fsync)."""
+        self._writable()
+        if mode is not None:
+            durability_mod.check(mode)
+        marker = self._read_marker() or {"format": "mapdb", "version": 1}
+        marker.pop("durability", None)
+        if mode is not None:
+            marker["durability"] = mode
+        self._write_marker(marker)
+        self.persisted_durability = mode
+
+    def _write_marker(self, marker: dict) -> None:
+        final = os.path.join(self.path, MARKER)
+        tmp = os.path.join(self.path, f".{MARKER}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        try:
+            fileops.write_file(tmp, json.dumps(marker).encode())
+            fileops.rename(tmp, final)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        fileops.fsync_dir(self.path)
 
     def _remove_dead_staging(self) -> None:
         """New tables are built in .tmp-<pid>-* directories; a dead pid's are leftovers."""
@@ -53,6 +111,10 @@ class DatabaseStore:
             m = re.fullmatch(r"\.tmp-(\d+)-[0-9a-f]+", name)
             if m and not _alive(int(m.group(1))):
                 shutil.rmtree(os.path.join(self.path, name), ignore_errors=True)
+            m = re.fullmatch(rf"\.{re.escape(MARKER)}\.tmp-(\d+)(-[0-9a-f]+)?", name)
+            if m and not _alive(int(m.group(1))):  # a marker rewrite that died
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(self.path, name))
 
     def table_dir(self, name: str) -> str:
         d = self._dirs.get(name)
@@ -118,8 +180,11 @@ class DatabaseStore:
             raise NotFoundError(f"no table {name!r} in {self.path}")
         return d, WriterLock(os.path.join(d, "LOCK"), f"table {name!r}", timeout)
 
-    def writer(self, name: str, timeout: float = 0.0) -> Writer:
-        """The writer of an existing table (holds its lock until closed)."""
+    def writer(self, name: str, timeout: float = 0.0,
+               durability: str | Durability | None = None) -> Writer:
+        """The writer of an existing table (holds its lock until closed); ``durability``:
+        its mode (default: see ``durability()``)."""
+        mode = self.durability(durability)
         d, lock = self._lock(name, timeout)
         try:
             table.reclaim(d)  # leftovers of a crashed writer
@@ -129,12 +194,14 @@ class DatabaseStore:
         except BaseException:
             lock.release()
             raise
-        return Writer(d, name, base, lock)
+        return Writer(d, name, base, lock, durability=mode)
 
     def create_writer(self, name: str, schema: pa.Schema, first: pa.RecordBatch | None = None,
-                      dictionary: str | list[str] | None = "auto") -> Writer:
+                      dictionary: str | list[str] | None = "auto",
+                      durability: str | Durability | None = None) -> Writer:
         """A writer that builds a new table aside and publishes it on commit."""
         self._writable()
+        mode = self.durability(durability)
         if self.exists(name):
             raise StorageError(f"table {name!r} already exists")
         specs = table.choose_schema(schema, first, dictionary, first_id=1)
@@ -145,14 +212,16 @@ class DatabaseStore:
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
-        return Writer(self.table_dir(name), name, base, None, new_table_dir=work)
+        return Writer(self.table_dir(name), name, base, None, new_table_dir=work,
+                      durability=mode)
 
     def drop_table(self, name: str, timeout: float = 0.0) -> None:
         d, lock = self._lock(name, timeout)
         try:
             trash = os.path.join(self.path, f".trash-{uuid.uuid4().hex}")
             fileops.rename(d, trash)
-            fileops.fsync_dir(self.path)
+            if self.durability().sync:
+                fileops.fsync_dir(self.path)
         finally:
             lock.release()
         shutil.rmtree(trash, ignore_errors=True)  # readers' open mappings stay valid

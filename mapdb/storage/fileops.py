@@ -105,6 +105,7 @@ def pwrite_all(fd: int, data, offset: int, path: str) -> None:
 
 def start_writeback(fd: int, path: str) -> None:
     """Ask the kernel to start writing the file back now (see _ext.start_writeback)."""
+    _check("writeback", path)
     _ext.start_writeback(fd, 0, 0, path)
 
 
@@ -128,8 +129,9 @@ def map_readonly(path: str) -> _ext.Mapping:
     return _ext.Mapping(path, follow_symlinks=False)
 
 
-def write_file(path: str, data: bytes) -> None:
-    """Write a small file completely (new file, exclusive) and fsync it."""
+def write_file(path: str, data: bytes, sync: bool = True, writeback: bool = False) -> None:
+    """Write a small file completely (new file, exclusive) and fsync it. Without ``sync``
+    (durability modes os and none) no fsync; then ``writeback`` starts its write-back."""
     _check("create", path)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
@@ -137,6 +139,10 @@ def write_file(path: str, data: bytes) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
+        if not sync:
+            if writeback:
+                start_writeback(fd, path)
+            return
         with _sync_step():
             _check("fsync", path)
             _ext.fsync(fd, path)

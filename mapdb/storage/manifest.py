@@ -1,7 +1,8 @@
 """Versioned manifests: the one place that says what a table version contains.
 
 ``manifests/v<version>.json`` (12 digits) is written once: temp file, fsync, rename to its
-final name, fsync the directory. The rename is the commit point; the table's current
+final name, fsync the directory (the fsyncs only in durability mode full, see
+storage.durability). The rename is the commit point; the table's current
 version is the highest-numbered manifest. A reader pins the version it opened by holding a
 shared ``flock`` on that manifest file; reclamation deletes an old version only after
 taking an exclusive lock on it, so no reader can lose files it still needs.
@@ -42,6 +43,9 @@ class Manifest:
     jobs: list[str] = field(default_factory=list)
     created: float = 0.0
     indexes: list[IndexMeta] = field(default_factory=list)
+    # the durability mode this version was committed in: anything but "full" means its
+    # files may not be on disk yet (a later full commit syncs them first; see Writer)
+    durability: str = "full"
 
     @property
     def rows(self) -> int:
@@ -84,6 +88,8 @@ class Manifest:
         }
         if self.indexes:  # absent when empty: older readers read index-free tables
             body["indexes"] = [i.to_json() for i in self.indexes]
+        if self.durability != "full":  # absent for full commits (the format before modes)
+            body["durability"] = self.durability
         text = json.dumps(body, separators=(",", ":"), sort_keys=True)
         return json.dumps({"crc32": zlib.crc32(text.encode()), "body": body},
                           separators=(",", ":"), sort_keys=True).encode()
@@ -107,7 +113,8 @@ class Manifest:
                               for k, v in body["dictionaries"].items()},
                 next_id=int(body["next_id"]), jobs=list(body["jobs"]),
                 created=float(body["created"]),
-                indexes=[IndexMeta.from_json(i) for i in body.get("indexes", [])])
+                indexes=[IndexMeta.from_json(i) for i in body.get("indexes", [])],
+                durability=str(body.get("durability", "full")))
         except CorruptionError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError, MapdbError) as e:
@@ -134,27 +141,32 @@ def versions(manifests_dir: str) -> list[int]:
     return sorted(int(m.group(1)) for n in names if (m := _NAME.fullmatch(n)))
 
 
-def commit(manifests_dir: str, m: Manifest) -> None:
-    """Publish ``m`` atomically: after this returns the version is durable."""
+def commit(manifests_dir: str, m: Manifest, sync: bool = True, writeback: bool = True) -> None:
+    """Publish ``m`` atomically: after this returns the version is durable (with ``sync``;
+    without, it is visible to every process and survives this one's death, but reaches
+    the disk whenever the kernel writes it back: durability modes os and none; with
+    ``writeback`` (os) that write-back starts before the rename, which narrows the window
+    in which the rename can reach the disk before the manifest's bytes)."""
     final = manifest_path(manifests_dir, m.version)
     tmp = f"{final}.tmp-{os.getpid()}"
     fileops.crash_point("before-manifest")
-    fileops.write_file(tmp, m.to_bytes())
+    fileops.write_file(tmp, m.to_bytes(), sync=sync, writeback=writeback)
     fileops.crash_point("after-temp-manifest")
     if os.path.exists(final):  # only a second writer could do this; the lock forbids it
         os.unlink(tmp)
         raise CorruptionError(f"{final}: version {m.version} already exists")
     fileops.rename(tmp, final)
     fileops.crash_point("after-rename")
-    try:
-        fileops.fsync_dir(manifests_dir)
-    except OSError:
-        # not known to be durable: take it back so no reader starts on it (the caller
-        # poisons the writer; a reopen finds the last durable version)
-        with contextlib.suppress(OSError):
-            os.unlink(final)
-        raise
-    fileops.crash_point("after-dir-fsync")
+    if sync:
+        try:
+            fileops.fsync_dir(manifests_dir)
+        except OSError:
+            # not known to be durable: take it back so no reader starts on it (the caller
+            # poisons the writer; a reopen finds the last durable version)
+            with contextlib.suppress(OSError):
+                os.unlink(final)
+            raise
+    fileops.crash_point("after-dir-fsync")  # (in every mode, where the fsync would be)
 
 
 class Pin:

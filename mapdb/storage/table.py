@@ -19,7 +19,7 @@ import threading
 import uuid
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
@@ -35,6 +35,7 @@ from mapdb.errors import (
 from mapdb.storage import dictionary, fileops, index, manifest, scan, segment, zonemap
 from mapdb.storage.columnfile import FileRef, PendingFiles
 from mapdb.storage.dictionary import DictionaryEncoder
+from mapdb.storage.durability import FULL, Durability
 from mapdb.storage.indexmeta import IndexMeta
 from mapdb.storage.lock import WriterLock
 from mapdb.storage.manifest import Manifest, Pin
@@ -263,8 +264,9 @@ class Writer:
     """
 
     def __init__(self, table_dir: str, name: str, base: Manifest, lock: WriterLock | None,
-                 new_table_dir: str | None = None):
+                 new_table_dir: str | None = None, durability: Durability = FULL):
         self.table_dir = table_dir
+        self.durability = durability  # storage.durability: what commit does to be durable
         self.name = name
         self._work_dir = new_table_dir or table_dir  # a new table is built aside, then renamed
         self.manifests_dir, self.segments_dir, self.dicts_dir = _dirs(self._work_dir)
@@ -272,7 +274,7 @@ class Writer:
         self.lock = lock
         self.schema = base.schema
         self._segments: list[SegmentMeta] = []
-        self._unsynced = PendingFiles()  # written by this transaction, synced at commit
+        self._unsynced = PendingFiles(durability)  # this transaction's, synced at commit
         self._next_id = base.next_id
         self._buffer: list[pa.RecordBatch] = []
         self._buffered = 0
@@ -544,7 +546,7 @@ class Writer:
         indexes = self._new_indexes(segments)
         new = self.base.successor(schema=self.schema, segments=segments, dictionaries=dicts,
                                   next_id=self._next_id, jobs=jobs, indexes=indexes)
-        self._guard(lambda: manifest.commit(self.manifests_dir, new))
+        new = self._publish(new)
         if self._work_dir != self.table_dir:
             self._guard(self._publish_new_table)
         self.base = new
@@ -553,6 +555,42 @@ class Writer:
         self._drop_txn_indexes()
         self._reclaim()
         return new
+
+    def _publish(self, new: Manifest) -> Manifest:
+        """Commit ``new`` as a version of this writer's durability mode. A full commit on
+        top of an os/none one first syncs everything ``new`` inherits from it (those files
+        may still be only in the page cache), so a full commit is durable whatever came
+        before it."""
+        new = replace(new, durability=self.durability.name)
+        if self.durability.sync and self.base.durability != "full" and self.base.version:
+            self._guard(lambda: self._sync_inherited(new))
+        self._guard(lambda: manifest.commit(self.manifests_dir, new, self.durability.sync,
+                                            self.durability.writeback))
+        return new
+
+    def _sync_inherited(self, m: Manifest) -> None:
+        """fdatasync every file ``m`` names and fsync their directories, the table
+        directory and the database directory (a table created in mode os or none may not
+        have its directory entry on disk yet)."""
+        for seg in m.segments:
+            d = os.path.join(self.segments_dir, seg.dirname)
+            for files in seg.columns.values():
+                for _kind, ref in files.refs():
+                    fileops.fdatasync_path(os.path.join(d, ref.name))
+            fileops.fsync_dir(d)
+        for col, chunks in m.dictionaries.items():
+            for c in chunks:
+                for suffix in ("offsets", "data"):
+                    fileops.fdatasync_path(os.path.join(self.dicts_dir,
+                                                        f"c{col}-{c.id:06d}.{suffix}"))
+        ixd = indexes_dir(self._work_dir)
+        for ix in m.indexes:
+            for ref in ix.files.values():
+                fileops.fdatasync_path(os.path.join(ixd, ref.name))
+        dirs = [self.segments_dir, self.dicts_dir, self._work_dir,
+                os.path.dirname(self.table_dir)]
+        for d in ([ixd] if os.path.isdir(ixd) else []) + dirs:
+            fileops.fsync_dir(d)
 
     def _publish_new_table(self) -> None:
         db_dir = os.path.dirname(self.table_dir)
@@ -566,7 +604,8 @@ class Writer:
             raise
         self.lock = WriterLock(os.path.join(self.table_dir, "LOCK"), f"table {self.name!r}")
         try:
-            fileops.fsync_dir(db_dir)
+            if self.durability.sync:
+                fileops.fsync_dir(db_dir)
         except OSError:
             # not known to be durable: unpublish it (readers must not start on it)
             self.lock.release()
@@ -653,7 +692,7 @@ class Writer:
             self._guard(self._unsynced.sync)
             indexes = self._new_indexes(out)
             new = self.base.successor(segments=out, next_id=self._next_id, indexes=indexes)
-            self._guard(lambda: manifest.commit(self.manifests_dir, new))
+            new = self._publish(new)
             self.base = new
         except BaseException:
             self._index_files = {}
@@ -715,8 +754,7 @@ class Writer:
                 self._reclaim()
                 raise
             self._drop_txn_indexes()
-        new = self.base.successor(indexes=[*keep, meta], next_id=self._next_id)
-        self._guard(lambda: manifest.commit(self.manifests_dir, new))
+        new = self._publish(self.base.successor(indexes=[*keep, meta], next_id=self._next_id))
         self.base = new
         self._indexes, self._index_files = list(new.indexes), {}
         return new
@@ -725,8 +763,8 @@ class Writer:
         """Remove the index ``name`` (its own commit; its files go with reclamation)."""
         self._check()
         self.base.index(name)  # NotFoundError naming the indexes there are
-        new = self.base.successor(indexes=[ix for ix in self.base.indexes if ix.name != name])
-        self._guard(lambda: manifest.commit(self.manifests_dir, new))
+        new = self._publish(self.base.successor(
+            indexes=[ix for ix in self.base.indexes if ix.name != name]))
         self.base = new
         self._indexes = list(new.indexes)
         self._reclaim()

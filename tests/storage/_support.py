@@ -232,10 +232,11 @@ def check_crash_table(t: pa.Table) -> int:
     return K
 
 
-def append_forever(db_path: str, ack_path: str, max_segments: int, max_commits: int) -> None:
+def append_forever(db_path: str, ack_path: str, max_segments: int, max_commits: int,
+                   durability: str | None = None) -> None:
     """Append crash batches K+1, K+2, ... each in its own commit; after each commit returns,
     append 'ack <k> <rows>' to ``ack_path``. Compact when there are over ``max_segments``."""
-    db = DatabaseStore(db_path)
+    db = DatabaseStore(db_path, durability=durability)
     w = db.writer("t", timeout=10.0)
     snap = db.snapshot("t")
     K = int(pc.max(snap.column_chunks("k")[-1]).as_py())  # batches are in order
@@ -254,10 +255,10 @@ def append_forever(db_path: str, ack_path: str, max_segments: int, max_commits: 
     os.close(fd)
 
 
-def crash_at(db_path: str, point: str, mode: str) -> None:
+def crash_at(db_path: str, point: str, mode: str, durability: str | None = None) -> None:
     """Turn on crash point ``point`` and run one operation that should reach it."""
     os.environ["MAPDB_CRASH_AT"] = point
-    db = DatabaseStore(db_path)
+    db = DatabaseStore(db_path, durability=durability)
     if mode == "append":
         w = db.writer("t")
         w.write(crash_batch(2))
@@ -272,6 +273,17 @@ def crash_at(db_path: str, point: str, mode: str) -> None:
     else:
         raise ValueError(mode)
     os._exit(3)  # the crash point did not fire
+
+
+def commit_then_die(db_path: str, k: int, durability: str) -> None:
+    """Append crash batch ``k`` in one commit of mode ``durability``, then SIGKILL this
+    process the moment commit returns (no close, no cleanup)."""
+    import signal
+    db = DatabaseStore(db_path)
+    w = db.writer("t", durability=durability)
+    w.write(crash_batch(k))
+    w.commit(job_id=f"job-{k}")
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 # -- concurrency ----------------------------------------------------------------------------
