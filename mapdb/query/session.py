@@ -108,6 +108,24 @@ def prepare(sql: str, store, cache: SourceCache | None = None) -> Prepared:
     return Prepared(q, plan, owned)
 
 
+def prepare_over(sql: str, sources: dict[str, object]) -> Prepared:
+    """Bind and optimize ``sql`` against the given sources (table name -> Source, e.g. a
+    RowRangeSource over part of a table version, or an ArrowSource), instead of a
+    database's current tables. Names match case-insensitively as in ``prepare``. The
+    caller owns the sources: closing the Prepared does not close them."""
+    lower = {k.lower(): v for k, v in sources.items()}
+
+    def catalog(name: str):
+        if name in sources:
+            return sources[name]
+        if name.lower() in lower:
+            return lower[name.lower()]
+        raise KeyError(name)
+
+    q = bind_sql(sql, catalog, PARSES)
+    return Prepared(q, optimize(q.plan), [])
+
+
 def _point(norm, store, cache: SourceCache) -> Prepared | None:
     """A planned point select of this template, for the table's current version."""
     key, _, lits = norm

@@ -410,3 +410,71 @@ class TableSource(Source):
                 ix.close()
             self._hash.clear()
         self.snapshot.close()
+
+
+class RowRangeSource(TableSource):
+    """A TableSource that reads only some rows of its version: ``spans`` maps a segment's
+    position in the manifest to the rows ``(start, stop)`` of it to read; segments not
+    named are not read. A query over it sees exactly those rows, whatever path it takes
+    (morsels for the general path, the fused kernel and zone-map top-N, hash-index probes),
+    so a table version can be cut into parts that are queried independently and whose
+    partial answers are combined (mapdb.api.parts, mapdb.dask).
+
+    Only ``morsels`` and ``lookup_rows`` narrow; everything else (zone maps, bounds,
+    dictionaries, physical columns) stays the whole version's: bounds over more rows are
+    a superset of the part's, which is all the planner and the kernels rely on.
+
+    >>> import tempfile, mapdb
+    >>> db = mapdb.connect(tempfile.mkdtemp() + "/db")
+    >>> t = db.create_table("t", {"x": list(range(10))})
+    >>> src = RowRangeSource("t", db._store.snapshot("t"), {0: (3, 7)})
+    >>> [(m.segment, m.start, m.stop) for m in src.morsels({})], src.row_count
+    ([(0, 3, 7)], 4)
+    >>> src.close()
+    """
+
+    def __init__(self, name: str, snapshot, spans: dict[int, tuple[int, int]]):
+        super().__init__(name, snapshot)
+        rows = self.segment_rows()
+        self.spans: dict[int, tuple[int, int]] = {}
+        for seg, (start, stop) in sorted(spans.items()):
+            if not (0 <= seg < len(rows) and 0 <= start <= stop <= rows[seg]):
+                snapshot.close()
+                raise ValueError(f"table {name!r} version {snapshot.version}: no rows "
+                                 f"[{start}, {stop}) in segment {seg} (segments: "
+                                 f"{len(rows)}, rows {rows[seg] if 0 <= seg < len(rows) else '-'})")
+            if stop > start:
+                self.spans[seg] = (start, stop)
+
+    @property
+    def row_count(self) -> int:
+        return sum(stop - start for start, stop in self.spans.values())
+
+    def morsels(self, ranges: dict, stats: PruneStats | None = None,
+                rows: int = MORSEL_ROWS) -> list[Morsel]:
+        """The whole version's morsels (zone-map pruned) cut to the spans. ``stats``
+        counts the zone-map blocks inside the spans and those of them no morsel reads."""
+        from mapdb.storage.zonemap import ZONE_ROWS
+        out = []
+        for m in super().morsels(ranges, None, rows):
+            span = self.spans.get(m.segment)
+            if span is not None and min(m.stop, span[1]) > max(m.start, span[0]):
+                out.append(Morsel(m.segment, max(m.start, span[0]), min(m.stop, span[1])))
+        if stats is not None:
+            def blocks(a: int, b: int) -> int:
+                return (b + ZONE_ROWS - 1) // ZONE_ROWS - a // ZONE_ROWS
+            total = sum(blocks(a, b) for a, b in self.spans.values())
+            stats.blocks += total
+            stats.skipped += total - sum(blocks(m.start, m.stop) for m in out)
+        return out
+
+    def lookup_rows(self, column: str, keys) -> dict[int, np.ndarray]:
+        """The index probe's rows that fall inside the spans."""
+        out = {}
+        for seg, rows in super().lookup_rows(column, keys).items():
+            span = self.spans.get(seg)
+            if span is not None:
+                rows = rows[(rows >= span[0]) & (rows < span[1])]
+                if len(rows):
+                    out[seg] = rows
+        return out
