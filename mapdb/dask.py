@@ -70,10 +70,12 @@ def read_table(path: str, table: str, columns: list[str] | None = None, filter=N
     nullable boolean in every partition, so a partition's dtypes never depend on its
     rows. ``dtype_backend="pyarrow"``: every column a ``pd.ArrowDtype``.
 
-    ``index``: a column to make the index of every partition. When the table has a
-    sorted attribute on it (``t.create_index(col, kind="sorted")``, or detected) and it
-    is an integer column, the divisions are known. ``threads``: mapdb threads per
-    partition read (workers already read partitions side by side).
+    ``index``: a column to make the index of every partition. When it is an integer
+    column without NULLs with a sorted attribute (``t.create_index(col, kind="sorted")``,
+    or detected at commit, as for TPC-H's ``l_orderkey``), the partitions are cut where
+    its value changes (a partition may then span two segments) and the divisions are
+    known. ``threads``: mapdb threads per partition read (workers already read
+    partitions side by side).
     """
     dd = _dask().dataframe
     if dtype_backend not in (None, "pyarrow"):
@@ -85,18 +87,21 @@ def read_table(path: str, table: str, columns: list[str] | None = None, filter=N
     cols = list(columns) if columns is not None else None
     if index is not None and cols is not None and index not in cols:
         cols.append(index)
-    ps = parts.split(t, max_rows)
+    groups = parts.split_sorted(t, index, max_rows) if index is not None else None
+    divisions = _divisions(t, groups, index) if groups else None
+    if groups is None:
+        groups = [[p] for p in parts.split(t, max_rows)]
     nullable = {c["name"] for c in t.describe()["columns"] if c["nulls"]}
     reader = _PartReader(cols, filter, index, dtype_backend, nullable, threads)
     reader._pin = t
-    if ps:
-        schema = parts.read_schema(ps[0], cols, filter)  # binds: errors show here
+    if groups:
+        schema = parts.read_schema(groups[0], cols, filter)  # binds: errors show here
     else:
         schema = t.lazy().select(*(cols or t.columns)).schema
     meta = reader.to_pandas(schema.empty_table())
-    if not ps:
+    if not groups:
         return dd.from_pandas(meta, npartitions=1)
-    return dd.from_map(reader, ps, meta=meta, divisions=_divisions(t, ps, index),
+    return dd.from_map(reader, groups, meta=meta, divisions=divisions,
                        label=f"mapdb-{t.name}", enforce_metadata=False)
 
 
@@ -113,8 +118,8 @@ class _PartReader:
         self.threads = threads
         self._pin: Table | None = None
 
-    def __call__(self, part: parts.Part):
-        return self.to_pandas(parts.read(part, self.columns, self.filter,
+    def __call__(self, group: list[parts.Part]):
+        return self.to_pandas(parts.read(group, self.columns, self.filter,
                                          workers=self.threads))
 
     def to_pandas(self, t: pa.Table):
@@ -150,21 +155,11 @@ def _decimals(t: pa.DataType):
     return pd.ArrowDtype(t) if pa.types.is_decimal(t) else None
 
 
-def _divisions(t: Table, ps: list[parts.Part], index: str | None):
-    """Known divisions when ``index`` is an integer column with a sorted attribute and
-    the parts' boundaries fall between distinct values; else None (unknown)."""
-    if index is None or not any(ix["column"] == index and ix["kind"] == "sorted"
-                                for ix in t.indexes()):
-        return None
+def _divisions(t: Table, groups: list[list[parts.Part]], index: str) -> tuple:
     chunks = t.column(index).to_arrow()
-    if not pa.types.is_integer(chunks.type) or chunks.num_chunks != len(t._snap.segment_rows()):
-        return None
-    firsts = [chunks.chunk(p.segment)[p.start].as_py() for p in ps]
-    lasts = [chunks.chunk(p.segment)[p.stop - 1].as_py() for p in ps]
-    if any(v is None for v in firsts + lasts) or \
-            any(lo >= hi for lo, hi in zip(lasts[:-1], firsts[1:], strict=True)):
-        return None
-    return (*firsts, lasts[-1])
+    firsts = [chunks.chunk(g[0].segment)[g[0].start].as_py() for g in groups]
+    last = groups[-1][-1]
+    return (*firsts, chunks.chunk(last.segment)[last.stop - 1].as_py())
 
 
 def sql(path: str, query: str, *, max_rows: int = DEFAULT_MAX_ROWS, threads: int = 1,

@@ -128,6 +128,23 @@ def test_sorted_index_gives_divisions(client, db_path):
     assert not mdask.read_table(db_path, "t", ["id"], index="g").known_divisions
 
 
+def test_divisions_never_cut_a_run_of_equal_values(tmp_path):
+    """Keys repeat (as l_orderkey does) and a run crosses a segment boundary: the cuts
+    move to where the key changes, a partition spans two segments, divisions stay true."""
+    path = str(tmp_path / "db")
+    t = mapdb.connect(path).create_table("t", {"key": np.repeat(np.arange(100), 7)[:400]})
+    t.append({"key": np.repeat(np.arange(100), 7)[400:]})  # row 400 is inside key 57's run
+    assert t.indexes()[0]["kind"] == "sorted"
+    df = mdask.read_table(path, "t", index="key", max_rows=150)
+    assert df.known_divisions
+    got = [p.compute(scheduler="sync").index for p in df.partitions]
+    assert sum(len(x) for x in got) == 700
+    for i, idx in enumerate(got):  # each partition inside its division
+        lo, hi = df.divisions[i], df.divisions[i + 1]
+        assert idx.min() == lo and (idx.max() < hi or (i == len(got) - 1 and idx.max() == hi))
+    assert list(df.loc[57].compute(scheduler="sync").index) == [57] * 7
+
+
 QUERIES = [
     "SELECT k, sum(v) AS s, avg(v) AS a, count(*) AS n, count(v) AS nv, min(price) AS lo, "
     "max(price) AS hi, sum(price) AS total, avg(price) AS mean_price FROM t GROUP BY k "

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 
 from mapdb.api.result import Result
@@ -77,6 +78,56 @@ def split(table: Table, max_rows: int = DEFAULT_MAX_ROWS) -> list[Part]:
         out += [Part(path, table.name, snap.version, seg, a, min(a + step, n))
                 for a in range(0, n, step)]
     return out
+
+
+def split_sorted(table: Table, column: str, max_rows: int = DEFAULT_MAX_ROWS
+                 ) -> list[list[Part]] | None:
+    """Groups of parts for a ``column`` whose values ascend through the table (a sorted
+    attribute) and hold no NULLs: ``split``'s cuts moved forward to where the value
+    changes, across segment boundaries too, so that no run of equal values is cut. Each
+    group (one or more parts, in table order: read them together) then starts with a
+    value greater than every value of the group before: what a range partitioning needs.
+    A group may exceed ``max_rows`` by the run it had to finish. None when the column is
+    not sorted that way."""
+    if not any(ix["column"] == column and ix["kind"] == "sorted" for ix in table.indexes()):
+        return None
+    chunks = table.column(column).to_arrow()
+    if chunks.null_count or chunks.num_chunks != len(table._snap.segment_rows()):
+        return None
+    try:
+        values = [c.to_numpy(zero_copy_only=True) for c in chunks.chunks]
+    except pa.ArrowInvalid:
+        return None
+    if any(v.dtype.kind not in "iu" for v in values):
+        return None
+    rows = [len(v) for v in values]
+    offsets = [sum(rows[:i]) for i in range(len(rows))]
+    total = sum(rows)
+
+    def at(g: int):  # (segment, row) of global row g < total
+        s = max(i for i, o in enumerate(offsets) if o <= g and rows[i])
+        return s, g - offsets[s]
+
+    cuts: list[int] = []
+    for p in split(table, max_rows)[1:]:
+        g = offsets[p.segment] + p.start
+        s, r = at(g - 1)
+        before = values[s][r]
+        while g < total:
+            s, r = at(g)
+            if values[s][r] != before:
+                break
+            r = int(np.searchsorted(values[s], before, side="right"))
+            g = offsets[s] + r if r < rows[s] else offsets[s] + rows[s]
+        if g < total and (not cuts or g > cuts[-1]):
+            cuts.append(g)
+    groups = []
+    path, version = table._db.path, table._snap.version
+    for lo, hi in zip([0, *cuts], [*cuts, total], strict=True):
+        groups.append([Part(path, table.name, version, s, max(lo - o, 0), min(hi - o, n))
+                       for s, (o, n) in enumerate(zip(offsets, rows, strict=True))
+                       if n and o < hi and o + n > lo])
+    return groups
 
 
 def _spans(parts: Part | Sequence[Part]) -> tuple[Part, dict[int, tuple[int, int]]]:
