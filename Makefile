@@ -24,7 +24,7 @@ test-fast: $(STAMP)            ## the suite without lint
 	$(PY) -m pytest -q -x
 
 lint: $(STAMP)                 ## ruff + the one-way layer contract
-	$(VENV)/bin/ruff check mapdb tests benchmarks
+	$(VENV)/bin/ruff check mapdb tests benchmarks datasets
 	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)                ## benchmarks against DuckDB and Polars (long; not in CI)

@@ -31,4 +31,22 @@ def test_demo_runs_as_the_readme_runs_it(tmp_path):
     out = subprocess.run([sys.executable, "-m", "mapdb.cli", "demo", str(db)],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert "flights" in out.stdout and "336,776" in out.stdout
+    text = out.stdout
+    assert "flights" in text and "336,776" in text
+    assert "ingested flights" in text and "indexed  flights.tailnum" in text
+    # the queries' real answers, each with its timings
+    assert "-- Most delayed carriers" in text and "FL      |    3260 |          20.1" in text
+    assert "JFK    | LAX  |   11262" in text  # the busiest route
+    assert text.count("cold ") >= 7 and " ms, warm " in text
+    assert "via hash index tailnum_hash (unique)" in text
+    assert "N14228  | BOEING" in text
+    # the cache picture: the queried columns resident, a column no query read not
+    picture = {line.split()[0]: line.split()[-1] for line in
+               text.split("Page cache after the queries")[1].splitlines()[3:22]}
+    assert set(picture["arr_delay"]) <= {"#", "o"} and "#" in picture["arr_delay"]
+    assert "verify: all files intact" in text
+
+    again = subprocess.run([sys.executable, "-m", "mapdb.cli", "demo", str(db)],
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "ingested" not in again.stdout and "FL      |    3260" in again.stdout
