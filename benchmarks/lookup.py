@@ -14,7 +14,7 @@ Warm: every key once untimed, then each timed (p50/p99 over the keys). Cold: the
 files are evicted with ``mapdb cache evict DB orders`` (a separate process, as a user
 would) while this process keeps the index pinned (``pin_budget``), then each key is
 looked up once more, cold, checking every answer against DuckDB's and counting major page
-faults and bytes read. Writes benchmarks/results/lookup-sf{N}.{json,md}.
+faults and bytes read. Writes benchmarks/results/lookup-sf{N}.{json,md,png}.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchmarks.common import DATA, RESULTS, read_bytes, tpch_parquet
+from benchmarks.plot import chart
 
 SQL = "SELECT * FROM orders WHERE o_orderkey = {}"
 
@@ -137,6 +138,7 @@ def main(argv: list[str]) -> None:
     md = _markdown(res)
     stem.with_suffix(".md").write_text(md)
     print(md)
+    chart(stem.with_suffix(".json"))
 
 
 def cold(db_path: str, duck_path: str, budget: str, keys: list[int]) -> dict:

@@ -14,7 +14,8 @@ Warm: one untimed run, then --runs timed runs (median). Cold: before each run th
 files are evicted from the page cache (fsync + fadvise DONTNEED) and the engine is opened
 afresh; the time includes the open. "read" is /proc/self/io read_bytes over a cold run.
 Each engine runs in its own process, so a crash or an error costs only its own results.
-Answers are checked against DuckDB's. Writes benchmarks/results/tpch-sf{N}.json and .md.
+Answers are checked against DuckDB's. Writes benchmarks/results/tpch-sf{N}.json, .md and
+.png (the chart: ``python -m benchmarks.plot`` redraws it from the JSON).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from benchmarks.common import DATA, HERE, RESULTS, evict, read_bytes, tpch_parquet
+from benchmarks.plot import chart
 
 QUERIES = ["q1", "q6", "late_shipmode", "top_price", "distinct_orders", "comment_like",
            "revenue_year"]
@@ -415,6 +417,7 @@ def main(argv: list[str] | None = None) -> None:
           "", notes, ""]
     stem.with_suffix(".md").write_text("\n".join(md))
     print(f"wrote {stem}.json and {stem}.md")
+    chart(stem.with_suffix(".json"))
 
 
 if __name__ == "__main__":
