@@ -146,11 +146,22 @@ class SegmentIndex:
     data: np.ndarray
     mapping: _ext.Mapping
 
-    def probe(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def probe(self, hashes: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
+        """(query positions, candidate rows) for ``hashes``; ``rows``: the segment's."""
         try:
-            return _ext.probe_hash_index(self.data, hashes)
+            q, r = _ext.probe_hash_index(self.data, hashes)
         except ValueError as e:
             raise CorruptionError(f"{self.path}: {e}") from None
+        if len(r) and int(r.max()) >= rows:
+            raise self.bad_row(int(r.max()), rows)
+        return q, r
+
+    def bad_row(self, row: int, rows: int) -> CorruptionError:
+        """A damaged entry names a row past the segment's end. The data checksum is checked
+        by verify, not on every open, so a probe can meet it: refuse it here rather than
+        index the column with it (an IndexError)."""
+        return CorruptionError(f"{self.path}: the index names row {row} of a segment of "
+                               f"{rows} rows (the file is damaged; see mapdb verify)")
 
     def close(self) -> None:
         self.mapping.close()
@@ -175,7 +186,7 @@ class HashIndex:
         USE_COUNTS[self._key] += 1
         out = {}
         for part in self.parts:
-            qidx, rows = part.probe(hashes)
+            qidx, rows = part.probe(hashes, self.columns[part.segment].rows)
             if len(rows):
                 ok = _values_equal(self.columns[part.segment], rows, keys, qidx)
                 if ok.any():
@@ -203,6 +214,8 @@ class HashIndex:
             except ValueError as e:
                 raise CorruptionError(f"{part.path}: {e}") from None
             if cand:
+                if max(cand) >= self.columns[part.segment].rows:
+                    raise part.bad_row(max(cand), self.columns[part.segment].rows)
                 data = self.columns[part.segment].data
                 rows = [r for r in cand if int(data[r]) == key]
                 if rows:
@@ -231,6 +244,12 @@ def open_hash_index(snapshot, meta: IndexMeta) -> HashIndex:
             mp = map_buffer(d, ref, BufferKind.INDEX, Owner(m.table_id, seg.id, spec.id,
                                                            spec.type.code), seg.rows)
             data = np.frombuffer(mp, np.uint8, count=ref.length, offset=HEADER_SIZE)
+            try:
+                _check_preamble(data, seg.rows, os.path.join(d, ref.name))
+            except BaseException:
+                del data
+                mp.close()
+                raise
             mp.advise(0, None, _ext.Advice.RANDOM)  # probes jump: no read-around
             parts.append(SegmentIndex(i, os.path.join(d, ref.name), data, mp))
     except BaseException:
@@ -238,6 +257,28 @@ def open_hash_index(snapshot, meta: IndexMeta) -> HashIndex:
             p.close()
         raise
     return HashIndex(snapshot.table_dir, meta, spec, parts, snapshot.physical(spec.name))
+
+
+def _check_preamble(data: np.ndarray, rows: int, path: str) -> None:
+    """Refuse a damaged preamble (bits, 0, entries) before any probe reads the file.
+
+    The extension's own check compares the file size with 16 + 4 (2^bits + 1) + 8 m in
+    64-bit arithmetic, which a damaged entry count wraps around: a flipped bit 61 of m
+    passed it, and the probe then read far outside the mapping (a segmentation fault,
+    found by the byte-flip tests of RELIABILITY.md 9). Python integers do not wrap; the
+    entries are also at most the segment's rows, and bits is what the writer derives from
+    them. The data checksum (verify) covers everything else.
+    """
+    size = len(data)
+    head = data[:16].tobytes() if size >= 16 else b""
+    bits = int.from_bytes(head[0:4], "little") if head else -1
+    zero = int.from_bytes(head[4:8], "little") if head else -1
+    m = int.from_bytes(head[8:16], "little") if head else -1
+    if (not head or zero != 0 or not 0 <= m <= rows or not 1 <= bits <= 40
+            or bits != max(1, (m - 1).bit_length())  # ext hash_index_bits(m)
+            or size != 16 + 4 * ((1 << bits) + 1) + 8 * m):
+        raise CorruptionError(f"{path}: damaged hash index (bits {bits}, entries {m}, "
+                              f"{size} bytes, for a segment of {rows} rows)")
 
 
 def verify_index(snapshot, meta: IndexMeta) -> list[str]:
@@ -305,7 +346,7 @@ def check_unique(spec: ColumnSpec,
     if old is not None:
         for p, h, rows in new:
             for part in old.parts:
-                q, r = part.probe(h)
+                q, r = part.probe(h, old.columns[part.segment].rows)
                 for qi, ri in zip(q.tolist(), r.tolist(), strict=True):
                     va = _value(p, int(rows[qi]))
                     if va == _value(old.columns[part.segment], ri):
