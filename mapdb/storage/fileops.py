@@ -19,12 +19,14 @@ from __future__ import annotations
 import contextlib
 import errno as errno_mod
 import os
+import resource
 import signal
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mapdb import _ext
+from mapdb.errors import StorageError
 
 
 @dataclass
@@ -74,6 +76,51 @@ def _sync_step() -> Iterator[None]:
         raise SyncError(e.errno, e.strerror, e.filename) from e
 
 
+def limit_error(e: OSError, mapping: bool = False) -> BaseException:
+    """A StorageError naming the setting when ``e`` is running out of a limit: file
+    descriptors (EMFILE: RLIMIT_NOFILE, ``ulimit -n``; ENFILE: fs.file-max) or, for a
+    mapping, address space or mappings (ENOMEM: vm.max_map_count). ``e`` itself otherwise.
+
+    Every mapped column file holds a descriptor and a mapping while it is open, so many
+    tables and segments open at once can reach these limits (RELIABILITY.md 15).
+    """
+    where = f"{e.filename}: " if e.filename else ""
+    if e.errno == errno_mod.EMFILE:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        hard_s = "unlimited" if hard == resource.RLIM_INFINITY else str(hard)
+        return StorageError(
+            f"{where}too many open files (EMFILE): this process reached its open-file limit "
+            f"RLIMIT_NOFILE (soft {soft}, hard {hard_s}); raise it with `ulimit -n N` "
+            f"before starting, or open fewer tables at once")
+    if e.errno == errno_mod.ENFILE:
+        return StorageError(f"{where}too many open files in the system (ENFILE): the limit "
+                            f"is fs.file-max; raise it with `sysctl -w fs.file-max=N`")
+    if e.errno == errno_mod.ENOMEM and mapping:
+        try:
+            with open("/proc/sys/vm/max_map_count") as f:
+                limit = f.read().strip()
+            with open("/proc/self/maps", "rb") as f:
+                used = str(sum(1 for _ in f))
+        except OSError:
+            limit = used = "?"
+        return StorageError(
+            f"{where}cannot map the file (ENOMEM): out of memory mappings or address space "
+            f"({used} mappings in use; vm.max_map_count is {limit}); raise it with "
+            f"`sysctl -w vm.max_map_count=N`, or open fewer tables at once")
+    return e
+
+
+def open_fd(path: str, flags: int, mode: int = 0o644) -> int:
+    """os.open; running out of descriptors becomes a StorageError naming the limit."""
+    try:
+        return os.open(path, flags, mode)
+    except OSError as e:
+        err = limit_error(e)
+        if err is e:
+            raise
+        raise err from e
+
+
 def crash_point(name: str) -> None:
     """Die here (SIGKILL, no cleanup) if MAPDB_CRASH_AT names this point."""
     if os.environ.get("MAPDB_CRASH_AT") == name:
@@ -84,7 +131,7 @@ def create_reserved(path: str, length: int) -> int:
     """Create a new file (exclusive) and reserve ``length`` bytes with posix_fallocate, so
     a full disk fails here, before any data is written. Returns the open descriptor."""
     _check("create", path)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    fd = open_fd(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
         _check("fallocate", path)
         _ext.fallocate(fd, 0, length, path)
@@ -111,7 +158,8 @@ def start_writeback(fd: int, path: str) -> None:
 
 def fdatasync_path(path: str) -> None:
     """Open ``path`` read-only, fdatasync it, close it."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    _check("open", path)
+    fd = open_fd(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         fdatasync(fd, path)
     finally:
@@ -125,15 +173,21 @@ def fdatasync(fd: int, path: str) -> None:
 
 
 def map_readonly(path: str) -> _ext.Mapping:
-    _check("mmap", path)
-    return _ext.Mapping(path, follow_symlinks=False)
+    try:
+        _check("mmap", path)
+        return _ext.Mapping(path, follow_symlinks=False)
+    except OSError as e:  # EMFILE from the open, ENOMEM from the mmap: name the limit
+        err = limit_error(e, mapping=True)
+        if err is e:
+            raise
+        raise err from e
 
 
 def write_file(path: str, data: bytes, sync: bool = True, writeback: bool = False) -> None:
     """Write a small file completely (new file, exclusive) and fsync it. Without ``sync``
     (durability modes os and none) no fsync; then ``writeback`` starts its write-back."""
     _check("create", path)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    fd = open_fd(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
         _check("write", path)
         view = memoryview(data)

@@ -7,6 +7,7 @@ import os
 import time
 
 from mapdb.errors import LockedError
+from mapdb.storage.fileops import open_fd
 
 
 class WriterLock:
@@ -15,7 +16,7 @@ class WriterLock:
     def __init__(self, path: str, what: str, timeout: float = 0.0):
         self.path = path
         self.fd = -1
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+        fd = open_fd(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
         deadline = time.monotonic() + timeout
         while True:
             try:

@@ -81,7 +81,13 @@ class Snapshot:
         self.table_dir = table_dir
         self.name = name
         self.manifests_dir, self.segments_dir, self.dicts_dir = _dirs(table_dir)
-        self._pin = Pin(self.manifests_dir, version)
+        try:
+            self._pin = Pin(self.manifests_dir, version)
+        except OSError as e:  # out of descriptors (many tables open): name the limit
+            err = fileops.limit_error(e)
+            if err is e:
+                raise
+            raise err from e
         self.manifest: Manifest = self._pin.manifest
         self._chunks: dict[int, list[pa.Array]] = {}
         self._dicts: dict[int, pa.Array] = {}
