@@ -829,9 +829,12 @@ def reclaim(table_dir: str) -> int:
 
 
 def make_table_dirs(work_dir: str) -> None:
-    fileops.mkdir(work_dir)
-    for d in _dirs(work_dir):
-        fileops.mkdir(d)
+    try:
+        fileops.mkdir(work_dir)
+        for d in _dirs(work_dir):
+            fileops.mkdir(d)
+    except OSError as e:  # a StorageError like every other failed write of a new table
+        raise StorageError(f"cannot create the directories of a new table: {e}") from e
 
 
 def staging_dir(db_dir: str) -> str:
