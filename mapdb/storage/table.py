@@ -442,6 +442,7 @@ class Writer:
                 ref, h, rows = index.write_index_file(d, ix, self.base.table_id, seg, p,
                                                       self._unsynced)
                 self._index_files.setdefault(ix.id, {})[seg.id] = ref
+                fileops.crash_point("mid-index-build")  # an index file written, not all
                 if check and ix.unique:
                     index.check_unique(spec, [(p, h, rows)], self._unique_index(ix, spec))
                     self._txn_part(ix, spec, seg, ref, p)
