@@ -628,9 +628,11 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
         if a.fn == "avg":
             specs.append((name, "count", pc.CountOptions(mode="only_valid")))
             finals[-1] = (name, a, (f"{name}_{fn}", f"{name}_count"))
-    if table is None:
+    if table is None:  # no rows at all: the aggregates' inputs still need their types
         table = pa.table({n: pa.array([], t.arrow) for n, t in schema} | {
-            name: pa.array([], pa.float64()) for name, a in aggs if a.arg is not None})
+            name: pa.array([], a.arg.type.arrow if a.fn in ("min", "max") and
+                           a.arg.type.kind in ("date", "timestamp", "string", "bool")
+                           else pa.float64()) for name, a in aggs if a.arg is not None})
     if not specs:
         g = table.group_by(key_names, use_threads=False).aggregate([])
     else:

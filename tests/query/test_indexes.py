@@ -257,3 +257,16 @@ def test_point_templates_follow_new_versions_and_dropped_tables(tmp_path):
     with pytest.raises(mapdb.errors.MapdbError):
         db.sql(q.format(2)).fetchall()
     db.close()
+
+
+def test_grouped_aggregate_over_no_rows_keeps_its_types(tmp_path):
+    """Found by the Dask work: min/max of a date over zero rows came back as double."""
+    import datetime
+    db = mapdb.connect(tmp_path / "db")
+    db.create_table("t", {"k": [1, 2], "day": [datetime.date(2024, 1, 1)] * 2, "s": ["a", "b"]})
+    for fused in (False, True):
+        r = db.sql("SELECT k, max(day) AS d, min(s) AS m FROM t WHERE k > 5 GROUP BY k",
+                   fused=fused).to_arrow()
+        assert r.num_rows == 0 and str(r.schema.field("d").type) == "date32[day]"
+        assert str(r.schema.field("m").type) == "large_string"
+    db.close()
