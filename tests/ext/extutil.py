@@ -62,6 +62,8 @@ def evict(path, timeout: float = 5.0) -> None:
     The file is fsynced first (dirty pages are not dropped). Pages still under I/O
     (e.g. readahead started by WILLNEED) or mapped by a live mapping are skipped by
     the kernel, so DONTNEED is repeated until nothing is cached."""
+    if UNDER_VALGRIND:  # seen: DONTNEED leaves these pages cached under memcheck
+        pytest.skip("page-cache eviction does not take effect under valgrind")
     _ext.fsync_path(path)
     deadline = time.monotonic() + timeout
     while True:
