@@ -40,6 +40,11 @@ _ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, Unic
 # recursion limit in the type adjustment below. mapdb stores no nested values anyway.
 MAX_DEPTH = 100
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+# A line whose value is null. pyarrow's JSON reader crashes the process (segmentation
+# fault, pyarrow 26) when the first value of what it parses is null, and chunks may start
+# at any line; so a null line is refused wherever it is (found by the hostile inputs).
+_NULL_FIRST = re.compile(rb"[ \t\r]*null")
+_NULL_LINE = re.compile(rb"\n[ \t\r]*null")
 
 
 class NdjsonStream(TextStream):
@@ -131,6 +136,10 @@ class NdjsonStream(TextStream):
         if deep is not None:
             raise IngestError(f"JSON nested deeper than {MAX_DEPTH} levels", file=self.name,
                               line=line + deep)
+        null = _null_line(data)
+        if null is not None:
+            raise IngestError("a JSON null where an object should be; expected one JSON "
+                              "object per line (NDJSON)", file=self.name, line=line + null)
         try:
             table = _read(data, schema)
         except _ERRORS as exc:
@@ -222,6 +231,14 @@ def _read(data: bytes, schema: pa.Schema | None) -> pa.Table:
     # One block per chunk: pyarrow's row numbers in errors are relative to the block.
     read = pajson.ReadOptions(use_threads=True, block_size=len(data) + 1)
     return pajson.read_json(pa.BufferReader(data), read_options=read, parse_options=parse)
+
+
+def _null_line(data: bytes) -> int | None:
+    """The 0-based line of ``data`` that starts with null (see _NULL_LINE), or None."""
+    if _NULL_FIRST.match(data):
+        return 0
+    m = _NULL_LINE.search(data)
+    return None if m is None else data.count(b"\n", 0, m.start()) + 1
 
 
 def _bad_utf8_line(data: bytes) -> int:
