@@ -14,21 +14,57 @@ import click
 
 from mapdb import __version__
 from mapdb.cli.render import format_bytes, print_table, progress_bar
-from mapdb.errors import MapdbError
+from mapdb.errors import MapdbError, NotFoundError
+
+
+def _fail(message: str, status: int = 1) -> None:
+    lines = message.strip().splitlines()
+    click.echo(f"mapdb: error: {lines[0] if lines else message}", err=True)
+    sys.exit(status)
 
 
 class _Group(click.Group):
-    """Turns mapdb errors (and OS errors) into one line on stderr, exit status 1."""
+    """Every error is one line on stderr starting with "mapdb: error:", no traceback: mapdb
+    errors (and OS errors) exit 1, usage errors (a bad option, argument or command) exit 2,
+    anything else is an internal error (exit 1). ``--debug`` shows the traceback (click's
+    own message for usage errors) instead."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as e:  # an unknown option of mapdb itself
+            if "--debug" in args:
+                raise
+            _fail(_usage(e), 2)
+            raise  # not reached
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.Abort):
+            raise  # --help, --version, Ctrl-C: click's own handling
+        except click.UsageError as e:  # a bad command, or a bad option or argument of one
+            if ctx.params.get("debug"):
+                raise
+            _fail(_usage(e), 2)
+        except click.ClickException as e:
+            if ctx.params.get("debug"):
+                raise
+            _fail(e.format_message())
         except (MapdbError, OSError, ValueError) as e:
             if ctx.params.get("debug"):
                 raise
-            msg = str(e) or type(e).__name__
-            click.echo(f"mapdb: error: {msg.splitlines()[0] if msg else msg}", err=True)
-            sys.exit(1)
+            _fail(str(e) or type(e).__name__)
+        except Exception as e:  # a bug in mapdb: still one line; --debug shows where
+            if ctx.params.get("debug"):
+                raise
+            _fail(f"internal error: {type(e).__name__}: {e} (run mapdb --debug ... for the "
+                  f"traceback)")
+
+
+def _usage(e: click.UsageError) -> str:
+    where = e.ctx.command_path if e.ctx is not None else "mapdb"
+    return f"{e.format_message()} (see {where} --help)"
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,9 +74,14 @@ def main(debug: bool) -> None:
     """mapdb: columnar tables in memory-mapped files."""
 
 
-def _connect(path: str, readonly: bool = True):
+def _connect(path: str, readonly: bool = True, create: bool | None = None):
+    """Open the database at ``path``; only ``create`` (default: when writing, as ingest
+    does) makes a new one: a command that fails on a missing database must not leave an
+    empty one behind."""
     import mapdb
-    if readonly and not os.path.exists(os.path.join(path, "mapdb.json")):
+    if create is None:
+        create = not readonly
+    if not create and not os.path.exists(os.path.join(path, "mapdb.json")):
         raise MapdbError(f"{path}: no mapdb database here")
     return mapdb.connect(path, readonly=readonly)
 
@@ -148,6 +189,8 @@ def durability(db, mode) -> None:
 def verify(db, table) -> None:
     """Check headers, lengths and checksums of every file; exit 1 on damage."""
     d = _connect(db)
+    if table is not None and table not in d:  # a typo, not damage
+        raise NotFoundError(f"no table {table!r}")
     names = [table] if table else d.tables()
     bad = 0
     for name in names:
@@ -169,7 +212,7 @@ def verify(db, table) -> None:
 @click.argument("table")
 def compact(db, table) -> None:
     """Merge TABLE's small segments into larger ones."""
-    t = _connect(db, readonly=False).table(table)
+    t = _connect(db, readonly=False, create=False).table(table)
     before = t.describe()["segments"]
     after = t.compact().describe()["segments"]
     click.echo(f"{table}: {before} segment(s) -> {after}")

@@ -20,7 +20,7 @@ import time
 import click
 
 from mapdb.cli.render import format_bytes, print_table
-from mapdb.errors import MapdbError, PinWarning
+from mapdb.errors import MapdbError, NotFoundError, PinWarning
 
 READY_TIMEOUT = 600.0  # seconds a holder may take to read and lock its files
 POLL = 1.0  # seconds between a holder's checks for a new version
@@ -185,9 +185,11 @@ def _read_line(fd: int, timeout: float) -> bytes:
 def unpin(db, table) -> None:
     """Stop TABLE's pin holder (its pages become evictable again)."""
     db = os.path.abspath(db)
-    _connect(db)
+    d = _connect(db)
     holders = _cache.read_holders(db, table)
     if not holders:
+        if table not in d:
+            raise NotFoundError(f"no table {table!r}")
         click.echo(f"{table}: nothing pinned")
         return
     for h in holders:

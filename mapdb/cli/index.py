@@ -17,7 +17,7 @@ def index() -> None:
 
 def _db(path: str, readonly: bool):
     from mapdb.cli import _connect
-    return _connect(path, readonly=readonly)
+    return _connect(path, readonly=readonly, create=False)
 
 
 @index.command("create")
