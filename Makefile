@@ -36,6 +36,10 @@ bench-tpch: $(STAMP)           ## TPC-H lineitem queries vs DuckDB and Polars (S
 bench-plot: $(STAMP)           ## redraw benchmarks/results/*.png from the JSON (no rerun)
 	$(PY) -m benchmarks.plot
 
+.PHONY: soak
+soak: $(STAMP)                 ## reliability soak: kill -9, byte flips, hostile inputs, faults (long)
+	$(PY) -m tests.reliability.soak --kills $(or $(KILLS),2000) --hostile $(or $(HOSTILE),5000)
+
 # Debug (-O0 -g, bounds checks) and sanitizer (ASan + UBSan) builds are made in a copy of
 # the tree under build/, so the release build in the venv stays untouched.
 define variant_tests
