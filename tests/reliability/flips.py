@@ -43,13 +43,15 @@ def flip_table(db_path) -> DatabaseStore:
 
 
 def files(db: DatabaseStore) -> dict[str, str]:
-    """kind -> path of one file of each kind in the current version."""
+    """kind -> path of the largest file of each kind in the current version (for an index:
+    the file of the 1000-row segment, not of the 10-row one)."""
     snap = db.snapshot("t")
     try:
-        out = {}
+        out, sizes = {}, {}
         for f in snap.files():
             key = f"index {f.index}" if f.role == "index" else f"{f.column}.{f.role}"
-            out.setdefault(key, f.path)
+            if f.size > sizes.get(key, -1):
+                out[key], sizes[key] = f.path, f.size
         out["manifest"] = snap._pin.path
         return out
     finally:

@@ -286,12 +286,12 @@ class Soak:
                         detected[outcome] += v
                 print(f"  {name:<52} {sum(counts.values()):>8,}  "
                       + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
-            print(f"  {'bytes flipped (flips) in all':<52} {total:>8,}")
+            print(f"  single-byte flips in all: {total:,}")
             for k, v in sorted(detected.items()):
-                print(f"    detected: {k:<40} {v:>8,}")
+                print(f"    {'detected: ' + k:<50} {v:>8,}")
             for k, v in sorted(harmless.items()):
                 print(f"    {k:<50} {v:>8,}")
-            print(f"    {'crashed or undetected':<50} {bugs:>8,}")
+            print(f"    {'crashed or went undetected':<50} {bugs:>8,}")
         if "hostile" in r:
             print("\nhostile inputs (outcome: count):")
             for kind, counts in r["hostile"].items():

@@ -123,12 +123,14 @@ def hostile_batch(kind: str, n: int, work_dir: str, out_path: str, current_path:
     "binary", "sql", "valid sql") and append one JSON line per input to ``out_path``; the
     input about to run is saved in ``current_path`` first (a crash leaves it there)."""
     import itertools
+    import logging
 
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
     from reliability import checks, hostile
     counter = itertools.count()
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its parser's warnings: noise
     out = open(out_path, "a")  # noqa: SIM115 - closed at the end
     cfg = settings(max_examples=n, deadline=None, database=None,
                    suppress_health_check=list(HealthCheck))
