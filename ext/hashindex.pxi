@@ -134,6 +134,8 @@ cdef int64_t _check_index(const uint8_t[::1] index, int *bits) except -1:
     cdef uint64_t m = (<const uint64_t *>&index[8])[0]
     if bits[0] < 1 or bits[0] > 40:
         raise ValueError(f"hash index with {bits[0]} directory bits")
+    if m > <uint64_t>index.shape[0] // 8:  # a flipped count must not wrap the size below
+        raise ValueError(f"hash index says {m} entries; its {index.shape[0]} bytes hold fewer")
     if <uint64_t>index.shape[0] != HX_PREAMBLE + 4 * ((<uint64_t>1 << bits[0]) + 1) + 8 * m:
         raise ValueError("hash index size does not match its preamble")
     return <int64_t>m
