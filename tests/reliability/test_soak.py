@@ -44,7 +44,7 @@ def engines(tmp_path_factory):
     return checks.sql_engines(tmp_path_factory.mktemp("sql") / "db")
 
 
-@settings(max_examples=3000, deadline=None, database=None,
+@settings(max_examples=1500, deadline=None, database=None,
           suppress_health_check=list(HealthCheck))
 @given(item=hostile.hostile_sql(big=True), fused=st.booleans())
 def test_hostile_sql_at_volume(engines, item, fused):
