@@ -275,7 +275,7 @@ def _check_preamble(data: np.ndarray, rows: int, path: str) -> None:
     zero = int.from_bytes(head[4:8], "little") if head else -1
     m = int.from_bytes(head[8:16], "little") if head else -1
     if (not head or zero != 0 or not 0 <= m <= rows or not 1 <= bits <= 40
-            or bits != max(1, (m - 1).bit_length())  # ext hash_index_bits(m)
+            or bits != _ext.hash_index_bits(m)
             or size != 16 + 4 * ((1 << bits) + 1) + 8 * m):
         raise CorruptionError(f"{path}: damaged hash index (bits {bits}, entries {m}, "
                               f"{size} bytes, for a segment of {rows} rows)")

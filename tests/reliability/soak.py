@@ -59,12 +59,7 @@ class Soak:
             return
         print(f"[kills] {n} kill -9s of a child appending acknowledged batches", flush=True)
         db_path = os.path.join(self.work, "killdb")
-        db = DatabaseStore(db_path)
-        b = sup.crash_batch(0)
-        w = db.create_writer("t", sup.CRASH_SCHEMA, b, dictionary=["s"])
-        w.write(b)
-        w.commit(job_id="job-0")
-        w.close()
+        sup.new_crash_table(db_path)
         ack_path = os.path.join(self.work, "acks")
         rng = random.Random(self.args.seed)
         c = Counter()

@@ -207,6 +207,18 @@ def crash_batch(k: int) -> pa.RecordBatch:
                             pa.array([LABELS[k % 13]] * n, pa.string())], schema=CRASH_SCHEMA)
 
 
+def new_crash_table(db_path, durability: str | None = None) -> DatabaseStore:
+    """The crash tests' table "t" with batch 0 committed (job "job-0")."""
+    db = DatabaseStore(db_path)
+    b = crash_batch(0)
+    w = db.create_writer("t", CRASH_SCHEMA, b, dictionary=["s"],
+                         **({"durability": durability} if durability else {}))
+    w.write(b)
+    w.commit(job_id="job-0")
+    w.close()
+    return db
+
+
 def check_crash_table(t: pa.Table) -> int:
     """Assert the table holds batches 0..K complete and in order; return K."""
     k = t.column("k").to_numpy()

@@ -17,16 +17,6 @@ from . import _support as sup
 MAPDB_STORAGE = os.path.join(os.path.dirname(__file__), "..", "..", "mapdb", "storage")
 
 
-def _new_crash_table(db_path) -> DatabaseStore:
-    db = DatabaseStore(db_path)
-    b = sup.crash_batch(0)
-    w = db.create_writer("t", sup.CRASH_SCHEMA, b, dictionary=["s"])
-    w.write(b)
-    w.commit(job_id="job-0")
-    w.close()
-    return db
-
-
 def _read_acks(path) -> dict[int, int]:
     acks = {}
     if os.path.exists(path):
@@ -57,7 +47,7 @@ def _check(db_path, acks: dict[int, int]) -> int:
 
 def _kill_loop(db_path, tmp, kills: int, max_delay: float, seed: int) -> None:
     rng = random.Random(seed)
-    _new_crash_table(db_path)
+    sup.new_crash_table(db_path)
     ack_path = str(tmp / "acks")
     K = 0
     mid_commit = 0  # kills that left a half-written commit behind
@@ -111,7 +101,7 @@ def test_the_crash_points_are_the_ones_in_the_code():
 
 
 def _two_commit_table(db_path) -> DatabaseStore:
-    db = _new_crash_table(db_path)
+    db = sup.new_crash_table(db_path)
     w = db.writer("t")
     w.write(sup.crash_batch(1))
     w.commit()

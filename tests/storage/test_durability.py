@@ -58,13 +58,7 @@ def _new_files(before, after) -> int:
 
 
 def _table(db_path, durability="full") -> DatabaseStore:
-    db = DatabaseStore(db_path)
-    b = sup.crash_batch(0)
-    w = db.create_writer("t", sup.CRASH_SCHEMA, b, dictionary=["s"], durability=durability)
-    w.write(b)
-    w.commit(job_id="job-0")
-    w.close()
-    return db
+    return sup.new_crash_table(db_path, durability)
 
 
 def _append(db, k, durability=None, index=False):
