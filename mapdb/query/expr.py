@@ -106,6 +106,49 @@ class Agg(Expr):
         return f"{self.fn}({self.arg})"
 
 
+@dataclass(frozen=True)
+class SortSpec:
+    """One ORDER BY key of a window (plan.SortKey is the same shape for Sort nodes)."""
+    expr: Expr
+    desc: bool = False
+    nulls_first: bool = False
+
+
+@dataclass(frozen=True)
+class WindowFn(Expr):
+    """``fn(args) OVER (PARTITION BY partition ORDER BY order frame)``.
+
+    fn: row_number rank dense_rank count_star count sum avg min max lag lead.
+    lag/lead args: (value, offset Lit, default Lit or Lit(None)).
+    frame: None is SQL's default (with ORDER BY: RANGE UNBOUNDED PRECEDING to CURRENT ROW,
+    so peers of the current row are included; without: the whole partition);
+    ("rows", start, end): row offsets, None for UNBOUNDED, negative PRECEDING, 0 CURRENT
+    ROW, positive FOLLOWING. Computed by ``window.compute`` on the internal
+    representation; the result has ``type.arrow``.
+    """
+    fn: str
+    args: tuple[Expr, ...]
+    partition: tuple[Expr, ...]
+    order: tuple[SortSpec, ...]
+    frame: tuple | None
+    type: SqlType
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.args + self.partition + tuple(k.expr for k in self.order)
+
+    def __str__(self) -> str:
+        over = []
+        if self.partition:
+            over.append("PARTITION BY " + ", ".join(str(p) for p in self.partition))
+        if self.order:
+            over.append("ORDER BY " + ", ".join(
+                f"{k.expr}{' DESC' if k.desc else ''}" for k in self.order))
+        if self.frame is not None:
+            over.append(f"ROWS {self.frame[1]}..{self.frame[2]}")
+        inner = ", ".join(str(a) for a in self.args) if self.fn != "count_star" else "*"
+        return f"{self.fn}({inner}) OVER ({' '.join(over)})"
+
+
 def conjuncts(e: Expr | None) -> list[Expr]:
     """``a AND b AND c`` as [a, b, c]."""
     if e is None:

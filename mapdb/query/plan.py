@@ -1,9 +1,9 @@
 """Logical plans: trees of relational operators over bound expressions.
 
 Every node has ``schema``: its output columns as (internal name, type). Internal names are
-unique within a query; the user-facing names live on the root (``Query.names``). Joins will
-add a two-input node; everything else here is already shaped for them (sources are leaves,
-operators name their inputs).
+unique within a query; the user-facing names live on the root (``Query.names``). Batches
+are keyed by those names, so a join's output is its inputs' columns side by side, in any
+order.
 
 >>> from mapdb.query.types import INT64
 >>> from mapdb.query.source import ArrowSource
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mapdb.query.expr import Agg, Expr
-from mapdb.query.types import SqlType
+from mapdb.query.expr import Agg, Expr, WindowFn
+from mapdb.query.types import BOOL, SqlType
 
 
 @dataclass
@@ -129,6 +129,74 @@ class Limit(Unary):
 @dataclass
 class Distinct(Unary):
     pass
+
+
+JOIN_KINDS = ("inner", "left", "right", "full", "cross", "semi", "anti", "single", "mark")
+
+
+@dataclass
+class Join(Plan):
+    """A join of two inputs.
+
+    kind: inner, left/right/full (outer), cross, semi and anti (rows of ``left`` with / with
+    no match; the output has only left's columns), single (a left join whose right side may
+    match at most one row: a scalar subquery; more is an error), mark (left's rows plus a
+    BOOL column ``mark``: whether a match exists, NULL when unknown under ``null_aware``).
+    Equi-join keys pair ``left_keys[i]`` (over left's columns) with ``right_keys[i]``;
+    ``condition`` is the rest of the ON clause, over both sides' columns, and is part of
+    what "match" means (it is not a filter on an outer join's output). ``null_aware``: the
+    NOT IN semantics, where a NULL key on either side makes the answer unknown.
+    ``build`` names the input the hash table is built on (chosen by the optimizer).
+    """
+    left: Plan
+    right: Plan
+    kind: str
+    left_keys: list[Expr] = field(default_factory=list)
+    right_keys: list[Expr] = field(default_factory=list)
+    condition: Expr | None = None
+    null_aware: bool = False
+    mark: str | None = None
+    build: str = "right"
+
+    @property
+    def schema(self):
+        if self.kind in ("semi", "anti"):
+            return self.left.schema
+        if self.kind == "mark":
+            return self.left.schema + [(self.mark, BOOL)]
+        return self.left.schema + self.right.schema
+
+    @property
+    def inputs(self):
+        return [self.left, self.right]
+
+
+@dataclass
+class SetOp(Plan):
+    """UNION / INTERSECT / EXCEPT (``all``: keep duplicates) of two inputs with the same
+    number of columns (right's are matched by position and renamed to left's)."""
+    left: Plan
+    right: Plan
+    op: str  # union intersect except
+    all: bool = False
+
+    @property
+    def schema(self):
+        return self.left.schema
+
+    @property
+    def inputs(self):
+        return [self.left, self.right]
+
+
+@dataclass
+class Window(Unary):
+    """The input's rows with window function columns added."""
+    funcs: list[tuple[str, WindowFn]]
+
+    @property
+    def schema(self):
+        return self.input.schema + [(n, f.type) for n, f in self.funcs]
 
 
 @dataclass
