@@ -27,19 +27,22 @@ import sqlglot
 from sqlglot import exp
 
 from mapdb.query import functions as fn
-from mapdb.query.expr import Agg, Call, Col, Expr, Lit
+from mapdb.query.expr import Agg, Call, Col, Expr, Lit, SortSpec, WindowFn, conjoin
 from mapdb.query.optimizer import fold
 from mapdb.query.plan import (
     Aggregate,
     Distinct,
     Filter,
+    Join,
     Limit,
     Plan,
     Project,
     Query,
     Scan,
+    SetOp,
     Sort,
     SortKey,
+    Window,
 )
 from mapdb.query.types import (
     BOOL,
@@ -128,17 +131,51 @@ def bind_sql(sql: str, catalog: Callable[[str], object], cache=None) -> Query:
 
 @dataclass
 class Scope:
-    """Names visible to expressions: display name -> column, per table alias too."""
+    """Names visible to expressions: display name -> column, per table alias too. A
+    subquery's scope falls back to the enclosing query's (``outer``): a column found there
+    is a correlated reference."""
     columns: list[tuple[str, Col]]
     aliases: dict[str, dict[str, Col]] = field(default_factory=dict)
+    outer: Scope | None = None
+    ctes: dict = field(default_factory=dict)
+    pending: list = field(default_factory=list)  # subquery joins its expressions need
 
     def lookup(self, name: str, table: str | None) -> Col | None:
+        if table is not None and table not in self.aliases:
+            return self.outer.lookup(name, table) if self.outer is not None else None
         cols = self.columns if table is None else list(self.aliases.get(table, {}).items())
         hits = [c for n, c in cols if n == name] or [c for n, c in cols
                                                      if n.lower() == name.lower()]
         if len({h.name for h in hits}) > 1:
             raise QueryError(f'column reference "{name}" is ambiguous')
+        if not hits and self.outer is not None:
+            return self.outer.lookup(name, table)
         return hits[0] if hits else None
+
+    def knows_table(self, table: str) -> bool:
+        return table in self.aliases or (self.outer is not None and
+                                         self.outer.knows_table(table))
+
+    def merged(self, other: Scope) -> Scope:
+        return Scope(self.columns + other.columns, {**self.aliases, **other.aliases},
+                     self.outer)
+
+    def outer_names(self) -> set[str]:
+        """Internal names of the enclosing queries' columns."""
+        out, s = set(), self.outer
+        while s is not None:
+            out |= {c.name for _, c in s.columns}
+            s = s.outer
+        return out
+
+
+@dataclass
+class Correlation:
+    """A subquery's references to the enclosing query, pulled out of its WHERE: equalities
+    ``outer = inner`` become join keys (``keys``: outer expression, inner output column);
+    anything else is the join's ``residual`` condition (over both sides)."""
+    keys: list[tuple[Expr, Col]] = field(default_factory=list)
+    residual: list[Expr] = field(default_factory=list)
 
 
 _AGGS = {exp.Sum: "sum", exp.Avg: "avg", exp.Min: "min", exp.Max: "max",
@@ -168,6 +205,8 @@ class Binder:
         self.catalog = catalog
         self.sql = sql
         self._ids = itertools.count()
+        self._scanned: set[int] = set()  # sources already scanned (a second scan renames)
+        self.subquery_cols: set[str] = set()  # columns scalar subquery joins add
 
     def error(self, message: str, node: exp.Expression | None = None) -> QueryError:
         return QueryError(message, position(node) if node is not None else None, self.sql)
@@ -176,37 +215,75 @@ class Binder:
         return f"${next(self._ids)}{('_' + hint) if hint else ''}"
 
     # -- statements ------------------------------------------------------------------
-    def query(self, node: exp.Expression, ctes: dict) -> tuple[Plan, list[str]]:
+    def query(self, node: exp.Expression, ctes: dict, outer: Scope | None = None,
+              corr: Correlation | None = None) -> tuple[Plan, list[str]]:
         if isinstance(node, exp.Subquery):
-            return self.query(node.this, ctes)
+            return self.query(node.this, ctes, outer, corr)
         if isinstance(node, exp.Select):
-            return self.select(node, ctes)
+            return self.select(node, ctes, outer, corr)
         if isinstance(node, (exp.Union, exp.Intersect, exp.Except)):
-            raise self.error(f"{type(node).__name__.upper()} is not supported yet", node)
+            return self.set_op(node, ctes, outer)
         raise self.error(f"{node.key.upper()} statements are not supported; only SELECT is",
                          node)
 
-    def select(self, sel: exp.Select, ctes: dict) -> tuple[Plan, list[str]]:
+    def set_op(self, node, ctes: dict, outer: Scope | None) -> tuple[Plan, list[str]]:
+        ctes = self.with_(node, ctes)
+        left, names = self.query(node.this, ctes, outer)
+        right, rnames = self.query(node.expression, ctes, outer)
+        if len(names) != len(rnames):
+            raise self.error(f"{type(node).__name__.upper()}: the sides have {len(names)} "
+                             f"and {len(rnames)} columns", node)
+        lcols, rcols = [], []
+        for (ln, lt), (rn, rt) in zip(left.schema, right.schema, strict=True):
+            t = fn.common_type([lt, rt], type(node).__name__.upper())
+            lcols.append((self.fresh("set"), fn.convert(Col(ln, lt), t)))
+            rcols.append((self.fresh("set"), fn.convert(Col(rn, rt), t)))
+        op = {exp.Union: "union", exp.Intersect: "intersect", exp.Except: "except"}[type(node)]
+        distinct = node.args.get("distinct")
+        plan: Plan = SetOp(Project(left, lcols), Project(right, rcols), op,
+                           all=distinct is False)
+        order = node.args.get("order")
+        if order:
+            scope = Scope([(n, Col(c, t)) for n, (c, t) in zip(names, plan.schema,
+                                                                  strict=True)])
+            items = [(n, c) for n, c in scope.columns]
+            keys = self.order_keys(order, scope, items)
+            if any(not e.columns() <= {c for c, _ in plan.schema} for e in
+                   (k.expr for k in keys)):
+                raise self.error("ORDER BY of a set operation must name its columns", order)
+            plan = Sort(plan, keys)
+        limit, offset = self.limit(node)
+        if limit is not None or offset:
+            plan = Limit(plan, limit, offset)
+        return plan, names
+
+    def with_(self, node, ctes: dict) -> dict:
+        with_ = node.args.get("with_") or node.args.get("with")
+        if not with_:
+            return ctes
         ctes = dict(ctes)
-        with_ = sel.args.get("with_") or sel.args.get("with")
-        if with_:
-            if with_.args.get("recursive"):
-                raise self.error("WITH RECURSIVE is not supported", with_)
-            for cte in with_.expressions:
-                ctes[cte.alias_or_name.lower()] = cte.this
-        for unsupported in ("joins", "laterals", "windows", "qualify", "pivots"):
+        if with_.args.get("recursive"):
+            raise self.error("WITH RECURSIVE is not supported", with_)
+        for cte in with_.expressions:
+            ctes[cte.alias_or_name.lower()] = cte
+        return ctes
+
+    def select(self, sel: exp.Select, ctes: dict, outer: Scope | None = None,
+               corr: Correlation | None = None) -> tuple[Plan, list[str]]:
+        ctes = self.with_(sel, ctes)
+        for unsupported in ("laterals", "qualify", "pivots"):
             if sel.args.get(unsupported):
-                raise self.error(f"{unsupported.rstrip('s').upper()} is not supported yet "
-                                 "(single-table queries only)", sel.args[unsupported][0]
+                raise self.error(f"{unsupported.rstrip('s').upper()} is not supported",
+                                 sel.args[unsupported][0]
                                  if isinstance(sel.args[unsupported], list)
                                  else sel.args[unsupported])
-        if any(isinstance(n, exp.Window) for n in sel.expressions for n in n.walk()):
-            raise self.error("window functions are not supported yet", sel)
-        plan, scope = self.from_(sel.args.get("from_") or sel.args.get("from"), ctes)
+        if sel.args.get("windows"):
+            raise self.error("a named WINDOW clause is not supported; write OVER (...)",
+                             sel.args["windows"][0])
+        plan, scope = self.from_clause(sel, ctes, outer)
+        scope.ctes = ctes
         if sel.args.get("where"):
-            pred = self.expr(sel.args["where"].this, scope)
-            self.no_aggs(pred, "WHERE", sel.args["where"])
-            plan = Filter(plan, self.boolean(pred, sel.args["where"]))
+            plan = self.where(plan, sel.args["where"].this, scope, corr)
 
         items = self.select_items(sel, scope)
         names = [n for n, _ in items]
@@ -215,18 +292,33 @@ class Binder:
         order = sel.args.get("order")
         bound_items = [(n, e) for n, e in items]
         order_keys = self.order_keys(order, scope, bound_items) if order else []
+        pending = self.take_pending(scope)  # scalar subqueries of the items
         having_e = self.expr(having.this, scope) if having else None
+        pending_having = self.take_pending(scope)
         has_aggs = any(isinstance(x, Agg) for _, e in bound_items for x in e.walk()) or (
             having_e is not None) or any(isinstance(x, Agg) for k in order_keys
                                         for x in k.expr.walk())
+        if corr is not None and (corr.keys or corr.residual) and (
+                group or having_e is not None or self.limit(sel) != (None, 0)):
+            raise self.error("a correlated subquery with GROUP BY, HAVING or LIMIT is not "
+                             "supported", sel)
         if group or has_aggs:
             keys = self.group_keys(group, scope, bound_items) if group else []
+            if corr is not None:  # correlated aggregate: one group per outer key
+                keys += [inner for _, inner in corr.keys if inner not in keys]
             plan, lift = self.aggregate(plan, keys, bound_items, having_e, order_keys)
             bound_items = [(n, lift(e, sel)) for n, e in bound_items]
             order_keys = [SortKey(lift(k.expr, order), k.desc, k.nulls_first)
                           for k in order_keys]
+            if corr is not None:
+                corr.keys = [(o, lift(i, sel)) for o, i in corr.keys]
+            plan = self.apply(plan, [(k, r, [lift(o, sel) for o in lk], rk)
+                                     for k, r, lk, rk in pending + pending_having])
             if having_e is not None:
                 plan = Filter(plan, self.boolean(lift(having_e, having), having))
+        else:
+            plan = self.apply(plan, pending)
+        plan, bound_items, order_keys = self.windows(plan, bound_items, order_keys)
         distinct = sel.args.get("distinct")
         if distinct is not None and distinct.args.get("on"):
             raise self.error("DISTINCT ON is not supported", distinct)
@@ -235,6 +327,18 @@ class Binder:
         if distinct is not None:
             out_cols = [(c, fn.canonical_zero(e)) for c, e in out_cols]
         hidden = []
+        if corr is not None:  # the keys and residual's columns leave the subquery too
+            keys = []
+            for o, inner in corr.keys:
+                c = self.fresh("corr")
+                hidden.append((c, inner))
+                keys.append((o, Col(c, inner.type)))
+            corr.keys = keys
+            inner_cols = {n for n, _ in plan.schema}
+            for r in corr.residual:
+                for c in sorted(r.columns() & inner_cols):
+                    if all(h != c for h, _ in hidden):
+                        hidden.append((c, Col(c, plan.types()[c])))
         final_keys = []
         for k in order_keys:
             if k.expr in visible:
@@ -255,39 +359,236 @@ class Binder:
         limit, offset = self.limit(sel)
         if limit is not None or offset:
             plan = Limit(plan, limit, offset)
-        if hidden:
+        if hidden and corr is None:
             plan = Project(plan, [(c, Col(c, e.type)) for c, e in out_cols])
         return plan, names
 
-    def from_(self, frm, ctes: dict) -> tuple[Plan, Scope]:
+    # -- FROM and joins ----------------------------------------------------------------
+    def from_clause(self, sel: exp.Select, ctes: dict, outer: Scope | None
+                    ) -> tuple[Plan, Scope]:
+        frm = sel.args.get("from_") or sel.args.get("from")
         if frm is None:
             raise self.error("SELECT without FROM is not supported")
-        src = frm.this
+        plan, scope = self.table_ref(frm.this, ctes)
+        for j in sel.args.get("joins") or []:
+            rplan, rscope = self.table_ref(j.this, ctes)
+            both = scope.merged(rscope)
+            both.outer = outer
+            side = (j.args.get("side") or "").lower()
+            kind = (j.args.get("kind") or "").lower()
+            if kind in ("semi", "anti") or (kind == "" and side in ("semi", "anti")):
+                raise self.error("SEMI/ANTI JOIN syntax is not supported; use EXISTS",
+                                 j)
+            if j.args.get("method") or kind in ("natural", "asof", "positional"):
+                raise self.error(f"{(kind or j.args.get('method')).upper()} JOIN is not "
+                                 "supported", j)
+            jkind = {"left": "left", "right": "right", "full": "full"}.get(side, "inner")
+            if kind == "cross":
+                jkind = "cross"
+            on = j.args.get("on")
+            using = j.args.get("using")
+            cond = None
+            if using:
+                parts = []
+                for u in using:
+                    name = u.name
+                    lc, rc = scope.lookup(name, None), rscope.lookup(name, None)
+                    if lc is None or rc is None:
+                        raise self.error(f'USING column "{name}" is not on both sides', u)
+                    parts.append(fn.compare("eq", lc, rc))
+                cond = fold_and(parts)
+            elif on is not None:
+                cond = self.boolean(self.expr(on, both), on)
+                self.no_aggs(cond, "JOIN conditions", on)
+                if self.take_pending(both):
+                    raise self.error("subqueries in ON are not supported", on)
+            elif jkind not in ("cross", "inner"):
+                raise self.error(f"{side.upper()} JOIN needs ON or USING", j)
+            if jkind == "inner" and cond is None:
+                jkind = "cross"
+            plan = Join(plan, rplan, jkind, condition=cond)
+            scope = both
+        scope.outer = outer
+        return plan, scope
+
+    def table_ref(self, src, ctes: dict) -> tuple[Plan, Scope]:
         alias = src.alias_or_name if src.alias else None
+        columns = [c.name for c in src.args["alias"].columns] if src.args.get("alias") \
+            and src.args["alias"].columns else None
         if isinstance(src, exp.Table):
             name = src.name
             if src.args.get("db"):
                 raise self.error(f"schema-qualified table {src.sql()} is not supported", src)
             if name.lower() in ctes:
-                inner, names = self.query(ctes[name.lower()], {k: v for k, v in ctes.items()
-                                                               if k != name.lower()})
-                return self.subplan(inner, names, alias or name)
+                cte = ctes[name.lower()]
+                inner, names = self.query(cte.this, {k: v for k, v in ctes.items()
+                                                     if k != name.lower()})
+                cte_cols = cte.args["alias"].columns if cte.args.get("alias") else None
+                if cte_cols:
+                    names = self.rename(names, [c.name for c in cte_cols], cte)
+                return self.subplan(inner, self.rename(names, columns, src), alias or name)
             try:
                 source = self.catalog(name)
             except KeyError:
                 raise self.error(f'table "{name}" not found', src) from None
             types = source.types()
-            plan = Scan(source, list(types))
+            plan: Plan = Scan(source, list(types))
             cols = [(n, Col(n, t)) for n, t in types.items()]
+            if id(source) in self._scanned:  # a table read twice: its columns renamed
+                plan = Project(plan, [(self.fresh(n), c) for n, c in cols])
+                cols = [(n, Col(c, t)) for (n, _), (c, t) in zip(cols, plan.schema,
+                                                                 strict=True)]
+            self._scanned.add(id(source))
+            if columns:
+                names = self.rename([n for n, _ in cols], columns, src)
+                cols = [(n, c) for n, (_, c) in zip(names, cols, strict=True)]
             return plan, Scope(cols, {(alias or name): dict(cols)})
         if isinstance(src, exp.Subquery):
             inner, names = self.query(src.this, ctes)
-            return self.subplan(inner, names, alias)
+            return self.subplan(inner, self.rename(names, columns, src), alias)
         raise self.error(f"FROM {src.key.upper()} is not supported", src)
+
+    def rename(self, names: list[str], columns: list[str] | None, node) -> list[str]:
+        if not columns:
+            return names
+        if len(columns) > len(names):
+            raise self.error(f"{len(columns)} column names given for {len(names)} columns",
+                             node)
+        return columns + names[len(columns):]
 
     def subplan(self, inner: Plan, names: list[str], alias: str | None) -> tuple[Plan, Scope]:
         cols = [(n, Col(c, t)) for n, (c, t) in zip(names, inner.schema, strict=True)]
         return inner, Scope(cols, {alias: dict(cols)} if alias else {})
+
+    # -- WHERE and subqueries --------------------------------------------------------------
+    def where(self, plan: Plan, node, scope: Scope, corr: Correlation | None) -> Plan:
+        """WHERE: [NOT] EXISTS and [NOT] IN (subquery) conjuncts become semi/anti joins;
+        scalar subqueries become joins their comparison filters; in a correlated subquery,
+        conjuncts over the enclosing query's columns go to ``corr``."""
+        outer = scope.outer_names() if corr is not None else set()
+        local = []
+        for part in and_parts(node):
+            joined = self.subquery_conjunct(plan, part, scope)
+            if joined is not None:
+                plan = joined
+                continue
+            e = self.expr(part, scope)
+            self.no_aggs(e, "WHERE", part)
+            e = self.boolean(e, part)
+            if outer and e.columns() & outer:
+                self.correlate(e, outer, corr, part)
+            else:
+                local.append(e)
+        plan = self.apply(plan, self.take_pending(scope))
+        return Filter(plan, fold_and(local)) if local else plan
+
+    def correlate(self, e: Expr, outer: set[str], corr: Correlation, node) -> None:
+        if isinstance(e, Call) and e.op == "eq":
+            a, b = e.args
+            for o, i in ((a, b), (b, a)):
+                if o.columns() and o.columns() <= outer and i.columns() and \
+                        not i.columns() & outer:
+                    corr.keys.append((o, i))
+                    return
+        corr.residual.append(e)
+
+    def subquery_conjunct(self, plan: Plan, node, scope: Scope) -> Plan | None:
+        negate = False
+        while isinstance(node, exp.Paren):
+            node = node.this
+        if isinstance(node, exp.Not):
+            inner = node.this
+            while isinstance(inner, exp.Paren):
+                inner = inner.this
+            if isinstance(inner, exp.Exists) or (isinstance(inner, exp.In) and
+                                                 inner.args.get("query")):
+                negate, node = True, inner
+        if isinstance(node, exp.Exists):
+            right, _, corr = self.subquery(node.this, scope)
+            return Join(plan, right, "anti" if negate else "semi",
+                        [o for o, _ in corr.keys], [i for _, i in corr.keys],
+                        condition=fold_and(corr.residual))
+        if isinstance(node, exp.In) and node.args.get("query"):
+            x = self.expr(node.this, scope)
+            right, _, corr = self.subquery(node.args["query"], scope)
+            if len(right.schema) - len(corr.keys) - 0 < 1:
+                raise self.error("IN (subquery) needs one column", node)
+            col, t = right.schema[0]
+            eq = fn.compare("eq", x, Col(col, t))
+            lk, rk = eq.args if isinstance(eq, Call) else (x, Col(col, t))
+            if negate and (corr.keys or corr.residual):
+                raise self.error("NOT IN with a correlated subquery is not supported; use "
+                                 "NOT EXISTS", node)
+            return Join(plan, right, "anti" if negate else "semi",
+                        [lk] + [o for o, _ in corr.keys], [rk] + [i for _, i in corr.keys],
+                        condition=fold_and(corr.residual), null_aware=negate)
+        return None
+
+    def subquery(self, node, scope: Scope) -> tuple[Plan, list[str], Correlation]:
+        corr = Correlation()
+        while isinstance(node, exp.Subquery):
+            node = node.this
+        plan, names = self.query(node, scope.ctes, scope, corr)
+        return plan, names, corr
+
+    def scalar_subquery(self, node, scope: Scope) -> Expr:
+        right, names, corr = self.subquery(node, scope)
+        n_out = len(names)
+        if n_out != 1:
+            raise self.error(f"a subquery used as a value must return one column, not "
+                             f"{n_out}", node)
+        if corr.residual:
+            raise self.error("a correlated scalar subquery may only compare the enclosing "
+                             "query's columns with = ", node)
+        col, t = right.schema[0]
+        scope.pending.append(("single", right, [o for o, _ in corr.keys],
+                                     [i for _, i in corr.keys]))
+        value: Expr = Col(col, t)
+        inner = first_project(right)
+        if corr.keys and inner is not None and isinstance(dict(inner.exprs).get(col), Col) \
+                and self._is_count(right, dict(inner.exprs)[col].name):
+            value = fn.coalesce([value, Lit(0, INT64)])  # no group: count is 0, not NULL
+        self.subquery_cols.add(col)
+        return value
+
+    def _is_count(self, plan: Plan, name: str) -> bool:
+        while plan is not None:
+            if isinstance(plan, Aggregate):
+                return any(n == name and a.fn in ("count", "count_star")
+                           for n, a in plan.aggs)
+            plan = plan.inputs[0] if plan.inputs else None
+        return False
+
+    def take_pending(self, scope: Scope) -> list:
+        out = scope.pending[:]
+        scope.pending.clear()
+        return out
+
+    def apply(self, plan: Plan, pending: list) -> Plan:
+        for kind, right, lk, rk in pending:
+            plan = Join(plan, right, kind, lk, rk)
+        return plan
+
+    def windows(self, plan, items, order_keys):
+        found: dict[WindowFn, Col] = {}
+        funcs = []
+
+        def lift(e: Expr) -> Expr:
+            if isinstance(e, WindowFn):
+                if e not in found:
+                    c = self.fresh("win")
+                    funcs.append((c, e))
+                    found[e] = Col(c, e.type)
+                return found[e]
+            if isinstance(e, Call):
+                return Call(e.op, tuple(lift(a) for a in e.args), e.type, e.param)
+            return e
+
+        items = [(n, lift(e)) for n, e in items]
+        order_keys = [SortKey(lift(k.expr), k.desc, k.nulls_first) for k in order_keys]
+        if funcs:
+            plan = Window(plan, funcs)
+        return plan, items, order_keys
 
     def select_items(self, sel: exp.Select, scope: Scope) -> list[tuple[str, Expr]]:
         items = []
@@ -367,6 +668,13 @@ class Binder:
         def lift(e: Expr, node) -> Expr:
             if e in key_map:
                 return key_map[e]
+            if isinstance(e, Col) and e.name in self.subquery_cols:
+                return e
+            if isinstance(e, WindowFn):
+                return WindowFn(e.fn, tuple(lift(a, node) for a in e.args),
+                                tuple(lift(p, node) for p in e.partition),
+                                tuple(SortSpec(lift(k.expr, node), k.desc, k.nulls_first)
+                                      for k in e.order), e.frame, e.type)
             if isinstance(e, Agg):
                 if e not in agg_map:
                     c = self.fresh("agg")
@@ -450,8 +758,11 @@ class Binder:
             return fn.logic("and", fn.compare("ge", x, sub(node.args["low"])),
                             fn.compare("le", x, sub(node.args["high"])))
         if isinstance(node, exp.In):
-            if node.args.get("query") or node.args.get("unnest"):
-                raise self.error("IN (subquery) is not supported yet", node)
+            if node.args.get("query"):
+                raise self.error("IN (subquery) is supported as a condition of WHERE "
+                                 "(possibly under NOT), not inside other expressions", node)
+            if node.args.get("unnest"):
+                raise self.error("IN UNNEST is not supported", node)
             if len(node.expressions) > MAX_IN_LIST:
                 raise self.error(f"IN list has {len(node.expressions)} items; the limit is "
                                  f"{MAX_IN_LIST}", node)
@@ -533,12 +844,85 @@ class Binder:
             return fn.aggregate(_AGGS[type(node)], self.agg_arg(arg, scope, depth))
         if isinstance(node, exp.Anonymous):
             return self.anonymous(node, scope, depth)
-        if isinstance(node, (exp.Select, exp.Subquery, exp.Exists)):
-            raise self.error("subqueries in expressions are not supported yet", node)
+        if isinstance(node, exp.Subquery):
+            return self.scalar_subquery(node, scope)
+        if isinstance(node, (exp.Select, exp.Exists)):
+            raise self.error("EXISTS is supported as a condition of WHERE (possibly under "
+                             "NOT), not inside other expressions", node)
         if isinstance(node, exp.Window):
-            raise self.error("window functions are not supported yet", node)
+            return self.window_fn(node, scope, depth)
         raise self.error(f"{node.key.upper()} ({node.sql(dialect='duckdb')[:40]}) is not "
                          "supported", node)
+
+    def window_fn(self, node: exp.Window, scope: Scope, depth: int) -> Expr:
+        """``f(...) OVER (PARTITION BY ... ORDER BY ... ROWS ...)``."""
+        sub = lambda n: self.expr(n, scope, depth)  # noqa: E731
+        f = node.this
+        if node.args.get("alias") or isinstance(node.args.get("partition_by"), str):
+            raise self.error("named windows are not supported", node)
+        partition = tuple(sub(p) for p in node.args.get("partition_by") or [])
+        order = node.args.get("order")
+        keys = tuple(SortSpec(k.expr, k.desc, k.nulls_first)
+                     for k in (self.order_keys(order, scope, []) if order else []))
+        frame = self.frame(node.args.get("spec"), node)
+        name = f.name.lower() if isinstance(f, exp.Anonymous) else f.key.lower()
+        name = {"rownumber": "row_number", "denserank": "dense_rank"}.get(name, name)
+        if name in ("row_number", "rank", "dense_rank"):
+            if name != "row_number" and not keys:
+                raise self.error(f"{name.upper()} needs ORDER BY", node)
+            return WindowFn(name, (), partition, keys, None, INT64)
+        if isinstance(f, (exp.Lag, exp.Lead)):
+            value = sub(f.this)
+            off = sub(f.args["offset"]) if f.args.get("offset") else Lit(1, INT64)
+            if not isinstance(off, Lit) or off.type.kind != "int" or off.value is None or \
+                    off.value < 0:
+                raise self.error("LAG/LEAD offset must be a non-negative integer constant",
+                                 node)
+            default = sub(f.args["default"]) if f.args.get("default") else Lit(None, NULL)
+            if default.type.kind != "null":
+                value, default = fn.unify(value, default, "LAG/LEAD default")
+                if not isinstance(default, Lit):
+                    raise self.error("LAG/LEAD default must be a constant", node)
+            if not keys:
+                raise self.error(f"{type(f).__name__.upper()} needs ORDER BY", node)
+            return WindowFn(type(f).__name__.lower(), (value, off, default), partition, keys,
+                            None, value.type)
+        agg = self.expr(f, scope, depth)
+        if not isinstance(agg, Agg) or agg.fn not in ("count_star", "count", "sum", "avg",
+                                                      "min", "max"):
+            raise self.error(f"{f.sql(dialect='duckdb')[:40]} is not supported as a window "
+                             "function", node)
+        return WindowFn(agg.fn, (agg.arg,) if agg.arg is not None else (), partition, keys,
+                        frame, agg.type)
+
+    def frame(self, spec, node) -> tuple | None:
+        if spec is None:
+            return None
+        if (spec.args.get("kind") or "").upper() != "ROWS":
+            raise self.error("only ROWS frames are supported (RANGE is the default frame)",
+                             node)
+
+        def bound(value, side) -> int | None:
+            side = (side or "").upper()
+            if isinstance(value, str) and value.upper() == "UNBOUNDED":
+                return None
+            if isinstance(value, str) and value.upper() == "CURRENT ROW":
+                return 0
+            v = self.expr(value, Scope([]))
+            if not isinstance(v, Lit) or v.type.kind != "int" or v.value is None or \
+                    v.value < 0:
+                raise self.error("a frame offset must be a non-negative integer constant",
+                                 node)
+            return -v.value if side == "PRECEDING" else v.value
+
+        start = bound(spec.args.get("start"), spec.args.get("start_side"))
+        end = bound(spec.args.get("end"), spec.args.get("end_side")) if \
+            spec.args.get("end") is not None else 0
+        if start is None and (spec.args.get("start_side") or "").upper() == "FOLLOWING":
+            raise self.error("a frame cannot start at UNBOUNDED FOLLOWING", node)
+        if end is None and (spec.args.get("end_side") or "").upper() == "PRECEDING":
+            raise self.error("a frame cannot end at UNBOUNDED PRECEDING", node)
+        return ("rows", start, end)
 
     def agg_arg(self, node, scope, depth) -> Expr:
         e = self.expr(node, scope, depth)
@@ -564,6 +948,25 @@ class Binder:
         if name in ("ifnull",) and len(args) == 2:
             return fn.coalesce([sub(a) for a in args])
         raise self.error(f"function {name}() is not supported", node)
+
+
+def and_parts(node) -> list:
+    """The conjuncts of an AST condition (through parentheses)."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.And):
+        return and_parts(node.this) + and_parts(node.expression)
+    return [node]
+
+
+def fold_and(parts: list[Expr]) -> Expr | None:
+    return fold(conjoin(parts)) if parts else None
+
+
+def first_project(plan: Plan) -> Project | None:
+    while plan is not None and not isinstance(plan, Project):
+        plan = plan.inputs[0] if plan.inputs else None
+    return plan
 
 
 # -- literals and types -------------------------------------------------------------------

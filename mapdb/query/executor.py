@@ -33,7 +33,21 @@ import pyarrow.compute as pc
 from mapdb.query.evaluate import decode, evaluate, to_decimal128
 from mapdb.query.expr import Agg, Col, Expr
 from mapdb.query.optimizer import optimize
-from mapdb.query.plan import Aggregate, Distinct, Filter, Limit, Plan, Project, Query, Scan, Sort
+from mapdb.query.hashjoin import Builds, MarkSink, full_outer, probe
+from mapdb.query.plan import (
+    Aggregate,
+    Distinct,
+    Filter,
+    Join,
+    Limit,
+    Plan,
+    Project,
+    Query,
+    Scan,
+    SetOp,
+    Sort,
+    Window,
+)
 from mapdb.query.source import Morsel, PruneStats
 from mapdb.query.types import QueryError, SqlType
 
@@ -69,6 +83,7 @@ class Context:
         self.fused = fused
         self.stats: dict[int, OpStats] = {}
         self._pool: ThreadPoolExecutor | None = None
+        self.builds = Builds()  # hash tables of the joins, built once each
 
     def op(self, plan: Plan) -> OpStats:
         return self.stats.setdefault(id(plan), OpStats())
@@ -138,6 +153,24 @@ def materialize(plan: Plan, ctx: Context) -> pa.Table:
         out = t.slice(plan.offset, plan.limit)
         st.add(out.num_rows, 0.0)
         return out
+    if isinstance(plan, Join) and not _streams(plan):
+        return _join_breaker(plan, ctx)
+    if isinstance(plan, SetOp):
+        from mapdb.query.setops import set_op
+        t0 = time.perf_counter()
+        out = set_op(plan, materialize(plan.left, ctx), materialize(plan.right, ctx))
+        ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
+        return out
+    if isinstance(plan, Window):
+        from mapdb.query.window import compute
+        t0 = time.perf_counter()
+        t = _decoded(materialize(plan.input, ctx))
+        batch = {c: t.column(c).combine_chunks() for c in t.column_names}
+        for name, f in plan.funcs:
+            batch[name] = compute(f, batch, t.num_rows)
+        out = pa.table(batch) if batch else pa.table({})
+        ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
+        return out
     if isinstance(plan, Distinct):
         t0 = time.perf_counter()
         t = _concat(list(stream(plan.input, ctx)), plan.input.schema)
@@ -171,16 +204,61 @@ def _empty_type(t: SqlType) -> pa.DataType:
     return pa.null() if t.kind == "null" else t.arrow
 
 
+def _streams(j: Join) -> bool:
+    """Whether ``j`` runs as a step of its probe side's pipeline (else it is a breaker)."""
+    if j.kind in ("inner", "cross"):
+        return True
+    return j.kind in ("left", "single", "semi", "anti") and j.build == "right"
+
+
 def _pipeline(plan: Plan) -> tuple[Plan, list[Plan]]:
-    """``plan`` as its source (a scan or a pipeline breaker) and the filters and
-    projections above it, lowest first."""
+    """``plan`` as its source (a scan or a pipeline breaker) and the filters, projections
+    and streaming joins above it, lowest first (a join is entered through its probe side;
+    its build side is a pipeline of its own)."""
     chain: list[Plan] = []
     node = plan
-    while isinstance(node, (Filter, Project)):
-        chain.append(node)
-        node = node.input
+    while True:
+        if isinstance(node, (Filter, Project)):
+            chain.append(node)
+            node = node.input
+        elif isinstance(node, Join) and _streams(node):
+            chain.append(node)
+            node = node.left if node.build == "right" else node.right
+        else:
+            break
     chain.reverse()
     return node, chain
+
+
+def _prepare_joins(chain: list[Plan], ctx: Context) -> None:
+    """Build the hash tables of the chain's joins (before any morsel runs: a build runs
+    pipelines of its own on the same pool)."""
+    for op in chain:
+        if isinstance(op, Join):
+            t0 = time.perf_counter()
+            b = ctx.builds.ensure(op, lambda p: materialize(p, ctx))
+            st = ctx.op(op)
+            with st.lock:
+                st.extra.setdefault("build_rows", b.rows)
+                st.extra.setdefault("build_seconds", time.perf_counter() - t0)
+
+
+def _join_breaker(j: Join, ctx: Context) -> pa.Table:
+    """FULL joins, and semi/anti joins that build their (small) left side and stream the
+    right side past it."""
+    t0 = time.perf_counter()
+    if j.kind == "full":
+        out = full_outer(j, materialize(j.left, ctx), materialize(j.right, ctx))
+    elif j.kind in ("semi", "anti") and j.build == "left":
+        b = ctx.builds.ensure(j, lambda p: materialize(p, ctx))
+        sink = MarkSink(j, b)
+        for _ in stream(j.right, ctx, sink=sink):
+            pass
+        out = sink.result()
+    else:
+        raise QueryError(f"cannot run a {j.kind} join with build side {j.build}")
+    ctx.op(j).add(out.num_rows, time.perf_counter() - t0)
+    return out
 
 
 def stream(plan: Plan, ctx: Context, limit: int | None = None,
@@ -192,6 +270,7 @@ def stream(plan: Plan, ctx: Context, limit: int | None = None,
         yield from run_pipeline(node, chain, ctx, sink=sink, limit=limit)
         return
     base = materialize(node, ctx)
+    _prepare_joins(chain, ctx)
     batch = {n: base.column(n).combine_chunks() if base.num_rows else
              pa.array([], base.column(n).type) for n in base.column_names}
     out, n = _apply(chain, batch, base.num_rows, ctx)
@@ -217,6 +296,8 @@ def _apply(chain: list[Plan], batch: Batch, n: int, ctx: Context) -> tuple[Batch
         t0 = time.perf_counter()
         if isinstance(op, Filter):
             batch, n = _filter_batch(op.predicate, batch, n)
+        elif isinstance(op, Join):
+            batch, n = probe(op, ctx.builds.get(op), batch, n)
         else:
             batch = {name: evaluate(e, batch, n) for name, e in op.exprs}
         ctx.op(op).add(n, time.perf_counter() - t0)
@@ -296,6 +377,7 @@ def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
                  limit: int | None = None, morsels: list[Morsel] | None = None) -> Iterator:
     """Run scan -> chain -> sink over every morsel (or the given ones, already planned);
     yields sink results in morsel order."""
+    _prepare_joins(chain, ctx)
     if scan.index is not None and scan.index.kind == "hash":
         yield from _index_pipeline(scan, chain, ctx, sink)
         return

@@ -14,16 +14,20 @@ scan, and the zone-map ranges the scan uses to skip blocks without touching thei
 from __future__ import annotations
 
 from mapdb.query.expr import Call, Col, Expr, Lit, conjoin, conjuncts, replace
+from mapdb.query.joinorder import names, reorder, split_keys
 from mapdb.query.plan import (
     Aggregate,
     Distinct,
     Filter,
     IndexAccess,
+    Join,
     Limit,
     Plan,
     Project,
     Scan,
+    SetOp,
     Sort,
+    Window,
 )
 from mapdb.query.types import QueryError
 
@@ -72,6 +76,7 @@ def _simplify(e: Expr) -> Expr:
 
 def optimize(plan: Plan) -> Plan:
     plan = _push_filters(plan)
+    plan = reorder(plan)
     _prune(plan, None)
     _ranges(plan)
     _indexes(plan)
@@ -85,12 +90,82 @@ def scan_of(plan: Plan) -> Scan:
 
 
 def _push_filters(plan: Plan) -> Plan:
-    for attr in ("input",):
+    for attr in ("input", "left", "right"):
         if hasattr(plan, attr):
             setattr(plan, attr, _push_filters(getattr(plan, attr)))
+    if isinstance(plan, Join):
+        plan = _normalize_join(plan)
     if isinstance(plan, Filter):
-        return _push(plan.input, conjuncts(plan.predicate)) or plan
+        preds = [q for p in conjuncts(plan.predicate) for q in factor_or(p)]
+        return _push(plan.input, preds) or plan
     return plan
+
+
+def disjuncts(e: Expr) -> list[Expr]:
+    if isinstance(e, Call) and e.op == "or":
+        return [x for a in e.args for x in disjuncts(a)]
+    return [e]
+
+
+def disjoin(parts: list[Expr]) -> Expr:
+    out = parts[0]
+    for p in parts[1:]:
+        out = Call("or", (out, p), out.type)
+    return out
+
+
+def factor_or(p: Expr) -> list[Expr]:
+    """``(a AND x) OR (a AND y)`` as [a, x OR y]: a join key repeated in every branch
+    (TPC-H Q19) becomes a key instead of a cross product."""
+    ds = disjuncts(p)
+    if len(ds) < 2:
+        return [p]
+    sets = [conjuncts(d) for d in ds]
+    common = [c for c in sets[0] if all(c in s for s in sets[1:])]
+    if not common:
+        return [p]
+    rest = [[c for c in s if c not in common] for s in sets]
+    if any(not r for r in rest):  # a branch is just the common part: the OR is implied
+        return common
+    return common + [disjoin([conjoin(r) for r in rest])]
+
+
+def implied(p: Expr, cols: set[str]) -> Expr | None:
+    """A condition on ``cols`` alone that ``p`` (an OR) implies: the OR of each branch's
+    conjuncts over ``cols``; None when a branch has none."""
+    ds = disjuncts(p)
+    if len(ds) < 2:
+        return None
+    parts = []
+    for d in ds:
+        mine = [c for c in conjuncts(d) if c.columns() and c.columns() <= cols]
+        if not mine:
+            return None
+        parts.append(conjoin(mine))
+    return disjoin(parts)
+
+
+def _normalize_join(j: Join) -> Plan:
+    """RIGHT joins become LEFT joins; the parts of the ON condition over one side go down
+    where the join kind allows, equalities across become keys."""
+    if j.kind == "right":
+        j = Join(j.right, j.left, "left", j.right_keys, j.left_keys, j.condition)
+    if j.kind in ("inner", "cross"):
+        preds, j.condition = conjuncts(j.condition), None
+        out = _push(j, preds) if preds else j
+        return out
+    lcols, rcols = names(j.left), names(j.right)
+    keep = []
+    for p in conjuncts(j.condition):
+        cols = p.columns()
+        if cols and cols <= rcols and j.kind in ("left", "semi", "anti", "mark", "single"):
+            j.right = _push(j.right, [p]) or Filter(j.right, p)
+        else:
+            keep.append(p)
+    lk, rk, rest = split_keys(keep, lcols, rcols)
+    j.left_keys, j.right_keys = j.left_keys + lk, j.right_keys + rk
+    j.condition = conjoin(rest)
+    return j
 
 
 def _push(target: Plan, preds: list[Expr]) -> Plan | None:
@@ -106,6 +181,30 @@ def _push(target: Plan, preds: list[Expr]) -> Plan | None:
         inner = [replace(p, mapping) for p in preds]
         target.input = _push(target.input, inner) or Filter(target.input, conjoin(inner))
         return target
+    if isinstance(target, Join):
+        lcols, rcols = names(target.left), names(target.right)
+        left, right, stay = [], [], []
+        for p in preds:
+            cols = p.columns()
+            if cols and cols <= lcols and target.kind in ("inner", "cross", "left", "semi",
+                                                          "anti", "single", "mark"):
+                left.append(p)
+            elif cols and cols <= rcols and target.kind in ("inner", "cross"):
+                right.append(p)
+            elif target.kind in ("inner", "cross") and cols:
+                target.condition = conjoin(conjuncts(target.condition) + [p])
+                target.kind = "inner"
+                for side, side_cols in ((left, lcols), (right, rcols)):
+                    q = implied(p, side_cols)  # the OR still runs on the joined rows
+                    if q is not None:
+                        side.append(q)
+            else:
+                stay.append(p)
+        if left:
+            target.left = _push(target.left, left) or Filter(target.left, conjoin(left))
+        if right:
+            target.right = _push(target.right, right) or Filter(target.right, conjoin(right))
+        return Filter(target, conjoin(stay)) if stay else target
     if isinstance(target, Aggregate):
         key_names = {n for n, _ in target.keys}
         down = [p for p in preds if p.columns() <= key_names]
@@ -149,6 +248,22 @@ def _prune(plan: Plan, needed: set[str] | None) -> None:
         _prune(plan.input, {n for n, _ in plan.input.schema})
     elif isinstance(plan, Limit):
         _prune(plan.input, needed)
+    elif isinstance(plan, Join):
+        cols = set(needed) if needed is not None else {n for n, _ in plan.schema}
+        for k in plan.left_keys + plan.right_keys:
+            cols |= k.columns()
+        if plan.condition is not None:
+            cols |= plan.condition.columns()
+        _prune(plan.left, cols & names(plan.left))
+        _prune(plan.right, cols & names(plan.right))
+    elif isinstance(plan, SetOp):
+        _prune(plan.left, None)
+        _prune(plan.right, None)
+    elif isinstance(plan, Window):
+        cols = set(needed) if needed is not None else {n for n, _ in plan.schema}
+        for _, f in plan.funcs:
+            cols |= f.columns()
+        _prune(plan.input, cols & names(plan.input))
 
 
 _FLIP = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq"}
