@@ -205,7 +205,7 @@ class Binder:
         self.catalog = catalog
         self.sql = sql
         self._ids = itertools.count()
-        self._scanned: set[int] = set()  # sources already scanned (a second scan renames)
+        self._scanned: set[str] = set()  # column names earlier scans produce
         self.subquery_cols: set[str] = set()  # columns scalar subquery joins add
 
     def error(self, message: str, node: exp.Expression | None = None) -> QueryError:
@@ -434,11 +434,14 @@ class Binder:
             types = source.types()
             plan: Plan = Scan(source, list(types))
             cols = [(n, Col(n, t)) for n, t in types.items()]
-            if id(source) in self._scanned:  # a table read twice: its columns renamed
-                plan = Project(plan, [(self.fresh(n), c) for n, c in cols])
+            if any(n in self._scanned for n, _ in cols):
+                # a name another scan of this query already has (a table read twice, or
+                # two tables' "k"): renamed, since internal names are unique per query
+                plan = Project(plan, [(self.fresh(n) if n in self._scanned else n, c)
+                                      for n, c in cols])
                 cols = [(n, Col(c, t)) for (n, _), (c, t) in zip(cols, plan.schema,
                                                                  strict=True)]
-            self._scanned.add(id(source))
+            self._scanned.update(c.name for _, c in cols)
             if columns:
                 names = self.rename([n for n, _ in cols], columns, src)
                 cols = [(n, c) for n, (_, c) in zip(names, cols, strict=True)]
@@ -881,6 +884,7 @@ class Binder:
             default = sub(f.args["default"]) if f.args.get("default") else Lit(None, NULL)
             if default.type.kind != "null":
                 value, default = fn.unify(value, default, "LAG/LEAD default")
+                default = fold(default)
                 if not isinstance(default, Lit):
                     raise self.error("LAG/LEAD default must be a constant", node)
             if not keys:

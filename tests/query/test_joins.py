@@ -1,0 +1,126 @@
+"""Joins, subqueries, set operations and window functions against DuckDB, on small tables
+with NULL keys, duplicate keys, keys of several types and a table read twice."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from mapdb.errors import MapdbError
+
+from .compare import check
+
+A = pa.table({
+    "id": [1, 2, 3, 4, 5, 6, None, 8],
+    "k": [10, 20, 20, None, 30, 40, 10, 50],
+    "s": ["x", "y", "y", "z", None, "w", "x", "v"],
+    "d": pa.array([100, 250, 250, 300, None, 400, 100, 999], pa.decimal128(9, 2)),
+    "v": [1.5, 2.5, None, 4.0, 5.5, 6.0, 7.0, 8.0],
+})
+B = pa.table({
+    "k": [10, 20, 20, 30, None, 60],
+    "s": ["x", "y", "q", None, "z", "x"],
+    "w": [100, 200, 201, 300, 400, 600],
+    "day": pa.array([0, 1, 2, 3, None, 5], pa.int32()).cast(pa.date32()),
+})
+
+
+@pytest.fixture(scope="module")
+def jn(engines):
+    for name, t in (("ja", A), ("jb", B)):
+        if name not in engines.db:
+            engines.db.create_table(name, t)
+        if engines.con is not None:
+            engines.con.register(name, t)
+    return engines
+
+
+QUERIES = [
+    # inner joins: one key, two keys, string keys, using, a table joined to itself
+    "SELECT id, w FROM ja JOIN jb ON ja.k = jb.k ORDER BY id, w",
+    "SELECT id, w FROM ja, jb WHERE ja.k = jb.k AND ja.s = jb.s ORDER BY id, w",
+    "SELECT id, w FROM ja JOIN jb ON ja.s = jb.s ORDER BY id, w",
+    "SELECT id, w FROM ja JOIN jb USING (k) ORDER BY id, w",
+    "SELECT a1.id, a2.id FROM ja a1 JOIN ja a2 ON a1.k = a2.k AND a1.id < a2.id "
+    "ORDER BY 1, 2",
+    "SELECT ja.id, jb.w FROM ja JOIN jb ON ja.k = jb.k AND ja.v * 100 < jb.w "
+    "ORDER BY 1, 2",
+    "SELECT count(*), sum(w) FROM ja JOIN jb ON ja.k = jb.k WHERE ja.d > 1.00",
+    # outer joins
+    "SELECT id, w FROM ja LEFT JOIN jb ON ja.k = jb.k ORDER BY id NULLS LAST, w",
+    "SELECT id, w FROM ja LEFT JOIN jb ON ja.k = jb.k AND jb.w > 150 ORDER BY id, w",
+    "SELECT id, w FROM ja RIGHT JOIN jb ON ja.k = jb.k ORDER BY w, id",
+    "SELECT id, w FROM ja FULL OUTER JOIN jb ON ja.k = jb.k ORDER BY id, w",
+    "SELECT jb.k, count(id) FROM jb LEFT JOIN ja ON ja.k = jb.k GROUP BY jb.k ORDER BY 1",
+    # cross and non-equi joins
+    "SELECT count(*) FROM ja CROSS JOIN jb",
+    "SELECT id, w FROM ja, jb WHERE ja.k < jb.k / 10 ORDER BY id, w",
+    # semi and anti joins, NULL semantics of IN / NOT IN
+    "SELECT id FROM ja WHERE EXISTS (SELECT * FROM jb WHERE jb.k = ja.k) ORDER BY id",
+    "SELECT id FROM ja WHERE NOT EXISTS (SELECT * FROM jb WHERE jb.k = ja.k) ORDER BY id",
+    "SELECT id FROM ja WHERE EXISTS (SELECT * FROM jb WHERE jb.k = ja.k AND jb.s <> ja.s) "
+    "ORDER BY id",
+    "SELECT id FROM ja WHERE NOT EXISTS (SELECT * FROM jb WHERE jb.k = ja.k AND "
+    "jb.s <> ja.s) ORDER BY id",
+    "SELECT id FROM ja WHERE k IN (SELECT k FROM jb) ORDER BY id",
+    "SELECT id FROM ja WHERE k NOT IN (SELECT k FROM jb) ORDER BY id",
+    "SELECT id FROM ja WHERE k NOT IN (SELECT k FROM jb WHERE k IS NOT NULL) ORDER BY id",
+    "SELECT id FROM ja WHERE k NOT IN (SELECT k FROM jb WHERE w > 10000) ORDER BY id",
+    "SELECT id FROM ja WHERE EXISTS (SELECT * FROM jb WHERE w > 500) ORDER BY id",
+    "SELECT id FROM ja WHERE NOT EXISTS (SELECT * FROM jb WHERE w > 5000) ORDER BY id",
+    # scalar subqueries: uncorrelated, correlated (decorrelated), count of no rows
+    "SELECT id FROM ja WHERE v > (SELECT avg(v) FROM ja) ORDER BY id",
+    "SELECT id, (SELECT max(w) FROM jb) AS m FROM ja ORDER BY id",
+    "SELECT id FROM ja WHERE ja.k * 10 < (SELECT max(w) FROM jb WHERE jb.k = ja.k) "
+    "ORDER BY id",
+    "SELECT id FROM ja WHERE (SELECT count(*) FROM jb WHERE jb.k = ja.k) = 0 ORDER BY id",
+    "SELECT k, sum(v) FROM ja GROUP BY k HAVING sum(v) > (SELECT min(v) * 2 FROM ja) "
+    "ORDER BY k",
+    # CTEs used twice, derived tables with column names
+    "WITH c AS (SELECT k, sum(w) AS t FROM jb GROUP BY k) "
+    "SELECT c1.k, c1.t FROM c c1 WHERE c1.t = (SELECT max(t) FROM c) ORDER BY 1",
+    "SELECT x, n FROM (SELECT k, count(*) FROM ja GROUP BY k) AS q (x, n) ORDER BY x",
+    # set operations
+    "SELECT k FROM ja UNION SELECT k FROM jb ORDER BY k",
+    "SELECT k FROM ja UNION ALL SELECT k FROM jb ORDER BY k",
+    "SELECT k FROM ja INTERSECT SELECT k FROM jb ORDER BY k",
+    "SELECT k FROM ja EXCEPT SELECT k FROM jb ORDER BY k",
+    "SELECT k, s FROM ja INTERSECT ALL SELECT k, s FROM jb ORDER BY k, s",
+    "SELECT k FROM ja EXCEPT ALL SELECT k FROM jb ORDER BY k",
+    "SELECT k, v FROM ja UNION SELECT k, w FROM jb ORDER BY k, v",
+    # window functions
+    "SELECT id, row_number() OVER (ORDER BY id) FROM ja WHERE id IS NOT NULL ORDER BY id",
+    "SELECT id, rank() OVER (PARTITION BY k ORDER BY s), dense_rank() OVER (ORDER BY k) "
+    "FROM ja ORDER BY id",
+    "SELECT id, sum(v) OVER (PARTITION BY k ORDER BY id ROWS BETWEEN 1 PRECEDING AND "
+    "CURRENT ROW) FROM ja ORDER BY id",
+    "SELECT id, avg(d) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), "
+    "count(*) OVER (PARTITION BY s) FROM ja ORDER BY id",
+    "SELECT id, min(v) OVER (PARTITION BY k), max(s) OVER (ORDER BY id ROWS BETWEEN "
+    "2 PRECEDING AND 1 FOLLOWING) FROM ja ORDER BY id",
+    "SELECT id, lag(v) OVER (ORDER BY id), lead(v, 2, 0.0) OVER (ORDER BY id) FROM ja "
+    "ORDER BY id",
+    "SELECT k, sum(w), rank() OVER (ORDER BY sum(w) DESC) FROM jb GROUP BY k ORDER BY k",
+]
+
+
+@pytest.mark.parametrize("sql", QUERIES)
+def test_join_query(jn, sql):
+    check(jn, sql)
+
+
+@pytest.mark.parametrize("sql, message", [
+    ("SELECT id FROM ja WHERE k = (SELECT k FROM jb)", "more than one row"),
+    ("SELECT id FROM ja WHERE k = (SELECT k, w FROM jb)", "one column"),
+    ("SELECT id FROM ja JOIN jb ON ja.k = jb.k WHERE k = 1", "ambiguous"),
+    ("SELECT id FROM ja WHERE k IN (SELECT k FROM jb) OR id = 1", "condition of WHERE"),
+])
+def test_join_errors(jn, sql, message):
+    with pytest.raises(MapdbError, match=message):
+        jn.db.sql(sql).to_arrow()
+
+
+def test_explain_names_the_join(jn):
+    text = jn.db.sql("EXPLAIN SELECT id, w FROM ja JOIN jb ON ja.k = jb.k").to_arrow()
+    shown = "\n".join(str(v) for c in text.columns for v in c.to_pylist())
+    assert "join" in shown.lower() and "k" in shown
