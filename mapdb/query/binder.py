@@ -891,6 +891,9 @@ class Binder:
                 raise self.error(f"{type(f).__name__.upper()} needs ORDER BY", node)
             return WindowFn(type(f).__name__.lower(), (value, off, default), partition, keys,
                             None, value.type)
+        if not isinstance(f, (exp.Count, *_AGGS)):
+            raise self.error(f"{f.sql(dialect='duckdb')[:40]} is not supported as a window "
+                             "function", node)
         agg = self.expr(f, scope, depth)
         if not isinstance(agg, Agg) or agg.fn not in ("count_star", "count", "sum", "avg",
                                                       "min", "max"):
