@@ -32,8 +32,8 @@ import pyarrow.compute as pc
 
 from mapdb.query.evaluate import decode, evaluate, to_decimal128
 from mapdb.query.expr import Agg, Col, Expr
-from mapdb.query.optimizer import optimize
 from mapdb.query.hashjoin import Builds, MarkSink, full_outer, probe
+from mapdb.query.optimizer import optimize
 from mapdb.query.plan import (
     Aggregate,
     Distinct,
@@ -325,14 +325,62 @@ class KernelFilter:
         return loc.out[:k].copy()
 
 
+class JoinFilter:
+    """The hash tables of the joins above a scan, applied at the scan: a morsel's key
+    columns are read and probed first, and the scan's other columns are gathered only for
+    the rows every inner or semi join can match (and no anti join does). The joins still
+    run above (they add the build side's columns); what this saves is reading and carrying
+    the rows they would drop."""
+
+    def __init__(self, scan: Scan, chain: list[Plan], ctx: Context):
+        self.joins = []
+        for op in chain:
+            if isinstance(op, Join):
+                keys = op.left_keys if op.build == "right" else op.right_keys
+                cols = set().union(*(k.columns() for k in keys)) if keys else set()
+                if keys and cols <= set(scan.columns) and (
+                        op.kind == "inner" or (op.kind in ("semi", "anti") and
+                                               op.condition is None and not op.null_aware)):
+                    self.joins.append((op, keys))
+            elif not isinstance(op, Filter):
+                break  # a projection may rename the columns the next keys name
+        self.ctx = ctx
+        self.columns = sorted(set().union(*(k.columns() for _, ks in self.joins for k in ks))
+                              ) if self.joins else []
+
+    def __bool__(self) -> bool:
+        return bool(self.joins)
+
+    def rows(self, keys: Batch, n: int) -> np.ndarray:
+        """Offsets (into ``keys``' rows) that pass every join's key test."""
+        from mapdb.query.hashjoin import matches
+        idx = None  # survivors so far (None: all), each join probing only those
+        for op, exprs in self.joins:
+            found = matches(op, self.ctx.builds.get(op), exprs, keys, n, idx)
+            hit = ~found if op.kind == "anti" else found
+            idx = np.flatnonzero(hit) if idx is None else idx[hit]
+        return idx
+
+
 def scan_batch(scan: Scan, m: Morsel, ctx: Context,
-               kfilter: KernelFilter | None = None) -> tuple[Batch, int]:
+               kfilter: KernelFilter | None = None,
+               jfilter: JoinFilter | None = None) -> tuple[Batch, int]:
     """The scan's columns for one morsel, its pushed-down filter applied."""
     st = ctx.op(scan)
     t0 = time.perf_counter()
     faults0 = resource.getrusage(resource.RUSAGE_THREAD).ru_majflt
     n = m.rows
-    if kfilter is not None:  # the kernel picks rows; only those are gathered
+    if jfilter and (kfilter is not None or scan.filter is None):
+        # rows the kernel filter keeps, then the joins' key test, then the other columns
+        rows = kfilter.select(m) if kfilter is not None else None
+        keys = scan.source.gather(m, jfilter.columns, rows) if rows is not None else \
+            scan.source.arrays(m, jfilter.columns)
+        hit = jfilter.rows(keys, n if rows is None else len(rows))
+        rows = hit if rows is None else rows[hit]
+        batch = scan.source.gather(m, scan.columns, rows)
+        touched = sum(int(n * scan.source.row_width(c)) for c in scan.columns)
+        n = len(rows)
+    elif kfilter is not None:  # the kernel picks rows; only those are gathered
         rows = kfilter.select(m)
         batch = scan.source.gather(m, scan.columns, rows)
         touched = sum(int(n * scan.source.row_width(c)) for c in scan.columns)
@@ -389,11 +437,16 @@ def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
     kfilter = KernelFilter(program) if program is not None else None
     if kfilter is not None:
         ctx.op(scan).extra["kernel"] = "kernel filter"
+    jfilter = JoinFilter(scan, chain, ctx) if hasattr(scan.source, "gather") else None
+    if jfilter:
+        ctx.op(scan).extra["kernel"] = (ctx.op(scan).extra.get("kernel", "") +
+                                        f"; join keys {', '.join(jfilter.columns)} probed "
+                                        "before the other columns are read").lstrip("; ")
 
     def work(i: int, m: Morsel):
         if prefetch is not None:
             prefetch(scan.columns, morsels, i)
-        batch, n = scan_batch(scan, m, ctx, kfilter)
+        batch, n = scan_batch(scan, m, ctx, kfilter, jfilter)
         batch, n = _apply(chain, batch, n, ctx)
         if sink is not None:
             return sink(batch, n)

@@ -15,7 +15,19 @@ Project x
 
 from __future__ import annotations
 
-from mapdb.query.plan import Aggregate, Distinct, Filter, Limit, Plan, Project, Scan, Sort
+from mapdb.query.plan import (
+    Aggregate,
+    Distinct,
+    Filter,
+    Join,
+    Limit,
+    Plan,
+    Project,
+    Scan,
+    SetOp,
+    Sort,
+    Window,
+)
 
 
 def _label(p: Plan, names: dict[str, str]) -> str:
@@ -49,6 +61,24 @@ def _label(p: Plan, names: dict[str, str]) -> str:
         return f"Limit {p.limit}" + (f" offset {p.offset}" if p.offset else "")
     if isinstance(p, Distinct):
         return "Distinct"
+    if isinstance(p, Join):
+        s = f"{p.kind.capitalize()} join"
+        if p.left_keys:
+            s += " on " + ", ".join(f"{a} = {b}" for a, b in zip(p.left_keys, p.right_keys,
+                                                               strict=True))
+        if p.condition is not None:
+            s += f" where {p.condition}"
+        if p.null_aware:
+            s += " (NOT IN: NULL-aware)"
+        if p.kind != "full":
+            s += f", hash table on the {p.build} input"
+            if p.kind in ("semi", "anti") and p.build == "left":
+                s += " (the right input streams past it)"
+        return s
+    if isinstance(p, SetOp):
+        return f"{p.op.upper()}{' ALL' if p.all else ''}"
+    if isinstance(p, Window):
+        return "Window " + ", ".join(f"{n(c)} := {f}" for c, f in p.funcs)
     return type(p).__name__
 
 
@@ -97,6 +127,9 @@ def render(plan: Plan, names: list[str], stats: dict | None = None) -> str:
                 line += f", major faults {x['major_faults']:,}"
             if "kernel" in x:
                 line += f", {x['kernel']}"
+            if "build_rows" in x:
+                line += (f", built {x['build_rows']:,} rows in "
+                         f"{x['build_seconds'] * 1000:.1f} ms")
             line += ")"
         lines.append(line)
         for c in p.inputs:

@@ -170,6 +170,17 @@ class Builds:
         return b
 
 
+def matches(join: Join, build: HashBuild, exprs: list[Expr], batch: Batch, n: int,
+            rows: np.ndarray | None = None) -> np.ndarray:
+    """Whether each row's keys (``exprs`` over ``batch``; only ``rows`` when given) have
+    a match in ``build``."""
+    codes, valid = build.coder.encode(_keys(exprs, batch, n))
+    if rows is not None:
+        codes = np.ascontiguousarray(codes[rows])
+        valid = None if valid is None else np.ascontiguousarray(valid[rows])
+    return build.table.probe_first(codes, valid) >= 0
+
+
 def probe(join: Join, build: HashBuild, batch: Batch, n: int) -> tuple[Batch, int]:
     """One batch of the streaming side through ``join``."""
     streaming_keys = join.left_keys if join.build == "right" else join.right_keys

@@ -194,7 +194,7 @@ def estimate(plan: Plan) -> float:
         left, right = estimate(plan.left), estimate(plan.right)
         if plan.kind in ("semi", "anti"):
             return left * 0.5
-        if plan.kind in ("single", "mark", "left"):
+        if plan.kind in ("single", "left"):
             return left
         if plan.kind in ("cross",) and not plan.left_keys:
             return left * right
@@ -228,6 +228,87 @@ def _base(plan: Plan) -> float:
         return _base(node.left) if node.kind != "inner" else max(_base(node.left),
                                                                   _base(node.right))
     return estimate(plan)
+
+
+# -- decorrelated subqueries: only the groups the outer query asks for ----------------------
+
+def reduce_subqueries(plan: Plan) -> Plan:
+    """A decorrelated aggregate (the build side of a "single" join, grouped by the join
+    keys) is computed only for the keys the outer query can produce: its input is
+    semi-joined with a copy of the smallest part of the outer plan that yields those keys
+    (TPC-H Q17: lineitem's average quantity per part, for the parts of one brand and
+    container, instead of for all 200,000 parts per scale factor)."""
+    for attr in ("input", "left", "right"):
+        if hasattr(plan, attr):
+            setattr(plan, attr, reduce_subqueries(getattr(plan, attr)))
+    if not (isinstance(plan, Join) and plan.kind == "single" and plan.left_keys and
+            all(isinstance(k, Col) for k in plan.left_keys)):
+        return plan
+    agg, inner_keys = _grouped_by(plan.right, plan.right_keys)
+    if agg is None:
+        return plan
+    need = {k.name for k in plan.left_keys}
+    source = _smallest_with(plan.left, need)
+    if source is None or estimate(source) >= estimate(agg.input):
+        return plan
+    agg.input = Join(agg.input, copy_plan(source), "semi", inner_keys,
+                     list(plan.left_keys))
+    return plan
+
+
+def _grouped_by(plan: Plan, keys: list[Expr]) -> tuple[Aggregate | None, list[Expr]]:
+    """The Aggregate under ``plan`` whose group keys are exactly ``keys`` (through
+    projections), with those keys as expressions over the aggregate's input."""
+    if not all(isinstance(k, Col) for k in keys):
+        return None, []
+    node, cols = plan, [k.name for k in keys]
+    while isinstance(node, Project):
+        m = dict(node.exprs)
+        if not all(isinstance(m.get(c), Col) for c in cols):
+            return None, []
+        cols = [m[c].name for c in cols]
+        node = node.input
+    if not isinstance(node, Aggregate) or len(node.keys) != len(cols):
+        return None, []
+    by_name = dict(node.keys)
+    if set(by_name) != set(cols):
+        return None, []
+    return node, [by_name[c] for c in cols]
+
+
+def _smallest_with(plan: Plan, need: set[str]) -> Plan | None:
+    """The smallest subtree of ``plan`` whose rows include every value of the ``need``
+    columns that ``plan``'s rows have (inner joins and filters only remove rows)."""
+    if not need <= names(plan):
+        return None
+    node = plan
+    while True:
+        if isinstance(node, Join) and node.kind in ("inner", "cross"):
+            if need <= names(node.left):
+                node = node.left
+            elif need <= names(node.right):
+                node = node.right
+            else:
+                return node
+        elif isinstance(node, Join) and node.kind in ("single", "left") and \
+                need <= names(node.left):
+            node = node.left
+        else:  # a scan, a filter, a semi/anti join (which already reduces) ...
+            return node
+
+
+def copy_plan(plan: Plan) -> Plan:
+    """A copy of ``plan`` whose nodes (and their mutable fields) are its own; sources and
+    expressions are shared (they are not changed by the optimizer)."""
+    import dataclasses
+    changes = {}
+    for f in dataclasses.fields(plan):
+        v = getattr(plan, f.name)
+        if isinstance(v, Plan):
+            changes[f.name] = copy_plan(v)
+        elif isinstance(v, (list, dict)):
+            changes[f.name] = type(v)(v)
+    return dataclasses.replace(plan, **changes)
 
 
 # -- clusters of inner joins --------------------------------------------------------------
@@ -316,7 +397,7 @@ def _fold_dimensions(rels: list[_Rel], preds: list[Expr], start: _Rel) -> None:
             if len(nbrs) != 1 or nbrs[0] is start:
                 continue
             n = nbrs[0]
-            lk, rk, _ = split_keys([p for p in preds if p.columns() <= n.cols | d.cols],
+            _lk, rk, _ = split_keys([p for p in preds if p.columns() <= n.cols | d.cols],
                                    n.cols, d.cols)
             if not any(unique_key(d.plan, k) for k in rk):
                 continue

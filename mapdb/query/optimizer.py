@@ -14,7 +14,7 @@ scan, and the zone-map ranges the scan uses to skip blocks without touching thei
 from __future__ import annotations
 
 from mapdb.query.expr import Call, Col, Expr, Lit, conjoin, conjuncts, replace
-from mapdb.query.joinorder import names, reorder, split_keys
+from mapdb.query.joinorder import names, reduce_subqueries, reorder, split_keys
 from mapdb.query.plan import (
     Aggregate,
     Distinct,
@@ -76,6 +76,7 @@ def _simplify(e: Expr) -> Expr:
 
 def optimize(plan: Plan) -> Plan:
     plan = _push_filters(plan)
+    plan = reduce_subqueries(plan)
     plan = reorder(plan)
     _prune(plan, None)
     _ranges(plan)
@@ -127,7 +128,7 @@ def factor_or(p: Expr) -> list[Expr]:
     rest = [[c for c in s if c not in common] for s in sets]
     if any(not r for r in rest):  # a branch is just the common part: the OR is implied
         return common
-    return common + [disjoin([conjoin(r) for r in rest])]
+    return [*common, disjoin([conjoin(r) for r in rest])]
 
 
 def implied(p: Expr, cols: set[str]) -> Expr | None:
@@ -158,7 +159,7 @@ def _normalize_join(j: Join) -> Plan:
     keep = []
     for p in conjuncts(j.condition):
         cols = p.columns()
-        if cols and cols <= rcols and j.kind in ("left", "semi", "anti", "mark", "single"):
+        if cols and cols <= rcols and j.kind in ("left", "semi", "anti", "single"):
             j.right = _push(j.right, [p]) or Filter(j.right, p)
         else:
             keep.append(p)
@@ -187,12 +188,12 @@ def _push(target: Plan, preds: list[Expr]) -> Plan | None:
         for p in preds:
             cols = p.columns()
             if cols and cols <= lcols and target.kind in ("inner", "cross", "left", "semi",
-                                                          "anti", "single", "mark"):
+                                                          "anti", "single"):
                 left.append(p)
             elif cols and cols <= rcols and target.kind in ("inner", "cross"):
                 right.append(p)
             elif target.kind in ("inner", "cross") and cols:
-                target.condition = conjoin(conjuncts(target.condition) + [p])
+                target.condition = conjoin([*conjuncts(target.condition), p])
                 target.kind = "inner"
                 for side, side_cols in ((left, lcols), (right, rcols)):
                     q = implied(p, side_cols)  # the OR still runs on the joined rows

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mapdb.query.expr import Agg, Expr, WindowFn
-from mapdb.query.types import BOOL, SqlType
+from mapdb.query.types import SqlType
 
 
 @dataclass
@@ -131,7 +131,7 @@ class Distinct(Unary):
     pass
 
 
-JOIN_KINDS = ("inner", "left", "right", "full", "cross", "semi", "anti", "single", "mark")
+JOIN_KINDS = ("inner", "left", "right", "full", "cross", "semi", "anti", "single")
 
 
 @dataclass
@@ -140,8 +140,7 @@ class Join(Plan):
 
     kind: inner, left/right/full (outer), cross, semi and anti (rows of ``left`` with / with
     no match; the output has only left's columns), single (a left join whose right side may
-    match at most one row: a scalar subquery; more is an error), mark (left's rows plus a
-    BOOL column ``mark``: whether a match exists, NULL when unknown under ``null_aware``).
+    match at most one row: a scalar subquery; more is an error).
     Equi-join keys pair ``left_keys[i]`` (over left's columns) with ``right_keys[i]``;
     ``condition`` is the rest of the ON clause, over both sides' columns, and is part of
     what "match" means (it is not a filter on an outer join's output). ``null_aware``: the
@@ -155,15 +154,12 @@ class Join(Plan):
     right_keys: list[Expr] = field(default_factory=list)
     condition: Expr | None = None
     null_aware: bool = False
-    mark: str | None = None
     build: str = "right"
 
     @property
     def schema(self):
         if self.kind in ("semi", "anti"):
             return self.left.schema
-        if self.kind == "mark":
-            return self.left.schema + [(self.mark, BOOL)]
         return self.left.schema + self.right.schema
 
     @property

@@ -1,0 +1,649 @@
+"""Window functions over one batch: ``fn(args) OVER (PARTITION BY ... ORDER BY ... frame)``.
+
+``compute(w, batch, n)`` gives one value per input row, in the input row order, of
+``w.type.arrow``; the semantics are DuckDB's (the reference of the differential tests).
+
+How: every PARTITION BY and ORDER BY key becomes an unsigned integer code that sorts like
+the key, with DESC and NULLS FIRST folded in (integers and dates: offset from the minimum;
+floats: their bits, -0.0 equal to 0.0 and NaN above everything as in DuckDB; strings and
+other types: the rank of their dictionary entry). The codes combine into one uint64 when
+their ranges allow (else an Arrow multi-key sort), and one stable sort puts the rows in
+window order (ties keep the input order). Partitions and peer groups start where adjacent
+codes differ. Each function is then a few numpy passes over the sorted positions:
+
+- row_number / rank / dense_rank: positions relative to partition and peer-group starts;
+- frames: ``[fs, fe)`` per row, clipped to the partition;
+- count / sum / avg: prefix sums, ``prefix[fe] - prefix[fs]``. Integer and decimal sums are
+  exact (two 32-bit limbs when int64 could overflow; decimals give decimal128(38, s));
+  float sums carry a compensation term (double-double), and inf / NaN are counted apart;
+- min / max: codes again; frames that start at the partition's start take a running
+  minimum over partition-offset codes, frames that end at its end the same backwards,
+  bounded frames a sparse table (one level per power of two of the frame width);
+- lag / lead: index arithmetic and an Arrow ``take``.
+
+>>> import pyarrow as pa
+>>> from mapdb.query.expr import Col, Lit, SortSpec, WindowFn
+>>> from mapdb.query.types import INT64
+>>> g, x = Col("g", INT64), Col("x", INT64)
+>>> batch = {"g": pa.array([1, 2, 1, 1, 2]), "x": pa.array([10, 5, 30, 20, None])}
+>>> running = WindowFn("sum", (x,), (g,), (SortSpec(x),), None, INT64)
+>>> compute(running, batch, 5).to_pylist()
+[10, 5, 60, 30, 5]
+>>> prev = WindowFn("lag", (x, Lit(1, INT64), Lit(0, INT64)), (g,), (SortSpec(x, desc=True),),
+...                 None, INT64)
+>>> compute(prev, batch, 5).to_pylist()
+[20, 0, 0, 30, 5]
+>>> moving = WindowFn("max", (x,), (), (SortSpec(x),), ("rows", -1, 0), INT64)
+>>> compute(moving, batch, 5).to_pylist()
+[10, 5, 30, 20, 30]
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mapdb.query.evaluate import decode, evaluate, from_numpy
+from mapdb.query.expr import Lit, WindowFn
+from mapdb.query.types import QueryError, SqlType
+
+_U64 = 1 << 64
+_RANKING = ("row_number", "rank", "dense_rank")
+_AGGREGATES = ("count_star", "count", "sum", "avg", "min", "max")
+
+
+def compute(w: WindowFn, batch: dict[str, pa.Array], n: int) -> pa.Array:
+    """``w`` over the ``n`` rows of ``batch``, one value per row in the input order."""
+    out = w.type.arrow
+    if w.fn not in _RANKING + _AGGREGATES + ("lag", "lead"):
+        raise QueryError(f"window function {w.fn} is not supported")
+    if n == 0:
+        return pa.array([], out)
+    lay = _layout(w, batch, n)
+    if w.fn in _RANKING:
+        if w.fn == "row_number":
+            res = lay.pos - lay.pstart + 1
+        elif w.fn == "rank":
+            res = lay.peer_start - lay.pstart + 1
+        else:
+            g = np.cumsum(lay.peer_new)
+            res = g - g[lay.pstart] + 1
+        return _numeric(lay, res, None, out)
+    if w.fn in ("lag", "lead"):
+        return _lag_lead(w, lay, batch, n)
+    return _aggregate(w, lay, batch, n)
+
+
+# -- layout: the sort, partitions and peer groups -------------------------------------------
+
+class _Layout:
+    """Rows in window order: ``perm[i]`` is the input row at sorted position ``i`` (None:
+    already in order); ``part_new`` / ``peer_new`` mark the first row of each partition /
+    peer group (equal ORDER BY values within a partition)."""
+
+    def __init__(self, n: int, perm: np.ndarray | None, part_new: np.ndarray,
+                 peer_new: np.ndarray):
+        self.n, self.perm, self.part_new, self.peer_new = n, perm, part_new, peer_new
+
+    @cached_property
+    def pos(self) -> np.ndarray:
+        return np.arange(self.n, dtype=np.int64)
+
+    @cached_property
+    def pid(self) -> np.ndarray:
+        return np.cumsum(self.part_new, dtype=np.int64) - 1
+
+    @cached_property
+    def _part(self) -> tuple[np.ndarray, np.ndarray]:
+        return _bounds(self.part_new, self.pid, self.n)
+
+    @property
+    def pstart(self) -> np.ndarray:
+        return self._part[0]
+
+    @property
+    def pend(self) -> np.ndarray:
+        return self._part[1]
+
+    @cached_property
+    def _peers(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.peer_new is self.part_new:
+            return self._part
+        return _bounds(self.peer_new, np.cumsum(self.peer_new, dtype=np.int64) - 1, self.n)
+
+    @property
+    def peer_start(self) -> np.ndarray:
+        return self._peers[0]
+
+    @property
+    def peer_end(self) -> np.ndarray:
+        return self._peers[1]
+
+    def sorted(self, a: np.ndarray) -> np.ndarray:
+        """Input order -> window order."""
+        return a if self.perm is None else a[self.perm]
+
+    def to_input(self, a: np.ndarray) -> np.ndarray:
+        """Window order -> input order."""
+        if self.perm is None:
+            return a
+        out = np.empty_like(a)
+        out[self.perm] = a
+        return out
+
+    def rows(self, sorted_pos: np.ndarray) -> np.ndarray:
+        """Sorted positions -> input row numbers."""
+        return sorted_pos if self.perm is None else self.perm[sorted_pos]
+
+
+def _bounds(new: np.ndarray, gid: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    starts = np.flatnonzero(new)
+    if len(starts) == 1:
+        return np.zeros(n, np.int64), np.full(n, n, np.int64)
+    ends = np.append(starts[1:], n)
+    return starts[gid], ends[gid]
+
+
+def _first_only(n: int) -> np.ndarray:
+    new = np.zeros(n, np.bool_)
+    new[0] = True
+    return new
+
+
+def _changes(a: np.ndarray) -> np.ndarray:
+    new = np.empty(len(a), np.bool_)
+    new[0] = True
+    np.not_equal(a[1:], a[:-1], out=new[1:])
+    return new
+
+
+def _layout(w: WindowFn, batch: dict[str, pa.Array], n: int) -> _Layout:
+    keys = [(_codes(_array(evaluate(e, batch, n))), False, False) for e in w.partition]
+    keys += [(_codes(_array(evaluate(s.expr, batch, n))), s.desc, s.nulls_first)
+             for s in w.order]
+    keys = [((c.u, c.nulls, c.rng), desc, nulls_first) for c, desc, nulls_first in keys]
+    perm, part_new, peer_new = _sort(keys, len(w.partition), n)
+    return _Layout(n, perm, part_new, peer_new if w.order else part_new)
+
+
+def _sort(keys: list, nparts: int, n: int):
+    """One stable sort over all keys: (perm or None, partition starts, peer-group starts)."""
+    if not keys:
+        new = _first_only(n)
+        return None, new, new
+    specs = []
+    for (u, nulls, rng), desc, nulls_first in keys:
+        if desc:
+            u = np.uint64(rng) - u
+        specs.append((u, nulls, rng, nulls_first))
+    radices = [rng + 1 + (nulls is not None) for _, nulls, rng, _ in specs]
+    total = 1
+    for m in radices:
+        total *= m
+    if total <= _U64:  # all keys in one uint64: mixed radix
+        c = None
+        for (u, nulls, rng, nulls_first), m in zip(specs, radices, strict=True):
+            if nulls is not None:
+                u = u + np.uint64(1) if nulls_first else u.copy()
+                u[nulls] = 0 if nulls_first else rng + 1
+            c = u if c is None else c * np.uint64(m) + u
+        if n > 1 and bool(np.all(c[1:] >= c[:-1])):
+            perm, cs = None, c
+        else:
+            small = c.astype(np.uint16) if total <= 1 << 16 else c  # numpy radix-sorts these
+            perm = np.argsort(small, kind="stable")
+            cs = c[perm]
+        peer_new = _changes(cs)
+        if nparts == 0:
+            part_new = _first_only(n)
+        elif nparts == len(keys):
+            part_new = peer_new
+        else:
+            order_radix = 1
+            for m in radices[nparts:]:
+                order_radix *= m
+            part_new = _changes(cs // np.uint64(order_radix))
+        return perm, part_new, peer_new
+    # too wide for one word: Arrow's multi-key stable sort (a null flag column before a key
+    # with nulls; every column ascending)
+    cols, owner = [], []
+    for i, (u, nulls, _, nulls_first) in enumerate(specs):
+        if nulls is not None:
+            cols.append((~nulls if nulls_first else nulls).astype(np.uint8))
+            owner.append(i)
+        cols.append(u)
+        owner.append(i)
+    table = pa.table({f"k{j}": c for j, c in enumerate(cols)})
+    perm = pc.sort_indices(table, sort_keys=[(f"k{j}", "ascending") for j in range(len(cols))])
+    perm = perm.to_numpy().astype(np.int64)
+    part_new, peer_new = _first_only(n), _first_only(n)
+    for c, i in zip(cols, owner, strict=True):
+        ch = _changes(c[perm])
+        peer_new |= ch
+        if i < nparts:
+            part_new |= ch
+    return perm, part_new, peer_new
+
+
+# -- codes: integers that sort and compare like the values ---------------------------------
+
+def _array(v) -> pa.Array:
+    if isinstance(v, pa.ChunkedArray):
+        return v.combine_chunks() if v.num_chunks != 1 else v.chunk(0)
+    return v
+
+
+def _nulls(arr: pa.Array) -> np.ndarray | None:
+    """A bool mask of the NULLs (None when there are none); a dictionary array's NULL
+    entries count."""
+    if isinstance(arr, pa.DictionaryArray):
+        nulls = _nulls(arr.indices)
+        if arr.dictionary.null_count:
+            dn = _nulls(arr.dictionary)
+            idx = _ints(arr.indices)
+            nulls = dn[idx] if nulls is None else nulls | dn[idx]
+        return nulls
+    if arr.null_count == 0:
+        return None
+    return pc.is_null(arr).to_numpy(zero_copy_only=False)
+
+
+def _ints(arr: pa.Array) -> np.ndarray:
+    """An integer-like array's values as numpy (NULLs as 0)."""
+    if arr.null_count:
+        arr = pc.fill_null(arr, pa.scalar(0, arr.type))
+    return arr.to_numpy(zero_copy_only=False)
+
+
+def _floats(arr: pa.Array) -> np.ndarray:
+    if arr.type != pa.float64():
+        arr = pc.cast(arr, pa.float64())
+    return np.asarray(_ints(arr), np.float64)
+
+
+_TEMPORAL32 = (pa.types.is_date32, pa.types.is_time32)
+_TEMPORAL64 = (pa.types.is_date64, pa.types.is_timestamp, pa.types.is_time64,
+               pa.types.is_duration)
+
+
+class _Codes:
+    """A column as uint64 codes from 0 that sort and compare like its values (equal values,
+    and only they, share a code; NULL rows hold 0 and are marked in ``nulls``); ``rng`` is
+    the largest code. ``values`` turns codes back into the column's values."""
+
+    def __init__(self, u: np.ndarray, nulls: np.ndarray | None, rng: int, values):
+        self.u, self.nulls, self.rng, self._values = u, nulls, rng, values
+
+    def values(self, codes: np.ndarray, nulls: np.ndarray | None) -> pa.Array:
+        """Codes (uint64; anything where ``nulls``) -> an array of the column's values."""
+        if nulls is not None and nulls.any():
+            codes = np.where(nulls, np.uint64(0), codes)
+        return self._values(codes, nulls)
+
+
+def _all_null(n: int, t: pa.DataType) -> _Codes:
+    return _Codes(np.zeros(n, np.uint64), np.ones(n, np.bool_), 0,
+                  lambda c, nulls: pa.nulls(len(c), t))
+
+
+def _codes(arr: pa.Array) -> _Codes:
+    t = arr.type
+    n = len(arr)
+    if pa.types.is_dictionary(t):
+        return _dictionary_codes(arr.indices, arr.dictionary)
+    if pa.types.is_null(t) or arr.null_count == n:
+        return _all_null(n, t.value_type if pa.types.is_dictionary(t) else t)
+    nulls = _nulls(arr)
+    if pa.types.is_floating(t):
+        x = _floats(arr) + 0.0  # -0.0 is 0.0
+        x[np.isnan(x)] = np.nan  # one NaN (above +inf once flipped below)
+        bits = x.view(np.uint64)
+        u = np.where(bits >> np.uint64(63), ~bits, bits | np.uint64(1 << 63))
+        valid = u if nulls is None else u[~nulls]
+        lo, hi = int(valid.min()), int(valid.max())
+        u -= np.uint64(lo)
+
+        def values(c, nulls):
+            b = c + np.uint64(lo)
+            b = np.where(b >> np.uint64(63), b ^ np.uint64(1 << 63), ~b)
+            out = from_numpy(b.view(np.float64), nulls)
+            return out if out.type == t else out.cast(t)
+    elif pa.types.is_integer(t) or pa.types.is_boolean(t) or any(
+            f(t) for f in _TEMPORAL32 + _TEMPORAL64):
+        if pa.types.is_boolean(t):
+            arr = pc.cast(arr, pa.uint8())
+        elif any(f(t) for f in _TEMPORAL32):
+            arr = arr.cast(pa.int32())
+        elif any(f(t) for f in _TEMPORAL64):
+            arr = arr.cast(pa.int64())
+        int_type = arr.type
+        mm = pc.min_max(arr)
+        lo, hi = mm["min"].as_py(), mm["max"].as_py()
+        x = _ints(arr)
+        unsigned = x.dtype == np.uint64
+        # the difference always fits in 64 unsigned bits (wrapping subtraction)
+        u = (x if unsigned else x.astype(np.int64).view(np.uint64)) - np.uint64(lo % _U64)
+
+        def values(c, nulls):
+            v = c + np.uint64(lo % _U64)
+            out = from_numpy(v if unsigned else v.view(np.int64), nulls).cast(int_type)
+            return out if out.type == t else out.cast(t)
+    else:
+        enc = pc.dictionary_encode(arr)
+        return _dictionary_codes(enc.indices, enc.dictionary)
+    if nulls is not None:
+        u[nulls] = 0
+    return _Codes(u, nulls, hi - lo, values)
+
+
+def _dictionary_codes(indices: pa.Array, dictionary: pa.Array) -> _Codes:
+    n = len(indices)
+    if len(dictionary) == 0 or indices.null_count == n:
+        return _all_null(n, dictionary.type)
+    dict_codes = pc.rank(dictionary, tiebreaker="dense").to_numpy() - np.uint64(1)
+    idx = _ints(indices).astype(np.intp, copy=False)
+    u = dict_codes[idx]
+    nulls = _nulls(indices)
+    if dictionary.null_count:
+        dn = _nulls(dictionary)[idx]
+        nulls = dn if nulls is None else nulls | dn
+    if nulls is not None:
+        u[nulls] = 0
+        if nulls.all():
+            return _all_null(n, dictionary.type)
+    rng = int(dict_codes.max())
+    entry = np.zeros(rng + 1, np.int64)
+    entry[dict_codes] = np.arange(len(dictionary))  # an entry for each code
+
+    def values(c, nulls):
+        return dictionary.take(from_numpy(entry[c], nulls))
+    return _Codes(u, nulls, rng, values)
+
+
+# -- frames and aggregates ----------------------------------------------------------------
+
+def _frame(w: WindowFn, lay: _Layout):
+    """(fs, fe, starts at the partition start, ends at the partition end): the frame of
+    the row at sorted position i is the sorted rows fs[i] <= j < fe[i]."""
+    frame = w.frame
+    if frame is None:
+        frame = ("range", None, 0) if w.order else ("rows", None, None)
+    kind, a, b = frame
+    if kind == "range":
+        if a not in (None, 0) or b not in (None, 0):
+            raise QueryError("RANGE frames with offsets are not supported")
+        fs = lay.pstart if a is None else lay.peer_start
+        fe = lay.pend if b is None else lay.peer_end
+        return fs, fe, a is None, b is None
+    if kind != "rows":
+        raise QueryError(f"{kind.upper()} frames are not supported")
+    pos = lay.pos
+    fs = lay.pstart if a is None else np.clip(pos + a, lay.pstart, lay.pend)
+    fe = lay.pend if b is None else np.clip(pos + (b + 1), lay.pstart, lay.pend)
+    if a is not None and b is not None:
+        fe = np.maximum(fe, fs)  # a frame that ends before it starts is empty
+    return fs, fe, a is None, b is None
+
+
+def _prefix(x: np.ndarray) -> np.ndarray:
+    out = np.empty(len(x) + 1, x.dtype)
+    out[0] = 0
+    np.cumsum(x, out=out[1:])
+    return out
+
+
+def _aggregate(w: WindowFn, lay: _Layout, batch: dict[str, pa.Array], n: int) -> pa.Array:
+    fs, fe, start_unbounded, end_unbounded = _frame(w, lay)
+    out = w.type.arrow
+    if w.fn == "count_star":
+        return _numeric(lay, fe - fs, None, out)
+    arg = w.args[0]
+    arr = _array(evaluate(arg, batch, n))
+    nulls = _nulls(arr)
+    if nulls is None:
+        count = fe - fs
+    else:
+        pv = _prefix(lay.sorted(~nulls).astype(np.int64))
+        count = pv[fe] - pv[fs]
+    if w.fn == "count":
+        return _numeric(lay, count, None, out)
+    empty = count == 0
+    if w.fn in ("min", "max"):
+        return _min_max(w, lay, arr, fs, fe, start_unbounded, end_unbounded, empty)
+    return _sum_avg(w, lay, arg.type, arr, nulls, fs, fe, count, empty)
+
+
+def _sum_avg(w, lay, t: SqlType, arr, nulls, fs, fe, count, empty) -> pa.Array:
+    out = w.type.arrow
+    if pa.types.is_null(arr.type) or empty.all():
+        return pa.nulls(lay.n, out)
+    arr = decode(arr)
+    scale = t.scale if t.kind == "decimal" else 0
+    if pa.types.is_floating(arr.type):
+        s = _float_sums(lay.sorted(_floats(arr)), fs, fe)
+        if w.fn == "avg":
+            s = s / np.maximum(count, 1)
+        return _numeric(lay, s, empty, out)
+    if pa.types.is_boolean(arr.type):
+        arr = pc.cast(arr, pa.int64())
+    if pa.types.is_decimal(arr.type):
+        low, high = _wide_sums(lay.sorted(_decimal_ints(arr)), fs, fe)
+    elif arr.type == pa.uint64() and (pc.max(arr).as_py() or 0) >= 1 << 63:
+        low, high = _wide_sums(lay.sorted(_ints(arr).astype(object)), fs, fe)
+    else:
+        low, high = _int_sums(lay.sorted(_ints(arr).astype(np.int64, copy=False)), fs, fe)
+    if w.fn == "avg":
+        s = low.astype(np.float64) if high is None else \
+            high.astype(np.float64) * float(_U64) + low.view(np.uint64).astype(np.float64)
+        if scale:
+            s = s / float(10 ** scale)
+        return _numeric(lay, s / np.maximum(count, 1), empty, out)
+    if pa.types.is_decimal(out):
+        if high is None:
+            high = low >> 63
+        return _decimal128(lay.to_input(low), lay.to_input(high), lay.to_input(empty), out)
+    if high is not None and not np.array_equal(high, low >> 63):
+        raise QueryError(f"{w} overflows a 64-bit integer")
+    return _numeric(lay, low, empty, out)
+
+
+def _int_sums(v: np.ndarray, fs: np.ndarray, fe: np.ndarray):
+    """Exact frame sums of int64 values: (low word as int64, high word or None when the
+    sums are known to fit in int64)."""
+    width = int((fe - fs).max())
+    biggest = max(abs(int(v.min())), abs(int(v.max())))
+    if biggest * width < 1 << 63:  # every frame sum fits: wrapping prefix sums are exact
+        p = _prefix(v)
+        return p[fe] - p[fs], None
+    # two 32-bit limbs: neither prefix can overflow (fewer than 2**31 rows)
+    pl, ph = _prefix(v & 0xFFFFFFFF), _prefix(v >> 32)
+    dl, dh = pl[fe] - pl[fs], ph[fe] - ph[fs]  # sum = dh * 2**32 + dl, 0 <= dl < 2**63
+    low = (dh << 32).view(np.uint64)
+    low2 = low + dl.view(np.uint64)
+    high = (dh >> 32) + (low2 < low)
+    return low2.view(np.int64), high
+
+
+def _wide_sums(v: np.ndarray, fs: np.ndarray, fe: np.ndarray):
+    """Frame sums of Python ints (object array): exact at any size, slow."""
+    p = np.empty(len(v) + 1, object)
+    p[0] = 0
+    np.cumsum(v, out=p[1:])
+    s = p[fe] - p[fs]
+    low = (s & (_U64 - 1)).astype(np.uint64).view(np.int64)
+    high = s >> 64
+    if any(not (-(1 << 63) <= h < 1 << 63) for h in high):
+        raise QueryError("a window sum is out of the 128-bit range")
+    return low, high.astype(np.int64)
+
+
+def _decimal_ints(arr: pa.Array) -> np.ndarray:
+    """decimal128 values as Python ints (unscaled), NULLs as 0."""
+    if arr.null_count:
+        arr = pc.fill_null(arr, pa.scalar(0, pa.int64()).cast(arr.type))
+    words = np.frombuffer(arr.buffers()[1], np.uint64, count=2 * len(arr),
+                          offset=arr.offset * 16)
+    low = words[0::2].astype(object)
+    high = words[1::2].view(np.int64).astype(object)
+    return high * _U64 + low
+
+
+def _float_sums(x: np.ndarray, fs: np.ndarray, fe: np.ndarray) -> np.ndarray:
+    """Frame sums of float64 values (NULLs as 0): prefix sums with the rounding error of
+    every step carried along (TwoSum), so a frame's sum does not lose the digits the
+    rows before it hold; inf and NaN are counted apart."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _float_sums_unchecked(x, fs, fe)
+
+
+def _float_sums_unchecked(x: np.ndarray, fs: np.ndarray, fe: np.ndarray) -> np.ndarray:
+    finite = np.isfinite(x)
+    special = None
+    if not finite.all():
+        counts = [_prefix(m.astype(np.int64)) for m in (np.isnan(x), x == np.inf,
+                                                           x == -np.inf)]
+        special = [c[fe] - c[fs] for c in counts]
+        x = np.where(finite, x, 0.0)
+    factor = 1.0
+    p = _prefix(x)
+    if not np.isfinite(p).all():  # the running sum overflows: scale by a power of two
+        factor = 2.0 ** (int(np.ceil(np.log2(len(x)))) + 2)
+        x = x / factor
+        p = _prefix(x)
+    a, s = p[:-1], p[1:]
+    bb = s - a
+    err = _prefix((a - (s - bb)) + (x - bb))
+    hi, lo = p[fe], p[fs]
+    d = hi - lo
+    bb = d - hi
+    out = d + (((hi - (d - bb)) + (-lo - bb)) + (err[fe] - err[fs]))
+    if factor != 1.0:
+        out = out * factor
+    if special is not None:
+        nan, pinf, ninf = special
+        out = np.where(pinf > 0, np.inf, out)
+        out = np.where(ninf > 0, -np.inf, out)
+        out = np.where((nan > 0) | ((pinf > 0) & (ninf > 0)), np.nan, out)
+    return out
+
+
+def _min_max(w, lay: _Layout, arr: pa.Array, fs, fe, start_unbounded, end_unbounded,
+             empty) -> pa.Array:
+    n = lay.n
+    codes = _codes(arr)
+    u, nulls, rng = codes.u, codes.nulls, codes.rng
+    decode_dense = None
+    if rng >= _U64 - 1:  # no room for the NULL code: make the codes dense (0 .. distinct-1)
+        valid = slice(None) if nulls is None else ~nulls
+        decode_dense, inv = np.unique(u[valid], return_inverse=True)
+        u = np.zeros(n, np.uint64)
+        u[valid] = inv.reshape(-1)
+        rng = len(decode_dense) - 1
+    if w.fn == "max":  # the largest value has the smallest code
+        u = np.uint64(rng) - u
+    code = lay.sorted(u)
+    if code is u:
+        code = code.copy()
+    sentinel = np.uint64(rng + 1)  # NULL: never the minimum of a frame with a value
+    if nulls is not None:
+        code[lay.sorted(nulls)] = sentinel
+    m = rng + 2
+    if (start_unbounded or end_unbounded) and (int(lay.pid[-1]) + 1) * m <= _U64:
+        if start_unbounded:  # later partitions get lower bases: the running min restarts
+            base = (lay.pid[-1] - lay.pid).astype(np.uint64) * np.uint64(m)
+            acc = np.minimum.accumulate(base + code) - base
+            res = acc[np.maximum(fe - 1, 0)]
+        else:
+            base = lay.pid.astype(np.uint64) * np.uint64(m)
+            acc = np.minimum.accumulate((base + code)[::-1])[::-1] - base
+            res = acc[np.minimum(fs, n - 1)]
+    else:
+        res = _sparse_min(code, fs, fe, sentinel)
+    nulls_out = empty | (res == sentinel)
+    res[nulls_out] = 0
+    if w.fn == "max":
+        res = np.uint64(rng) - res
+    if decode_dense is not None:
+        res = decode_dense[res]
+    out = codes.values(lay.to_input(res), lay.to_input(nulls_out))
+    return out if out.type == w.type.arrow else out.cast(w.type.arrow)
+
+
+def _sparse_min(code: np.ndarray, fs: np.ndarray, fe: np.ndarray, sentinel) -> np.ndarray:
+    """min(code[fs:fe]) per row: a sparse table built one power of two at a time (up to
+    the widest frame), each row answered by two overlapping blocks at its level."""
+    length = fe - fs
+    res = np.full(len(code), sentinel, code.dtype)
+    live = np.flatnonzero(length > 0)
+    if not len(live):
+        return res
+    level = np.frexp(length[live].astype(np.float64))[1] - 1  # floor(log2(length)), exact
+    table = code
+    top = int(level.max())
+    for j in range(top + 1):
+        sel = live[level == j]
+        if len(sel):
+            res[sel] = np.minimum(table[fs[sel]], table[fe[sel] - (1 << j)])
+        if j < top:
+            table = np.minimum(table[:-(1 << j)], table[1 << j:])
+    return res
+
+
+# -- lag / lead ---------------------------------------------------------------------------
+
+def _lag_lead(w: WindowFn, lay: _Layout, batch: dict[str, pa.Array], n: int) -> pa.Array:
+    out = w.type.arrow
+    value = w.args[0]
+    offset = w.args[1] if len(w.args) > 1 else Lit(1, value.type)
+    default = w.args[2] if len(w.args) > 2 else None
+    if not isinstance(offset, Lit):
+        raise QueryError(f"the offset of {w.fn} must be a constant")
+    if offset.value is None:
+        return pa.nulls(n, out)
+    k = int(offset.value)
+    src = lay.pos - k if w.fn == "lag" else lay.pos + k
+    ok = (src >= lay.pstart) & (src < lay.pend)
+    rows = lay.to_input(lay.rows(np.where(ok, src, 0)))
+    ok = lay.to_input(ok)
+    arr = _array(evaluate(value, batch, n))
+    taken = decode(arr.take(from_numpy(rows, ~ok)))
+    if taken.type != out:
+        taken = taken.cast(out)
+    if default is None or (isinstance(default, Lit) and default.value is None) or ok.all():
+        return taken
+    d = decode(_array(evaluate(default, batch, n)))
+    d = _rescale(d, default.type, w.type)
+    return pc.if_else(from_numpy(ok), taken, d)
+
+
+def _rescale(d: pa.Array, t: SqlType, to: SqlType) -> pa.Array:
+    """A default of another (numeric) type in the result's representation."""
+    if to.kind == "decimal" and t.kind in ("int", "decimal") and t.scale < to.scale:
+        d = pc.multiply_checked(pc.cast(d, pa.int64()), 10 ** (to.scale - t.scale))
+    return d if d.type == to.arrow else d.cast(to.arrow)
+
+
+# -- results ------------------------------------------------------------------------------
+
+def _numeric(lay: _Layout, values: np.ndarray, nulls: np.ndarray | None,
+             out: pa.DataType) -> pa.Array:
+    """Sorted-order numpy results (and NULL mask) as an input-order array of ``out``."""
+    values = lay.to_input(values)
+    if nulls is not None:
+        nulls = lay.to_input(nulls)
+    arr = from_numpy(values, nulls)
+    return arr if arr.type == out else arr.cast(out)
+
+
+def _decimal128(low: np.ndarray, high: np.ndarray, nulls: np.ndarray,
+                out: pa.DataType) -> pa.Array:
+    n = len(low)
+    words = np.empty(2 * n, np.int64)
+    words[0::2], words[1::2] = low, high
+    validity = None
+    if nulls.any():
+        validity = pa.py_buffer(np.packbits(~nulls, bitorder="little"))
+    return pa.Array.from_buffers(out, n, [validity, pa.py_buffer(words)], int(nulls.sum()))
