@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SOURCES := pyproject.toml setup.py $(wildcard ext/*)
 
-.PHONY: demo test test-fast lint bench bench-tpch bench-plot test-debug test-asan clean
+.PHONY: demo test test-fast lint bench bench-tpch bench-tpch22 bench-plot test-debug test-asan clean
 
 $(STAMP): $(SOURCES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench: $(STAMP)                ## benchmarks against DuckDB and Polars (long; no
 
 bench-tpch: $(STAMP)           ## TPC-H lineitem queries vs DuckDB and Polars (SF=10 RUNS=5)
 	$(PY) -m benchmarks.run tpch --scale $(or $(SF),10) --runs $(or $(RUNS),5)
+
+bench-tpch22: $(STAMP)         ## all 22 TPC-H queries vs DuckDB and Polars, warm (SF=10 RUNS=3)
+	$(PY) -m benchmarks.run tpch22 --scale $(or $(SF),10) --runs $(or $(RUNS),3)
 
 bench-plot: $(STAMP)           ## redraw benchmarks/results/*.png from the JSON (no rerun)
 	$(PY) -m benchmarks.plot
