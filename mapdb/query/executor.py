@@ -689,12 +689,91 @@ def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
 
     distinct_only = bool(aggs) and all(a.fn == "count_distinct" for _, a in aggs) and \
         len({a.arg for _, a in aggs}) == 1 and len(aggs) == 1
+    if aggs and all(a.fn in _MERGEABLE for _, a in aggs):
+        out = _two_phase(plan, ctx, partial)
+        if out is not None:
+            ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
+            return out
     parts = list(stream(plan.input, ctx, sink=partial))
     schema = [(n, SqlType("x", arrow=e.type.arrow)) for n, e in keys]
     table = _concat_any(parts)
     out = _group(table, keys, aggs, schema)
     ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
     return out
+
+
+_MERGEABLE = ("sum", "avg", "min", "max", "count", "count_star")
+_SUM_OPTS = pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)
+_COUNT_OPTS = pc.CountOptions(mode="only_valid")
+
+
+def _two_phase(plan: Aggregate, ctx: Context, rows_of) -> pa.Table | None:
+    """Aggregates that merge (sum, count, min, max, avg as sum and count): each morsel is
+    grouped on its worker (Arrow's hash aggregate, no GIL), and the merge groups the
+    partial rows, not the input rows. None when there were no rows (the caller's one-pass
+    path gives the empty result its types)."""
+    keys, aggs = plan.keys, plan.aggs
+    key_names = [n for n, _ in keys]
+    specs = []  # (input column or [], Arrow function, options, partial column name)
+    for name, a in aggs:
+        if a.fn == "count_star":
+            specs.append(([], "count_all", None, f"{name}#n"))
+        elif a.fn == "count":
+            specs.append((name, "count", _COUNT_OPTS, f"{name}#n"))
+        elif a.fn in ("sum", "avg"):
+            specs.append((name, "sum", _SUM_OPTS, f"{name}#s"))
+            if a.fn == "avg":
+                specs.append((name, "count", _COUNT_OPTS, f"{name}#n"))
+        else:
+            specs.append((name, a.fn, _SUM_OPTS, f"{name}#m"))
+
+    def partial(batch: Batch, n: int) -> pa.Table:
+        t = rows_of(batch, n)
+        if not n or not t.num_columns:
+            return pa.table({})
+        g = t.group_by(key_names, use_threads=False).aggregate(
+            [(c, f, o) if o is not None else (c, f) for c, f, o, _ in specs])
+        cols = {k: g.column(k) for k in key_names}
+        for c, f, _, out in specs:
+            cols[out] = g.column("count_all" if f == "count_all" else f"{c}_{f}")
+        return pa.table(cols)
+
+    parts = [p for p in stream(plan.input, ctx, sink=partial) if p.num_columns]
+    if not parts:
+        return None
+    table = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 \
+        else parts[0]
+    merge = []
+    for _, f, _, out in specs:
+        fn = "sum" if out.endswith(("#n", "#s")) else f
+        merge.append((out, fn, pc.ScalarAggregateOptions(skip_nulls=True, min_count=0
+                                                         if out.endswith("#n") else 1)))
+    g = table.group_by(key_names, use_threads=False).aggregate(merge)
+    col = {out: g.column(f"{out}_{'sum' if out.endswith(('#n', '#s')) else f}")
+           for _, f, _, out in specs}
+    result = {k: g.column(k) for k in key_names}
+    for name, a in aggs:
+        if a.fn in ("count", "count_star"):
+            result[name] = pc.cast(col[f"{name}#n"], pa.int64())
+        elif a.fn == "avg":
+            s, c = pc.cast(col[f"{name}#s"], pa.float64()), pc.cast(col[f"{name}#n"],
+                                                                     pa.float64())
+            result[name] = pc.if_else(pc.equal(c, 0), pa.scalar(None, pa.float64()),
+                                      pc.divide(s, c))
+        elif a.fn == "sum":
+            v = col[f"{name}#s"]
+            if a.type.kind == "int":
+                try:
+                    v = pc.cast(v, pa.int64())
+                except pa.ArrowInvalid:
+                    raise QueryError(f"{a} overflows a 64-bit integer") from None
+            elif a.type.kind == "float":
+                v = pc.cast(v, pa.float64())
+            result[name] = v
+        else:
+            v = col[f"{name}#m"]
+            result[name] = decode(v) if pa.types.is_dictionary(v.type) else v
+    return pa.table(result)
 
 
 def _int_like(t: SqlType) -> bool:

@@ -416,11 +416,10 @@ def _filtered(r: _Rel) -> bool:
 
 
 def _connected(a: _Rel, b: _Rel, preds: list[Expr]) -> bool:
-    for p in preds:
-        c = p.columns()
-        if c & a.cols and c & b.cols and c <= a.cols | b.cols:
-            return True
-    return False
+    """Whether an equality joins ``a`` and ``b`` (other conditions do not count: they
+    filter pairs after some join has found them)."""
+    lk, _, _ = split_keys([p for p in preds if p.columns() <= a.cols | b.cols], a.cols, b.cols)
+    return bool(lk)
 
 
 def _sink_semi(j: Join) -> Plan:
