@@ -189,7 +189,8 @@ def _sort(keys: list, nparts: int, n: int):
             if nulls is not None:
                 u = u + np.uint64(1) if nulls_first else u.copy()
                 u[nulls] = 0 if nulls_first else rng + 1
-            c = u if c is None else c * np.uint64(m) + u
+            # (a radix of 2**64 leaves the keys before it constant: c is all 0 then)
+            c = u if c is None or m == _U64 else c * np.uint64(m) + u
         if n > 1 and bool(np.all(c[1:] >= c[:-1])):
             perm, cs = None, c
         else:
@@ -197,14 +198,14 @@ def _sort(keys: list, nparts: int, n: int):
             perm = np.argsort(small, kind="stable")
             cs = c[perm]
         peer_new = _changes(cs)
-        if nparts == 0:
-            part_new = _first_only(n)
-        elif nparts == len(keys):
+        order_radix = 1
+        for m in radices[nparts:]:
+            order_radix *= m
+        if nparts == len(keys):
             part_new = peer_new
+        elif order_radix >= _U64:  # no partition keys, or only constant ones
+            part_new = _first_only(n)
         else:
-            order_radix = 1
-            for m in radices[nparts:]:
-                order_radix *= m
             part_new = _changes(cs // np.uint64(order_radix))
         return perm, part_new, peer_new
     # too wide for one word: Arrow's multi-key stable sort (a null flag column before a key
