@@ -342,6 +342,9 @@ class JoinFilter:
                         op.kind == "inner" or (op.kind in ("semi", "anti") and
                                                op.condition is None and not op.null_aware)):
                     self.joins.append((op, keys))
+            elif isinstance(op, Project) and all(isinstance(e, Col) and e.name == n
+                                                 for n, e in op.exprs):
+                continue  # only drops columns
             elif not isinstance(op, Filter):
                 break  # a projection may rename the columns the next keys name
         self.ctx = ctx

@@ -255,8 +255,14 @@ def _prune(plan: Plan, needed: set[str] | None) -> None:
             cols |= k.columns()
         if plan.condition is not None:
             cols |= plan.condition.columns()
-        _prune(plan.left, cols & names(plan.left))
-        _prune(plan.right, cols & names(plan.right))
+        for side in ("left", "right"):
+            child = getattr(plan, side)
+            want = cols & names(child)
+            _prune(child, want)
+            extra = [n for n, _ in child.schema if n not in want]
+            if extra and want:  # e.g. a column only the scan's filter reads: not carried
+                setattr(plan, side, Project(child, [(n, Col(n, t)) for n, t in child.schema
+                                                    if n in want]))
     elif isinstance(plan, SetOp):
         _prune(plan.left, None)
         _prune(plan.right, None)
