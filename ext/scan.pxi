@@ -61,7 +61,8 @@ ctypedef struct PhysCol:
 ctypedef struct FilterDesc:
     int col
     int col2         # >= 0: the filter is on col - col2 (e.g. receiptdate > commitdate)
-    int match        # strings: 1 contains, 2 starts with, 3 ends with, 4 equals (LIKE forms)
+    int match        # strings: 1 contains, 2 starts with, 3 ends with, 4 equals, 5 fragments
+                     # in order (LIKE forms); + 8: NOT LIKE
     const char *needle
     int64_t nlen
     int is_float
@@ -239,6 +240,8 @@ cdef int _match(const PhysCol *c, int64_t base, int32_t *sel, int m,
     """Compact ``sel`` to the rows whose string contains / starts with / ends with / equals
     the needle (LIKE '%x%', 'x%', '%x', 'x')."""
     cdef int i, k = 0
+    cdef int kind = fd.match & 7
+    cdef int neg = (fd.match & 8) != 0  # NOT LIKE (only on columns without NULLs)
     cdef int64_t r, lo, n
     cdef const char *sp
     cdef bint hit
@@ -247,17 +250,36 @@ cdef int _match(const PhysCol *c, int64_t base, int32_t *sel, int m,
         lo = c.offsets[r]
         n = c.offsets[r + 1] - lo
         sp = c.data + lo
-        if fd.match == 1:
+        if kind == 1:
             hit = n >= fd.nlen and (fd.nlen == 0 or memmem(sp, n, fd.needle, fd.nlen) != NULL)
-        elif fd.match == 2:
+        elif kind == 2:
             hit = n >= fd.nlen and memcmp(sp, fd.needle, fd.nlen) == 0
-        elif fd.match == 3:
+        elif kind == 3:
             hit = n >= fd.nlen and memcmp(sp + n - fd.nlen, fd.needle, fd.nlen) == 0
+        elif kind == 5:
+            hit = _in_order(sp, n, fd.needle, fd.nlen)
         else:
             hit = n == fd.nlen and memcmp(sp, fd.needle, fd.nlen) == 0
         sel[k] = sel[i]
-        k += hit
+        k += hit ^ neg
     return k
+
+
+cdef bint _in_order(const char *s, int64_t n, const char *frags, int64_t nl) noexcept nogil:
+    """LIKE '%a%b%...%': the NUL-separated fragments occur in ``s`` in order, apart."""
+    cdef int64_t pos = 0, a = 0, b
+    cdef const char *hit
+    while a <= nl:
+        b = a
+        while b < nl and frags[b] != 0:
+            b += 1
+        if b > a:
+            hit = <const char *>memmem(s + pos, n - pos, frags + a, b - a)
+            if hit == NULL:
+                return 0
+            pos = (hit - s) + (b - a)
+        a = b + 1
+    return 1
 
 
 cdef inline int64_t _sum4(const int64_t *a, int64_t G, int64_t g) noexcept nogil:

@@ -373,19 +373,20 @@ def scan_batch(scan: Scan, m: Morsel, ctx: Context,
     t0 = time.perf_counter()
     faults0 = resource.getrusage(resource.RUSAGE_THREAD).ru_majflt
     n = m.rows
-    if jfilter and (kfilter is not None or scan.filter is None):
+    if jfilter:
         # rows the kernel filter keeps, then the joins' key test, then the other columns
+        # (a filter without a kernel form runs after the probe, on the rows it kept)
         rows = kfilter.select(m) if kfilter is not None else None
         keys = scan.source.gather(m, jfilter.columns, rows) if rows is not None else \
             scan.source.arrays(m, jfilter.columns)
         hit = jfilter.rows(keys, n if rows is None else len(rows))
         rows = hit if rows is None else rows[hit]
-        batch = scan.source.gather(m, scan.columns, rows)
+        batch = scan.source.gather(m, scan.columns if kfilter is None else scan.output, rows)
         touched = sum(int(n * scan.source.row_width(c)) for c in scan.columns)
         n = len(rows)
     elif kfilter is not None:  # the kernel picks rows; only those are gathered
         rows = kfilter.select(m)
-        batch = scan.source.gather(m, scan.columns, rows)
+        batch = scan.source.gather(m, scan.output, rows)
         touched = sum(int(n * scan.source.row_width(c)) for c in scan.columns)
         n = len(rows)
     else:

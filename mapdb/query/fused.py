@@ -92,17 +92,26 @@ class _Compiler:
         """``s LIKE 'x%'`` forms a kernel matches with memcmp/memmem: (column, kind,
         needle), or None. Dictionary columns are left to the general path (it evaluates
         the pattern once per dictionary entry)."""
+        negate = 0
+        if isinstance(p, Call) and p.op == "not" and len(p.args) == 1:
+            p, negate = p.args[0], 8
         if not (isinstance(p, Call) and p.op == "like" and isinstance(p.args[0], Col)):
             return None
         name, pat = p.args[0].name, p.param
-        if self.source.physical_kind(name) != "string" or "_" in pat or "\\" in pat:
+        if self.source.physical_kind(name) != "string" or "_" in pat or "\\" in pat or \
+                "\0" in pat:
             return None
+        if negate and any(validity is not None for _, validity, _, _ in
+                          self.source.physical(name)):
+            return None  # NOT LIKE of a NULL is NULL: the kernel would keep the row
         core = pat.strip("%")
         if "%" in core:
-            return None
+            if not (pat.startswith("%") and pat.endswith("%")):
+                return None
+            return name, 5 | negate, b"\0".join(f.encode() for f in core.split("%") if f)
         starts, ends = pat.startswith("%"), pat.endswith("%") and len(pat) > len(core)
         kind = 1 if starts and ends else 3 if starts else 2 if ends else 4
-        return name, kind, core.encode()
+        return name, kind | negate, core.encode()
 
     _DIFF: typing.ClassVar[dict] = {"gt": (1, None), "ge": (0, None), "lt": (None, -1),
                                     "le": (None, 0), "eq": (0, 0)}

@@ -225,6 +225,10 @@ def _prune(plan: Plan, needed: set[str] | None) -> None:
         if plan.filter is not None:
             use |= plan.filter.columns()
         plan.columns = [c for c in plan.columns if c in use]
+        if needed is not None and plan.filter is not None:
+            hidden = frozenset(plan.filter.columns() - set(needed))
+            if len(hidden) < len(plan.columns):  # a scan outputs at least one column
+                plan.hidden = hidden
         return
     if isinstance(plan, Project):
         if needed is not None:

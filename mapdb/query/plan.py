@@ -63,11 +63,16 @@ class Scan(Plan):
     filter: Expr | None = None
     ranges: dict = field(default_factory=dict)  # column -> (lo, hi) for zone-map pruning
     index: IndexAccess | None = None
+    hidden: frozenset = frozenset()  # columns only the filter reads: not in the output
 
     @property
     def schema(self) -> list[tuple[str, SqlType]]:
         t = self.source.types()
-        return [(c, t[c]) for c in self.columns]
+        return [(c, t[c]) for c in self.columns if c not in self.hidden]
+
+    @property
+    def output(self) -> list[str]:
+        return [c for c in self.columns if c not in self.hidden]
 
 
 @dataclass

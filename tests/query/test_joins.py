@@ -120,6 +120,27 @@ def test_join_errors(jn, sql, message):
         jn.db.sql(sql).to_arrow()
 
 
+_WORDS = ["special express requests", "express", "requests then express", "",
+          "quick expressrequests", "pending requests express requests"]
+C = pa.table({"c": [f"{_WORDS[i % 6]} {i}" for i in range(300)],  # distinct: not a dictionary
+              "n": list(range(300))})
+
+
+@pytest.mark.parametrize("pattern", ["%express%requests%", "%requests%express%", "%e%e%e%",
+                                     "%express%", "%%"])
+def test_like_kernel_forms(jn, pattern):
+    """LIKE '%a%b%' and NOT LIKE run in the scan kernel on a column without NULLs."""
+    if "jc" not in jn.db:
+        jn.db.create_table("jc", C)
+        if jn.con is not None:
+            jn.con.register("jc", C)
+    for neg in ("", "NOT "):
+        sql = f"SELECT n FROM jc WHERE c {neg}LIKE '{pattern}' ORDER BY n"
+        check(jn, sql)
+        plan = "\n".join(jn.db.sql("EXPLAIN ANALYZE " + sql).to_arrow().column(0).to_pylist())
+        assert "kernel filter" in plan, plan
+
+
 def test_explain_names_the_join(jn):
     text = jn.db.sql("EXPLAIN SELECT id, w FROM ja JOIN jb ON ja.k = jb.k").to_arrow()
     shown = "\n".join(str(v) for c in text.columns for v in c.to_pylist())
