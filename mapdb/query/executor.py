@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mapdb.query.evaluate import decode, evaluate, to_decimal128
-from mapdb.query.expr import Agg, Col, Expr
+from mapdb.query.expr import Agg, Col, Expr, replace
 from mapdb.query.hashjoin import Builds, MarkSink, full_outer, probe
 from mapdb.query.optimizer import optimize
 from mapdb.query.plan import (
@@ -252,7 +252,8 @@ def _join_breaker(j: Join, ctx: Context) -> pa.Table:
     elif j.kind in ("semi", "anti") and j.build == "left":
         b = ctx.builds.ensure(j, lambda p: materialize(p, ctx))
         sink = MarkSink(j, b)
-        for _ in stream(j.right, ctx, sink=sink):
+        # a right row whose keys are not in the built side cannot mark anything
+        for _ in stream(j.right, ctx, sink=sink, key_tests=((j, j.right_keys),)):
             pass
         out = sink.result()
     else:
@@ -262,12 +263,14 @@ def _join_breaker(j: Join, ctx: Context) -> pa.Table:
 
 
 def stream(plan: Plan, ctx: Context, limit: int | None = None,
-           sink: Callable[[Batch, int], object] | None = None) -> Iterator:
+           sink: Callable[[Batch, int], object] | None = None,
+           key_tests: tuple = ()) -> Iterator:
     """Batches of ``plan``'s rows in order (or what ``sink`` makes of each); pipelines
     over a scan run morsel-parallel, anything else runs once over the breaker's table."""
     node, chain = _pipeline(plan)
     if isinstance(node, Scan):
-        yield from run_pipeline(node, chain, ctx, sink=sink, limit=limit)
+        yield from run_pipeline(node, chain, ctx, sink=sink, limit=limit,
+                                key_tests=key_tests)
         return
     base = materialize(node, ctx)
     _prepare_joins(chain, ctx)
@@ -332,24 +335,32 @@ class JoinFilter:
     run above (they add the build side's columns); what this saves is reading and carrying
     the rows they would drop."""
 
-    def __init__(self, scan: Scan, chain: list[Plan], ctx: Context):
-        self.joins = []
+    def __init__(self, scan: Scan, chain: list[Plan], ctx: Context,
+                 extra: tuple = ()):
+        self.joins = []  # (join, key expressions over the scan's columns, keep matches)
+        have = set(scan.columns)
+        mapping: dict[Expr, Expr] = {}  # the chain's columns so far, over the scan's
+
+        def down(e: Expr) -> Expr:
+            return replace(e, mapping) if mapping else e
+
         for op in chain:
             if isinstance(op, Join):
                 keys = op.left_keys if op.build == "right" else op.right_keys
-                cols = set().union(*(k.columns() for k in keys)) if keys else set()
-                if keys and cols <= set(scan.columns) and (
+                exprs = [down(k) for k in keys]
+                if keys and set().union(*(e.columns() for e in exprs)) <= have and (
                         op.kind == "inner" or (op.kind in ("semi", "anti") and
                                                op.condition is None and not op.null_aware)):
-                    self.joins.append((op, keys))
-            elif isinstance(op, Project) and all(isinstance(e, Col) and e.name == n
-                                                 for n, e in op.exprs):
-                continue  # only drops columns
-            elif not isinstance(op, Filter):
-                break  # a projection may rename the columns the next keys name
+                    self.joins.append((op, exprs, op.kind != "anti"))
+            elif isinstance(op, Project):
+                mapping = {Col(n, e.type): down(e) for n, e in op.exprs}
+        for op, keys in extra:  # a join the chain's output streams into (MarkSink)
+            exprs = [down(k) for k in keys]
+            if set().union(*(e.columns() for e in exprs)) <= have:
+                self.joins.append((op, exprs, True))
         self.ctx = ctx
-        self.columns = sorted(set().union(*(k.columns() for _, ks in self.joins for k in ks))
-                              ) if self.joins else []
+        self.columns = sorted(set().union(*(k.columns() for _, ks, _ in self.joins
+                                            for k in ks))) if self.joins else []
 
     def __bool__(self) -> bool:
         return bool(self.joins)
@@ -358,9 +369,9 @@ class JoinFilter:
         """Offsets (into ``keys``' rows) that pass every join's key test."""
         from mapdb.query.hashjoin import matches
         idx = None  # survivors so far (None: all), each join probing only those
-        for op, exprs in self.joins:
+        for op, exprs, keep in self.joins:
             found = matches(op, self.ctx.builds.get(op), exprs, keys, n, idx)
-            hit = ~found if op.kind == "anti" else found
+            hit = found if keep else ~found
             idx = np.flatnonzero(hit) if idx is None else idx[hit]
         return idx
 
@@ -426,9 +437,11 @@ def plan_morsels(scan: Scan, ctx: Context) -> list[Morsel]:
 
 def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
                  sink: Callable[[Batch, int], object] | None,
-                 limit: int | None = None, morsels: list[Morsel] | None = None) -> Iterator:
+                 limit: int | None = None, morsels: list[Morsel] | None = None,
+                 key_tests: tuple = ()) -> Iterator:
     """Run scan -> chain -> sink over every morsel (or the given ones, already planned);
-    yields sink results in morsel order."""
+    yields sink results in morsel order. ``key_tests``: (join, keys over the chain's
+    output) whose built side a row must match to matter (see JoinFilter)."""
     _prepare_joins(chain, ctx)
     if scan.index is not None and scan.index.kind == "hash":
         yield from _index_pipeline(scan, chain, ctx, sink)
@@ -441,7 +454,8 @@ def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
     kfilter = KernelFilter(program) if program is not None else None
     if kfilter is not None:
         ctx.op(scan).extra["kernel"] = "kernel filter"
-    jfilter = JoinFilter(scan, chain, ctx) if hasattr(scan.source, "gather") else None
+    jfilter = JoinFilter(scan, chain, ctx, key_tests) if hasattr(scan.source, "gather") \
+        else None
     if jfilter:
         ctx.op(scan).extra["kernel"] = (ctx.op(scan).extra.get("kernel", "") +
                                         f"; join keys {', '.join(jfilter.columns)} probed "
