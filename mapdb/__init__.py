@@ -14,11 +14,11 @@ from mapdb.errors import MapdbError
 
 __version__ = "0.1.0"
 __all__ = ["Column", "Database", "LazyFrame", "MapdbError", "Table", "col", "connect", "count",
-           "lit"]
+           "dense_rank", "lit", "rank", "row_number"]
 
 if TYPE_CHECKING:
     from mapdb.api import Column, Database, Table, connect
-    from mapdb.api.frame import LazyFrame, col, count, lit
+    from mapdb.api.frame import LazyFrame, col, count, dense_rank, lit, rank, row_number
 
 
 def __getattr__(name: str):
@@ -27,7 +27,7 @@ def __getattr__(name: str):
     if name in ("Column", "Database", "Table", "connect"):
         import mapdb.api
         return getattr(mapdb.api, name)
-    if name in ("LazyFrame", "col", "count", "lit"):
+    if name in ("LazyFrame", "col", "count", "dense_rank", "lit", "rank", "row_number"):
         import mapdb.api.frame
         return getattr(mapdb.api.frame, name)
     raise AttributeError(f"module 'mapdb' has no attribute {name!r}")

@@ -33,10 +33,11 @@ from mapdb.api.show import MAX_ROWS, html_table, text_table
 from mapdb.query import frame as qf
 from mapdb.query import session
 from mapdb.query.explain import render
-from mapdb.query.frame import Expression, col, count, lit
+from mapdb.query.frame import Expression, col, count, dense_rank, lit, rank, row_number
 from mapdb.query.types import QueryError
 
-__all__ = ["Expression", "GroupBy", "LazyFrame", "col", "count", "lit"]
+__all__ = ["Expression", "GroupBy", "LazyFrame", "col", "count", "dense_rank", "lit", "rank",
+           "row_number"]
 
 
 def _flatten(items) -> list:
@@ -140,6 +141,43 @@ class LazyFrame:
 
     unique = distinct
 
+    def join(self, other, on=None, *, left_on=None, right_on=None, how: str = "inner",
+             suffix: str = "_right") -> LazyFrame:
+        """This frame joined with ``other`` (a LazyFrame or a Table; any two tables, or
+        one table with itself).
+
+        ``how``: inner, left, right, full (or outer), cross, semi (left's rows that have a
+        match), anti (left's rows that have none). Keys: ``on``, column names both sides
+        have, or ``left_on`` and ``right_on``, names or expressions paired one to one.
+        Keys are compared with SQL's ``=``: NULL keys never match, and types are coerced
+        as in SQL (int with float, decimal with int ...; string with int is an error).
+
+        Columns: left's, then right's with ``suffix`` added to names left already has;
+        semi and anti give left's columns only. An ``on`` column appears once, where
+        left has it: left's values for inner and left joins, right's for right joins,
+        and for full joins the first non-NULL of the two (polars' ``coalesce=True``).
+        With ``left_on``/``right_on`` both sides' key columns are kept. Rows come in no
+        particular order; sort to fix one.
+
+        >>> import tempfile, mapdb
+        >>> db = mapdb.connect(tempfile.mkdtemp() + "/db")
+        >>> a = db.create_table("a", {"k": [1, 2, 2, None], "x": ["p", "q", "r", "s"]})
+        >>> b = db.create_table("b", {"k": [2, 3, None], "x": [20, 30, 40]})
+        >>> a.lazy().join(b, on="k", how="left").sort("x").collect().to_pydict()
+        {'k': [1, 2, 2, None], 'x': ['p', 'q', 'r', 's'], 'x_right': [None, 20, 20, None]}
+        >>> a.lazy().join(b, on="k", how="full").sort("k", "x").collect().to_pydict()
+        {'k': [1, 2, 2, 3, None, None], 'x': ['p', 'q', 'r', None, 's', None], \
+'x_right': [None, 20, 20, 30, None, 40]}
+        >>> a.lazy().join(b, on="k", how="anti").sort("x").fetchall()
+        [(1, 'p'), (None, 's')]
+        """
+        if hasattr(other, "lazy") and not isinstance(other, LazyFrame):
+            other = other.lazy()  # a Table
+        if not isinstance(other, LazyFrame):
+            raise QueryError(f"join takes a LazyFrame or a Table, got {type(other).__name__}")
+        frame = self._frame.join(other._frame, on, left_on, right_on, how, suffix)
+        return LazyFrame(frame, _both_openers(self, other), self._label)
+
     # -- pandas-style conveniences -------------------------------------------------------
     def __getitem__(self, key):
         """``f["x"]`` a column expression; ``f[["a", "b"]]`` select; ``f[f.x > 1]`` filter;
@@ -173,12 +211,15 @@ class LazyFrame:
     def result(self, workers: int | None = None, fused: bool = True) -> Result:
         """The query as a :class:`Result` (what ``db.sql()`` returns); nothing runs yet."""
         opened = []
+        memo: dict[int, object] = {}
 
-        def open_(src):
-            new = self._opener(src) if self._opener is not None else src
-            if new is not src:
-                opened.append(new)
-            return new
+        def open_(src):  # a source scanned twice (a self-join) is opened once
+            if id(src) not in memo:
+                new = self._opener(src) if self._opener is not None else src
+                memo[id(src)] = new
+                if new is not src:
+                    opened.append(new)
+            return memo[id(src)]
         try:
             query, plan = qf.prepare(self._frame, open_)
         except BaseException:
@@ -237,6 +278,20 @@ class LazyFrame:
         if total > t.num_rows:
             out = out.rsplit("<p>", 1)[0] + f"<p>{total:,} rows, first {t.num_rows} shown</p>"
         return out
+
+
+def _both_openers(left: LazyFrame, right: LazyFrame) -> Callable[[object], object] | None:
+    """The opener of a join of ``left`` and ``right``: each source is opened by the
+    opener of the frame it comes from (a table frame's opener pins *its* table)."""
+    a, b = left._opener, right._opener
+    if (a is None and b is None) or a is b:
+        return a
+    mine = qf.plan_sources(left._frame.plan)
+
+    def open_(src):
+        opener = a if any(s is src for s in mine) else b
+        return opener(src) if opener is not None else src
+    return open_
 
 
 def _is_small_limit(frame: qf.Frame) -> bool:

@@ -36,12 +36,13 @@ from collections.abc import Callable, Iterable
 import pyarrow as pa
 
 from mapdb.query import functions as fn
-from mapdb.query.expr import Agg, Call, Col, Expr, Lit
+from mapdb.query.expr import Agg, Call, Col, Expr, Lit, SortSpec, WindowFn, conjoin
 from mapdb.query.optimizer import fold, optimize
 from mapdb.query.plan import (
     Aggregate,
     Distinct,
     Filter,
+    Join,
     Limit,
     Plan,
     Project,
@@ -49,6 +50,7 @@ from mapdb.query.plan import (
     Scan,
     Sort,
     SortKey,
+    Window,
 )
 from mapdb.query.types import (
     BOOL,
@@ -78,6 +80,9 @@ def _fresh(hint: str) -> str:
 _BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "intdiv": "//", "mod": "%",
            "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
            "and": "&", "or": "|"}
+_RANKING = ("row_number", "rank", "dense_rank")
+_WINDOWABLE = {"agg", "count_star", "shift", *_RANKING}
+_WINDOW_AGGS = ("count_star", "count", "sum", "avg", "min", "max")
 _AGG_FNS = {"sum": "sum", "mean": "avg", "min": "min", "max": "max", "count": "count",
             "n_unique": "count_distinct", "std": "stddev_samp", "var": "var_samp"}
 
@@ -116,6 +121,8 @@ class Expression:
             return "literal"
         if self.op == "count_star":
             return "count"
+        if self.op in _RANKING:
+            return self.op
         for a in self.args:
             n = a.output_name
             if n != "literal":
@@ -129,6 +136,14 @@ class Expression:
             return _show(self.param)
         if self.op == "count_star":
             return "count()"
+        if self.op in _RANKING:
+            return f"{self.op}()"
+        if self.op == "over":
+            return f"{self.args[0]!r}.over({_over_repr(self)})"
+        if self.op == "shift":
+            fill = "" if self.args[1].op == "lit" and self.args[1].param is None else \
+                f", fill_value={self.args[1]!r}"
+            return f"{self.args[0]!r}.shift({self.param}{fill})"
         if self.op in _BINARY:
             return f"({self.args[0]!r} {_BINARY[self.op]} {self.args[1]!r})"
         if self.op == "neg":
@@ -241,6 +256,55 @@ class Expression:
     def std(self) -> Expression: return self._m("agg", param="std")
     def var(self) -> Expression: return self._m("agg", param="var")
 
+    # window functions
+    def over(self, partition_by=None, order_by=None, *, descending=False, nulls_last=True,
+             rows: tuple | None = None) -> Expression:
+        """This expression as a window expression: SQL's ``OVER (PARTITION BY partition_by
+        ORDER BY order_by ROWS BETWEEN ...)``. Every aggregate (sum, mean, min, max, count,
+        ``count()``), ``row_number()``, ``rank()``, ``dense_rank()`` and ``shift()`` in it
+        is computed over the row's window; the rest is per row, so
+        ``(col("x") - col("x").mean()).over("g")`` is x minus its group's mean.
+
+        ``partition_by`` and ``order_by``: a name, an expression or a list of them;
+        ``descending`` and ``nulls_last``: a bool or one per ``order_by`` key. ``rows``:
+        a ``(start, end)`` frame of row offsets for the aggregates, negative preceding,
+        0 the current row, positive following, None unbounded (``(None, 0)``: a running
+        total; ``(-2, 2)``: five rows centred on the row). Without ``rows`` the frame is
+        SQL's: the whole partition without ``order_by``; with it, the partition's rows up
+        to the current row *and its peers* (equal ``order_by`` values), so a running
+        total (unlike polars, where ``order_by`` does not change an aggregate).
+
+        >>> col("x").sum().over("g", order_by="t", rows=(-1, 0))
+        col("x").sum().over(partition_by=col("g"), order_by=col("t"), rows=(-1, 0))
+        """
+        part = _expr_list(partition_by, "partition_by")
+        order = _expr_list(order_by, "order_by")
+        desc = _per_key(descending, len(order), "descending")
+        nl = _per_key(nulls_last, len(order), "nulls_last")
+        if rows is not None:
+            if not isinstance(rows, (tuple, list)) or len(rows) != 2 or any(
+                    v is not None and (isinstance(v, bool) or not isinstance(v, int))
+                    for v in rows):
+                raise QueryError(f"rows must be (start, end) with integers or None, got "
+                                 f"{rows!r}")
+            rows = (rows[0], rows[1])
+        if not any(x.op in _WINDOWABLE for x in _walk(self)):
+            raise QueryError(f"over() needs an aggregate (sum, mean, min, max, count, "
+                             f"count()), row_number(), rank(), dense_rank() or shift() in "
+                             f"the expression; got {self!r}")
+        return Expression("over", (self, *part, *order), (len(part), desc, nl, rows))
+
+    def shift(self, n: int = 1, fill_value=None) -> Expression:
+        """The value ``n`` rows earlier in the window's order (``n`` < 0: later), or
+        ``fill_value`` where there is none: SQL's ``LAG(x, n, fill_value)`` (``LEAD`` for
+        ``n`` < 0). Needs ``.over(order_by=...)``, e.g.
+        ``col("x").shift(1).over("g", order_by="t")``."""
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise QueryError(f"shift takes an integer n, got {n!r}")
+        if isinstance(fill_value, Expression) and fill_value.op != "lit":
+            raise QueryError(f"shift's fill_value must be a constant, got {fill_value!r}")
+        return Expression("shift", (self, _wrap(fill_value)), n)
+
     @property
     def str(self) -> StringMethods:
         return StringMethods(self)
@@ -350,6 +414,63 @@ def count() -> Expression:
     return Expression("count_star")
 
 
+def row_number() -> Expression:
+    """1, 2, 3 ... in the window's order: ``row_number().over("g", order_by="t")``."""
+    return Expression("row_number")
+
+
+def rank() -> Expression:
+    """The row's rank in the window's order, peers (equal ``order_by`` values) sharing one
+    and leaving gaps (1, 1, 3): ``rank().over(order_by="x")``."""
+    return Expression("rank")
+
+
+def dense_rank() -> Expression:
+    """As :func:`rank` without gaps (1, 1, 2)."""
+    return Expression("dense_rank")
+
+
+def _walk(e: Expression):
+    yield e
+    for a in e.args:
+        yield from _walk(a)
+
+
+def _expr_list(items, what: str) -> list[Expression]:
+    if items is None:
+        return []
+    if isinstance(items, (list, tuple)):
+        return [as_expression(i) for i in items]
+    return [as_expression(items)]
+
+
+def _per_key(value, n: int, what: str) -> tuple[bool, ...]:
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise QueryError(f"{what} has {len(value)} values for {n} order_by keys")
+        return tuple(bool(v) for v in value)
+    return (bool(value),) * n
+
+
+def _over_repr(e: Expression) -> str:
+    n, desc, nl, rows = e.param
+    part, order = e.args[1:1 + n], e.args[1 + n:]
+    show = lambda xs: repr(xs[0]) if len(xs) == 1 else \
+        "[" + ", ".join(repr(x) for x in xs) + "]"  # noqa: E731
+    bits = []
+    if part:
+        bits.append(f"partition_by={show(part)}")
+    if order:
+        bits.append(f"order_by={show(order)}")
+        if any(desc):
+            bits.append(f"descending={list(desc) if len(desc) > 1 else desc[0]}")
+        if not all(nl):
+            bits.append(f"nulls_last={list(nl) if len(nl) > 1 else nl[0]}")
+    if rows is not None:
+        bits.append(f"rows={rows!r}")
+    return ", ".join(bits)
+
+
 def _show(v) -> str:
     if isinstance(v, str):
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -452,22 +573,42 @@ def bind(e: Expression, columns: list[tuple[str, Col]]) -> Expr:
         raise QueryError("expression nested too deeply") from None
 
 
-def _bind(e: Expression, columns, depth: int) -> Expr:
+def _bind(e: Expression, columns, depth: int, win: tuple | None = None) -> Expr:
+    """``win``: (partition, order, rows) inside ``.over()``: aggregates, ranking functions
+    and shifts become window functions of that window."""
     if not isinstance(e, Expression):
         raise QueryError(f"expected an expression, got {type(e).__name__}")
     if depth > 200:
         raise QueryError("expression nested deeper than 200 levels")
-    sub = lambda x: _bind(x, columns, depth + 1)  # noqa: E731
+    sub = lambda x, w=win: _bind(x, columns, depth + 1, w)  # noqa: E731
     op = e.op
     if op == "col":
         return _lookup(e.param, columns)
     if op == "lit":
         return _literal(e.param)
     if op == "count_star":
-        return Agg("count_star", None, INT64)
+        agg = Agg("count_star", None, INT64)
+        return agg if win is None else _window_agg(agg, win, "count()")
     if op == "alias":
         return sub(e.args[0])
-    a = [sub(x) for x in e.args]
+    if op == "over":
+        if win is not None:
+            raise QueryError("window expressions cannot be nested (an over() inside an "
+                             "over())")
+        return _bind_over(e, sub)
+    if op in _RANKING:
+        if win is None:
+            raise QueryError(f"{op}() needs .over(...): {op}().over(order_by=...)")
+        part, order, rows = win
+        if rows is not None:
+            raise QueryError(f"rows= frames apply to aggregates, not to {op}()")
+        if op != "row_number" and not order:
+            raise QueryError(f"{op}() needs order_by in .over()")
+        return WindowFn(op, (), part, order, None, INT64)
+    # the argument of an aggregate or a shift is per row, whatever the window around it
+    a = [sub(x, None if op in ("agg", "shift") else win) for x in e.args]
+    if op == "shift":
+        return _bind_shift(e, a, win)
     if op in _ARITH:
         out = fn.arith(op, a[0], a[1])
     elif op in _CMP:
@@ -513,10 +654,80 @@ def _bind(e: Expression, columns, depth: int) -> Expr:
     elif op == "agg":
         if any(isinstance(x, Agg) for x in a[0].walk()):
             raise QueryError("aggregate function calls cannot be nested")
+        _no_window(a[0], "the argument of an aggregate")
         out = fn.aggregate(_AGG_FNS[e.param], a[0])
+        if win is not None:
+            return _window_agg(out, win, f"{e.param}()")
     else:
         raise QueryError(f"internal: unknown expression {op!r}")
     return fold(out)
+
+
+def _bind_over(e: Expression, sub) -> Expr:
+    n, desc, nl, rows = e.param
+    part = []
+    for p in e.args[1:1 + n]:
+        b = sub(p)
+        _plain(b, "partition_by")
+        part.append(b)
+    order = []
+    for o, d, last in zip(e.args[1 + n:], desc, nl, strict=True):
+        b = sub(o)
+        _plain(b, "order_by")
+        order.append(SortSpec(b, d, not last))
+    out = sub(e.args[0], (tuple(part), tuple(order), rows))
+    if not _has_window(out):
+        raise QueryError("over() needs an aggregate (sum, mean, min, max, count, count()), "
+                         "row_number(), rank(), dense_rank() or shift() in the expression")
+    return out
+
+
+def _bind_shift(e: Expression, a: list[Expr], win) -> Expr:
+    if win is None or not win[1]:
+        raise QueryError("shift() needs .over(order_by=...): the order rows are shifted in")
+    part, order, rows = win
+    if rows is not None:
+        raise QueryError("rows= frames apply to aggregates, not to shift()")
+    value, default = a
+    for x in (value, default):
+        if _has_agg(x):
+            raise QueryError("shift() of an aggregate is not supported")
+        _no_window(x, "shift()")
+    if default.type.kind != "null":
+        value, default = fn.unify(value, default, "shift fill_value")
+        default = fold(default)
+        if not isinstance(default, Lit):
+            raise QueryError("shift's fill_value must be a constant")
+    else:
+        default = Lit(None, NULL)
+    kind = "lag" if e.param >= 0 else "lead"
+    return WindowFn(kind, (value, Lit(abs(e.param), INT64), default), part, order, None,
+                    value.type)
+
+
+def _window_agg(agg: Agg, win: tuple, what: str) -> WindowFn:
+    if agg.fn not in _WINDOW_AGGS:
+        raise QueryError(f"{what} is not supported as a window function; window aggregates "
+                         "are sum, mean, min, max, count and count()")
+    part, order, rows = win
+    frame = None if rows is None else ("rows", rows[0], rows[1])
+    return WindowFn(agg.fn, (agg.arg,) if agg.arg is not None else (), part, order, frame,
+                    agg.type)
+
+
+def _has_window(e: Expr) -> bool:
+    return any(isinstance(x, WindowFn) for x in e.walk())
+
+
+def _no_window(e: Expr, where: str) -> None:
+    if _has_window(e):
+        raise QueryError(f"window expressions are not allowed in {where}")
+
+
+def _plain(e: Expr, where: str) -> None:
+    if _has_agg(e):
+        raise QueryError(f"aggregate functions are not allowed in {where}")
+    _no_window(e, where)
 
 
 def _lookup(name: str, columns: list[tuple[str, Col]]) -> Col:
@@ -573,6 +784,7 @@ class Frame:
 
     def filter(self, predicate) -> Frame:
         p = self.bind(predicate)
+        _no_window(p, f"filter ({predicate!r}); add the column with with_columns() first")
         if _has_agg(p):
             raise QueryError(f"aggregate functions are not allowed in filter ({predicate!r}); "
                              "filter after group_by().agg()")
@@ -600,8 +812,11 @@ class Frame:
             raise QueryError("select needs at least one column or expression")
         bound = [(e.output_name, self.bind(e)) for e in exprs]
         if any(_has_agg(b) for _, b in bound):
+            for (_, b), e in zip(bound, exprs, strict=True):
+                _no_window(b, f"a select that aggregates ({e!r}); aggregate first, then "
+                              "add window columns")
             return self._aggregate([], bound, exprs)
-        return self._project(bound)
+        return self._windows(bound)
 
     def with_columns(self, items: list) -> Frame:
         exprs = [as_expression(i) for i in items]
@@ -613,7 +828,29 @@ class Frame:
                                  "group_by().agg() or select()")
         new = dict(bound)
         out = [(n, new.pop(n, c)) for n, c in self.columns] + list(new.items())
-        return self._project(out)
+        return self._windows(out)
+
+    def _windows(self, items: list[tuple[str, Expr]]) -> Frame:
+        """The projection of ``items``; their window functions are computed by a Window
+        node under it (as the SQL binder does)."""
+        found: dict[WindowFn, Col] = {}
+        funcs: list[tuple[str, WindowFn]] = []
+
+        def lift(e: Expr, name: str) -> Expr:
+            if isinstance(e, WindowFn):
+                if e not in found:
+                    c = _fresh(name)
+                    funcs.append((c, e))
+                    found[e] = Col(c, e.type)
+                return found[e]
+            if isinstance(e, Call):
+                return Call(e.op, tuple(lift(a, name) for a in e.args), e.type, e.param)
+            return e
+
+        items = [(n, lift(e, n)) for n, e in items]
+        if not funcs:
+            return self._project(items)
+        return Frame(Window(self.plan, funcs), self.columns)._project(items)
 
     def group_by(self, keys: list, aggs: list) -> Frame:
         kexprs = [as_expression(k) for k in keys]
@@ -624,9 +861,13 @@ class Frame:
             b = self.bind(k)
             if _has_agg(b):
                 raise QueryError(f"aggregate functions are not allowed in group_by ({k!r})")
+            _no_window(b, f"group_by ({k!r}); add the column with with_columns() first")
             bound_keys.append((k.output_name, b))
         aexprs = [as_expression(a) for a in aggs]
         bound = [(a.output_name, self.bind(a)) for a in aexprs]
+        for (_, b), a in zip(bound, aexprs, strict=True):
+            _no_window(b, f"group_by().agg() ({a!r}); aggregate first, then add window "
+                          "columns with with_columns()")
         return self._aggregate(bound_keys, bound, aexprs)
 
     def _aggregate(self, keys: list[tuple[str, Expr]], items: list[tuple[str, Expr]],
@@ -674,6 +915,7 @@ class Frame:
             b = self.bind(e)
             if _has_agg(b):
                 raise QueryError(f"aggregate functions are not allowed in sort ({e!r})")
+            _no_window(b, f"sort ({e!r}); add the column with with_columns() first")
             keys.append(SortKey(b, bool(d), not nl))
         if not keys:
             raise QueryError("sort needs at least one column or expression")
@@ -694,6 +936,139 @@ class Frame:
         return Frame(Aggregate(self.plan, [], [(c, Agg("count_star", None, INT64))]),
                      (("count", Col(c, INT64)),))
 
+    def join(self, other: Frame, on=None, left_on=None, right_on=None, how: str = "inner",
+             suffix: str = "_right") -> Frame:
+        """This frame joined with ``other`` (see :meth:`mapdb.LazyFrame.join`).
+
+        The keys become ``left_key = right_key`` equalities in the join's condition (the
+        optimizer turns them into hash keys). Internal names ``other`` shares with this
+        frame's plan (both scan a column ``k``, or one table twice) are renamed on the
+        right by a projection, as the SQL binder renames a scan."""
+        if not isinstance(other, Frame):
+            raise QueryError(f"join takes a frame, got {type(other).__name__}")
+        kind = _HOWS.get(how) if isinstance(how, str) else None
+        if kind is None:
+            raise QueryError(f"unknown join how={how!r}; use one of: "
+                             f"{', '.join(_HOWS)}")
+        if not isinstance(suffix, str) or not suffix:
+            raise QueryError(f"suffix must be a non-empty string, got {suffix!r}")
+        ron = _key_list(on, "on")
+        lkeys, rkeys = _key_list(left_on, "left_on"), _key_list(right_on, "right_on")
+        if kind == "cross":
+            if ron is not None or lkeys is not None or rkeys is not None:
+                raise QueryError("a cross join takes no keys (on, left_on, right_on)")
+        elif ron is not None:
+            if lkeys is not None or rkeys is not None:
+                raise QueryError("give either on= or left_on= and right_on=, not both")
+            for k in ron:
+                if not isinstance(k, str) and not (isinstance(k, Expression) and
+                                                   k.op == "col"):
+                    raise QueryError(f"on= takes column names, got {k!r}; use left_on= and "
+                                     "right_on= for expressions")
+            lkeys = rkeys = [k if isinstance(k, str) else k.param for k in ron]
+        elif lkeys is None or rkeys is None:
+            if lkeys is None and rkeys is None:
+                raise QueryError(f"a {how} join needs on= or left_on= and right_on= "
+                                 "(how=\"cross\" for a cross join)")
+            raise QueryError("left_on= and right_on= go together")
+        elif len(lkeys) != len(rkeys):
+            raise QueryError(f"left_on has {len(lkeys)} keys and right_on {len(rkeys)}; "
+                             "they pair up one to one")
+
+        right_plan, right_cols = _renamed(other, {n for n, _ in self.plan.schema})
+        conds, lbound, rbound = [], [], []
+        for lk, rk in zip(lkeys or [], rkeys or [], strict=True):
+            lb = _join_key(lk, self.columns, "left")
+            rb = _join_key(rk, right_cols, "right")
+            try:
+                conds.append(fn.compare("eq", lb, rb))
+            except QueryError:
+                raise QueryError(f"join keys {as_expression(lk)!r} ({lb.type}) and "
+                                 f"{as_expression(rk)!r} ({rb.type}) cannot be compared"
+                                 ) from None
+            lbound.append(lb)
+            rbound.append(rb)
+        plan = Join(self.plan, right_plan, kind, condition=conjoin(conds))
+        if kind in ("semi", "anti"):
+            return Frame(plan, self.columns)
+
+        # the output: left's columns, then right's; `on` columns once
+        merged = {}
+        if ron is not None:
+            for lb, rb in zip(lbound, rbound, strict=True):
+                if kind == "full":
+                    merged[lb] = fold(fn.coalesce([lb, rb]))
+                elif kind == "right":
+                    merged[lb] = rb
+            right_cols = tuple((n, c) for n, c in right_cols if c not in rbound)
+        items: list[tuple[str, Expr]] = [(n, merged.get(c, c)) for n, c in self.columns]
+        taken = {n for n, _ in items}
+        for n, c in right_cols:
+            items.append((n + suffix if n in taken else n, c))
+        names = [n for n, _ in items]
+        for n in names:
+            if names.count(n) > 1:
+                raise QueryError(f'the join gives two columns "{n}"; choose another suffix '
+                                 "or rename a column first")
+        if [e.name if isinstance(e, Col) else None for _, e in items] == \
+                [n for n, _ in plan.schema]:
+            return Frame(plan, tuple(items))  # a frame's plan outputs its columns in order
+        return Frame(plan, ())._project(items)
+
+
+_HOWS = {"inner": "inner", "left": "left", "right": "right", "full": "full",
+         "outer": "full", "cross": "cross", "semi": "semi", "anti": "anti"}
+
+
+def _key_list(keys, what: str) -> list | None:
+    if keys is None:
+        return None
+    out = list(keys) if isinstance(keys, (list, tuple)) else [keys]
+    if not out:
+        raise QueryError(f"{what} is empty")
+    for k in out:
+        if not isinstance(k, (str, Expression)):
+            raise QueryError(f"{what} takes column names or expressions, got "
+                             f"{type(k).__name__} {k!r}")
+    return out
+
+
+def _join_key(key, columns, side: str) -> Expr:
+    e = as_expression(key)
+    try:
+        b = bind(e, list(columns))
+    except QueryError as err:
+        raise QueryError(f"join key on the {side} side: {err}") from None
+    if _has_agg(b) or _has_window(b):
+        raise QueryError(f"join key {e!r}: aggregates and window expressions are not "
+                         "allowed in join keys")
+    if not b.columns():
+        raise QueryError(f"join key {e!r} uses no column of the {side} frame")
+    return b
+
+
+def _renamed(frame: Frame, taken: set[str]) -> tuple[Plan, tuple[tuple[str, Col], ...]]:
+    """``frame``'s plan and columns with the internal names in ``taken`` renamed (a
+    projection on top), so they stay unique next to another plan's."""
+    schema = frame.plan.schema
+    if not any(n in taken for n, _ in schema):
+        return frame.plan, frame.columns
+    shown = {c.name: n for n, c in frame.columns}
+    new = {n: _fresh(shown.get(n, n.lstrip("$"))) for n, _ in schema if n in taken}
+    plan = Project(frame.plan, [(new.get(n, n), Col(n, t)) for n, t in schema])
+    return plan, tuple((n, Col(new.get(c.name, c.name), c.type)) for n, c in frame.columns)
+
+
+def plan_sources(plan: Plan) -> list:
+    """The sources ``plan``'s scans read (once each, by identity)."""
+    out, todo = [], [plan]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, Scan) and not any(s is node.source for s in out):
+            out.append(node.source)
+        todo.extend(node.inputs)
+    return out
+
 
 def _unique(names: list[str]) -> None:
     seen = set()
@@ -712,14 +1087,30 @@ def copy_plan(plan: Plan, sources: Callable[[object], object] | None = None) -> 
         src = sources(plan.source) if sources is not None else plan.source
         return dataclasses.replace(plan, source=src, columns=list(plan.columns),
                                    ranges=dict(plan.ranges))
-    return dataclasses.replace(plan, input=copy_plan(plan.input, sources))
+    changes = {}
+    for f in dataclasses.fields(plan):  # input; a join's or set operation's left, right
+        v = getattr(plan, f.name)
+        if isinstance(v, Plan):
+            changes[f.name] = copy_plan(v, sources)
+        elif isinstance(v, (list, dict)):
+            changes[f.name] = type(v)(v)
+    return dataclasses.replace(plan, **changes)
 
 
 def prepare(frame: Frame, sources: Callable[[object], object] | None = None
             ) -> tuple[Query, Plan]:
     """The query (as the binder would return it) and its optimized plan."""
-    q = Query(copy_plan(frame.plan, sources), frame.names)
+    plan = copy_plan(frame.plan, sources)
+    if not isinstance(plan, Project) and _has_join(plan):
+        # the optimizer may swap a join's inputs (RIGHT becomes LEFT) or reorder a cluster
+        # of inner joins, and so the order of its columns; results are read by position
+        plan = Project(plan, [(c.name, c) for _, c in frame.columns])
+    q = Query(plan, frame.names)
     return q, optimize(copy_plan(q.plan))
+
+
+def _has_join(plan: Plan) -> bool:
+    return isinstance(plan, Join) or any(_has_join(p) for p in plan.inputs)
 
 
 def collect(frame: Frame, workers: int | None = None, fused: bool = True) -> pa.Table:
@@ -733,5 +1124,5 @@ def collect(frame: Frame, workers: int | None = None, fused: bool = True) -> pa.
         ctx.close()
 
 
-__all__ = ["Expression", "Frame", "bind", "col", "collect", "count", "lit", "parse_type",
-           "prepare"]
+__all__ = ["Expression", "Frame", "bind", "col", "collect", "count", "dense_rank", "lit",
+           "parse_type", "plan_sources", "prepare", "rank", "row_number"]
