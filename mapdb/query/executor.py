@@ -294,13 +294,34 @@ def _filter_batch(predicate: Expr, batch: Batch, n: int) -> tuple[Batch, int]:
     return batch, n
 
 
-def _apply(chain: list[Plan], batch: Batch, n: int, ctx: Context) -> tuple[Batch, int]:
+def _apply(chain: list[Plan], batch: Batch, n: int, ctx: Context,
+           found: dict | None = None) -> tuple[Batch, int]:
+    """Run ``chain`` over one batch. ``found``: what the scan's join filter already probed
+    (join id -> matching build row per row of ``batch``), valid while the rows keep their
+    order: a join it covers only attaches the build side's columns (inner) or passes the
+    rows on (semi, anti)."""
     for op in chain:
         t0 = time.perf_counter()
         if isinstance(op, Filter):
-            batch, n = _filter_batch(op.predicate, batch, n)
+            batch, n2 = _filter_batch(op.predicate, batch, n)
+            if found and n2 != n:
+                found = None
+            n = n2
         elif isinstance(op, Join):
-            batch, n = probe(op, ctx.builds.get(op), batch, n)
+            b = ctx.builds.get(op)
+            pre = found.get(id(op)) if found else None
+            if pre is not None and op.kind in ("semi", "anti"):
+                pass  # every row passed the scan's test for this join
+            elif pre is not None and op.kind == "inner" and op.condition is None and b.unique:
+                out = dict(batch)
+                out.update(b.take(pa.array(pre)))
+                batch = out
+            else:
+                batch, n2 = probe(op, b, batch, n)
+                if found and (n2 != n or not (op.kind == "single" or
+                                              (op.kind == "inner" and b.unique))):
+                    found = None  # rows dropped, repeated or moved: probes no longer line up
+                n = n2
         else:
             batch = {name: evaluate(e, batch, n) for name, e in op.exprs}
         ctx.op(op).add(n, time.perf_counter() - t0)
@@ -336,7 +357,7 @@ class JoinFilter:
     the rows they would drop."""
 
     def __init__(self, scan: Scan, chain: list[Plan], ctx: Context,
-                 extra: tuple = ()):
+                 extra: tuple = (), kernel_filter: bool = False):
         self.joins = []  # (join, key expressions over the scan's columns, keep matches)
         have = set(scan.columns)
         mapping: dict[Expr, Expr] = {}  # the chain's columns so far, over the scan's
@@ -359,27 +380,40 @@ class JoinFilter:
             if set().union(*(e.columns() for e in exprs)) <= have:
                 self.joins.append((op, exprs, True))
         self.ctx = ctx
+        self.chain_joins = {id(op) for op in chain if isinstance(op, Join)}
+        # matches can be handed to the joins only if no filter runs between
+        self.keeps_rows = scan.filter is None or kernel_filter
         self.columns = sorted(set().union(*(k.columns() for _, ks, _ in self.joins
                                             for k in ks))) if self.joins else []
 
     def __bool__(self) -> bool:
         return bool(self.joins)
 
-    def rows(self, keys: Batch, n: int) -> np.ndarray:
-        """Offsets (into ``keys``' rows) that pass every join's key test."""
-        from mapdb.query.hashjoin import matches
+    def rows(self, keys: Batch, n: int, found: dict | None = None) -> np.ndarray:
+        """Offsets (into ``keys``' rows) that pass every join's key test; ``found`` gets
+        each join's first matching build row per offset (when the scan's filter does not
+        run after this: it would drop rows)."""
+        from mapdb.query.hashjoin import first_match
         idx = None  # survivors so far (None: all), each join probing only those
+        firsts: dict[int, np.ndarray] = {}
         for op, exprs, keep in self.joins:
-            found = matches(op, self.ctx.builds.get(op), exprs, keys, n, idx)
-            hit = found if keep else ~found
+            first = first_match(self.ctx.builds.get(op), exprs, keys, n, idx)
+            hit = first >= 0 if keep else first < 0
             idx = np.flatnonzero(hit) if idx is None else idx[hit]
+            firsts = {k: v[hit] for k, v in firsts.items()}
+            if id(op) in self.chain_joins:
+                firsts[id(op)] = first[hit]
+        if found is not None and self.keeps_rows:
+            found.update(firsts)
         return idx
 
 
 def scan_batch(scan: Scan, m: Morsel, ctx: Context,
                kfilter: KernelFilter | None = None,
-               jfilter: JoinFilter | None = None) -> tuple[Batch, int]:
-    """The scan's columns for one morsel, its pushed-down filter applied."""
+               jfilter: JoinFilter | None = None,
+               found: dict | None = None) -> tuple[Batch, int]:
+    """The scan's columns for one morsel, its pushed-down filter applied (and the join
+    filter's matches put in ``found``, see _apply)."""
     st = ctx.op(scan)
     t0 = time.perf_counter()
     faults0 = resource.getrusage(resource.RUSAGE_THREAD).ru_majflt
@@ -390,7 +424,7 @@ def scan_batch(scan: Scan, m: Morsel, ctx: Context,
         rows = kfilter.select(m) if kfilter is not None else None
         keys = scan.source.gather(m, jfilter.columns, rows) if rows is not None else \
             scan.source.arrays(m, jfilter.columns)
-        hit = jfilter.rows(keys, n if rows is None else len(rows))
+        hit = jfilter.rows(keys, n if rows is None else len(rows), found)
         rows = hit if rows is None else rows[hit]
         batch = scan.source.gather(m, scan.columns if kfilter is None else scan.output, rows)
         touched = sum(int(n * scan.source.row_width(c)) for c in scan.columns)
@@ -454,8 +488,8 @@ def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
     kfilter = KernelFilter(program) if program is not None else None
     if kfilter is not None:
         ctx.op(scan).extra["kernel"] = "kernel filter"
-    jfilter = JoinFilter(scan, chain, ctx, key_tests) if hasattr(scan.source, "gather") \
-        else None
+    jfilter = JoinFilter(scan, chain, ctx, key_tests, kfilter is not None) \
+        if hasattr(scan.source, "gather") else None
     if jfilter:
         ctx.op(scan).extra["kernel"] = (ctx.op(scan).extra.get("kernel", "") +
                                         f"; join keys {', '.join(jfilter.columns)} probed "
@@ -464,8 +498,9 @@ def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
     def work(i: int, m: Morsel):
         if prefetch is not None:
             prefetch(scan.columns, morsels, i)
-        batch, n = scan_batch(scan, m, ctx, kfilter, jfilter)
-        batch, n = _apply(chain, batch, n, ctx)
+        found: dict = {}
+        batch, n = scan_batch(scan, m, ctx, kfilter, jfilter, found)
+        batch, n = _apply(chain, batch, n, ctx, found)
         if sink is not None:
             return sink(batch, n)
         return pa.table(batch) if batch else pa.table({})

@@ -130,6 +130,7 @@ class HashBuild:
             self.any_null_key = any(a.null_count for a in arrays)
             self.coder = KeyCoder(arrays)
             self.table = JoinTable(self.coder.codes, self.coder.valid)
+        self.unique = self.table is not None and self.table.unique
 
     def take(self, idx: np.ndarray | pa.Array) -> Batch:
         return {c: a.take(idx) for c, a in self.cols.items()}
@@ -170,15 +171,15 @@ class Builds:
         return b
 
 
-def matches(join: Join, build: HashBuild, exprs: list[Expr], batch: Batch, n: int,
-            rows: np.ndarray | None = None) -> np.ndarray:
-    """Whether each row's keys (``exprs`` over ``batch``; only ``rows`` when given) have
-    a match in ``build``."""
+def first_match(build: HashBuild, exprs: list[Expr], batch: Batch, n: int,
+                rows: np.ndarray | None = None) -> np.ndarray:
+    """The first build row matching each row's keys (``exprs`` over ``batch``; only
+    ``rows`` when given), or -1."""
     codes, valid = build.coder.encode(_keys(exprs, batch, n))
     if rows is not None:
         codes = np.ascontiguousarray(codes[rows])
         valid = None if valid is None else np.ascontiguousarray(valid[rows])
-    return build.table.probe_first(codes, valid) >= 0
+    return build.table.probe_first(codes, valid)
 
 
 def probe(join: Join, build: HashBuild, batch: Batch, n: int) -> tuple[Batch, int]:
