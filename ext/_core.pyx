@@ -18,6 +18,7 @@ One source file per concept, included here so they compile into one extension mo
   mapping.pxi     Mapping: a file mapped read-only or read-write
   scan.pxi        fused filter + group + aggregate kernels over mapped columns
   hashindex.pxi   value hashing, hash-index build and probe
+  join.pxi        JoinTable: hash-join build on int64 keys, probe/mark/count without the GIL
 """
 
 include "errors.pxi"
@@ -34,3 +35,4 @@ include "guard.pxi"
 include "mapping.pxi"
 include "scan.pxi"
 include "hashindex.pxi"
+include "join.pxi"

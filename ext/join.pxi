@@ -1,0 +1,479 @@
+# Hash joins: a chained hash table over an int64 build key column, probed without the GIL.
+#
+# JoinTable(keys, valid) copies the build keys and chains the valid rows by bucket:
+#
+#   int64  keys[rows]         the build keys (a copy: the table owns everything it reads)
+#   uint32 head[2**bits]      1 + the first row of each bucket's chain, 0 for an empty bucket
+#   uint32 next[rows]         1 + the next row of the chain after row r, 0 at the end
+#
+# 2**bits >= 2 * inserted rows (a load factor of at most 1/2). A bucket is the top ``bits``
+# bits of _mix64(key ^ golden ratio) (the hash_int64 hash), which spreads sequential keys
+# like any others. Rows are inserted from the last to the first, so every chain yields its
+# rows in ascending order: probe output is ordered by probe row, then build row, and the
+# first match of a chain is the lowest matching row.
+#
+# The table is read-only once built, so any number of threads may probe it at once. Build
+# and probes are software-pipelined (see _JPipe): the head slots, keys and links of rows a
+# few dozen ahead are prefetched while the current row walks its chain, so a table larger
+# than the caches has many cache misses in flight instead of one. Arrays of 4 MiB or more
+# are mapped on transparent huge pages, which spares most TLB misses of random probes.
+
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t, uintptr_t
+from libc.stdlib cimport calloc, free
+from libc.string cimport memcpy
+
+cdef extern from *:
+    """
+    #define MAPDB_PREFETCH_R(p) __builtin_prefetch((const void *)(p), 0, 3)
+    #define MAPDB_PREFETCH_W(p) __builtin_prefetch((const void *)(p), 1, 3)
+    #define MAPDB_STORE_RELAXED_U8(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+    #define MAPDB_JT_NO_BUCKET UINT64_MAX
+    """
+    const uint64_t JT_NO_BUCKET "MAPDB_JT_NO_BUCKET"   # a NULL key in the pipeline: no lookup
+    void _prefetch_r "MAPDB_PREFETCH_R"(const void *p) noexcept nogil
+    void _prefetch_w "MAPDB_PREFETCH_W"(const void *p) noexcept nogil
+    void _store_relaxed_u8 "MAPDB_STORE_RELAXED_U8"(uint8_t *p, uint8_t v) noexcept nogil
+
+cdef extern from "<sys/mman.h>" nogil:
+    int MAP_ANONYMOUS
+
+cdef enum:
+    JT_AHEAD_HEAD = 32   # probe rows ahead whose head slot is prefetched
+    JT_AHEAD_KEY = 16    # rows ahead whose head is read, first candidate's key prefetched
+    JT_AHEAD_SKIP = 8    # rows ahead whose first candidate, if another key, is skipped
+    JT_AHEAD_BUILD = 32  # build rows ahead whose head slot is prefetched
+    JT_RING = 64         # ring of rows in flight (a power of two > every distance)
+    JT_HUGE = 4 << 20    # arrays from this size on are mapped on transparent huge pages
+
+
+cdef void *_jt_alloc(size_t nbytes, size_t *maplen) noexcept nogil:
+    """Zeroed memory for a table array (NULL when out of memory); *maplen is the length
+    of its mapping (0: from calloc). From JT_HUGE bytes on, a fresh anonymous mapping
+    aligned to 2 MiB, advised MADV_HUGEPAGE (random probes of a big table then miss the
+    TLB far less) and populated in one call (MADV_POPULATE_WRITE, Linux 5.14+): every
+    page of a table array is written while the table is built."""
+    cdef size_t huge = 2 << 20, length, lead
+    cdef char *p
+    cdef char *a
+    maplen[0] = 0
+    if nbytes < JT_HUGE:
+        return calloc(nbytes if nbytes else 1, 1)
+    length = (nbytes + huge - 1) & ~(huge - 1)
+    p = <char *>mmap(NULL, length + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                     -1, 0)
+    if <void *>p == MAP_FAILED:
+        return NULL
+    a = <char *>((<uintptr_t>p + huge - 1) & ~(<uintptr_t>huge - 1))
+    lead = a - p
+    if lead:
+        munmap(p, lead)
+    munmap(a + length, huge - lead)
+    madvise(a, length, MADV_HUGEPAGE)         # both advisory: a table works without
+    madvise(a, length, MADV_POPULATE_WRITE)
+    maplen[0] = length
+    return a
+
+
+cdef void _jt_free(void *p, size_t maplen) noexcept nogil:
+    if maplen:
+        munmap(p, maplen)
+    else:
+        free(p)
+
+
+ctypedef struct _JTab:
+    const int64_t *keys
+    const uint32_t *head
+    const uint32_t *next
+    int shift
+    bint unique
+
+
+ctypedef struct _JPipe:
+    # The probe pipeline. While row q walks its chain, row q + JT_AHEAD_SKIP compares its
+    # first candidate (prefetched) and, if that holds another key, steps to the next one
+    # and prefetches it; row q + JT_AHEAD_KEY reads its head slot (prefetched) and
+    # prefetches the first candidate's key and link; row q + JT_AHEAD_HEAD is hashed and
+    # its head slot prefetched. Three rounds of cache misses overlap with the walks.
+    const int64_t *pk
+    const uint8_t *pv
+    int64_t n
+    uint64_t bucket[JT_RING]
+    uint32_t cand[JT_RING]
+
+
+cdef inline uint64_t _jt_bucket(int64_t k, int shift) noexcept nogil:
+    return _mix64(<uint64_t>k ^ 0x9E3779B97F4A7C15ULL) >> shift
+
+
+cdef inline void _jp_hash(const _JTab *t, _JPipe *p, int64_t q) noexcept nogil:
+    cdef uint64_t b
+    if p.pv != NULL and p.pv[q] == 0:
+        p.bucket[q & (JT_RING - 1)] = JT_NO_BUCKET
+    else:
+        b = _jt_bucket(p.pk[q], t.shift)
+        p.bucket[q & (JT_RING - 1)] = b
+        _prefetch_r(&t.head[b])
+
+
+cdef inline void _jp_head(const _JTab *t, _JPipe *p, int64_t q) noexcept nogil:
+    cdef uint64_t b = p.bucket[q & (JT_RING - 1)]
+    cdef uint32_t c = 0
+    if b != JT_NO_BUCKET:
+        c = t.head[b]
+        if c:
+            _prefetch_r(&t.keys[c - 1])
+            _prefetch_r(&t.next[c - 1])
+    p.cand[q & (JT_RING - 1)] = c
+
+
+cdef inline void _jp_skip(const _JTab *t, _JPipe *p, int64_t q) noexcept nogil:
+    cdef uint32_t c = p.cand[q & (JT_RING - 1)]
+    if c and t.keys[c - 1] != p.pk[q]:
+        c = t.next[c - 1]
+        p.cand[q & (JT_RING - 1)] = c
+        if c:
+            _prefetch_r(&t.keys[c - 1])
+            _prefetch_r(&t.next[c - 1])
+
+
+cdef inline void _jp_start(const _JTab *t, _JPipe *p, const int64_t *pk, const uint8_t *pv,
+                           int64_t n) noexcept nogil:
+    cdef int64_t q
+    p.pk = pk
+    p.pv = pv
+    p.n = n
+    for q in range(min(<int64_t>JT_AHEAD_HEAD, n)):
+        _jp_hash(t, p, q)
+    for q in range(min(<int64_t>JT_AHEAD_KEY, n)):
+        _jp_head(t, p, q)
+    for q in range(min(<int64_t>JT_AHEAD_SKIP, n)):
+        _jp_skip(t, p, q)
+
+
+cdef inline uint32_t _jp_next(const _JTab *t, _JPipe *p, int64_t q) noexcept nogil:
+    """1 + the first candidate build row of probe row q (0: none; a candidate that does
+    not match may follow a skipped one); call for rows 0, 1, 2, ... in order."""
+    if q + JT_AHEAD_HEAD < p.n:
+        _jp_hash(t, p, q + JT_AHEAD_HEAD)
+    if q + JT_AHEAD_KEY < p.n:
+        _jp_head(t, p, q + JT_AHEAD_KEY)
+    if q + JT_AHEAD_SKIP < p.n:
+        _jp_skip(t, p, q + JT_AHEAD_SKIP)
+    return p.cand[q & (JT_RING - 1)]
+
+
+cdef object _jt_valid(object valid, Py_ssize_t n, str what):
+    """None, or ``valid`` as a contiguous uint8 array of n flags (bool arrays are viewed)."""
+    if valid is None:
+        return None
+    v = np.ascontiguousarray(valid)
+    if v.dtype == np.bool_:
+        v = v.view(np.uint8)
+    elif v.dtype != np.uint8:
+        raise TypeError(f"{what} validity must be a uint8 or bool array, not {v.dtype}")
+    if v.ndim != 1 or v.shape[0] != n:
+        raise ValueError(f"{what} validity has shape {v.shape}; the keys have {n} rows")
+    return v
+
+
+cdef const uint8_t *_jt_valid_ptr(object v) except? NULL:
+    """Data pointer of a uint8 array from _jt_valid (NULL for None or an empty array)."""
+    if v is None or len(v) == 0:
+        return NULL
+    cdef const uint8_t[::1] mv = v
+    return &mv[0]
+
+
+cdef int64_t *_jt_i64(object arr) except NULL:
+    """Data pointer of a non-empty contiguous int64 array (the array keeps the memory)."""
+    cdef int64_t[::1] mv = arr
+    return &mv[0]
+
+
+cdef inline void _jt_build_stage1(const int64_t *kc, const uint8_t *pv, uint32_t *head,
+                                  int shift, uint64_t *bk, int64_t r) noexcept nogil:
+    cdef uint64_t b
+    if pv != NULL and pv[r] == 0:
+        bk[r & (JT_RING - 1)] = JT_NO_BUCKET
+    else:
+        b = _jt_bucket(kc[r], shift)
+        bk[r & (JT_RING - 1)] = b
+        _prefetch_w(&head[b])
+
+
+cdef inline void _jt_build_stage2(const int64_t *kc, const uint32_t *nxt, const uint32_t *head,
+                                  const uint64_t *bk, int64_t r) noexcept nogil:
+    """Prefetch the first key and link of row r's chain, which the duplicate check reads
+    (a hint: rows between may still join the chain)."""
+    cdef uint64_t b = bk[r & (JT_RING - 1)]
+    cdef uint32_t h
+    if b != JT_NO_BUCKET:
+        h = head[b]
+        if h:
+            _prefetch_r(&kc[h - 1])
+            _prefetch_r(&nxt[h - 1])
+
+
+cdef class JoinTable:
+    """A hash table over int64 build keys for equi-joins; probes run without the GIL and
+    may run in several threads at once (the table is read-only once built).
+
+    ``valid`` (None or a uint8/bool array) marks NULL keys with 0: such rows are never
+    inserted and never match; NULL probe keys never match either.
+
+    >>> import numpy as np
+    >>> t = JoinTable(np.array([7, 3, 7, 9], np.int64), np.array([1, 1, 1, 0], np.uint8))
+    >>> t.rows, t.inserted, t.unique
+    (4, 3, False)
+    >>> probe_rows, build_rows = t.probe(np.array([7, 9, 3, 5], np.int64))
+    >>> probe_rows.tolist(), build_rows.tolist()
+    ([0, 0, 2], [0, 2, 1])
+    >>> t.probe_first(np.array([3, 9, 7], np.int64)).tolist()
+    [1, -1, 0]
+    >>> t.count(np.array([7, 3, 9], np.int64)).tolist()
+    [2, 1, 0]
+    >>> marks = np.zeros(4, np.uint8)
+    >>> t.mark(np.array([3, 5], np.int64), marks), marks.tolist()
+    (1, [0, 1, 0, 0])
+    """
+    cdef int64_t *_keys
+    cdef uint32_t *_head
+    cdef uint32_t *_next
+    cdef size_t _keys_map, _head_map, _next_map
+    cdef int64_t _rows
+    cdef int64_t _inserted
+    cdef int _bits
+    cdef bint _unique
+
+    def __cinit__(self, const int64_t[::1] keys, valid=None):
+        cdef int64_t n = keys.shape[0], i, r, ins = 0
+        if n >= (<int64_t>1 << 31):
+            raise ValueError(f"a join table holds fewer than 2**31 rows, not {n}")
+        va = _jt_valid(valid, n, "build key")
+        cdef const uint8_t *pv = _jt_valid_ptr(va)
+        cdef const int64_t *pk = &keys[0] if n else NULL
+        if pv == NULL:
+            ins = n
+        else:
+            with nogil:
+                for i in range(n):
+                    ins += pv[i] != 0
+        cdef int bits = 1
+        while (<int64_t>1 << bits) < 2 * ins:
+            bits += 1
+        cdef int64_t nb = <int64_t>1 << bits
+        with nogil:
+            self._keys = <int64_t *>_jt_alloc(n * sizeof(int64_t), &self._keys_map)
+            self._next = <uint32_t *>_jt_alloc(n * sizeof(uint32_t), &self._next_map)
+            self._head = <uint32_t *>_jt_alloc(nb * sizeof(uint32_t), &self._head_map)
+        if self._keys == NULL or self._next == NULL or self._head == NULL:
+            raise MemoryError(f"a join table of {n} rows")
+        self._rows = n
+        self._inserted = ins
+        self._bits = bits
+        cdef int64_t *kc = self._keys
+        cdef uint32_t *head = self._head
+        cdef uint32_t *nxt = self._next
+        cdef int shift = 64 - bits
+        cdef bint unique = True
+        cdef uint64_t bk[JT_RING]
+        cdef uint64_t b
+        cdef uint32_t h, c
+        cdef int64_t k
+        with nogil:
+            if n:
+                memcpy(kc, pk, n * sizeof(int64_t))
+            # Rows from the last to the first (so chains come out ascending), pipelined
+            # like the probes: row r - JT_AHEAD_BUILD has its head slot prefetched and,
+            # while the keys look unique, row r - JT_AHEAD_BUILD / 2 the first key of its
+            # chain, for the duplicate check.
+            for r in range(n - 1, max(n - 1 - JT_AHEAD_BUILD, <int64_t>-1), -1):
+                _jt_build_stage1(kc, pv, head, shift, bk, r)
+            for r in range(n - 1, max(n - 1 - JT_AHEAD_BUILD // 2, <int64_t>-1), -1):
+                _jt_build_stage2(kc, nxt, head, bk, r)
+            for r in range(n - 1, -1, -1):
+                if r >= JT_AHEAD_BUILD:
+                    _jt_build_stage1(kc, pv, head, shift, bk, r - JT_AHEAD_BUILD)
+                if unique and r >= JT_AHEAD_BUILD // 2:
+                    _jt_build_stage2(kc, nxt, head, bk, r - JT_AHEAD_BUILD // 2)
+                b = bk[r & (JT_RING - 1)]
+                if b == JT_NO_BUCKET:
+                    continue
+                h = head[b]
+                if unique:
+                    k = kc[r]
+                    c = h
+                    while c:
+                        if kc[c - 1] == k:
+                            unique = False
+                            break
+                        c = nxt[c - 1]
+                nxt[r] = h
+                head[b] = <uint32_t>(r + 1)
+        self._unique = unique
+
+    def __dealloc__(self):
+        if self._keys != NULL:
+            _jt_free(self._keys, self._keys_map)
+        if self._head != NULL:
+            _jt_free(self._head, self._head_map)
+        if self._next != NULL:
+            _jt_free(self._next, self._next_map)
+
+    @property
+    def rows(self):
+        """Number of build rows given (NULL keys included)."""
+        return self._rows
+
+    @property
+    def inserted(self):
+        """Number of build rows in the table (those with a non-NULL key)."""
+        return self._inserted
+
+    @property
+    def unique(self):
+        """True when no two inserted rows share a key (probes stop at the first match)."""
+        return bool(self._unique)
+
+    @property
+    def bits(self):
+        """log2 of the number of buckets (2**bits >= 2 * inserted)."""
+        return self._bits
+
+    cdef inline _JTab _tab(self) noexcept:
+        cdef _JTab t
+        t.keys = self._keys
+        t.head = self._head
+        t.next = self._next
+        t.shift = 64 - self._bits
+        t.unique = self._unique
+        return t
+
+    def probe(self, const int64_t[::1] keys, valid=None):
+        """Every matching (probe row, build row) pair: two int64 arrays of equal length,
+        ordered by probe row, then build row."""
+        cdef int64_t nq = keys.shape[0], q, n = 0, cap
+        va = _jt_valid(valid, nq, "probe key")
+        cdef const uint8_t *pv = _jt_valid_ptr(va)
+        cdef const int64_t *pk = &keys[0] if nq else NULL
+        cdef _JTab t = self._tab()
+        cap = nq if nq else 1   # a unique table never yields more pairs than probe rows
+        qa = np.empty(cap, np.int64)
+        ba = np.empty(cap, np.int64)
+        cdef int64_t *qs = _jt_i64(qa)
+        cdef int64_t *bs = _jt_i64(ba)
+        cdef _JPipe pipe
+        cdef uint32_t c
+        cdef int64_t k
+        with nogil:
+            _jp_start(&t, &pipe, pk, pv, nq)
+            for q in range(nq):
+                c = _jp_next(&t, &pipe, q)
+                if c == 0:
+                    continue
+                k = pk[q]
+                while c:
+                    if t.keys[c - 1] == k:
+                        if n == cap:
+                            with gil:
+                                cap = 2 * cap
+                                qa.resize(cap, refcheck=False)
+                                ba.resize(cap, refcheck=False)
+                                qs = _jt_i64(qa)
+                                bs = _jt_i64(ba)
+                        qs[n] = q
+                        bs[n] = c - 1
+                        n += 1
+                        if t.unique:
+                            break
+                    c = t.next[c - 1]
+        qa.resize(n, refcheck=False)
+        ba.resize(n, refcheck=False)
+        return qa, ba
+
+    def probe_first(self, const int64_t[::1] keys, valid=None):
+        """The first (lowest) matching build row of each probe row, or -1: an int64 array
+        of len(keys)."""
+        cdef int64_t nq = keys.shape[0], q
+        va = _jt_valid(valid, nq, "probe key")
+        cdef const uint8_t *pv = _jt_valid_ptr(va)
+        cdef const int64_t *pk = &keys[0] if nq else NULL
+        cdef _JTab t = self._tab()
+        out = np.empty(nq, np.int64)
+        if nq == 0:
+            return out
+        cdef int64_t *o = _jt_i64(out)
+        cdef _JPipe pipe
+        cdef uint32_t c
+        cdef int64_t k
+        with nogil:
+            _jp_start(&t, &pipe, pk, pv, nq)
+            for q in range(nq):
+                c = _jp_next(&t, &pipe, q)
+                k = pk[q]
+                while c and t.keys[c - 1] != k:
+                    c = t.next[c - 1]
+                o[q] = <int64_t>c - 1
+        return out
+
+    def count(self, const int64_t[::1] keys, valid=None):
+        """Number of matching build rows of each probe row: an int64 array of len(keys)."""
+        cdef int64_t nq = keys.shape[0], q, cnt
+        va = _jt_valid(valid, nq, "probe key")
+        cdef const uint8_t *pv = _jt_valid_ptr(va)
+        cdef const int64_t *pk = &keys[0] if nq else NULL
+        cdef _JTab t = self._tab()
+        out = np.empty(nq, np.int64)
+        if nq == 0:
+            return out
+        cdef int64_t *o = _jt_i64(out)
+        cdef _JPipe pipe
+        cdef uint32_t c
+        cdef int64_t k
+        with nogil:
+            _jp_start(&t, &pipe, pk, pv, nq)
+            for q in range(nq):
+                c = _jp_next(&t, &pipe, q)
+                k = pk[q]
+                cnt = 0
+                while c:
+                    if t.keys[c - 1] == k:
+                        cnt += 1
+                        if t.unique:
+                            break
+                    c = t.next[c - 1]
+                o[q] = cnt
+        return out
+
+    def mark(self, const int64_t[::1] keys, uint8_t[::1] marks, valid=None):
+        """Set marks[b] = 1 for every build row b that a (non-NULL) probe key matches;
+        return the number of probe rows that matched. marks has one byte per build row.
+        Only stores of 1 (relaxed atomics): threads may mark one array at once."""
+        cdef int64_t nq = keys.shape[0], q, hits = 0
+        if marks.shape[0] != self._rows:
+            raise ValueError(f"marks has {marks.shape[0]} entries; the table has {self._rows} rows")
+        va = _jt_valid(valid, nq, "probe key")
+        cdef const uint8_t *pv = _jt_valid_ptr(va)
+        cdef const int64_t *pk = &keys[0] if nq else NULL
+        cdef uint8_t *mk = &marks[0] if self._rows else NULL
+        cdef _JTab t = self._tab()
+        cdef _JPipe pipe
+        cdef uint32_t c
+        cdef bint hit
+        cdef int64_t k
+        with nogil:
+            _jp_start(&t, &pipe, pk, pv, nq)
+            for q in range(nq):
+                c = _jp_next(&t, &pipe, q)
+                k = pk[q]
+                hit = False
+                while c:
+                    if t.keys[c - 1] == k:
+                        hit = True
+                        _store_relaxed_u8(&mk[c - 1], 1)
+                        if t.unique:
+                            break
+                    c = t.next[c - 1]
+                hits += hit
+        return hits
