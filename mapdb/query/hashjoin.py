@@ -295,9 +295,11 @@ class MarkSink:
     def __init__(self, join: Join, build: HashBuild):
         self.join = join
         self.build = build
-        self.marks = np.zeros(max(build.rows, 1), np.uint8)
+        self.marks = np.zeros(build.rows, np.uint8)
 
     def __call__(self, batch: Batch, n: int) -> pa.Table:
+        if not self.build.rows or not n:
+            return pa.table({})
         codes, valid = self.build.coder.encode(_keys(self.join.right_keys, batch, n))
         if self.join.condition is None:
             self.build.table.mark(codes, self.marks, valid)
