@@ -68,6 +68,10 @@ QUERIES = [
     "SELECT id FROM ja WHERE k NOT IN (SELECT k FROM jb WHERE w > 10000) ORDER BY id",
     "SELECT id FROM ja WHERE EXISTS (SELECT * FROM jb WHERE w > 500) ORDER BY id",
     "SELECT id FROM ja WHERE NOT EXISTS (SELECT * FROM jb WHERE w > 5000) ORDER BY id",
+    # an empty preserved side is the smaller: built, with the big side streaming past it
+    "SELECT count(*) FROM e WHERE EXISTS (SELECT * FROM t WHERE t.id = e.id)",
+    "SELECT count(*) FROM e WHERE NOT EXISTS (SELECT * FROM t WHERE t.id = e.id)",
+    "SELECT count(*) FROM t WHERE NOT EXISTS (SELECT * FROM e WHERE t.id = e.id)",
     # scalar subqueries: uncorrelated, correlated (decorrelated), count of no rows
     "SELECT id FROM ja WHERE v > (SELECT avg(v) FROM ja) ORDER BY id",
     "SELECT id, (SELECT max(w) FROM jb) AS m FROM ja ORDER BY id",
