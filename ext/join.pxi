@@ -6,6 +6,11 @@
 #   uint32 head[2**bits]      1 + the first row of each bucket's chain, 0 for an empty bucket
 #   uint32 next[rows]         1 + the next row of the chain after row r, 0 at the end
 #
+# Direct mode: when the inserted keys span at most max(2**(bits+1), 2**20) values (dimension
+# keys, dense surrogate keys), head has one slot per value and the slot of key k is
+# k - min key: a probe is one read, with no hashing and no pipeline (4 ns per probe of a
+# small table against 28 hashed).
+#
 # 2**bits >= 2 * inserted rows (a load factor of at most 1/2). A bucket is the top ``bits``
 # bits of _mix64(key ^ golden ratio) (the hash_int64 hash), which spreads sequential keys
 # like any others. Rows are inserted from the last to the first, so every chain yields its
@@ -44,6 +49,7 @@ cdef enum:
     JT_AHEAD_BUILD = 32  # build rows ahead whose head slot is prefetched
     JT_RING = 64         # ring of rows in flight (a power of two > every distance)
     JT_HUGE = 4 << 20    # arrays from this size on are mapped on transparent huge pages
+    JT_DIRECT = 1 << 20  # a key range up to this (or 2x the hash slots) is addressed directly
 
 
 cdef void *_jt_alloc(size_t nbytes, size_t *maplen) noexcept nogil:
@@ -87,6 +93,8 @@ ctypedef struct _JTab:
     const uint32_t *next
     int shift
     bint unique
+    int64_t lo        # direct mode (span > 0): the slot of key k is k - lo
+    uint64_t span
 
 
 ctypedef struct _JPipe:
@@ -102,7 +110,14 @@ ctypedef struct _JPipe:
     uint32_t cand[JT_RING]
 
 
-cdef inline uint64_t _jt_bucket(int64_t k, int shift) noexcept nogil:
+cdef inline uint64_t _jt_bucket(int64_t k, int shift, int64_t lo, uint64_t span
+                                ) noexcept nogil:
+    """The slot of key k: k - lo in direct mode (no slot outside the build keys' range),
+    the top bits of its hash otherwise."""
+    cdef uint64_t d
+    if span:
+        d = <uint64_t>k - <uint64_t>lo
+        return d if d < span else JT_NO_BUCKET
     return _mix64(<uint64_t>k ^ 0x9E3779B97F4A7C15ULL) >> shift
 
 
@@ -111,9 +126,10 @@ cdef inline void _jp_hash(const _JTab *t, _JPipe *p, int64_t q) noexcept nogil:
     if p.pv != NULL and p.pv[q] == 0:
         p.bucket[q & (JT_RING - 1)] = JT_NO_BUCKET
     else:
-        b = _jt_bucket(p.pk[q], t.shift)
+        b = _jt_bucket(p.pk[q], t.shift, t.lo, t.span)
         p.bucket[q & (JT_RING - 1)] = b
-        _prefetch_r(&t.head[b])
+        if b != JT_NO_BUCKET:
+            _prefetch_r(&t.head[b])
 
 
 cdef inline void _jp_head(const _JTab *t, _JPipe *p, int64_t q) noexcept nogil:
@@ -143,6 +159,8 @@ cdef inline void _jp_start(const _JTab *t, _JPipe *p, const int64_t *pk, const u
     p.pk = pk
     p.pv = pv
     p.n = n
+    if t.span:
+        return  # direct mode needs no pipeline
     for q in range(min(<int64_t>JT_AHEAD_HEAD, n)):
         _jp_hash(t, p, q)
     for q in range(min(<int64_t>JT_AHEAD_KEY, n)):
@@ -154,6 +172,16 @@ cdef inline void _jp_start(const _JTab *t, _JPipe *p, const int64_t *pk, const u
 cdef inline uint32_t _jp_next(const _JTab *t, _JPipe *p, int64_t q) noexcept nogil:
     """1 + the first candidate build row of probe row q (0: none; a candidate that does
     not match may follow a skipped one); call for rows 0, 1, 2, ... in order."""
+    cdef uint64_t d
+    if t.span:  # direct: one read, the slot of a row JT_AHEAD_KEY ahead prefetched
+        if q + JT_AHEAD_KEY < p.n:
+            d = <uint64_t>p.pk[q + JT_AHEAD_KEY] - <uint64_t>t.lo
+            if d < t.span:
+                _prefetch_r(&t.head[d])
+        if p.pv != NULL and p.pv[q] == 0:
+            return 0
+        d = <uint64_t>p.pk[q] - <uint64_t>t.lo
+        return t.head[d] if d < t.span else 0
     if q + JT_AHEAD_HEAD < p.n:
         _jp_hash(t, p, q + JT_AHEAD_HEAD)
     if q + JT_AHEAD_KEY < p.n:
@@ -192,12 +220,13 @@ cdef int64_t *_jt_i64(object arr) except NULL:
 
 
 cdef inline void _jt_build_stage1(const int64_t *kc, const uint8_t *pv, uint32_t *head,
-                                  int shift, uint64_t *bk, int64_t r) noexcept nogil:
+                                  int shift, int64_t lo, uint64_t span, uint64_t *bk,
+                                  int64_t r) noexcept nogil:
     cdef uint64_t b
     if pv != NULL and pv[r] == 0:
         bk[r & (JT_RING - 1)] = JT_NO_BUCKET
     else:
-        b = _jt_bucket(kc[r], shift)
+        b = _jt_bucket(kc[r], shift, lo, span)
         bk[r & (JT_RING - 1)] = b
         _prefetch_w(&head[b])
 
@@ -245,6 +274,8 @@ cdef class JoinTable:
     cdef int64_t _inserted
     cdef int _bits
     cdef bint _unique
+    cdef int64_t _lo
+    cdef uint64_t _span
 
     def __cinit__(self, const int64_t[::1] keys, valid=None):
         cdef int64_t n = keys.shape[0], i, r, ins = 0
@@ -263,6 +294,22 @@ cdef class JoinTable:
         while (<int64_t>1 << bits) < 2 * ins:
             bits += 1
         cdef int64_t nb = <int64_t>1 << bits
+        # Direct mode when the keys' range is small (dimension keys, dense surrogate keys):
+        # the slot is k - lo, one read finds the chain, and a chain holds one key only.
+        cdef int64_t lo = 0, hi = 0
+        cdef uint64_t span = 0
+        cdef bint seen = False
+        with nogil:
+            for i in range(n):
+                if pv == NULL or pv[i]:
+                    if not seen or pk[i] < lo:
+                        lo = pk[i]
+                    if not seen or pk[i] > hi:
+                        hi = pk[i]
+                    seen = True
+        if seen and <uint64_t>hi - <uint64_t>lo < max(<uint64_t>(2 * nb), JT_DIRECT):
+            span = <uint64_t>hi - <uint64_t>lo + 1
+            nb = <int64_t>span
         with nogil:
             self._keys = <int64_t *>_jt_alloc(n * sizeof(int64_t), &self._keys_map)
             self._next = <uint32_t *>_jt_alloc(n * sizeof(uint32_t), &self._next_map)
@@ -272,6 +319,8 @@ cdef class JoinTable:
         self._rows = n
         self._inserted = ins
         self._bits = bits
+        self._lo = lo
+        self._span = span
         cdef int64_t *kc = self._keys
         cdef uint32_t *head = self._head
         cdef uint32_t *nxt = self._next
@@ -289,12 +338,13 @@ cdef class JoinTable:
             # while the keys look unique, row r - JT_AHEAD_BUILD / 2 the first key of its
             # chain, for the duplicate check.
             for r in range(n - 1, max(n - 1 - JT_AHEAD_BUILD, <int64_t>-1), -1):
-                _jt_build_stage1(kc, pv, head, shift, bk, r)
+                _jt_build_stage1(kc, pv, head, shift, lo, span, bk, r)
             for r in range(n - 1, max(n - 1 - JT_AHEAD_BUILD // 2, <int64_t>-1), -1):
                 _jt_build_stage2(kc, nxt, head, bk, r)
             for r in range(n - 1, -1, -1):
                 if r >= JT_AHEAD_BUILD:
-                    _jt_build_stage1(kc, pv, head, shift, bk, r - JT_AHEAD_BUILD)
+                    _jt_build_stage1(kc, pv, head, shift, lo, span, bk,
+                                     r - JT_AHEAD_BUILD)
                 if unique and r >= JT_AHEAD_BUILD // 2:
                     _jt_build_stage2(kc, nxt, head, bk, r - JT_AHEAD_BUILD // 2)
                 b = bk[r & (JT_RING - 1)]
@@ -341,6 +391,11 @@ cdef class JoinTable:
         """log2 of the number of buckets (2**bits >= 2 * inserted)."""
         return self._bits
 
+    @property
+    def direct(self):
+        """True when keys address their slot directly (k - min key; small key ranges)."""
+        return self._span != 0
+
     cdef inline _JTab _tab(self) noexcept:
         cdef _JTab t
         t.keys = self._keys
@@ -348,6 +403,8 @@ cdef class JoinTable:
         t.next = self._next
         t.shift = 64 - self._bits
         t.unique = self._unique
+        t.lo = self._lo
+        t.span = self._span
         return t
 
     def probe(self, const int64_t[::1] keys, valid=None):

@@ -397,3 +397,23 @@ def test_five_million_rows():
     p, b = t.probe(pk)
     np.testing.assert_array_equal(p, np.flatnonzero(inside))
     np.testing.assert_array_equal(b, first[inside])
+
+
+@pytest.mark.parametrize("keys, direct", [
+    (np.array([5, 3, 5, 9, 4], np.int64), True),  # a small range: slots addressed by key
+    (np.array([0, 1 << 40, 7], np.int64), False),  # a wide range: hashed
+    (np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).max, 0], np.int64), False),
+])
+def test_direct_and_hashed_agree(keys, direct):
+    """Both layouts give the same answers, including probe keys outside the range."""
+    t = JoinTable(keys, np.array([1] * (len(keys) - 1) + [0], np.uint8))
+    assert t.direct is direct
+    probe = np.concatenate([keys, keys - 1, keys + 1, [-(1 << 62), 1 << 62]]).astype(np.int64)
+    inserted = keys[:-1]
+    want_first = [int(np.flatnonzero(inserted == k)[0]) if (inserted == k).any() else -1
+                  for k in probe]
+    assert t.probe_first(probe).tolist() == want_first
+    assert t.count(probe).tolist() == [int((inserted == k).sum()) for k in probe]
+    marks = np.zeros(len(keys), np.uint8)
+    t.mark(probe, marks)
+    assert marks.tolist() == [1] * (len(keys) - 1) + [0]
