@@ -402,6 +402,7 @@ def test_five_million_rows():
 @pytest.mark.parametrize("keys, direct", [
     (np.array([5, 3, 5, 9, 4], np.int64), True),  # a small range: slots addressed by key
     (np.array([0, 1 << 40, 7], np.int64), False),  # a wide range: hashed
+    (np.array([5, 3_000_000, 5, 77, 0], np.int64), False),  # hashed, with a presence bitmap
     (np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).max, 0], np.int64), False),
 ])
 def test_direct_and_hashed_agree(keys, direct):
