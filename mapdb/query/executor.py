@@ -717,6 +717,15 @@ def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
             return out
     t0 = time.perf_counter()
     keys, aggs = plan.keys, plan.aggs
+    if ctx.fused:
+        from mapdb.query import sortedagg
+        node, chain = _pipeline(plan.input)
+        if sortedagg.applies(plan, node, chain):
+            out = sortedagg.run(plan, lambda sink: stream(plan.input, ctx, sink=sink))
+            if out is not None:
+                ctx.op(plan).extra["kernel"] = "runs of the sorted key (no hashing)"
+                ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
+                return out
     if ctx.fused and not keys and len(aggs) == 1 and aggs[0][1].fn == "count_distinct" \
             and _int_like(aggs[0][1].arg.type):
         out = _count_distinct(plan, ctx)
