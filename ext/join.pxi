@@ -11,6 +11,9 @@
 # k - min key: a probe is one read, with no hashing and no pipeline (4 ns per probe of a
 # small table against 28 hashed).
 #
+# A table small enough to stay cached (256 KiB of keys, links and heads) is probed with a
+# plain loop: the pipeline below only pays off when probes miss the caches.
+#
 # Otherwise, when a bitmap of the key range takes at most max(1 MiB, 4 bytes per row), a
 # probe first tests the key's bit (prefetched 48 rows ahead): a selective join's misses (most probe rows) cost one
 # read of a small bitmap instead of a head slot and a key (TPC-H Q2: 8M partsupp rows
@@ -57,6 +60,7 @@ cdef enum:
     JT_DIRECT = 1 << 20  # a key range up to this (or 2x the hash slots) is addressed directly
     JT_PRESENT = 1 << 20  # bytes of presence bitmap allowed whatever the rows (else 4 per row)
     JT_AHEAD_BITS = 48   # probe rows ahead whose presence-bitmap word is prefetched
+    JT_SMALL = 256 << 10  # a hashed table this small (keys, links, heads) is probed plainly
 
 
 cdef void *_jt_alloc(size_t nbytes, size_t *maplen) noexcept nogil:
@@ -104,6 +108,7 @@ ctypedef struct _JTab:
     uint64_t span
     const uint64_t *present  # hashed mode over a moderate key range: bit k - lo set for
     uint64_t mspan           # every inserted key k (a probe that misses reads only it)
+    bint small               # the whole table fits in L1/L2: no probe pipeline
 
 
 ctypedef struct _JPipe:
@@ -179,8 +184,8 @@ cdef inline void _jp_start(const _JTab *t, _JPipe *p, const int64_t *pk, const u
     p.pk = pk
     p.pv = pv
     p.n = n
-    if t.span:
-        return  # direct mode needs no pipeline
+    if t.span or t.small:
+        return  # direct mode and cached tables need no pipeline
     if t.present != NULL:
         for q in range(min(<int64_t>JT_AHEAD_BITS, n)):
             _jp_bit_prefetch(t, pk[q])
@@ -196,6 +201,14 @@ cdef inline uint32_t _jp_next(const _JTab *t, _JPipe *p, int64_t q) noexcept nog
     """1 + the first candidate build row of probe row q (0: none; a candidate that does
     not match may follow a skipped one); call for rows 0, 1, 2, ... in order."""
     cdef uint64_t d
+    if t.small and not t.span:  # cached: hash and read, nothing to overlap
+        if p.pv != NULL and p.pv[q] == 0:
+            return 0
+        if t.present != NULL:
+            d = <uint64_t>p.pk[q] - <uint64_t>t.lo
+            if d >= t.mspan or not ((t.present[d >> 6] >> (d & 63)) & 1):
+                return 0
+        return t.head[_jt_bucket(p.pk[q], t.shift, 0, 0)]
     if t.span:  # direct: one read, the slot of a row JT_AHEAD_KEY ahead prefetched
         if q + JT_AHEAD_KEY < p.n:
             d = <uint64_t>p.pk[q + JT_AHEAD_KEY] - <uint64_t>t.lo
@@ -451,6 +464,7 @@ cdef class JoinTable:
         t.span = self._span
         t.present = self._present
         t.mspan = self._mspan
+        t.small = (self._rows * 12 + (<int64_t>4 << self._bits)) <= JT_SMALL
         return t
 
     def probe(self, const int64_t[::1] keys, valid=None):
