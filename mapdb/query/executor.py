@@ -208,6 +208,8 @@ def _streams(j: Join) -> bool:
     """Whether ``j`` runs as a step of its probe side's pipeline (else it is a breaker)."""
     if j.kind in ("inner", "cross"):
         return True
+    if j.kind == "left" and j.build == "left":
+        return True  # the right side streams; unmatched left rows come after (_tails)
     return j.kind in ("left", "single", "semi", "anti") and j.build == "right"
 
 
@@ -277,10 +279,8 @@ def stream(plan: Plan, ctx: Context, limit: int | None = None,
     batch = {n: base.column(n).combine_chunks() if base.num_rows else
              pa.array([], base.column(n).type) for n in base.column_names}
     out, n = _apply(chain, batch, base.num_rows, ctx)
-    if sink is not None:
-        yield sink(out, n)
-    else:
-        yield pa.table(out) if out else pa.table({})
+    first = sink(out, n) if sink is not None else (pa.table(out) if out else pa.table({}))
+    yield from _with_tails(iter([first]), chain, ctx, sink)
 
 
 def _filter_batch(predicate: Expr, batch: Batch, n: int) -> tuple[Batch, int]:
@@ -312,10 +312,13 @@ def _apply(chain: list[Plan], batch: Batch, n: int, ctx: Context,
             pre = found.get(id(op)) if found else None
             if pre is not None and op.kind in ("semi", "anti"):
                 pass  # every row passed the scan's test for this join
-            elif pre is not None and op.kind == "inner" and op.condition is None and b.unique:
+            elif pre is not None and op.kind in ("inner", "left") and op.condition is None \
+                    and b.unique and (op.kind == "inner" or b.marks is not None):
                 out = dict(batch)
                 out.update(b.take(pa.array(pre)))
                 batch = out
+                if b.marks is not None:
+                    b.marks[pre] = 1
             else:
                 batch, n2 = probe(op, b, batch, n)
                 if found and (n2 != n or not (op.kind == "single" or
@@ -370,8 +373,9 @@ class JoinFilter:
                 keys = op.left_keys if op.build == "right" else op.right_keys
                 exprs = [down(k) for k in keys]
                 if keys and set().union(*(e.columns() for e in exprs)) <= have and (
-                        op.kind == "inner" or (op.kind in ("semi", "anti") and
-                                               op.condition is None and not op.null_aware)):
+                        op.kind == "inner" or (op.kind == "left" and op.build == "left") or
+                        (op.kind in ("semi", "anti") and op.condition is None and
+                         not op.null_aware)):
                     self.joins.append((op, exprs, op.kind != "anti"))
             elif isinstance(op, Project):
                 mapping = {Col(n, e.type): down(e) for n, e in op.exprs}
@@ -478,7 +482,7 @@ def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
     output) whose built side a row must match to matter (see JoinFilter)."""
     _prepare_joins(chain, ctx)
     if scan.index is not None and scan.index.kind == "hash":
-        yield from _index_pipeline(scan, chain, ctx, sink)
+        yield from _with_tails(_index_pipeline(scan, chain, ctx, sink), chain, ctx, sink)
         return
     if morsels is None:
         morsels = plan_morsels(scan, ctx)
@@ -505,6 +509,26 @@ def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
             return sink(batch, n)
         return pa.table(batch) if batch else pa.table({})
 
+    yield from _with_tails(_morsel_results(ctx, sink, limit, morsels, work), chain, ctx,
+                           sink)
+
+
+def _with_tails(results: Iterator, chain: list[Plan], ctx: Context, sink) -> Iterator:
+    """``results``, then for each LEFT join of the chain built on its left side, its left
+    rows no streaming row matched (NULL-padded), through the rest of the chain."""
+    yield from results
+    for i, op in enumerate(chain):
+        if isinstance(op, Join) and op.kind == "left" and op.build == "left":
+            b = ctx.builds.get(op)
+            batch, n = b.tail(op.right.schema)
+            ctx.op(op).add(n, 0.0)
+            batch, n = _apply(chain[i + 1:], batch, n, ctx)
+            yield sink(batch, n) if sink is not None else (pa.table(batch) if batch
+                                                           else pa.table({}))
+
+
+def _morsel_results(ctx: Context, sink, limit, morsels, work) -> Iterator:
+    """``work`` over the morsels on the pool, a bounded window ahead, results in order."""
     rows = 0
     window = max(ctx.workers * 2, 2)
     futures = []

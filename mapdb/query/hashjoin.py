@@ -131,6 +131,18 @@ class HashBuild:
             self.coder = KeyCoder(arrays)
             self.table = JoinTable(self.coder.codes, self.coder.valid)
         self.unique = self.table is not None and self.table.unique
+        # a LEFT join built on its left side: which built rows found a match (the rest
+        # come out NULL-padded once the right side has streamed past, see tail())
+        self.marks = np.zeros(self.rows, np.uint8) if (
+            join.kind == "left" and join.build == "left") else None
+
+    def tail(self, streaming: list[tuple[str, object]]) -> tuple[Batch, int]:
+        """The built rows no streaming row matched, the streaming side's columns NULL."""
+        missing = pa.array(np.flatnonzero(self.marks == 0))
+        out = {c: _plain(a.take(missing)) for c, a in self.cols.items()}
+        out.update({c: pa.nulls(len(missing), t.arrow if t.kind != "null" else pa.null())
+                    for c, t in streaming})
+        return out, len(missing)
 
     def take(self, idx: np.ndarray | pa.Array) -> Batch:
         return {c: a.take(idx) for c, a in self.cols.items()}
@@ -223,6 +235,9 @@ def probe(join: Join, build: HashBuild, batch: Batch, n: int) -> tuple[Batch, in
         pi, bi = pi[keep], bi[keep]
         pairs = {c: a.filter(mask) for c, a in pairs.items()}
     if kind in ("inner", "cross"):
+        return pairs, len(pi)
+    if kind == "left" and build.marks is not None:  # built left side: mark, pass pairs
+        build.marks[bi] = 1
         return pairs, len(pi)
     if kind in ("semi", "anti"):
         found = np.zeros(n, bool)

@@ -439,8 +439,9 @@ def _sink_semi(j: Join) -> Plan:
 
 
 def _choose_builds(plan: Plan) -> Plan:
-    """The smaller input of an inner join is built; semi and anti joins build their left
-    (preserved) side when it is much smaller than the right, and probe it with the right."""
+    """The smaller input of an inner join is built; semi, anti and left joins build their
+    left (preserved) side when it is much smaller than the right, and probe it with the
+    right."""
     node = plan
     while isinstance(node, (Filter, Project)):
         node = node.input
@@ -451,6 +452,9 @@ def _choose_builds(plan: Plan) -> Plan:
     if node.kind == "inner":
         node.build = "left" if estimate(node.left) < estimate(node.right) * 0.5 else "right"
     elif node.kind in ("semi", "anti") and not node.null_aware and node.left_keys:
+        node.build = "left" if estimate(node.left) * 4 < estimate(node.right) else "right"
+    elif node.kind == "left" and node.left_keys:
+        # the preserved side built when much smaller: the right side streams past it
         node.build = "left" if estimate(node.left) * 4 < estimate(node.right) else "right"
     return plan
 

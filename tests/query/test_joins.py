@@ -52,6 +52,13 @@ QUERIES = [
     "SELECT id, w FROM ja RIGHT JOIN jb ON ja.k = jb.k ORDER BY w, id",
     "SELECT id, w FROM ja FULL OUTER JOIN jb ON ja.k = jb.k ORDER BY id, w",
     "SELECT jb.k, count(id) FROM jb LEFT JOIN ja ON ja.k = jb.k GROUP BY jb.k ORDER BY 1",
+    # the preserved side much smaller: built, the other side streams past it, the rows it
+    # never matched come out NULL-padded at the end (through the operators above)
+    "SELECT jb.k, count(t.id), sum(t.i16) FROM jb LEFT JOIN t ON t.i8 = jb.k GROUP BY jb.k "
+    "ORDER BY 1",
+    "SELECT jb.w, t.id FROM jb LEFT JOIN t ON t.i8 = jb.k AND t.id > 600 "
+    "WHERE t.id IS NULL OR t.id < 900 ORDER BY 1, 2",
+    "SELECT jb.w, t.id FROM t RIGHT JOIN jb ON t.i8 = jb.k ORDER BY 1, 2",
     # cross and non-equi joins
     "SELECT count(*) FROM ja CROSS JOIN jb",
     "SELECT id, w FROM ja, jb WHERE ja.k < jb.k / 10 ORDER BY id, w",
@@ -184,3 +191,10 @@ def test_explain_names_the_join(jn):
     text = jn.db.sql("EXPLAIN SELECT id, w FROM ja JOIN jb ON ja.k = jb.k").to_arrow()
     shown = "\n".join(str(v) for c in text.columns for v in c.to_pylist())
     assert "join" in shown.lower() and "k" in shown
+
+
+def test_left_join_builds_the_small_preserved_side(jn):
+    sql = ("SELECT jb.k, count(t.id) FROM jb LEFT JOIN t ON t.i8 = jb.k GROUP BY jb.k "
+           "ORDER BY 1")
+    plan = "\n".join(jn.db.sql("EXPLAIN ANALYZE " + sql).to_arrow().column(0).to_pylist())
+    assert "Left join on" in plan and "hash table on the left input" in plan, plan
