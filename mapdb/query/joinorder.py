@@ -125,9 +125,21 @@ def distinct_bound(plan: Plan, e: Expr, rows: float) -> float:
 
 
 def selectivity(scan: Scan) -> float:
+    """The fraction of the scan's rows its filter keeps (estimated). Ranges on one column
+    are intersected first (``d >= x AND d < y`` is one interval, not two halves)."""
+    from mapdb.query.optimizer import range_of
     sel = 1.0
+    ranges: dict[str, list] = {}
     for p in conjuncts(scan.filter):
+        r = range_of(p) if isinstance(p, Call) and p.op in ("lt", "le", "gt", "ge") else None
+        if r is not None and r[0] in scan.source.types():
+            lo, hi = ranges.get(r[0], [None, None])
+            ranges[r[0]] = [r[1] if lo is None else (lo if r[1] is None else max(lo, r[1])),
+                            r[2] if hi is None else (hi if r[2] is None else min(hi, r[2]))]
+            continue
         sel *= _pred_selectivity(scan, p)
+    for col, (lo, hi) in ranges.items():
+        sel *= _interval_selectivity(scan, col, lo, hi)
     return max(sel, 1e-6)
 
 
@@ -164,17 +176,24 @@ def _pred_selectivity(scan: Scan, p: Expr) -> float:
 def _range_selectivity(scan: Scan, p: Expr) -> float:
     from mapdb.query.optimizer import range_of
     r = range_of(p)
-    if r is None or not hasattr(scan.source, "bounds") or r[0] not in scan.source.types():
+    if r is None or r[0] not in scan.source.types():
+        return 0.5
+    return _interval_selectivity(scan, r[0], r[1], r[2])
+
+
+def _interval_selectivity(scan: Scan, col: str, lo, hi) -> float:
+    """The share of the column's zone-map bounds that [lo, hi] covers."""
+    if not hasattr(scan.source, "bounds"):
         return 0.5
     try:
-        lo, hi = scan.source.bounds(r[0])
-    except Exception:
+        cmin, cmax = scan.source.bounds(col)
+    except Exception:  # no bounds for this column
         return 0.5
-    if hi <= lo:
+    if cmax <= cmin:
         return 0.5
-    a = lo if r[1] is None else max(lo, r[1])
-    b = hi if r[2] is None else min(hi, r[2])
-    return min(max((b - a) / (hi - lo), 0.001), 1.0)
+    a = cmin if lo is None else max(cmin, lo)
+    b = cmax if hi is None else min(cmax, hi)
+    return min(max((b - a) / (cmax - cmin), 0.001), 1.0)
 
 
 def estimate(plan: Plan) -> float:
