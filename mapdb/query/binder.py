@@ -31,6 +31,7 @@ from mapdb.query.expr import Agg, Call, Col, Expr, Lit, SortSpec, WindowFn, conj
 from mapdb.query.optimizer import fold
 from mapdb.query.plan import (
     Aggregate,
+    CTEScan,
     Distinct,
     Filter,
     Join,
@@ -207,6 +208,14 @@ class Binder:
         self._ids = itertools.count()
         self._scanned: set[str] = set()  # column names earlier scans produce
         self.subquery_cols: set[str] = set()  # columns scalar subquery joins add
+        self._cte_plans: dict[int, tuple] = {}  # CTEs read more than once: bound once
+        self._tree: exp.Expression | None = None  # the statement (to count CTE references)
+
+    def _references(self, name: str) -> int:
+        """How many times the statement names table ``name`` (a CTE's readers)."""
+        if self._tree is None:
+            return 1
+        return sum(1 for t in self._tree.find_all(exp.Table) if t.name.lower() == name.lower())
 
     def error(self, message: str, node: exp.Expression | None = None) -> QueryError:
         return QueryError(message, position(node) if node is not None else None, self.sql)
@@ -217,6 +226,8 @@ class Binder:
     # -- statements ------------------------------------------------------------------
     def query(self, node: exp.Expression, ctes: dict, outer: Scope | None = None,
               corr: Correlation | None = None) -> tuple[Plan, list[str]]:
+        if self._tree is None:
+            self._tree = node
         if isinstance(node, exp.Subquery):
             return self.query(node.this, ctes, outer, corr)
         if isinstance(node, exp.Select):
@@ -421,12 +432,21 @@ class Binder:
                 raise self.error(f"schema-qualified table {src.sql()} is not supported", src)
             if name.lower() in ctes:
                 cte = ctes[name.lower()]
-                inner, names = self.query(cte.this, {k: v for k, v in ctes.items()
-                                                     if k != name.lower()})
-                cte_cols = cte.args["alias"].columns if cte.args.get("alias") else None
-                if cte_cols:
-                    names = self.rename(names, [c.name for c in cte_cols], cte)
-                return self.subplan(inner, self.rename(names, columns, src), alias or name)
+                shared = self._cte_plans.get(id(cte))
+                if shared is None:
+                    inner, names = self.query(cte.this, {k: v for k, v in ctes.items()
+                                                         if k != name.lower()})
+                    cte_cols = cte.args["alias"].columns if cte.args.get("alias") else None
+                    if cte_cols:
+                        names = self.rename(names, [c.name for c in cte_cols], cte)
+                    if self._references(name) < 2:  # read once: inlined, optimized in place
+                        return self.subplan(inner, self.rename(names, columns, src),
+                                            alias or name)
+                    shared = self._cte_plans[id(cte)] = (inner, names)
+                inner, names = shared
+                ref = CTEScan(inner, name, [(self.fresh(n), c) for n, (c, _) in
+                                            zip(names, inner.schema, strict=True)])
+                return self.subplan(ref, self.rename(names, columns, src), alias or name)
             try:
                 source = self.catalog(name)
             except KeyError:

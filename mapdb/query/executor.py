@@ -36,6 +36,7 @@ from mapdb.query.hashjoin import Builds, MarkSink, full_outer, probe
 from mapdb.query.optimizer import optimize
 from mapdb.query.plan import (
     Aggregate,
+    CTEScan,
     Distinct,
     Filter,
     Join,
@@ -84,6 +85,14 @@ class Context:
         self.stats: dict[int, OpStats] = {}
         self._pool: ThreadPoolExecutor | None = None
         self.builds = Builds()  # hash tables of the joins, built once each
+        self._ctes: dict[int, pa.Table] = {}  # shared CTE results, computed once each
+
+    def cte(self, plan: Plan, compute: Callable[[], pa.Table]) -> pa.Table:
+        """The result of a CTE read more than once (computed at its first reader, always
+        in the thread that runs the plan, so no two threads race for it)."""
+        if id(plan) not in self._ctes:
+            self._ctes[id(plan)] = compute()
+        return self._ctes[id(plan)]
 
     def op(self, plan: Plan) -> OpStats:
         return self.stats.setdefault(id(plan), OpStats())
@@ -155,6 +164,11 @@ def materialize(plan: Plan, ctx: Context) -> pa.Table:
         return out
     if isinstance(plan, Join) and not _streams(plan):
         return _join_breaker(plan, ctx)
+    if isinstance(plan, CTEScan):
+        t = ctx.cte(plan.cte, lambda: materialize(plan.cte, ctx))
+        out = pa.table({out: t.column(c) for out, c in plan.columns})
+        ctx.op(plan).add(out.num_rows, 0.0)
+        return out
     if isinstance(plan, SetOp):
         from mapdb.query.setops import set_op
         t0 = time.perf_counter()

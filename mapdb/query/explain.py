@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from mapdb.query.plan import (
     Aggregate,
+    CTEScan,
     Distinct,
     Filter,
     Join,
@@ -77,6 +78,8 @@ def _label(p: Plan, names: dict[str, str]) -> str:
         return s
     if isinstance(p, SetOp):
         return f"{p.op.upper()}{' ALL' if p.all else ''}"
+    if isinstance(p, CTEScan):
+        return f"CTE {p.name} (computed once, read by each reference)"
     if isinstance(p, Window):
         return "Window " + ", ".join(f"{n(c)} := {f}" for c, f in p.funcs)
     return type(p).__name__
@@ -108,6 +111,7 @@ def render(plan: Plan, names: list[str], stats: dict | None = None) -> str:
     what each operator did."""
     display = dict(zip((c for c, _ in plan.schema), names, strict=False))
     lines: list[str] = []
+    shown: set[int] = set()
 
     def walk(p: Plan, depth: int) -> None:
         line = "  " * depth + _label(p, display)
@@ -132,6 +136,12 @@ def render(plan: Plan, names: list[str], stats: dict | None = None) -> str:
                          f"{x['build_seconds'] * 1000:.1f} ms")
             line += ")"
         lines.append(line)
+        if isinstance(p, CTEScan):
+            if id(p.cte) in shown:
+                lines.append("  " * (depth + 1) + "(shown above)")
+                return
+            shown.add(id(p.cte))
+            walk(p.cte, depth + 1)
         for c in p.inputs:
             walk(c, depth + 1)
 

@@ -39,7 +39,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mapdb.query.expr import Call, Col, Expr, conjoin, conjuncts
-from mapdb.query.plan import Aggregate, Distinct, Filter, Join, Limit, Plan, Project, Scan
+from mapdb.query.plan import (
+    Aggregate,
+    CTEScan,
+    Distinct,
+    Filter,
+    Join,
+    Limit,
+    Plan,
+    Project,
+    Scan,
+)
 from mapdb.query.types import BOOL as _BOOL
 
 
@@ -206,6 +216,8 @@ def estimate(plan: Plan) -> float:
         return estimate(plan.input) * 0.5
     if isinstance(plan, Aggregate):
         return 1.0 if not plan.keys else max(estimate(plan.input) / 10, 1.0)
+    if isinstance(plan, CTEScan):
+        return estimate(plan.cte)
     if isinstance(plan, Limit):
         est = estimate(plan.input)
         return est if plan.limit is None else min(est, plan.limit)

@@ -17,6 +17,7 @@ from mapdb.query.expr import Call, Col, Expr, Lit, conjoin, conjuncts, replace
 from mapdb.query.joinorder import names, reduce_subqueries, reorder, split_keys
 from mapdb.query.plan import (
     Aggregate,
+    CTEScan,
     Distinct,
     Filter,
     IndexAccess,
@@ -75,6 +76,7 @@ def _simplify(e: Expr) -> Expr:
 # -- plan rewrites -------------------------------------------------------------------------
 
 def optimize(plan: Plan) -> Plan:
+    _optimize_ctes(plan, set())
     plan = _push_filters(plan)
     plan = reduce_subqueries(plan)
     plan = reorder(plan)
@@ -82,6 +84,25 @@ def optimize(plan: Plan) -> Plan:
     _ranges(plan)
     _indexes(plan)
     return plan
+
+
+def _optimize_ctes(plan: Plan, done: set[int]) -> None:
+    """Each shared CTE plan is optimized once, on its own (its readers are leaves here)."""
+    if isinstance(plan, CTEScan):
+        if id(plan.cte) not in done:
+            done.add(id(plan.cte))
+            optimized = optimize(plan.cte)
+            _share(plan.cte, optimized)
+        return
+    for p in plan.inputs:
+        _optimize_ctes(p, done)
+
+
+def _share(old: Plan, new: Plan) -> None:
+    """``old`` becomes ``new`` in place (every CTEScan holds the same object)."""
+    if old is not new:
+        old.__class__ = new.__class__
+        old.__dict__.update(new.__dict__)
 
 
 def scan_of(plan: Plan) -> Scan:

@@ -200,6 +200,21 @@ class Window(Unary):
         return self.input.schema + [(n, f.type) for n, f in self.funcs]
 
 
+@dataclass(eq=False)
+class CTEScan(Plan):
+    """A reference to a common table expression read more than once: the CTE's plan
+    (shared by every reference) runs once per execution and each reference reads its
+    result, under its own column names (``columns``: (output name, CTE column))."""
+    cte: Plan
+    name: str
+    columns: list[tuple[str, str]]
+
+    @property
+    def schema(self):
+        t = self.cte.types()
+        return [(out, t[c]) for out, c in self.columns]
+
+
 @dataclass
 class Query:
     """A bound statement: the plan, the names users see, and whether EXPLAIN was asked."""

@@ -17,7 +17,7 @@ from mapdb.query.executor import Context, materialize, output
 from mapdb.query.explain import render
 from mapdb.query.optimizer import optimize
 from mapdb.query.parsecache import ParseCache, normalize
-from mapdb.query.plan import Plan, Query, Scan
+from mapdb.query.plan import CTEScan, Plan, Query, Scan
 from mapdb.query.points import PointTemplates
 from mapdb.query.source import TableSource
 from mapdb.storage import guard
@@ -176,6 +176,8 @@ def _sources_of(plan: Plan) -> list[TableSource]:
         if isinstance(node, Scan) and isinstance(node.source, TableSource):
             out.append(node.source)
         todo.extend(node.inputs)
+        if isinstance(node, CTEScan):
+            todo.append(node.cte)
     return out
 
 

@@ -91,6 +91,9 @@ QUERIES = [
     "WITH c AS (SELECT k, sum(w) AS t FROM jb GROUP BY k) "
     "SELECT c1.k, c1.t FROM c c1 WHERE c1.t = (SELECT max(t) FROM c) ORDER BY 1",
     "SELECT x, n FROM (SELECT k, count(*) FROM ja GROUP BY k) AS q (x, n) ORDER BY x",
+    "WITH c (kk, n) AS (SELECT k, count(*) FROM ja WHERE k > 10 GROUP BY k) "
+    "SELECT a.kk, a.n, b.n FROM c a JOIN c b ON a.kk = b.kk WHERE a.n >= 1 ORDER BY 1",
+    "WITH c AS (SELECT * FROM jb) SELECT count(*) FROM c x, c y WHERE x.k = y.k",
     # set operations
     "SELECT k FROM ja UNION SELECT k FROM jb ORDER BY k",
     "SELECT k FROM ja UNION ALL SELECT k FROM jb ORDER BY k",
@@ -191,6 +194,13 @@ def test_explain_names_the_join(jn):
     text = jn.db.sql("EXPLAIN SELECT id, w FROM ja JOIN jb ON ja.k = jb.k").to_arrow()
     shown = "\n".join(str(v) for c in text.columns for v in c.to_pylist())
     assert "join" in shown.lower() and "k" in shown
+
+
+def test_cte_read_twice_runs_once(jn):
+    sql = ("WITH c AS (SELECT k, sum(w) AS t FROM jb GROUP BY k) "
+           "SELECT c1.k FROM c c1 WHERE c1.t = (SELECT max(t) FROM c)")
+    plan = "\n".join(jn.db.sql("EXPLAIN ANALYZE " + sql).to_arrow().column(0).to_pylist())
+    assert plan.count("CTE c (computed once") == 2 and plan.count("Scan jb") == 1, plan
 
 
 def test_left_join_builds_the_small_preserved_side(jn):
