@@ -53,6 +53,7 @@ from mapdb.query.source import Morsel, PruneStats
 from mapdb.query.types import QueryError, SqlType
 
 Batch = dict[str, pa.Array]
+JOINED_MORSEL_ROWS = 1 << 19  # morsel rows of a scan whose rows flow into joins
 
 
 def default_workers() -> int:
@@ -350,8 +351,9 @@ class KernelFilter:
     picks the passing rows of a morsel from the mapped columns, and only those rows of the
     scan's columns are gathered for the Arrow operators above."""
 
-    def __init__(self, program):
+    def __init__(self, program, residual: Expr | None = None):
         self.program = program
+        self.residual = residual  # conjuncts without a kernel form: Arrow, after gathering
         self._local = threading.local()
 
     def select(self, m: Morsel) -> np.ndarray:
@@ -444,19 +446,20 @@ def scan_batch(scan: Scan, m: Morsel, ctx: Context,
             scan.source.arrays(m, jfilter.columns)
         hit = jfilter.rows(keys, n if rows is None else len(rows), found)
         rows = hit if rows is None else rows[hit]
-        batch = scan.source.gather(m, scan.columns if kfilter is None else scan.output, rows)
+        batch = scan.source.gather(m, _gathered(scan, kfilter), rows)
         touched = sum(int(n * scan.source.row_width(c)) for c in scan.columns)
         n = len(rows)
     elif kfilter is not None:  # the kernel picks rows; only those are gathered
         rows = kfilter.select(m)
-        batch = scan.source.gather(m, scan.output, rows)
+        batch = scan.source.gather(m, _gathered(scan, kfilter), rows)
         touched = sum(int(n * scan.source.row_width(c)) for c in scan.columns)
         n = len(rows)
     else:
         batch = scan.source.arrays(m, scan.columns)
         touched = sum(_nbytes(a) for a in batch.values())
-    if kfilter is None and scan.filter is not None:
-        batch, n = _filter_batch(scan.filter, batch, n)
+    residual = scan.filter if kfilter is None else kfilter.residual
+    if residual is not None:
+        batch, n = _filter_batch(residual, batch, n)
     with st.lock:
         st.extra["rows_scanned"] = st.extra.get("rows_scanned", 0) + m.rows
         st.extra["bytes_touched"] = st.extra.get("bytes_touched", 0) + touched
@@ -466,16 +469,27 @@ def scan_batch(scan: Scan, m: Morsel, ctx: Context,
     return batch, n
 
 
+def _gathered(scan: Scan, kfilter: KernelFilter | None) -> list[str]:
+    """The columns a scan reads for its selected rows: all of them when Arrow runs the
+    filter; else its output and what the kernel filter left to Arrow."""
+    if kfilter is None:
+        return scan.columns
+    need = set(scan.output) | (kfilter.residual.columns() if kfilter.residual is not None
+                               else set())
+    return [c for c in scan.columns if c in need]
+
+
 def _nbytes(a: pa.Array) -> int:
     if isinstance(a, pa.DictionaryArray):
         return a.indices.nbytes
     return a.nbytes
 
 
-def plan_morsels(scan: Scan, ctx: Context) -> list[Morsel]:
+def plan_morsels(scan: Scan, ctx: Context, rows: int | None = None) -> list[Morsel]:
     st = ctx.op(scan)
     prune = PruneStats()
-    morsels = scan.source.morsels(scan.ranges, prune)
+    morsels = scan.source.morsels(scan.ranges, prune, rows) if rows else \
+        scan.source.morsels(scan.ranges, prune)
     st.extra["blocks"] = prune.blocks
     st.extra["blocks_skipped"] = prune.skipped
     residency = getattr(scan.source, "residency", None)
@@ -499,14 +513,19 @@ def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
         yield from _with_tails(_index_pipeline(scan, chain, ctx, sink), chain, ctx, sink)
         return
     if morsels is None:
-        morsels = plan_morsels(scan, ctx)
+        # a pipeline through joins drops most rows at the scan's join filter: bigger
+        # morsels, so the Arrow calls above run over fewer, fuller batches
+        joined = bool(key_tests) or any(isinstance(op, Join) for op in chain)
+        morsels = plan_morsels(scan, ctx, JOINED_MORSEL_ROWS if joined else None)
     prefetch = getattr(scan.source, "prefetch", None)
     from mapdb.query.fused import compile_filter
-    program = compile_filter(scan) if ctx.fused else None
-    kfilter = KernelFilter(program) if program is not None else None
+    compiled = compile_filter(scan) if ctx.fused else None
+    kfilter = KernelFilter(*compiled) if compiled is not None else None
     if kfilter is not None:
-        ctx.op(scan).extra["kernel"] = "kernel filter"
-    jfilter = JoinFilter(scan, chain, ctx, key_tests, kfilter is not None) \
+        ctx.op(scan).extra["kernel"] = "kernel filter" + (
+            f" (then {kfilter.residual})" if kfilter.residual is not None else "")
+    jfilter = JoinFilter(scan, chain, ctx, key_tests,
+                         kfilter is not None and kfilter.residual is None) \
         if hasattr(scan.source, "gather") else None
     if jfilter:
         ctx.op(scan).extra["kernel"] = (ctx.op(scan).extra.get("kernel", "") +

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from mapdb._ext import FusedProgram
 from mapdb.query.evaluate import from_numpy
-from mapdb.query.expr import Call, Col, Expr, Lit, conjuncts, replace
+from mapdb.query.expr import Call, Col, Expr, Lit, conjoin, conjuncts, replace
 from mapdb.query.optimizer import range_of
 from mapdb.query.plan import Aggregate, Project, Scan
 from mapdb.query.source import TableSource
@@ -57,10 +57,11 @@ class _Compiler:
         return self.source.bounds(name)
 
     # -- filters -------------------------------------------------------------------
-    def filters(self) -> list[tuple]:
+    def filters(self, residual: list | None = None) -> list[tuple]:
         """One range per column (conjuncts on a column intersect), most selective first
         (estimated from the zone maps' overall min and max), so later filters only look at
-        the rows earlier ones kept."""
+        the rows earlier ones kept. With ``residual``, a conjunct with no kernel form goes
+        there instead of failing the whole filter."""
         ranges: dict[str, list] = {}
         strings = []  # LIKE filters: the most expensive, run last
         for p in conjuncts(self.scan.filter):
@@ -75,6 +76,9 @@ class _Compiler:
                 r = self.dict_equality(p) or range_of(p) or self.column_difference(p)
             if r is None or not all(self.kernel_column(n) for n in
                                     (r[0] if isinstance(r[0], tuple) else (r[0],))):
+                if residual is not None:
+                    residual.append(p)
+                    continue
                 raise _NoFuse(f"filter {p}")
             name, lo, hi, is_float = r
             cur = ranges.setdefault(name, [None, None, is_float])
@@ -340,19 +344,24 @@ def _bind_columns(program, comp: _Compiler) -> None:
 
 
 def compile_filter(scan: Scan):
-    """A kernel program for the scan's filter alone (the general path then gathers only
-    the rows it selects), or None when some conjunct has no kernel form."""
+    """(kernel program, residual) for the scan's filter: the program runs the conjuncts
+    that have a kernel form (the general path then gathers only the rows it selects), the
+    residual (None: nothing left) the others, with Arrow on those rows. None when no
+    conjunct has a kernel form."""
     if scan.filter is None or not isinstance(scan.source, TableSource):
         return None
     comp = _Compiler(scan)
+    residual: list = []
     try:
-        filters = comp.filters()
+        filters = comp.filters(residual)
     except _NoFuse:
+        return None
+    if not filters:
         return None
     program = FusedProgram(len(comp.source.segment_rows()), len(comp.cols), filters, [], [],
                            [])
     _bind_columns(program, comp)
-    return program
+    return program, conjoin(residual) if residual else None
 
 
 def try_aggregate(plan: Aggregate, ctx):
