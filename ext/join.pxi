@@ -14,8 +14,8 @@
 # A table small enough to stay cached (256 KiB of keys, links and heads) is probed with a
 # plain loop: the pipeline below only pays off when probes miss the caches.
 #
-# Otherwise, when a bitmap of the key range takes at most max(1 MiB, 4 bytes per row), a
-# probe first tests the key's bit (prefetched 48 rows ahead): a selective join's misses (most probe rows) cost one
+# Otherwise, when a bitmap of the key range is no bigger than the table itself (or 1 MiB),
+# a probe first tests the key's bit (prefetched 48 rows ahead): a selective join's misses (most probe rows) cost one
 # read of a small bitmap instead of a head slot and a key (TPC-H Q2: 8M partsupp rows
 # against 8,000 parts spread over 2M keys).
 #
@@ -58,7 +58,7 @@ cdef enum:
     JT_RING = 64         # ring of rows in flight (a power of two > every distance)
     JT_HUGE = 4 << 20    # arrays from this size on are mapped on transparent huge pages
     JT_DIRECT = 1 << 20  # a key range up to this (or 2x the hash slots) is addressed directly
-    JT_PRESENT = 1 << 20  # bytes of presence bitmap allowed whatever the rows (else 4 per row)
+    JT_PRESENT = 1 << 20  # bytes of presence bitmap allowed whatever the table's size
     JT_AHEAD_BITS = 48   # probe rows ahead whose presence-bitmap word is prefetched
     JT_SMALL = 256 << 10  # a hashed table this small (keys, links, heads) is probed plainly
 
@@ -352,7 +352,7 @@ cdef class JoinTable:
         if seen and <uint64_t>hi - <uint64_t>lo < max(<uint64_t>(2 * nb), JT_DIRECT):
             span = <uint64_t>hi - <uint64_t>lo + 1
             nb = <int64_t>span
-        elif seen and (<uint64_t>hi - <uint64_t>lo) // 8 < max(<uint64_t>(4 * ins),
+        elif seen and (<uint64_t>hi - <uint64_t>lo) // 8 < max(<uint64_t>(12 * n + 4 * nb),
                                                                 JT_PRESENT):
             mspan = <uint64_t>hi - <uint64_t>lo + 1
         with nogil:
