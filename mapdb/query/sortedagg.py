@@ -6,10 +6,11 @@ TPC-H lineitem is stored in l_orderkey order, so Q18's ``GROUP BY l_orderkey`` (
 rows into 15 million groups at scale factor 10) takes this path instead of a hash
 aggregate. Taken when the one key is a stored integer or date column with a sorted
 attribute (storage/index.py: non-decreasing over the segments, no NULLs), reached from the
-scan through filters and projections only, and every aggregate is COUNT(*), COUNT, SUM or
-AVG of an integer, decimal (up to 18 digits) or float expression. Sums are exact in int64
-while a bound on them (the sum of absolute values) stays below 2**62; past it the caller's
-hash aggregate runs instead.
+scan through filters, projections and joins that keep the scan's row order (TPC-H Q11's
+partsupp joined with one nation's suppliers, grouped by ps_partkey), and every aggregate
+is COUNT(*), COUNT, SUM or AVG of an integer, decimal (up to 18 digits) or float
+expression. Sums are exact in int64 while a bound on them (the sum of absolute values)
+stays below 2**62; past it the caller's hash aggregate runs instead.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pyarrow as pa
 
 from mapdb.query.evaluate import decode, evaluate, to_decimal128
 from mapdb.query.expr import Col, Expr, replace
-from mapdb.query.plan import Aggregate, Filter, Project, Scan
+from mapdb.query.plan import Aggregate, Filter, Join, Project, Scan
 
 _LIMIT = float(1 << 62)
 
@@ -36,17 +37,27 @@ def _scan_column(plan: Aggregate, chain: list, e: Expr) -> str | None:
     return e.name if isinstance(e, Col) else None
 
 
+def _keeps_order(op) -> bool:
+    """Filters, projections and the joins that pass their streaming rows on in order
+    (inner pairs come out by probe row; a LEFT join built on its left adds rows at the
+    end)."""
+    if isinstance(op, Join):
+        return op.kind in ("inner", "semi", "anti", "single")
+    return isinstance(op, (Filter, Project))
+
+
 def applies(plan: Aggregate, node, chain: list) -> bool:
-    if len(plan.keys) != 1 or not isinstance(node, Scan) or (node.index is not None and \
-            node.index.kind == "hash") or not all(isinstance(op, (Filter, Project))
-                                                 for op in chain):
+    if len(plan.keys) != 1 or not isinstance(node, Scan) or (node.index is not None and
+                                                               node.index.kind == "hash") \
+            or not all(_keeps_order(op) for op in chain):
         return False
     key = plan.keys[0][1]
     if key.type.kind not in ("int", "date") or str(key.type.arrow) == "uint64":
         return False
     col = _scan_column(plan, chain, key)
     index_on = getattr(node.source, "index_on", None)
-    if col is None or index_on is None or index_on(col, "sorted") is None:
+    if col is None or col not in node.source.types() or index_on is None or \
+            index_on(col, "sorted") is None:
         return False
     for _, a in plan.aggs:
         if a.fn == "count_star":

@@ -169,6 +169,9 @@ SORTED = [
     "ORDER BY k",
     "SELECT k, sum(q) FROM js WHERE k BETWEEN 100000 AND 220000 GROUP BY k ORDER BY k",
     "SELECT k, sum(q) FROM js WHERE k > 10000000 GROUP BY k ORDER BY k",
+    # through a join that keeps the scan's row order (a build side with a repeated key)
+    "SELECT js.k, count(*), sum(p), avg(w) FROM js JOIN jb ON js.q = jb.k GROUP BY js.k "
+    "ORDER BY 1",
 ]
 
 
