@@ -489,3 +489,63 @@ def _choose_builds(plan: Plan) -> Plan:
         node.build = "left" if estimate(node.left) * 4 < estimate(node.right) else "right"
     return plan
 
+
+
+# -- aggregate before attaching dimension columns ------------------------------------------
+
+def aggregate_first(plan: Plan) -> Plan:
+    """GROUP BY a dimension's unique key and its other columns, over facts joined to it:
+    the facts are aggregated by their join key first and the dimension's columns (and
+    those of dimensions joined through it) are attached to the groups, not to every fact
+    row (TPC-H Q10: 1.1 million revenue rows become 380,000 groups before customer's
+    name, address, phone and comment are looked up, and the strings are not hashed as group
+    keys). Only when the dimension joins are inner, on unique keys, filter nothing of
+    note (estimated) and the aggregates read only the facts' columns."""
+    for attr in ("input", "left", "right"):
+        if hasattr(plan, attr):
+            setattr(plan, attr, aggregate_first(getattr(plan, attr)))
+    if not isinstance(plan, Aggregate) or not plan.keys or \
+            any(a.fn == "count_distinct" for _, a in plan.aggs):
+        return plan
+    agg_cols = set().union(*(a.columns() for _, a in plan.aggs)) if plan.aggs else set()
+    key_names = {e.name for _, e in plan.keys if isinstance(e, Col)}
+    dims: list[Join] = []
+    anchor = None
+    node = plan.input
+    while anchor is None:
+        if isinstance(node, Project) and all(isinstance(e, Col) and e.name == n
+                                             for n, e in node.exprs):
+            node = node.input
+        elif isinstance(node, Join) and node.kind == "inner" and node.build == "right" and \
+                node.condition is None and len(node.left_keys) == 1 and \
+                not agg_cols & names(node.right) and unique_key(node.right, node.right_keys[0]):
+            dims.append(node)
+            lk, rk = node.left_keys[0], node.right_keys[0]
+            if isinstance(rk, Col) and isinstance(lk, Col) and \
+                    (rk.name in key_names or lk.name in key_names):
+                anchor = node  # the dimension whose unique key is a group key
+            node = node.left
+        else:
+            return plan
+    facts = node
+    if not agg_cols <= names(facts):
+        return plan
+    dim_cols = set().union(*(names(j.right) for j in dims))
+    fact_key, dim_key = anchor.left_keys[0], anchor.right_keys[0]
+    if not all(isinstance(e, Col) and (e.name in dim_cols or e == fact_key)
+               for _, e in plan.keys):
+        return plan
+    for j in dims:  # a dimension join that drops many facts: aggregate after it, as is
+        if estimate(j.right) < _base(j.right) * 0.9:
+            return plan
+    group = Col(f"{dim_key.name}$g", fact_key.type)
+    pre = Aggregate(facts, [(group.name, fact_key)], list(plan.aggs))
+    current: Plan = pre
+    for j in reversed(dims):  # bottom-up, as they were joined
+        lk = [group if j is anchor else k for k in j.left_keys]
+        current = Join(current, j.right, "inner", lk, list(j.right_keys), build="right")
+    out = []
+    for name, e in plan.keys:
+        out.append((name, group if e == fact_key else e))
+    out += [(name, Col(name, a.type)) for name, a in plan.aggs]
+    return Project(current, out)

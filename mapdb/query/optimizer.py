@@ -14,7 +14,13 @@ scan, and the zone-map ranges the scan uses to skip blocks without touching thei
 from __future__ import annotations
 
 from mapdb.query.expr import Call, Col, Expr, Lit, conjoin, conjuncts, replace
-from mapdb.query.joinorder import names, reduce_subqueries, reorder, split_keys
+from mapdb.query.joinorder import (
+    aggregate_first,
+    names,
+    reduce_subqueries,
+    reorder,
+    split_keys,
+)
 from mapdb.query.plan import (
     Aggregate,
     CTEScan,
@@ -80,6 +86,7 @@ def optimize(plan: Plan) -> Plan:
     plan = _push_filters(plan)
     plan = reduce_subqueries(plan)
     plan = reorder(plan)
+    plan = aggregate_first(plan)
     _prune(plan, None)
     _ranges(plan)
     _indexes(plan)

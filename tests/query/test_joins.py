@@ -211,3 +211,31 @@ def test_left_join_builds_the_small_preserved_side(jn):
            "ORDER BY 1")
     plan = "\n".join(jn.db.sql("EXPLAIN ANALYZE " + sql).to_arrow().column(0).to_pylist())
     assert "Left join on" in plan and "hash table on the left input" in plan, plan
+
+
+D = pa.table({"id": [10, 20, 30, 40, 50, 60], "name": ["a", "b", "c", "d", "e", "f"],
+              "region": [1, 2, 1, 2, 1, 3]})
+R = pa.table({"rid": [1, 2, 3], "rname": ["north", "south", "east"]})
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT jd.id, jd.name, sum(ja.v), count(*), avg(ja.d) FROM ja JOIN jd ON ja.k = jd.id "
+    "GROUP BY jd.id, jd.name ORDER BY 1",
+    "SELECT jd.id, rname, jd.name, sum(ja.v) FROM ja, jd, jr WHERE ja.k = jd.id AND "
+    "jd.region = jr.rid GROUP BY jd.id, rname, jd.name ORDER BY 1",
+    "SELECT ja.k, jd.name, max(ja.s) FROM ja JOIN jd ON ja.k = jd.id GROUP BY ja.k, jd.name "
+    "HAVING count(*) > 1 ORDER BY 1",
+])
+def test_aggregate_before_dimension_columns(jn, sql):
+    """GROUP BY a dimension's unique key and its columns aggregates the facts first."""
+    for name, t, key in (("jd", D, "id"), ("jr", R, "rid")):
+        if name not in jn.db:
+            jn.db.create_table(name, t)
+            jn.db.table(name).create_index(key, unique=True).close()
+            if jn.con is not None:
+                jn.con.register(name, t)
+    check(jn, sql)
+    plan = jn.db.sql("EXPLAIN " + sql).to_arrow().column(0).to_pylist()
+    agg = next(i for i, line in enumerate(plan) if "Aggregate" in line)
+    join = next(i for i, line in enumerate(plan) if "Inner join" in line)
+    assert agg > join, "\n".join(plan)  # the aggregate sits below (after) the join
