@@ -775,14 +775,19 @@ def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
     t0 = time.perf_counter()
     keys, aggs = plan.keys, plan.aggs
     if ctx.fused:
-        from mapdb.query import sortedagg
+        from mapdb.query import denseagg, sortedagg
         node, chain = _pipeline(plan.input)
+        out, how = None, None
         if sortedagg.applies(plan, node, chain):
             out = sortedagg.run(plan, lambda sink: stream(plan.input, ctx, sink=sink))
-            if out is not None:
-                ctx.op(plan).extra["kernel"] = "runs of the sorted key (no hashing)"
-                ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
-                return out
+            how = "runs of the sorted key (no hashing)"
+        elif (bounds := denseagg.key_range(plan)) is not None:
+            out = denseagg.run(plan, bounds, lambda sink: stream(plan.input, ctx, sink=sink))
+            how = f"dense key range {bounds[0]}..{bounds[1]} (no hashing)"
+        if out is not None:
+            ctx.op(plan).extra["kernel"] = how
+            ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
+            return out
     if ctx.fused and not keys and len(aggs) == 1 and aggs[0][1].fn == "count_distinct" \
             and _int_like(aggs[0][1].arg.type):
         out = _count_distinct(plan, ctx)
