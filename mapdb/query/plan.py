@@ -136,9 +136,6 @@ class Distinct(Unary):
     pass
 
 
-JOIN_KINDS = ("inner", "left", "right", "full", "cross", "semi", "anti", "single")
-
-
 @dataclass
 class Join(Plan):
     """A join of two inputs.
