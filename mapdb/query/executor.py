@@ -775,14 +775,15 @@ def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
     t0 = time.perf_counter()
     keys, aggs = plan.keys, plan.aggs
     if ctx.fused:
-        from mapdb.query import denseagg, sortedagg
+        from mapdb.query import arrayagg
         node, chain = _pipeline(plan.input)
         out, how = None, None
-        if sortedagg.applies(plan, node, chain):
-            out = sortedagg.run(plan, lambda sink: stream(plan.input, ctx, sink=sink))
+        if arrayagg.sorted_applies(plan, node, chain):
+            out = arrayagg.run_sorted(plan, lambda sink: stream(plan.input, ctx, sink=sink))
             how = "runs of the sorted key (no hashing)"
-        elif (bounds := denseagg.key_range(plan)) is not None:
-            out = denseagg.run(plan, bounds, lambda sink: stream(plan.input, ctx, sink=sink))
+        elif (bounds := arrayagg.key_range(plan)) is not None:
+            out = arrayagg.run_dense(plan, bounds,
+                                     lambda sink: stream(plan.input, ctx, sink=sink))
             how = f"dense key range {bounds[0]}..{bounds[1]} (no hashing)"
         if out is not None:
             ctx.op(plan).extra["kernel"] = how
