@@ -12,6 +12,14 @@ DATA = HERE / "data"
 RESULTS = HERE / "results"
 
 
+def query_path(name: str) -> Path:
+    """A benchmark query's file: TPC-H's (q1, q6, ...) from queries/tpch/, the
+    lineitem-only ones from queries/."""
+    if name[:1] == "q" and name[1:].isdigit():
+        return HERE / "queries" / "tpch" / f"q{int(name[1:]):02d}.sql"
+    return HERE / "queries" / f"{name}.sql"
+
+
 def tpch_parquet(scale: float, table: str = "lineitem") -> Path:
     out = DATA / f"tpch-sf{scale:g}"
     path = out / f"{table}.parquet"

@@ -3,8 +3,9 @@
     python -m benchmarks.run tpch --scale 10 --runs 5
     python -m benchmarks.run tpch --scale 1 --queries q1,q6 --engines duckdb,polars --no-cold
 
-Queries are benchmarks/queries/*.sql (TPC-H Q1 and Q6 plus single-table lineitem queries
-for other paths), the same text for every engine (Polars through ``pl.SQLContext``).
+Queries are TPC-H Q1 and Q6 (benchmarks/queries/tpch/) plus single-table lineitem queries
+for other paths (benchmarks/queries/*.sql), the same text for every engine (Polars through
+``pl.SQLContext``).
 Engines: mapdb (``mapdb.connect(db).sql(text).to_arrow()``), DuckDB (its own database
 file), polars (``read_parquet`` into memory) and polars-ipc (``scan_ipc`` of an
 uncompressed Arrow file). Loaded data is cached in benchmarks/data/tpch-sf{N}/ and rebuilt
@@ -38,7 +39,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from benchmarks.common import DATA, HERE, RESULTS, evict, read_bytes, tpch_parquet
+from benchmarks.common import DATA, HERE, RESULTS, evict, query_path, read_bytes, tpch_parquet
 from benchmarks.plot import chart
 
 QUERIES = ["q1", "q6", "late_shipmode", "top_price", "distinct_orders", "comment_like",
@@ -218,7 +219,7 @@ def worker(engine_name: str, args: argparse.Namespace, out: Path) -> None:
         return
     files = [eng.target()] if eng.target() else []
     for name in args.queries:
-        sql = (HERE / "queries" / f"{name}.sql").read_text()
+        sql = query_path(name).read_text()
         rec: dict = {"warm": [], "cold": [], "read": []}
         report["queries"][name] = rec
         try:

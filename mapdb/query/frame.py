@@ -51,6 +51,7 @@ from mapdb.query.plan import (
     Sort,
     SortKey,
     Window,
+    copy_plan,
 )
 from mapdb.query.types import (
     BOOL,
@@ -1079,23 +1080,6 @@ def _unique(names: list[str]) -> None:
 
 
 # -- running ---------------------------------------------------------------------------------
-
-def copy_plan(plan: Plan, sources: Callable[[object], object] | None = None) -> Plan:
-    """A copy the optimizer may rewrite; ``sources`` maps each scan's source to the one
-    the copy reads (a freshly pinned version, say)."""
-    if isinstance(plan, Scan):
-        src = sources(plan.source) if sources is not None else plan.source
-        return dataclasses.replace(plan, source=src, columns=list(plan.columns),
-                                   ranges=dict(plan.ranges))
-    changes = {}
-    for f in dataclasses.fields(plan):  # input; a join's or set operation's left, right
-        v = getattr(plan, f.name)
-        if isinstance(v, Plan):
-            changes[f.name] = copy_plan(v, sources)
-        elif isinstance(v, (list, dict)):
-            changes[f.name] = type(v)(v)
-    return dataclasses.replace(plan, **changes)
-
 
 def prepare(frame: Frame, sources: Callable[[object], object] | None = None
             ) -> tuple[Query, Plan]:

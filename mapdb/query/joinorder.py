@@ -49,6 +49,7 @@ from mapdb.query.plan import (
     Plan,
     Project,
     Scan,
+    copy_plan,
 )
 from mapdb.query.types import BOOL as _BOOL
 
@@ -326,20 +327,6 @@ def _smallest_with(plan: Plan, need: set[str]) -> Plan | None:
             node = node.left
         else:  # a scan, a filter, a semi/anti join (which already reduces) ...
             return node
-
-
-def copy_plan(plan: Plan) -> Plan:
-    """A copy of ``plan`` whose nodes (and their mutable fields) are its own; sources and
-    expressions are shared (they are not changed by the optimizer)."""
-    import dataclasses
-    changes = {}
-    for f in dataclasses.fields(plan):
-        v = getattr(plan, f.name)
-        if isinstance(v, Plan):
-            changes[f.name] = copy_plan(v)
-        elif isinstance(v, (list, dict)):
-            changes[f.name] = type(v)(v)
-    return dataclasses.replace(plan, **changes)
 
 
 # -- clusters of inner joins --------------------------------------------------------------

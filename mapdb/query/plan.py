@@ -15,6 +15,8 @@ order.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mapdb.query.expr import Agg, Expr, WindowFn
@@ -218,3 +220,23 @@ class Query:
     plan: Plan
     names: list[str]
     explain: str | None = None  # None, "plan" or "analyze"
+
+
+def copy_plan(plan: Plan, sources: Callable[[object], object] | None = None) -> Plan:
+    """A copy the optimizer may rewrite (every node and its lists and dicts its own;
+    expressions and a CTE's shared plan are not copied); ``sources`` maps each scan's
+    source to the one the copy reads (a freshly pinned version, say)."""
+    if isinstance(plan, Scan):
+        src = sources(plan.source) if sources is not None else plan.source
+        return dataclasses.replace(plan, source=src, columns=list(plan.columns),
+                                   ranges=dict(plan.ranges))
+    if isinstance(plan, CTEScan):
+        return dataclasses.replace(plan, columns=list(plan.columns))
+    changes = {}
+    for f in dataclasses.fields(plan):  # input; a join's or set operation's left, right
+        v = getattr(plan, f.name)
+        if isinstance(v, Plan):
+            changes[f.name] = copy_plan(v, sources)
+        elif isinstance(v, (list, dict)):
+            changes[f.name] = type(v)(v)
+    return dataclasses.replace(plan, **changes)
