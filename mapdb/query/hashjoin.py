@@ -13,9 +13,10 @@ NULL keys never match.
 Kinds: inner and cross (pairs), left (pairs plus the probe rows without one, NULL-padded),
 single (a scalar subquery: at most one match per row, else an error), semi and anti
 (membership; ``null_aware`` for NOT IN), each with an optional ``condition`` over both
-sides that decides which pairs count as matches. ``build_left`` runs semi and anti joins
-the other way round: the (small) preserved side is built and the big side streams past it,
-marking the rows it matches.
+sides that decides which pairs count as matches. A join whose ``build`` is "left" runs the
+other way round: the (small) preserved side is built and the big side streams past it,
+marking the rows it matches (``MarkSink`` for semi and anti joins; ``HashBuild.marks`` and
+``tail`` for LEFT joins, whose unmatched rows follow the last morsel).
 """
 
 from __future__ import annotations
@@ -120,7 +121,6 @@ class HashBuild:
     """The built side of one join: its rows (as arrays) and hash table."""
 
     def __init__(self, join: Join, table: pa.Table, keys: list[Expr]):
-        self.join = join
         self.rows = table.num_rows
         self.cols = {c: _whole(table.column(c)) for c in table.column_names}
         self.table = None
