@@ -28,6 +28,7 @@ import threading
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mapdb.query.evaluate import decode, evaluate, to_decimal128
 from mapdb.query.expr import Col, Expr, replace
@@ -314,3 +315,94 @@ def run_dense(plan: Aggregate, bounds: tuple[int, int], stream_input) -> pa.Tabl
     return _finish(plan, _key_array(present + lo, key_expr.type), total["$rows"][present],
                    {n: total[n + "#n"][present] for n in names},
                    {n: total[n + "#s"][present] for n in names if n + "#s" in total})
+
+
+# -- COUNT(DISTINCT) by sorting packed keys -----------------------------------------------
+
+def _packable(t) -> bool:
+    return t.kind in ("int", "date", "string") and str(t.arrow) != "uint64"
+
+
+def distinct_applies(plan: Aggregate) -> bool:
+    """GROUP BY integer, date or string keys with one COUNT(DISTINCT) of an integer or
+    date: (keys, value) pack into one int64 when their ranges fit, and one sort of the
+    packed rows finds the distinct pairs and the groups, no hashing."""
+    if not plan.keys or len(plan.aggs) != 1 or plan.aggs[0][1].fn != "count_distinct":
+        return False
+    return all(_packable(e.type) for _, e in plan.keys) and \
+        plan.aggs[0][1].arg.type.kind in ("int", "date") and \
+        str(plan.aggs[0][1].arg.type.arrow) != "uint64"
+
+
+def _column(v: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """int64 values with NULLs as the masked array's mask."""
+    if isinstance(v, pa.ChunkedArray):
+        v = v.combine_chunks() if v.num_chunks != 1 else v.chunk(0)
+    mask = None
+    if v.null_count:
+        mask = np.asarray(v.is_null().to_numpy(zero_copy_only=False))
+        v = v.fill_null(0)
+    return np.ma.MaskedArray(_ints(v), mask=mask if mask is not None else np.ma.nomask)
+
+
+def run_distinct(plan: Aggregate, encode, stream_input) -> pa.Table | None:
+    """COUNT(DISTINCT v) per group (``distinct_applies``); ``encode(name, array)`` turns a
+    string key into codes. Each worker keeps its morsels' distinct packed rows only when
+    packing fits; None when the (keys, value) ranges need more than 62 bits."""
+    names = [n for n, _ in plan.keys] + [plan.aggs[0][0]]
+    exprs = [e for _, e in plan.keys] + [plan.aggs[0][1].arg]
+    parts: list[list[np.ma.MaskedArray]] = []
+    lock = threading.Lock()
+
+    def sink(batch, n: int):
+        cols = [_column(encode(name, evaluate(e, batch, n)) if e.type.kind == "string"
+                        else decode(evaluate(e, batch, n))) for name, e in zip(names, exprs)]
+        with lock:
+            parts.append(cols)
+        return None
+
+    for _ in stream_input(sink):
+        pass
+    parts = [p for p in parts if len(p[0])]
+    if not parts:
+        return None
+    cols = [np.ma.concatenate([p[i] for p in parts]) for i in range(len(names))]
+    # each column as 0..width-1: NULL is 0, values are value - min + 1
+    widths, lows = [], []
+    for c in cols:
+        lo, hi = (int(c.min()), int(c.max())) if c.count() else (0, 0)
+        lows.append(lo)
+        widths.append((hi - lo + 1).bit_length())
+    if sum(widths) > 62:
+        return None
+    packed = np.zeros(len(cols[0]), np.int64)
+    for c, lo, w in zip(cols, lows, widths):
+        v = c.data.astype(np.int64) - lo + 1
+        if c.mask is not np.ma.nomask:
+            v[c.mask] = 0
+        packed = (packed << w) | v
+    packed.sort()
+    if len(packed) > 1:
+        packed = packed[np.concatenate(([True], packed[1:] != packed[:-1]))]
+    vbits = widths[-1]
+    group = packed >> vbits
+    starts = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1])))
+    counted = (packed & ((1 << vbits) - 1)) != 0  # a NULL value is not counted
+    counts = np.add.reduceat(counted.astype(np.int64), starts) if len(starts) else \
+        np.zeros(0, np.int64)
+    out, g = {}, group[starts]
+    for name, e, lo, w in reversed(list(zip(names[:-1], exprs[:-1], lows[:-1], widths[:-1]))):
+        v = g & ((1 << w) - 1)
+        g = g >> w
+        null = v == 0
+        vals = v + lo - 1
+        if e.type.kind == "string":
+            out[name] = pa.array(vals.astype(np.int32), pa.int32(), mask=null)
+        else:
+            out[name] = _key_array(vals, e.type)
+            if null.any():
+                out[name] = pc.if_else(pa.array(null), pa.nulls(len(vals), out[name].type),
+                                       out[name])
+    result = {n: out[n] for n in names[:-1]}
+    result[names[-1]] = pa.array(counts, pa.int64())
+    return pa.table(result)

@@ -30,8 +30,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mapdb.query import arrayagg
 from mapdb.query.evaluate import decode, evaluate, to_decimal128
 from mapdb.query.expr import Agg, Col, Expr, replace
+from mapdb.query.groupkeys import StringCodes, string_keys
 from mapdb.query.hashjoin import Builds, MarkSink, full_outer, probe
 from mapdb.query.optimizer import optimize
 from mapdb.query.plan import (
@@ -775,7 +777,6 @@ def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
     t0 = time.perf_counter()
     keys, aggs = plan.keys, plan.aggs
     if ctx.fused:
-        from mapdb.query import arrayagg
         node, chain = _pipeline(plan.input)
         out, how = None, None
         if arrayagg.sorted_applies(plan, node, chain):
@@ -795,10 +796,13 @@ def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
         ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
         return out
 
+    codes = StringCodes(string_keys(keys))
+
     def partial(batch: Batch, n: int) -> pa.Table:
         cols = {}
         for name, e in keys:
-            cols[name] = decode(evaluate(e, batch, n))
+            cols[name] = codes.encode(name, evaluate(e, batch, n)) if name in codes.spaces \
+                else decode(evaluate(e, batch, n))
         for name, a in aggs:
             v = _agg_input(a, batch, n)
             if v is not None:
@@ -814,15 +818,24 @@ def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
 
     distinct_only = bool(aggs) and all(a.fn == "count_distinct" for _, a in aggs) and \
         len({a.arg for _, a in aggs}) == 1 and len(aggs) == 1
+    if ctx.fused and arrayagg.distinct_applies(plan):
+        out = arrayagg.run_distinct(plan, codes.encode,
+                                    lambda sink: stream(plan.input, ctx, sink=sink))
+        if out is not None:
+            ctx.op(plan).extra["kernel"] = "sorted packed keys (no hashing)"
+            out = codes.decode(out)
+            ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
+            return out
     if aggs and all(a.fn in _MERGEABLE for _, a in aggs):
         out = _two_phase(plan, ctx, partial)
         if out is not None:
+            out = codes.decode(out)
             ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
             return out
     parts = list(stream(plan.input, ctx, sink=partial))
     schema = [(n, SqlType("x", arrow=e.type.arrow)) for n, e in keys]
     table = _concat_any(parts)
-    out = _group(table, keys, aggs, schema)
+    out = codes.decode(_group(table, keys, aggs, schema))
     ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
     return out
 

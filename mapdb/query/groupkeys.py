@@ -1,0 +1,105 @@
+"""String group keys as integer codes: hash aggregates group by int32 codes, not strings.
+
+Grouping 1M rows by three string columns spends most of its time hashing and comparing
+strings; grouping by the columns' dictionary codes is several times cheaper. A mapdb string
+column is usually stored dictionary-encoded with one dictionary per table version, so a
+morsel's codes are free; other dictionaries (another table's, a union's) and plain strings
+are mapped into one code space per key with ``pc.index_in``. The merged result's codes are
+decoded once, on the (small) grouped table.
+
+>>> import pyarrow as pa
+>>> keys = StringCodes(["k"])
+>>> d = pa.array(["x", "y", "x"]).dictionary_encode()
+>>> codes = keys.encode("k", d)
+>>> codes.to_pylist(), keys.encode("k", pa.array(["z", "y", None])).to_pylist()
+([0, 1, 0], [2, 1, None])
+>>> keys.decode(pa.table({"k": [2, 0], "n": [1, 2]})).to_pydict()
+{'k': ['z', 'x'], 'n': [1, 2]}
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+class _Space:
+    """One key's code space: the values seen so far (code = position), and each seen
+    dictionary's mapping into it (keyed by its buffers' addresses; the dictionary itself is
+    held so the addresses stay its own)."""
+
+    def __init__(self) -> None:
+        self.values: pa.Array | None = None
+        self.maps: dict[tuple, tuple[pa.Array, pa.Array | None]] = {}
+
+    def mapping(self, dictionary: pa.Array) -> pa.Array | None:
+        """Codes of ``dictionary``'s entries (None: they are the codes already)."""
+        key = (len(dictionary),) + tuple(b.address if b is not None else 0
+                                         for b in dictionary.buffers())
+        hit = self.maps.get(key)
+        if hit is None:
+            hit = (dictionary, self._codes(dictionary, identity_ok=True))
+            self.maps[key] = hit
+        return hit[1]
+
+    def _codes(self, values: pa.Array, identity_ok: bool = False) -> pa.Array | None:
+        if self.values is None:
+            if identity_ok and values.null_count == 0 and \
+                    pc.count_distinct(values).as_py() == len(values):
+                self.values = values
+                return None
+            self.values = values.slice(0, 0)
+        codes = pc.index_in(values, value_set=self.values)
+        missing = pc.and_(pc.is_null(codes), pc.is_valid(values))
+        if pc.any(missing).as_py():
+            new = pc.unique(values.filter(missing))
+            self.values = pa.concat_arrays([self.values, new.cast(self.values.type)])
+            codes = pc.index_in(values, value_set=self.values)
+        return codes.cast(pa.int32())
+
+
+class StringCodes:
+    """Encodes the string group keys named ``names`` (any other key passes through)."""
+
+    def __init__(self, names) -> None:
+        self.spaces = {n: _Space() for n in names}
+        self.lock = threading.Lock()
+
+    def encode(self, name: str, v: pa.Array | pa.ChunkedArray) -> pa.Array:
+        space = self.spaces.get(name)
+        if space is None:
+            return v
+        chunks = v.chunks if isinstance(v, pa.ChunkedArray) else [v]
+        out = []
+        for c in chunks:
+            if isinstance(c, pa.DictionaryArray):
+                with self.lock:
+                    m = space.mapping(c.dictionary)
+                idx = c.indices.cast(pa.int32())
+                out.append(idx if m is None else m.take(idx))
+            else:
+                with self.lock:
+                    out.append(space._codes(c))
+        if len(out) == 1:
+            return out[0]
+        return pa.concat_arrays(out) if out else pa.array([], pa.int32())
+
+    def decode(self, table: pa.Table) -> pa.Table:
+        """``table`` with each coded key column replaced by its values."""
+        for name, space in self.spaces.items():
+            if name not in table.column_names:
+                continue
+            values = space.values
+            col = table.column(name)
+            if values is None or not pa.types.is_integer(col.type):
+                continue  # no rows were coded
+            i = table.column_names.index(name)
+            table = table.set_column(i, name, values.take(col))
+        return table
+
+
+def string_keys(keys) -> list[str]:
+    """The names of ``keys`` (name, expression) whose values are strings."""
+    return [n for n, e in keys if e.type.kind == "string"]

@@ -1,0 +1,95 @@
+"""GROUP BY string keys through integer codes (query/groupkeys.py) and COUNT(DISTINCT) by
+sorting packed keys (query/arrayagg.py), against DuckDB: dictionary and plain string keys,
+NULL keys and values, several dictionaries in one key, ranges too wide to pack."""
+
+from __future__ import annotations
+
+import pytest
+
+from .compare import check
+
+GROUPED = [
+    # strings as codes in the hash aggregate: a dictionary column, a plain one, both
+    "SELECT cat, count(*), sum(i32), min(s), max(dt) FROM t GROUP BY cat",
+    "SELECT s, cat, g, count(*), avg(f64) FROM t GROUP BY s, cat, g",
+    "SELECT cat, sum(i16) FROM t WHERE g = 2 GROUP BY cat HAVING count(*) > 3",
+    # one key, two dictionaries (and plain strings) in the same column
+    "SELECT x, count(*) FROM (SELECT cat AS x FROM t UNION ALL SELECT s FROM t "
+    "UNION ALL SELECT s FROM ja) u GROUP BY x",
+    # COUNT(DISTINCT) by packed keys: strings, dates, ints, NULL keys and values
+    "SELECT cat, count(DISTINCT g) FROM t GROUP BY cat",
+    "SELECT cat, s, count(DISTINCT i8) FROM t GROUP BY cat, s",
+    "SELECT g, dt, count(DISTINCT id) FROM t WHERE id % 3 = 0 GROUP BY g, dt",
+    "SELECT s, count(DISTINCT dt) FROM t GROUP BY s HAVING count(DISTINCT dt) > 1",
+    "SELECT cat, count(DISTINCT i8 % 3) FROM t WHERE i8 IS NULL OR i8 > 100 GROUP BY cat",
+    # ranges too wide to pack in 62 bits: the hash aggregate answers
+    "SELECT cat, i32, count(DISTINCT i64) FROM t GROUP BY cat, i32",
+    # joined keys (dictionary columns gathered through a hash join)
+    "SELECT ja.s, count(DISTINCT jb.w) FROM ja JOIN jb ON ja.k = jb.k GROUP BY ja.s",
+    "SELECT cat, count(DISTINCT g) FROM t WHERE id < 0 GROUP BY cat",
+]
+
+
+@pytest.fixture(scope="module")
+def gk(engines):
+    from .test_joins import A, B
+    for name, t in (("ja", A), ("jb", B)):
+        if name not in engines.db:
+            engines.db.create_table(name, t)
+        if engines.con is not None:
+            engines.con.register(name, t)
+    return engines
+
+
+@pytest.mark.parametrize("sql", GROUPED)
+def test_grouped(gk, sql):
+    check(gk, sql)
+
+
+@pytest.mark.parametrize("sql, packed", [
+    ("SELECT cat, s, count(DISTINCT i8) FROM t GROUP BY cat, s", True),
+    ("SELECT cat, i32, count(DISTINCT i64) FROM t GROUP BY cat, i32", False),
+])
+def test_count_distinct_path(gk, sql, packed):
+    plan = "\n".join(gk.db.sql("EXPLAIN ANALYZE " + sql).to_arrow().column(0).to_pylist())
+    assert ("sorted packed keys" in plan) == packed, plan
+
+
+def test_chunks_with_different_dictionaries():
+    """Each chunk's dictionary maps into the key's one code space (plain strings too)."""
+    import pyarrow as pa
+
+    from mapdb.query.binder import bind_sql
+    from mapdb.query.executor import run
+    from mapdb.query.source import ArrowSource
+
+    col = pa.chunked_array([
+        pa.array(["b", "a", None, "b"]).dictionary_encode(),
+        pa.DictionaryArray.from_arrays(pa.array([0, 1, 1, 2], pa.int32()),
+                                       pa.array(["c", "b", "a"])),
+    ])
+    t = pa.table({"k": col, "v": [1, 2, 3, 4, 5, 6, 7, 8]})
+    src = ArrowSource("t", t)
+    want = {"a": (2, 10), "b": (4, 18), "c": (1, 5), None: (1, 3)}
+    for sql in ("SELECT k, count(DISTINCT v) AS n, sum(v) AS s FROM t GROUP BY k",
+                "SELECT k, count(DISTINCT v) AS n, count(DISTINCT v) * 0 + sum(v) AS s "
+                "FROM t GROUP BY k",
+                "SELECT k, count(*) AS n, sum(v) AS s FROM t GROUP BY k"):
+        out = run(bind_sql(sql, {"t": src}.__getitem__)).to_pydict()
+        got = {k: (n, s) for k, n, s in zip(out["k"], out["n"], out["s"])}
+        assert got == want, (sql, got)
+
+
+def test_codes_of_several_dictionaries():
+    import pyarrow as pa
+
+    from mapdb.query.groupkeys import StringCodes
+
+    codes = StringCodes(["k"])
+    first = codes.encode("k", pa.array(["b", "a", None, "b"]).dictionary_encode())
+    other = codes.encode("k", pa.chunked_array([pa.DictionaryArray.from_arrays(
+        pa.array([0, 1, None, 2], pa.int32()), pa.array(["c", "b", "a"]))]))
+    plain = codes.encode("k", pa.array(["a", "d", None], pa.large_string()))
+    table = pa.table({"k": pa.concat_arrays([first, other, plain])})
+    assert codes.decode(table).column("k").to_pylist() == \
+        ["b", "a", None, "b", "c", "b", None, "a", "a", "d", None]
