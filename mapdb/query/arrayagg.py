@@ -347,8 +347,10 @@ def _column(v: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 def run_distinct(plan: Aggregate, encode, stream_input) -> pa.Table | None:
     """COUNT(DISTINCT v) per group (``distinct_applies``); ``encode(name, array)`` turns a
-    string key into codes. Each worker keeps its morsels' distinct packed rows only when
-    packing fits; None when the (keys, value) ranges need more than 62 bits."""
+    string key into codes (the result keeps them). The morsels' columns are kept as int64
+    until the input ends, when their ranges are known: each column becomes ``value - min +
+    1`` (NULL: 0) in its own bits of one int64, and a sort puts each group's distinct
+    values together. None when the packed row needs more than 62 bits."""
     names = [n for n, _ in plan.keys] + [plan.aggs[0][0]]
     exprs = [e for _, e in plan.keys] + [plan.aggs[0][1].arg]
     parts: list[list[np.ma.MaskedArray]] = []
@@ -356,7 +358,8 @@ def run_distinct(plan: Aggregate, encode, stream_input) -> pa.Table | None:
 
     def sink(batch, n: int):
         cols = [_column(encode(name, evaluate(e, batch, n)) if e.type.kind == "string"
-                        else decode(evaluate(e, batch, n))) for name, e in zip(names, exprs)]
+                        else decode(evaluate(e, batch, n)))
+                for name, e in zip(names, exprs, strict=True)]
         with lock:
             parts.append(cols)
         return None
@@ -365,7 +368,8 @@ def run_distinct(plan: Aggregate, encode, stream_input) -> pa.Table | None:
         pass
     parts = [p for p in parts if len(p[0])]
     if not parts:
-        return None
+        return pa.table({n: pa.array([], e.type.arrow) for n, e in plan.keys} |
+                        {names[-1]: pa.array([], pa.int64())})
     cols = [np.ma.concatenate([p[i] for p in parts]) for i in range(len(names))]
     # each column as 0..width-1: NULL is 0, values are value - min + 1
     widths, lows = [], []
@@ -376,7 +380,7 @@ def run_distinct(plan: Aggregate, encode, stream_input) -> pa.Table | None:
     if sum(widths) > 62:
         return None
     packed = np.zeros(len(cols[0]), np.int64)
-    for c, lo, w in zip(cols, lows, widths):
+    for c, lo, w in zip(cols, lows, widths, strict=True):
         v = c.data.astype(np.int64) - lo + 1
         if c.mask is not np.ma.nomask:
             v[c.mask] = 0
@@ -388,10 +392,9 @@ def run_distinct(plan: Aggregate, encode, stream_input) -> pa.Table | None:
     group = packed >> vbits
     starts = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1])))
     counted = (packed & ((1 << vbits) - 1)) != 0  # a NULL value is not counted
-    counts = np.add.reduceat(counted.astype(np.int64), starts) if len(starts) else \
-        np.zeros(0, np.int64)
+    counts = np.add.reduceat(counted.astype(np.int64), starts)
     out, g = {}, group[starts]
-    for name, e, lo, w in reversed(list(zip(names[:-1], exprs[:-1], lows[:-1], widths[:-1]))):
+    for name, e, lo, w in reversed(list(zip(names, exprs, lows, widths, strict=True))[:-1]):
         v = g & ((1 << w) - 1)
         g = g >> w
         null = v == 0

@@ -76,7 +76,7 @@ def test_chunks_with_different_dictionaries():
                 "FROM t GROUP BY k",
                 "SELECT k, count(*) AS n, sum(v) AS s FROM t GROUP BY k"):
         out = run(bind_sql(sql, {"t": src}.__getitem__)).to_pydict()
-        got = {k: (n, s) for k, n, s in zip(out["k"], out["n"], out["s"])}
+        got = {k: (n, s) for k, n, s in zip(out["k"], out["n"], out["s"], strict=True)}
         assert got == want, (sql, got)
 
 
