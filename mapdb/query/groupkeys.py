@@ -36,8 +36,8 @@ class _Space:
 
     def mapping(self, dictionary: pa.Array) -> pa.Array | None:
         """Codes of ``dictionary``'s entries (None: they are the codes already)."""
-        key = (len(dictionary),) + tuple(b.address if b is not None else 0
-                                         for b in dictionary.buffers())
+        key = (len(dictionary), *(b.address if b is not None else 0
+                                  for b in dictionary.buffers()))
         hit = self.maps.get(key)
         if hit is None:
             hit = (dictionary, self._codes(dictionary, identity_ok=True))
