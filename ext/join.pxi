@@ -19,6 +19,13 @@
 # read of a small bitmap instead of a head slot and a key (TPC-H Q2: 8M partsupp rows
 # against 8,000 parts spread over 2M keys).
 #
+# Rank mode: when that bitmap's keys are unique (primary keys: TPC-H o_orderkey of the orders
+# a filter kept), there are no hash chains. Beside the bitmap, rank[w] counts the set bits
+# before word w and rowof[j] is the build row of the j-th smallest key; a present key's row
+# is rowof[rank[w] + popcount(bits below it in w)]. Probes sorted by key (lineitem by
+# l_orderkey) read all three arrays in order: 5 ns per probe against 16 hashed; random
+# probes, pipelined like the hashed ones, 17 against 24.
+#
 # 2**bits >= 2 * inserted rows (a load factor of at most 1/2). A bucket is the top ``bits``
 # bits of _mix64(key ^ golden ratio) (the hash_int64 hash), which spreads sequential keys
 # like any others. Rows are inserted from the last to the first, so every chain yields its
@@ -41,11 +48,20 @@ cdef extern from *:
     #define MAPDB_PREFETCH_W(p) __builtin_prefetch((const void *)(p), 1, 3)
     #define MAPDB_STORE_RELAXED_U8(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
     #define MAPDB_JT_NO_BUCKET UINT64_MAX
+    static inline uint32_t mapdb_popcount64(uint64_t x) {
+        /* SWAR: without -mpopcnt, __builtin_popcountll is a libgcc call */
+        x = x - ((x >> 1) & 0x5555555555555555ULL);
+        x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+        x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+        return (uint32_t)((x * 0x0101010101010101ULL) >> 56);
+    }
+    #define MAPDB_POPCOUNT64(x) mapdb_popcount64(x)
     """
     const uint64_t JT_NO_BUCKET "MAPDB_JT_NO_BUCKET"   # a NULL key in the pipeline: no lookup
     void _prefetch_r "MAPDB_PREFETCH_R"(const void *p) noexcept nogil
     void _prefetch_w "MAPDB_PREFETCH_W"(const void *p) noexcept nogil
     void _store_relaxed_u8 "MAPDB_STORE_RELAXED_U8"(uint8_t *p, uint8_t v) noexcept nogil
+    uint32_t _popcount64 "MAPDB_POPCOUNT64"(uint64_t x) noexcept nogil
 
 cdef extern from "<sys/mman.h>" nogil:
     int MAP_ANONYMOUS
@@ -109,6 +125,8 @@ ctypedef struct _JTab:
     const uint64_t *present  # hashed mode over a moderate key range: bit k - lo set for
     uint64_t mspan           # every inserted key k (a probe that misses reads only it)
     bint small               # the whole table fits in L1/L2: no probe pipeline
+    const uint32_t *rank     # rank mode (unique keys, with present): set bits before each
+    const uint32_t *rowof    # bitmap word, and the build row of each key in key order
 
 
 ctypedef struct _JPipe:
@@ -178,12 +196,38 @@ cdef inline void _jp_skip(const _JTab *t, _JPipe *p, int64_t q) noexcept nogil:
             _prefetch_r(&t.next[c - 1])
 
 
+cdef inline void _jr_prefetch(const _JTab *t, int64_t k) noexcept nogil:
+    cdef uint64_t d = <uint64_t>k - <uint64_t>t.lo
+    if d < t.mspan:
+        _prefetch_r(&t.present[d >> 6])
+        _prefetch_r(&t.rank[d >> 6])
+
+
+cdef inline void _jr_rank(const _JTab *t, _JPipe *p, int64_t q) noexcept nogil:
+    """Rank mode: 1 + the rank of row q's key among the build keys (0: not one of them),
+    its row number prefetched."""
+    cdef uint64_t d = <uint64_t>p.pk[q] - <uint64_t>t.lo, w
+    cdef uint32_t c = 0
+    if (p.pv == NULL or p.pv[q]) and d < t.mspan:
+        w = t.present[d >> 6]
+        if (w >> (d & 63)) & 1:
+            c = t.rank[d >> 6] + _popcount64(w & ((<uint64_t>1 << (d & 63)) - 1)) + 1
+            _prefetch_r(&t.rowof[c - 1])
+    p.cand[q & (JT_RING - 1)] = c
+
+
 cdef inline void _jp_start(const _JTab *t, _JPipe *p, const int64_t *pk, const uint8_t *pv,
                            int64_t n) noexcept nogil:
     cdef int64_t q
     p.pk = pk
     p.pv = pv
     p.n = n
+    if t.rank != NULL:
+        for q in range(min(<int64_t>JT_AHEAD_BITS, n)):
+            _jr_prefetch(t, pk[q])
+        for q in range(min(<int64_t>JT_AHEAD_KEY, n)):
+            _jr_rank(t, p, q)
+        return
     if t.span or t.small:
         return  # direct mode and cached tables need no pipeline
     if t.present != NULL:
@@ -201,6 +245,14 @@ cdef inline uint32_t _jp_next(const _JTab *t, _JPipe *p, int64_t q) noexcept nog
     """1 + the first candidate build row of probe row q (0: none; a candidate that does
     not match may follow a skipped one); call for rows 0, 1, 2, ... in order."""
     cdef uint64_t d
+    cdef uint32_t c
+    if t.rank != NULL:  # row q + JT_AHEAD_BITS prefetched, q + JT_AHEAD_KEY ranked
+        if q + JT_AHEAD_BITS < p.n:
+            _jr_prefetch(t, p.pk[q + JT_AHEAD_BITS])
+        if q + JT_AHEAD_KEY < p.n:
+            _jr_rank(t, p, q + JT_AHEAD_KEY)
+        c = p.cand[q & (JT_RING - 1)]
+        return t.rowof[c - 1] + 1 if c else 0
     if t.small and not t.span:  # cached: hash and read, nothing to overlap
         if p.pv != NULL and p.pv[q] == 0:
             return 0
@@ -317,6 +369,9 @@ cdef class JoinTable:
     cdef uint64_t *_present
     cdef size_t _present_map
     cdef uint64_t _mspan
+    cdef uint32_t *_rank
+    cdef uint32_t *_rowof
+    cdef size_t _rank_map, _rowof_map
 
     def __cinit__(self, const int64_t[::1] keys, valid=None):
         cdef int64_t n = keys.shape[0], i, r, ins = 0
@@ -348,13 +403,32 @@ cdef class JoinTable:
                     if not seen or pk[i] > hi:
                         hi = pk[i]
                     seen = True
-        cdef uint64_t mspan = 0
+        cdef uint64_t mspan = 0, words = 0, bit, total = 0, d
+        cdef bint ranked = False
         if seen and <uint64_t>hi - <uint64_t>lo < max(<uint64_t>(2 * nb), JT_DIRECT):
             span = <uint64_t>hi - <uint64_t>lo + 1
             nb = <int64_t>span
         elif seen and (<uint64_t>hi - <uint64_t>lo) // 8 < max(<uint64_t>(12 * n + 4 * nb),
                                                                 JT_PRESENT):
             mspan = <uint64_t>hi - <uint64_t>lo + 1
+        if mspan:
+            # the presence bitmap first: a key whose bit is already set means duplicates;
+            # without any, rank mode replaces the hash chains (no head slots to allocate)
+            words = (mspan + 63) // 64
+            self._present = <uint64_t *>_jt_alloc(words * 8, &self._present_map)
+            if self._present == NULL:
+                raise MemoryError(f"a join table of {n} rows")
+            ranked = True
+            with nogil:
+                for i in range(n):
+                    if pv == NULL or pv[i]:
+                        d = <uint64_t>pk[i] - <uint64_t>lo
+                        bit = <uint64_t>1 << (d & 63)
+                        if self._present[d >> 6] & bit:
+                            ranked = False
+                        self._present[d >> 6] |= bit
+            if ranked:
+                nb = 1
         with nogil:
             self._keys = <int64_t *>_jt_alloc(n * sizeof(int64_t), &self._keys_map)
             self._next = <uint32_t *>_jt_alloc(n * sizeof(uint32_t), &self._next_map)
@@ -367,15 +441,25 @@ cdef class JoinTable:
         self._lo = lo
         self._span = span
         self._mspan = mspan
-        if mspan:
-            self._present = <uint64_t *>_jt_alloc(((mspan + 63) // 64) * 8, &self._present_map)
-            if self._present == NULL:
+        if ranked:
+            self._rank = <uint32_t *>_jt_alloc(words * 4, &self._rank_map)
+            self._rowof = <uint32_t *>_jt_alloc(max(ins, 1) * 4, &self._rowof_map)
+            if self._rank == NULL or self._rowof == NULL:
                 raise MemoryError(f"a join table of {n} rows")
             with nogil:
+                for i in range(<int64_t>words):
+                    self._rank[i] = <uint32_t>total
+                    total += _popcount64(self._present[i])
                 for i in range(n):
                     if pv == NULL or pv[i]:
-                        self._present[(<uint64_t>pk[i] - <uint64_t>lo) >> 6] |= (
-                            <uint64_t>1 << ((<uint64_t>pk[i] - <uint64_t>lo) & 63))
+                        d = <uint64_t>pk[i] - <uint64_t>lo
+                        self._rowof[self._rank[d >> 6] + _popcount64(
+                            self._present[d >> 6] & ((<uint64_t>1 << (d & 63)) - 1))] = \
+                            <uint32_t>i
+                if n:
+                    memcpy(self._keys, pk, n * sizeof(int64_t))
+            self._unique = True
+            return
         cdef int64_t *kc = self._keys
         cdef uint32_t *head = self._head
         cdef uint32_t *nxt = self._next
@@ -427,6 +511,10 @@ cdef class JoinTable:
             _jt_free(self._next, self._next_map)
         if self._present != NULL:
             _jt_free(self._present, self._present_map)
+        if self._rank != NULL:
+            _jt_free(self._rank, self._rank_map)
+        if self._rowof != NULL:
+            _jt_free(self._rowof, self._rowof_map)
 
     @property
     def rows(self):
@@ -449,6 +537,13 @@ cdef class JoinTable:
         return self._bits
 
     @property
+    def ranked(self):
+        """True in rank mode: unique keys over a moderate range, found through the
+        presence bitmap and the rank of their bit (no hashing; sorted probes read the
+        table's arrays in order)."""
+        return self._rank != NULL
+
+    @property
     def direct(self):
         """True when keys address their slot directly (k - min key; small key ranges)."""
         return self._span != 0
@@ -464,6 +559,8 @@ cdef class JoinTable:
         t.span = self._span
         t.present = self._present
         t.mspan = self._mspan
+        t.rank = self._rank
+        t.rowof = self._rowof
         t.small = (self._rows * 12 + (<int64_t>4 << self._bits)) <= JT_SMALL
         return t
 
@@ -491,7 +588,7 @@ cdef class JoinTable:
                     continue
                 k = pk[q]
                 while c:
-                    if t.keys[c - 1] == k:
+                    if t.rank != NULL or t.keys[c - 1] == k:
                         if n == cap:
                             with gil:
                                 cap = 2 * cap
@@ -529,7 +626,7 @@ cdef class JoinTable:
             for q in range(nq):
                 c = _jp_next(&t, &pipe, q)
                 k = pk[q]
-                while c and t.keys[c - 1] != k:
+                while c and t.rank == NULL and t.keys[c - 1] != k:
                     c = t.next[c - 1]
                 o[q] = <int64_t>c - 1
         return out
@@ -555,7 +652,7 @@ cdef class JoinTable:
                 k = pk[q]
                 cnt = 0
                 while c:
-                    if t.keys[c - 1] == k:
+                    if t.rank != NULL or t.keys[c - 1] == k:
                         cnt += 1
                         if t.unique:
                             break
@@ -586,7 +683,7 @@ cdef class JoinTable:
                 k = pk[q]
                 hit = False
                 while c:
-                    if t.keys[c - 1] == k:
+                    if t.rank != NULL or t.keys[c - 1] == k:
                         hit = True
                         _store_relaxed_u8(&mk[c - 1], 1)
                         if t.unique:

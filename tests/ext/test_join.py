@@ -418,3 +418,34 @@ def test_direct_and_hashed_agree(keys, direct):
     marks = np.zeros(len(keys), np.uint8)
     t.mark(probe, marks)
     assert marks.tolist() == [1] * (len(keys) - 1) + [0]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("sorted_probe", [True, False])
+def test_rank_mode(seed, sorted_probe):
+    """Unique keys over a moderate range (not small enough to address directly) are
+    found through the presence bitmap and the rank of their bit: every probe form agrees
+    with the reference, NULLs on both sides, probe keys outside the range and absent."""
+    rng = np.random.default_rng(seed)
+    keys = rng.choice(4_000_000, 100_000, replace=False).astype(np.int64) + 10**12
+    bvalid = random_valid(rng, len(keys), 0.05)
+    probe = np.concatenate([rng.choice(keys, 50_000), rng.integers(10**12 - 5, 10**12 + 4_000_005,
+                                                                   50_000)])
+    if sorted_probe:
+        probe.sort()
+    t, _, _ = check_all(keys, probe, bvalid, random_valid(rng, len(probe), 0.05))
+    assert t.ranked and not t.direct and t.unique
+
+
+@pytest.mark.parametrize("n", [1, 2, 15, 16, 17, 47, 48, 49, 100])
+def test_rank_mode_lengths_around_the_pipeline(n):
+    keys = np.arange(n, dtype=np.int64) * 3_000_000 // max(n, 1) + 5
+    t = JoinTable(np.concatenate([keys, [5 + 3_000_000]]))
+    assert t.ranked or n < 2
+    check_all(np.concatenate([keys, [5 + 3_000_000]]), np.concatenate([keys, keys + 1])[::-1])
+
+
+def test_duplicate_keys_are_not_ranked():
+    keys = np.array([5, 3_000_000, 5, 77, 0], np.int64)
+    t, _, _ = check_all(keys, np.array([5, 0, 1, 77, 3_000_000, 3_000_001], np.int64))
+    assert not t.ranked and not t.unique
