@@ -56,12 +56,40 @@ cdef extern from *:
         return (uint32_t)((x * 0x0101010101010101ULL) >> 56);
     }
     #define MAPDB_POPCOUNT64(x) mapdb_popcount64(x)
+    /* Rank mode (see JoinTable): always inlined into the probe loops. */
+    static inline __attribute__((always_inline)) void mapdb_jr_prefetch(
+            const uint64_t *present, const uint32_t *rank, uint64_t mspan, int64_t lo,
+            int64_t k) {
+        uint64_t d = (uint64_t)k - (uint64_t)lo;
+        if (d < mspan) {
+            __builtin_prefetch(&present[d >> 6], 0, 3);
+            __builtin_prefetch(&rank[d >> 6], 0, 3);
+        }
+    }
+    static inline __attribute__((always_inline)) uint32_t mapdb_jr_rank(
+            const uint64_t *present, const uint32_t *rank, const uint32_t *rowof,
+            uint64_t mspan, int64_t lo, int64_t k) {
+        /* 1 + the rank of key k among the build keys (0: not one), its row prefetched */
+        uint64_t d = (uint64_t)k - (uint64_t)lo, w;
+        uint32_t j;
+        if (d >= mspan) return 0;
+        w = present[d >> 6];
+        if (!((w >> (d & 63)) & 1)) return 0;
+        j = rank[d >> 6] + mapdb_popcount64(w & ((1ULL << (d & 63)) - 1));
+        __builtin_prefetch(&rowof[j], 0, 3);
+        return j + 1;
+    }
     """
     const uint64_t JT_NO_BUCKET "MAPDB_JT_NO_BUCKET"   # a NULL key in the pipeline: no lookup
     void _prefetch_r "MAPDB_PREFETCH_R"(const void *p) noexcept nogil
     void _prefetch_w "MAPDB_PREFETCH_W"(const void *p) noexcept nogil
     void _store_relaxed_u8 "MAPDB_STORE_RELAXED_U8"(uint8_t *p, uint8_t v) noexcept nogil
     uint32_t _popcount64 "MAPDB_POPCOUNT64"(uint64_t x) noexcept nogil
+    void _jr_prefetch "mapdb_jr_prefetch"(const uint64_t *present, const uint32_t *rank,
+                                          uint64_t mspan, int64_t lo, int64_t k) noexcept nogil
+    uint32_t _jr_rank_of "mapdb_jr_rank"(const uint64_t *present, const uint32_t *rank,
+                                         const uint32_t *rowof, uint64_t mspan, int64_t lo,
+                                         int64_t k) noexcept nogil
 
 cdef extern from "<sys/mman.h>" nogil:
     int MAP_ANONYMOUS
@@ -196,24 +224,42 @@ cdef inline void _jp_skip(const _JTab *t, _JPipe *p, int64_t q) noexcept nogil:
             _prefetch_r(&t.next[c - 1])
 
 
-cdef inline void _jr_prefetch(const _JTab *t, int64_t k) noexcept nogil:
-    cdef uint64_t d = <uint64_t>k - <uint64_t>t.lo
-    if d < t.mspan:
-        _prefetch_r(&t.present[d >> 6])
-        _prefetch_r(&t.rank[d >> 6])
-
-
 cdef inline void _jr_rank(const _JTab *t, _JPipe *p, int64_t q) noexcept nogil:
     """Rank mode: 1 + the rank of row q's key among the build keys (0: not one of them),
     its row number prefetched."""
-    cdef uint64_t d = <uint64_t>p.pk[q] - <uint64_t>t.lo, w
-    cdef uint32_t c = 0
-    if (p.pv == NULL or p.pv[q]) and d < t.mspan:
-        w = t.present[d >> 6]
-        if (w >> (d & 63)) & 1:
-            c = t.rank[d >> 6] + _popcount64(w & ((<uint64_t>1 << (d & 63)) - 1)) + 1
-            _prefetch_r(&t.rowof[c - 1])
-    p.cand[q & (JT_RING - 1)] = c
+    p.cand[q & (JT_RING - 1)] = _jr_rank_of(t.present, t.rank, t.rowof, t.mspan, t.lo,
+                                            p.pk[q]) if (p.pv == NULL or p.pv[q]) else 0
+
+
+cdef int64_t _jr_batch(const _JTab *t, const int64_t *pk, const uint8_t *pv, int64_t nq,
+                      int64_t *qs, int64_t *bs, int mode) noexcept nogil:
+    """Rank mode, a whole probe in one loop (the per-row steps inlined): mode 0 writes
+    each row's first build row or -1 to bs; mode 1 (2) appends the rows that match (do
+    not) to qs and their build row to bs. Returns the number appended."""
+    cdef uint32_t cand[JT_RING]
+    cdef int64_t q, n = 0, b
+    cdef uint32_t c
+    for q in range(min(<int64_t>JT_AHEAD_BITS, nq)):
+        _jr_prefetch(t.present, t.rank, t.mspan, t.lo, pk[q])
+    for q in range(min(<int64_t>JT_AHEAD_KEY, nq)):
+        cand[q & (JT_RING - 1)] = _jr_rank_of(t.present, t.rank, t.rowof, t.mspan, t.lo,
+                                              pk[q]) if (pv == NULL or pv[q]) else 0
+    for q in range(nq):
+        if q + JT_AHEAD_BITS < nq:
+            _jr_prefetch(t.present, t.rank, t.mspan, t.lo, pk[q + JT_AHEAD_BITS])
+        if q + JT_AHEAD_KEY < nq:
+            cand[(q + JT_AHEAD_KEY) & (JT_RING - 1)] = _jr_rank_of(
+                t.present, t.rank, t.rowof, t.mspan, t.lo, pk[q + JT_AHEAD_KEY]) \
+                if (pv == NULL or pv[q + JT_AHEAD_KEY]) else 0
+        c = cand[q & (JT_RING - 1)]
+        b = <int64_t>t.rowof[c - 1] if c else -1
+        if mode == 0:
+            bs[q] = b
+        elif (c != 0) == (mode == 1):
+            qs[n] = q
+            bs[n] = b
+            n += 1
+    return n
 
 
 cdef inline void _jp_start(const _JTab *t, _JPipe *p, const int64_t *pk, const uint8_t *pv,
@@ -224,7 +270,7 @@ cdef inline void _jp_start(const _JTab *t, _JPipe *p, const int64_t *pk, const u
     p.n = n
     if t.rank != NULL:
         for q in range(min(<int64_t>JT_AHEAD_BITS, n)):
-            _jr_prefetch(t, pk[q])
+            _jr_prefetch(t.present, t.rank, t.mspan, t.lo, pk[q])
         for q in range(min(<int64_t>JT_AHEAD_KEY, n)):
             _jr_rank(t, p, q)
         return
@@ -248,7 +294,7 @@ cdef inline uint32_t _jp_next(const _JTab *t, _JPipe *p, int64_t q) noexcept nog
     cdef uint32_t c
     if t.rank != NULL:  # row q + JT_AHEAD_BITS prefetched, q + JT_AHEAD_KEY ranked
         if q + JT_AHEAD_BITS < p.n:
-            _jr_prefetch(t, p.pk[q + JT_AHEAD_BITS])
+            _jr_prefetch(t.present, t.rank, t.mspan, t.lo, p.pk[q + JT_AHEAD_BITS])
         if q + JT_AHEAD_KEY < p.n:
             _jr_rank(t, p, q + JT_AHEAD_KEY)
         c = p.cand[q & (JT_RING - 1)]
@@ -621,6 +667,10 @@ cdef class JoinTable:
         cdef _JPipe pipe
         cdef uint32_t c
         cdef int64_t k
+        if t.rank != NULL:
+            with nogil:
+                _jr_batch(&t, pk, pv, nq, NULL, o, 0)
+            return out
         with nogil:
             _jp_start(&t, &pipe, pk, pv, nq)
             for q in range(nq):
@@ -630,6 +680,87 @@ cdef class JoinTable:
                     c = t.next[c - 1]
                 o[q] = <int64_t>c - 1
         return out
+
+    def probe_hits(self, const int64_t[::1] keys, valid=None, rows=None, bint keep=True):
+        """The probe rows that have a match (``keep``; else those that have none) and
+        each one's first (lowest) matching build row (-1 when not ``keep``): two int64
+        arrays. Only ``rows`` (positions into ``keys``) are probed when given, and the
+        first array is then positions into ``rows``. A join filter's probe: its output is
+        as long as the rows that pass, not as the probe.
+
+        >>> import numpy as np
+        >>> t = JoinTable(np.array([7, 3, 9], np.int64))
+        >>> [a.tolist() for a in t.probe_hits(np.array([3, 5, 9, 7], np.int64))]
+        [[0, 2, 3], [1, 2, 0]]
+        >>> [a.tolist() for a in t.probe_hits(np.array([3, 5, 9, 7], np.int64),
+        ...                                   rows=np.array([1, 2], np.int64))]
+        [[1], [2]]
+        >>> t.probe_hits(np.array([3, 5], np.int64), keep=False)[0].tolist()
+        [1]
+        """
+        cdef int64_t nk = keys.shape[0], nq, q, n = 0, i
+        va = _jt_valid(valid, nk, "probe key")
+        cdef const uint8_t *pv = _jt_valid_ptr(va)
+        cdef const int64_t *pk = &keys[0] if nk else NULL
+        cdef const int64_t[::1] rv
+        cdef const int64_t *pr = NULL
+        if rows is not None:
+            rv = np.ascontiguousarray(rows, np.int64)
+            nq = rv.shape[0]
+            if nq:
+                pr = &rv[0]
+                with nogil:
+                    for i in range(nq):
+                        if pr[i] < 0 or pr[i] >= nk:
+                            with gil:
+                                raise IndexError(f"row {pr[i]} is outside the {nk} keys")
+        else:
+            nq = nk
+        cdef _JTab t = self._tab()
+        qa = np.empty(max(nq, 1), np.int64)
+        ba = np.empty(max(nq, 1), np.int64)
+        cdef int64_t *qs = _jt_i64(qa)
+        cdef int64_t *bs = _jt_i64(ba)
+        # rows given: probe a gathered copy (the pipeline reads keys in order)
+        cdef int64_t[::1] gk
+        cdef uint8_t[::1] gv
+        cdef const uint8_t *pgv = NULL
+        if pr != NULL:
+            gk = np.empty(nq, np.int64)
+            if pv != NULL:
+                gv = np.empty(nq, np.uint8)
+                pgv = &gv[0]
+            with nogil:
+                for i in range(nq):
+                    gk[i] = pk[pr[i]]
+                    if pv != NULL:
+                        gv[i] = pv[pr[i]]
+            pk = &gk[0]
+            pv = pgv
+        elif rows is not None:
+            pk = NULL
+        cdef _JPipe pipe
+        cdef uint32_t c
+        cdef int64_t k
+        if t.rank != NULL:
+            with nogil:
+                n = _jr_batch(&t, pk, pv, nq, qs, bs, 1 if keep else 2)
+            nq = 0
+        with nogil:
+            if nq:
+                _jp_start(&t, &pipe, pk, pv, nq)
+            for q in range(nq):
+                c = _jp_next(&t, &pipe, q)
+                k = pk[q]
+                while c and t.rank == NULL and t.keys[c - 1] != k:
+                    c = t.next[c - 1]
+                if (c != 0) == keep:
+                    qs[n] = q
+                    bs[n] = <int64_t>c - 1
+                    n += 1
+        qa.resize(n, refcheck=False)
+        ba.resize(n, refcheck=False)
+        return qa, ba
 
     def count(self, const int64_t[::1] keys, valid=None):
         """Number of matching build rows of each probe row: an int64 array of len(keys)."""

@@ -416,20 +416,19 @@ class JoinFilter:
         """Offsets (into ``keys``' rows) that pass every join's key test; ``found`` gets
         each join's first matching build row per offset (when the scan's filter does not
         run after this: it would drop rows)."""
-        from mapdb.query.hashjoin import first_match
+        from mapdb.query.hashjoin import matching_rows
         idx = None  # survivors so far (None: all), each join probing only those
         firsts: dict[int, np.ndarray] = {}
         # the join that has passed the smallest share of its probes goes first (the first
         # morsel probes in plan order): Q2's 0.4% part keys before its 20% supplier keys
         for i in sorted(range(len(self.joins)), key=self.passed.__getitem__):
             op, exprs, keep = self.joins[i]
-            first = first_match(self.ctx.builds.get(op), exprs, keys, n, idx)
-            hit = first >= 0 if keep else first < 0
-            self.passed[i] = float(np.count_nonzero(hit)) / max(1, len(hit))
-            idx = np.flatnonzero(hit) if idx is None else idx[hit]
+            hit, first = matching_rows(self.ctx.builds.get(op), exprs, keys, n, idx, keep)
+            self.passed[i] = len(hit) / max(1, n if idx is None else len(idx))
+            idx = hit if idx is None else idx[hit]
             firsts = {k: v[hit] for k, v in firsts.items()}
             if id(op) in self.chain_joins:
-                firsts[id(op)] = first[hit]
+                firsts[id(op)] = first
         if found is not None and self.keeps_rows:
             found.update(firsts)
         return idx

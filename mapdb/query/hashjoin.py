@@ -183,15 +183,14 @@ class Builds:
         return b
 
 
-def first_match(build: HashBuild, exprs: list[Expr], batch: Batch, n: int,
-                rows: np.ndarray | None = None) -> np.ndarray:
-    """The first build row matching each row's keys (``exprs`` over ``batch``; only
-    ``rows`` when given), or -1."""
+def matching_rows(build: HashBuild, exprs: list[Expr], batch: Batch, n: int,
+                  rows: np.ndarray | None = None, keep: bool = True
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The rows whose keys (``exprs`` over ``batch``; only ``rows`` when given) have a
+    match (``keep``; else those with none), as positions into ``rows`` (or the batch), and
+    each one's first matching build row."""
     codes, valid = build.coder.encode(_keys(exprs, batch, n))
-    if rows is not None:
-        codes = np.ascontiguousarray(codes[rows])
-        valid = None if valid is None else np.ascontiguousarray(valid[rows])
-    return build.table.probe_first(codes, valid)
+    return build.table.probe_hits(codes, valid, rows, keep)
 
 
 def probe(join: Join, build: HashBuild, batch: Batch, n: int) -> tuple[Batch, int]:
