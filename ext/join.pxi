@@ -66,6 +66,12 @@ cdef extern from *:
             __builtin_prefetch(&rank[d >> 6], 0, 3);
         }
     }
+    static inline __attribute__((always_inline)) uint32_t mapdb_jd_slot(
+            const uint32_t *head, uint64_t span, int64_t lo, int64_t k) {
+        /* direct mode: 1 + the first row of key k (0: none) */
+        uint64_t d = (uint64_t)k - (uint64_t)lo;
+        return d < span ? head[d] : 0;
+    }
     static inline __attribute__((always_inline)) uint32_t mapdb_jr_rank(
             const uint64_t *present, const uint32_t *rank, const uint32_t *rowof,
             uint64_t mspan, int64_t lo, int64_t k) {
@@ -87,6 +93,8 @@ cdef extern from *:
     uint32_t _popcount64 "MAPDB_POPCOUNT64"(uint64_t x) noexcept nogil
     void _jr_prefetch "mapdb_jr_prefetch"(const uint64_t *present, const uint32_t *rank,
                                           uint64_t mspan, int64_t lo, int64_t k) noexcept nogil
+    uint32_t _jd_slot "mapdb_jd_slot"(const uint32_t *head, uint64_t span, int64_t lo,
+                                      int64_t k) noexcept nogil
     uint32_t _jr_rank_of "mapdb_jr_rank"(const uint64_t *present, const uint32_t *rank,
                                          const uint32_t *rowof, uint64_t mspan, int64_t lo,
                                          int64_t k) noexcept nogil
@@ -231,26 +239,42 @@ cdef inline void _jr_rank(const _JTab *t, _JPipe *p, int64_t q) noexcept nogil:
                                             p.pk[q]) if (p.pv == NULL or p.pv[q]) else 0
 
 
-cdef int64_t _jr_batch(const _JTab *t, const int64_t *pk, const uint8_t *pv, int64_t nq,
-                      int64_t *qs, int64_t *bs, int mode) noexcept nogil:
-    """Rank mode, a whole probe in one loop (the per-row steps inlined): mode 0 writes
-    each row's first build row or -1 to bs; mode 1 (2) appends the rows that match (do
-    not) to qs and their build row to bs. Returns the number appended."""
+cdef int64_t _first_batch(const _JTab *t, const int64_t *pk, const uint8_t *pv, int64_t nq,
+                         int64_t *qs, int64_t *bs, int mode) noexcept nogil:
+    """First matches in rank or direct mode, a whole probe in one loop (the per-row steps
+    inlined): mode 0 writes each row's first build row or -1 to bs; mode 1 (2) appends the
+    rows that match (do not) to qs and their build row to bs. Returns the number
+    appended. (In direct mode a slot's chain holds one key, its lowest row first.)"""
     cdef uint32_t cand[JT_RING]
-    cdef int64_t q, n = 0, b
+    cdef int64_t q, n = 0, b, a
     cdef uint32_t c
+    if t.rank == NULL:
+        for q in range(nq):
+            a = q + JT_AHEAD_KEY
+            if a < nq and <uint64_t>pk[a] - <uint64_t>t.lo < t.span:
+                _prefetch_r(&t.head[<uint64_t>pk[a] - <uint64_t>t.lo])
+            c = _jd_slot(t.head, t.span, t.lo, pk[q]) if (pv == NULL or pv[q]) else 0
+            b = <int64_t>c - 1
+            if mode == 0:
+                bs[q] = b
+            elif (c != 0) == (mode == 1):
+                qs[n] = q
+                bs[n] = b
+                n += 1
+        return n
     for q in range(min(<int64_t>JT_AHEAD_BITS, nq)):
         _jr_prefetch(t.present, t.rank, t.mspan, t.lo, pk[q])
     for q in range(min(<int64_t>JT_AHEAD_KEY, nq)):
-        cand[q & (JT_RING - 1)] = _jr_rank_of(t.present, t.rank, t.rowof, t.mspan, t.lo,
-                                              pk[q]) if (pv == NULL or pv[q]) else 0
+        cand[q & (JT_RING - 1)] = _jr_rank_of(t.present, t.rank, t.rowof, t.mspan,
+                                              t.lo, pk[q]) if (pv == NULL or pv[q]) else 0
     for q in range(nq):
         if q + JT_AHEAD_BITS < nq:
             _jr_prefetch(t.present, t.rank, t.mspan, t.lo, pk[q + JT_AHEAD_BITS])
-        if q + JT_AHEAD_KEY < nq:
-            cand[(q + JT_AHEAD_KEY) & (JT_RING - 1)] = _jr_rank_of(
-                t.present, t.rank, t.rowof, t.mspan, t.lo, pk[q + JT_AHEAD_KEY]) \
-                if (pv == NULL or pv[q + JT_AHEAD_KEY]) else 0
+        a = q + JT_AHEAD_KEY
+        if a < nq:
+            cand[a & (JT_RING - 1)] = _jr_rank_of(
+                t.present, t.rank, t.rowof, t.mspan, t.lo, pk[a]) \
+                if (pv == NULL or pv[a]) else 0
         c = cand[q & (JT_RING - 1)]
         b = <int64_t>t.rowof[c - 1] if c else -1
         if mode == 0:
@@ -667,9 +691,9 @@ cdef class JoinTable:
         cdef _JPipe pipe
         cdef uint32_t c
         cdef int64_t k
-        if t.rank != NULL:
+        if t.rank != NULL or t.span:
             with nogil:
-                _jr_batch(&t, pk, pv, nq, NULL, o, 0)
+                _first_batch(&t, pk, pv, nq, NULL, o, 0)
             return out
         with nogil:
             _jp_start(&t, &pipe, pk, pv, nq)
@@ -742,9 +766,9 @@ cdef class JoinTable:
         cdef _JPipe pipe
         cdef uint32_t c
         cdef int64_t k
-        if t.rank != NULL:
+        if t.rank != NULL or t.span:
             with nogil:
-                n = _jr_batch(&t, pk, pv, nq, qs, bs, 1 if keep else 2)
+                n = _first_batch(&t, pk, pv, nq, qs, bs, 1 if keep else 2)
             nq = 0
         with nogil:
             if nq:

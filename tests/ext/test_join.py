@@ -79,6 +79,17 @@ def check_all(bkeys, pkeys, bvalid=None, pvalid=None):
         want_first[rp[is_first]] = rb[is_first]
     np.testing.assert_array_equal(first, want_first)
 
+    hit, hfirst = t.probe_hits(pkeys, pvalid)
+    np.testing.assert_array_equal(hit, np.flatnonzero(want_first >= 0))
+    np.testing.assert_array_equal(hfirst, want_first[want_first >= 0])
+    miss, mfirst = t.probe_hits(pkeys, pvalid, keep=False)
+    np.testing.assert_array_equal(miss, np.flatnonzero(want_first < 0))
+    assert (mfirst == -1).all()
+    some = np.arange(0, len(pkeys), 3, dtype=np.int64)[::-1].copy()  # any order
+    pos, sfirst = t.probe_hits(pkeys, pvalid, some)
+    np.testing.assert_array_equal(pos, np.flatnonzero(want_first[some] >= 0))
+    np.testing.assert_array_equal(sfirst, want_first[some][pos])
+
     marks = np.zeros(len(bkeys), np.uint8)
     hits = t.mark(pkeys, marks, pvalid)
     assert hits == int(np.count_nonzero(rc))
@@ -208,6 +219,12 @@ def test_bool_and_uint8_validity_agree():
     # any nonzero byte is valid
     c = JoinTable(bk, bv.astype(np.uint8) * 7).probe(pk, pv.astype(np.uint8) * 200)
     np.testing.assert_array_equal(a[1], c[1])
+
+
+def test_probe_hits_rows_outside_the_keys():
+    t = JoinTable(np.array([1, 2], np.int64))
+    with pytest.raises(IndexError):
+        t.probe_hits(np.array([1, 2], np.int64), rows=np.array([0, 2], np.int64))
 
 
 def test_bad_arguments():
