@@ -248,12 +248,20 @@ cdef int64_t _first_batch(const _JTab *t, const int64_t *pk, const uint8_t *pv, 
     cdef uint32_t cand[JT_RING]
     cdef int64_t q, n = 0, b, a
     cdef uint32_t c
-    if t.rank == NULL:
+    # the table's fields in locals: stores to qs/bs may alias *t (no strict aliasing),
+    # which would reload them on every row
+    cdef const uint64_t *present = t.present
+    cdef const uint32_t *rank = t.rank
+    cdef const uint32_t *rowof = t.rowof
+    cdef const uint32_t *head = t.head
+    cdef uint64_t mspan = t.mspan, span = t.span
+    cdef int64_t lo = t.lo
+    if rank == NULL:
         for q in range(nq):
             a = q + JT_AHEAD_KEY
-            if a < nq and <uint64_t>pk[a] - <uint64_t>t.lo < t.span:
-                _prefetch_r(&t.head[<uint64_t>pk[a] - <uint64_t>t.lo])
-            c = _jd_slot(t.head, t.span, t.lo, pk[q]) if (pv == NULL or pv[q]) else 0
+            if a < nq and <uint64_t>pk[a] - <uint64_t>lo < span:
+                _prefetch_r(&head[<uint64_t>pk[a] - <uint64_t>lo])
+            c = _jd_slot(head, span, lo, pk[q]) if (pv == NULL or pv[q]) else 0
             b = <int64_t>c - 1
             if mode == 0:
                 bs[q] = b
@@ -263,20 +271,20 @@ cdef int64_t _first_batch(const _JTab *t, const int64_t *pk, const uint8_t *pv, 
                 n += 1
         return n
     for q in range(min(<int64_t>JT_AHEAD_BITS, nq)):
-        _jr_prefetch(t.present, t.rank, t.mspan, t.lo, pk[q])
+        _jr_prefetch(present, rank, mspan, lo, pk[q])
     for q in range(min(<int64_t>JT_AHEAD_KEY, nq)):
-        cand[q & (JT_RING - 1)] = _jr_rank_of(t.present, t.rank, t.rowof, t.mspan,
-                                              t.lo, pk[q]) if (pv == NULL or pv[q]) else 0
+        cand[q & (JT_RING - 1)] = _jr_rank_of(present, rank, rowof, mspan,
+                                              lo, pk[q]) if (pv == NULL or pv[q]) else 0
     for q in range(nq):
         if q + JT_AHEAD_BITS < nq:
-            _jr_prefetch(t.present, t.rank, t.mspan, t.lo, pk[q + JT_AHEAD_BITS])
+            _jr_prefetch(present, rank, mspan, lo, pk[q + JT_AHEAD_BITS])
         a = q + JT_AHEAD_KEY
         if a < nq:
             cand[a & (JT_RING - 1)] = _jr_rank_of(
-                t.present, t.rank, t.rowof, t.mspan, t.lo, pk[a]) \
+                present, rank, rowof, mspan, lo, pk[a]) \
                 if (pv == NULL or pv[a]) else 0
         c = cand[q & (JT_RING - 1)]
-        b = <int64_t>t.rowof[c - 1] if c else -1
+        b = <int64_t>rowof[c - 1] if c else -1
         if mode == 0:
             bs[q] = b
         elif (c != 0) == (mode == 1):
@@ -741,8 +749,11 @@ cdef class JoinTable:
         else:
             nq = nk
         cdef _JTab t = self._tab()
-        qa = np.empty(max(nq, 1), np.int64)
-        ba = np.empty(max(nq, 1), np.int64)
+        # outputs sized for the rows that pass (usually few), not the probe: untouched
+        # capacity would still be faulted in and cleared, 2 MiB at a time on huge pages
+        cdef int64_t cap = max(min(nq, 1 << 14), 1)
+        qa = np.empty(cap, np.int64)
+        ba = np.empty(cap, np.int64)
         cdef int64_t *qs = _jt_i64(qa)
         cdef int64_t *bs = _jt_i64(ba)
         # rows given: probe a gathered copy (the pipeline reads keys in order)
@@ -765,10 +776,23 @@ cdef class JoinTable:
             pk = NULL
         cdef _JPipe pipe
         cdef uint32_t c
-        cdef int64_t k
+        cdef int64_t k, start, step = 1 << 14, m
         if t.rank != NULL or t.span:
-            with nogil:
-                n = _first_batch(&t, pk, pv, nq, qs, bs, 1 if keep else 2)
+            # in steps, each with room for all its rows (output grows by doubling)
+            for start in range(0, nq, step):
+                m = min(step, nq - start)
+                if n + m > cap:
+                    cap = max(2 * cap, n + m)
+                    qa.resize(cap, refcheck=False)
+                    ba.resize(cap, refcheck=False)
+                    qs = _jt_i64(qa)
+                    bs = _jt_i64(ba)
+                with nogil:
+                    m = _first_batch(&t, pk + start, NULL if pv == NULL else pv + start, m,
+                                     qs + n, bs + n, 1 if keep else 2)
+                    for i in range(n, n + m):
+                        qs[i] += start
+                n += m
             nq = 0
         with nogil:
             if nq:
@@ -776,9 +800,16 @@ cdef class JoinTable:
             for q in range(nq):
                 c = _jp_next(&t, &pipe, q)
                 k = pk[q]
-                while c and t.rank == NULL and t.keys[c - 1] != k:
+                while c and t.keys[c - 1] != k:
                     c = t.next[c - 1]
                 if (c != 0) == keep:
+                    if n == cap:
+                        with gil:
+                            cap = 2 * cap
+                            qa.resize(cap, refcheck=False)
+                            ba.resize(cap, refcheck=False)
+                            qs = _jt_i64(qa)
+                            bs = _jt_i64(ba)
                     qs[n] = q
                     bs[n] = <int64_t>c - 1
                     n += 1
