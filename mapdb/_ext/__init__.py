@@ -39,6 +39,7 @@ from mapdb._ext._core import (
     probe_one,
     sigbus_events,
     start_writeback,
+    sorted_key_runs,
 )
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "FusedProgram",
     "FusedState",
     "JoinTable",
+    "sorted_key_runs",
     "Mapping",
     "MemoryLockError",
     "Prot",

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from mapdb import _ext
 from mapdb.query.types import SqlType, from_arrow
 
 MORSEL_ROWS = 1 << 17  # 8 zone-map blocks: a few MB per column, enough to amortize a call
@@ -274,6 +275,30 @@ class TableSource(Source):
         spec = m.column(column)
         found = m.indexes_on(spec.id, kind)
         return min(found, key=lambda ix: not ix.unique) if found else None
+
+    def sorted_key_rows(self, column: str, keys: np.ndarray) -> list[np.ndarray]:
+        """Per segment, the rows (ascending) whose value of ``column``, a sorted integer
+        column, is one of ``keys`` (sorted, unique int64): two binary searches per key
+        in the mapped values, no scan."""
+        col_id = self.snapshot.manifest.column(column).id
+        out = []
+        for p, seg in zip(self._physical(column), self.snapshot.manifest.segments,
+                          strict=True):
+            r = seg.columns[col_id].sorted
+            if r is None or not len(keys):
+                out.append(np.zeros(0, np.int64))
+                continue
+            k = keys[(keys >= r[0]) & (keys <= r[1])]
+            if p.data.dtype == np.int64 and p.data.flags.c_contiguous:
+                lo, hi = _ext.sorted_key_runs(p.data, k)
+            else:
+                lo, hi = np.searchsorted(p.data, k, "left"), np.searchsorted(p.data, k,
+                                                                             "right")
+            count = hi - lo
+            total = int(count.sum())
+            starts = np.cumsum(count) - count
+            out.append(np.repeat(lo - starts, count) + np.arange(total, dtype=np.int64))
+        return out
 
     def hash_index(self, column: str):
         """The storage HashIndex on ``column`` (mapped on first use, kept with the source)."""

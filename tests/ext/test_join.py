@@ -466,3 +466,20 @@ def test_duplicate_keys_are_not_ranked():
     keys = np.array([5, 3_000_000, 5, 77, 0], np.int64)
     t, _, _ = check_all(keys, np.array([5, 0, 1, 77, 3_000_000, 3_000_001], np.int64))
     assert not t.ranked and not t.unique
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_sorted_key_runs_against_searchsorted(seed):
+    from mapdb._ext import sorted_key_runs
+    rng = np.random.default_rng(seed)
+    for _ in range(50):
+        data = np.sort(rng.integers(-40, 40, rng.integers(0, 400))).astype(np.int64)
+        keys = np.unique(rng.integers(-50, 50, rng.integers(0, 30))).astype(np.int64)
+        lo, hi = sorted_key_runs(data, keys)
+        np.testing.assert_array_equal(lo, np.searchsorted(data, keys, "left"))
+        np.testing.assert_array_equal(hi, np.searchsorted(data, keys, "right"))
+    data = np.array([I64_MIN, 0, I64_MAX, I64_MAX], np.int64)
+    lo, hi = sorted_key_runs(data, np.array([I64_MIN, I64_MAX], np.int64))
+    assert lo.tolist() == [0, 2] and hi.tolist() == [1, 4]
+    with pytest.raises(ValueError):
+        sorted_key_runs(data, np.array([3, 1], np.int64))

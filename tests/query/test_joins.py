@@ -271,3 +271,41 @@ def test_group_by_dense_key_range(jn, sql):
     plan = "\n".join(jn.db.sql("EXPLAIN ANALYZE " + sql).to_arrow().column(0).to_pylist())
     if "JOIN" not in sql:  # (the join's estimate is too small for the range: hashed)
         assert "dense key range" in plan, plan
+
+
+_P = 60_000
+P = pa.table({"k": [i // 3 for i in range(_P)],  # sorted, each key 3 times
+              "v": [i % 7 for i in range(_P)]})
+Q = pa.table({"qk": [5, 5, 9_999, 10_000, 19_999, 20_000, None, 12_345, -1] +
+              list(range(100, 20_000, 400)),
+              "w": list(range(9 + len(range(100, 20_000, 400))))})
+
+
+@pytest.mark.parametrize("sql, found", [
+    ("SELECT k, v, w FROM jp JOIN jq ON jp.k = jq.qk ORDER BY k, v, w", True),
+    ("SELECT count(*), sum(v) FROM jp WHERE k IN (SELECT qk FROM jq)", True),
+    ("SELECT k, sum(v) FROM jp JOIN jq ON k = qk WHERE v > 2 GROUP BY k ORDER BY k", True),
+    ("SELECT count(*) FROM jp WHERE k NOT IN (SELECT qk FROM jq WHERE qk IS NOT NULL)",
+     False),
+    ("SELECT count(*) FROM jp JOIN jq ON jp.v = jq.qk", False),  # v is not sorted
+])
+def test_join_on_sorted_key_reads_only_matching_rows(jn, sql, found):
+    """A join keeping rows whose sorted key is one of few build keys finds them by binary
+    search (two segments, a run across their boundary, NULL, duplicate and absent keys)."""
+    if "jp" not in jn.db:
+        jn.db.create_table("jp", P.slice(0, 30_001))
+        t = jn.db.table("jp")
+        t.append(P.slice(30_001))
+        t.create_index("k", kind="sorted")
+        t.close()
+        jn.db.create_table("jq", Q)
+        if jn.con is not None:
+            jn.con.register("jp", P)
+            jn.con.register("jq", Q)
+    check(jn, sql)
+    plan = "\n".join(jn.db.sql("EXPLAIN ANALYZE " + sql).to_arrow().column(0).to_pylist())
+    assert ("found by binary search" in plan) == found, plan
+    if found:
+        scanned = int(plan.split("Scan jp")[1].split("scanned ")[1].split(" rows")[0]
+                      .replace(",", ""))
+        assert scanned < 1_000, plan
