@@ -38,8 +38,8 @@ from mapdb._ext._core import (
     probe_hash_index,
     probe_one,
     sigbus_events,
-    start_writeback,
     sorted_key_runs,
+    start_writeback,
 )
 
 __all__ = [
@@ -52,7 +52,6 @@ __all__ = [
     "FusedProgram",
     "FusedState",
     "JoinTable",
-    "sorted_key_runs",
     "Mapping",
     "MemoryLockError",
     "Prot",
@@ -77,5 +76,6 @@ __all__ = [
     "probe_hash_index",
     "probe_one",
     "sigbus_events",
+    "sorted_key_runs",
     "start_writeback",
 ]

@@ -276,8 +276,8 @@ def test_group_by_dense_key_range(jn, sql):
 _P = 60_000
 P = pa.table({"k": [i // 3 for i in range(_P)],  # sorted, each key 3 times
               "v": [i % 7 for i in range(_P)]})
-Q = pa.table({"qk": [5, 5, 9_999, 10_000, 19_999, 20_000, None, 12_345, -1] +
-              list(range(100, 20_000, 400)),
+Q = pa.table({"qk": [5, 5, 9_999, 10_000, 19_999, 20_000, None, 12_345, -1,
+                     *range(100, 20_000, 400)],
               "w": list(range(9 + len(range(100, 20_000, 400))))})
 
 
