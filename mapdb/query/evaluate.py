@@ -89,6 +89,30 @@ def decode(arr: pa.Array) -> pa.Array:
     return arr
 
 
+def combine_dictionary(chunks: list[pa.DictionaryArray]) -> pa.DictionaryArray | None:
+    """One dictionary array of ``chunks`` when they share one dictionary (the same
+    buffers: a column's chunks from one table version), else None.
+
+    >>> d = pa.array(["a", "b"])
+    >>> one = pa.DictionaryArray.from_arrays(pa.array([1, 0], pa.int32()), d)
+    >>> two = pa.DictionaryArray.from_arrays(pa.array([None, 1], pa.int32()), d)
+    >>> combine_dictionary([one, two]).to_pylist()
+    ['b', 'a', None, 'b']
+    """
+    if not chunks:
+        return None
+    first = chunks[0].dictionary
+    key = [b.address if b is not None else 0 for b in first.buffers()]
+    for c in chunks[1:]:
+        d = c.dictionary
+        if len(d) != len(first) or [b.address if b is not None else 0
+                                    for b in d.buffers()] != key:
+            return None
+    indices = pa.concat_arrays([c.indices for c in chunks]) if len(chunks) > 1 else \
+        chunks[0].indices
+    return pa.DictionaryArray.from_arrays(indices, first)
+
+
 def _plain(v: Value) -> Value:
     return decode(v) if isinstance(v, pa.Array) else v
 

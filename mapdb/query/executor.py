@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mapdb.query import arrayagg
-from mapdb.query.evaluate import decode, evaluate, to_decimal128
+from mapdb.query.evaluate import combine_dictionary, decode, evaluate, to_decimal128
 from mapdb.query.expr import Agg, Col, Expr, replace
 from mapdb.query.groupkeys import StringCodes, string_keys
 from mapdb.query.hashjoin import Builds, MarkSink, full_outer, probe
@@ -208,9 +208,20 @@ def _concat(batches: list, schema: list[tuple[str, SqlType]]) -> pa.Table:
         return pa.table({n: pa.array([], _empty_type(t)) for n, t in schema})
     if len(tables) == 1:
         return tables[0].select(names)
-    if any(pa.types.is_dictionary(f.type) for f in tables[0].schema):
-        tables = [_decoded(t) for t in tables]  # each morsel may carry its own dictionary
-    return pa.concat_tables([t.select(names) for t in tables], promote_options="permissive")
+    tables = [t.select(names) for t in tables]
+    coded = [n for n in names if pa.types.is_dictionary(tables[0].schema.field(n).type)]
+    if coded:  # each morsel may carry its own dictionary: keep one shared by all
+        columns = {n: combine_dictionary([c for t in tables for c in t.column(n).chunks])
+                   if n in coded else None for n in names}
+        if any(columns[n] is None for n in coded):
+            tables = [_decoded(t) for t in tables]
+        else:
+            rest = pa.concat_tables([t.drop_columns(coded) for t in tables],
+                                    promote_options="permissive") \
+                if len(coded) < len(names) else None
+            return pa.table({n: columns[n] if n in coded else rest.column(n)
+                             for n in names})
+    return pa.concat_tables(tables, promote_options="permissive")
 
 
 def _decoded(t: pa.Table) -> pa.Table:
@@ -431,7 +442,8 @@ class JoinFilter:
                     src.index_on(exprs[0].name, "sorted") is None:
                 continue
             codes, valid = build.coder.codes, build.coder.valid
-            keys = np.unique(codes if valid is None else codes[valid.astype(bool)])
+            keys = np.sort(codes if valid is None else codes[valid.astype(bool)])
+            keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if len(keys) else keys
             found = src.sorted_key_rows(exprs[0].name, keys)
             out = []
             for m in morsels:
@@ -539,7 +551,9 @@ def plan_morsels(scan: Scan, ctx: Context, rows: int | None = None,
     morsels = scan.source.morsels(scan.ranges, prune, rows) if rows else \
         scan.source.morsels(scan.ranges, prune)
     if narrow is not None:
-        morsels = narrow(scan, morsels)
+        narrowed = narrow(scan, morsels)
+        if narrowed is not morsels:
+            return narrowed  # a few rows here and there: no read-ahead advice
     st.extra["blocks"] = prune.blocks
     st.extra["blocks_skipped"] = prune.skipped
     residency = getattr(scan.source, "residency", None)
@@ -584,6 +598,8 @@ def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
         morsels = plan_morsels(scan, ctx, JOINED_MORSEL_ROWS if joined else None, narrow)
     elif narrow is not None:
         morsels = narrow(scan, morsels)
+    if jfilter and jfilter.pre:
+        prefetch = None  # preselected rows: read where they are, nothing ahead
 
     def work(i: int, m: Morsel):
         if prefetch is not None:

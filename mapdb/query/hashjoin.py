@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mapdb._ext import JoinTable
-from mapdb.query.evaluate import decode, evaluate
+from mapdb.query.evaluate import combine_dictionary, decode, evaluate
 from mapdb.query.expr import Expr
 from mapdb.query.plan import Join
 from mapdb.query.types import QueryError
@@ -155,8 +155,10 @@ def _whole(a) -> pa.Array:
     if isinstance(a, pa.ChunkedArray):
         if a.num_chunks == 1:
             return a.chunk(0)
-        return decode(a).combine_chunks() if pa.types.is_dictionary(a.type) else \
-            a.combine_chunks()
+        if pa.types.is_dictionary(a.type):
+            one = combine_dictionary(a.chunks)
+            return one if one is not None else decode(a).combine_chunks()
+        return a.combine_chunks()
     return a
 
 

@@ -49,6 +49,9 @@ _TOKEN = re.compile(r"""
 _NUM_MARK = "918273645{:06d}"
 _STR_MARK = "mapdb\x01{:06d}"
 MAX_ENTRIES = 256
+# a word touching a quote makes a prefixed literal (E'..', X'..'): not cached, except these
+# typed constants (DATE'1994-01-01'); the template's tree is still checked either way
+_TYPED = ("DATE", "INTERVAL", "TIMESTAMP", "TIME")
 # Longer statements are not cached: they are not the short, repeated statements the cache
 # is for, and a miss parses the text twice (a 1 MB IN list took seconds per parse).
 MAX_TEMPLATE_CHARS = 1 << 16
@@ -61,15 +64,15 @@ def normalize(sql: str) -> tuple[str, str, list[tuple[bool, str]]] | None:
         return None
     key, tmpl, lits = [], [], []
     pos = 0
-    prev = None
+    prev_text = last = None
     for m in _TOKEN.finditer(sql):
         if m.start() != pos:
             return None
         pos = m.end()
         kind, text = m.lastgroup, m.group()
         if kind == "string":
-            if prev == "word" or "\\" in text:  # E'..', X'..', escapes: leave uncached
-                return None
+            if (last == "word" and prev_text.upper() not in _TYPED) or "\\" in text:
+                return None  # E'..', X'..', escapes: leave uncached
             content = text[1:-1].replace("''", "'")
             key.append("'?'")
             tmpl.append("'" + _STR_MARK.format(len(lits)) + "'")
@@ -84,7 +87,8 @@ def normalize(sql: str) -> tuple[str, str, list[tuple[bool, str]]] | None:
             key.append(text)
             tmpl.append(text)
         if kind not in ("comment",) and not text.isspace():
-            prev = kind
+            prev_text = text
+        last = kind  # the token just before the next one (a prefix touches its quote)
     words = [k for k in key if k.strip() and not k.startswith(("--", "/*"))]
     if pos != len(sql) or not lits or not words or words[0].upper() not in ("SELECT", "WITH",
                                                                             "("):

@@ -184,6 +184,17 @@ def test_parse_cache_reuses_templates_without_mixing_literals(ix):
     assert ix.db.sql("SELECT 'x' AS a, 1 AS b FROM t LIMIT 1").fetchall() == [("x", 1)]
     assert ix.db.sql("SELECT 'y' AS a, 2.5 AS b FROM t LIMIT 1").fetchall() == [
         ("y", decimal.Decimal("2.5"))]
+    # typed constants and strings after keywords are templates too, each with its values
+    q = "SELECT count(*) FROM t WHERE dt >= DATE '{}' AND s NOT LIKE '{}'"
+    for args in (("1950-01-01", "%a%"), ("2000-06-30", "b%"), ("1900-01-01", "")):
+        hits = PARSES.hits
+        assert ix.db.sql(q.format(*args)).fetchone() == \
+            ix.con.execute(q.format(*args)).fetchone()
+    assert PARSES.hits == hits + 1
+    # a prefix touching its quote (E'..', X'..') is never a template
+    from mapdb.query.parsecache import normalize
+    assert normalize("SELECT count(*) FROM t WHERE s = E'a'") is None
+    assert normalize("SELECT count(*) FROM t WHERE s = X'a1'") is None
     # an error in a cached template reports this statement's position, not the template's
     ix.db.sql("SELECT id FROM t WHERE i32 = 1 AND i8 = 2")
     bad = "SELECT id FROM t WHERE i32 = 1234567 AND nope = 2"
