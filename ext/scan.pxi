@@ -70,6 +70,7 @@ ctypedef struct FilterDesc:
     int64_t hi
     double dlo
     double dhi
+    const uint8_t *members  # not NULL: also members[v - lo] != 0 (IN on dictionary codes)
 
 ctypedef struct KeyDesc:
     int col
@@ -488,12 +489,18 @@ cdef class FusedProgram:
             col, is_float, lo, hi = filt[:4]
             self.filt[i].col = col
             self.filt[i].col2 = filt[4] if len(filt) > 4 else -1
-            if len(filt) > 5:  # (col, 0, None, None, -1, (match, needle bytes))
+            if len(filt) > 5 and filt[5] is not None:  # (col, 0, None, None, -1, (match, needle))
                 match, needle = filt[5]
                 self._keep.append(needle)
                 self.filt[i].match = match
                 self.filt[i].needle = needle
                 self.filt[i].nlen = len(needle)
+            if len(filt) > 6 and filt[6] is not None:  # (.., None, member flags per value)
+                flags = bytes(filt[6])
+                if lo is None or hi is None or len(flags) != hi - lo + 1:
+                    raise ValueError("a member filter needs one flag per value of lo..hi")
+                self._keep.append(flags)
+                self.filt[i].members = <const uint8_t *><const char *>flags
             self.filt[i].is_float = is_float
             if is_float:
                 self.filt[i].dlo = float("-inf") if lo is None else lo
@@ -639,8 +646,16 @@ cdef class FusedProgram:
                     k += (dv >= dlo) & (dv <= dhi)
             else:
                 lo, hi = fd.lo, fd.hi
-                k = _range_first(c, base, m, lo, hi, sel) if f == 0 and fd.col2 < 0 else -1
-                if k < 0:
+                k = _range_first(c, base, m, lo, hi, sel) if f == 0 and fd.col2 < 0 and \
+                    fd.members == NULL else -1
+                if k < 0 and fd.members != NULL:
+                    k = 0
+                    _gather_i64(c, base, sel, m, tmp)
+                    for i in range(m):
+                        v = tmp[i]
+                        sel[k] = sel[i]
+                        k += (v >= lo) & (v <= hi) and fd.members[v - lo] != 0
+                elif k < 0:
                     k = 0
                     _gather_i64(c, base, sel, m, tmp)
                     if fd.col2 >= 0:

@@ -64,6 +64,7 @@ class _Compiler:
         there instead of failing the whole filter."""
         ranges: dict[str, list] = {}
         strings = []  # LIKE filters: the most expensive, run last
+        sets = []  # IN on dictionary codes: (selectivity, filter)
         for p in conjuncts(self.scan.filter):
             m = self.like(p)
             if m is not None:
@@ -72,6 +73,9 @@ class _Compiler:
             if isinstance(p, Call) and p.op == "is_not_null" and isinstance(p.args[0], Col) \
                     and self.kernel_column(p.args[0].name):
                 r = (p.args[0].name, None, None, self.types[p.args[0].name].kind == "float")
+            elif (m := self.dict_members(p)) is not None:
+                sets.append((m[0], *m[1]))
+                continue
             else:
                 r = self.dict_equality(p) or range_of(p) or self.column_difference(p)
             if r is None or not all(self.kernel_column(n) for n in
@@ -90,7 +94,26 @@ class _Compiler:
                 out.append((0.5, self.col(n[0]), 0, lo, hi, self.col(n[1])))
             else:
                 out.append((self.selectivity(n, lo, hi, f), self.col(n), int(f), lo, hi))
-        return [x[1:] for x in sorted(out, key=lambda x: x[0])] + strings
+        return [x[1:] for x in sorted(out + sets, key=lambda x: x[0])] + strings
+
+    def dict_members(self, p: Expr):
+        """``c IN ('a', 'b')`` on a dictionary column: (selectivity, filter tuple) testing
+        the code against a flag per code between the smallest and largest member's."""
+        if not (isinstance(p, Call) and p.op == "in" and isinstance(p.args[0], Col) and
+                self.source.is_dictionary(p.args[0].name) and p.param and
+                all(isinstance(v, str) for v in p.param)):
+            return None
+        name = p.args[0].name
+        codes = sorted({c for v in p.param
+                        if (c := self.source.dictionary_code(name, v)) is not None})
+        if not codes:
+            return 0.0, (self.col(name), 0, 1, 0)  # no member is in the table: no row
+        lo, hi = codes[0], codes[-1]
+        flags = bytearray(hi - lo + 1)
+        for c in codes:
+            flags[c - lo] = 1
+        share = len(codes) / max(self.source.dictionary_size(name), 1)
+        return share, (self.col(name), 0, lo, hi, -1, None, bytes(flags))
 
     def like(self, p: Expr):
         """``s LIKE 'x%'`` forms a kernel matches with memcmp/memmem: (column, kind,

@@ -93,3 +93,31 @@ def test_codes_of_several_dictionaries():
     table = pa.table({"k": pa.concat_arrays([first, other, plain])})
     assert codes.decode(table).column("k").to_pylist() == \
         ["b", "a", None, "b", "c", "b", None, "a", "a", "d", None]
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT count(*), sum(i32) FROM t WHERE cat IN ('a', 'Ünïcode', 'nope')",
+    "SELECT id FROM t WHERE cat IN ('nope', 'neither') ORDER BY id",
+    "SELECT id, cat FROM t WHERE cat IN ('') AND g = 2 ORDER BY id",
+    "SELECT cat, count(*) FROM t WHERE cat IN (SELECT cat FROM t WHERE id < 5) AND i8 > 0 "
+    "GROUP BY cat",
+    "SELECT count(*) FROM t WHERE cat NOT IN ('a', 'b') AND g < 3",
+])
+def test_dictionary_in_list_kernel(gk, sql):
+    """IN ('x', ...) on a dictionary column runs in the scan kernel as a flag per code
+    (NULL codes and absent strings never match)."""
+    check(gk, sql)
+    if "SELECT cat FROM" not in sql and "NOT IN" not in sql:
+        plan = "\n".join(gk.db.sql("EXPLAIN ANALYZE " + sql).to_arrow().column(0).to_pylist())
+        assert "fused filter+aggregate kernel" in plan or (
+            "kernel filter" in plan and "(then" not in plan.split("kernel filter")[1][:8]), plan
+
+
+def test_dictionary_in_list_every_pair(gk):
+    """Every pair of the column's values (so some pairs have codes with others between)."""
+    values = sorted(v for (v,) in gk.con.execute(
+        "SELECT DISTINCT cat FROM t WHERE cat IS NOT NULL").fetchall())
+    for i, a in enumerate(values):
+        for b in values[i + 1:]:
+            lits = ", ".join("'" + v.replace("'", "''") + "'" for v in (a, b))
+            check(gk, f"SELECT count(*), sum(i32) FROM t WHERE cat IN ({lits}) AND id > 10")
