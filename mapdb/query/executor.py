@@ -55,7 +55,7 @@ from mapdb.query.source import Morsel, PruneStats
 from mapdb.query.types import QueryError, SqlType
 
 Batch = dict[str, pa.Array]
-JOINED_MORSEL_ROWS = 1 << 19  # morsel rows of a scan whose rows flow into joins
+JOINED_MORSEL_ROWS = 1 << 21  # morsel rows of a scan whose rows flow into joins
 
 
 def default_workers() -> int:
