@@ -19,10 +19,11 @@
 # read of a small bitmap instead of a head slot and a key (TPC-H Q2: 8M partsupp rows
 # against 8,000 parts spread over 2M keys).
 #
-# Rank mode: when that bitmap's keys are unique (primary keys: TPC-H o_orderkey of the orders
-# a filter kept), there are no hash chains. Beside the bitmap, rank[w] counts the set bits
-# before word w and rowof[j] is the build row of the j-th smallest key; a present key's row
-# is rowof[rank[w] + popcount(bits below it in w)]. Probes sorted by key (lineitem by
+# Rank mode: whenever that bitmap is kept there are no hash slots. Beside the bitmap, rank[w]
+# counts the set bits before word w and rowof[j] is 1 + the lowest build row of the j-th
+# smallest distinct key, next[] chaining that key's other rows in ascending order; a present
+# key's rows start at rowof[rank[w] + popcount(bits below it in w)] (TPC-H o_orderkey of the
+# orders a filter kept, or Q21's l_orderkey of lineitem rows, several per order). Probes sorted by key (lineitem by
 # l_orderkey) read all three arrays in order: 5 ns per probe against 16 hashed; random
 # probes, pipelined like the hashed ones, 17 against 24.
 #
@@ -161,8 +162,8 @@ ctypedef struct _JTab:
     const uint64_t *present  # hashed mode over a moderate key range: bit k - lo set for
     uint64_t mspan           # every inserted key k (a probe that misses reads only it)
     bint small               # the whole table fits in L1/L2: no probe pipeline
-    const uint32_t *rank     # rank mode (unique keys, with present): set bits before each
-    const uint32_t *rowof    # bitmap word, and the build row of each key in key order
+    const uint32_t *rank     # rank mode (with present): set bits before each bitmap word,
+    const uint32_t *rowof    # and 1 + the first build row of each distinct key in key order
 
 
 ctypedef struct _JPipe:
@@ -284,7 +285,7 @@ cdef int64_t _first_batch(const _JTab *t, const int64_t *pk, const uint8_t *pv, 
                 present, rank, rowof, mspan, lo, pk[a]) \
                 if (pv == NULL or pv[a]) else 0
         c = cand[q & (JT_RING - 1)]
-        b = <int64_t>rowof[c - 1] if c else -1
+        b = <int64_t>rowof[c - 1] - 1 if c else -1
         if mode == 0:
             bs[q] = b
         elif (c != 0) == (mode == 1):
@@ -330,7 +331,7 @@ cdef inline uint32_t _jp_next(const _JTab *t, _JPipe *p, int64_t q) noexcept nog
         if q + JT_AHEAD_KEY < p.n:
             _jr_rank(t, p, q + JT_AHEAD_KEY)
         c = p.cand[q & (JT_RING - 1)]
-        return t.rowof[c - 1] + 1 if c else 0
+        return t.rowof[c - 1] if c else 0
     if t.small and not t.span:  # cached: hash and read, nothing to overlap
         if p.pv != NULL and p.pv[q] == 0:
             return 0
@@ -482,7 +483,7 @@ cdef class JoinTable:
                         hi = pk[i]
                     seen = True
         cdef uint64_t mspan = 0, words = 0, bit, total = 0, d
-        cdef bint ranked = False
+        cdef bint ranked = False, dup = False
         if seen and <uint64_t>hi - <uint64_t>lo < max(<uint64_t>(2 * nb), JT_DIRECT):
             span = <uint64_t>hi - <uint64_t>lo + 1
             nb = <int64_t>span
@@ -490,8 +491,8 @@ cdef class JoinTable:
                                                                 JT_PRESENT):
             mspan = <uint64_t>hi - <uint64_t>lo + 1
         if mspan:
-            # the presence bitmap first: a key whose bit is already set means duplicates;
-            # without any, rank mode replaces the hash chains (no head slots to allocate)
+            # the presence bitmap first (a key whose bit is already set: duplicates), then
+            # rank mode instead of hashing (no head slots to allocate)
             words = (mspan + 63) // 64
             self._present = <uint64_t *>_jt_alloc(words * 8, &self._present_map)
             if self._present == NULL:
@@ -503,10 +504,9 @@ cdef class JoinTable:
                         d = <uint64_t>pk[i] - <uint64_t>lo
                         bit = <uint64_t>1 << (d & 63)
                         if self._present[d >> 6] & bit:
-                            ranked = False
+                            dup = True
                         self._present[d >> 6] |= bit
-            if ranked:
-                nb = 1
+            nb = 1
         with nogil:
             self._keys = <int64_t *>_jt_alloc(n * sizeof(int64_t), &self._keys_map)
             self._next = <uint32_t *>_jt_alloc(n * sizeof(uint32_t), &self._next_map)
@@ -528,15 +528,18 @@ cdef class JoinTable:
                 for i in range(<int64_t>words):
                     self._rank[i] = <uint32_t>total
                     total += _popcount64(self._present[i])
-                for i in range(n):
+                # rows from the last to the first: each key's chain (next) comes out
+                # ascending, rowof holding 1 + its lowest row
+                for i in range(n - 1, -1, -1):
                     if pv == NULL or pv[i]:
                         d = <uint64_t>pk[i] - <uint64_t>lo
-                        self._rowof[self._rank[d >> 6] + _popcount64(
-                            self._present[d >> 6] & ((<uint64_t>1 << (d & 63)) - 1))] = \
-                            <uint32_t>i
+                        r = self._rank[d >> 6] + _popcount64(
+                            self._present[d >> 6] & ((<uint64_t>1 << (d & 63)) - 1))
+                        self._next[i] = self._rowof[r]
+                        self._rowof[r] = <uint32_t>(i + 1)
                 if n:
                     memcpy(self._keys, pk, n * sizeof(int64_t))
-            self._unique = True
+            self._unique = not dup
             return
         cdef int64_t *kc = self._keys
         cdef uint32_t *head = self._head
@@ -616,7 +619,7 @@ cdef class JoinTable:
 
     @property
     def ranked(self):
-        """True in rank mode: unique keys over a moderate range, found through the
+        """True in rank mode: keys over a moderate range, found through the
         presence bitmap and the rank of their bit (no hashing; sorted probes read the
         table's arrays in order)."""
         return self._rank != NULL

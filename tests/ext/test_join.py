@@ -462,10 +462,20 @@ def test_rank_mode_lengths_around_the_pipeline(n):
     check_all(np.concatenate([keys, [5 + 3_000_000]]), np.concatenate([keys, keys + 1])[::-1])
 
 
-def test_duplicate_keys_are_not_ranked():
+@pytest.mark.parametrize("seed", [0, 1])
+def test_rank_mode_with_duplicate_keys(seed):
+    """Duplicate keys in rank mode: each key's rows chained in ascending order."""
     keys = np.array([5, 3_000_000, 5, 77, 0], np.int64)
     t, _, _ = check_all(keys, np.array([5, 0, 1, 77, 3_000_000, 3_000_001], np.int64))
-    assert not t.ranked and not t.unique
+    assert t.ranked and not t.unique
+    rng = np.random.default_rng(seed)
+    keys = rng.choice(2_000_000, 50_000).astype(np.int64) * 3  # about 600 keys twice
+    keys = np.concatenate([keys, keys[:5_000]])  # and 5,000 more
+    probe = np.sort(np.concatenate([rng.choice(keys, 20_000), rng.integers(0, 6_000_000,
+                                                                           20_000)]))
+    t, _, _ = check_all(keys, probe, random_valid(rng, len(keys), 0.05),
+                        random_valid(rng, len(probe), 0.05))
+    assert t.ranked and not t.unique
 
 
 @pytest.mark.parametrize("seed", range(5))
