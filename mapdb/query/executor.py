@@ -565,6 +565,13 @@ def plan_morsels(scan: Scan, ctx: Context, rows: int | None = None,
     return morsels
 
 
+def _joined_rows(scan: Scan, ctx: Context) -> int:
+    """Morsel rows for a scan flowing into joins: JOINED_MORSEL_ROWS, but at least four
+    morsels per worker (Q14's 2M-row part scan would otherwise be one morsel)."""
+    total = getattr(scan.source, "row_count", JOINED_MORSEL_ROWS)
+    return max(min(JOINED_MORSEL_ROWS, total // (4 * ctx.workers)), 1 << 17)
+
+
 def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
                  sink: Callable[[Batch, int], object] | None,
                  limit: int | None = None, morsels: list[Morsel] | None = None,
@@ -595,7 +602,7 @@ def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
         # a pipeline through joins drops most rows at the scan's join filter: bigger
         # morsels, so the Arrow calls above run over fewer, fuller batches
         joined = bool(key_tests) or any(isinstance(op, Join) for op in chain)
-        morsels = plan_morsels(scan, ctx, JOINED_MORSEL_ROWS if joined else None, narrow)
+        morsels = plan_morsels(scan, ctx, _joined_rows(scan, ctx) if joined else None, narrow)
     elif narrow is not None:
         morsels = narrow(scan, morsels)
     if jfilter and jfilter.pre:

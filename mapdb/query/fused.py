@@ -30,7 +30,7 @@ from mapdb.query.plan import Aggregate, Project, Scan
 from mapdb.query.source import TableSource
 from mapdb.query.types import QueryError
 
-MAX_GROUPS = 1 << 16
+MAX_GROUPS = 1 << 18
 SCAN_BLOCK = 2048  # rows per kernel block (ext/scan.pxi)
 _KERNEL_KINDS = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "float32",
                  "float64"}

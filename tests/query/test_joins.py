@@ -241,9 +241,9 @@ def test_aggregate_before_dimension_columns(jn, sql):
     assert agg > join, "\n".join(plan)  # the aggregate sits below (after) the join
 
 
-_N = 30_000  # keys over 100,000 values: past the fused kernel's 65,536 dense groups
+_N = 100_000  # keys over 300,000 values: past the fused kernel's 262,144 dense groups
 G = pa.table({
-    "k": [(i * 7919) % 100_000 for i in range(_N)],  # in no order, no NULLs
+    "k": [(i * 7919) % 300_000 for i in range(_N)],  # in no order, no NULLs
     "v": pa.array([i % 17 if i % 9 else None for i in range(_N)], pa.int32()),
     "d": pa.array([(i * 37) % 1000 * 25 for i in range(_N)], pa.decimal128(9, 2)),
     "f": [((i * 13) % 101) / 7 if i % 5 else None for i in range(_N)],
@@ -261,9 +261,9 @@ def test_group_by_dense_key_range(jn, sql):
     """GROUP BY an integer whose zone-map range is small adds into arrays indexed by the
     key (no hashing); the answers are the hash aggregate's."""
     if "jg" not in jn.db:
-        jn.db.create_table("jg", G.slice(0, 20_000))
+        jn.db.create_table("jg", G.slice(0, 60_000))
         t = jn.db.table("jg")
-        t.append(G.slice(20_000))
+        t.append(G.slice(60_000))
         t.close()
         if jn.con is not None:
             jn.con.register("jg", G)
@@ -309,3 +309,17 @@ def test_join_on_sorted_key_reads_only_matching_rows(jn, sql, found):
         scanned = int(plan.split("Scan jp")[1].split("scanned ")[1].split(" rows")[0]
                       .replace(",", ""))
         assert scanned < 1_000, plan
+
+
+def test_fused_aggregate_with_many_dense_groups(jn):
+    """GROUP BY an integer spanning 200,000 values (more than 65,536) in the fused kernel."""
+    if "jm" not in jn.db:
+        m = pa.table({"k": [(i * 7919) % 200_000 for i in range(150_000)],
+                      "v": pa.array([i % 13 for i in range(150_000)], pa.int32())})
+        jn.db.create_table("jm", m)
+        if jn.con is not None:
+            jn.con.register("jm", m)
+    sql = "SELECT k, count(*), sum(v) FROM jm WHERE v > 2 GROUP BY k ORDER BY k"
+    check(jn, sql)
+    plan = "\n".join(jn.db.sql("EXPLAIN ANALYZE " + sql).to_arrow().column(0).to_pylist())
+    assert "fused filter+aggregate kernel" in plan, plan
