@@ -89,6 +89,7 @@ class Context:
         self._pool: ThreadPoolExecutor | None = None
         self.builds = Builds()  # hash tables of the joins, built once each
         self._ctes: dict[int, pa.Table] = {}  # shared CTE results, computed once each
+        self._sorted: dict[tuple, tuple] = {}  # see sorted_rows
 
     def cte(self, plan: Plan, compute: Callable[[], pa.Table]) -> pa.Table:
         """The result of a CTE read more than once (computed at its first reader, always
@@ -99,6 +100,16 @@ class Context:
 
     def op(self, plan: Plan) -> OpStats:
         return self.stats.setdefault(id(plan), OpStats())
+
+    def sorted_rows(self, source, column: str, keys: np.ndarray) -> list[np.ndarray]:
+        """``source.sorted_key_rows(column, keys)``, once per execution for equal keys (Q2
+        looks up the same parts' rows for its query and its subquery)."""
+        memo = (id(source), column, len(keys), hash(keys.tobytes()))
+        hit = self._sorted.get(memo)
+        if hit is None or not np.array_equal(hit[0], keys):
+            hit = (keys, source.sorted_key_rows(column, keys))
+            self._sorted[memo] = hit
+        return hit[1]
 
     @property
     def pool(self) -> ThreadPoolExecutor:
@@ -444,7 +455,7 @@ class JoinFilter:
             codes, valid = build.coder.codes, build.coder.valid
             keys = np.sort(codes if valid is None else codes[valid.astype(bool)])
             keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if len(keys) else keys
-            found = src.sorted_key_rows(exprs[0].name, keys)
+            found = self.ctx.sorted_rows(src, exprs[0].name, keys)
             out = []
             for m in morsels:
                 r = found[m.segment]
