@@ -25,7 +25,7 @@ import pyarrow as pa
 from mapdb._ext import FusedProgram
 from mapdb.query.evaluate import from_numpy
 from mapdb.query.expr import Call, Col, Expr, Lit, conjoin, conjuncts, replace
-from mapdb.query.optimizer import range_of
+from mapdb.query.optimizer import disjuncts, range_of
 from mapdb.query.plan import Aggregate, Project, Scan
 from mapdb.query.source import TableSource
 from mapdb.query.types import QueryError
@@ -66,6 +66,17 @@ class _Compiler:
         strings = []  # LIKE filters: the most expensive, run last
         sets = []  # IN on dictionary codes: (selectivity, filter)
         for p in conjuncts(self.scan.filter):
+            if residual is not None:
+                for name, r in self.or_hull(p):
+                    if r[0] == "codes":
+                        sets.append(self.code_filter(name, r[1]))
+                    else:
+                        _, lo, hi, is_float = r
+                        cur = ranges.setdefault(name, [None, None, is_float])
+                        cur[0] = lo if cur[0] is None else (cur[0] if lo is None else
+                                                            max(cur[0], lo))
+                        cur[1] = hi if cur[1] is None else (cur[1] if hi is None else
+                                                            min(cur[1], hi))
             m = self.like(p)
             if m is not None:
                 strings.append((self.col(m[0]), 0, None, None, -1, m[1:]))
@@ -96,24 +107,86 @@ class _Compiler:
                 out.append((self.selectivity(n, lo, hi, f), self.col(n), int(f), lo, hi))
         return [x[1:] for x in sorted(out + sets, key=lambda x: x[0])] + strings
 
-    def dict_members(self, p: Expr):
-        """``c IN ('a', 'b')`` on a dictionary column: (selectivity, filter tuple) testing
-        the code against a flag per code between the smallest and largest member's."""
-        if not (isinstance(p, Call) and p.op == "in" and isinstance(p.args[0], Col) and
-                self.source.is_dictionary(p.args[0].name) and p.param and
-                all(isinstance(v, str) for v in p.param)):
+    def branch_bounds(self, p: Expr) -> tuple[str, tuple] | None:
+        """A conjunct as a bound on one kernel column: (name, ("codes", set)) for
+        dictionary equality or IN, (name, ("range", lo, hi, is_float)) for a range."""
+        if (e := self.dict_equality(p)) is not None:
+            return e[0], ("codes", {e[1]} if e[1] <= e[2] else set())
+        if isinstance(p, Call) and p.op == "in" and isinstance(p.args[0], Col) and \
+                self.source.is_dictionary(p.args[0].name):
+            if not p.param or not all(isinstance(v, str) for v in p.param):
+                return None
+            name = p.args[0].name
+            return name, ("codes", {c for v in p.param
+                                    if (c := self.source.dictionary_code(name, v)) is not None})
+        r = range_of(p)
+        if r is None or not self.kernel_column(r[0]):
             return None
-        name = p.args[0].name
-        codes = sorted({c for v in p.param
-                        if (c := self.source.dictionary_code(name, v)) is not None})
+        return r[0], ("range", *r[1:])
+
+    def or_hull(self, p: Expr) -> list[tuple[str, tuple]]:
+        """Kernel bounds an OR implies: for each column every branch bounds, the union of
+        the branches' bounds (TPC-H Q19's part filter implies p_brand IN three brands,
+        p_container IN twelve containers and p_size in [1, 15]). They run in the kernel;
+        the OR itself still runs after, on the rows they keep."""
+        branches = disjuncts(p)
+        if len(branches) < 2:
+            return []
+        per = []
+        for d in branches:
+            cons: dict[str, tuple] = {}
+            for c in conjuncts(d):
+                b = self.branch_bounds(c)
+                if b is None:
+                    continue
+                name, r = b
+                old = cons.get(name)
+                if old is None:
+                    cons[name] = r
+                elif old[0] != r[0]:
+                    continue
+                elif r[0] == "codes":
+                    cons[name] = ("codes", old[1] & r[1])
+                else:
+                    lo = r[1] if old[1] is None else old[1] if r[1] is None else max(old[1], r[1])
+                    hi = r[2] if old[2] is None else old[2] if r[2] is None else min(old[2], r[2])
+                    cons[name] = ("range", lo, hi, r[3])
+            per.append(cons)
+        out = []
+        for name in set(per[0]).intersection(*per[1:]):
+            rs = [c[name] for c in per]
+            if any(r[0] != rs[0][0] for r in rs):
+                continue
+            if rs[0][0] == "codes":
+                out.append((name, ("codes", set().union(*(r[1] for r in rs)))))
+            elif all(r[3] == rs[0][3] for r in rs):
+                lo = None if any(r[1] is None for r in rs) else min(r[1] for r in rs)
+                hi = None if any(r[2] is None for r in rs) else max(r[2] for r in rs)
+                if lo is not None or hi is not None:
+                    out.append((name, ("range", lo, hi, rs[0][3])))
+        return out
+
+    def code_filter(self, name: str, codes: set) -> tuple:
+        """(selectivity, filter tuple) keeping the rows whose code is one of ``codes``."""
         if not codes:
-            return 0.0, (self.col(name), 0, 1, 0)  # no member is in the table: no row
-        lo, hi = codes[0], codes[-1]
+            return (0.0, self.col(name), 0, 1, 0)  # no member is in the table: no row
+        lo, hi = min(codes), max(codes)
         flags = bytearray(hi - lo + 1)
         for c in codes:
             flags[c - lo] = 1
         share = len(codes) / max(self.source.dictionary_size(name), 1)
-        return share, (self.col(name), 0, lo, hi, -1, None, bytes(flags))
+        return (share, self.col(name), 0, lo, hi, -1, None, bytes(flags))
+
+    def dict_members(self, p: Expr):
+        """``c IN ('a', 'b')`` on a dictionary column: (selectivity, filter tuple) testing
+        the code against a flag per code between the smallest and largest member's."""
+        if not (isinstance(p, Call) and p.op == "in"):
+            return None
+        b = self.branch_bounds(p)
+        if b is None or b[1][0] != "codes":
+            return None
+        t = self.code_filter(b[0], b[1][1])
+        return t[0], t[1:]
 
     def like(self, p: Expr):
         """``s LIKE 'x%'`` forms a kernel matches with memcmp/memmem: (column, kind,

@@ -121,3 +121,21 @@ def test_dictionary_in_list_every_pair(gk):
         for b in values[i + 1:]:
             lits = ", ".join("'" + v.replace("'", "''") + "'" for v in (a, b))
             check(gk, f"SELECT count(*), sum(i32) FROM t WHERE cat IN ({lits}) AND id > 10")
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT count(*), sum(i16) FROM t WHERE (cat = 'a' AND i8 > 5) OR "
+    "(cat IN ('b', '', 'nope') AND i8 < -3)",
+    "SELECT id FROM t WHERE (i32 BETWEEN 1 AND 100000 AND cat = 'a') OR "
+    "(i32 BETWEEN 50000 AND 500000000 AND g = 2) ORDER BY id",
+    "SELECT id FROM t WHERE (cat = 'zzz') OR (cat = 'a' AND g = 1) OR (cat = 'b' AND s LIKE 'a%') "
+    "ORDER BY id",
+    "SELECT count(*) FROM t WHERE (d92 >= 1.00 AND d92 <= 5.00 AND g < 2) OR "
+    "(d92 >= 3.00 AND d92 <= 90.00 AND g > 3) OR (d92 = -2.50)",
+    "SELECT count(*) FROM t WHERE (dt < DATE '1950-01-01' AND cat = 'a') OR "
+    "(dt > DATE '2050-01-01' AND cat IS NULL)",
+])
+def test_or_implies_kernel_bounds(gk, sql):
+    """An OR's branches all bounding a column imply the union of their bounds, run in the
+    kernel before the OR itself (NULLs, absent dictionary strings, decimals, dates)."""
+    check(gk, sql)
