@@ -51,3 +51,15 @@ def engines(tmp_path_factory) -> Engines:
     t.close()
     yield Engines(db, con)
     con.close()
+
+
+@pytest.fixture(scope="module")
+def jn(engines) -> Engines:
+    """The engines with test_joins' small tables ja and jb (NULL and duplicate keys)."""
+    from .test_joins import A, B
+    for name, t in (("ja", A), ("jb", B)):
+        if name not in engines.db:
+            engines.db.create_table(name, t)
+        if engines.con is not None:
+            engines.con.register(name, t)
+    return engines

@@ -30,28 +30,17 @@ GROUPED = [
 ]
 
 
-@pytest.fixture(scope="module")
-def gk(engines):
-    from .test_joins import A, B
-    for name, t in (("ja", A), ("jb", B)):
-        if name not in engines.db:
-            engines.db.create_table(name, t)
-        if engines.con is not None:
-            engines.con.register(name, t)
-    return engines
-
-
 @pytest.mark.parametrize("sql", GROUPED)
-def test_grouped(gk, sql):
-    check(gk, sql)
+def test_grouped(jn, sql):
+    check(jn, sql)
 
 
 @pytest.mark.parametrize("sql, packed", [
     ("SELECT cat, s, count(DISTINCT i8) FROM t GROUP BY cat, s", True),
     ("SELECT cat, i32, count(DISTINCT i64) FROM t GROUP BY cat, i32", False),
 ])
-def test_count_distinct_path(gk, sql, packed):
-    plan = "\n".join(gk.db.sql("EXPLAIN ANALYZE " + sql).to_arrow().column(0).to_pylist())
+def test_count_distinct_path(jn, sql, packed):
+    plan = "\n".join(jn.db.sql("EXPLAIN ANALYZE " + sql).to_arrow().column(0).to_pylist())
     assert ("sorted packed keys" in plan) == packed, plan
 
 
@@ -103,24 +92,24 @@ def test_codes_of_several_dictionaries():
     "GROUP BY cat",
     "SELECT count(*) FROM t WHERE cat NOT IN ('a', 'b') AND g < 3",
 ])
-def test_dictionary_in_list_kernel(gk, sql):
+def test_dictionary_in_list_kernel(jn, sql):
     """IN ('x', ...) on a dictionary column runs in the scan kernel as a flag per code
     (NULL codes and absent strings never match)."""
-    check(gk, sql)
+    check(jn, sql)
     if "SELECT cat FROM" not in sql and "NOT IN" not in sql:
-        plan = "\n".join(gk.db.sql("EXPLAIN ANALYZE " + sql).to_arrow().column(0).to_pylist())
+        plan = "\n".join(jn.db.sql("EXPLAIN ANALYZE " + sql).to_arrow().column(0).to_pylist())
         assert "fused filter+aggregate kernel" in plan or (
             "kernel filter" in plan and "(then" not in plan.split("kernel filter")[1][:8]), plan
 
 
-def test_dictionary_in_list_every_pair(gk):
+def test_dictionary_in_list_every_pair(jn):
     """Every pair of the column's values (so some pairs have codes with others between)."""
-    values = sorted(v for (v,) in gk.con.execute(
+    values = sorted(v for (v,) in jn.con.execute(
         "SELECT DISTINCT cat FROM t WHERE cat IS NOT NULL").fetchall())
     for i, a in enumerate(values):
         for b in values[i + 1:]:
             lits = ", ".join("'" + v.replace("'", "''") + "'" for v in (a, b))
-            check(gk, f"SELECT count(*), sum(i32) FROM t WHERE cat IN ({lits}) AND id > 10")
+            check(jn, f"SELECT count(*), sum(i32) FROM t WHERE cat IN ({lits}) AND id > 10")
 
 
 @pytest.mark.parametrize("sql", [
@@ -135,7 +124,7 @@ def test_dictionary_in_list_every_pair(gk):
     "SELECT count(*) FROM t WHERE (dt < DATE '1950-01-01' AND cat = 'a') OR "
     "(dt > DATE '2050-01-01' AND cat IS NULL)",
 ])
-def test_or_implies_kernel_bounds(gk, sql):
+def test_or_implies_kernel_bounds(jn, sql):
     """An OR's branches all bounding a column imply the union of their bounds, run in the
     kernel before the OR itself (NULLs, absent dictionary strings, decimals, dates)."""
-    check(gk, sql)
+    check(jn, sql)

@@ -25,16 +25,6 @@ B = pa.table({
 })
 
 
-@pytest.fixture(scope="module")
-def jn(engines):
-    for name, t in (("ja", A), ("jb", B)):
-        if name not in engines.db:
-            engines.db.create_table(name, t)
-        if engines.con is not None:
-            engines.con.register(name, t)
-    return engines
-
-
 QUERIES = [
     # inner joins: one key, two keys, string keys, using, a table joined to itself
     "SELECT id, w FROM ja JOIN jb ON ja.k = jb.k ORDER BY id, w",
