@@ -278,8 +278,8 @@ class TableSource(Source):
 
     def sorted_key_rows(self, column: str, keys: np.ndarray) -> list[np.ndarray]:
         """Per segment, the rows (ascending) whose value of ``column``, a sorted integer
-        column, is one of ``keys`` (sorted, unique int64): two binary searches per key
-        in the mapped values, no scan."""
+        column, is one of ``keys`` (sorted, unique int64): a galloping search per key in
+        the mapped values (``_ext.sorted_key_runs``), no scan."""
         col_id = self.snapshot.manifest.column(column).id
         out = []
         for p, seg in zip(self._physical(column), self.snapshot.manifest.segments,
