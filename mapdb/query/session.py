@@ -5,6 +5,7 @@ The API and CLI call ``prepare`` (bind + optimize, no data touched) and ``execut
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from mapdb.query.explain import render
 from mapdb.query.optimizer import optimize
 from mapdb.query.parsecache import ParseCache, normalize
 from mapdb.query.plan import CTEScan, Plan, Query, Scan
+from mapdb.query.plancache import PlanCache
 from mapdb.query.points import PointTemplates
 from mapdb.query.source import TableSource
 from mapdb.storage import guard
@@ -59,7 +61,10 @@ class SourceCache:
                 return cached[1]
         source = TableSource(name, store.snapshot(name, ident[0] if ident else None))
         with self._lock:
+            old = self._sources.get(name)
             self._sources[name] = (ident, source)
+        if old is not None:
+            PLANS.forget(old[1])  # plans over the old version must not keep it open
         return source
 
     def close(self) -> None:
@@ -68,11 +73,14 @@ class SourceCache:
         with self._lock:
             sources, self._sources = list(self._sources.values()), {}
         for _, source in sources:
+            PLANS.forget(source)
             source.close()
 
 
 PARSES = ParseCache()  # statement templates shared by every database in the process
 POINTS = PointTemplates()  # planned point selects by template (see points.py)
+PLANS = PlanCache()  # optimized plans by statement text (see plancache.py)
+atexit.register(PLANS.clear)  # its plans' sources close before the interpreter tears down
 
 
 def prepare(sql: str, store, cache: SourceCache | None = None) -> Prepared:
@@ -83,6 +91,11 @@ def prepare(sql: str, store, cache: SourceCache | None = None) -> Prepared:
         fast = _point(norm, store, cache)
         if fast is not None:
             return fast
+    if cache is not None:
+        hit = PLANS.get(sql, lambda table: cache.get(store, table)
+                        if store.latest_version(table) is not None else None)
+        if hit is not None:
+            return Prepared(hit[0], hit[1], [])
     sources: dict[str, TableSource] = {}
     owned: list[TableSource] = []
 
@@ -105,6 +118,8 @@ def prepare(sql: str, store, cache: SourceCache | None = None) -> Prepared:
         raise
     if norm is not None:
         POINTS.learn(norm[0], norm[2], q, plan)
+    if cache is not None:
+        PLANS.put(sql, q, plan, sources)
     return Prepared(q, plan, owned)
 
 

@@ -81,3 +81,31 @@ def test_top_n_stops_early_with_zone_maps_and_stays_exact(tmp_path):
     assert read < total
     assert db.sql("SELECT x FROM u ORDER BY x DESC LIMIT 3").fetchall() == [
         (23_999,), (23_998,), (23_997,)]
+
+
+def test_plans_are_reused_only_on_the_same_versions(tmp_path):
+    """A statement run again reuses its optimized plan while its tables' versions are the
+    ones it was planned for; a commit or a new index plans it afresh, and closing the
+    database drops the plans over its sources."""
+    import gc
+    import weakref
+
+    from mapdb.query.session import PLANS
+    db = mapdb.connect(tmp_path / "db")
+    t = db.create_table("pc", {"k": list(range(100)), "v": [i % 7 for i in range(100)]})
+    q = "SELECT count(*), sum(v) FROM pc WHERE k = 42"
+    assert db.sql(q).fetchall() == [(1, 0)]
+    hits = PLANS.hits
+    assert db.sql(q).fetchall() == [(1, 0)]
+    assert PLANS.hits == hits + 1
+    t.append({"k": [42], "v": [5]})  # a new version
+    assert db.sql(q).fetchall() == [(2, 5)]
+    assert PLANS.hits == hits + 1
+    t.create_index("k")  # the plan now probes the index
+    plan = "\n".join(db.sql("EXPLAIN " + q).to_arrow().column(0).to_pylist())
+    assert "hash index" in plan, plan
+    assert db.sql(q).fetchall() == [(2, 5)]
+    source = weakref.ref(next(iter(db._sources._sources.values()))[1])
+    db.close()
+    gc.collect()
+    assert source() is None  # no cached plan keeps the closed version's source
