@@ -48,11 +48,19 @@ def damaged_since(long events):
     """Paths of the mappings whose first contained SIGBUS came after ``events`` (a value
     of sigbus_events() taken earlier), mapped or already unmapped."""
     out = []
-    for slot, path in list(_guard_paths.items()):
+    # a mapping freed while the registry is listed (the listing's allocations can run the
+    # garbage collector) removes its slot: take copies, again if that happened meanwhile
+    while True:
+        try:
+            paths, gone = _guard_paths.copy(), list(_guard_gone)
+            break
+        except RuntimeError:
+            continue
+    for slot, path in paths.items():
         e = mapdb_guard_damaged(slot)
         if e > events:
             out.append(_os.fspath(path))
-    for e, path in _guard_gone:
+    for e, path in gone:
         if e > events:
             out.append(_os.fspath(path))
     return sorted(set(out))
