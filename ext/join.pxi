@@ -14,16 +14,13 @@
 # A table small enough to stay cached (256 KiB of keys, links and heads) is probed with a
 # plain loop: the pipeline below only pays off when probes miss the caches.
 #
-# Otherwise, when a bitmap of the key range is no bigger than the table itself (or 1 MiB),
-# a probe first tests the key's bit (prefetched 48 rows ahead): a selective join's misses (most probe rows) cost one
-# read of a small bitmap instead of a head slot and a key (TPC-H Q2: 8M partsupp rows
-# against 8,000 parts spread over 2M keys).
-#
-# Rank mode: whenever that bitmap is kept there are no hash slots. Beside the bitmap, rank[w]
-# counts the set bits before word w and rowof[j] is 1 + the lowest build row of the j-th
+# Rank mode: otherwise, when a bitmap of the key range is no bigger than the table would be
+# (or 1 MiB), there are no hash slots. The bitmap has bit k - lo set for every key k, rank[w]
+# counts the set bits before word w, and rowof[j] is 1 + the lowest build row of the j-th
 # smallest distinct key, next[] chaining that key's other rows in ascending order; a present
 # key's rows start at rowof[rank[w] + popcount(bits below it in w)] (TPC-H o_orderkey of the
-# orders a filter kept, or Q21's l_orderkey of lineitem rows, several per order). Probes sorted by key (lineitem by
+# orders a filter kept, or Q21's l_orderkey of lineitem rows, several per order). A miss
+# (most probe rows of a selective join) reads one bit; probes sorted by key (lineitem by
 # l_orderkey) read all three arrays in order: 5 ns per probe against 16 hashed; random
 # probes, pipelined like the hashed ones, 17 against 24.
 #
@@ -159,8 +156,8 @@ ctypedef struct _JTab:
     bint unique
     int64_t lo        # direct mode (span > 0): the slot of key k is k - lo
     uint64_t span
-    const uint64_t *present  # hashed mode over a moderate key range: bit k - lo set for
-    uint64_t mspan           # every inserted key k (a probe that misses reads only it)
+    const uint64_t *present  # rank mode (a moderate key range): bit k - lo set for every
+    uint64_t mspan           # inserted key k, over mspan values
     bint small               # the whole table fits in L1/L2: no probe pipeline
     const uint32_t *rank     # rank mode (with present): set bits before each bitmap word,
     const uint32_t *rowof    # and 1 + the first build row of each distinct key in key order
@@ -195,21 +192,11 @@ cdef inline void _jp_hash(const _JTab *t, _JPipe *p, int64_t q) noexcept nogil:
     cdef uint64_t d
     if p.pv != NULL and p.pv[q] == 0:
         p.bucket[q & (JT_RING - 1)] = JT_NO_BUCKET
-    elif t.present != NULL and ((<uint64_t>p.pk[q] - <uint64_t>t.lo) >= t.mspan or not (
-            (t.present[(<uint64_t>p.pk[q] - <uint64_t>t.lo) >> 6] >>
-             ((<uint64_t>p.pk[q] - <uint64_t>t.lo) & 63)) & 1)):
-        p.bucket[q & (JT_RING - 1)] = JT_NO_BUCKET  # not a build key: no table read
     else:
         b = _jt_bucket(p.pk[q], t.shift, t.lo, t.span)
         p.bucket[q & (JT_RING - 1)] = b
         if b != JT_NO_BUCKET:
             _prefetch_r(&t.head[b])
-
-
-cdef inline void _jp_bit_prefetch(const _JTab *t, int64_t k) noexcept nogil:
-    cdef uint64_t d = <uint64_t>k - <uint64_t>t.lo
-    if d < t.mspan:
-        _prefetch_r(&t.present[d >> 6])
 
 
 cdef inline void _jp_head(const _JTab *t, _JPipe *p, int64_t q) noexcept nogil:
@@ -309,9 +296,6 @@ cdef inline void _jp_start(const _JTab *t, _JPipe *p, const int64_t *pk, const u
         return
     if t.span or t.small:
         return  # direct mode and cached tables need no pipeline
-    if t.present != NULL:
-        for q in range(min(<int64_t>JT_AHEAD_BITS, n)):
-            _jp_bit_prefetch(t, pk[q])
     for q in range(min(<int64_t>JT_AHEAD_HEAD, n)):
         _jp_hash(t, p, q)
     for q in range(min(<int64_t>JT_AHEAD_KEY, n)):
@@ -335,10 +319,6 @@ cdef inline uint32_t _jp_next(const _JTab *t, _JPipe *p, int64_t q) noexcept nog
     if t.small and not t.span:  # cached: hash and read, nothing to overlap
         if p.pv != NULL and p.pv[q] == 0:
             return 0
-        if t.present != NULL:
-            d = <uint64_t>p.pk[q] - <uint64_t>t.lo
-            if d >= t.mspan or not ((t.present[d >> 6] >> (d & 63)) & 1):
-                return 0
         return t.head[_jt_bucket(p.pk[q], t.shift, 0, 0)]
     if t.span:  # direct: one read, the slot of a row JT_AHEAD_KEY ahead prefetched
         if q + JT_AHEAD_KEY < p.n:
@@ -349,8 +329,6 @@ cdef inline uint32_t _jp_next(const _JTab *t, _JPipe *p, int64_t q) noexcept nog
             return 0
         d = <uint64_t>p.pk[q] - <uint64_t>t.lo
         return t.head[d] if d < t.span else 0
-    if t.present != NULL and q + JT_AHEAD_BITS < p.n:
-        _jp_bit_prefetch(t, p.pk[q + JT_AHEAD_BITS])
     if q + JT_AHEAD_HEAD < p.n:
         _jp_hash(t, p, q + JT_AHEAD_HEAD)
     if q + JT_AHEAD_KEY < p.n:
@@ -483,7 +461,7 @@ cdef class JoinTable:
                         hi = pk[i]
                     seen = True
         cdef uint64_t mspan = 0, words = 0, bit, total = 0, d
-        cdef bint ranked = False, dup = False
+        cdef bint dup = False
         if seen and <uint64_t>hi - <uint64_t>lo < max(<uint64_t>(2 * nb), JT_DIRECT):
             span = <uint64_t>hi - <uint64_t>lo + 1
             nb = <int64_t>span
@@ -497,7 +475,6 @@ cdef class JoinTable:
             self._present = <uint64_t *>_jt_alloc(words * 8, &self._present_map)
             if self._present == NULL:
                 raise MemoryError(f"a join table of {n} rows")
-            ranked = True
             with nogil:
                 for i in range(n):
                     if pv == NULL or pv[i]:
@@ -508,7 +485,9 @@ cdef class JoinTable:
                         self._present[d >> 6] |= bit
             nb = 1
         with nogil:
-            self._keys = <int64_t *>_jt_alloc(n * sizeof(int64_t), &self._keys_map)
+            # rank mode never compares keys: only the hashed layouts keep a copy
+            self._keys = <int64_t *>_jt_alloc((0 if mspan else n) * sizeof(int64_t),
+                                              &self._keys_map)
             self._next = <uint32_t *>_jt_alloc(n * sizeof(uint32_t), &self._next_map)
             self._head = <uint32_t *>_jt_alloc(nb * sizeof(uint32_t), &self._head_map)
         if self._keys == NULL or self._next == NULL or self._head == NULL:
@@ -519,7 +498,7 @@ cdef class JoinTable:
         self._lo = lo
         self._span = span
         self._mspan = mspan
-        if ranked:
+        if mspan:
             self._rank = <uint32_t *>_jt_alloc(words * 4, &self._rank_map)
             self._rowof = <uint32_t *>_jt_alloc(max(ins, 1) * 4, &self._rowof_map)
             if self._rank == NULL or self._rowof == NULL:
@@ -537,8 +516,6 @@ cdef class JoinTable:
                             self._present[d >> 6] & ((<uint64_t>1 << (d & 63)) - 1))
                         self._next[i] = self._rowof[r]
                         self._rowof[r] = <uint32_t>(i + 1)
-                if n:
-                    memcpy(self._keys, pk, n * sizeof(int64_t))
             self._unique = not dup
             return
         cdef int64_t *kc = self._keys

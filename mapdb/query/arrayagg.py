@@ -345,12 +345,14 @@ def _column(v: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.ma.MaskedArray(_ints(v), mask=mask if mask is not None else np.ma.nomask)
 
 
-def run_distinct(plan: Aggregate, encode, stream_input) -> pa.Table | None:
+def run_distinct(plan: Aggregate, encode, stream_input) -> tuple[pa.Table, bool]:
     """COUNT(DISTINCT v) per group (``distinct_applies``); ``encode(name, array)`` turns a
     string key into codes (the result keeps them). The morsels' columns are kept as int64
     until the input ends, when their ranges are known: each column becomes ``value - min +
     1`` (NULL: 0) in its own bits of one int64, and a sort puts each group's distinct
-    values together. None when the packed row needs more than 62 bits."""
+    values together. When the packed row would need more than 62 bits, Arrow's hash
+    aggregate groups the same collected columns (the input is not read twice). Returns
+    (table, whether it was packed)."""
     names = [n for n, _ in plan.keys] + [plan.aggs[0][0]]
     exprs = [e for _, e in plan.keys] + [plan.aggs[0][1].arg]
     parts: list[list[np.ma.MaskedArray]] = []
@@ -369,10 +371,31 @@ def run_distinct(plan: Aggregate, encode, stream_input) -> pa.Table | None:
     parts = [p for p in parts if len(p[0])]
     if not parts:
         return pa.table({n: pa.array([], e.type.arrow) for n, e in plan.keys} |
-                        {names[-1]: pa.array([], pa.int64())})
+                        {names[-1]: pa.array([], pa.int64())}), True
     cols = [np.ma.concatenate([p[i] for p in parts]) for i in range(len(names))]
-    # each column as 0..width-1: NULL is 0, values are value - min + 1
-    widths, lows = [], []
+    packed = _packed_distinct(cols)
+    if packed is None:
+        keys, counts = _hashed_distinct(cols)
+    else:
+        keys, counts = packed
+    result = {}
+    for name, e, (vals, null) in zip(names[:-1], exprs[:-1], keys, strict=True):
+        if e.type.kind == "string":
+            result[name] = pa.array(vals.astype(np.int32), pa.int32(), mask=null)
+        else:
+            result[name] = _key_array(vals, e.type)
+            if null.any():
+                result[name] = pc.if_else(pa.array(null), pa.nulls(len(vals),
+                                                                   result[name].type),
+                                          result[name])
+    result[names[-1]] = pa.array(counts, pa.int64())
+    return pa.table(result), packed is not None
+
+
+def _packed_distinct(cols: list[np.ma.MaskedArray]):
+    """([(key values, key is NULL)] per key column, distinct counts) by sorting the packed
+    rows; None when they need more than 62 bits."""
+    widths, lows = [], []  # each column as 0..2**width-1: NULL is 0, a value v - min + 1
     for c in cols:
         lo, hi = (int(c.min()), int(c.max())) if c.count() else (0, 0)
         lows.append(lo)
@@ -393,19 +416,25 @@ def run_distinct(plan: Aggregate, encode, stream_input) -> pa.Table | None:
     starts = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1])))
     counted = (packed & ((1 << vbits) - 1)) != 0  # a NULL value is not counted
     counts = np.add.reduceat(counted.astype(np.int64), starts)
-    out, g = {}, group[starts]
-    for name, e, lo, w in reversed(list(zip(names, exprs, lows, widths, strict=True))[:-1]):
+    keys, g = [], group[starts]
+    for lo, w in reversed(list(zip(lows, widths, strict=True))[:-1]):
         v = g & ((1 << w) - 1)
         g = g >> w
-        null = v == 0
-        vals = v + lo - 1
-        if e.type.kind == "string":
-            out[name] = pa.array(vals.astype(np.int32), pa.int32(), mask=null)
-        else:
-            out[name] = _key_array(vals, e.type)
-            if null.any():
-                out[name] = pc.if_else(pa.array(null), pa.nulls(len(vals), out[name].type),
-                                       out[name])
-    result = {n: out[n] for n in names[:-1]}
-    result[names[-1]] = pa.array(counts, pa.int64())
-    return pa.table(result)
+        keys.append((v + lo - 1, v == 0))
+    return keys[::-1], counts
+
+
+def _hashed_distinct(cols: list[np.ma.MaskedArray]):
+    """The same as _packed_distinct, by Arrow's hash aggregate."""
+    names = [f"c{i}" for i in range(len(cols))]
+    t = pa.table({n: pa.array(c.data.astype(np.int64), pa.int64(),
+                              mask=None if c.mask is np.ma.nomask else c.mask)
+                  for n, c in zip(names, cols, strict=True)})
+    g = t.group_by(names, use_threads=False).aggregate([]).group_by(
+        names[:-1], use_threads=False).aggregate([(names[-1], "count")])
+    keys = []
+    for n in names[:-1]:
+        a = g.column(n)
+        keys.append((np.asarray(a.fill_null(0).to_numpy()),
+                     np.asarray(a.is_null().to_numpy(zero_copy_only=False))))
+    return keys, np.asarray(g.column(f"{names[-1]}_count").to_numpy())

@@ -904,13 +904,13 @@ def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
     distinct_only = bool(aggs) and all(a.fn == "count_distinct" for _, a in aggs) and \
         len({a.arg for _, a in aggs}) == 1 and len(aggs) == 1
     if ctx.fused and arrayagg.distinct_applies(plan):
-        out = arrayagg.run_distinct(plan, codes.encode,
-                                    lambda sink: stream(plan.input, ctx, sink=sink))
-        if out is not None:
-            ctx.op(plan).extra["kernel"] = "sorted packed keys (no hashing)"
-            out = codes.decode(out)
-            ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
-            return out
+        out, packed = arrayagg.run_distinct(plan, codes.encode,
+                                            lambda sink: stream(plan.input, ctx, sink=sink))
+        out = codes.decode(out)
+        ctx.op(plan).extra["kernel"] = "sorted packed keys (no hashing)" if packed else \
+            "keys too wide to pack: hashed"
+        ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
+        return out
     if aggs and all(a.fn in _MERGEABLE for _, a in aggs):
         out = _two_phase(plan, ctx, partial)
         if out is not None:

@@ -42,6 +42,7 @@ def test_grouped(jn, sql):
 def test_count_distinct_path(jn, sql, packed):
     plan = "\n".join(jn.db.sql("EXPLAIN ANALYZE " + sql).to_arrow().column(0).to_pylist())
     assert ("sorted packed keys" in plan) == packed, plan
+    assert ("too wide to pack" in plan) != packed, plan
 
 
 def test_chunks_with_different_dictionaries():
