@@ -56,6 +56,11 @@ class NotFoundError(MapdbError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class TableDroppedError(NotFoundError):
+    """The table a handle was opened on was dropped (and perhaps created again under the
+    same name): a handle never reads from or writes to a later table of that name."""
+
+
 class ReadOnlyError(MapdbError):
     """A write was attempted through a read-only connection."""
 

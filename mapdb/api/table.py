@@ -86,7 +86,7 @@ class Table:
         ``durability``: "full", "os" or "none" for this commit (default: the Database's)."""
         self._db._writable()
         ingest_object(self._db._store, self.name, data, mode="append", job_id=job_id,
-                      durability=durability)
+                      durability=durability, table_id=self._snap.manifest.table_id)
         return self.refresh()
 
     def refresh(self) -> Table:
@@ -100,7 +100,7 @@ class Table:
 
     def compact(self) -> Table:
         self._db._writable()
-        w = self._db._store.writer(self.name)
+        w = self._db._store.writer(self.name, table_id=self._snap.manifest.table_id)
         try:
             w.compact()
         finally:
@@ -132,7 +132,7 @@ class Table:
     # -- indexes and point lookups --------------------------------------------------------
     def _change(self, fn) -> Table:
         self._db._writable()
-        w = self._db._store.writer(self.name)
+        w = self._db._store.writer(self.name, table_id=self._snap.manifest.table_id)
         try:
             fn(w)
         finally:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from mapdb.errors import MapdbError, SchemaError, StorageError
+from mapdb.errors import MapdbError, NotFoundError, SchemaError, StorageError
 from mapdb.ingest.errors import IngestError
 from mapdb.ingest.readers import BatchStream, open_source, to_batches
 from mapdb.ingest.sources import Source, expand_sources
@@ -38,15 +38,16 @@ class JobResult:
 
 def _open_writer(store: DatabaseStore, table: str, mode: str, schema: pa.Schema,
                  first: pa.RecordBatch | None, dictionary, lock_timeout: float,
-                 durability: Durability) -> Writer:
+                 durability: Durability, table_id: bytes | None) -> Writer:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     exists = store.exists(table)
     if mode == "create" and exists:
         raise StorageError(f"table {table!r} already exists (use mode append or replace)")
-    if not exists:
+    if not exists and table_id is None:
         return store.create_writer(table, schema, first, dictionary, durability=durability)
-    w = store.writer(table, timeout=lock_timeout, durability=durability)
+    # the table the job started on, or a TableDroppedError: never the next table of that name
+    w = store.writer(table, timeout=lock_timeout, durability=durability, table_id=table_id)
     if mode == "replace":
         from mapdb.storage.table import choose_schema
         try:
@@ -61,17 +62,25 @@ def write_streams(store: DatabaseStore, table: str,
                   streams: Iterable[tuple[str | None, BatchStream]], *,
                   mode: str = "append", job_id: str | None = None, dictionary="auto",
                   progress: Progress | None = None, lock_timeout: float = 0.0,
-                  durability: str | None = None) -> JobResult:
+                  durability: str | None = None, table_id: bytes | None = None
+                  ) -> JobResult:
     """Write every batch of every (label, stream) into ``table`` and commit once; a row that
     does not fit the table is an IngestError naming the stream's label (its file).
-    ``durability``: the commit's mode (storage.durability; default: the store's)."""
+    ``durability``: the commit's mode (storage.durability; default: the store's).
+    ``table_id``: the table's incarnation the caller opened (default: the one there when
+    the job starts); if it is dropped meanwhile the job fails with TableDroppedError."""
     dmode = store.durability(durability)  # an unknown name fails before any work
-    if job_id and store.exists(table):
-        snap = store.snapshot(table)
-        done = job_id in snap.manifest.jobs
-        snap.close()
-        if done:
-            return JobResult(table, 0, 0, None, skipped=True)
+    if mode != "create" and store.exists(table):
+        try:
+            snap = store.snapshot(table)
+        except NotFoundError:
+            snap = None  # dropped just now: the job creates it, as if it had not existed
+        if snap is not None:
+            done = job_id is not None and job_id in snap.manifest.jobs
+            table_id = table_id or snap.manifest.table_id
+            snap.close()
+            if done:
+                return JobResult(table, 0, 0, None, skipped=True)
     streams = iter(streams)
     writer: Writer | None = None
     rows = nsources = 0
@@ -85,7 +94,7 @@ def write_streams(store: DatabaseStore, table: str,
                 for batch in stream:
                     if writer is None:
                         writer = _open_writer(store, table, mode, stream.schema, batch,
-                                              dictionary, lock_timeout, dmode)
+                                              dictionary, lock_timeout, dmode, table_id)
                     try:
                         writer.write(batch)
                     except SchemaError as e:
@@ -95,7 +104,7 @@ def write_streams(store: DatabaseStore, table: str,
                         progress(done_bytes + (stream.bytes_read or 0), total, rows)
                 if writer is None:  # a source with no rows still fixes the schema
                     writer = _open_writer(store, table, mode, stream.schema, None,
-                                          dictionary, lock_timeout, dmode)
+                                          dictionary, lock_timeout, dmode, table_id)
             finally:
                 done_bytes += stream.total_bytes or 0
                 stream.close()
@@ -117,9 +126,11 @@ def ingest(store: DatabaseStore, table: str, sources: list[str | Path], *,
     store.durability(durability)  # an unknown name fails before the sources are opened
     srcs = expand_sources(list(sources), format)
     known: dict[str, pa.DataType] = {}
+    table_id = None
     if mode == "append" and store.exists(table):
         snap = store.snapshot(table)
         known = {c.name: _parse_type(c.type) for c in snap.manifest.schema}
+        table_id = snap.manifest.table_id  # the sources parse with this table's types
         snap.close()
 
     def streams():
@@ -131,7 +142,7 @@ def ingest(store: DatabaseStore, table: str, sources: list[str | Path], *,
 
     return write_streams(store, table, streams(), mode=mode, job_id=job_id,
                          dictionary=dictionary, progress=progress, lock_timeout=lock_timeout,
-                         durability=durability)
+                         durability=durability, table_id=table_id)
 
 
 def _parse_type(ctype: ColumnType) -> pa.DataType:
@@ -155,9 +166,12 @@ def _open(src: Source, known: dict[str, pa.DataType],
 def ingest_object(store: DatabaseStore, table: str, data, *, mode: str = "append",
                   job_id: str | None = None, dictionary="auto",
                   schema: dict[str, pa.DataType] | None = None,
-                  durability: str | None = None) -> JobResult:
-    """Ingest an in-memory Arrow-capable object (see readers.to_batches)."""
+                  durability: str | None = None, lock_timeout: float = 0.0,
+                  table_id: bytes | None = None) -> JobResult:
+    """Ingest an in-memory Arrow-capable object (see readers.to_batches); ``table_id``:
+    see write_streams."""
     store.durability(durability)  # an unknown name fails before the data is read
     return write_streams(store, table, [(None, to_batches(data, schema_overrides=schema))],
                          mode=mode, job_id=job_id, dictionary=dictionary,
-                         durability=durability)
+                         durability=durability, lock_timeout=lock_timeout,
+                         table_id=table_id)

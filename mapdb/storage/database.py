@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pyarrow as pa
 
-from mapdb.errors import NotFoundError, ReadOnlyError, StorageError
+from mapdb.errors import NotFoundError, ReadOnlyError, StorageError, TableDroppedError
 from mapdb.storage import durability as durability_mod
 from mapdb.storage import fileops, manifest, names, table
 from mapdb.storage.durability import Durability
@@ -106,10 +106,13 @@ class DatabaseStore:
         fileops.fsync_dir(self.path)
 
     def _remove_dead_staging(self) -> None:
-        """New tables are built in .tmp-<pid>-* directories; a dead pid's are leftovers."""
+        """New tables are built in .tmp-<pid>-* directories and dropped ones deleted from
+        .trash-<pid>-*: a dead pid's are leftovers (.trash-<hex>, from before the pid was
+        in the name, always are)."""
         for name in os.listdir(self.path):
-            m = re.fullmatch(r"\.tmp-(\d+)-[0-9a-f]+", name)
-            if m and not _alive(int(m.group(1))):
+            m = re.fullmatch(r"\.(tmp|trash)-(\d+)-[0-9a-f]+", name)
+            if (m and not _alive(int(m.group(2)))) or re.fullmatch(r"\.trash-[0-9a-f]{32}",
+                                                                    name):
                 shutil.rmtree(os.path.join(self.path, name), ignore_errors=True)
             m = re.fullmatch(rf"\.{re.escape(MARKER)}\.tmp-(\d+)(-[0-9a-f]+)?", name)
             if m and not _alive(int(m.group(1))):  # a marker rewrite that died
@@ -172,25 +175,35 @@ class DatabaseStore:
         if self.readonly:
             raise ReadOnlyError(f"{self.path} was opened read-only")
 
-    def _lock(self, name: str, timeout: float) -> tuple[str, WriterLock]:
-        """Take the writer lock of an existing table: (its directory, the lock)."""
+    def _lock(self, name: str, timeout: float, dropped: bool = False
+              ) -> tuple[str, WriterLock]:
+        """Take the writer lock of an existing table: (its directory, the lock).
+        ``dropped``: a missing table is a TableDroppedError (the caller had opened it)."""
         self._writable()
         d = self.table_dir(name)
         if not self.exists(name):
+            if dropped:
+                raise TableDroppedError(f"table {name!r} was dropped")
             raise NotFoundError(f"no table {name!r} in {self.path}")
         return d, WriterLock(os.path.join(d, "LOCK"), f"table {name!r}", timeout)
 
     def writer(self, name: str, timeout: float = 0.0,
-               durability: str | Durability | None = None) -> Writer:
+               durability: str | Durability | None = None,
+               table_id: bytes | None = None) -> Writer:
         """The writer of an existing table (holds its lock until closed); ``durability``:
-        its mode (default: see ``durability()``)."""
+        its mode (default: see ``durability()``); ``table_id``: the incarnation the caller
+        saw (a table dropped and created again meanwhile is a TableDroppedError)."""
         mode = self.durability(durability)
-        d, lock = self._lock(name, timeout)
+        d, lock = self._lock(name, timeout, dropped=table_id is not None)
         try:
             table.reclaim(d)  # leftovers of a crashed writer
             snap = Snapshot(d, name)
             base = snap.manifest
             snap.close()
+            if table_id is not None and base.table_id != table_id:
+                raise TableDroppedError(f"table {name!r} was dropped and created again "
+                                        f"since it was opened; nothing was written to the "
+                                        f"new table")
         except BaseException:
             lock.release()
             raise
@@ -209,16 +222,22 @@ class DatabaseStore:
         work = table.staging_dir(self.path)
         try:
             table.make_table_dirs(work)
+            # locked before anyone can see it: the lock file moves with the directory when
+            # it is published, so no other writer can slip in between rename and lock
+            lock = WriterLock(os.path.join(work, "LOCK"), f"table {name!r}")
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
-        return Writer(self.table_dir(name), name, base, None, new_table_dir=work,
+        return Writer(self.table_dir(name), name, base, lock, new_table_dir=work,
                       durability=mode)
 
     def drop_table(self, name: str, timeout: float = 0.0) -> None:
+        """Remove the table (waiting up to ``timeout`` s for its writer). Its directory is
+        renamed aside under the lock (the drop is that rename), then deleted; a drop killed
+        midway leaves ``.trash-<pid>-*``, removed by the next writable open."""
         d, lock = self._lock(name, timeout)
         try:
-            trash = os.path.join(self.path, f".trash-{uuid.uuid4().hex}")
+            trash = os.path.join(self.path, f".trash-{os.getpid()}-{uuid.uuid4().hex[:12]}")
             fileops.rename(d, trash)
             if self.durability().sync:
                 fileops.fsync_dir(self.path)

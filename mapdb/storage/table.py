@@ -569,6 +569,8 @@ class Writer:
         may still be only in the page cache), so a full commit is durable whatever came
         before it."""
         new = replace(new, durability=self.durability.name)
+        if self.lock is not None:
+            self.lock.check()  # the table under our path is still the one we locked
         if self.durability.sync and self.base.durability != "full" and self.base.version:
             self._guard(lambda: self._sync_inherited(new))
         self._guard(lambda: manifest.commit(self.manifests_dir, new, self.durability.sync,
@@ -600,6 +602,8 @@ class Writer:
             fileops.fsync_dir(d)
 
     def _publish_new_table(self) -> None:
+        """Rename the staging directory to the table's name: the new table's commit point.
+        Its LOCK, taken when the staging directory was made, moves with it."""
         db_dir = os.path.dirname(self.table_dir)
         try:
             fileops.crash_point("before-table-rename")
@@ -609,17 +613,16 @@ class Writer:
                 raise StorageError(f"table {self.name!r} was created by another writer "
                                    f"meanwhile") from None
             raise
-        self.lock = WriterLock(os.path.join(self.table_dir, "LOCK"), f"table {self.name!r}")
         try:
             if self.durability.sync:
                 fileops.fsync_dir(db_dir)
         except OSError:
             # not known to be durable: unpublish it (readers must not start on it)
-            self.lock.release()
-            self.lock = None
             with contextlib.suppress(OSError):
                 os.rename(self.table_dir, self._work_dir)
             raise
+        if self.lock is not None:
+            self.lock.moved(os.path.join(self.table_dir, "LOCK"))
         self._work_dir = self.table_dir
         self.manifests_dir, self.segments_dir, self.dicts_dir = _dirs(self.table_dir)
 
@@ -779,8 +782,9 @@ class Writer:
 
     def _reclaim(self) -> None:
         """Delete old versions no reader pins, then files no remaining version names."""
-        if self._work_dir != self.table_dir:
-            return
+        if self._work_dir != self.table_dir or (self.lock is not None and
+                                                 not self.lock.valid()):
+            return  # never clean up a directory this writer does not hold the lock of
         reclaim(self.table_dir)
 
 
