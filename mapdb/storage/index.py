@@ -232,6 +232,11 @@ class HashIndex:
 
 def open_hash_index(snapshot, meta: IndexMeta) -> HashIndex:
     """Map every segment's file of a hash index of ``snapshot`` (a storage Snapshot)."""
+    with snapshot.reading():
+        return _open_hash_index(snapshot, meta)
+
+
+def _open_hash_index(snapshot, meta: IndexMeta) -> HashIndex:
     m = snapshot.manifest
     spec = next(c for c in m.schema if c.id == meta.column)
     d = os.path.join(snapshot.table_dir, "indexes")

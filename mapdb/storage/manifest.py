@@ -21,7 +21,7 @@ import uuid
 import zlib
 from dataclasses import dataclass, field, replace
 
-from mapdb.errors import CorruptionError, MapdbError
+from mapdb.errors import CorruptionError, MapdbError, NotFoundError, StorageError
 from mapdb.storage import fileops
 from mapdb.storage.dictionary import DictChunk
 from mapdb.storage.indexmeta import IndexMeta
@@ -55,7 +55,6 @@ class Manifest:
         for c in self.schema:
             if c.name == name:
                 return c
-        from mapdb.errors import NotFoundError
         raise NotFoundError(f"no column {name!r} (columns: "
                             f"{', '.join(c.name for c in self.schema)})")
 
@@ -63,7 +62,6 @@ class Manifest:
         for i in self.indexes:
             if i.name == name:
                 return i
-        from mapdb.errors import NotFoundError
         raise NotFoundError(f"no index {name!r} (indexes: "
                             f"{', '.join(i.name for i in self.indexes) or 'none'})")
 
@@ -133,11 +131,15 @@ def manifest_path(manifests_dir: str, version: int) -> str:
 
 
 def versions(manifests_dir: str) -> list[int]:
-    """Committed versions, oldest first (temp files are ignored)."""
+    """Committed versions, oldest first (temp files are ignored); none if the directory is
+    missing (a dropped table)."""
     try:
         names = os.listdir(manifests_dir)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return []
+    except OSError as e:
+        raise StorageError(f"{manifests_dir}: cannot list the table's versions "
+                           f"({e.strerror})") from None
     return sorted(int(m.group(1)) for n in names if (m := _NAME.fullmatch(n)))
 
 
@@ -178,15 +180,19 @@ class Pin:
         while True:
             vs = versions(manifests_dir)
             if not vs:
+                if not os.path.isdir(manifests_dir):  # the table was dropped meanwhile
+                    raise NotFoundError(f"{manifests_dir}: no such table")
                 raise CorruptionError(f"{manifests_dir}: no committed manifest")
             v = version if version is not None else vs[-1]
             path = manifest_path(manifests_dir, v)
             try:
                 fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
             except FileNotFoundError:
-                if version is not None or time.monotonic() > deadline:
-                    raise CorruptionError(f"{path}: version {v} is not available (never "
-                                          f"committed, or reclaimed)") from None
+                if version is not None:
+                    raise NotFoundError(f"{path}: version {v} is not available (never "
+                                        f"committed, or reclaimed)") from None
+                if time.monotonic() > deadline:
+                    raise CorruptionError(f"{manifests_dir}: could not pin a version") from None
                 continue
             except OSError as e:
                 if e.errno == errno.ELOOP:

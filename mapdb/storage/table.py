@@ -28,9 +28,12 @@ import pyarrow.compute as pc
 from mapdb.errors import (
     CorruptionError,
     IndexWarning,
+    NotFoundError,
     PoisonedWriterError,
     SchemaError,
     StorageError,
+    TableDroppedError,
+    TruncatedFileError,
 )
 from mapdb.storage import dictionary, fileops, index, manifest, scan, segment, zonemap
 from mapdb.storage.columnfile import FileRef, PendingFiles
@@ -75,7 +78,15 @@ class TableFile:
 
 
 class Snapshot:
-    """A reader's view of one committed version; columns are mapped on first use."""
+    """A reader's view of one committed version; columns are mapped on first use.
+
+    Files are found by path under the table's directory, and a table can be dropped (its
+    directory renamed away) and created again under the same name while a snapshot lives.
+    Every file's header names the table's incarnation (``table_id``), so a file of the new
+    table is never read for the old one; when opening a file fails, ``reading()`` asks
+    whether the table was dropped and says so (TableDroppedError) instead of reporting
+    corruption.
+    """
 
     def __init__(self, table_dir: str, name: str, version: int | None = None):
         self.table_dir = table_dir
@@ -83,16 +94,53 @@ class Snapshot:
         self.manifests_dir, self.segments_dir, self.dicts_dir = _dirs(table_dir)
         try:
             self._pin = Pin(self.manifests_dir, version)
+        except NotFoundError:
+            if os.path.isdir(self.manifests_dir):
+                raise  # a version that is not there (reclaimed, or never committed)
+            raise TableDroppedError(f"table {name!r} was dropped") from None
         except OSError as e:  # out of descriptors (many tables open): name the limit
             err = fileops.limit_error(e)
             if err is e:
-                raise
+                raise StorageError(f"{self.manifests_dir}: cannot open the table's version "
+                                   f"({e.strerror})") from e
             raise err from e
         self.manifest: Manifest = self._pin.manifest
         self._chunks: dict[int, list[pa.Array]] = {}
         self._dicts: dict[int, pa.Array] = {}
         self._physical: dict[int, list[scan.PhysicalColumn]] = {}
         self._physical_lock = threading.Lock()  # scan threads may ask at once
+
+    def dropped(self) -> bool:
+        """The table at this snapshot's path is gone or is another incarnation (its newest
+        manifest names another table id). Reads no pin: it only explains a failure."""
+        for _ in range(3):
+            vs = manifest.versions(self.manifests_dir)
+            if not vs:
+                return True
+            path = manifest.manifest_path(self.manifests_dir, vs[-1])
+            try:
+                with open(path, "rb") as f:
+                    newest = Manifest.from_bytes(f.read(), path)
+            except FileNotFoundError:
+                continue  # reclaimed meanwhile: list again
+            except (OSError, CorruptionError):
+                return False  # cannot tell: the original error stands
+            return newest.table_id != self.manifest.table_id
+        return False
+
+    @contextlib.contextmanager
+    def reading(self):
+        """Around opening this version's files: a CorruptionError (a file missing, or one
+        whose header names another table) becomes TableDroppedError when the table was
+        dropped meanwhile."""
+        try:
+            yield
+        except CorruptionError as e:
+            if not isinstance(e, TruncatedFileError) and self.dropped():
+                raise TableDroppedError(
+                    f"table {self.name!r} was dropped (or dropped and created again) while "
+                    f"version {self.version} was being read; open it again") from None
+            raise
 
     @property
     def version(self) -> int:
@@ -104,9 +152,10 @@ class Snapshot:
 
     def dictionary(self, spec: ColumnSpec) -> pa.Array:
         if spec.id not in self._dicts:
-            self._dicts[spec.id] = dictionary.open_dictionary(
-                self.dicts_dir, self.manifest.table_id, spec.id,
-                self.manifest.dictionaries.get(spec.id, []))
+            with self.reading():
+                self._dicts[spec.id] = dictionary.open_dictionary(
+                    self.dicts_dir, self.manifest.table_id, spec.id,
+                    self.manifest.dictionaries.get(spec.id, []))
         return self._dicts[spec.id]
 
     def column_chunks(self, name: str) -> list[pa.Array]:
@@ -114,9 +163,10 @@ class Snapshot:
         spec = self.manifest.column(name)
         if spec.id not in self._chunks:
             d = self.dictionary(spec) if spec.type.is_dictionary else None
-            self._chunks[spec.id] = [
-                segment.open_column(self.segments_dir, s, spec, self.manifest.table_id, d)
-                for s in self.manifest.segments]
+            with self.reading():
+                self._chunks[spec.id] = [
+                    segment.open_column(self.segments_dir, s, spec, self.manifest.table_id, d)
+                    for s in self.manifest.segments]
         return self._chunks[spec.id]
 
     def physical(self, name: str) -> list[scan.PhysicalColumn]:
@@ -129,9 +179,10 @@ class Snapshot:
             if spec.id not in self._physical:
                 cols: list[scan.PhysicalColumn] = []
                 try:
-                    for s in self.manifest.segments:
-                        cols.append(scan.open_physical(self.segments_dir, s, spec,
-                                                       self.manifest.table_id))
+                    with self.reading():
+                        for s in self.manifest.segments:
+                            cols.append(scan.open_physical(self.segments_dir, s, spec,
+                                                           self.manifest.table_id))
                 except BaseException:
                     for c in cols:
                         c.close()
@@ -154,8 +205,9 @@ class Snapshot:
 
     def zones(self, name: str) -> list:
         spec = self.manifest.column(name)
-        return [segment.open_zones(self.segments_dir, s, spec, self.manifest.table_id)
-                for s in self.manifest.segments]
+        with self.reading():
+            return [segment.open_zones(self.segments_dir, s, spec, self.manifest.table_id)
+                    for s in self.manifest.segments]
 
     def verify(self) -> list[str]:
         """Every problem in this version's files (headers, lengths, full checksums)."""

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from mapdb.errors import CorruptionError
+from mapdb.errors import NotFoundError, TableDroppedError
 from mapdb.storage.database import DatabaseStore
 
 from . import _support as sup
@@ -268,8 +268,8 @@ def test_drop_table_under_a_reader(db_path):
     assert db.tables() == [] and not db.exists("t")
     assert sup.db_leftovers(str(db_path)) == []  # the trash directory is gone
     assert x.to_pylist() == xs  # mappings outlive the unlinked files
-    with pytest.raises(CorruptionError, match="column file is missing"):
-        snap.column("y")
+    with pytest.raises(TableDroppedError, match="'t' was dropped"):
+        snap.column("y")  # not "corruption": the files went with the table
     snap.close()
     w = db.create_writer("t", pa.schema([("z", pa.int8())]), None)
     w.write(pa.table({"z": pa.array([1], pa.int8())}))
@@ -278,3 +278,26 @@ def test_drop_table_under_a_reader(db_path):
     snap = db.snapshot("t")
     assert snap.to_arrow().to_pydict() == {"z": [1]}
     snap.close()
+
+
+def test_snapshot_of_a_table_dropped_and_created_again(db_path):
+    """The new table reuses the old one's file names (ids start again at 1): a snapshot of
+    the old one must refuse them as another table's, and say the table was dropped."""
+    db, _ = _five_segments(db_path)
+    old = db.snapshot("t")
+    db.drop_table("t")
+    w = db.create_writer("t", pa.schema([("x", pa.int64()), ("y", pa.string())]), None,
+                         dictionary=["y"])
+    w.write(pa.table({"x": [7], "y": ["new"]}))
+    w.commit()
+    w.close()
+    for read in (lambda: old.column("x"), lambda: old.physical("y"),
+                 lambda: old.zones("x"), lambda: old.dictionary(old.manifest.column("y"))):
+        with pytest.raises(TableDroppedError, match="dropped"):
+            read()
+    old.close()
+    with pytest.raises(NotFoundError, match="version 3 is not available"):
+        db.snapshot("t", version=3)  # the old table's version: gone with it
+    db.drop_table("t")
+    with pytest.raises(NotFoundError):
+        db.snapshot("t")
