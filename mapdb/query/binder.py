@@ -55,6 +55,7 @@ from mapdb.query.types import (
     NULL,
     STRING,
     TIMESTAMP,
+    UINT64,
     QueryError,
     SqlType,
 )
@@ -763,6 +764,9 @@ class Binder:
         if type(node) in _ARITH:
             return fn.arith(_ARITH[type(node)], sub(node.this), sub(node.expression))
         if isinstance(node, exp.Neg):
+            if isinstance(node.this, exp.Literal) and not node.this.is_string and \
+                    node.this.this.isdigit():  # -9223372036854775808 is a BIGINT
+                return literal(exp.Literal(this="-" + node.this.this, is_string=False))
             return fn.negate(sub(node.this))
         if type(node) in _CMP:
             return fn.compare(_CMP[type(node)], sub(node.this), sub(node.expression))
@@ -1016,9 +1020,12 @@ def literal(node: exp.Literal) -> Lit:
     v = int(text) if len(text) <= 40 else 1 << 64
     if -(1 << 63) <= v < (1 << 63):
         return Lit(v, INT64)
+    if 0 <= v < (1 << 64):  # DuckDB: a HUGEINT; here a UBIGINT (it compares and sorts alike)
+        return Lit(v, UINT64)
     # DuckDB reads it as a HUGEINT; a double would silently lose digits
     shown = text if len(text) <= 40 else f"{text[:20]}...({len(text)} digits)"
-    raise QueryError(f"integer literal {shown} is out of the BIGINT range")
+    raise QueryError(f"integer literal {shown} is out of the BIGINT range and of UBIGINT's "
+                     "(-2**63 to 2**64-1)")
 
 
 _UNITS = {"year": (12, 0, 0), "years": (12, 0, 0), "quarter": (3, 0, 0), "month": (1, 0, 0),

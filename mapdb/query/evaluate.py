@@ -45,7 +45,8 @@ def evaluate(e: Expr, batch: dict[str, pa.Array], n: int) -> pa.Array:
     """``e`` over the columns of ``batch`` (``n`` rows), as an array of ``e.type.arrow``."""
     try:
         v = _eval(e, batch)
-    except pa.ArrowInvalid as err:  # overflow in checked arithmetic, an invalid cast ...
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+        # overflow in checked arithmetic, an invalid cast, -x of an unsigned x ...
         raise QueryError(f"cannot evaluate {e}: {err}") from None
     if isinstance(v, pa.Scalar):
         return pa.repeat(v, n) if v.is_valid or v.type != pa.null() else pa.nulls(n, e.type.arrow)
@@ -191,6 +192,8 @@ def _call(e: Call, a: list[Value]) -> Value:
         return pc.if_else(pc.fill_null(pc.equal(a[0], a[1]), False), scalar(None, t), a[0])
     if op == "retype":
         return a[0]
+    if op == "widen":  # scaled int64 decimal -> decimal128(38, s) (against a uint64)
+        return to_decimal128(a[0], e.args[0].type.scale)
     if op == "rescale":  # decimal scale up by 10**param
         return pc.multiply_checked(a[0], 10 ** e.param)
     if op == "round_scaled":  # scaled int: drop param digits, rounding half away from zero

@@ -839,8 +839,9 @@ def _agg_input(a: Agg, batch: Batch, n: int) -> pa.Array | None:
     if a.fn in ("sum", "avg"):
         if t.kind == "decimal" and not t.wide:
             return to_decimal128(v, t.scale)
-        if t.kind in ("int", "bool"):
-            return pc.cast(pc.cast(v, pa.int64()), pa.decimal128(38, 0))
+        if t.kind in ("int", "bool"):  # (uint64 straight: it may not fit an int64)
+            return pc.cast(v if v.type == pa.uint64() else pc.cast(v, pa.int64()),
+                           pa.decimal128(38, 0))
     if a.fn.startswith(("var", "stddev")):
         if t.kind == "decimal" and not t.wide:
             return pc.divide(pc.cast(v, pa.float64()), float(10 ** t.scale))

@@ -63,6 +63,7 @@ from mapdb.query.types import (
     NULL,
     STRING,
     TIMESTAMP,
+    UINT64,
     QueryError,
     SqlType,
     from_arrow,
@@ -494,6 +495,8 @@ def _literal(v) -> Lit:
     if isinstance(v, int):
         if -(1 << 63) <= v < (1 << 63):
             return Lit(v, INT64)
+        if 0 <= v < (1 << 64):  # compares with uint64 columns exactly
+            return Lit(v, UINT64)
         return Lit(float(v), FLOAT64)
     if isinstance(v, float):
         return Lit(v, FLOAT64)

@@ -13,6 +13,8 @@ and multiply by adding scales, exactly, in int64 (overflow is an error, never a 
 
 from __future__ import annotations
 
+import pyarrow as pa
+
 from mapdb.query.expr import Agg, Call, Expr, Lit
 from mapdb.query.types import (
     BOOL,
@@ -23,10 +25,12 @@ from mapdb.query.types import (
     MAX_DECIMAL_PRECISION,
     STRING,
     TIMESTAMP,
+    UINT64,
     QueryError,
     SqlType,
     common_numeric,
     common_type,
+    is_uint64,
 )
 
 
@@ -194,8 +198,40 @@ def compare(op: str, a: Expr, b: Expr) -> Expr:
         out = _date_vs_timestamp(op, a, b)
     if out is not None:
         return out
+    out = _uint64_compare(op, a, b)
+    if out is not None:
+        return out
     a, b = unify(a, b, "comparison")
     return Call(op, (a, b), BOOL)
+
+
+def _uint64_compare(op: str, a: Expr, b: Expr) -> Expr | None:
+    """uint64 against a signed integer or a decimal, exactly (DuckDB's answers): a constant
+    becomes a uint64 bound (``u > -1`` is ``u >= 0``, ``u > 1.5`` is ``u > 1``); anything
+    else compares as decimal128(38, s). None when no uint64 meets a signed number (Arrow
+    would bring both to int64, which cannot hold 2**63 and more)."""
+    if is_uint64(b.type) and not is_uint64(a.type):
+        return _uint64_compare(_MIRROR[op], b, a)
+    tb = b.type
+    if not is_uint64(a.type) or tb.kind not in ("int", "decimal") or _is_wide(b) or \
+            (tb.kind == "int" and not pa.types.is_signed_integer(tb.arrow)):
+        return None  # floats compare as doubles (as DuckDB), narrower unsigned as uint64
+    if isinstance(b, Lit):
+        if b.value is None:
+            return Call(op, (a, Lit(None, UINT64)), BOOL)
+        import fractions
+        import math
+        v = fractions.Fraction(b.value, 10 ** tb.scale if tb.kind == "decimal" else 1)
+        if op in ("eq", "ne") and v.denominator != 1:
+            op, bound = ("lt" if op == "eq" else "ge"), 0  # never equal: FALSE (or NULL)
+        else:
+            bound = math.floor(v) if op in ("gt", "le", "eq", "ne") else math.ceil(v)
+        if bound < 0:  # every uint64 is above: x >= 0 is TRUE, x < 0 FALSE (NULL stays)
+            op, bound = ("ge" if op in ("gt", "ge", "ne") else "lt"), 0
+        return Call(op, (a, Lit(bound, UINT64)), BOOL)
+    wide = DECIMAL(38, tb.scale if tb.kind == "decimal" else 0)  # decimal128(38, s)
+    bb = Call("widen", (b,), wide) if tb.kind == "decimal" else Call("cast", (b,), wide)
+    return Call(op, (Call("cast", (a,), wide), bb), BOOL)
 
 
 def _date_vs_timestamp(op: str, d: Expr, ts: Expr) -> Expr | None:
@@ -239,6 +275,9 @@ def in_list(x: Expr, values: list[Expr]) -> Expr:
     if not all(isinstance(v, Lit) for v in values):
         return _or_eq(x, values)
     from mapdb.query.optimizer import fold
+    if is_uint64(x.type) and all(v.type.kind in ("int", "null") for v in values):
+        # the integers as they are: the evaluator drops those no uint64 can equal
+        return Call("in", (x,), BOOL, tuple(v.value for v in values))
     conv = []
     for v in values:
         xx, vv = unify(x, v, "IN")
@@ -274,7 +313,7 @@ def case(branches: list[tuple[Expr, Expr]], default: Expr) -> Expr:
     for c, _ in branches:
         if c.type.kind not in ("bool", "null"):
             raise QueryError(f"CASE WHEN needs a boolean condition, got {c.type}")
-    values = [v for _, v in branches] + [default]
+    values = _beside_uint64([v for _, v in branches] + [default])
     t = common_type([v.type for v in values], "CASE")
     values = [convert(v, t) for v in values]
     args = []
@@ -291,6 +330,8 @@ def convert(e: Expr, t: SqlType) -> Expr:
         return Lit(None, t)
     if t.kind == "float":
         return to_float(e)
+    if t.kind == "decimal" and t.wide and e.type.kind == "int":  # beside a uint64
+        return Lit(e.value, t) if isinstance(e, Lit) else Call("cast", (e,), t)
     if t.kind == "decimal":
         return to_decimal(e, t.scale)
     if t.kind == "int":
@@ -302,7 +343,17 @@ def convert(e: Expr, t: SqlType) -> Expr:
     raise QueryError(f"cannot convert {e.type} to {t}")
 
 
+def _beside_uint64(values: list[Expr]) -> list[Expr]:
+    """Non-negative integer constants beside a uint64 as uint64 (DuckDB: ``coalesce(u, 0)``
+    is a UBIGINT)."""
+    if not any(is_uint64(v.type) for v in values):
+        return values
+    return [Lit(v.value, UINT64) if isinstance(v, Lit) and v.type.kind == "int" and
+            v.value is not None and v.value >= 0 else v for v in values]
+
+
 def coalesce(args: list[Expr]) -> Expr:
+    args = _beside_uint64(args)
     t = common_type([a.type for a in args], "COALESCE")
     return Call("coalesce", tuple(convert(a, t) for a in args), t)
 
@@ -461,6 +512,8 @@ def aggregate(fn: str, arg: Expr) -> Agg:
     if t.kind not in ("int", "float", "decimal", "null", "bool"):
         raise QueryError(f"{fn.upper()} needs a number, got {t}")
     if fn == "sum":
+        if is_uint64(t):  # DuckDB: HUGEINT; two values can pass 2**64
+            return Agg(fn, arg, DECIMAL(38, 0))
         if t.kind == "decimal":
             return Agg(fn, arg, DECIMAL(38, t.scale))
         return Agg(fn, arg, INT64 if t.kind in ("int", "bool") else FLOAT64)

@@ -68,6 +68,7 @@ class SqlType:
 
 BOOL = SqlType("bool", arrow=pa.bool_())
 INT64 = SqlType("int", arrow=pa.int64())
+UINT64 = SqlType("int", arrow=pa.uint64())  # columns, and integer literals 2**63..2**64-1
 FLOAT64 = SqlType("float", arrow=pa.float64())
 DATE = SqlType("date", arrow=pa.date32())
 TIMESTAMP = SqlType("timestamp", arrow=pa.timestamp("us"))
@@ -111,6 +112,12 @@ def from_arrow(t: pa.DataType) -> SqlType:
     raise QueryError(f"columns of type {t} are not supported by the query engine")
 
 
+def is_uint64(t: SqlType) -> bool:
+    """uint64 values reach 2**64-1: Arrow's kernels bring uint64 and int64 to int64, which
+    cannot hold 2**63 and more, so comparisons and sums of uint64 take their own paths."""
+    return t.kind == "int" and t.arrow == pa.uint64()
+
+
 def common_numeric(a: SqlType, b: SqlType) -> SqlType:
     """The type two numeric operands are brought to (DuckDB's promotion, simplified)."""
     if a.kind == "null":
@@ -131,6 +138,11 @@ def common_type(types: list[SqlType], what: str) -> SqlType:
     if not known:
         return NULL
     kinds = {t.kind for t in known}
+    if kinds == {"int"} and any(is_uint64(t) for t in known):
+        # DuckDB: UBIGINT beside unsigned integers; beside signed ones HUGEINT, here
+        # decimal128(38, 0) (int64 cannot hold 2**63 and more)
+        signed = any(pa.types.is_signed_integer(t.arrow) for t in known)
+        return DECIMAL(38, 0) if signed else UINT64
     if kinds <= {"int", "float", "decimal"}:
         out = known[0]
         for t in known[1:]:
