@@ -598,7 +598,7 @@ def _verify_verdict(trial: dict, verify: dict | None) -> str:
     if verify is None:
         return "died"
     if verify["verify"] in ("raised", "died"):
-        return "raised " + verify["problems"][0][:120]
+        return f"{verify['verify']} ({verify['problems'][0][:160]})"
     if verify["verify"] == "found":
         return "found"
     # a manifest that still parses to the same manifest (another spelling of a number)
@@ -715,13 +715,15 @@ class Fuzzer:
         """The pristine answers, twice in different orders: they must agree (so a WRONG
         is the damage, not the harness) and be free of errors."""
         runs = []
+        children = []
         for order_seed in (1, 2):
             d = self._dir("calibrate")
-            res = os.path.join(d, "result")
-            status = _watch(sup.start(query_child, self.pristine, order_seed, res,
-                                      os.path.join(d, "progress"), os.path.join(d, "trace")),
-                            os.path.join(d, "progress"), 120)
-            r = _read_json(res)
+            children.append((d, sup.start(query_child, self.pristine, order_seed,
+                                          os.path.join(d, "result"), os.path.join(d, "progress"),
+                                          os.path.join(d, "trace"))))
+        for d, p in children:
+            status = _watch(p, os.path.join(d, "progress"), 120)
+            r = _read_json(os.path.join(d, "result"))
             bad = {n: x for n, x in (r or {}).items() if x["kind"] != "ok"}
             assert status == 0 and r and not bad, (f"the pristine table does not answer "
                                                    f"cleanly ({_crash_note(status, d)}): {bad}")
@@ -899,7 +901,7 @@ class Report:
         return out
 
 
-BATCH = 12  # trials per batch child
+BATCH = 10  # trials per batch child
 
 
 def run(trials: int, seed: int, work: str, jobs: int = 2, progress: Callable | None = None,

@@ -1,12 +1,16 @@
-"""The reliability soak (RELIABILITY.md 1, 4, 9, 16-17 at volume): thousands of kill -9s of
-a child appending acknowledged batches, full byte-flip sweeps over headers, manifests and
-index files, thousands of hostile CSV/NDJSON/Parquet/Arrow/SQL inputs, and a failure
-injected at every call of every file operation of several jobs. Prints its counts at the
-end; exits 1 if an acknowledged batch was lost, a flip crashed or went undetected, a
-hostile input crashed or hung or raised a non-mapdb exception, or a fault broke a promise.
+"""The reliability soak (RELIABILITY.md 1, 4, 9, 16-17 at volume, issue 15): thousands of
+kill -9s of a child appending acknowledged batches, full byte-flip sweeps over headers,
+manifests and index files, thousands of hostile CSV/NDJSON/Parquet/Arrow/SQL inputs, a
+failure injected at every call of every file operation of several jobs, and thousands of
+damaged files under queries (reliability/damage.py). Prints its counts at the end; exits 1
+if an acknowledged batch was lost, a flip crashed or went undetected, a hostile input
+crashed or hung or raised a non-mapdb exception, a fault broke a promise, or a damaged
+file killed or hung a reader, gave a non-mapdb exception, an invalid Arrow array, a wrong
+answer from metadata, or escaped verify.
 
     python -m tests.reliability.soak [--kills 2000] [--flips all|quick|none]
-                                     [--hostile 5000] [--seconds N] [--dir DIR] [--keep]
+                                     [--hostile 5000] [--damage 2000] [--seconds N]
+                                     [--dir DIR] [--keep]
 
 ``--seconds N`` stops each phase at N seconds from the start (the counts are then upper
 bounds; what was done is printed). Crashing inputs are kept in the work directory.
@@ -255,13 +259,43 @@ class Soak:
         self.report["faults"] = {"by site": {f"{o} at {s}": v for (o, s), v in
                                              sorted(sites.items())}, "by job": dict(jobs)}
 
+    # -- 5. damaged files under queries (issue 15) -----------------------------------------
+    def damage(self) -> None:
+        n = self.args.damage
+        if not n:
+            return
+        from reliability import damage
+        print(f"[damage] {n} trials: one damaged file each, every column queried in a child",
+              flush=True)
+        done = Counter()
+
+        def progress(r):
+            done["n"] += 1
+            if done["n"] % 250 == 0:
+                print(f"  {done['n']} trials", flush=True)
+
+        rep = damage.run(n, self.args.seed, os.path.join(self.work, "damage"),
+                         jobs=os.cpu_count() or 2, progress=progress, deadline=self.deadline,
+                         keep=True)
+        for r in rep.failures:
+            self.fail(f"damage {r['seed']}:{r['index']} {r['kind']}, {damage.describe(r)}: "
+                      f"{r['outcome']} ({', '.join(r['failures'])}) {r['crash']}".rstrip())
+        for b in rep.broken:
+            self.fail(f"damage: {b}")
+        self.report["damage"] = {
+            "lines": rep.lines(max_failures=60),
+            "counts": {" | ".join(k): v for k, v in sorted(Counter(
+                (r["kind"], r["damage"], r["outcome"]) for r in rep.records).items())},
+            "failures": rep.failures}
+
     # -- the report -------------------------------------------------------------------------
     def print_report(self) -> None:
         took = time.monotonic() - self.t0
         r = self.report
         print("\n" + "=" * 78)
         print(f"mapdb soak: --kills {self.args.kills} --flips {self.args.flips} --hostile "
-              f"{self.args.hostile}{f' --seconds {self.args.seconds}' if self.args.seconds else ''}"
+              f"{self.args.hostile} --damage {self.args.damage}"
+              f"{f' --seconds {self.args.seconds}' if self.args.seconds else ''}"
               f"; wall time {took:.0f} s ({took / 60:.1f} min)")
         if "kills" in r:
             print("\nkill -9 during acknowledged appends (each batch its own commit):")
@@ -300,6 +334,11 @@ class Soak:
             print(f"  {'in all':<55} {sum(r['faults']['by site'].values()):>6,}")
             for k, v in sorted(r["faults"]["by job"].items()):
                 print(f"    {k:<53} {v:>6,}")
+        if "damage" in r:
+            print("\ndamaged files (one flip, zeroed page or truncation per trial; outcome of the "
+                  "queries on every column, and verify):")
+            for line in r["damage"]["lines"]:
+                print(line)
         print()
         if self.failures:
             print(f"RESULT: FAILED ({len(self.failures)} failures)")
@@ -307,7 +346,7 @@ class Soak:
                 print(f"  - {f}")
         else:
             print("RESULT: ok (no acknowledged batch lost, every flip detected or harmless, "
-                  "no crash, every failure a clean mapdb error)")
+                  "no crash, every failure a clean mapdb error, every damage found by verify)")
         with open(os.path.join(self.work, "soak-report.json"), "w") as f:
             json.dump({"report": r, "failures": self.failures, "seconds": took}, f, indent=1)
         print(f"(counts in {os.path.join(self.work, 'soak-report.json')})")
@@ -365,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="all: every bit of every header byte (default); quick: two bits of "
                          "sampled bytes")
     ap.add_argument("--hostile", type=int, default=5000, help="hostile inputs (default 5000)")
+    ap.add_argument("--damage", type=int, default=2000,
+                    help="damaged-file trials (default 2000; reliability/damage.py)")
     ap.add_argument("--seconds", type=float, default=None,
                     help="stop every phase this many seconds after the start")
     ap.add_argument("--max-delay", type=float, default=0.3,
@@ -380,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"work directory: {work}", flush=True)
     soak = Soak(args, work)
     try:
-        for phase in (soak.kills, soak.flips, soak.hostile, soak.faults):
+        for phase in (soak.kills, soak.flips, soak.hostile, soak.faults, soak.damage):
             try:
                 phase()
             except Exception:
