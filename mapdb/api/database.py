@@ -10,7 +10,7 @@ import pyarrow as pa
 from mapdb.api.cache import DEFAULT_PIN_BUDGET, Cache
 from mapdb.api.result import Result
 from mapdb.api.table import Table
-from mapdb.errors import ReadOnlyError
+from mapdb.errors import InvalidOptionError, ReadOnlyError
 from mapdb.ingest.job import JobResult, ingest, ingest_object
 from mapdb.query.session import SourceCache, prepare
 from mapdb.storage.database import DatabaseStore
@@ -31,6 +31,9 @@ class Database:
     def __init__(self, path: str | os.PathLike, readonly: bool = False,
                  pin_budget: int | str | None = DEFAULT_PIN_BUDGET,
                  durability: str | None = None):
+        if isinstance(path, str | bytes) and not path:  # not silently the current directory
+            raise InvalidOptionError("the database path is empty; give a directory "
+                                     "(\".\" for the current one)")
         self._store = DatabaseStore(path, readonly=readonly, durability=durability)
         self.path = self._store.path
         self.readonly = readonly
@@ -79,20 +82,26 @@ class Database:
         return self._store.exists(name)
 
     def create_table(self, name: str, data, mode: str = "create", dictionary="auto",
-                     job_id: str | None = None, durability: str | None = None) -> Table:
+                     job_id: str | None = None, durability: str | None = None,
+                     lock_timeout: float = 0.0) -> Table:
         """Create (or with mode="append"/"replace", extend or overwrite) a table from
         Arrow-capable ``data``: pyarrow Table/RecordBatch/RecordBatchReader, pandas or
         polars DataFrame, dict of arrays or lists, or any ``__arrow_c_stream__`` object.
         ``dictionary``: "auto", a list of column names to dictionary-encode, or None.
-        ``durability``: "full", "os" or "none" for this commit (default: ``db.durability``)."""
+        ``durability``: "full", "os" or "none" for this commit (default: ``db.durability``).
+        ``lock_timeout``: seconds to wait for another writer of an existing table (append,
+        replace); then LockedError naming its pid."""
         self._writable()
         ingest_object(self._store, name, data, mode=mode, job_id=job_id,
-                      dictionary=dictionary, durability=durability)
+                      dictionary=dictionary, durability=durability,
+                      lock_timeout=lock_timeout)
         return self.table(name)
 
-    def drop_table(self, name: str) -> None:
+    def drop_table(self, name: str, lock_timeout: float = 0.0) -> None:
+        """Remove the table; ``lock_timeout``: seconds to wait for its writer (then
+        LockedError naming its pid). Readers keep the version they opened."""
         self._writable()
-        self._store.drop_table(name)
+        self._store.drop_table(name, timeout=lock_timeout)
 
     def ingest(self, table: str, sources: str | Path | list[str | Path], *,
                format: str | None = None, mode: str = "append", job_id: str | None = None,

@@ -81,12 +81,16 @@ class Table:
         """Arrow PyCapsule stream: pyarrow, polars and duckdb read the mapped buffers."""
         return self.to_arrow().__arrow_c_stream__(requested_schema)
 
-    def append(self, data, job_id: str | None = None, durability: str | None = None) -> Table:
+    def append(self, data, job_id: str | None = None, durability: str | None = None,
+               lock_timeout: float = 0.0) -> Table:
         """Append Arrow-capable ``data`` as one commit; this Table moves to the new version.
-        ``durability``: "full", "os" or "none" for this commit (default: the Database's)."""
+        ``durability``: "full", "os" or "none" for this commit (default: the Database's);
+        ``lock_timeout``: seconds to wait for another writer of the table (LockedError
+        naming its pid after that)."""
         self._db._writable()
         ingest_object(self._db._store, self.name, data, mode="append", job_id=job_id,
-                      durability=durability, table_id=self._snap.manifest.table_id)
+                      durability=durability, table_id=self._snap.manifest.table_id,
+                      lock_timeout=lock_timeout)
         return self.refresh()
 
     def refresh(self) -> Table:
@@ -98,9 +102,12 @@ class Table:
         old.close()
         return self
 
-    def compact(self) -> Table:
+    def compact(self, lock_timeout: float = 0.0) -> Table:
+        """Merge small segments into larger ones (one commit); ``lock_timeout``: seconds to
+        wait for another writer of the table."""
         self._db._writable()
-        w = self._db._store.writer(self.name, table_id=self._snap.manifest.table_id)
+        w = self._db._store.writer(self.name, timeout=lock_timeout,
+                                   table_id=self._snap.manifest.table_id)
         try:
             w.compact()
         finally:
@@ -130,9 +137,10 @@ class Table:
         self._snap.close()
 
     # -- indexes and point lookups --------------------------------------------------------
-    def _change(self, fn) -> Table:
+    def _change(self, fn, lock_timeout: float) -> Table:
         self._db._writable()
-        w = self._db._store.writer(self.name, table_id=self._snap.manifest.table_id)
+        w = self._db._store.writer(self.name, timeout=lock_timeout,
+                                   table_id=self._snap.manifest.table_id)
         try:
             fn(w)
         finally:
@@ -140,11 +148,12 @@ class Table:
         return self.refresh()
 
     def create_index(self, column: str, kind: str = "hash", unique: bool = False,
-                     name: str | None = None) -> Table:
+                     name: str | None = None, lock_timeout: float = 0.0) -> Table:
         """Index ``column`` (one commit). ``kind="hash"``: equality and IN probe it, and
         ``lookup`` uses it; ``unique=True`` refuses repeated values now and in later
         appends (ConstraintError). ``kind="sorted"``: declares the column sorted (it must
         be); ranges on it binary-search. Default name: ``<column>_<kind>``.
+        ``lock_timeout``: seconds to wait for another writer of the table.
 
         >>> import tempfile, mapdb
         >>> db = mapdb.connect(tempfile.mkdtemp() + "/db")
@@ -156,17 +165,18 @@ class Table:
         >>> t.lookup(k=[30, 10, 99]).column("v").to_pylist()
         ['a', 'c']
         """
-        return self._change(lambda w: w.create_index(column, kind, unique, name))
+        return self._change(lambda w: w.create_index(column, kind, unique, name), lock_timeout)
 
-    def drop_index(self, name: str) -> Table:
-        """Drop an index by name, or the hash/declared-sorted index of a column name."""
+    def drop_index(self, name: str, lock_timeout: float = 0.0) -> Table:
+        """Drop an index by name, or the hash/declared-sorted index of a column name
+        (``lock_timeout``: seconds to wait for another writer of the table)."""
         m = self._snap.manifest
         if name not in {ix.name for ix in m.indexes} and name in self.columns:
             cid = m.column(name).id
             named = [ix.name for ix in m.indexes if ix.column == cid and ix.declared]
             if len(named) == 1:
                 name = named[0]
-        return self._change(lambda w: w.drop_index(name))
+        return self._change(lambda w: w.drop_index(name), lock_timeout)
 
     def indexes(self) -> list[dict]:
         """This version's indexes: name, column, kind, unique, declared (False: a sorted

@@ -1,10 +1,14 @@
 """The ``mapdb`` command line (click): argument parsing and output formatting only.
 
 Errors print one line on stderr and exit 1; ``--debug`` shows the traceback instead.
+Ctrl-C prints "mapdb: interrupted" and exits 130; a reader of stdout that leaves early
+(``mapdb ... | head -1``) ends the command quietly with status 0.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import sys
@@ -14,13 +18,49 @@ import click
 
 from mapdb import __version__
 from mapdb.cli.render import format_bytes, print_table, progress_bar
-from mapdb.errors import MapdbError, NotFoundError
+from mapdb.errors import InvalidOptionError, MapdbError, NotFoundError
+
+WAIT_HELP = "Wait up to this long for another writer of the table to finish."
 
 
 def _fail(message: str, status: int = 1) -> None:
     lines = message.strip().splitlines()
     click.echo(f"mapdb: error: {lines[0] if lines else message}", err=True)
     sys.exit(status)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: what is still buffered has nowhere to go, and the
+    interpreter's last flush must not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+
+
+def _stdout_gone() -> None:
+    """stdout's reader left early (``mapdb cache status DB | head -1``): stop quietly with
+    status 0, as Unix tools do (the rest of the output has nowhere to go)."""
+    _silence_stdout()
+    sys.exit(0)
+
+
+def _interrupted() -> None:
+    """Ctrl-C: one line and status 130 (128 + SIGINT), no traceback. The interrupt has
+    already unwound the command (a writer aborts its transaction, ``-o`` removes its
+    temporary file); ``os._exit`` then skips waiting for query worker threads to finish
+    morsels nobody will read. Commits survive kill -9, so leaving at once loses nothing."""
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    with contextlib.suppress(Exception):
+        sys.stderr.write("mapdb: interrupted\n")
+        sys.stderr.flush()
+    os._exit(130)
+
+
+def _is_epipe(e: BaseException | None) -> bool:
+    return isinstance(e, OSError) and (isinstance(e, BrokenPipeError) or
+                                       e.errno == errno.EPIPE)
 
 
 class _Group(click.Group):
@@ -40,9 +80,21 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            out = super().invoke(ctx)
+            sys.stdout.flush()  # a reader gone early shows here, not at exit
+            return out
+        except KeyboardInterrupt:
+            _interrupted()
         except (click.exceptions.Exit, click.Abort):
-            raise  # --help, --version, Ctrl-C: click's own handling
+            raise  # --help, --version: click's own handling
+        except SystemExit:  # a command's own status (verify: 1 on damage) stays
+            try:
+                sys.stdout.flush()
+            except OSError as e:
+                if not _is_epipe(e):
+                    raise
+                _silence_stdout()
+            raise
         except click.UsageError as e:  # a bad command, or a bad option or argument of one
             if ctx.params.get("debug"):
                 raise
@@ -52,6 +104,8 @@ class _Group(click.Group):
                 raise
             _fail(e.format_message())
         except (MapdbError, OSError, ValueError) as e:
+            if _is_epipe(e) or _is_epipe(e.__cause__):  # (pyarrow's write, wrapped)
+                _stdout_gone()
             if ctx.params.get("debug"):
                 raise
             _fail(str(e) or type(e).__name__)
@@ -74,11 +128,20 @@ def main(debug: bool) -> None:
     """mapdb: columnar tables in memory-mapped files."""
 
 
+def _check_path(path: str) -> None:
+    """An empty DB argument (``mapdb tables ""``, an unset shell variable) is refused, not
+    read as the current directory."""
+    if not path:
+        raise InvalidOptionError("the database path is empty; give a directory (\".\" for "
+                                 "the current one)")
+
+
 def _connect(path: str, readonly: bool = True, create: bool | None = None):
     """Open the database at ``path``; only ``create`` (default: when writing, as ingest
     does) makes a new one: a command that fails on a missing database must not leave an
     empty one behind."""
     import mapdb
+    _check_path(path)
     if create is None:
         create = not readonly
     if not create and not os.path.exists(os.path.join(path, "mapdb.json")):
@@ -102,8 +165,8 @@ def _connect(path: str, readonly: bool = True, create: bool | None = None):
               help="Dictionary-encode low-cardinality strings (auto), none, or these columns.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar (default: when stderr is a terminal).")
-@click.option("--wait", "wait", type=float, default=0.0, show_default=True, metavar="SECONDS",
-              help="Wait this long for another writer of the table to finish.")
+@click.option("--wait", "wait", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              metavar="SECONDS", help=WAIT_HELP)
 @click.option("--durability", metavar="full|os|none",
               help="full: survives power loss; os: survives a crash of this process, not "
                    "of the machine; none: benchmarks (default: the database's setting, "
@@ -207,15 +270,37 @@ def verify(db, table) -> None:
         sys.exit(1)
 
 
+def wait_option(f):
+    """``--wait SECONDS`` of the commands that write a table (ingest, compact, drop, index
+    create/drop): how long to wait for the table's writer lock before failing with an error
+    naming the process that holds it."""
+    return click.option("--wait", "wait", type=click.FloatRange(min=0), default=0.0,
+                        show_default=True, metavar="SECONDS", help=WAIT_HELP)(f)
+
+
 @main.command()
 @click.argument("db")
 @click.argument("table")
-def compact(db, table) -> None:
+@wait_option
+def compact(db, table, wait) -> None:
     """Merge TABLE's small segments into larger ones."""
     t = _connect(db, readonly=False, create=False).table(table)
     before = t.describe()["segments"]
-    after = t.compact().describe()["segments"]
+    after = t.compact(lock_timeout=wait).describe()["segments"]
     click.echo(f"{table}: {before} segment(s) -> {after}")
+
+
+@main.command()
+@click.argument("db")
+@click.argument("table")
+@wait_option
+def drop(db, table, wait) -> None:
+    """Drop TABLE (readers keep the version they opened)."""
+    d = _connect(db, readonly=False, create=False)
+    if table not in d:
+        raise NotFoundError(f"no table {table!r}")
+    d.drop_table(table, lock_timeout=wait)
+    click.echo(f"dropped {table}")
 
 
 @main.command()

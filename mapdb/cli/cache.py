@@ -39,6 +39,8 @@ _cache = _Lazy()
 
 def _connect(db: str):
     import mapdb
+    from mapdb.cli import _check_path
+    _check_path(db)
     if not os.path.exists(os.path.join(db, "mapdb.json")):
         raise MapdbError(f"{db}: no mapdb database here")
     return mapdb.connect(db, readonly=True, pin_budget=0)

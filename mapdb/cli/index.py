@@ -7,6 +7,7 @@ import time
 
 import click
 
+from mapdb.cli import wait_option  # (mapdb.cli imports this module after defining it)
 from mapdb.cli.render import format_bytes, print_table
 
 
@@ -29,10 +30,12 @@ def _db(path: str, readonly: bool):
                                       "sorted (ranges binary-search).")
 @click.option("--unique", is_flag=True, help="hash: refuse repeated values (now and later).")
 @click.option("--name", help="Index name (default COLUMN_KIND).")
-def create(db, table, column, kind, unique, name) -> None:
+@wait_option
+def create(db, table, column, kind, unique, name, wait) -> None:
     """Index COLUMN of TABLE (one commit; files for every segment)."""
     t0 = time.perf_counter()
-    t = _db(db, readonly=False).table(table).create_index(column, kind, unique, name)
+    t = _db(db, readonly=False).table(table).create_index(column, kind, unique, name,
+                                                          lock_timeout=wait)
     ix = next(i for i in t.indexes() if i["name"] == (name or f"{column}_{kind}"))
     click.echo(f"{table}: created {kind}{' unique' if unique else ''} index {ix['name']} on "
                f"{column} ({format_bytes(ix['bytes'])}) in {time.perf_counter() - t0:.2f}s")
@@ -42,9 +45,10 @@ def create(db, table, column, kind, unique, name) -> None:
 @click.argument("db")
 @click.argument("table")
 @click.argument("name")
-def drop(db, table, name) -> None:
+@wait_option
+def drop(db, table, name, wait) -> None:
     """Drop index NAME (or the index of column NAME) of TABLE."""
-    _db(db, readonly=False).table(table).drop_index(name)
+    _db(db, readonly=False).table(table).drop_index(name, lock_timeout=wait)
     click.echo(f"{table}: dropped index {name}")
 
 

@@ -10,6 +10,7 @@ import contextlib
 import io
 import logging
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -147,28 +148,32 @@ def _arrow_errors() -> Iterator[None]:
 @contextlib.contextmanager
 def _smart_open(path: str | None, binary: bool) -> Iterator:
     """stdout, or ``path`` written atomically: a temporary file in the same directory,
-    flushed, fsynced and renamed over ``path`` only when writing succeeded."""
+    flushed, fsynced and renamed over ``path`` only when writing succeeded. An existing
+    file keeps its permission bits (a 0400 report stays 0400); a new one gets 0666 less
+    the umask, as ``> FILE`` would."""
     if path is None or path == "-":
         stream = sys.stdout.buffer if binary else sys.stdout
-        try:
-            yield stream
-            stream.flush()
-        except BrokenPipeError:  # e.g. `| head`: the reader has gone; not an error
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            sys.exit(0)
+        yield stream
+        stream.flush()  # a reader gone early (`| head`): the CLI's group ends quietly
         return
-    target = os.path.abspath(path)
+    # through a symlink to the file it names (as `> FILE` would write it)
+    target = os.path.realpath(path)
     directory = os.path.dirname(target)
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode) & 0o777  # an existing file keeps it
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask  # as open() would have made it, not mkstemp's 0600
+    except OSError as e:
+        raise MapdbError(f"cannot write {path}: {e.strerror or e}") from e
     try:
         fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp",
                                    dir=directory)
     except OSError as e:
         raise MapdbError(f"cannot write {path}: {e.strerror or e}") from e
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # as open() would have made it, not mkstemp's 0600
+        os.fchmod(fd, mode)
         with (os.fdopen(fd, "wb") if binary
               else open(fd, "w", encoding="utf-8", newline="")) as f:
             yield f
