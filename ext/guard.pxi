@@ -7,6 +7,7 @@ cdef extern from "mapdb_sigbus.h" nogil:
     long mapdb_guard_add(void *start, size_t length)
     void mapdb_guard_remove(long slot)
     long mapdb_guard_damaged(long slot)
+    void mapdb_guard_set_fill(long slot, uint64_t fill)
     long mapdb_guard_events()
 
 # slot -> path, and the damaged mappings already unmapped (event, path): what

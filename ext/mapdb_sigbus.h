@@ -11,8 +11,15 @@
  * registered range goes to the previous handler (faulthandler's, say), or kills the
  * process as before.
  *
+ * A zero page is harmless for values but not for string offsets: after the last intact
+ * offset (say 1000) a run of zeros makes the next string run from 1000 back to 0, and a
+ * kernel or Arrow copying "offsets[i+1] - offsets[i]" bytes reads far outside the data.
+ * So a mapping may carry a fill word (Mapping.guard_fill: an offsets file's data length):
+ * its patch page repeats that word instead, the offsets stay non-decreasing and inside
+ * the data, and the statement still fails afterwards as for any contained fault.
+ *
  * The handler only reads the slot table (start/end are published with release stores)
- * and calls mmap(2), a plain system call on Linux. */
+ * and calls mmap(2) and mprotect(2), plain system calls on Linux. */
 #ifndef MAPDB_SIGBUS_H
 #define MAPDB_SIGBUS_H
 
@@ -28,6 +35,7 @@ typedef struct {
     uintptr_t start;          /* 0: free slot */
     uintptr_t end;
     volatile long damaged;    /* the event number of its first fault, 0 if none */
+    volatile uint64_t fill;   /* the word a patch page repeats (0: zeros) */
 } mapdb_guard_slot;
 
 static mapdb_guard_slot mapdb_guards[MAPDB_GUARD_SLOTS];
@@ -45,9 +53,17 @@ static void mapdb_sigbus_handler(int sig, siginfo_t *info, void *ctx)
         if (s == 0 || a < s || a >= __atomic_load_n(&mapdb_guards[i].end, __ATOMIC_ACQUIRE))
             continue;
         void *page = (void *)(a & ~(mapdb_guard_page - 1));
-        if (mmap(page, mapdb_guard_page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-                 -1, 0) == MAP_FAILED)
+        uint64_t fill = mapdb_guards[i].fill;
+        if (mmap(page, mapdb_guard_page, fill ? PROT_READ | PROT_WRITE : PROT_READ,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
             break;  /* cannot patch it: let it kill the process as before */
+        if (fill) {
+            /* words aligned as the file's data is: pages past the header are whole words */
+            uint64_t *w = (uint64_t *)page;
+            for (size_t k = 0; k < mapdb_guard_page / 8; k++)
+                w[k] = fill;
+            mprotect(page, mapdb_guard_page, PROT_READ);
+        }
         long n = __atomic_add_fetch(&mapdb_sigbus_count, 1, __ATOMIC_ACQ_REL);
         long zero = 0;
         __atomic_compare_exchange_n(&mapdb_guards[i].damaged, &zero, n, 0, __ATOMIC_ACQ_REL,
@@ -93,6 +109,7 @@ static long mapdb_guard_add(void *start, size_t len)
         if (i < top && mapdb_guards[i].start != 0)
             continue;
         mapdb_guards[i].damaged = 0;
+        mapdb_guards[i].fill = 0;
         __atomic_store_n(&mapdb_guards[i].end, (uintptr_t)start + len, __ATOMIC_RELEASE);
         __atomic_store_n(&mapdb_guards[i].start, (uintptr_t)start, __ATOMIC_RELEASE);
         if (i >= top)
@@ -106,6 +123,13 @@ static void mapdb_guard_remove(long slot)
 {
     if (slot >= 0 && slot < MAPDB_GUARD_SLOTS)
         __atomic_store_n(&mapdb_guards[slot].start, 0, __ATOMIC_RELEASE);
+}
+
+/* Patch pages of this slot repeat ``fill`` instead of zeros (see above). */
+static void mapdb_guard_set_fill(long slot, uint64_t fill)
+{
+    if (slot >= 0 && slot < MAPDB_GUARD_SLOTS)
+        __atomic_store_n(&mapdb_guards[slot].fill, fill, __ATOMIC_RELEASE);
 }
 
 static long mapdb_guard_damaged(long slot)

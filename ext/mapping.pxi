@@ -39,6 +39,13 @@ cdef class Mapping(_Region):
             except BaseException:
                 self._guard = -1
 
+    def guard_fill(self, uint64_t word):
+        """Should a read past the end of the shrunk file be contained, the patch page
+        repeats the 8-byte ``word`` instead of zeros: an offsets file's data length keeps
+        its offsets non-decreasing and inside the data (mapdb_sigbus.h). A mapping that is
+        not guarded ignores it."""
+        mapdb_guard_set_fill(self._guard, word)
+
     @property
     def damaged(self) -> bool:
         """True once a read past the end of the (shrunk) file was contained: the pages

@@ -22,6 +22,7 @@ from mapdb._ext._core import (
     build_hash_index,
     checksum64,
     copy_into,
+    count_ones,
     damaged_since,
     fadvise,
     fallocate,
@@ -35,11 +36,14 @@ from mapdb._ext._core import (
     hash_strings,
     locked_bytes,
     memlock_limit,
+    offsets_error,
+    out_of_range,
     probe_hash_index,
     probe_one,
     sigbus_events,
     sorted_key_runs,
     start_writeback,
+    utf8_error,
 )
 
 __all__ = [
@@ -60,6 +64,7 @@ __all__ = [
     "build_hash_index",
     "checksum64",
     "copy_into",
+    "count_ones",
     "damaged_since",
     "fadvise",
     "fallocate",
@@ -73,9 +78,12 @@ __all__ = [
     "hash_strings",
     "locked_bytes",
     "memlock_limit",
+    "offsets_error",
+    "out_of_range",
     "probe_hash_index",
     "probe_one",
     "sigbus_events",
     "sorted_key_runs",
     "start_writeback",
+    "utf8_error",
 ]

@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mapdb.errors import TruncatedFileError
+from mapdb.errors import CorruptionError, TruncatedFileError
 from mapdb.query.types import QueryError
 from mapdb.storage import guard
 
@@ -92,7 +92,8 @@ def _rows_by_scan(source, column: str, keys: list) -> dict[int, np.ndarray]:
     spec = m.column(column)
     out = {}
     if source.index_on(column, "sorted") is not None:
-        for i, (p, seg) in enumerate(zip(source._physical(column), m.segments, strict=True)):
+        for i, (p, seg) in enumerate(zip(source._physical(column, checked=False), m.segments,
+                                         strict=True)):
             parts = []
             for k in keys:
                 a, b = sorted_rows(p, k, k) if seg.columns[spec.id].sorted else (0, 0)
@@ -137,7 +138,7 @@ class _Shape:
             self.one = source.hash_index(self.probe)._lookup_one
         # a fault reads its own page only (no read-around of pages no lookup wants)
         for c in set(where + names):
-            for p in source._physical(c):
+            for p in source._physical(c, checked=False):
                 p.advise_all("random")
 
     def prefetch(self, source, seg: int, rows) -> None:
@@ -147,7 +148,7 @@ class _Shape:
         lo, hi = int(rows[0]), int(rows[-1]) + 1
         cols = sorted(self.names, key=lambda c: self.types[c].is_variable)
         for c in cols:
-            source._physical(c)[seg].advise(lo, hi, "willneed")
+            source._physical(c, checked=False)[seg].advise(lo, hi, "willneed")
 
     def rows_of(self, source, seg: int, rows: np.ndarray) -> pa.Table:
         """The requested columns at ``rows`` of segment ``seg``. Every column but the
@@ -162,9 +163,10 @@ class _Shape:
             arrays = []
             for c in plain:
                 d = source.dictionary(c) if self.types[c].is_dictionary else None
-                arrays.append(source._physical(c)[seg].arrow(d))
+                arrays.append(source._physical(c, checked=False)[seg].arrow(d))
             base = pa.Table.from_arrays(arrays, names=plain) if plain else None
-            decimals = [(i, self.schema.field(i), taker(source._physical(c)[seg]))
+            decimals = [(i, self.schema.field(i),
+                         taker(source._physical(c, checked=False)[seg]))
                         for i, c in enumerate(self.names) if self.types[c].kind == "decimal"]
             self.bases[seg] = (base, decimals)
         base, decimals = self.bases[seg]
@@ -174,11 +176,28 @@ class _Shape:
         elif int(rows[-1]) - r0 + 1 == n:
             out = base.slice(r0, n)
         else:
+            from mapdb.storage.scan import check_rows
+            for c in base.column_names:  # Arrow's take trusts the offsets and codes
+                check_rows(source._physical(c, checked=False)[seg], rows,
+                           source.dictionary_size(c) if self.types[c].is_dictionary
+                           else None)
             out = base.take(pa.array(rows))
         for i, field, gather in decimals:
             out = out.add_column(i, field, gather(rows)) if out.num_columns or i else \
                 pa.Table.from_arrays([gather(rows)], schema=pa.schema([field]))
-        return out
+        return _valid(out, source)
+
+
+def _valid(out: pa.Table, source) -> pa.Table:
+    """The rows as found, once Arrow says they are well formed: the lookup read them from
+    columns no one validated whole (a few rows cost a microsecond or so)."""
+    try:
+        out.validate(full=True)
+    except pa.ArrowException as e:
+        raise CorruptionError(f"table {source.name!r}: the rows found cannot be read "
+                              f"({e}); a column file is damaged (mapdb verify names "
+                              f"it)") from None
+    return out
 
 
 def lookup(source, where: dict, columns: list[str] | None = None) -> pa.Table:
@@ -201,7 +220,7 @@ def lookup(source, where: dict, columns: list[str] | None = None) -> pa.Table:
 
 
 def _lookup(source, where: dict, columns: list[str] | None) -> pa.Table:
-    from mapdb.storage.scan import take
+    from mapdb.storage.scan import check_rows, take
     if not where:
         raise QueryError("lookup needs at least one column=value")
     cache = source.__dict__.setdefault("_lookup_shapes", {})
@@ -240,7 +259,10 @@ def _lookup(source, where: dict, columns: list[str] | None) -> pa.Table:
         for c in where:
             if c == first or not len(rows):
                 continue
-            have = take(source._physical(c)[seg], rows, decimal_as_int64=True)
+            p = source._physical(c, checked=False)[seg]
+            if types[c].is_dictionary:
+                check_rows(p, rows, source.dictionary_size(c))
+            have = take(p, rows, decimal_as_int64=True)
             if types[c].is_dictionary:
                 have = pc.take(source.dictionary(c), have)
             elif types[c].kind in ("date32", "timestamp"):

@@ -109,7 +109,8 @@ class TableSource(Source):
         self._types = {c.name: from_arrow(c.type.arrow_type) for c in snapshot.manifest.schema}
         self._zones: dict[str, list[np.ndarray]] = {}
         self._codes: dict[str, dict] = {}
-        self._phys: dict[str, list] = {}
+        self._phys: dict[str, list] = {}  # checked PhysicalColumns (see _physical)
+        self._phys_raw: dict[str, list] = {}
         self._kinds: dict[str, str | None] = {}
         self._morsels: dict[tuple, tuple[list[Morsel], PruneStats]] = {}
         self._bounds: dict[str, tuple[int, int]] = {}
@@ -171,7 +172,7 @@ class TableSource(Source):
         for col, (lo, hi, is_float) in ranges.items():
             if is_float or self.index_on(col, "sorted") is None:
                 continue
-            parts = self._physical(col)
+            parts = self._physical(col, checked=False)
             segs = self.snapshot.manifest.segments
             cur = []
             for p, seg in zip(parts, segs, strict=True):
@@ -282,8 +283,8 @@ class TableSource(Source):
         the mapped values (``_ext.sorted_key_runs``), no scan."""
         col_id = self.snapshot.manifest.column(column).id
         out = []
-        for p, seg in zip(self._physical(column), self.snapshot.manifest.segments,
-                          strict=True):
+        for p, seg in zip(self._physical(column, checked=False),
+                          self.snapshot.manifest.segments, strict=True):
             r = seg.columns[col_id].sorted
             if r is None or not len(keys):
                 out.append(np.zeros(0, np.int64))
@@ -327,7 +328,7 @@ class TableSource(Source):
             if fn is None:
                 from mapdb.storage.scan import taker
                 fn = self._takers[(c, segment)] = taker(
-                    self._physical(c)[segment],
+                    self._physical(c, checked=False)[segment],
                     self.dictionary(c) if self.is_dictionary(c) else None,
                     decimal_as_int64=True, decode=True)
             out[c] = fn(rows)
@@ -341,7 +342,7 @@ class TableSource(Source):
             lo_hi = spans.setdefault(m.segment, [m.start, m.stop])
             lo_hi[0], lo_hi[1] = min(lo_hi[0], m.start), max(lo_hi[1], m.stop)
         for c in columns:
-            parts = self._physical(c)
+            parts = self._physical(c, checked=False)
             for seg, (lo, hi) in spans.items():
                 yield parts[seg], lo, hi
 
@@ -374,7 +375,7 @@ class TableSource(Source):
 
     def _willneed(self, columns: list[str], m: Morsel) -> None:
         for c in columns:
-            self._physical(c)[m.segment].advise(m.start, m.stop, "willneed")
+            self._physical(c, checked=False)[m.segment].advise(m.start, m.stop, "willneed")
 
     # -- what the fused kernels need: raw buffers and dictionaries --------------------
     def is_dictionary(self, column: str) -> bool:
@@ -407,20 +408,25 @@ class TableSource(Source):
         if t.is_variable or t.kind == "bool":
             return None
         if t.kind == "decimal":
-            kinds = {p.data.dtype.name for p in self._physical(column)}
+            kinds = {p.data.dtype.name for p in self._physical(column, checked=False)}
             return kinds.pop() if len(kinds) == 1 else "int64"  # per segment, all kernel kinds
         return t.storage_numpy_dtype.name
 
     def row_width(self, column: str) -> float:
         """Average bytes per row a kernel reads from the column's data."""
-        parts = self._physical(column)
+        parts = self._physical(column, checked=False)
         rows = sum(p.rows for p in parts)
         return sum(p.data.nbytes for p in parts) / rows if rows else 0.0
 
-    def _physical(self, column: str) -> list:
-        if column not in self._phys:
-            self._phys[column] = self.snapshot.physical(column)
-        return self._phys[column]
+    def _physical(self, column: str, checked: bool = True) -> list:
+        """The column's PhysicalColumns; ``checked``: validated for kernels (False for
+        advice, residency, dtypes, binary searches and row lookups, which read no
+        steering buffer whole: see storage.scan.PhysicalColumn)."""
+        cache = self._phys if checked else self._phys_raw
+        got = cache.get(column)
+        if got is None:
+            got = cache[column] = self.snapshot.physical(column, checked)
+        return got
 
     def physical(self, column: str) -> list[tuple]:
         """Per segment: (values, validity bitmap or None, kind, offsets or None), views of

@@ -150,14 +150,20 @@ class DatabaseStore:
         known = self._latest.get(d)
         if known is not None and known[0] == stamp:
             return known[1]
-        vs = manifest.versions(d)
-        if not vs:
+        for _ in range(20):
+            vs = manifest.versions(d)
+            if not vs:
+                return None
+            try:
+                st = os.stat(manifest.manifest_path(d, vs[-1]))
+                break
+            except FileNotFoundError:
+                # reclaimed since the listing, which missed the newer one renamed in
+                # meanwhile (readdir of a changing hashed directory): list again
+                continue
+        else:
             return None
-        try:
-            st = os.stat(manifest.manifest_path(d, max(vs)))
-        except FileNotFoundError:
-            return None
-        ident = (max(vs), st.st_ino, st.st_mtime_ns)
+        ident = (vs[-1], st.st_ino, st.st_mtime_ns)
         # Trust the directory's mtime only once it is well in the past: file systems stamp
         # it from a coarse clock (a tick of up to ~10 ms), so a commit in the same tick as
         # this listing could leave it unchanged; any later one stamps a newer time.

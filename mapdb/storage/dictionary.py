@@ -22,10 +22,10 @@ import pyarrow as pa
 
 from mapdb import _ext
 from mapdb.errors import CorruptionError
-from mapdb.storage import segment
+from mapdb.storage import segment, validate
 from mapdb.storage.bits import bitmap
-from mapdb.storage.columnfile import FileRef, Owner, open_buffer, verify_buffer
-from mapdb.storage.header import BufferKind
+from mapdb.storage.columnfile import FileRef, Owner, map_buffer, verify_buffer
+from mapdb.storage.header import HEADER_SIZE, BufferKind
 from mapdb.storage.types import TYPE_CODES, ColumnType
 
 _STRING = ColumnType("string")
@@ -107,13 +107,15 @@ def write_chunk(dicts_dir: str, table_id: bytes, column_id: int, chunk_id: int,
 
 def open_dictionary(dicts_dir: str, table_id: bytes, column_id: int,
                     chunks: list[DictChunk]) -> pa.Array:
-    """The dictionary as one large_string array (zero-copy when it has one chunk)."""
+    """The dictionary as one large_string array (zero-copy when it has one chunk). Both
+    files of every chunk are checksummed whole (once per file per process): they are
+    small, and every value of the column is read through them."""
     arrays = []
     try:
         for c in chunks:
             owner = c.owner(table_id, column_id)
-            offs = open_buffer(dicts_dir, c.offsets, BufferKind.OFFSETS, owner, c.count)
-            data = open_buffer(dicts_dir, c.data, BufferKind.DATA, owner, c.count)
+            offs = _checked_buffer(dicts_dir, c.offsets, BufferKind.OFFSETS, owner, c.count)
+            data = _checked_buffer(dicts_dir, c.data, BufferKind.DATA, owner, c.count)
             arrays.append(pa.Array.from_buffers(pa.large_string(), c.count, [None, offs, data]))
     except BaseException:
         # the traceback keeps this frame alive: drop the mappings opened so far now
@@ -122,6 +124,16 @@ def open_dictionary(dicts_dir: str, table_id: bytes, column_id: int,
     if not arrays:
         return empty_strings()
     return arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays)
+
+
+def _checked_buffer(d: str, ref: FileRef, kind: BufferKind, owner: Owner,
+                    rows: int) -> pa.Buffer:
+    m = map_buffer(d, ref, kind, owner, rows)
+    try:
+        validate.checksum(m, ref.length, ref.checksum, os.path.join(d, ref.name))
+        return pa.py_buffer(m).slice(HEADER_SIZE, ref.length)
+    finally:
+        m.close()  # unmapped when the last Buffer over it is released
 
 
 def verify_dictionary(dicts_dir: str, table_id: bytes, column_id: int,

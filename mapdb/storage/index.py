@@ -261,7 +261,9 @@ def _open_hash_index(snapshot, meta: IndexMeta) -> HashIndex:
         for p in parts:
             p.close()
         raise
-    return HashIndex(snapshot.table_dir, meta, spec, parts, snapshot.physical(spec.name))
+    # probes confirm candidates through numpy slices of the column (safe on any damage)
+    return HashIndex(snapshot.table_dir, meta, spec, parts,
+                     snapshot.physical(spec.name, checked=False))
 
 
 def _check_preamble(data: np.ndarray, rows: int, path: str) -> None:
@@ -297,7 +299,10 @@ def verify_index(snapshot, meta: IndexMeta) -> list[str]:
         return [f"index {meta.name!r}: column id {meta.column} is not in the schema"]
     d = os.path.join(snapshot.table_dir, "indexes")
     problems = []
-    phys = snapshot.physical(spec.name)
+    try:
+        phys = snapshot.physical(spec.name)  # hashing follows the column's offsets
+    except MapdbError as e:
+        return [f"index {meta.name!r} cannot be checked: {e}"]
     for seg, p in zip(m.segments, phys, strict=True):
         ref = meta.files.get(seg.id)
         if ref is None:

@@ -132,15 +132,26 @@ def manifest_path(manifests_dir: str, version: int) -> str:
 
 def versions(manifests_dir: str) -> list[int]:
     """Committed versions, oldest first (temp files are ignored); none if the directory is
-    missing (a dropped table)."""
-    try:
-        names = os.listdir(manifests_dir)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    except OSError as e:
-        raise StorageError(f"{manifests_dir}: cannot list the table's versions "
-                           f"({e.strerror})") from None
-    return sorted(int(m.group(1)) for n in names if (m := _NAME.fullmatch(n)))
+    missing (a dropped table).
+
+    A listing that runs while a writer renames its new manifest into place and then
+    deletes the old one may miss the new one (readdir of a hashed directory returns an
+    entry added meanwhile zero or one times) and still name the old one, or name neither:
+    an empty listing is taken again before it is believed, and callers that find the
+    newest listed version gone list again.
+    """
+    for _ in range(5):
+        try:
+            names = os.listdir(manifests_dir)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as e:
+            raise StorageError(f"{manifests_dir}: cannot list the table's versions "
+                               f"({e.strerror})") from None
+        found = sorted(int(m.group(1)) for n in names if (m := _NAME.fullmatch(n)))
+        if found:
+            return found
+    return []
 
 
 def commit(manifests_dir: str, m: Manifest, sync: bool = True, writeback: bool = True) -> None:

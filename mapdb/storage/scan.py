@@ -57,7 +57,6 @@ import numpy as np
 
 from mapdb import _ext
 from mapdb.storage import segment
-from mapdb.storage.columnfile import Owner, map_buffer
 from mapdb.storage.header import HEADER_SIZE, BufferKind
 from mapdb.storage.types import ColumnType
 
@@ -81,6 +80,10 @@ class PhysicalColumn:
     ``offsets``: ``rows + 1`` int64 offsets into ``data`` for string/binary, else None.
     ``zones``: (blocks, 3) int64 [min, max, nulls] per ZONE_ROWS rows (see zonemap.py).
     A value behind a null slot is unspecified (0 in narrow decimals).
+
+    Opened unchecked: advice, residency and row lookups (``taker``, which checks what it
+    takes) read no steering buffer whole. ``check()`` runs storage.validate over the
+    buffers before a kernel scans them (``Snapshot.physical`` does, unless asked not to).
     """
 
     name: str
@@ -93,6 +96,18 @@ class PhysicalColumn:
     zones: np.ndarray
     _maps: dict[BufferKind, _ext.Mapping] = field(default_factory=dict, repr=False)
     _paths: tuple[str, ...] = field(default=(), repr=False)
+    _unchecked: tuple | None = field(default=None, repr=False)  # validate.column's args
+
+    def check(self) -> PhysicalColumn:
+        """Validate the buffers kernels follow (storage.validate; once per file per
+        process): CorruptionError naming the file if one is damaged."""
+        args = self._unchecked
+        if args is not None:
+            from mapdb.storage import validate
+            d, files, dictionary_length = args
+            validate.column(d, self.rows, self.ctype, files, self._maps, dictionary_length)
+            self._unchecked = None
+        return self
 
     # -- byte ranges ---------------------------------------------------------------------
     def _ranges(self, start_row: int, end_row: int | None) -> list[tuple[_ext.Mapping, int, int]]:
@@ -242,7 +257,54 @@ def take(p: PhysicalColumn, rows: np.ndarray, dictionary=None,
 def taker(p: PhysicalColumn, dictionary=None, decimal_as_int64: bool = False,
           decode: bool = False):
     """``take`` with every per-column decision made once: a function of ``rows`` (point
-    lookups call it for each key, where a few microseconds per column count)."""
+    lookups call it for each key, where a few microseconds per column count).
+
+    Over an unchecked column (PhysicalColumn.check not run: a lookup reads a few rows, not
+    the whole file) what is taken is checked instead: numpy's slicing keeps a damaged
+    offset or code from reading outside the mapping, and the few rows' array is validated
+    (about a microsecond) before it is handed out."""
+    fn = _taker(p, dictionary, decimal_as_int64, decode)
+    if p._unchecked is None or not (p.offsets is not None or p.ctype.is_dictionary or (
+            p.ctype.kind == "decimal" and not decimal_as_int64)):
+        return fn
+    import pyarrow as pa
+    from mapdb.errors import CorruptionError
+
+    def checked(rows):
+        try:
+            out = fn(rows)
+            out.validate(full=True)
+            return out
+        except (IndexError, ValueError, pa.ArrowException) as e:
+            raise CorruptionError(
+                f"{', '.join(p.files())}: rows of column {p.name!r} cannot be read "
+                f"({type(e).__name__}: {e}); the files are damaged") from None
+    return checked
+
+
+def check_rows(p: PhysicalColumn, rows: np.ndarray, dictionary_length: int | None = None
+               ) -> None:
+    """Before Arrow gathers ``rows`` (int64, inside the segment) of an unchecked column
+    (see PhysicalColumn.check): CorruptionError unless their offsets lie inside the data
+    and, given ``dictionary_length``, their codes inside the dictionary."""
+    if p._unchecked is None or not len(rows):
+        return
+    from mapdb.errors import CorruptionError
+    bad = None
+    if p.offsets is not None:
+        a, b = p.offsets[rows], p.offsets[rows + 1]
+        if (a < 0).any() or (b < a).any() or (b > len(p.data)).any():
+            bad = "string offsets outside the data"
+    elif p.ctype.is_dictionary and dictionary_length is not None:
+        c = p.data[rows]
+        if (c < 0).any() or (c >= max(dictionary_length, 1)).any():
+            bad = "codes outside the dictionary"
+    if bad:
+        raise CorruptionError(f"{', '.join(p.files())}: column {p.name!r} has {bad}; "
+                              f"the files are damaged")
+
+
+def _taker(p: PhysicalColumn, dictionary, decimal_as_int64: bool, decode: bool):
     import pyarrow as pa
     t = p.ctype
     validity, data, offsets = p.validity, p.data, p.offsets
@@ -350,17 +412,13 @@ def _data_dtype(ctype: ColumnType, width: int | None) -> np.dtype:
 
 
 def open_physical(segments_dir: str, seg: segment.SegmentMeta, spec: segment.ColumnSpec,
-                  table_id: bytes) -> PhysicalColumn:
-    """Map one column of one segment for a scan (see PhysicalColumn)."""
+                  table_id: bytes, dictionary_length: int | None = None) -> PhysicalColumn:
+    """Map one column of one segment for a scan, unchecked (see PhysicalColumn; ``check``
+    tests dict columns' codes against ``dictionary_length``)."""
     d = os.path.join(segments_dir, seg.dirname)
     files = seg.columns[spec.id]
-    segment.check_lengths(d, seg, spec)
-    owner = Owner(table_id, seg.id, spec.id, spec.type.code)
-    maps: dict[BufferKind, _ext.Mapping] = {}
+    maps = segment.map_column(d, seg, spec, table_id, check=False)
     try:
-        for kind, ref in files.refs():
-            if kind != BufferKind.ZONES:
-                maps[kind] = map_buffer(d, ref, kind, owner, seg.rows)
         zones = segment.open_zones(segments_dir, seg, spec, table_id)
         t, n = spec.type, seg.rows
 
@@ -376,7 +434,8 @@ def open_physical(segments_dir: str, seg: segment.SegmentMeta, spec: segment.Col
                       if files.validity else None),
             offsets=view(BufferKind.OFFSETS, np.dtype("<i8"), n + 1) if files.offsets else None,
             null_count=files.null_count, zones=zones, _maps=maps,
-            _paths=tuple(os.path.join(d, ref.name) for _, ref in files.refs()))
+            _paths=tuple(os.path.join(d, ref.name) for _, ref in files.refs()),
+            _unchecked=(d, files, dictionary_length))
     except BaseException:
         for m in maps.values():
             m.close()

@@ -14,17 +14,17 @@ import numpy as np
 import pyarrow as pa
 
 from mapdb.errors import CorruptionError
-from mapdb.storage import fileops, zonemap
+from mapdb.storage import fileops, validate, zonemap
 from mapdb.storage.bits import bitmap
 from mapdb.storage.columnfile import (
     FileRef,
     Owner,
     PendingFiles,
-    open_buffer,
+    map_buffer,
     verify_buffer,
     write_buffer,
 )
-from mapdb.storage.header import BufferKind
+from mapdb.storage.header import HEADER_SIZE, BufferKind
 from mapdb.storage.types import ColumnType
 
 
@@ -265,31 +265,63 @@ def check_lengths(d: str, seg: SegmentMeta, spec: ColumnSpec) -> None:
                 + f"; expected {expect[kind]}")
 
 
-def open_column(segments_dir: str, seg: SegmentMeta, spec: ColumnSpec, table_id: bytes,
-                dictionary: pa.Array | None = None) -> pa.Array:
-    """The column of a segment as an Arrow array over the mapped files (no copy, except
-    decimals, which are widened from their stored width to decimal128). A dict column
-    without ``dictionary`` comes back as its int32 codes."""
-    d = os.path.join(segments_dir, seg.dirname)
+def map_column(d: str, seg: SegmentMeta, spec: ColumnSpec, table_id: bytes,
+               dictionary_length: int | None = None, check: bool = True
+               ) -> dict[BufferKind, object]:
+    """Map a segment's column files but the zone map (BufferKind -> open _ext.Mapping),
+    after checking headers and lengths and, with ``check``, what the buffers may tell a
+    kernel (storage.validate, once per file). The caller owns the mappings."""
     files = seg.columns[spec.id]
     check_lengths(d, seg, spec)
     owner = Owner(table_id, seg.id, spec.id, spec.type.code)
-    get = lambda kind, ref: open_buffer(d, ref, kind, owner, seg.rows)  # noqa: E731
-    validity = data = None
+    maps: dict[BufferKind, object] = {}
     try:
-        validity = get(BufferKind.VALIDITY, files.validity) if files.validity else None
-        data = get(BufferKind.DATA, files.data)
-        offsets = get(BufferKind.OFFSETS, files.offsets) if files.offsets else None
+        for kind, ref in files.refs():
+            if kind != BufferKind.ZONES:
+                maps[kind] = map_buffer(d, ref, kind, owner, seg.rows)
+        if files.offsets is not None:
+            # a contained SIGBUS patches a truncated page with the data's length, not
+            # zeros, so the offsets stay inside the data (mapdb_sigbus.h)
+            maps[BufferKind.OFFSETS].guard_fill(files.data.length)
+        if check:
+            validate.column(d, seg.rows, spec.type, files, maps, dictionary_length)
     except BaseException:
-        validity = data = None  # the traceback keeps this frame: unmap what was opened
+        for m in maps.values():
+            m.close()
         raise
+    return maps
+
+
+def open_column(segments_dir: str, seg: SegmentMeta, spec: ColumnSpec, table_id: bytes,
+                dictionary: pa.Array | None = None, dictionary_length: int | None = None
+                ) -> pa.Array:
+    """The column of a segment as an Arrow array over the mapped files (no copy, except
+    decimals, which are widened from their stored width to decimal128). A dict column
+    without ``dictionary`` comes back as its int32 codes (checked against
+    ``dictionary_length``)."""
+    d = os.path.join(segments_dir, seg.dirname)
+    files = seg.columns[spec.id]
+    if dictionary is not None:
+        dictionary_length = len(dictionary)
+    maps = map_column(d, seg, spec, table_id, dictionary_length)
+    refs = dict(files.refs())
+    try:
+        bufs = {kind: pa.py_buffer(m).slice(HEADER_SIZE, refs[kind].length)
+                for kind, m in maps.items()}
+    finally:
+        for m in maps.values():
+            m.close()  # unmapped when the last Buffer over it is released
+    validity = bufs.get(BufferKind.VALIDITY)
+    data = bufs[BufferKind.DATA]
+    offsets = bufs.get(BufferKind.OFFSETS)
     t = spec.type
     if t.is_variable:
         return pa.Array.from_buffers(t.arrow_type, seg.rows, [validity, offsets, data],
                                      files.null_count)
     if t.is_dictionary:
         codes = pa.Array.from_buffers(pa.int32(), seg.rows, [validity, data], files.null_count)
-        return codes if dictionary is None else pa.DictionaryArray.from_arrays(codes, dictionary)
+        return codes if dictionary is None else pa.DictionaryArray.from_arrays(
+            codes, dictionary, safe=False)  # the codes were checked against it
     if t.kind == "decimal":
         low = np.frombuffer(data, f"<i{files.data_width(t)}", count=seg.rows)
         wide = np.empty(2 * seg.rows, np.int64)
@@ -302,10 +334,18 @@ def open_column(segments_dir: str, seg: SegmentMeta, spec: ColumnSpec, table_id:
 
 def open_zones(segments_dir: str, seg: SegmentMeta, spec: ColumnSpec,
                table_id: bytes) -> np.ndarray:
+    """The zone map of a segment's column, its checksum checked (once per file): a changed
+    word would silently skip blocks that hold matching rows."""
     d = os.path.join(segments_dir, seg.dirname)
     owner = Owner(table_id, seg.id, spec.id, spec.type.code)
-    buf = open_buffer(d, seg.columns[spec.id].zones, BufferKind.ZONES, owner, seg.rows)
-    zones = np.frombuffer(buf, np.int64).reshape(-1, 3)
+    ref = seg.columns[spec.id].zones
+    m = map_buffer(d, ref, BufferKind.ZONES, owner, seg.rows)
+    try:
+        validate.checksum(m, ref.length, ref.checksum, os.path.join(d, ref.name))
+        zones = np.frombuffer(pa.py_buffer(m).slice(HEADER_SIZE, ref.length),
+                              np.int64).reshape(-1, 3)
+    finally:
+        m.close()
     if seg.zonemap < ZONEMAP_VERSION:
         # the first writer's zone maps are unreliable (see zonemap.py): rebuild from data
         zones = zonemap.build(open_column(segments_dir, seg, spec, table_id), spec.type)

@@ -165,15 +165,18 @@ class Snapshot:
             d = self.dictionary(spec) if spec.type.is_dictionary else None
             with self.reading():
                 self._chunks[spec.id] = [
-                    segment.open_column(self.segments_dir, s, spec, self.manifest.table_id, d)
+                    segment.open_column(self.segments_dir, s, spec, self.manifest.table_id, d,
+                                        self.manifest.dictionary_length(spec.id))
                     for s in self.manifest.segments]
         return self._chunks[spec.id]
 
-    def physical(self, name: str) -> list[scan.PhysicalColumn]:
+    def physical(self, name: str, checked: bool = True) -> list[scan.PhysicalColumn]:
         """One PhysicalColumn per segment, in manifest order: numpy views over the mapped
         files plus advise/residency for scans (see storage.scan). Cached; the mappings stay
         open (one descriptor per file) until ``close()``, the views valid as long as they
-        live. Mapped separately from ``column_chunks``."""
+        live. Mapped separately from ``column_chunks``. ``checked``: their steering
+        buffers validated (storage.validate) before they are returned; False for callers
+        that read none of them whole (advice, residency, row lookups)."""
         spec = self.manifest.column(name)
         with self._physical_lock:
             if spec.id not in self._physical:
@@ -181,14 +184,20 @@ class Snapshot:
                 try:
                     with self.reading():
                         for s in self.manifest.segments:
-                            cols.append(scan.open_physical(self.segments_dir, s, spec,
-                                                           self.manifest.table_id))
+                            cols.append(scan.open_physical(
+                                self.segments_dir, s, spec, self.manifest.table_id,
+                                self.manifest.dictionary_length(spec.id)))
                 except BaseException:
                     for c in cols:
                         c.close()
                     raise
                 self._physical[spec.id] = cols
-            return self._physical[spec.id]
+            cols = self._physical[spec.id]
+            if checked:
+                with self.reading():
+                    for c in cols:
+                        c.check()
+            return cols
 
     def segment_rows(self) -> list[int]:
         """Rows of each segment, in manifest order (the order of column_chunks/physical)."""
