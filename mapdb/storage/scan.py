@@ -268,6 +268,7 @@ def taker(p: PhysicalColumn, dictionary=None, decimal_as_int64: bool = False,
             p.ctype.kind == "decimal" and not decimal_as_int64)):
         return fn
     import pyarrow as pa
+
     from mapdb.errors import CorruptionError
 
     def checked(rows):

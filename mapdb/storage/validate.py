@@ -25,10 +25,11 @@ that is replaced, truncated or rewritten is checked again.
 Every failure is a CorruptionError naming the file and what is wrong.
 
 >>> import numpy as np
->>> offsets(np.array([0, 4, 2, 6]), 6, "c1.offsets")
-Traceback (most recent call last):
-  ...
-mapdb.errors.CorruptionError: c1.offsets: offset 2 is 2, below offset 1 (4): the string offsets are damaged
+>>> try:
+...     offsets(np.array([0, 4, 2, 6]), 6, "c1.offsets")
+... except CorruptionError as e:
+...     print(e)
+c1.offsets: offset 2 is 2, below offset 1 (4): the string offsets are damaged
 """
 
 from __future__ import annotations
