@@ -107,18 +107,27 @@ class Database:
                format: str | None = None, mode: str = "append", job_id: str | None = None,
                schema: dict[str, pa.DataType | str] | None = None, dictionary="auto",
                progress=None, lock_timeout: float = 0.0,
-               durability: str | None = None) -> JobResult:
+               durability: str | None = None, delimiter: str | None = None,
+               header: bool | None = None, null: str | list[str] | None = None,
+               quote: str | None = None, date_format: str | None = None,
+               timestamp_format: str | None = None) -> JobResult:
         """Ingest files, globs or directories (CSV, Parquet, Arrow IPC, NDJSON) as one
         atomic job. ``schema`` overrides inferred types, e.g. {"dep_time": "int32"};
         ``lock_timeout`` is how long to wait for another writer of the table;
         ``durability``: "full", "os" or "none" for this job's commit (default:
-        ``db.durability``; see docs/durability.md)."""
+        ``db.durability``; see docs/durability.md). CSV only, each sniffed as DuckDB's
+        read_csv does when None: ``delimiter``, ``header`` (True/False), ``null`` (the
+        spellings of NULL), ``quote`` ('' for none), ``date_format`` and
+        ``timestamp_format`` (strptime, e.g. "%d/%m/%Y")."""
         self._writable()
         if isinstance(sources, str | Path):
             sources = [sources]
         return ingest(self._store, table, sources, format=format, mode=mode, job_id=job_id,
                       schema=_arrow_types(schema), dictionary=dictionary, progress=progress,
-                      lock_timeout=lock_timeout, durability=durability)
+                      lock_timeout=lock_timeout, durability=durability,
+                      csv={"delimiter": delimiter, "header": header, "null": null,
+                           "quote": quote, "date_format": date_format,
+                           "timestamp_format": timestamp_format})
 
     def sql(self, text: str, workers: int | None = None, fused: bool = True) -> Result:
         """Run one SQL statement (DuckDB dialect) over this database's tables; the tables

@@ -171,12 +171,28 @@ def _connect(path: str, readonly: bool = True, create: bool | None = None):
               help="full: survives power loss; os: survives a crash of this process, not "
                    "of the machine; none: benchmarks (default: the database's setting, "
                    "else full; see docs/durability.md).")
+@click.option("--delimiter", metavar="CHAR", help="CSV: the field delimiter (default: "
+              "sniffed, as DuckDB's read_csv does, among , | ; and tab); '\\t' is a tab.")
+@click.option("--header/--no-header", default=None,
+              help="CSV: whether the first row names the columns (default: sniffed).")
+@click.option("--null", "null", multiple=True, metavar="TEXT",
+              help="CSV: a spelling of NULL (repeatable; replaces the default: the empty "
+                   "field, NA, NULL, NaN, ...).")
+@click.option("--quote", metavar="CHAR", help="CSV: the quote character, '' for none "
+              "(default: sniffed among \" and ').")
+@click.option("--date-format", metavar="FORMAT",
+              help="CSV: strptime format of the date columns, e.g. '%d/%m/%Y'.")
+@click.option("--timestamp-format", metavar="FORMAT",
+              help="CSV: strptime format of the timestamp columns, e.g. '%d/%m/%Y %H:%M'.")
 def ingest(db, table, sources, fmt, mode, job_id, schema, dictionary, progress, wait,
-           durability) -> None:
+           durability, delimiter, header, null, quote, date_format, timestamp_format) -> None:
     """Ingest SOURCES (files, globs, directories) into TABLE as one atomic job."""
     if durability is not None:
         from mapdb.storage.durability import check
         check(durability, "--durability")  # before the database directory is created
+    from mapdb.ingest import CsvOptions
+    csv = CsvOptions.make(delimiter=delimiter, header=header, null=null or None, quote=quote,
+                          date_format=date_format, timestamp_format=timestamp_format)
     overrides = {}
     for item in ",".join(schema).split(",") if schema else []:
         if "=" not in item:
@@ -189,7 +205,7 @@ def ingest(db, table, sources, fmt, mode, job_id, schema, dictionary, progress, 
         res = _connect(db, readonly=False).ingest(
             table, list(sources), format=fmt, mode=mode, job_id=job_id,
             schema=overrides or None, dictionary=dict_opt, progress=update, lock_timeout=wait,
-            durability=durability)
+            durability=durability, **{k: getattr(csv, k) for k in csv.given()})
     dt = time.perf_counter() - t0
     if res.skipped:
         click.echo(f"job {job_id!r} already committed to {table!r}; nothing to do")

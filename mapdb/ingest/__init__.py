@@ -13,7 +13,8 @@ nothing from mapdb but itself (numpy, pyarrow and the standard library only).
 >>> import shutil; shutil.rmtree(d)
 """
 
-from ._stream import BatchStream, parse_type
+from ._sniff import CsvOptions
+from ._stream import MAX_COLUMNS, BatchStream, parse_type
 from .errors import IngestError
 from .readers import open_source, to_batches
 from .sources import FORMATS, KNOWN_EXTENSIONS, Source, expand_sources
@@ -21,7 +22,9 @@ from .sources import FORMATS, KNOWN_EXTENSIONS, Source, expand_sources
 __all__ = [
     "FORMATS",
     "KNOWN_EXTENSIONS",
+    "MAX_COLUMNS",
     "BatchStream",
+    "CsvOptions",
     "IngestError",
     "Source",
     "expand_sources",

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ from .errors import IngestError
 from .sources import Source
 
 __all__ = ["csv_cut", "iter_lines", "iter_records", "open_input", "read_block", "read_into",
-           "record_start_line", "split_fields"]
+           "record_start_line", "skip_records", "split_fields"]
 
 _MAGIC = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd"}
 
@@ -142,6 +143,11 @@ def iter_records(stream: BinaryIO | pa.NativeFile, delimiter: bytes,
     """(first physical line, physical lines with their terminators) of each CSV record.
     Blank lines between records are skipped, as pyarrow does, so the n-th item is
     pyarrow's record ``n``."""
+    if not quote:  # no quoting: every non-blank line is a record
+        for line_no, raw in enumerate(iter_lines(stream, keepends=True), 1):
+            if raw.rstrip(b"\r\n"):
+                yield line_no, [raw]
+        return
     complete = _field_regex(delimiter, quote)
     d, q = delimiter[0], quote[0]
     in_quote = False
@@ -168,12 +174,14 @@ def iter_records(stream: BinaryIO | pa.NativeFile, delimiter: bytes,
 
 def split_fields(lines: list[bytes], delimiter: bytes, quote: bytes = b'"') -> list[bytes]:
     """Field values of one record as given by :func:`iter_records` (quotes removed, doubled
-    quotes undone, line ends inside quoted values kept)."""
+    quotes undone, line ends inside quoted values kept; ``quote=b""``: no quoting)."""
     text = b"".join(lines)
     if text.endswith(b"\r\n"):
         text = text[:-2]
     elif text.endswith((b"\n", b"\r")):
         text = text[:-1]
+    if not quote:
+        return text.split(delimiter)
     d, q = delimiter[0], quote[0]
     fields: list[bytes] = []
     cur = bytearray()
@@ -206,6 +214,39 @@ def split_fields(lines: list[bytes], delimiter: bytes, quote: bytes = b'"') -> l
     return fields
 
 
+def skip_records(data: bytes | bytearray, n: int, delimiter: bytes,
+                 quote: bytes = b'"') -> tuple[int, int, list[list[bytes]]]:
+    """(byte offset just past the ``n``-th record of ``data``, physical lines up to there,
+    the records' lines); blank lines before a record belong to it. ``data`` starts at a
+    record start. Fewer than ``n`` records: the end of ``data``.
+
+    >>> skip_records(b'\\na,"x\\ny"\\n1,2\\n', 1, b",")
+    (9, 3, [[b'a,"x\\n', b'y"\\n']])
+    """
+    offset = lines = 0
+    records: list[list[bytes]] = []
+    if n <= 0:
+        return 0, 0, records
+    d, q = delimiter[0], (quote[0] if quote else None)
+    current: list[bytes] = []
+    in_quote = False
+    for raw in iter_lines(io.BytesIO(bytes(data)), keepends=True):
+        offset += len(raw)
+        lines += 1
+        line = raw.rstrip(b"\r\n")
+        if not in_quote and not line:
+            continue
+        current.append(raw)
+        if q is not None and (in_quote or quote in line):
+            in_quote = _ends_in_quote(line, in_quote, d, q)
+        if not in_quote:
+            records.append(current)
+            current = []
+            if len(records) == n:
+                break
+    return offset, lines, records
+
+
 def record_start_line(stream: BinaryIO | pa.NativeFile, record_no: int, delimiter: bytes,
                       quote: bytes = b'"') -> int | None:
     """Physical line (1-based) where pyarrow's 1-based record ``record_no`` starts (the
@@ -218,7 +259,8 @@ def record_start_line(stream: BinaryIO | pa.NativeFile, record_no: int, delimite
 
 def csv_cut(buf: bytes, eol: bytes, delimiter: bytes, quote: bytes = b'"') -> int:
     r"""Offset just past the last record terminator of ``buf`` that is outside quotes (0 if
-    there is none), with pyarrow's quoting rules; ``buf`` must start at a record start.
+    there is none), with pyarrow's quoting rules (``quote=b""``: no quoting); ``buf`` must
+    start at a record start.
 
     >>> csv_cut(b'a,b\n1,"x\ny', b"\n", b",")          # the 2nd record is not complete
     4
@@ -235,6 +277,8 @@ def csv_cut(buf: bytes, eol: bytes, delimiter: bytes, quote: bytes = b'"') -> in
     last = buf.rfind(eol)
     if last < 0:
         return 0
+    if not quote:  # no quoting: every line end ends a record
+        return last + 1
     arr = np.frombuffer(buf, dtype=np.uint8)
     qb = quote[0]
     quotes = np.flatnonzero(arr == qb)

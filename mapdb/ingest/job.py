@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from mapdb.errors import MapdbError, NotFoundError, SchemaError, StorageError
+from mapdb.ingest._sniff import CsvOptions
 from mapdb.ingest.errors import IngestError
 from mapdb.ingest.readers import BatchStream, open_source, to_batches
 from mapdb.ingest.sources import Source, expand_sources
@@ -121,10 +122,21 @@ def ingest(store: DatabaseStore, table: str, sources: list[str | Path], *,
            format: str | None = None, mode: str = "append", job_id: str | None = None,
            schema: dict[str, pa.DataType] | None = None, dictionary="auto",
            progress: Progress | None = None, lock_timeout: float = 0.0,
-           durability: str | None = None) -> JobResult:
-    """Ingest files/globs/directories into ``table`` as one atomic job."""
+           durability: str | None = None,
+           csv: CsvOptions | dict | None = None) -> JobResult:
+    """Ingest files/globs/directories into ``table`` as one atomic job. ``csv``: CSV
+    options (:class:`CsvOptions`, or a dict of its fields; None values are sniffed); an
+    option given with a source that is not CSV is an IngestError."""
     store.durability(durability)  # an unknown name fails before the sources are opened
+    if isinstance(csv, dict):
+        csv = CsvOptions.make(**{k: v for k, v in csv.items() if v is not None})
     srcs = expand_sources(list(sources), format)
+    given = csv.given() if csv is not None else []
+    if given:
+        for s in srcs:
+            if s.format != "csv":
+                raise IngestError(f"{', '.join(given)}: CSV options, and this is a "
+                                  f"{s.format} source", file=str(s.path))
     known: dict[str, pa.DataType] = {}
     table_id = None
     if mode == "append" and store.exists(table):
@@ -135,7 +147,7 @@ def ingest(store: DatabaseStore, table: str, sources: list[str | Path], *,
 
     def streams():
         for s in srcs:
-            stream = _open(s, known, schema)
+            stream = _open(s, known, schema, csv)
             yield str(s.path), stream
             # later sources of a new table parse with the types the first one chose
             known.update({f.name: f.type for f in stream.schema if f.name not in known})
@@ -151,16 +163,16 @@ def _parse_type(ctype: ColumnType) -> pa.DataType:
 
 
 def _open(src: Source, known: dict[str, pa.DataType],
-          user: dict[str, pa.DataType] | None) -> BatchStream:
+          user: dict[str, pa.DataType] | None, csv: CsvOptions | None) -> BatchStream:
     """Open a source; text formats parse the table's columns with the table's types, so a
     value that does not fit is reported with its file, line and column."""
     if not known or src.format not in ("csv", "ndjson"):
-        return open_source(src, schema_overrides=user)
-    with open_source(src, schema_overrides=user) as probe:  # reads the header and a sample
+        return open_source(src, schema_overrides=user, csv=csv)
+    with open_source(src, schema_overrides=user, csv=csv) as probe:  # header and a sample
         names = set(probe.schema.names)
     overrides = {k: v for k, v in known.items() if k in names}
     overrides.update(user or {})
-    return open_source(src, schema_overrides=overrides)
+    return open_source(src, schema_overrides=overrides, csv=csv)
 
 
 def ingest_object(store: DatabaseStore, table: str, data, *, mode: str = "append",

@@ -18,7 +18,7 @@ Errors say where:
 
 >>> _ = path.write_text("carrier,delay\\nAA,5\\nUA,5 min\\n")
 >>> try:
-...     open_source(Source(path, "csv", ","), schema_overrides={"delay": "int64"}).read_all()
+...     open_source(Source(path, "csv"), schema_overrides={"delay": "int64"}).read_all()
 ... except IngestError as err:
 ...     print(err.line, err.column, err.reason, sep=" | ")
 3 | delay | cannot parse '5 min' as int64 (type given by the schema override)
@@ -36,17 +36,20 @@ import pyarrow.parquet as pq
 
 from ._csv import PANDAS_NULL_VALUES, CsvStream
 from ._ndjson import NdjsonStream
+from ._sniff import CsvOptions
 from ._stream import (
+    MAX_COLUMNS,
     BatchStream,
     apply_overrides,
     cast_batch,
+    check_width,
     normalize_overrides,
     parse_type,
 )
 from .errors import IngestError
 from .sources import Source
 
-__all__ = ["BatchStream", "open_source", "parse_type", "to_batches"]
+__all__ = ["BatchStream", "CsvOptions", "open_source", "parse_type", "to_batches"]
 
 DEFAULT_BATCH_ROWS = 1 << 20
 DEFAULT_BLOCK_SIZE = 16 << 20  # CSV/NDJSON read unit and type-inference sample
@@ -60,7 +63,8 @@ _PANDAS_COLUMN = re.compile(r"Conversion failed for column (.+?) with type")
 def open_source(source: Source, *, schema_overrides: Overrides | None = None,
                 batch_rows: int = DEFAULT_BATCH_ROWS, block_size: int = DEFAULT_BLOCK_SIZE,
                 max_field_bytes: int = DEFAULT_MAX_FIELD_BYTES,
-                null_values: Sequence[str] = PANDAS_NULL_VALUES) -> BatchStream:
+                null_values: Sequence[str] = PANDAS_NULL_VALUES,
+                csv: CsvOptions | None = None, max_columns: int = MAX_COLUMNS) -> BatchStream:
     """Open one source as a stream of record batches of at most ``batch_rows`` rows.
 
     ``schema_overrides`` maps column names to types (``pa.DataType`` or a name such as
@@ -74,28 +78,47 @@ def open_source(source: Source, *, schema_overrides: Overrides | None = None,
     ``max_field_bytes`` bounds a single row (CSV) or line (NDJSON). ``null_values`` are the
     unquoted CSV spellings of NULL: by default the empty field and pandas' tokens (``NA``,
     ``NULL``, ``NaN``, ...); ``[""]`` gives DuckDB's rule.
+
+    ``csv``: what the user said about a CSV file (:class:`CsvOptions`: delimiter, quote,
+    header, null, date and timestamp formats); the rest is sniffed as DuckDB does. Given for
+    another format, it is an IngestError. A source with more than ``max_columns`` columns
+    is refused before its data is read.
     """
     name = str(source.path)
+    if csv is not None and csv.given() and source.format != "csv":
+        raise IngestError(f"{', '.join(csv.given())}: CSV options, and this is a "
+                          f"{source.format} source", file=name)
     if source.format == "csv":
         return CsvStream(source, schema_overrides=schema_overrides, batch_rows=batch_rows,
                          block_size=block_size, max_field_bytes=max_field_bytes,
-                         null_values=null_values)
+                         null_values=null_values, options=csv, max_columns=max_columns)
     if source.format == "ndjson":
-        return NdjsonStream(source, schema_overrides=schema_overrides, batch_rows=batch_rows,
-                            block_size=block_size, max_field_bytes=max_field_bytes)
+        stream = NdjsonStream(source, schema_overrides=schema_overrides,
+                              batch_rows=batch_rows, block_size=block_size,
+                              max_field_bytes=max_field_bytes)
+        try:
+            check_width(len(stream.schema), name, limit=max_columns)
+        except IngestError:
+            stream.close()
+            raise
+        return stream
     if not os.path.exists(source.path):
         raise IngestError("no such file or directory", file=name)
     if source.format == "parquet":
-        return ParquetStream(source, schema_overrides=schema_overrides, batch_rows=batch_rows)
+        return ParquetStream(source, schema_overrides=schema_overrides, batch_rows=batch_rows,
+                             max_columns=max_columns)
     if source.format == "arrow":
-        return ArrowStream(source, schema_overrides=schema_overrides, batch_rows=batch_rows)
+        return ArrowStream(source, schema_overrides=schema_overrides, batch_rows=batch_rows,
+                           max_columns=max_columns)
     raise ValueError(f"unknown format {source.format!r}")  # Source validates; defensive
 
 
 class _CastingStream(BatchStream):
     """Shared by the binary formats: batches come typed and overrides are casts."""
 
-    def _init_schema(self, file_schema: pa.Schema, overrides: Overrides | None) -> None:
+    def _init_schema(self, file_schema: pa.Schema, overrides: Overrides | None,
+                     max_columns: int = MAX_COLUMNS) -> None:
+        check_width(len(file_schema), self.name, limit=max_columns)
         for i in range(len(file_schema)):
             try:
                 file_schema.field(i).name  # noqa: B018  (pyarrow decodes it here)
@@ -133,7 +156,7 @@ class ParquetStream(_CastingStream):
     """Parquet through ``ParquetFile.iter_batches``: one row group's pages at a time."""
 
     def __init__(self, source: Source, *, schema_overrides: Overrides | None,
-                 batch_rows: int) -> None:
+                 batch_rows: int, max_columns: int = MAX_COLUMNS) -> None:
         name = str(source.path)
         super().__init__(pa.schema([]), name=name, total_bytes=os.path.getsize(source.path),
                          batch_rows=batch_rows)
@@ -149,7 +172,7 @@ class ParquetStream(_CastingStream):
             raise IngestError(f"not a readable Parquet file ({_first_line(exc)})",
                               file=name) from None
         try:
-            self._init_schema(file_schema, schema_overrides)
+            self._init_schema(file_schema, schema_overrides, max_columns)
         except BaseException:
             self.close()
             raise
@@ -170,7 +193,7 @@ class ArrowStream(_CastingStream):
     """Arrow IPC, file format (random access, memory-mapped, zero-copy) or stream format."""
 
     def __init__(self, source: Source, *, schema_overrides: Overrides | None,
-                 batch_rows: int) -> None:
+                 batch_rows: int, max_columns: int = MAX_COLUMNS) -> None:
         name = str(source.path)
         size = os.path.getsize(source.path)
         super().__init__(pa.schema([]), name=name, total_bytes=size, batch_rows=batch_rows)
@@ -181,7 +204,7 @@ class ArrowStream(_CastingStream):
             if size == 0:
                 raise IngestError("empty file, not an Arrow IPC file or stream", file=name)
             self._map = pa.memory_map(name)
-            self._init_schema(self._open_ipc(name), schema_overrides)
+            self._init_schema(self._open_ipc(name), schema_overrides, max_columns)
         except BaseException:
             self.close()
             raise

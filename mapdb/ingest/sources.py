@@ -6,8 +6,8 @@
 ...     _ = (d / name).write_bytes(b"x")
 >>> for s in expand_sources([d], None):
 ...     print(s.path.name, s.format, repr(s.delimiter), s.compression)
-a.tsv.gz csv '\\t' gzip
-b.csv csv ',' None
+a.tsv.gz csv None gzip
+b.csv csv None None
 c.parquet parquet None None
 >>> expand_sources([d / "notes.txt"], None)
 Traceback (most recent call last):
@@ -33,10 +33,11 @@ __all__ = ["FORMATS", "KNOWN_EXTENSIONS", "Source", "expand_sources"]
 FORMATS = ("csv", "parquet", "arrow", "ndjson")
 
 # Extension -> (format, delimiter). TSV is CSV with another delimiter, so the reader needs
-# one code path and the delimiter travels in the Source.
+# one code path and the delimiter travels in the Source; None: sniffed from the data (as
+# DuckDB does whatever the extension), a character: forced (``--format tsv``).
 _EXTENSIONS: dict[str, tuple[str, str | None]] = {
-    ".csv": ("csv", ","),
-    ".tsv": ("csv", "\t"),
+    ".csv": ("csv", None),
+    ".tsv": ("csv", None),
     ".parquet": ("parquet", None),
     ".pq": ("parquet", None),
     ".arrow": ("arrow", None),
@@ -60,7 +61,7 @@ KNOWN_EXTENSIONS = tuple(_EXTENSIONS) + tuple(
 
 # Explicit format names (e.g. ``--format tsv``) and their aliases.
 _FORMAT_ALIASES: dict[str, tuple[str, str | None]] = {
-    "csv": ("csv", ","),
+    "csv": ("csv", None),
     "tsv": ("csv", "\t"),
     "parquet": ("parquet", None),
     "pq": ("parquet", None),
@@ -79,12 +80,13 @@ _GLOB_CHARS = frozenset("*?[")
 class Source:
     """One input file and how to read it.
 
-    ``delimiter`` is set for ``csv`` only (``","`` or ``"\\t"``); ``compression`` is the
+    ``delimiter`` is for ``csv`` only: ``None`` to sniff it from the data, else the one
+    character to split on (``--format tsv`` gives ``"\\t"``); ``compression`` is the
     pyarrow codec name of a whole-file compression suffix (``"gzip"``, ``"bz2"``,
     ``"zstd"``) for the text formats, else ``None``.
 
-    >>> Source(Path("x.csv"), "csv", ",")
-    Source(path=PosixPath('x.csv'), format='csv', delimiter=',', compression=None)
+    >>> Source(Path("x.csv"), "csv")
+    Source(path=PosixPath('x.csv'), format='csv', delimiter=None, compression=None)
     """
 
     path: Path
@@ -95,8 +97,8 @@ class Source:
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
             raise ValueError(f"unknown format {self.format!r}; expected one of {FORMATS}")
-        if (self.format == "csv") != (self.delimiter is not None):
-            raise ValueError("delimiter must be given for csv sources and only for them")
+        if self.format != "csv" and self.delimiter is not None:
+            raise ValueError("a delimiter is for csv sources only")
 
 
 def expand_sources(sources: list[str | os.PathLike[str]], fmt: str | None) -> list[Source]:

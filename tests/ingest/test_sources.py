@@ -12,12 +12,12 @@ from mapdb.ingest import KNOWN_EXTENSIONS, IngestError, Source, expand_sources
 @pytest.mark.parametrize(
     ("name", "fmt", "delimiter", "compression"),
     [
-        ("a.csv", "csv", ",", None),
-        ("a.CSV", "csv", ",", None),
-        ("a.tsv", "csv", "\t", None),
-        ("a.csv.gz", "csv", ",", "gzip"),
-        ("a.tsv.gz", "csv", "\t", "gzip"),
-        ("a.csv.zst", "csv", ",", "zstd"),
+        ("a.csv", "csv", None, None),
+        ("a.CSV", "csv", None, None),
+        ("a.tsv", "csv", None, None),
+        ("a.csv.gz", "csv", None, "gzip"),
+        ("a.tsv.gz", "csv", None, "gzip"),
+        ("a.csv.zst", "csv", None, "zstd"),
         ("a.parquet", "parquet", None, None),
         ("a.pq", "parquet", None, None),
         ("a.arrow", "arrow", None, None),
@@ -28,7 +28,7 @@ from mapdb.ingest import KNOWN_EXTENSIONS, IngestError, Source, expand_sources
         ("a.jsonl", "ndjson", None, None),
         ("a.ndjson", "ndjson", None, None),
         ("a.ndjson.gz", "ndjson", None, "gzip"),
-        ("x.2024.csv", "csv", ",", None),
+        ("x.2024.csv", "csv", None, None),
     ],
 )
 def test_format_from_extension(write, name, fmt, delimiter, compression):
@@ -38,12 +38,12 @@ def test_format_from_extension(write, name, fmt, delimiter, compression):
 
 def test_forced_format_overrides_the_extension(write):
     path = write("data.txt", "x")
-    assert expand_sources([path], "csv") == [Source(path, "csv", ",")]
+    assert expand_sources([path], "csv") == [Source(path, "csv")]  # sniffed
     assert expand_sources([path], "tsv") == [Source(path, "csv", "\t")]
     assert expand_sources([path], "jsonl") == [Source(path, "ndjson")]
     # Compression still follows the suffix.
     gz = write("dump.gz", "x")
-    assert expand_sources([gz], "csv") == [Source(gz, "csv", ",", "gzip")]
+    assert expand_sources([gz], "csv") == [Source(gz, "csv", None, "gzip")]
 
 
 def test_unknown_format_name(write):
@@ -99,7 +99,7 @@ def test_glob_without_matches(tmp_path):
 
 def test_literal_name_with_glob_characters(write):
     path = write("data[1].csv", "x")
-    assert expand_sources([str(path)], None) == [Source(path, "csv", ",")]
+    assert expand_sources([str(path)], None) == [Source(path, "csv")]
 
 
 def test_directory_recursive_sorted_hidden_and_unknown_skipped(tmp_path, write):
@@ -139,7 +139,7 @@ def test_order_kept_and_duplicates_dropped(tmp_path, write):
 
 def test_single_path_and_empty_list(write):
     path = write("a.csv", "x")
-    assert expand_sources(str(path), None) == [Source(path, "csv", ",")]
+    assert expand_sources(str(path), None) == [Source(path, "csv")]
     with pytest.raises(IngestError, match="no input files given"):
         expand_sources([], None)
 
@@ -147,8 +147,6 @@ def test_single_path_and_empty_list(write):
 def test_source_validates():
     with pytest.raises(ValueError, match="unknown format"):
         Source(Path("a"), "xlsx")
-    with pytest.raises(ValueError, match="delimiter"):
-        Source(Path("a"), "csv")
     with pytest.raises(ValueError, match="delimiter"):
         Source(Path("a"), "parquet", ",")
     assert hash(Source(Path("a"), "csv", ",")) == hash(Source(Path("a"), "csv", ","))
