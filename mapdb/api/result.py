@@ -5,6 +5,17 @@ from __future__ import annotations
 import pyarrow as pa
 
 from mapdb.query import session
+from mapdb.query.types import QueryError
+
+
+def _pylist(t: pa.Table, i: int) -> list:
+    """Column ``i`` as Python values; a value Python cannot hold (a date past year 9999, a
+    timestamp past datetime's range) is a QueryError naming the column."""
+    try:
+        return t.column(i).to_pylist()
+    except (OverflowError, ValueError, pa.ArrowException) as e:
+        raise QueryError(f"column {t.column_names[i]!r} holds a value Python cannot "
+                         f"represent ({type(e).__name__}: {e}); use to_arrow()") from None
 
 
 class Result:
@@ -57,7 +68,7 @@ class Result:
 
     def fetchall(self) -> list[tuple]:
         t = self._run()
-        cols = [t.column(i).to_pylist() for i in range(t.num_columns)]
+        cols = [_pylist(t, i) for i in range(t.num_columns)]
         return list(zip(*cols, strict=True)) if cols else []
 
     def fetchone(self) -> tuple | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from mapdb.errors import TruncatedFileError
+from mapdb.errors import MapdbError, TruncatedFileError
 from mapdb.query.binder import bind_sql
 from mapdb.query.executor import Context, materialize, output
 from mapdb.query.explain import render
@@ -22,6 +22,7 @@ from mapdb.query.plan import CTEScan, Plan, Query, Scan
 from mapdb.query.plancache import PlanCache
 from mapdb.query.points import PointTemplates
 from mapdb.query.source import TableSource
+from mapdb.query.types import QueryError
 from mapdb.storage import guard
 
 
@@ -173,6 +174,12 @@ def execute(p: Prepared, workers: int | None = None, fused: bool = True
     try:
         table = materialize(p.plan, ctx)
         out = output(table, p.plan.schema, p.query.names)
+    except (pa.ArrowException, ArithmeticError, LookupError, ValueError, UnicodeError,
+            MemoryError) as e:
+        if isinstance(e, MapdbError):
+            raise
+        # nothing but mapdb errors leaves a statement: say what failed, keep the cause
+        raise QueryError(f"the query failed while running: {type(e).__name__}: {e}") from e
     finally:
         ctx.close()
         try:

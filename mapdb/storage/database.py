@@ -13,7 +13,13 @@ from dataclasses import replace
 
 import pyarrow as pa
 
-from mapdb.errors import NotFoundError, ReadOnlyError, StorageError, TableDroppedError
+from mapdb.errors import (
+    InvalidOptionError,
+    NotFoundError,
+    ReadOnlyError,
+    StorageError,
+    TableDroppedError,
+)
 from mapdb.storage import durability as durability_mod
 from mapdb.storage import fileops, manifest, names, table
 from mapdb.storage.durability import Durability
@@ -36,14 +42,33 @@ class DatabaseStore:
 
     def __init__(self, path: str | os.PathLike, readonly: bool = False,
                  durability: str | None = None):
+        if not os.fspath(path):
+            raise InvalidOptionError("the database path is empty; name a directory "
+                                     "(\".\" for the current one)")
         self.path = os.path.abspath(os.fspath(path))
         self.readonly = readonly
         self.durability_arg = None if durability is None else durability_mod.check(durability)
         self._latest: dict[str, tuple] = {}  # manifests dir -> (dir stamp, latest_version)
         self._dirs: dict[str, str] = {}  # table name -> its directory
+        try:
+            self._open_or_create()
+            if not readonly:
+                self._remove_dead_staging()
+        except OSError as e:
+            what = "open" if readonly else "open or create"
+            raise StorageError(f"{self.path}: cannot {what} the database: "
+                               f"{e.strerror or e}") from None
+        self.persisted_durability = self._read_marker().get("durability")
+
+    def _open_or_create(self) -> None:
+        if os.path.islink(self.path) and not os.path.isdir(self.path):
+            raise StorageError(f"{self.path}: is a symlink to nothing a database can be "
+                               f"(a loop, or a missing target)")
+        if os.path.exists(self.path) and not os.path.isdir(self.path):
+            raise StorageError(f"{self.path}: is a file, not a database directory")
         marker = os.path.join(self.path, MARKER)
         if not os.path.exists(marker):
-            if readonly:
+            if self.readonly:
                 raise NotFoundError(f"{self.path}: no mapdb database here")
             if os.path.isdir(self.path) and os.listdir(self.path):
                 raise StorageError(f"{self.path}: directory exists, is not empty and is not a "
@@ -53,9 +78,6 @@ class DatabaseStore:
             fileops.write_file(tmp, json.dumps({"format": "mapdb", "version": 1}).encode())
             fileops.rename(tmp, marker)
             fileops.fsync_dir(self.path)
-        self.persisted_durability = self._read_marker().get("durability")
-        if not readonly:
-            self._remove_dead_staging()
 
     # -- durability ----------------------------------------------------------------------
     def _read_marker(self) -> dict:
@@ -187,6 +209,9 @@ class DatabaseStore:
         ``dropped``: a missing table is a TableDroppedError (the caller had opened it)."""
         self._writable()
         d = self.table_dir(name)
+        if os.path.islink(d):
+            raise StorageError(f"{d}: the table's directory is a symlink; mapdb never "
+                               f"writes through symlinks inside a database")
         if not self.exists(name):
             if dropped:
                 raise TableDroppedError(f"table {name!r} was dropped")
@@ -249,6 +274,7 @@ class DatabaseStore:
                 fileops.fsync_dir(self.path)
         finally:
             lock.release()
+        fileops.crash_point("after-drop-rename")
         shutil.rmtree(trash, ignore_errors=True)  # readers' open mappings stay valid
 
 

@@ -854,6 +854,7 @@ def reclaim(table_dir: str) -> int:
 
     Must be called with the writer lock held. Returns the number of paths removed.
     """
+    _check_dirs(table_dir)
     manifests_dir, segments_dir, dicts_dir = _dirs(table_dir)
     removed = 0
     vs = manifest.versions(manifests_dir)
@@ -876,22 +877,43 @@ def reclaim(table_dir: str) -> int:
         live_index |= {ref.name for ix in m.indexes for ref in ix.files.values()}
     for name in os.listdir(manifests_dir):
         if ".tmp-" in name:
-            os.unlink(os.path.join(manifests_dir, name))
+            _remove(os.path.join(manifests_dir, name))
             removed += 1
     for name in os.listdir(segments_dir):
         if name not in live_segments:
-            shutil.rmtree(os.path.join(segments_dir, name), ignore_errors=True)
+            _remove(os.path.join(segments_dir, name))
             removed += 1
     for name in os.listdir(dicts_dir):
         if name.rsplit(".", 1)[0] not in live_chunks:
-            os.unlink(os.path.join(dicts_dir, name))
+            _remove(os.path.join(dicts_dir, name))
             removed += 1
     ixd = indexes_dir(table_dir)
     for name in os.listdir(ixd) if os.path.isdir(ixd) else []:
         if name not in live_index:
-            os.unlink(os.path.join(ixd, name))
+            _remove(os.path.join(ixd, name))
             removed += 1
     return removed
+
+
+def _check_dirs(table_dir: str) -> None:
+    """StorageError if a directory a writer writes into is a symlink (or not a directory):
+    writes never leave the database through a link."""
+    for d in (table_dir, *_dirs(table_dir), indexes_dir(table_dir)):
+        if os.path.islink(d) or (os.path.exists(d) and not os.path.isdir(d)):
+            raise StorageError(f"{d}: is a symlink or a file where the table keeps a "
+                               f"directory; mapdb never writes through it (remove it)")
+
+
+def _remove(path: str) -> None:
+    """Delete what no version names: a directory tree (a symlink is not followed), a file,
+    a symlink; whatever stands at a name the writer will use next."""
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def make_table_dirs(work_dir: str) -> None:
