@@ -19,7 +19,7 @@ One source file per concept, included here so they compile into one extension mo
   scan.pxi        fused filter + group + aggregate kernels over mapped columns
   hashindex.pxi   value hashing, hash-index build and probe
   join.pxi        JoinTable: hash-join build on int64 keys, probe/mark/count without the GIL
-  validate.pxi    structural checks of mapped buffers: offsets, UTF-8, bitmaps, ranges
+  validate.pxi    a structural check of string offsets (a morsel's, before Arrow)
 """
 
 include "errors.pxi"

@@ -22,7 +22,6 @@ from mapdb._ext._core import (
     build_hash_index,
     checksum64,
     copy_into,
-    count_ones,
     damaged_since,
     fadvise,
     fallocate,
@@ -37,13 +36,11 @@ from mapdb._ext._core import (
     locked_bytes,
     memlock_limit,
     offsets_error,
-    out_of_range,
     probe_hash_index,
     probe_one,
     sigbus_events,
     sorted_key_runs,
     start_writeback,
-    utf8_error,
 )
 
 __all__ = [
@@ -64,7 +61,6 @@ __all__ = [
     "build_hash_index",
     "checksum64",
     "copy_into",
-    "count_ones",
     "damaged_since",
     "fadvise",
     "fallocate",
@@ -79,11 +75,9 @@ __all__ = [
     "locked_bytes",
     "memlock_limit",
     "offsets_error",
-    "out_of_range",
     "probe_hash_index",
     "probe_one",
     "sigbus_events",
     "sorted_key_runs",
     "start_writeback",
-    "utf8_error",
 ]

@@ -163,7 +163,8 @@ class _Shape:
             arrays = []
             for c in plain:
                 d = source.dictionary(c) if self.types[c].is_dictionary else None
-                arrays.append(source._physical(c, checked=False)[seg].arrow(d))
+                # never handed out whole: its slices and takes are checked (_valid)
+                arrays.append(source._physical(c, checked=False)[seg].arrow(d, safe=False))
             base = pa.Table.from_arrays(arrays, names=plain) if plain else None
             decimals = [(i, self.schema.field(i),
                          taker(source._physical(c, checked=False)[seg]))

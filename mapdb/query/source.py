@@ -56,6 +56,14 @@ def scaled_ints(arr: pa.Array) -> pa.Array:
         np.ascontiguousarray(words[0::2]))], arr.null_count)
 
 
+def _validity(a: pa.Array) -> pa.Buffer:
+    """The validity bitmap of ``a`` starting at bit 0 (a slice's may start mid-byte)."""
+    if a.offset % 8 == 0:
+        return a.buffers()[0].slice(a.offset // 8, (len(a) + 7) // 8)
+    return pa.py_buffer(np.packbits(a.is_valid().to_numpy(zero_copy_only=False),
+                                    bitorder="little"))
+
+
 class Source:
     name: str
 
@@ -107,6 +115,7 @@ class TableSource(Source):
         self.name = name
         self.snapshot = snapshot
         self._types = {c.name: from_arrow(c.type.arrow_type) for c in snapshot.manifest.schema}
+        self._variable = {c.name for c in snapshot.manifest.schema if c.type.is_variable}
         self._zones: dict[str, list[np.ndarray]] = {}
         self._codes: dict[str, dict] = {}
         self._phys: dict[str, list] = {}  # checked PhysicalColumns (see _physical)
@@ -223,14 +232,40 @@ class TableSource(Source):
 
     def arrays(self, m: Morsel, columns: list[str]) -> dict[str, pa.Array]:
         """Arrow views of the morsel's rows (decimals: their stored narrow ints, widened to
-        int64 for this morsel only)."""
+        int64 for this morsel only; strings and binaries: their offsets copied, see
+        _variable_morsel)."""
         out = {}
         for c in columns:
             if self._types[c].kind == "decimal":
                 out[c] = self._decimal_morsel(c, m)
+            elif c in self._variable:
+                out[c] = self._variable_morsel(c, m)
             else:
                 out[c] = self.snapshot.column_chunks(c)[m.segment].slice(m.start, m.rows)
         return out
+
+    def _variable_morsel(self, column: str, m: Morsel) -> pa.Array:
+        """The morsel's strings with their offsets copied out of the mapping and checked
+        (non-decreasing, inside the data); the bytes stay mapped. A file truncated by
+        another process under the scan reads as zeros past its new end (the SIGBUS guard's
+        patch pages, or the kernel's own zero-filled tail of the last page), and Arrow,
+        which trusts offsets, would read outside the data on the first decreasing pair:
+        the copy is checked once and stays as checked. About 1 MB per morsel."""
+        a = self.snapshot.column_chunks(column)[m.segment]
+        _, offsets, data = a.buffers()
+        offs = np.frombuffer(offsets, np.int64, count=m.rows + 1,
+                             offset=(a.offset + m.start) * 8).copy()
+        lo, hi, size = int(offs[0]), int(offs[-1]), data.size if data is not None else 0
+        offs -= lo
+        if not (0 <= lo <= hi <= size) or _ext.offsets_error(offs, hi - lo) >= 0:
+            from mapdb.errors import CorruptionError
+            raise CorruptionError(f"table {self.name!r}, column {column!r}: string offsets "
+                                  f"of rows {m.start}..{m.stop} point outside the data (a "
+                                  f"file shrank or was damaged under the scan)")
+        part = a.slice(m.start, m.rows)
+        bits = None if part.null_count == 0 else _validity(part)
+        return pa.Array.from_buffers(a.type, m.rows, [bits, pa.py_buffer(offs),
+                                                      data.slice(lo, hi - lo)])
 
     def gather(self, m: Morsel, columns: list[str], rows: np.ndarray) -> dict[str, pa.Array]:
         """Only the given rows (offsets in the morsel) of each column: numpy gathers from

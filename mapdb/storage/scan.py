@@ -104,8 +104,8 @@ class PhysicalColumn:
         args = self._unchecked
         if args is not None:
             from mapdb.storage import validate
-            d, files, dictionary_length = args
-            validate.column(d, self.rows, self.ctype, files, self._maps, dictionary_length)
+            d, files = args
+            validate.column(d, self.ctype, files, self._maps)
             self._unchecked = None
         return self
 
@@ -198,10 +198,12 @@ class PhysicalColumn:
             if not m.closed:
                 m.advise(0, None, ADVICE[how])
 
-    def arrow(self, dictionary=None):
+    def arrow(self, dictionary=None, safe: bool = True):
         """The column as an Arrow array over the same mappings (no copy; not for decimals,
         whose Arrow type is wider than their stored width). Dict columns: a
-        DictionaryArray over ``dictionary``, or the int32 codes without one."""
+        DictionaryArray over ``dictionary``, or the int32 codes without one; ``safe``:
+        Arrow checks every code against the dictionary (False for an array that is only
+        sliced or taken from, its parts checked as they are handed out)."""
         import pyarrow as pa
         t, n = self.ctype, self.rows
         if t.kind == "decimal":
@@ -214,8 +216,8 @@ class PhysicalColumn:
         if t.is_dictionary:
             codes = pa.Array.from_buffers(pa.int32(), n, [vbuf, pa.py_buffer(self.data)],
                                           self.null_count)
-            return codes if dictionary is None else pa.DictionaryArray.from_arrays(codes,
-                                                                                  dictionary)
+            return codes if dictionary is None else pa.DictionaryArray.from_arrays(
+                codes, dictionary, safe=safe)
         return pa.Array.from_buffers(t.arrow_type, n, [vbuf, pa.py_buffer(self.data)],
                                      self.null_count)
 
@@ -413,9 +415,8 @@ def _data_dtype(ctype: ColumnType, width: int | None) -> np.dtype:
 
 
 def open_physical(segments_dir: str, seg: segment.SegmentMeta, spec: segment.ColumnSpec,
-                  table_id: bytes, dictionary_length: int | None = None) -> PhysicalColumn:
-    """Map one column of one segment for a scan, unchecked (see PhysicalColumn; ``check``
-    tests dict columns' codes against ``dictionary_length``)."""
+                  table_id: bytes) -> PhysicalColumn:
+    """Map one column of one segment for a scan, unchecked (see PhysicalColumn)."""
     d = os.path.join(segments_dir, seg.dirname)
     files = seg.columns[spec.id]
     maps = segment.map_column(d, seg, spec, table_id, check=False)
@@ -436,7 +437,7 @@ def open_physical(segments_dir: str, seg: segment.SegmentMeta, spec: segment.Col
             offsets=view(BufferKind.OFFSETS, np.dtype("<i8"), n + 1) if files.offsets else None,
             null_count=files.null_count, zones=zones, _maps=maps,
             _paths=tuple(os.path.join(d, ref.name) for _, ref in files.refs()),
-            _unchecked=(d, files, dictionary_length))
+            _unchecked=(d, files))
     except BaseException:
         for m in maps.values():
             m.close()

@@ -266,8 +266,7 @@ def check_lengths(d: str, seg: SegmentMeta, spec: ColumnSpec) -> None:
 
 
 def map_column(d: str, seg: SegmentMeta, spec: ColumnSpec, table_id: bytes,
-               dictionary_length: int | None = None, check: bool = True
-               ) -> dict[BufferKind, object]:
+               check: bool = True) -> dict[BufferKind, object]:
     """Map a segment's column files but the zone map (BufferKind -> open _ext.Mapping),
     after checking headers and lengths and, with ``check``, what the buffers may tell a
     kernel (storage.validate, once per file). The caller owns the mappings."""
@@ -284,7 +283,7 @@ def map_column(d: str, seg: SegmentMeta, spec: ColumnSpec, table_id: bytes,
             # zeros, so the offsets stay inside the data (mapdb_sigbus.h)
             maps[BufferKind.OFFSETS].guard_fill(files.data.length)
         if check:
-            validate.column(d, seg.rows, spec.type, files, maps, dictionary_length)
+            validate.column(d, spec.type, files, maps)
     except BaseException:
         for m in maps.values():
             m.close()
@@ -293,17 +292,13 @@ def map_column(d: str, seg: SegmentMeta, spec: ColumnSpec, table_id: bytes,
 
 
 def open_column(segments_dir: str, seg: SegmentMeta, spec: ColumnSpec, table_id: bytes,
-                dictionary: pa.Array | None = None, dictionary_length: int | None = None
-                ) -> pa.Array:
+                dictionary: pa.Array | None = None) -> pa.Array:
     """The column of a segment as an Arrow array over the mapped files (no copy, except
     decimals, which are widened from their stored width to decimal128). A dict column
-    without ``dictionary`` comes back as its int32 codes (checked against
-    ``dictionary_length``)."""
+    without ``dictionary`` comes back as its int32 codes."""
     d = os.path.join(segments_dir, seg.dirname)
     files = seg.columns[spec.id]
-    if dictionary is not None:
-        dictionary_length = len(dictionary)
-    maps = map_column(d, seg, spec, table_id, dictionary_length)
+    maps = map_column(d, seg, spec, table_id)
     refs = dict(files.refs())
     try:
         bufs = {kind: pa.py_buffer(m).slice(HEADER_SIZE, refs[kind].length)
@@ -321,7 +316,7 @@ def open_column(segments_dir: str, seg: SegmentMeta, spec: ColumnSpec, table_id:
     if t.is_dictionary:
         codes = pa.Array.from_buffers(pa.int32(), seg.rows, [validity, data], files.null_count)
         return codes if dictionary is None else pa.DictionaryArray.from_arrays(
-            codes, dictionary, safe=False)  # the codes were checked against it
+            codes, dictionary, safe=False)  # the codes file's checksum was checked
     if t.kind == "decimal":
         low = np.frombuffer(data, f"<i{files.data_width(t)}", count=seg.rows)
         wide = np.empty(2 * seg.rows, np.int64)

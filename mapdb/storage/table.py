@@ -165,8 +165,7 @@ class Snapshot:
             d = self.dictionary(spec) if spec.type.is_dictionary else None
             with self.reading():
                 self._chunks[spec.id] = [
-                    segment.open_column(self.segments_dir, s, spec, self.manifest.table_id, d,
-                                        self.manifest.dictionary_length(spec.id))
+                    segment.open_column(self.segments_dir, s, spec, self.manifest.table_id, d)
                     for s in self.manifest.segments]
         return self._chunks[spec.id]
 
@@ -184,9 +183,8 @@ class Snapshot:
                 try:
                     with self.reading():
                         for s in self.manifest.segments:
-                            cols.append(scan.open_physical(
-                                self.segments_dir, s, spec, self.manifest.table_id,
-                                self.manifest.dictionary_length(spec.id)))
+                            cols.append(scan.open_physical(self.segments_dir, s, spec,
+                                                           self.manifest.table_id))
                 except BaseException:
                     for c in cols:
                         c.close()
