@@ -118,6 +118,7 @@ class Dialect:
     escape: str | None
     skip: int
     columns: int
+    trailing: bool = False  # data records end with one more, empty, field (``1|2|``)
 
 
 @dataclass
@@ -126,11 +127,13 @@ class _Candidate:
     quote: str | None
     escape: str | None
     counts: list[int] = field(default_factory=list)
+    last_empty: bool = False  # every record after the first ends with an empty field
     error: bool = False
     ever_quoted: bool = False
     ever_escaped: bool = False
     skip: int = 0
     columns: int = 0
+    trailing: bool = False
 
 
 def sniff_dialect(text: str, *, at_eof: bool, delimiter: str | None = None,
@@ -141,14 +144,14 @@ def sniff_dialect(text: str, *, at_eof: bool, delimiter: str | None = None,
     if "\x00" in text:
         text = text.replace("\x00", " ")  # data, never a delimiter or quote
     candidates = [_Candidate(d, q, e) for d, q, e in _search_space(delimiter, quote)]
-    cache: dict[tuple, tuple[list[int], bool]] = {}
+    cache: dict[tuple, tuple[list[int], bool, bool]] = {}
     for c in candidates:
         q = c.quote if c.quote is not None and c.quote in text else None
         e = c.escape if q is not None and c.escape is not None and c.escape in text else None
         key = (c.delimiter, q, e)
         if key not in cache:
             cache[key] = _count_fields(text, c.delimiter, q, e, at_eof)
-        c.counts, c.error = cache[key]
+        c.counts, c.last_empty, c.error = cache[key]
         if q is not None:
             c.ever_quoted = _quoted(text, c.delimiter, q)
             c.ever_escaped = e is not None and _escaped(text, c.delimiter, q, e)
@@ -168,7 +171,7 @@ def sniff_dialect(text: str, *, at_eof: bool, delimiter: str | None = None,
         # and a quoted value further on as meant (DuckDB would keep its quotes).
         q = '"'
     escape = "\\" if best.escape == "\\" and best.ever_escaped else q
-    return Dialect(best.delimiter, q, escape, best.skip, best.columns)
+    return Dialect(best.delimiter, q, escape, best.skip, best.columns, best.trailing)
 
 
 def _search_space(delimiter: str | None, quote: str | None) -> list[tuple]:
@@ -185,10 +188,11 @@ def _search_space(delimiter: str | None, quote: str | None) -> list[tuple]:
 
 
 def _count_fields(text: str, delimiter: str, quote: str | None, escape: str | None,
-                  at_eof: bool) -> tuple[list[int], bool]:
-    """(fields per record, error): blank lines are skipped (as DuckDB and pyarrow do). An
-    error rules the candidate out, as in DuckDB: a quote still open at the end of the file,
-    or text right after a closing quote (``"a"b``)."""
+                  at_eof: bool) -> tuple[list[int], bool, bool]:
+    """(fields per record, whether every record after the first ends with an empty field,
+    error): blank lines are skipped (as DuckDB and pyarrow do). An error rules the
+    candidate out, as in DuckDB: a quote still open at the end of the file, or text right
+    after a closing quote (``"a"b``)."""
     kw: dict = {"delimiter": delimiter, "strict": True}
     if quote is None:
         kw.update(quoting=csv.QUOTE_NONE, quotechar=None, escapechar=None)
@@ -198,18 +202,21 @@ def _count_fields(text: str, delimiter: str, quote: str | None, escape: str | No
         kw.update(quotechar=quote, doublequote=escape is not None,
                   escapechar=escape if escape is not None and escape != quote else None)
     counts: list[int] = []
+    last_empty = True
     try:
         for row in csv.reader(io.StringIO(text + "\n" + _END + "\n", newline=""), **kw):
             if row == [_END] or len(counts) >= SAMPLE_ROWS:
-                return counts, False
+                return counts, last_empty and len(counts) > 1, False
             if row:
+                if counts and row[-1]:
+                    last_empty = False
                 counts.append(len(row))
     except csv.Error as exc:
         if "unexpected end of data" not in str(exc) or at_eof:
-            return counts, True
+            return counts, False, True
         # the sample ends inside a quoted value: the records before it are whole
-        return counts, False
-    return counts, at_eof  # the sentinel was swallowed by a quote left open
+        return counts, last_empty and len(counts) > 1, False
+    return counts, False, at_eof  # the sentinel was swallowed by a quote left open
 
 
 def _quoted(text: str, delimiter: str, quote: str) -> bool:
@@ -234,12 +241,16 @@ def _choose(candidates: list[_Candidate]) -> _Candidate | None:
             continue
         counts = c.counts[:FIRST_ROWS]
         num_cols = counts[0] if counts else 1
-        consistent = padding = dirty = 0
+        consistent = padding = dirty = header = 0
         first_valid = False
         for row, n in enumerate(counts):
-            if num_cols < n:  # all rows so far are notes above the real table
+            if c.last_empty and n == counts[header] + 1:
+                # ``1|2|`` under ``a|b``: a trailing delimiter on the data rows (DuckDB)
+                consistent += 1
+                c.trailing = True
+            elif num_cols < n:  # all rows so far are notes above the real table
                 first_valid = True
-                padding, num_cols, dirty, consistent = 0, n, row, 1
+                padding, num_cols, dirty, consistent, header = 0, n, row, 1, row
             elif n == num_cols:
                 if not first_valid:
                     first_valid, dirty = True, row
@@ -282,7 +293,8 @@ def _choose(candidates: list[_Candidate]) -> _Candidate | None:
     if len(chosen) <= 1 or len(chosen[0].counts) <= FIRST_ROWS:
         return chosen[0] if chosen else None
     survivors = [c for c in chosen
-                 if all(n == max_columns for n in c.counts[FIRST_ROWS:])]
+                 if all(n == max_columns or (c.trailing and n == max_columns + 1)
+                        for n in c.counts[FIRST_ROWS:])]
     for i, c in enumerate(survivors):
         if c.quote is not None and c.ever_quoted:
             for other in survivors[i + 1:]:
