@@ -178,7 +178,7 @@ def make_trial(seed: int, index: int, pristine: str, table_files: list[File],
     damage; the same numbers give the same trial."""
     rng = random.Random(f"{seed}:{index}")
     trial = {"seed": seed, "index": index, "order_seed": rng.randrange(1 << 30)}
-    if scan_files and rng.random() < SCAN_SHARE:
+    if rng.random() < SCAN_SHARE and scan_files:  # (drawn even without: the same trials)
         f = rng.choice([f for f in scan_files if f.column == "s" and
                         f.role in ("offsets", "data")])
         return {**trial, "damage": "truncate under scan", "kind": f"scan {f.kind}",
@@ -669,7 +669,7 @@ def _crash_note(status, work: str) -> str:
 class Fuzzer:
     """A pristine database (and for scan trials the big table), its answers, and trials."""
 
-    def __init__(self, work: str, seed: int, scans: bool = True, pristine: str | None = None):
+    def __init__(self, work: str, seed: int, pristine: str | None = None):
         self.work = work
         self.seed = seed
         self._count = iter(range(1 << 62))
@@ -682,19 +682,17 @@ class Fuzzer:
         self.manifest = os.path.join(self.pristine, next(
             f.rel for f in self.files if f.role == "manifest"))
         self.answers = self._calibrate()  # {query: {"digest", "rows", "columns", "names"}}
-        self.big = self.scan_files = self.scan_answers = None
-        if scans:
-            self.big = os.path.join(work, "pristine-big")
-            if not os.path.exists(self.big):
-                build_scan(self.big)
-            self.scan_files = files(self.big, "big")
-            self.big_manifest = os.path.join(self.big, next(
-                f.rel for f in self.scan_files if f.role == "manifest"))
-            ready = os.path.join(work, "scan-ready")
-            status = _watch(sup.start(scan_child, self.big, None, ready, "", os.devnull, 0),
-                            None, 120)
-            self.scan_answers = _read_json(ready)
-            assert status == 0 and self.scan_answers, f"the pristine scan failed ({status})"
+        self.big = os.path.join(work, "pristine-big")
+        if not os.path.exists(self.big):
+            build_scan(self.big)
+        self.scan_files = files(self.big, "big")
+        self.big_manifest = os.path.join(self.big, next(
+            f.rel for f in self.scan_files if f.role == "manifest"))
+        ready = os.path.join(work, "scan-ready")
+        status = _watch(sup.start(scan_child, self.big, None, ready, "", os.devnull, 0),
+                        None, 120)
+        self.scan_answers = _read_json(ready)
+        assert status == 0 and self.scan_answers, f"the pristine scan failed ({status})"
 
     def _calibrate(self) -> dict:
         """The pristine answers, twice in different orders: they must agree (so a WRONG
@@ -825,11 +823,10 @@ class Fuzzer:
         """The pristine copies must still verify (trials hard-link their files)."""
         out = []
         for path, table, manifest in ((self.pristine, "t", self.manifest),
-                                      (self.big, "big", getattr(self, "big_manifest", None))):
-            if path is not None:
-                v = verify_db(path, table, manifest)
-                if v["verify"] != "nothing" or not v["same_manifest"]:
-                    out.append(f"the pristine copy {path} changed: {v}")
+                                      (self.big, "big", self.big_manifest)):
+            v = verify_db(path, table, manifest)
+            if v["verify"] != "nothing" or not v["same_manifest"]:
+                out.append(f"the pristine copy {path} changed: {v}")
         return out
 
 
@@ -839,7 +836,8 @@ class Report:
     seed: int
     records: list[dict]
     seconds: float
-    broken: list[str]
+    broken: list[str]  # the harness's own problems (the pristine copy changed)
+    pristine: str
 
     @property
     def failures(self) -> list[dict]:
@@ -874,7 +872,7 @@ class Report:
         fails = self.failures
         if fails:
             out.append(f"  FAILURES ({len(fails):,}; replay one: python -m "
-                       f"tests.reliability.damage --replay SEED:TRIAL):")
+                       f"tests.reliability.damage --replay SEED:TRIAL [--db {self.pristine}]):")
             for r in fails[:max_failures]:
                 out.append(f"    {r['seed']}:{r['index']} {r['kind']}, {describe(r)}: "
                            f"{r['outcome']}; fails: {', '.join(r['failures'])}")
@@ -895,7 +893,7 @@ def run(trials: int, seed: int, work: str, jobs: int = 2, progress: Callable | N
     (time.monotonic()) if given. ``progress(record)`` is called after each trial (from
     worker threads); with ``keep`` the directories of failed trials stay in ``work``."""
     t0 = time.monotonic()
-    fz = Fuzzer(work, seed, scans=trials >= 20)
+    fz = Fuzzer(work, seed)
 
     def chunk(lo: int) -> list[dict]:
         if deadline is not None and time.monotonic() > deadline:
@@ -912,7 +910,7 @@ def run(trials: int, seed: int, work: str, jobs: int = 2, progress: Callable | N
     with ThreadPoolExecutor(max_workers=jobs) as ex:
         records = [r for recs in ex.map(chunk, range(0, trials, BATCH)) for r in recs]
     records.sort(key=lambda r: r["index"])
-    return Report(seed, records, time.monotonic() - t0, fz.pristine_intact())
+    return Report(seed, records, time.monotonic() - t0, fz.pristine_intact(), fz.pristine)
 
 
 def replay(ids: list[str], work: str, pristine: str | None = None) -> list[dict]:
@@ -923,7 +921,7 @@ def replay(ids: list[str], work: str, pristine: str | None = None) -> list[dict]
         seed, index = s.split(":")
         by_seed.setdefault(int(seed), []).append(int(index))
     for seed, indexes in by_seed.items():
-        fz = Fuzzer(work, seed, scans=True, pristine=pristine)
+        fz = Fuzzer(work, seed, pristine=pristine)
         out += [fz.run(fz.trial(i), keep=True) for i in indexes]
     return out
 
