@@ -53,7 +53,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from mapdb import _ext
-from mapdb.errors import NotFoundError, PinWarning
+from mapdb.errors import NotFoundError, PinWarning, StorageError
 from mapdb.storage import index as _index
 from mapdb.storage.table import Snapshot, TableFile
 
@@ -141,8 +141,18 @@ def _tail_correction(m, size: int) -> int:
     return (PAGE - tail) if m.resident_pages(size - tail, tail) else 0
 
 
+def _map(path: str) -> _ext.Mapping:
+    """Map a table's file for cache control (never through a symlink); a file that is
+    missing (its table dropped meanwhile) or unreadable is a StorageError naming it."""
+    try:
+        return _ext.Mapping(path, follow_symlinks=False)
+    except OSError as e:
+        raise StorageError(f"{path}: cannot map it for cache control ({e.strerror or e})"
+                           ) from None
+
+
 def _measure_one(f: TableFile) -> FileResidency:
-    with _ext.Mapping(f.path) as m:
+    with _map(f.path) as m:
         size = len(m)
         n = m.resident_pages() if size else 0
         return FileResidency(f, size, _pages(size), n, n * PAGE - _tail_correction(m, size))
@@ -156,7 +166,7 @@ def _measure_group(files: Sequence[TableFile], width: int
     maps = []
     try:
         for f in files:
-            maps.append(_ext.Mapping(f.path))
+            maps.append(_map(f.path))
         sizes = [len(m) for m in maps]
         npages = [_pages(s) for s in sizes]
         total = sum(npages)
@@ -225,10 +235,11 @@ def warm_files(files: Iterable[TableFile]) -> int:
     the bytes covered."""
     files = list(files)
     for f in files:  # start every read at once: the disk sees the whole queue
-        _ext.fadvise(f.path, 0, 0, _ext.FileAdvice.WILLNEED)
+        with contextlib.suppress(OSError):  # advice only: the mapping below says why
+            _ext.fadvise(f.path, 0, 0, _ext.FileAdvice.WILLNEED)
     total = 0
     for f in files:
-        with _ext.Mapping(f.path) as m:
+        with _map(f.path) as m:
             total += len(m)
             if not len(m):
                 continue
@@ -251,7 +262,10 @@ def evict_files(files: Iterable[TableFile]) -> int:
     stay. Returns the bytes covered."""
     total = 0
     for f in files:
-        _ext.fadvise(f.path, 0, 0, _ext.FileAdvice.DONTNEED)
+        try:
+            _ext.fadvise(f.path, 0, 0, _ext.FileAdvice.DONTNEED)
+        except OSError as e:
+            raise StorageError(f"{f.path}: cannot evict it ({e.strerror or e})") from None
         total += f.size
     return total
 
@@ -597,9 +611,9 @@ class PinSet:
         p = self._pins.get(f.path)
         if p is None:
             try:
-                m = _ext.Mapping(f.path)
-            except FileNotFoundError:
-                return True
+                m = _map(f.path)
+            except StorageError:
+                return True  # gone with its version (or unreadable): nothing to pin
             try:
                 m.lock()
             except OSError as e:  # MemoryLockError: RLIMIT_MEMLOCK / no CAP_IPC_LOCK
