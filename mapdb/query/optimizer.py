@@ -246,12 +246,20 @@ def _push(target: Plan, preds: list[Expr]) -> Plan | None:
     return Filter(target, conjoin(preds))
 
 
-def _prune(plan: Plan, needed: set[str] | None) -> None:
-    """Scans read only the columns some operator above uses."""
+def _prune(plan: Plan, needed: set[str] | None, counted: bool = False) -> None:
+    """Scans read only the columns some operator above uses. A scan whose rows matter but
+    none of whose columns do (the other side of ``SELECT count(*) FROM a, b``) keeps its
+    narrowest column: its batches then carry their row count wherever they are
+    materialized (an Arrow table without columns has no rows). ``counted``: the parent
+    counts the rows of each batch itself (an aggregate or projection over the scan), so
+    no column is needed."""
     if isinstance(plan, Scan):
         use = set(plan.columns) if needed is None else set(needed)
         if plan.filter is not None:
             use |= plan.filter.columns()
+        if not use and plan.columns and not counted:
+            t = plan.source.types()
+            use = {min(plan.columns, key=lambda c: _width(t[c]))}
         plan.columns = [c for c in plan.columns if c in use]
         if needed is not None and plan.filter is not None:
             hidden = frozenset(plan.filter.columns() - set(needed))
@@ -261,14 +269,14 @@ def _prune(plan: Plan, needed: set[str] | None) -> None:
     if isinstance(plan, Project):
         if needed is not None:
             plan.exprs = [(n, e) for n, e in plan.exprs if n in needed] or plan.exprs[:1]
-        _prune(plan.input, set().union(*(e.columns() for _, e in plan.exprs)))
+        _prune(plan.input, set().union(*(e.columns() for _, e in plan.exprs)), True)
     elif isinstance(plan, Aggregate):
         cols = set()
         for _, e in plan.keys:
             cols |= e.columns()
         for _, a in plan.aggs:
             cols |= a.columns()
-        _prune(plan.input, cols)
+        _prune(plan.input, cols, True)
     elif isinstance(plan, Filter):
         _prune(plan.input, (needed if needed is not None else {n for n, _ in plan.schema})
                | plan.predicate.columns())
@@ -303,6 +311,13 @@ def _prune(plan: Plan, needed: set[str] | None) -> None:
         for _, f in plan.funcs:
             cols |= f.columns()
         _prune(plan.input, cols & names(plan.input))
+
+
+def _width(t) -> tuple:
+    """How costly a column of type ``t`` is to read (for the column a scan keeps)."""
+    import pyarrow as pa
+    fixed = t.arrow is not None and pa.types.is_primitive(t.arrow)
+    return (not fixed, t.arrow.bit_width if fixed else 0)
 
 
 _FLIP = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq"}
