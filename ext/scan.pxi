@@ -68,8 +68,9 @@ ctypedef struct FilterDesc:
     int is_float
     int64_t lo
     int64_t hi
-    double dlo
+    double dlo       # floats: numbers in [dlo, dhi] pass, and NaN when nan_ok
     double dhi
+    int nan_ok
     const uint8_t *members  # not NULL: also members[v - lo] != 0 (IN on dictionary codes)
 
 ctypedef struct KeyDesc:
@@ -384,7 +385,7 @@ cdef class FusedState:
         for i in range(cells):
             self.imin[i] = INT64_MAX
             self.imax[i] = INT64_MIN
-            self.dmin[i] = float("inf")
+            self.dmin[i] = float("nan")  # NaN: no value yet, or only NaNs (see _minmax)
             self.dmax[i] = float("-inf")
 
     def __dealloc__(self):
@@ -412,9 +413,9 @@ cdef class FusedState:
                 self.imin[i] = other.imin[i]
             if other.imax[i] > self.imax[i]:
                 self.imax[i] = other.imax[i]
-            if other.dmin[i] < self.dmin[i]:
+            if other.dmin[i] < self.dmin[i] or self.dmin[i] != self.dmin[i]:
                 self.dmin[i] = other.dmin[i]
-            if other.dmax[i] > self.dmax[i]:
+            if other.dmax[i] > self.dmax[i] or other.dmax[i] != other.dmax[i]:
                 self.dmax[i] = other.dmax[i]
 
     def results(self):
@@ -452,8 +453,8 @@ cdef class FusedState:
 
 cdef class FusedProgram:
     """A compiled filter + group + aggregate shape over ``nseg`` segments of ``ncols``
-    columns. ``filters``: (col, is_float, lo, hi); ``keys``: (col, base, card incl. the NULL
-    slot); ``aggs``: (kind name, is_float, first factor, factor count); ``factors``:
+    columns. ``filters``: (col, is_float, lo, hi), floats' bounds with NaN above +inf;
+    ``keys``: (col, base, card incl. the NULL slot); ``aggs``: (kind name, is_float, first factor, factor count); ``factors``:
     (col or -1, a, b) meaning a + b * column (floats when the aggregate is)."""
     cdef int nseg, ncols, nfilt, nkeys, nfac
     cdef readonly int naggs
@@ -503,8 +504,12 @@ cdef class FusedProgram:
                 self.filt[i].members = <const uint8_t *><const char *>flags
             self.filt[i].is_float = is_float
             if is_float:
+                # lo/hi in DuckDB's order of doubles, NaN above +inf (None: unbounded)
+                self.filt[i].nan_ok = hi is None or hi != hi
+                self.filt[i].dhi = float("inf") if hi is None or hi != hi else hi
                 self.filt[i].dlo = float("-inf") if lo is None else lo
-                self.filt[i].dhi = float("inf") if hi is None else hi
+                if lo is not None and lo != lo:  # [NaN, ...]: no number passes
+                    self.filt[i].dlo, self.filt[i].dhi = float("inf"), float("-inf")
             else:
                 self.filt[i].lo = INT64_MIN if lo is None else lo
                 self.filt[i].hi = INT64_MAX if hi is None else hi
@@ -640,10 +645,16 @@ cdef class FusedProgram:
             elif fd.is_float:
                 _gather_f64(c, base, sel, m, dtmp)
                 dlo, dhi = fd.dlo, fd.dhi
-                for i in range(m):
-                    dv = dtmp[i]
-                    sel[k] = sel[i]
-                    k += (dv >= dlo) & (dv <= dhi)
+                if fd.nan_ok:
+                    for i in range(m):
+                        dv = dtmp[i]
+                        sel[k] = sel[i]
+                        k += ((dv >= dlo) & (dv <= dhi)) | (dv != dv)
+                else:
+                    for i in range(m):
+                        dv = dtmp[i]
+                        sel[k] = sel[i]
+                        k += (dv >= dlo) & (dv <= dhi)
             else:
                 lo, hi = fd.lo, fd.hi
                 k = _range_first(c, base, m, lo, hi, sel) if f == 0 and fd.col2 < 0 and \
@@ -1023,10 +1034,10 @@ cdef class FusedProgram:
 
     cdef inline void _minmax(self, FusedState st, size_t cell, AggDesc *ad, i128 v,
                              double dv) noexcept nogil:
-        if ad.is_float:
-            if dv < st.dmin[cell]:
+        if ad.is_float:  # NaN is above every number (DuckDB): max is NaN if one is
+            if dv < st.dmin[cell] or st.dmin[cell] != st.dmin[cell]:
                 st.dmin[cell] = dv
-            if dv > st.dmax[cell]:
+            if dv > st.dmax[cell] or dv != dv:
                 st.dmax[cell] = dv
         else:
             if <int64_t>v < st.imin[cell]:

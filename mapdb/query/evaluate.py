@@ -120,6 +120,85 @@ def _plain(v: Value) -> Value:
 
 _CMP = {"eq": pc.equal, "ne": pc.not_equal, "lt": pc.less, "le": pc.less_equal,
         "gt": pc.greater, "ge": pc.greater_equal}
+_MAGNITUDE = np.int64(0x7FFF_FFFF_FFFF_FFFF)
+
+
+# -- floats: DuckDB's total order -------------------------------------------------------
+# DuckDB orders doubles totally: NaN equals NaN and sits above +inf, -0.0 equals 0.0.
+# IEEE comparisons (Arrow's, numpy's) say NaN is unordered and unequal to itself; Arrow's
+# hashing tells -0.0 from 0.0 and a NaN from a NaN with another sign or payload. So every
+# comparison, sort key, group key and join key of a float goes through one of these.
+
+def has_nan(v: Value) -> bool:
+    """Whether a float array or scalar holds a NaN."""
+    if isinstance(v, pa.Scalar):
+        return v.is_valid and v.as_py() != v.as_py()
+    if v.null_count == len(v):
+        return False
+    return bool(pc.any(pc.is_nan(v)).as_py())
+
+
+def canonical_float(v: Value) -> Value:
+    """A float array (or scalar) with -0.0 as 0.0 and every NaN as one positive NaN, so
+    equal values (in SQL) have equal bits: for hashing, grouping, DISTINCT and join keys.
+    Other types are returned as they are.
+
+    >>> canonical_float(pa.array([-0.0, float("nan"), None, 1.5])).to_pylist()
+    [0.0, nan, None, 1.5]
+    """
+    if not pa.types.is_floating(v.type):
+        return v
+    x = pc.add(v, pa.scalar(0.0, v.type))  # -0.0 + 0.0 is 0.0
+    if has_nan(x):
+        x = pc.if_else(pc.is_nan(x), pa.scalar(float("nan"), v.type), x)
+    return x
+
+
+def float_key(v: Value, zero: bool = True) -> Value:
+    """int64 keys that order a float array (or scalar) as DuckDB orders it: -inf < ... <
+    -0.0 <= 0.0 < ... < +inf < NaN, NULL kept NULL. With ``zero`` (comparisons, sorting)
+    -0.0 and 0.0 have one key; without, -0.0 is just below 0.0 and ``from_float_key``
+    gives the value back exactly (min/max).
+
+    >>> float_key(pa.array([float("nan"), float("inf"), -1.0, 0.0, -0.0, None])).to_pylist()
+    [9221120237041090560, 9218868437227405312, -4607182418800017409, 0, 0, None]
+    """
+    if isinstance(v, pa.Scalar):
+        return float_key(pa.array([v.as_py()], v.type), zero)[0].cast(pa.int64())
+    if isinstance(v, pa.ChunkedArray):
+        return pa.chunked_array([float_key(c, zero) for c in v.chunks], pa.int64())
+    x = v.cast(pa.float64()) if v.type != pa.float64() else v
+    if zero:
+        x = pc.add(x, 0.0)
+    if has_nan(x):
+        x = pc.if_else(pc.is_nan(x), float("nan"), x)
+    nulls = None
+    if x.null_count:
+        nulls = np.asarray(x.is_null().to_numpy(zero_copy_only=False))
+        x = x.fill_null(0.0)
+    bits = np.asarray(x.to_numpy(zero_copy_only=False)).view(np.int64)
+    return from_numpy(bits ^ ((bits >> 63) & _MAGNITUDE), nulls)
+
+
+def from_float_key(k: pa.Array, t: pa.DataType) -> pa.Array:
+    """The floats (of type ``t``) whose ``float_key(..., zero=False)`` is ``k``."""
+    if isinstance(k, pa.ChunkedArray):
+        return pa.chunked_array([from_float_key(c, t) for c in k.chunks], t)
+    nulls = None
+    if k.null_count:
+        nulls = np.asarray(k.is_null().to_numpy(zero_copy_only=False))
+        k = k.fill_null(0)
+    key = np.asarray(k.to_numpy(zero_copy_only=False), np.int64)
+    out = from_numpy((key ^ ((key >> 63) & _MAGNITUDE)).view(np.float64), nulls)
+    return out if t == pa.float64() else out.cast(t)
+
+
+def _compare(op: str, e: Call, a: Value, b: Value) -> Value:
+    if e.args[0].type.kind == "float" and e.args[1].type.kind == "float" and (
+            has_nan(a) or has_nan(b)):
+        # NaN: IEEE says unordered, DuckDB says equal to NaN and above every number
+        return _CMP[op](float_key(a), float_key(b))
+    return _CMP[op](a, b)
 _ARITH = {"add": pc.add_checked, "sub": pc.subtract_checked, "mul": pc.multiply_checked}
 
 
@@ -127,7 +206,7 @@ def _call(e: Call, a: list[Value]) -> Value:
     op, t = e.op, e.type
     a = [_plain(x) for x in a]
     if op in _CMP:
-        return _CMP[op](a[0], a[1])
+        return _compare(op, e, a[0], a[1])
     if op in _ARITH:
         if t.kind == "float":
             return getattr(pc, op if op != "sub" else "subtract")(*a) if op != "mul" \
@@ -170,10 +249,9 @@ def _call(e: Call, a: list[Value]) -> Value:
                     e.args[0].type.arrow)
         x = a[0]
         if e.args[0].type.kind == "float":
-            # is_in hashes the bits: -0.0 would not find 0.0 (nor 0.0 find -0.0), though
-            # they are equal. Adding +0.0 turns -0.0 into 0.0 and changes nothing else.
-            x = pc.add(x, pa.scalar(0.0, x.type))
-            values = pc.add(values, pa.scalar(0.0, values.type))
+            # is_in hashes the bits: -0.0 would not find 0.0, nor a NaN another NaN's
+            # bits, though both pairs are equal in SQL
+            x, values = canonical_float(x), canonical_float(values)
         out = pc.is_in(x, value_set=values, skip_nulls=True)
         # SQL: x IN (...) is NULL when x is NULL, or when no match and the list has a NULL
         out = pc.if_else(pc.is_valid(a[0]), out, pa.scalar(None, pa.bool_()))
@@ -189,9 +267,12 @@ def _call(e: Call, a: list[Value]) -> Value:
         return pc.coalesce(*a)
     if op == "nullif":
         # NULLIF(x, NULL) is x: an unknown comparison does not null the value
-        return pc.if_else(pc.fill_null(pc.equal(a[0], a[1]), False), scalar(None, t), a[0])
+        return pc.if_else(pc.fill_null(_compare("eq", e, a[0], a[1]), False), scalar(None, t),
+                          a[0])
     if op == "retype":
         return a[0]
+    if op == "canonical":  # a float group/distinct/join key: -0.0 as 0.0, one NaN
+        return canonical_float(a[0])
     if op == "widen":  # scaled int64 decimal -> decimal128(38, s) (against a uint64)
         return to_decimal128(a[0], e.args[0].type.scale)
     if op == "rescale":  # decimal scale up by 10**param
@@ -211,6 +292,8 @@ def _call(e: Call, a: list[Value]) -> Value:
     if op == "cast":
         # to a float, values round (Arrow's safe cast refuses ints over 2**53)
         return pc.cast(a[0], t.arrow, safe=t.kind != "float")
+    if op == "parse_float":  # DuckDB trims spaces around the number
+        return pc.cast(pc.utf8_trim_whitespace(a[0]), t.arrow)
     if op == "decimal_to_string":
         s = e.args[0].type.scale
         return pc.cast(to_decimal128(a[0], s), pa.large_string())

@@ -31,8 +31,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mapdb.query import arrayagg
-from mapdb.query.evaluate import combine_dictionary, decode, evaluate, to_decimal128
-from mapdb.query.expr import Agg, Col, Expr, replace
+from mapdb.query.evaluate import (
+    canonical_float,
+    combine_dictionary,
+    decode,
+    evaluate,
+    float_key,
+    from_float_key,
+    to_decimal128,
+)
+from mapdb.query.expr import Agg, Call, Col, Expr, replace
 from mapdb.query.groupkeys import StringCodes, string_keys
 from mapdb.query.hashjoin import Builds, MarkSink, full_outer, probe
 from mapdb.query.optimizer import optimize
@@ -204,6 +212,9 @@ def materialize(plan: Plan, ctx: Context) -> pa.Table:
         t = _concat(list(stream(plan.input, ctx)), plan.input.schema)
         t = _decoded(t)
         names = t.column_names
+        for i, f in enumerate(t.schema):  # -0.0 = 0.0 and NaN = NaN (the binder's DISTINCT
+            if pa.types.is_floating(f.type):  # does this already; frames' distinct not)
+                t = t.set_column(i, f.name, canonical_float(t.column(i)))
         out = t.group_by(names, use_threads=False).aggregate([]) if names else t
         out = out.select(names)
         ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
@@ -721,6 +732,8 @@ def sort(plan: Sort, top: int | None, ctx: Context) -> pa.Table:
             v = decode(v)
             if v.type == pa.null():
                 continue
+            if pa.types.is_floating(v.type):  # Arrow puts NaN last both ways; DuckDB
+                v = float_key(v)              # orders it above +inf
             val = f"$key{i}"
             if v.null_count:  # NULLS FIRST/LAST per key: a key of its own before the value
                 nul = f"$null{i}"
@@ -846,7 +859,17 @@ def _agg_input(a: Agg, batch: Batch, n: int) -> pa.Array | None:
         if t.kind == "decimal" and not t.wide:
             return pc.divide(pc.cast(v, pa.float64()), float(10 ** t.scale))
         return pc.cast(v, pa.float64())
+    if a.fn in ("min", "max") and t.kind == "float":
+        # Arrow's min/max skip NaN; DuckDB's NaN is above every number (max is NaN)
+        return float_key(v, zero=False)
     return v
+
+
+def _min_max_out(a: Agg, v):
+    """The min/max column of the aggregate's type (floats come back from their keys)."""
+    if a.arg.type.kind == "float":
+        return from_float_key(v, a.type.arrow)
+    return decode(v) if pa.types.is_dictionary(v.type) else v
 
 
 _ARROW_AGG = {"sum": "sum", "avg": "sum", "min": "min", "max": "max", "count": "count",
@@ -889,6 +912,8 @@ def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
         for name, e in keys:
             cols[name] = codes.encode(name, evaluate(e, batch, n)) if name in codes.spaces \
                 else decode(evaluate(e, batch, n))
+            if e.type.kind == "float" and not (isinstance(e, Call) and e.op == "canonical"):
+                cols[name] = canonical_float(cols[name])  # frames' keys: -0.0 = 0.0, NaN
         for name, a in aggs:
             v = _agg_input(a, batch, n)
             if v is not None:
@@ -995,8 +1020,7 @@ def _two_phase(plan: Aggregate, ctx: Context, rows_of) -> pa.Table | None:
                 v = pc.cast(v, pa.float64())
             result[name] = v
         else:
-            v = col[f"{name}#m"]
-            result[name] = decode(v) if pa.types.is_dictionary(v.type) else v
+            result[name] = _min_max_out(a, col[f"{name}#m"])
     return pa.table(result)
 
 
@@ -1070,6 +1094,8 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
         table = pa.table({n: pa.array([], t.arrow) for n, t in schema} | {
             name: pa.array([], a.arg.type.arrow if a.fn in ("min", "max") and
                            a.arg.type.kind in ("date", "timestamp", "string", "bool")
+                           else pa.int64() if a.fn in ("min", "max") and
+                           a.arg.type.kind == "float"
                            else pa.float64()) for name, a in aggs if a.arg is not None})
     if not specs:
         g = table.group_by(key_names, use_threads=False).aggregate([])
@@ -1091,8 +1117,8 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
                 raise QueryError(f"{a} overflows a 64-bit integer") from None
         if a.fn == "sum" and a.type.kind == "float":
             v = pc.cast(v, pa.float64())
-        if a.fn in ("min", "max") and pa.types.is_dictionary(v.type):
-            v = decode(v)
+        if a.fn in ("min", "max"):
+            v = _min_max_out(a, v)
         cols[name] = v
     if not cols:
         return pa.table({"$n": pa.array([None] * g.num_rows, pa.null())})

@@ -149,7 +149,18 @@ def _coerce_literal(e: Expr, t: SqlType) -> Expr:
         return Lit(date_value(e.value), DATE)
     if t.kind == "timestamp":
         return Lit(_timestamp_value(e.value), t)
+    if t.kind == "float":  # x = 'NaN', x < 'inf'
+        return Lit(float_value(e.value), FLOAT64)
     return e
+
+
+def float_value(text: str) -> float:
+    """A string as DuckDB casts it to DOUBLE ('NaN', 'inf', '-Infinity', ' 1.5 ', '1e400'
+    (inf), '1_000')."""
+    try:
+        return float(text.strip())
+    except ValueError:
+        raise QueryError(f"could not convert string {text!r} to DOUBLE") from None
 
 
 def _timestamp_value(text: str) -> int:
@@ -379,6 +390,10 @@ def cast(e: Expr, t: SqlType) -> Expr:
             return Call("decimal_to_string", (e,), STRING)
         return Call("to_string", (e,), STRING)
     if t.kind == "float":
+        if s.kind == "string":
+            if isinstance(e, Lit):
+                return fold_cast(Lit(float_value(e.value), FLOAT64), t)
+            return Call("parse_float", (e,), t)
         return to_float(e) if t.arrow == FLOAT64.arrow else Call("cast", (to_float(e),), t)
     if t.kind == "decimal":
         if s.kind == "float":
@@ -405,6 +420,14 @@ def cast(e: Expr, t: SqlType) -> Expr:
     if t.kind == "bool" and s.kind in ("int", "string"):
         return Call("cast", (e,), BOOL)
     raise QueryError(f"CAST from {s} to {t} is not supported")
+
+
+def fold_cast(e: Lit, t: SqlType) -> Expr:
+    """A float constant as type ``t`` (a float32 rounds)."""
+    if t.arrow == FLOAT64.arrow:
+        return e
+    import numpy as np
+    return Lit(float(np.float32(e.value)), t)
 
 
 def round_(x: Expr, digits: Expr) -> Expr:
@@ -491,14 +514,12 @@ def concat(args: list[Expr], op: str) -> Expr:
 
 
 def canonical_zero(e: Expr) -> Expr:
-    """-0.0 and 0.0 are equal in SQL but hash apart in Arrow's grouping: ``x + 0.0`` is
-    +0.0 for both (and x otherwise). Applied to float GROUP BY keys, DISTINCT columns and
-    COUNT(DISTINCT) arguments."""
-    if e.type.kind != "float":
+    """-0.0 and 0.0 are equal in SQL, and so are all NaNs (DuckDB), but Arrow's grouping
+    hashes their bits: ``canonical(x)`` is x with -0.0 as 0.0 and one NaN. Applied to float
+    GROUP BY keys, DISTINCT columns and COUNT(DISTINCT) arguments."""
+    if e.type.kind != "float" or (isinstance(e, Call) and e.op == "canonical"):
         return e
-    x = e if e.type.arrow == FLOAT64.arrow else Call("cast", (e,), FLOAT64)
-    out = Call("add", (x, Lit(0.0, FLOAT64)), FLOAT64)
-    return out if e.type.arrow == FLOAT64.arrow else Call("cast", (out,), e.type)
+    return Call("canonical", (e,), e.type)
 
 
 def aggregate(fn: str, arg: Expr) -> Agg:

@@ -25,7 +25,7 @@ import pyarrow as pa
 from mapdb._ext import FusedProgram
 from mapdb.query.evaluate import from_numpy
 from mapdb.query.expr import Call, Col, Expr, Lit, conjoin, conjuncts, replace
-from mapdb.query.optimizer import disjuncts, range_of
+from mapdb.query.optimizer import bound_max, bound_min, disjuncts, range_of
 from mapdb.query.plan import Aggregate, Project, Scan
 from mapdb.query.source import TableSource
 from mapdb.query.types import QueryError
@@ -73,10 +73,7 @@ class _Compiler:
                     else:
                         _, lo, hi, is_float = r
                         cur = ranges.setdefault(name, [None, None, is_float])
-                        cur[0] = lo if cur[0] is None else (cur[0] if lo is None else
-                                                            max(cur[0], lo))
-                        cur[1] = hi if cur[1] is None else (cur[1] if hi is None else
-                                                            min(cur[1], hi))
+                        cur[0], cur[1] = bound_max(cur[0], lo), bound_min(cur[1], hi)
             m = self.like(p)
             if m is not None:
                 strings.append((self.col(m[0]), 0, None, None, -1, m[1:]))
@@ -97,8 +94,7 @@ class _Compiler:
                 raise _NoFuse(f"filter {p}")
             name, lo, hi, is_float = r
             cur = ranges.setdefault(name, [None, None, is_float])
-            cur[0] = lo if cur[0] is None else (cur[0] if lo is None else max(cur[0], lo))
-            cur[1] = hi if cur[1] is None else (cur[1] if hi is None else min(cur[1], hi))
+            cur[0], cur[1] = bound_max(cur[0], lo), bound_min(cur[1], hi)
         out = []
         for n, (lo, hi, f) in ranges.items():
             if isinstance(n, tuple):  # a - b in [lo, hi]
@@ -148,9 +144,8 @@ class _Compiler:
                 elif r[0] == "codes":
                     cons[name] = ("codes", old[1] & r[1])
                 else:
-                    lo = r[1] if old[1] is None else old[1] if r[1] is None else max(old[1], r[1])
-                    hi = r[2] if old[2] is None else old[2] if r[2] is None else min(old[2], r[2])
-                    cons[name] = ("range", lo, hi, r[3])
+                    cons[name] = ("range", bound_max(old[1], r[1]), bound_min(old[2], r[2]),
+                                  r[3])
             per.append(cons)
         out = []
         for name in set(per[0]).intersection(*per[1:]):
@@ -160,8 +155,11 @@ class _Compiler:
             if rs[0][0] == "codes":
                 out.append((name, ("codes", set().union(*(r[1] for r in rs)))))
             elif all(r[3] == rs[0][3] for r in rs):
-                lo = None if any(r[1] is None for r in rs) else min(r[1] for r in rs)
-                hi = None if any(r[2] is None for r in rs) else max(r[2] for r in rs)
+                # the hull of the branches' ranges, NaN above every number
+                lo = None if any(r[1] is None for r in rs) else \
+                    min((r[1] for r in rs), key=lambda v: (v != v, v))
+                hi = None if any(r[2] is None for r in rs) else \
+                    max((r[2] for r in rs), key=lambda v: (v != v, v))
                 if lo is not None or hi is not None:
                     out.append((name, ("range", lo, hi, rs[0][3])))
         return out

@@ -5,9 +5,11 @@ join keys become int64 codes in an ``_ext.JoinTable`` (chained hash table, probe
 the GIL). The probe side is not materialized: each morsel of its pipeline is probed as it
 streams, and the operators above the join (more joins, filters, a partial aggregate) run on
 the joined morsel. Keys become int64 codes the same way on both sides: integer-like values
-as themselves; other types (strings, floats, wide decimals) as their position in the build
-side's distinct values, so a probe value the build side lacks has no code and cannot
-match. Several keys combine into one code by the ranges of their codes on the build side.
+(integers, dates, timestamps, booleans, scaled decimals) as themselves; other types
+(strings, floats, uint64, wide decimals) as their position in the build side's distinct
+values, so a probe value the build side lacks has no code and cannot match. Floats are
+made canonical first (-0.0 as 0.0, one NaN): SQL equality, as DuckDB's, says NaN = NaN.
+Several keys combine into one code by the ranges of their codes on the build side.
 NULL keys never match.
 
 Kinds: inner and cross (pairs), left (pairs plus the probe rows without one, NULL-padded),
@@ -28,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mapdb._ext import JoinTable
-from mapdb.query.evaluate import combine_dictionary, decode, evaluate
+from mapdb.query.evaluate import canonical_float, combine_dictionary, decode, evaluate
 from mapdb.query.expr import Expr
 from mapdb.query.plan import Join
 from mapdb.query.types import QueryError
@@ -55,10 +57,12 @@ class KeyCoder:
 
     def _one(self, i: int, a: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
         if self.kinds[i] == "int":
-            ints = a.cast(pa.int64()) if a.type != pa.int64() else a
-            if pa.types.is_date(a.type) or pa.types.is_timestamp(a.type):
-                ints = a.view(pa.int32() if pa.types.is_date32(a.type) else pa.int64())
-                ints = ints.cast(pa.int64())
+            if pa.types.is_date32(a.type):  # Arrow has no date32 -> int64 cast
+                ints = a.view(pa.int32()).cast(pa.int64())
+            elif pa.types.is_timestamp(a.type):
+                ints = a.view(pa.int64())
+            else:
+                ints = a.cast(pa.int64()) if a.type != pa.int64() else a
         else:
             ints = pc.index_in(a, value_set=self.values[i]).cast(pa.int64())
         valid = None
@@ -113,6 +117,10 @@ def _keys(exprs: list[Expr], batch: Batch, n: int) -> list[pa.Array]:
             a = a.combine_chunks()
         if pa.types.is_boolean(a.type):
             a = a.cast(pa.int8())
+        elif pa.types.is_floating(a.type):  # -0.0 = 0.0 and NaN = NaN, as in DuckDB
+            a = canonical_float(a.cast(pa.float64()))
+        elif pa.types.is_large_string(a.type):  # one string type on both sides
+            a = a.cast(pa.string())
         out.append(a)
     return out
 
@@ -273,14 +281,14 @@ def _membership(join: Join, build: HashBuild, batch: Batch, n: int, found: np.nd
         elif build.any_null_key:
             keep = np.zeros(n, bool)
         else:
+            # a NULL key is unknown, so not kept (the coder's ``valid`` also says no for
+            # values the build side lacks: strings, floats, uint64 keys are coded by the
+            # build side's values, so it cannot tell NULL from absent)
             keep = ~found
-            if valid is not None:
-                keep &= valid.astype(bool)
-            else:
-                for k in join.left_keys:
-                    v = evaluate(k, batch, n)
-                    if v.null_count:
-                        keep &= np.asarray(v.is_valid().to_numpy(zero_copy_only=False), bool)
+            for k in join.left_keys:
+                v = evaluate(k, batch, n)
+                if v.null_count:
+                    keep &= np.asarray(v.is_valid().to_numpy(zero_copy_only=False), bool)
     else:
         keep = ~found
     if keep.all():

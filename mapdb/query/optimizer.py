@@ -338,6 +338,8 @@ def range_of(p: Expr) -> tuple[str, int | float | None, int | float | None, bool
         return None
     is_float = col.type.kind == "float"
     v = b.value
+    if is_float:
+        return (col.name, *_float_range(op, float(v)), True)
     if factor != 1:  # the column was rescaled up by ``factor`` to meet the constant
         lo_v, hi_v = -(-v // factor), v // factor  # ceil, floor on the stored scale
     else:
@@ -349,6 +351,50 @@ def range_of(p: Expr) -> tuple[str, int | float | None, int | float | None, bool
         return col.name, bound, None, is_float
     bound = hi_v if op == "le" or factor != 1 or is_float else v - 1
     return col.name, None, bound, is_float
+
+
+_INF = float("inf")
+_NAN = float("nan")
+EMPTY_FLOAT_RANGE = (_NAN, -_INF)
+
+
+def _float_range(op: str, v: float) -> tuple:
+    """``x <op> v`` on a float column as inclusive bounds in DuckDB's order of doubles
+    (-inf < ... < +inf < NaN; NaN = NaN, -0.0 = 0.0); None is unbounded and
+    ``EMPTY_FLOAT_RANGE`` (NaN, -inf) holds nothing. Strict bounds step to the next double
+    (``x > 1.0`` is ``x >= 1.0000000000000002``), past +inf to NaN.
+
+    >>> _float_range("gt", float("inf")), _float_range("lt", float("nan"))
+    ((nan, None), (None, inf))
+    """
+    import math
+    if op == "eq":
+        return v, v
+    if op == "ge":
+        return v, None
+    if op == "le":
+        return None, v
+    if op == "gt":
+        if v != v:
+            return EMPTY_FLOAT_RANGE
+        return (_NAN if v == _INF else math.nextafter(v, _INF)), None
+    if v != v:  # lt
+        return None, _INF
+    return (EMPTY_FLOAT_RANGE if v == -_INF else (None, math.nextafter(v, -_INF)))
+
+
+def _order_key(v) -> tuple:
+    return (v != v, v)  # NaN above every number
+
+
+def bound_max(a, b):
+    """The larger of two lower bounds (None: unbounded), NaN above every number."""
+    return b if a is None else a if b is None else max(a, b, key=_order_key)
+
+
+def bound_min(a, b):
+    """The smaller of two upper bounds (None: unbounded), NaN above every number."""
+    return b if a is None else a if b is None else min(a, b, key=_order_key)
 
 
 def _stored(e: Expr) -> tuple[Col | None, int]:
@@ -376,9 +422,12 @@ def _ranges(plan: Plan) -> None:
                 continue
             name, lo, hi, is_float = r
             plo, phi, _ = ranges.get(name, (None, None, is_float))
-            lo = lo if plo is None else (plo if lo is None else max(lo, plo))
-            hi = hi if phi is None else (phi if hi is None else min(hi, phi))
-            ranges[name] = (lo, hi, is_float)
+            ranges[name] = (bound_max(lo, plo), bound_min(hi, phi), is_float)
+        for name, (_, hi, is_float) in list(ranges.items()):
+            if is_float and (hi is None or hi != hi):
+                # a range that admits NaN: zone maps leave NaN out of a block's max, so
+                # any block may hold rows it keeps
+                del ranges[name]
         plan.ranges = ranges
 
 

@@ -1,6 +1,7 @@
 """UNION, INTERSECT and EXCEPT (with and without ALL) of two materialized inputs.
 
-Rows compare as whole rows, and NULLs compare equal (unlike a join's keys): both sides are
+Rows compare as whole rows, and NULLs compare equal (unlike a join's keys), as do -0.0 and
+0.0 and all NaNs (floats are made canonical first, as DuckDB compares them): both sides are
 tagged with their side and grouped on every column (Arrow's hash grouping puts NULLs in
 one group), and the per-side counts of each distinct row decide how often it comes out.
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from mapdb.query.evaluate import decode
+from mapdb.query.evaluate import canonical_float, decode
 from mapdb.query.plan import SetOp
 
 
@@ -31,6 +32,7 @@ def set_op(plan: SetOp, left: pa.Table, right: pa.Table) -> pa.Table:
                       for i, n in enumerate(rnames)], names=names)
     if plan.op == "union" and plan.all:
         return pa.concat_tables([left, right])
+    left, right = _canonical(left), _canonical(right)
     both = pa.concat_tables([left.append_column("$side", pa.repeat(pa.scalar(0, pa.int8()),
                                                                    left.num_rows)),
                              right.append_column("$side",
@@ -51,3 +53,12 @@ def set_op(plan: SetOp, left: pa.Table, right: pa.Table) -> pa.Table:
             ((n_left > 0) & (n_right == 0)).astype(np.int64)
     idx = np.repeat(np.arange(len(total)), copies)
     return g.select(names).take(pa.array(idx, pa.int64()))
+
+
+def _canonical(t: pa.Table) -> pa.Table:
+    """``t`` with its float columns' -0.0 as 0.0 and every NaN one NaN (Arrow's grouping
+    hashes the bits)."""
+    for i, f in enumerate(t.schema):
+        if pa.types.is_floating(f.type):
+            t = t.set_column(i, f.name, canonical_float(t.column(i)))
+    return t
