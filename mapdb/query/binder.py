@@ -851,6 +851,8 @@ class Binder:
                                 sub(node.args["length"]) if node.args.get("length") else None)
         if isinstance(node, exp.DPipe):
             return fn.concat([sub(node.this), sub(node.expression)], "concat_op")
+        if isinstance(node, exp.ConcatWs):  # (a subclass of Concat)
+            return fn.concat_ws([sub(x) for x in node.expressions])
         if isinstance(node, exp.Concat):
             return fn.concat([sub(x) for x in node.expressions], "concat")
         if isinstance(node, exp.Count):

@@ -324,7 +324,24 @@ def _call(e: Call, a: list[Value]) -> Value:
             return pc.binary_join_element_wise(*parts, null_handling="replace",
                                                null_replacement="")
         return pc.binary_join_element_wise(*parts, null_handling="emit_null")
+    if op == "concat_ws":
+        return _concat_ws(*[pc.cast(x, pa.large_string()) for x in a])
     raise QueryError(f"internal: no evaluator for {op}")
+
+
+def _concat_ws(sep: Value, *values: Value) -> Value:
+    """DuckDB's concat_ws: the non-NULL values joined by ``sep`` (NULLs are skipped with
+    their separator, '' when all are NULL); NULL where ``sep`` is. (Arrow's
+    ``null_handling="skip"`` drops the rows whose values are all NULL: pyarrow 26.)"""
+    acc = None
+    for v in values:
+        if acc is None:
+            acc = v
+            continue
+        joined = pc.binary_join_element_wise(acc, v, sep, null_handling="emit_null")
+        acc = pc.if_else(pc.is_null(v), acc, pc.if_else(pc.is_null(acc), v, joined))
+    acc = pc.coalesce(acc, pa.scalar("", pa.large_string()))
+    return pc.if_else(pc.is_null(sep), pa.scalar(None, pa.large_string()), acc)
 
 
 def _substring(x: Value, start: int, length: int | None) -> Value:

@@ -508,9 +508,20 @@ def substring(x: Expr, start: Expr, count: Expr | None) -> Expr:
 
 
 def concat(args: list[Expr], op: str) -> Expr:
+    """``concat(...)`` (NULLs read as '') or ``||`` (NULL if any is); other types are cast
+    to VARCHAR as CAST does."""
     conv = [a if a.type.kind in ("string", "null") else cast(a, STRING) for a in args]
     conv = [Lit(None, STRING) if a.type.kind == "null" else a for a in conv]
     return Call(op, tuple(conv), STRING)
+
+
+def concat_ws(args: list[Expr]) -> Expr:
+    """``concat_ws(sep, a, b, ...)``: the non-NULL arguments joined by ``sep`` (DuckDB:
+    NULLs are skipped with their separator, empty strings kept; a NULL separator gives
+    NULL)."""
+    if len(args) < 2:
+        raise QueryError("concat_ws needs a separator and at least one value")
+    return Call("concat_ws", concat(args, "concat_ws").args, STRING)
 
 
 def canonical_zero(e: Expr) -> Expr:
