@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mapdb.query import totext
 from mapdb.query.expr import Agg, Call, Col, Expr, Lit
 from mapdb.query.types import QueryError, SqlType
 
@@ -295,10 +296,10 @@ def _call(e: Call, a: list[Value]) -> Value:
     if op == "parse_float":  # DuckDB trims spaces around the number
         return pc.cast(pc.utf8_trim_whitespace(a[0]), t.arrow)
     if op == "decimal_to_string":
-        s = e.args[0].type.scale
-        return pc.cast(to_decimal128(a[0], s), pa.large_string())
+        src = e.args[0].type
+        return _as_text(a[0], lambda x: totext.decimal_text(x, src.precision, src.scale))
     if op == "to_string":
-        return pc.cast(a[0], pa.large_string())
+        return _to_string(a[0])
     if op == "date_to_timestamp":
         return pc.cast(a[0], pa.timestamp("us"))
     if op == "add_interval":
@@ -327,6 +328,29 @@ def _call(e: Call, a: list[Value]) -> Value:
     if op == "concat_ws":
         return _concat_ws(*[pc.cast(x, pa.large_string()) for x in a])
     raise QueryError(f"internal: no evaluator for {op}")
+
+
+def _as_text(v: Value, fmt) -> Value:
+    """``fmt`` (an array -> text array) over an array or a scalar."""
+    if isinstance(v, pa.Scalar):
+        return fmt(pa.array([v.as_py()], v.type))[0]
+    if isinstance(v, pa.ChunkedArray):
+        return pa.chunked_array([fmt(c) for c in v.chunks], pa.large_string())
+    return fmt(v)
+
+
+def _to_string(v: Value) -> Value:
+    """CAST(v AS VARCHAR) as DuckDB writes each type (``totext``)."""
+    t = v.type
+    if pa.types.is_floating(t):
+        return _as_text(v, totext.float_text)
+    if pa.types.is_decimal(t):
+        return _as_text(v, totext.wide_decimal_text)
+    if pa.types.is_timestamp(t):
+        return _as_text(v, totext.timestamp_text)
+    if pa.types.is_date(t):
+        return _as_text(v, totext.date_text)
+    return pc.cast(v, pa.large_string())  # integers, booleans ('true'), strings
 
 
 def _concat_ws(sep: Value, *values: Value) -> Value:
