@@ -92,7 +92,7 @@ def _rows_by_scan(source, column: str, keys: list) -> dict[int, np.ndarray]:
     spec = m.column(column)
     out = {}
     if source.index_on(column, "sorted") is not None:
-        for i, (p, seg) in enumerate(zip(source._physical(column, checked=False), m.segments,
+        for i, (p, seg) in enumerate(zip(source._physical(column, "none"), m.segments,
                                          strict=True)):
             parts = []
             for k in keys:
@@ -138,7 +138,7 @@ class _Shape:
             self.one = source.hash_index(self.probe)._lookup_one
         # a fault reads its own page only (no read-around of pages no lookup wants)
         for c in set(where + names):
-            for p in source._physical(c, checked=False):
+            for p in source._physical(c, "none"):
                 p.advise_all("random")
 
     def prefetch(self, source, seg: int, rows) -> None:
@@ -148,7 +148,7 @@ class _Shape:
         lo, hi = int(rows[0]), int(rows[-1]) + 1
         cols = sorted(self.names, key=lambda c: self.types[c].is_variable)
         for c in cols:
-            source._physical(c, checked=False)[seg].advise(lo, hi, "willneed")
+            source._physical(c, "none")[seg].advise(lo, hi, "willneed")
 
     def rows_of(self, source, seg: int, rows: np.ndarray) -> pa.Table:
         """The requested columns at ``rows`` of segment ``seg``. Every column but the
@@ -164,25 +164,24 @@ class _Shape:
             for c in plain:
                 d = source.dictionary(c) if self.types[c].is_dictionary else None
                 # never handed out whole: its slices and takes are checked (_valid)
-                arrays.append(source._physical(c, checked=False)[seg].arrow(d, safe=False))
+                arrays.append(source._physical(c, "rows")[seg].arrow(d, safe=False))
             base = pa.Table.from_arrays(arrays, names=plain) if plain else None
             decimals = [(i, self.schema.field(i),
-                         taker(source._physical(c, checked=False)[seg]))
+                         taker(source._physical(c, "rows")[seg]))
                         for i, c in enumerate(self.names) if self.types[c].kind == "decimal"]
             self.bases[seg] = (base, decimals)
         base, decimals = self.bases[seg]
         r0, n = int(rows[0]), len(rows)
         if base is None:
             out = pa.table({})
-        elif int(rows[-1]) - r0 + 1 == n:
-            out = base.slice(r0, n)
         else:
             from mapdb.storage.scan import check_rows
             for c in base.column_names:  # Arrow's take trusts the offsets and codes
-                check_rows(source._physical(c, checked=False)[seg], rows,
+                check_rows(source._physical(c, "rows")[seg], rows,
                            source.dictionary_size(c) if self.types[c].is_dictionary
                            else None)
-            out = base.take(pa.array(rows))
+            out = base.slice(r0, n) if int(rows[-1]) - r0 + 1 == n else \
+                base.take(pa.array(rows))
         for i, field, gather in decimals:
             out = out.add_column(i, field, gather(rows)) if out.num_columns or i else \
                 pa.Table.from_arrays([gather(rows)], schema=pa.schema([field]))
@@ -260,7 +259,7 @@ def _lookup(source, where: dict, columns: list[str] | None) -> pa.Table:
         for c in where:
             if c == first or not len(rows):
                 continue
-            p = source._physical(c, checked=False)[seg]
+            p = source._physical(c, "rows")[seg]
             if types[c].is_dictionary:
                 check_rows(p, rows, source.dictionary_size(c))
             have = take(p, rows, decimal_as_int64=True)

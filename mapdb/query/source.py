@@ -118,8 +118,7 @@ class TableSource(Source):
         self._variable = {c.name for c in snapshot.manifest.schema if c.type.is_variable}
         self._zones: dict[str, list[np.ndarray]] = {}
         self._codes: dict[str, dict] = {}
-        self._phys: dict[str, list] = {}  # checked PhysicalColumns (see _physical)
-        self._phys_raw: dict[str, list] = {}
+        self._phys: dict[tuple[str, str], list] = {}  # (column, check) -> see _physical
         self._kinds: dict[str, str | None] = {}
         self._morsels: dict[tuple, tuple[list[Morsel], PruneStats]] = {}
         self._bounds: dict[str, tuple[int, int]] = {}
@@ -181,7 +180,7 @@ class TableSource(Source):
         for col, (lo, hi, is_float) in ranges.items():
             if is_float or self.index_on(col, "sorted") is None:
                 continue
-            parts = self._physical(col, checked=False)
+            parts = self._physical(col, "none")
             segs = self.snapshot.manifest.segments
             cur = []
             for p, seg in zip(parts, segs, strict=True):
@@ -318,7 +317,7 @@ class TableSource(Source):
         the mapped values (``_ext.sorted_key_runs``), no scan."""
         col_id = self.snapshot.manifest.column(column).id
         out = []
-        for p, seg in zip(self._physical(column, checked=False),
+        for p, seg in zip(self._physical(column, "none"),
                           self.snapshot.manifest.segments, strict=True):
             r = seg.columns[col_id].sorted
             if r is None or not len(keys):
@@ -363,7 +362,7 @@ class TableSource(Source):
             if fn is None:
                 from mapdb.storage.scan import taker
                 fn = self._takers[(c, segment)] = taker(
-                    self._physical(c, checked=False)[segment],
+                    self._physical(c, "rows")[segment],
                     self.dictionary(c) if self.is_dictionary(c) else None,
                     decimal_as_int64=True, decode=True)
             out[c] = fn(rows)
@@ -377,7 +376,7 @@ class TableSource(Source):
             lo_hi = spans.setdefault(m.segment, [m.start, m.stop])
             lo_hi[0], lo_hi[1] = min(lo_hi[0], m.start), max(lo_hi[1], m.stop)
         for c in columns:
-            parts = self._physical(c, checked=False)
+            parts = self._physical(c, "none")
             for seg, (lo, hi) in spans.items():
                 yield parts[seg], lo, hi
 
@@ -410,7 +409,7 @@ class TableSource(Source):
 
     def _willneed(self, columns: list[str], m: Morsel) -> None:
         for c in columns:
-            self._physical(c, checked=False)[m.segment].advise(m.start, m.stop, "willneed")
+            self._physical(c, "none")[m.segment].advise(m.start, m.stop, "willneed")
 
     # -- what the fused kernels need: raw buffers and dictionaries --------------------
     def is_dictionary(self, column: str) -> bool:
@@ -443,24 +442,24 @@ class TableSource(Source):
         if t.is_variable or t.kind == "bool":
             return None
         if t.kind == "decimal":
-            kinds = {p.data.dtype.name for p in self._physical(column, checked=False)}
+            kinds = {p.data.dtype.name for p in self._physical(column, "none")}
             return kinds.pop() if len(kinds) == 1 else "int64"  # per segment, all kernel kinds
         return t.storage_numpy_dtype.name
 
     def row_width(self, column: str) -> float:
         """Average bytes per row a kernel reads from the column's data."""
-        parts = self._physical(column, checked=False)
+        parts = self._physical(column, "none")
         rows = sum(p.rows for p in parts)
         return sum(p.data.nbytes for p in parts) / rows if rows else 0.0
 
-    def _physical(self, column: str, checked: bool = True) -> list:
-        """The column's PhysicalColumns; ``checked``: validated for kernels (False for
-        advice, residency, dtypes, binary searches and row lookups, which read no
-        steering buffer whole: see storage.scan.PhysicalColumn)."""
-        cache = self._phys if checked else self._phys_raw
-        got = cache.get(column)
+    def _physical(self, column: str, check: str = "whole") -> list:
+        """The column's PhysicalColumns, validated for ``check`` (Snapshot.physical):
+        "whole" for kernels, "rows" for row lookups, "none" for advice, residency,
+        dtypes and binary searches on sorted numbers."""
+        key = (column, check)
+        got = self._phys.get(key)
         if got is None:
-            got = cache[column] = self.snapshot.physical(column, checked)
+            got = self._phys[key] = self.snapshot.physical(column, check)
         return got
 
     def physical(self, column: str) -> list[tuple]:

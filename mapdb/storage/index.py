@@ -108,6 +108,7 @@ def _values_equal(p: scan.PhysicalColumn, rows: np.ndarray, keys, qidx: np.ndarr
                   ) -> np.ndarray:
     """Which candidate rows hold exactly their query key (reads only those rows)."""
     if p.ctype.is_variable:
+        scan.check_rows(p, rows)
         off = p.offsets
         return np.array([p.data[off[r]:off[r + 1]].tobytes() == keys[q]
                          for r, q in zip(rows.tolist(), qidx.tolist(), strict=True)], bool)
@@ -261,9 +262,9 @@ def _open_hash_index(snapshot, meta: IndexMeta) -> HashIndex:
         for p in parts:
             p.close()
         raise
-    # probes confirm candidates through numpy slices of the column (safe on any damage)
+    # probes confirm single rows' values against the column
     return HashIndex(snapshot.table_dir, meta, spec, parts,
-                     snapshot.physical(spec.name, checked=False))
+                     snapshot.physical(spec.name, check="rows"))
 
 
 def _check_preamble(data: np.ndarray, rows: int, path: str) -> None:

@@ -97,16 +97,20 @@ class PhysicalColumn:
     _maps: dict[BufferKind, _ext.Mapping] = field(default_factory=dict, repr=False)
     _paths: tuple[str, ...] = field(default=(), repr=False)
     _unchecked: tuple | None = field(default=None, repr=False)  # validate.column's args
+    _rows_checked: bool = field(default=False, repr=False)
 
-    def check(self) -> PhysicalColumn:
+    def check(self, whole: bool = True) -> PhysicalColumn:
         """Validate the buffers kernels follow (storage.validate; once per file per
-        process): CorruptionError naming the file if one is damaged."""
+        process): CorruptionError naming the file if one is damaged. Not ``whole``: what
+        reading single rows needs (offsets and validity; see validate.steering)."""
         args = self._unchecked
-        if args is not None:
+        if args is not None and (whole or not self._rows_checked):
             from mapdb.storage import validate
             d, files = args
-            validate.column(d, self.ctype, files, self._maps)
-            self._unchecked = None
+            validate.column(d, self.ctype, files, self._maps, whole)
+            self._rows_checked = True
+            if whole:
+                self._unchecked = None
         return self
 
     # -- byte ranges ---------------------------------------------------------------------
@@ -274,6 +278,7 @@ def taker(p: PhysicalColumn, dictionary=None, decimal_as_int64: bool = False,
     from mapdb.errors import CorruptionError
 
     def checked(rows):
+        check_rows(p, rows, None if dictionary is None else len(dictionary))
         try:
             out = fn(rows)
             out.validate(full=True)
@@ -285,22 +290,43 @@ def taker(p: PhysicalColumn, dictionary=None, decimal_as_int64: bool = False,
     return checked
 
 
+OFFSETS_PER_PAGE = _PAGE // 8  # offsets files' data start on a page: 512 entries a page
+
+
 def check_rows(p: PhysicalColumn, rows: np.ndarray, dictionary_length: int | None = None
                ) -> None:
-    """Before Arrow gathers ``rows`` (int64, inside the segment) of an unchecked column
-    (see PhysicalColumn.check): CorruptionError unless their offsets lie inside the data
-    and, given ``dictionary_length``, their codes inside the dictionary."""
-    if p._unchecked is None or not len(rows):
+    """Before ``rows`` (int64, inside the segment) of a column not checked whole (see
+    PhysicalColumn.check) are read: CorruptionError unless their offsets lie inside the
+    data and do not fall below the last offset of the page before theirs (a page of offsets
+    zeroed by a power loss starts below it), and, given ``dictionary_length``, their codes
+    lie inside the dictionary. Reads the rows' own pages and one entry before each."""
+    if p._unchecked is None or not len(rows) or (
+            p.offsets is None and not (p.ctype.is_dictionary and dictionary_length)):
         return
     from mapdb.errors import CorruptionError
     bad = None
-    if p.offsets is not None:
-        a, b = p.offsets[rows], p.offsets[rows + 1]
-        if (a < 0).any() or (b < a).any() or (b > len(p.data)).any():
-            bad = "string offsets outside the data"
-    elif p.ctype.is_dictionary and dictionary_length is not None:
-        c = p.data[rows]
-        if (c < 0).any() or (c >= max(dictionary_length, 1)).any():
+    if p.offsets is not None and len(rows) == 1:  # a point lookup: plain ints are faster
+        off, r = p.offsets, int(rows[0])
+        a, b, first = int(off[r]), int(off[r + 1]), r - r % OFFSETS_PER_PAGE
+        if not (0 <= a <= b <= len(p.data)) or (first and off[first] < off[first - 1]):
+            bad = "string offsets outside the data or out of order"
+    elif p.offsets is not None:
+        off = p.offsets
+        a, b = off[rows], off[rows + 1]
+        first = rows // OFFSETS_PER_PAGE * OFFSETS_PER_PAGE
+        first = first[first > 0]
+        if (a < 0).any() or (b < a).any() or (b > len(p.data)).any() or (
+                off[first] < off[first - 1]).any():
+            bad = "string offsets outside the data or out of order"
+    else:  # dictionary codes
+        bound = max(dictionary_length, 1)
+        if len(rows) == 1:
+            c = int(p.data[int(rows[0])])
+            out = c < 0 or c >= bound
+        else:
+            c = p.data[rows]
+            out = bool((c < 0).any() or (c >= bound).any())
+        if out:
             bad = "codes outside the dictionary"
     if bad:
         raise CorruptionError(f"{', '.join(p.files())}: column {p.name!r} has {bad}; "

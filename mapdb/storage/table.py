@@ -169,13 +169,13 @@ class Snapshot:
                     for s in self.manifest.segments]
         return self._chunks[spec.id]
 
-    def physical(self, name: str, checked: bool = True) -> list[scan.PhysicalColumn]:
+    def physical(self, name: str, check: str = "whole") -> list[scan.PhysicalColumn]:
         """One PhysicalColumn per segment, in manifest order: numpy views over the mapped
         files plus advise/residency for scans (see storage.scan). Cached; the mappings stay
         open (one descriptor per file) until ``close()``, the views valid as long as they
-        live. Mapped separately from ``column_chunks``. ``checked``: their steering
-        buffers validated (storage.validate) before they are returned; False for callers
-        that read none of them whole (advice, residency, row lookups)."""
+        live. Mapped separately from ``column_chunks``. ``check``: "whole" (for kernels:
+        every buffer that steers reads checksummed, storage.validate), "rows" (for reading
+        single rows: offsets and validity) or "none" (advice, residency, dtypes)."""
         spec = self.manifest.column(name)
         with self._physical_lock:
             if spec.id not in self._physical:
@@ -191,10 +191,10 @@ class Snapshot:
                     raise
                 self._physical[spec.id] = cols
             cols = self._physical[spec.id]
-            if checked:
+            if check != "none":
                 with self.reading():
                     for c in cols:
-                        c.check()
+                        c.check(whole=check == "whole")
             return cols
 
     def segment_rows(self) -> list[int]:

@@ -23,7 +23,9 @@ checksum64 runs at about 11 GB/s here (faster than a structural check such as UT
 validation, and it catches every change), once per file per process: a file that passed
 is remembered by device, inode, size, mtime and ctime, so one replaced, truncated or
 rewritten is checked again. Row lookups, which read a few rows rather than whole files,
-check what they take instead (storage.scan.taker, query.lookup).
+checksum only the validity bitmap and check what they take (storage.scan.check_rows): a
+damaged value, or offset, of a looked-up row can give a wrong row there (never a crash or
+an invalid array); ``mapdb verify`` finds it.
 """
 
 from __future__ import annotations
@@ -56,16 +58,22 @@ def checksum(m: _ext.Mapping, length: int, expected: int, path: str) -> None:
     _passed.add(key)
 
 
-def steering(ctype, files) -> list:
-    """The (BufferKind, FileRef) of a segment's column that opening checks (see above)."""
+def steering(ctype, files, whole: bool = True) -> list:
+    """The (BufferKind, FileRef) of a segment's column that opening checks (see above).
+    Not ``whole``: for reading single rows, only the validity bitmap (1 bit a row, and a
+    zeroed page of it is well formed and wrong); the rows' offsets, codes and bytes are
+    checked as they are taken (storage.scan.check_rows), so a lookup reads the pages of
+    its rows, not whole files."""
     from mapdb.storage.header import BufferKind
     out = []
+    if files.validity is not None:
+        out.append((BufferKind.VALIDITY, files.validity))
+    if not whole:
+        return out
     if files.offsets is not None:
         out.append((BufferKind.OFFSETS, files.offsets))
         if ctype.kind == "string":
             out.append((BufferKind.DATA, files.data))
-    if files.validity is not None:
-        out.append((BufferKind.VALIDITY, files.validity))
     if ctype.is_dictionary:
         out.append((BufferKind.DATA, files.data))
     elif ctype.kind == "decimal":
@@ -75,8 +83,9 @@ def steering(ctype, files) -> list:
     return out
 
 
-def column(d: str, ctype, files, maps: dict) -> None:
+def column(d: str, ctype, files, maps: dict, whole: bool = True) -> None:
     """Check a segment's column before it is read (``files``: its segment.ColumnFiles,
-    ``maps``: BufferKind -> the open Mapping of each file but the zone map)."""
-    for kind, ref in steering(ctype, files):
+    ``maps``: BufferKind -> the open Mapping of each file but the zone map; ``whole``: see
+    steering)."""
+    for kind, ref in steering(ctype, files, whole):
         checksum(maps[kind], ref.length, ref.checksum, os.path.join(d, ref.name))

@@ -2,15 +2,17 @@
 kill -9s of a child appending acknowledged batches, full byte-flip sweeps over headers,
 manifests and index files, thousands of hostile CSV/NDJSON/Parquet/Arrow/SQL inputs, a
 failure injected at every call of every file operation of several jobs, and thousands of
-damaged files under queries (reliability/damage.py). Prints its counts at the end; exits 1
-if an acknowledged batch was lost, a flip crashed or went undetected, a hostile input
-crashed or hung or raised a non-mapdb exception, a fault broke a promise, or a damaged
-file killed or hung a reader, gave a non-mapdb exception, an invalid Arrow array, a wrong
-answer from metadata, or escaped verify.
+damaged files under queries (reliability/damage.py), and hundreds of drop/re-create
+rounds under a paused waiting writer (reliability/droprace.py). Prints its counts at the
+end; exits 1 if an acknowledged batch was lost, a flip crashed or went undetected, a
+hostile input crashed or hung or raised a non-mapdb exception, a fault broke a promise, a
+damaged file killed or hung a reader, gave a non-mapdb exception, an invalid Arrow array, a wrong
+answer from metadata, or escaped verify, or a waiting writer wrote into (or silently
+missed) a table dropped and created again.
 
     python -m tests.reliability.soak [--kills 2000] [--flips all|quick|none]
-                                     [--hostile 5000] [--damage 2000] [--seconds N]
-                                     [--dir DIR] [--keep]
+                                     [--hostile 5000] [--droprace 300] [--damage 2000]
+                                     [--seconds N] [--dir DIR] [--keep]
 
 ``--seconds N`` stops each phase at N seconds from the start (the counts are then upper
 bounds; what was done is printed). Crashing inputs are kept in the work directory.
@@ -288,6 +290,20 @@ class Soak:
                 (r["kind"], r["damage"], r["outcome"]) for r in rep.records).items())},
             "failures": rep.failures}
 
+    def droprace(self) -> None:
+        n = self.args.droprace
+        if not n:
+            return
+        from reliability import droprace
+        print(f"[droprace] {n} rounds: a waiting writer paused across drop and re-create",
+              flush=True)
+        work = os.path.join(self.work, "droprace")
+        os.makedirs(work, exist_ok=True)
+        res = droprace.run(work, n, self.args.seed)
+        for i, problems in res["failures"]:
+            self.fail(f"droprace round {i}: {'; '.join(problems)}")
+        self.report["droprace"] = res["counts"]
+
     # -- the report -------------------------------------------------------------------------
     def print_report(self) -> None:
         took = time.monotonic() - self.t0
@@ -334,6 +350,11 @@ class Soak:
             print(f"  {'in all':<55} {sum(r['faults']['by site'].values()):>6,}")
             for k, v in sorted(r["faults"]["by job"].items()):
                 print(f"    {k:<53} {v:>6,}")
+        if "droprace" in r:
+            print("\na writer waiting for the lock, paused (SIGSTOP) while its table is dropped "
+                  "and created again:")
+            for k, v in r["droprace"].items():
+                print(f"  {k:<55} {v:>6,}")
         if "damage" in r:
             print("\ndamaged files (one flip, zeroed page or truncation per trial; outcome of the "
                   "queries on every column, and verify):")
@@ -406,6 +427,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hostile", type=int, default=5000, help="hostile inputs (default 5000)")
     ap.add_argument("--damage", type=int, default=2000,
                     help="damaged-file trials (default 2000; reliability/damage.py)")
+    ap.add_argument("--droprace", type=int, default=300,
+                    help="drop/re-create rounds under a waiting writer (default 300; "
+                         "reliability/droprace.py)")
     ap.add_argument("--seconds", type=float, default=None,
                     help="stop every phase this many seconds after the start")
     ap.add_argument("--max-delay", type=float, default=0.3,
@@ -421,7 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"work directory: {work}", flush=True)
     soak = Soak(args, work)
     try:
-        for phase in (soak.kills, soak.flips, soak.hostile, soak.faults, soak.damage):
+        for phase in (soak.kills, soak.flips, soak.hostile, soak.faults, soak.droprace,
+                      soak.damage):
             try:
                 phase()
             except Exception:

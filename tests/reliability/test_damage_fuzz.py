@@ -113,12 +113,10 @@ def _run(tmp, trials: int) -> None:
     assert not report.failures and not report.broken, "\n".join(report.lines())
 
 
-@pytest.mark.xfail(strict=False, reason="issue 15 fixes in progress")
 def test_damage_fuzz(disk_dir):
     _run(disk_dir / "fuzz", 100)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="issue 15 fixes in progress")
 def test_damage_fuzz_2000(disk_dir):
     _run(disk_dir / "fuzz", 2000)

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.slow
 
 def test_soak_command(tmp_path, capsys):
     code = soak.main(["--kills", "300", "--flips", "quick", "--hostile", "1000",
-                      "--small-sql", "--dir", str(tmp_path)])
+                      "--droprace", "40", "--damage", "200", "--small-sql",
+                      "--dir", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 0, out[-5000:]
     assert re.search(r"acknowledged batches lost +0\n", out), out[-5000:]

@@ -296,7 +296,7 @@ def test_dontneed_drops_what_willneed_and_a_scan_brought_in(db_path, name):
     w.close()
     snap = db.snapshot("t")
     try:
-        pc = snap.physical(name, checked=False)[0]  # unchecked: nothing read yet
+        pc = snap.physical(name, check="none")[0]  # unchecked: nothing read yet
         _evict(pc.files())
         cold, total = pc.residency()
         assert total == _expected_total(pc, 0, n) > 4 << 20
