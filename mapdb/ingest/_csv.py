@@ -86,6 +86,7 @@ _INVALID_VALUE = re.compile(r"invalid value '(.*)'$", re.S)
 _NOT_EOL = re.compile(rb"[^\r\n]")
 _EOL_BYTE = re.compile(rb"[\r\n]")
 _UTF8_BOM = b"\xef\xbb\xbf"
+_ISO_DATE = DateFormat.compile("%Y-%m-%d")
 _ZERO_PADDED = re.compile(r"[ \t]*0\d")
 _TRUE = ["true", "True", "TRUE", "t", "T", "yes", "Yes", "YES"]  # DuckDB's spellings
 _FALSE = ["false", "False", "FALSE", "f", "F", "no", "No", "NO"]
@@ -125,6 +126,7 @@ class CsvStream(TextStream):
         self._header = True
         self._trailing = False  # data records end with an extra empty field (``1|2|``)
         self._bool_digits = False  # 1 and 0 read as booleans (only for a bool override)
+        self._blank_rows = False  # empty lines are rows (of NULL), as in a one-column file
         self._null_values = list(self._opts.null if self._opts.null is not None
                                  else null_values)
         self._block = min(block_size, _MAX_BLOCK)
@@ -183,6 +185,8 @@ class CsvStream(TextStream):
                 raise IngestError(f"invalid UTF-8 in the header (column #{bad + 1}); convert "
                                   "the file to UTF-8", file=self.name, line=first_line) from None
             fields = [f.decode("utf-8", "replace") for f in raw_fields]
+        # DuckDB reads an empty line of a one-column file as a NULL row (else it skips it)
+        self._blank_rows = len(fields) == 1
         header = self._opts.header
         if header is None:
             header = self._is_header(fields, first_record, rest)
@@ -263,7 +267,8 @@ class CsvStream(TextStream):
                      overrides: dict[str, pa.DataType]) -> pa.Table:
         """Parse the first chunk (after the header), fix the types and the formats."""
         names = self._names
-        if not _NOT_EOL.search(body):  # a header and nothing else: parse it, skipped
+        if not (body if self._blank_rows else _NOT_EOL.search(body)):
+            # a header and nothing else: parse it, skipped
             self._read_types = {n: overrides.get(n, pa.string()) for n in names}
             header = bytes(self._header_record)
             return self._parse(line, header, self._read_types, skip=1)
@@ -283,7 +288,7 @@ class CsvStream(TextStream):
                 continue
             t = f.type
             if (pa.types.is_null(t) or pa.types.is_time(t) or pa.types.is_binary(t)
-                    or f.name in padded):
+                    or f.name in padded or f.name in self._formats):
                 t = pa.string()
             elif pa.types.is_timestamp(t) and (t.unit == "s" or (
                     t.unit == "ns" and _whole_micros(table.column(f.name)))):
@@ -324,6 +329,13 @@ class CsvStream(TextStream):
             if f.name in skip:
                 continue
             if pa.types.is_date(f.type):
+                date_format = DateFormat.compile(user["date"]) if user["date"] is not None \
+                    else fixed.get("date")
+                if date_format is not None and date_format.parse(
+                        table.column(f.name), pa.date32())[1] is not None:
+                    # ISO dates after another date format was fixed: DuckDB's DATE (that
+                    # format) fails and its TIMESTAMP reads them, as midnights
+                    out[f.name] = (pa.timestamp("us"), _ISO_DATE)
                 fixed.setdefault("date", None)
             elif pa.types.is_timestamp(f.type):
                 fixed.setdefault("timestamp", None)
@@ -484,7 +496,8 @@ class CsvStream(TextStream):
         parse = pacsv.ParseOptions(delimiter=self._delimiter.decode(), quote_char=quote,
                                    double_quote=bool(quote) and self._escape == quote,
                                    escape_char="\\" if quote and self._escape == "\\" else False,
-                                   newlines_in_values=True, ignore_empty_lines=True)
+                                   newlines_in_values=True,
+                                   ignore_empty_lines=not self._blank_rows)
         digits = ["1"] if self._bool_digits else []
         convert = pacsv.ConvertOptions(
             column_types=dict(column_types), null_values=self._null_values,
@@ -507,7 +520,7 @@ class CsvStream(TextStream):
                 yield from self._split(batch)
             first = None  # free the sample before reading on
         for line, data in self._chunks:
-            if not _NOT_EOL.search(data):
+            if not (data if self._blank_rows else _NOT_EOL.search(data)):
                 continue  # only blank lines: pyarrow would call it an empty file
             table = self._convert(self._parse(line, data, self._read_types), line, data)
             del data
@@ -569,7 +582,8 @@ class CsvStream(TextStream):
                 f"override with --schema {column}=TYPE)")
 
     def _record_line(self, first_line: int, data: bytes, record_no: int) -> int | None:
-        records = iter_records(io.BytesIO(data), self._delimiter, self._quote)
+        records = iter_records(io.BytesIO(data), self._delimiter, self._quote,
+                               blank=self._blank_rows)
         for i, (line, _) in enumerate(records, 1):
             if i == record_no:
                 return first_line + line - 1
@@ -579,7 +593,8 @@ class CsvStream(TextStream):
                    bad: Callable[[list[bytes]], bool]) -> int | None:
         """Fallback when pyarrow's message has no row: the first record of the chunk whose
         fields satisfy ``bad``."""
-        for line, lines in iter_records(io.BytesIO(data), self._delimiter, self._quote):
+        for line, lines in iter_records(io.BytesIO(data), self._delimiter, self._quote,
+                                        blank=self._blank_rows):
             if bad(split_fields(lines, self._delimiter, self._quote)):
                 return first_line + line - 1
         return None

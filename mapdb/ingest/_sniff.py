@@ -57,7 +57,7 @@ class CsvOptions:
     >>> CsvOptions.make(delimiter=";;")
     Traceback (most recent call last):
     ...
-    mapdb.ingest.errors.IngestError: delimiter must be one character, got ';;'
+    mapdb.errors.IngestError: delimiter must be one character, got ';;'
     """
 
     delimiter: str | None = None
@@ -197,9 +197,9 @@ def _count_fields(text: str, delimiter: str, quote: str | None, escape: str | No
     if quote is None:
         kw.update(quoting=csv.QUOTE_NONE, quotechar=None, escapechar=None)
     else:
-        # (with a backslash escape, doubled quotes are accepted too: Python's reader checks
-        # for text after a closing quote only in that mode)
-        kw.update(quotechar=quote, doublequote=escape is not None,
+        # (doubled quotes are accepted whatever the escape: Python's reader checks for text
+        # after a closing quote only in that mode)
+        kw.update(quotechar=quote, doublequote=True,
                   escapechar=escape if escape is not None and escape != quote else None)
     counts: list[int] = []
     last_empty = True

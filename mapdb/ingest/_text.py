@@ -139,13 +139,15 @@ def _ends_in_quote(line: bytes, in_quote: bool, delim: int, quote: int) -> bool:
 
 
 def iter_records(stream: BinaryIO | pa.NativeFile, delimiter: bytes,
-                 quote: bytes = b'"') -> Iterator[tuple[int, list[bytes]]]:
+                 quote: bytes = b'"', *, blank: bool = False
+                 ) -> Iterator[tuple[int, list[bytes]]]:
     """(first physical line, physical lines with their terminators) of each CSV record.
     Blank lines between records are skipped, as pyarrow does, so the n-th item is
-    pyarrow's record ``n``."""
+    pyarrow's record ``n`` (``blank``: blank lines are records, as pyarrow reads them with
+    ``ignore_empty_lines=False``)."""
     if not quote:  # no quoting: every non-blank line is a record
         for line_no, raw in enumerate(iter_lines(stream, keepends=True), 1):
-            if raw.rstrip(b"\r\n"):
+            if blank or raw.rstrip(b"\r\n"):
                 yield line_no, [raw]
         return
     complete = _field_regex(delimiter, quote)
@@ -157,6 +159,8 @@ def iter_records(stream: BinaryIO | pa.NativeFile, delimiter: bytes,
         line = raw.rstrip(b"\r\n")
         if not in_quote:
             if not line:
+                if blank:
+                    yield line_no, [raw]
                 continue
             start, lines = line_no, [raw]
             if quote not in line or complete.fullmatch(line):

@@ -116,6 +116,10 @@ CASES = {
     "one_column_of_text": ("a\nb\nc\n", {}),
     "one_column_no_header": ("1\n2\n3\n", {}),
     "blank_lines": ("a,b\n\n1,2\n\n3,4\n", {}),
+    "blank_lines_one_column": ("a\n1\n\n2\n", {}),  # a NULL row each
+    "blank_lines_one_column_at_the_end": ("a\n1\n2\n\n\n", {}),
+    "blank_lines_one_column_first": ("a\n\n1\n2\n", {}),
+    "blank_lines_one_column_only": ("a\n\n\n", {}),
     "title_line": ("My report\na,b\n1,2\n3,4\n", {}),
     "title_lines": ("title\n\nsub title\na,b\n1,2\n", {}),
     "title_with_a_delimiter": ("My report, 2024\na,b,c\n1,2,3\n3,4,5\n", {}),
@@ -150,6 +154,10 @@ CASES = {
     "two_digit_years": ("d\n01/02/69\n01/02/68\n", {}),
     "no_such_day": ("d,n\n30/02/2024,1\n01/02/2024,2\n", {}),
     "iso_then_another_format": ("a,b\n2024-01-02,25/12/2024\n2024-01-03,26/12/2024\n", {}),
+    "iso_after_another_format": ("a,b\n25/12/2024,2024-01-02\n26/12/2024,2024-01-03\n", {}),
+    "iso_with_a_date_format": ("a,b\n2024-01-02,2024-01-02 10:00:00\n",
+                               {"date_format": "%d/%m/%Y"}),
+    "date_and_iso_timestamp": ("a,b\n25/12/2024,2024-01-02 10:00:00\n", {}),
     "two_date_formats": ("a,b\n25/12/2024,12/25/2024\n", {}),
     "date_then_text": ("a\n25/12/2024\nfoo\n", {}),
     "leading_space_date": ("a,b\n 25/12/2024,1\n", {}),
@@ -383,10 +391,10 @@ def test_quoted_empty_string_is_not_null(write):
     ("a\n-1\n+2\n", {}, pa.string(), pa.float64()),
     # nanoseconds are kept (DuckDB's timestamps are microseconds)
     ("t\n2024-12-25 10:30:00.123456789\n", {}, pa.timestamp("us"), pa.timestamp("ns")),
-    # ISO dates after a column that fixed another date format: DuckDB reads timestamps
-    ("a,b\n25/12/2024,2024-01-02\n", {}, pa.timestamp("us"), pa.date32()),
-    ("d\n2024-12-25\n", {"date_format": "%d/%m/%Y"}, pa.timestamp("us"), pa.date32()),
-], ids=["time", "plus_sign", "nanoseconds", "iso_after_a_format", "iso_with_date_format"])
+    # after a sniffed non-ISO timestamp format, DuckDB reads ISO timestamps WITH TIME ZONE
+    ("a,b\n25/12/2024 10:00:00,2024-01-02 10:00:00\n", {}, pa.timestamp("us", "Etc/UTC"),
+     pa.timestamp("us")),
+], ids=["time", "plus_sign", "nanoseconds", "iso_timestamp_after_a_format"])
 def test_small_type_differences(write, content, options, duckdb_type, mapdb_type):
     path = write("t.csv", content)
     assert duckdb_read(path, **options).schema.types[-1] == duckdb_type
