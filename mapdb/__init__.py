@@ -10,11 +10,36 @@
 
 from typing import TYPE_CHECKING
 
-from mapdb.errors import MapdbError
+from mapdb import errors
+from mapdb.errors import (
+    ConstraintError,
+    CorruptionError,
+    IndexWarning,
+    IngestError,
+    InvalidNameError,
+    InvalidOptionError,
+    LockedError,
+    MapdbError,
+    NotFoundError,
+    PinWarning,
+    PoisonedWriterError,
+    QueryError,
+    ReadOnlyError,
+    SchemaError,
+    StorageError,
+    TableDroppedError,
+    TruncatedFileError,
+)
 
 __version__ = "0.1.0"
-__all__ = ["Column", "Database", "LazyFrame", "MapdbError", "Table", "col", "connect", "count",
-           "dense_rank", "lit", "rank", "row_number"]
+# the API (imported on first use) and every exception (mapdb.errors)
+__all__ = [
+    "Column", "ConstraintError", "CorruptionError", "Database", "IndexWarning", "IngestError",
+    "InvalidNameError", "InvalidOptionError", "LazyFrame", "LockedError", "MapdbError",
+    "NotFoundError", "PinWarning", "PoisonedWriterError", "QueryError", "ReadOnlyError",
+    "SchemaError", "StorageError", "Table", "TableDroppedError", "TruncatedFileError", "col",
+    "connect", "count", "dense_rank", "errors", "lit", "rank", "row_number",
+]
 
 if TYPE_CHECKING:
     from mapdb.api import Column, Database, Table, connect
@@ -30,4 +55,11 @@ def __getattr__(name: str):
     if name in ("LazyFrame", "col", "count", "dense_rank", "lit", "rank", "row_number"):
         import mapdb.api.frame
         return getattr(mapdb.api.frame, name)
+    if name in ("Error", "DatabaseError"):  # PEP 249's base names
+        return getattr(errors, name)
     raise AttributeError(f"module 'mapdb' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public API (the lazily imported names included)."""
+    return sorted({*__all__, "__version__", "Error", "DatabaseError"})

@@ -1,11 +1,72 @@
-"""mapdb's exceptions: every failure a user can cause or meet is one of these.
+"""mapdb's exceptions: every failure a user can cause or meet is one of these, all
+defined here and importable from ``mapdb`` itself (``mapdb.QueryError``).
 
 Outside the layer stack (any layer may raise them), so it imports nothing of mapdb.
+PEP 249's names are aliases of the closest class (``Error`` is MapdbError, a DB-API
+consumer's ``except module.Error`` catches everything mapdb raises).
+
+>>> import mapdb
+>>> issubclass(mapdb.QueryError, mapdb.MapdbError), mapdb.Error is mapdb.MapdbError
+(True, True)
 """
 
 
 class MapdbError(Exception):
     """Base class of every mapdb error."""
+
+
+class QueryError(MapdbError):
+    """A statement that cannot be bound or run; ``position`` is the offset in the SQL text
+    (the message then ends with its line and column)."""
+
+    def __init__(self, message: str, position: int | None = None, sql: str | None = None):
+        self.position = position
+        if position is not None and sql is not None:
+            line = sql.count("\n", 0, position) + 1
+            col = position - (sql.rfind("\n", 0, position) + 1) + 1
+            message = f"{message} (line {line}, column {col})"
+        super().__init__(message)
+
+
+class IngestError(MapdbError):
+    """Bad input: carries ``file``, ``line`` (1-based or ``None``), ``column`` and ``reason``.
+
+    ``str(err)`` is ``file:line: column 'name': reason`` with unknown parts omitted (see
+    mapdb.ingest.errors for examples).
+    """
+
+    def __init__(self, reason: str, *, file: str | None = None, line: int | None = None,
+                 column: str | None = None) -> None:
+        self.reason = reason
+        self.file = file
+        self.line = line
+        self.column = column
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        head = ""
+        if self.file is not None:
+            head = self.file if self.line is None else f"{self.file}:{self.line}"
+        elif self.line is not None:
+            head = f"line {self.line}"
+        parts = [head] if head else []
+        if self.column is not None:
+            parts.append(f"column {self.column!r}")
+        parts.append(self.reason)
+        return ": ".join(parts)
+
+    def __str__(self) -> str:
+        return self._render()
+
+    def __reduce__(self):
+        # Keyword-only constructor arguments are not restored by the default pickling of
+        # exceptions (it replays ``args``); worker processes must be able to send these.
+        return (_rebuild_ingest_error, (self.reason, self.file, self.line, self.column))
+
+
+def _rebuild_ingest_error(reason: str, file: str | None, line: int | None,
+                          column: str | None) -> IngestError:
+    return IngestError(reason, file=file, line=line, column=column)
 
 
 class StorageError(MapdbError):
@@ -78,3 +139,16 @@ class PinWarning(UserWarning):
 class InvalidOptionError(MapdbError, ValueError):
     """An option value mapdb does not know (e.g. a durability mode); the message lists the
     valid ones."""
+
+
+# PEP 249 (DB-API 2.0) names, for code written against any DB-API module
+Error = MapdbError
+DatabaseError = MapdbError
+InterfaceError = InvalidOptionError
+OperationalError = StorageError
+ProgrammingError = QueryError
+DataError = IngestError
+IntegrityError = ConstraintError
+InternalError = CorruptionError
+NotSupportedError = QueryError
+Warning = IndexWarning  # the PEP's name (shadows the builtin here only)

@@ -295,7 +295,7 @@ def to_batches(obj: object, schema_overrides: Overrides | None = None, *,
     >>> to_batches(pa.table({"x": [1, 300]}), {"x": pa.int8()}).read_all()
     Traceback (most recent call last):
     ...
-    mapdb.ingest.errors.IngestError: column 'x': row 1: cannot cast 300 from int64 to int8 (...)
+    mapdb.errors.IngestError: column 'x': row 1: cannot cast 300 from int64 to int8 (...)
     >>> to_batches(42)
     Traceback (most recent call last):
     ...

@@ -21,7 +21,7 @@ is generated anywhere.
 >>> f.select([col("k") + 1])
 Traceback (most recent call last):
 ...
-mapdb.query.types.QueryError: cannot apply add to string (in (col("k") + 1))
+mapdb.errors.QueryError: cannot apply add to string (in (col("k") + 1))
 """
 
 from __future__ import annotations

@@ -18,19 +18,9 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from mapdb.errors import MapdbError
+from mapdb.errors import QueryError
 
-
-class QueryError(MapdbError):
-    """A query that cannot be bound or run; ``position`` is the offset in the SQL text."""
-
-    def __init__(self, message: str, position: int | None = None, sql: str | None = None):
-        self.position = position
-        if position is not None and sql is not None:
-            line = sql.count("\n", 0, position) + 1
-            col = position - (sql.rfind("\n", 0, position) + 1) + 1
-            message = f"{message} (line {line}, column {col})"
-        super().__init__(message)
+__all__ = ["QueryError", "SqlType"]  # QueryError: mapdb.errors, re-exported for the engine
 
 
 @dataclass(frozen=True)
