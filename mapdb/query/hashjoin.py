@@ -9,7 +9,8 @@ the joined morsel. Keys become int64 codes the same way on both sides: integer-l
 (strings, floats, uint64, wide decimals) as their position in the build side's distinct
 values, so a probe value the build side lacks has no code and cannot match. Floats are
 made canonical first (-0.0 as 0.0, one NaN): SQL equality, as DuckDB's, says NaN = NaN.
-Several keys combine into one code by the ranges of their codes on the build side.
+Several keys combine into one code by the ranges of their codes on the build side (wide
+ones renumbered by the build side's distinct values first).
 NULL keys never match.
 
 Kinds: inner and cross (pairs), left (pairs plus the probe rows without one, NULL-padded),
@@ -43,7 +44,7 @@ class KeyCoder:
     """Join keys -> (int64 codes, valid mask), with the encoding fixed by the build side."""
 
     def __init__(self, columns: list[pa.Array]):
-        self.kinds, self.values, self.ranges = [], [], []
+        self.kinds, self.values, self.steps = [], [], []
         parts = []
         for a in columns:
             if _int_like(a.type):
@@ -72,6 +73,11 @@ class KeyCoder:
         return np.ascontiguousarray(ints.to_numpy(zero_copy_only=False), np.int64), valid
 
     def _combine(self, parts, build: bool):
+        """Several keys' codes as one int64: each key's code less its build-side minimum,
+        mixed radix by the keys' ranges. A key whose range is 2**31 or wider is first
+        numbered by its build side's distinct values, and when the product of the ranges
+        would pass 2**62, the codes combined so far are (so three timestamps, or a
+        timestamp and a uint64, still make one code; nothing is refused)."""
         if len(parts) == 1:
             return parts[0]
         valid = None
@@ -79,29 +85,50 @@ class KeyCoder:
             if v is not None:
                 valid = v.copy() if valid is None else (valid & v)
         if build:
-            self.ranges = []
+            self.steps = []
             for codes, v in parts:
                 ok = codes if v is None else codes[v.astype(bool)]
-                self.ranges.append((int(ok.min()), int(ok.max())) if len(ok) else (0, 0))
-            width = 1
-            for lo, hi in self.ranges:
-                width *= hi - lo + 1
-            if width >= 1 << 62:
-                raise QueryError("the join keys' combined value range is too wide for the "
-                                 "hash join")
-        out = np.zeros(len(parts[0][0]), np.int64)
-        mult = 1
-        for (codes, _), (lo, hi) in zip(parts, self.ranges, strict=True):
+                lo, hi = (int(ok.min()), int(ok.max())) if len(ok) else (0, 0)
+                dense = None
+                if hi - lo >= 1 << 31:
+                    dense = np.unique(ok)
+                    lo, hi = 0, max(len(dense) - 1, 0)
+                self.steps.append([dense, lo, hi, None])
+        out, width = None, 1
+        for (codes, _), step in zip(parts, self.steps, strict=True):
+            dense, lo, hi, _ = step
+            if dense is not None:
+                codes, found = _position(dense, codes)
+                valid = found if valid is None else (valid & found)
             inside = (codes >= lo) & (codes <= hi)
             if not inside.all():
                 valid = inside.astype(np.uint8) if valid is None else (valid & inside)
-            out += (np.clip(codes, lo, hi) - lo) * mult
-            mult *= hi - lo + 1
+            c = np.clip(codes, lo, hi) - lo
+            w = hi - lo + 1
+            if out is None:
+                out, width = c, w
+                continue
+            if build and width * w >= 1 << 62:  # renumber the codes so far
+                step[3] = np.unique(out if valid is None else out[valid.astype(bool)])
+            if step[3] is not None:
+                out, found = _position(step[3], out)
+                valid = found if valid is None else (valid & found)
+                width = max(len(step[3]), 1)
+            out = out * w + c
+            width *= w
         return out, valid
 
     def encode(self, columns: list[pa.Array]) -> tuple[np.ndarray, np.ndarray | None]:
         parts = [self._one(i, decode(a)) for i, a in enumerate(columns)]
         return self._combine(parts, build=False)
+
+
+def _position(values: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each code's position in the sorted ``values`` and whether it is there (uint8)."""
+    if not len(values):
+        return np.zeros(len(codes), np.int64), np.zeros(len(codes), np.uint8)
+    idx = np.minimum(np.searchsorted(values, codes), len(values) - 1)
+    return idx.astype(np.int64), (values[idx] == codes).astype(np.uint8)
 
 
 def _int_like(t: pa.DataType) -> bool:
