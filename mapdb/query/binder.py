@@ -12,7 +12,7 @@ know is refused with an error naming the construct: never a guess.
 >>> bind_sql("SELECT nope FROM t", {"t": src}.__getitem__)
 Traceback (most recent call last):
 ...
-mapdb.query.types.QueryError: column "nope" not found; columns are: x (line 1, column 8)
+mapdb.errors.QueryError: column "nope" not found; columns are: x (line 1, column 8)
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from mapdb.query.plan import (
     SortKey,
     Window,
 )
+from mapdb.query.syntax import check, locate
 from mapdb.query.types import (
     BOOL,
     DATE,
@@ -104,7 +105,7 @@ def bind_sql(sql: str, catalog: Callable[[str], object], cache=None) -> Query:
     hit = cache.checkout(sql) if cache is not None and len(sql) <= MAX_SQL_LENGTH else None
     if hit is not None:
         tree, release = hit
-        try:
+        try:  # the cache holds only trees that pass check()
             plan, names = Binder(catalog, sql).query(tree, {})
             return Query(plan, names, None)
         except (QueryError, RecursionError):
@@ -122,7 +123,8 @@ def bind_sql(sql: str, catalog: Callable[[str], object], cache=None) -> Query:
         tree = parse(text)
         sql = text
     elif isinstance(tree, exp.Describe):
-        raise QueryError("DESCRIBE is not supported; use `mapdb describe`")
+        raise QueryError("DESCRIBE is not supported; use `mapdb describe`", 0, sql)
+    check(tree, sql)
     b = Binder(catalog, sql)
     try:
         plan, names = b.query(tree, {})
@@ -133,19 +135,26 @@ def bind_sql(sql: str, catalog: Callable[[str], object], cache=None) -> Query:
 
 @dataclass
 class Scope:
-    """Names visible to expressions: display name -> column, per table alias too. A
-    subquery's scope falls back to the enclosing query's (``outer``): a column found there
-    is a correlated reference."""
+    """Names visible to expressions: display name -> column, and per table alias (folded
+    to lower case: DuckDB matches aliases, like all identifiers, case-insensitively, quoted
+    or not). Two tables may share an alias (``FROM t, t``); a name qualified by it must then
+    be in only one of them. ``using``: the columns a USING join merged (their unqualified
+    name is the merged column, listed once by ``*``). A subquery's scope falls back to the
+    enclosing query's (``outer``): a column found there is a correlated reference."""
     columns: list[tuple[str, Col]]
-    aliases: dict[str, dict[str, Col]] = field(default_factory=dict)
+    aliases: dict[str, list[tuple[str, Col]]] = field(default_factory=dict)
     outer: Scope | None = None
     ctes: dict = field(default_factory=dict)
     pending: list = field(default_factory=list)  # subquery joins its expressions need
 
+    @staticmethod
+    def of(cols: list[tuple[str, Col]], alias: str | None) -> Scope:
+        return Scope(cols, {alias.lower(): list(cols)} if alias else {})
+
     def lookup(self, name: str, table: str | None) -> Col | None:
-        if table is not None and table not in self.aliases:
+        if table is not None and table.lower() not in self.aliases:
             return self.outer.lookup(name, table) if self.outer is not None else None
-        cols = self.columns if table is None else list(self.aliases.get(table, {}).items())
+        cols = self.columns if table is None else self.aliases[table.lower()]
         hits = [c for n, c in cols if n == name] or [c for n, c in cols
                                                      if n.lower() == name.lower()]
         if len({h.name for h in hits}) > 1:
@@ -154,13 +163,19 @@ class Scope:
             return self.outer.lookup(name, table)
         return hits[0] if hits else None
 
+    def table(self, name: str) -> list[tuple[str, Col]] | None:
+        """The columns of the table(s) under alias ``name``, in this scope only."""
+        return self.aliases.get(name.lower())
+
     def knows_table(self, table: str) -> bool:
-        return table in self.aliases or (self.outer is not None and
-                                         self.outer.knows_table(table))
+        return table.lower() in self.aliases or (self.outer is not None and
+                                                 self.outer.knows_table(table))
 
     def merged(self, other: Scope) -> Scope:
-        return Scope(self.columns + other.columns, {**self.aliases, **other.aliases},
-                     self.outer)
+        aliases = dict(self.aliases)
+        for a, cols in other.aliases.items():
+            aliases[a] = aliases.get(a, []) + cols
+        return Scope(self.columns + other.columns, aliases, self.outer)
 
     def outer_names(self) -> set[str]:
         """Internal names of the enclosing queries' columns."""
@@ -192,16 +207,6 @@ _ARITH = {exp.Add: "add", exp.Sub: "sub", exp.Mul: "mul", exp.Div: "div",
           exp.IntDiv: "intdiv", exp.Mod: "mod"}
 
 
-def position(node: exp.Expression) -> int | None:
-    for n in itertools.chain([node], node.walk()):
-        meta = getattr(n, "meta", None) or (getattr(n.this, "meta", None)
-                                            if isinstance(getattr(n, "this", None),
-                                                          exp.Expression) else None)
-        if meta and "start" in meta:
-            return meta["start"]
-    return None
-
-
 class Binder:
     def __init__(self, catalog: Callable[[str], object], sql: str):
         self.catalog = catalog
@@ -219,7 +224,7 @@ class Binder:
         return sum(1 for t in self._tree.find_all(exp.Table) if t.name.lower() == name.lower())
 
     def error(self, message: str, node: exp.Expression | None = None) -> QueryError:
-        return QueryError(message, position(node) if node is not None else None, self.sql)
+        return QueryError(message, locate(node) if node is not None else None, self.sql)
 
     def fresh(self, hint: str = "") -> str:
         return f"${next(self._ids)}{('_' + hint) if hint else ''}"
@@ -263,10 +268,13 @@ class Binder:
             if any(not e.columns() <= {c for c, _ in plan.schema} for e in
                    (k.expr for k in keys)):
                 raise self.error("ORDER BY of a set operation must name its columns", order)
-            plan = Sort(plan, keys)
-        limit, offset = self.limit(node)
-        if limit is not None or offset:
-            plan = Limit(plan, limit, offset)
+        else:
+            keys = []
+        limit, offset, percent = self.limit(node)
+        out = plan.schema
+        plan = self.sort_limit(plan, keys, limit, offset, percent)
+        if percent is not None:
+            plan = Project(plan, [(c, Col(c, t)) for c, t in out])
         return plan, names
 
     def with_(self, node, ctes: dict) -> dict:
@@ -282,43 +290,38 @@ class Binder:
 
     def select(self, sel: exp.Select, ctes: dict, outer: Scope | None = None,
                corr: Correlation | None = None) -> tuple[Plan, list[str]]:
-        ctes = self.with_(sel, ctes)
-        for unsupported in ("laterals", "qualify", "pivots"):
-            if sel.args.get(unsupported):
-                raise self.error(f"{unsupported.rstrip('s').upper()} is not supported",
-                                 sel.args[unsupported][0]
-                                 if isinstance(sel.args[unsupported], list)
-                                 else sel.args[unsupported])
-        if sel.args.get("windows"):
-            raise self.error("a named WINDOW clause is not supported; write OVER (...)",
-                             sel.args["windows"][0])
+        ctes = self.with_(sel, ctes)  # clauses not bound here were refused by check()
         plan, scope = self.from_clause(sel, ctes, outer)
         scope.ctes = ctes
         if sel.args.get("where"):
             plan = self.where(plan, sel.args["where"].this, scope, corr)
 
-        items = self.select_items(sel, scope)
+        items, aliases = self.select_items(sel, scope)
         names = [n for n, _ in items]
         group = sel.args.get("group")
         having = sel.args.get("having")
         order = sel.args.get("order")
         bound_items = [(n, e) for n, e in items]
-        order_keys = self.order_keys(order, scope, bound_items) if order else []
+        order_keys = self.order_keys(order, scope, bound_items, aliases) if order else []
         pending = self.take_pending(scope)  # scalar subqueries of the items
         having_e = self.expr(having.this, scope) if having else None
         pending_having = self.take_pending(scope)
         has_aggs = any(isinstance(x, Agg) for _, e in bound_items for x in e.walk()) or (
             having_e is not None) or any(isinstance(x, Agg) for k in order_keys
                                         for x in k.expr.walk())
+        limit, offset, percent = self.limit(sel)
         if corr is not None and (corr.keys or corr.residual) and (
-                group or having_e is not None or self.limit(sel) != (None, 0)):
+                group or having_e is not None or (limit, offset, percent) != (None, 0, None)):
             raise self.error("a correlated subquery with GROUP BY, HAVING or LIMIT is not "
                              "supported", sel)
         if group or has_aggs:
             keys = self.group_keys(group, scope, bound_items) if group else []
+            if group and group.args.get("all"):
+                keys = self.group_all(bound_items, sel)
             if corr is not None:  # correlated aggregate: one group per outer key
                 keys += [inner for _, inner in corr.keys if inner not in keys]
-            plan, lift = self.aggregate(plan, keys, bound_items, having_e, order_keys)
+            shown = {c.name: n for n, c in scope.columns}
+            plan, lift = self.aggregate(plan, keys, bound_items, having_e, order_keys, shown)
             bound_items = [(n, lift(e, sel)) for n, e in bound_items]
             order_keys = [SortKey(lift(k.expr, order), k.desc, k.nulls_first)
                           for k in order_keys]
@@ -366,12 +369,8 @@ class Binder:
         plan = Project(plan, out_cols + hidden)
         if distinct is not None:
             plan = Distinct(plan)
-        if final_keys:
-            plan = Sort(plan, final_keys)
-        limit, offset = self.limit(sel)
-        if limit is not None or offset:
-            plan = Limit(plan, limit, offset)
-        if hidden and corr is None:
+        plan = self.sort_limit(plan, final_keys, limit, offset, percent)
+        if (hidden or percent is not None) and corr is None:
             plan = Project(plan, [(c, Col(c, e.type)) for c, e in out_cols])
         return plan, names
 
@@ -379,8 +378,14 @@ class Binder:
     def from_clause(self, sel: exp.Select, ctes: dict, outer: Scope | None
                     ) -> tuple[Plan, Scope]:
         frm = sel.args.get("from_") or sel.args.get("from")
-        if frm is None:
-            raise self.error("SELECT without FROM is not supported")
+        if frm is None:  # SELECT 1: one row without columns, as in DuckDB
+            import pyarrow as pa
+
+            from mapdb.query.source import ArrowSource
+            one = self.fresh("one")
+            self._scanned.add(one)
+            return Scan(ArrowSource("(no FROM)", pa.table({one: pa.array([0], pa.int8())})),
+                        [one]), Scope([], outer=outer)
         plan, scope = self.table_ref(frm.this, ctes)
         for j in sel.args.get("joins") or []:
             rplan, rscope = self.table_ref(j.this, ctes)
@@ -388,45 +393,81 @@ class Binder:
             both.outer = outer
             side = (j.args.get("side") or "").lower()
             kind = (j.args.get("kind") or "").lower()
+            method = (j.args.get("method") or "").lower()
             if kind in ("semi", "anti") or (kind == "" and side in ("semi", "anti")):
                 raise self.error("SEMI/ANTI JOIN syntax is not supported; use EXISTS",
                                  j)
-            if j.args.get("method") or kind in ("natural", "asof", "positional"):
-                raise self.error(f"{(kind or j.args.get('method')).upper()} JOIN is not "
-                                 "supported", j)
+            if method not in ("", "natural") or kind in ("asof", "positional"):
+                raise self.error(f"{(method or kind).upper()} JOIN is not supported", j)
             jkind = {"left": "left", "right": "right", "full": "full"}.get(side, "inner")
             if kind == "cross":
                 jkind = "cross"
             on = j.args.get("on")
-            using = j.args.get("using")
+            using = [(u.name, u) for u in j.args.get("using") or []]
+            if method == "natural":  # USING the columns both sides have
+                right = {n.lower() for n, _ in rscope.columns}
+                using = [(n, j) for n, _ in scope.columns if n.lower() in right]
+                if not using:  # DuckDB refuses it too (not a cross join)
+                    raise self.error("NATURAL JOIN: the two sides have no column name in "
+                                     "common", j)
             cond = None
+            merged = []
             if using:
                 parts = []
-                for u in using:
-                    name = u.name
+                for name, u in using:
                     lc, rc = scope.lookup(name, None), rscope.lookup(name, None)
                     if lc is None or rc is None:
                         raise self.error(f'USING column "{name}" is not on both sides', u)
                     parts.append(fn.compare("eq", lc, rc))
+                    merged.append((lc, rc))
                 cond = fold_and(parts)
             elif on is not None:
                 cond = self.boolean(self.expr(on, both), on)
                 self.no_aggs(cond, "JOIN conditions", on)
                 if self.take_pending(both):
                     raise self.error("subqueries in ON are not supported", on)
-            elif jkind not in ("cross", "inner"):
+            elif jkind not in ("cross", "inner") and method != "natural":
                 raise self.error(f"{side.upper()} JOIN needs ON or USING", j)
             if jkind == "inner" and cond is None:
                 jkind = "cross"
             plan = Join(plan, rplan, jkind, condition=cond)
             scope = both
+            if merged:
+                plan, scope = self.merge_using(plan, scope, merged, jkind)
         scope.outer = outer
         return plan, scope
+
+    def merge_using(self, plan: Plan, scope: Scope, merged: list[tuple[Col, Col]],
+                    kind: str) -> tuple[Plan, Scope]:
+        """A USING (or NATURAL) join's columns, as DuckDB merges them: the unqualified
+        name (and ``*``) gives one column, at the left side's place: the left value for
+        inner and left joins, the right one for right joins, the first non-NULL of the two
+        for full joins. Qualified names still reach each side's own column."""
+        replace: dict[str, Col] = {}
+        drop = set()
+        extra = []
+        for lc, rc in merged:
+            if kind == "full":
+                value = fn.coalesce([lc, rc])
+                c = Col(self.fresh("using"), value.type)
+                extra.append((c.name, value))
+            else:
+                c = rc if kind == "right" else lc
+            replace[lc.name] = c
+            drop.add(rc.name)
+        if extra:
+            plan = Project(plan, [(n, Col(n, t)) for n, t in plan.schema] + extra)
+        cols = [(n, replace.get(c.name, c)) for n, c in scope.columns if c.name not in drop]
+        return plan, Scope(cols, scope.aliases, scope.outer)
 
     def table_ref(self, src, ctes: dict) -> tuple[Plan, Scope]:
         alias = src.alias_or_name if src.alias else None
         columns = [c.name for c in src.args["alias"].columns] if src.args.get("alias") \
             and src.args["alias"].columns else None
+        if isinstance(src, exp.Table) and not isinstance(src.this, exp.Identifier):
+            f = src.this  # read_csv('f.csv'), range(3), t('x'): a table function
+            what = f.name if isinstance(f, exp.Anonymous) else f.key
+            raise self.error(f"table function {what.lower()}() is not supported", src)
         if isinstance(src, exp.Table):
             name = src.name
             if src.args.get("db"):
@@ -466,7 +507,7 @@ class Binder:
             if columns:
                 names = self.rename([n for n, _ in cols], columns, src)
                 cols = [(n, c) for n, (_, c) in zip(names, cols, strict=True)]
-            return plan, Scope(cols, {(alias or name): dict(cols)})
+            return plan, Scope.of(cols, alias or name)
         if isinstance(src, exp.Subquery):
             inner, names = self.query(src.this, ctes)
             return self.subplan(inner, self.rename(names, columns, src), alias)
@@ -482,7 +523,7 @@ class Binder:
 
     def subplan(self, inner: Plan, names: list[str], alias: str | None) -> tuple[Plan, Scope]:
         cols = [(n, Col(c, t)) for n, (c, t) in zip(names, inner.schema, strict=True)]
-        return inner, Scope(cols, {alias: dict(cols)} if alias else {})
+        return inner, Scope.of(cols, alias)
 
     # -- WHERE and subqueries --------------------------------------------------------------
     def where(self, plan: Plan, node, scope: Scope, corr: Correlation | None) -> Plan:
@@ -614,27 +655,70 @@ class Binder:
             plan = Window(plan, funcs)
         return plan, items, order_keys
 
-    def select_items(self, sel: exp.Select, scope: Scope) -> list[tuple[str, Expr]]:
-        items = []
+    def select_items(self, sel: exp.Select, scope: Scope
+                     ) -> tuple[list[tuple[str, Expr]], dict[str, Expr]]:
+        """The select list (``*`` expanded) and its explicit aliases (lower case -> item;
+        the last of equal aliases wins, as in DuckDB)."""
+        items, aliases = [], {}
         for node in sel.expressions:
             if isinstance(node, exp.Star):
-                items += [(n, c) for n, c in scope.columns]
+                items += self.star(node, scope.columns, scope)
                 continue
             if isinstance(node, exp.Column) and isinstance(node.this, exp.Star):
-                t = node.table
-                if t not in scope.aliases:
-                    raise self.error(f'table "{t}" not found', node)
-                items += list(scope.aliases[t].items())
+                cols = scope.table(node.table)
+                if cols is None:
+                    raise self.error(f'table "{node.table}" not found', node)
+                items += self.star(node.this, cols, scope)
                 continue
             name = node.alias_or_name if isinstance(node, (exp.Alias, exp.Column)) else \
                 node.sql(dialect="duckdb")
             inner = node.this if isinstance(node, exp.Alias) else node
             items.append((name, self.expr(inner, scope)))
+            if isinstance(node, exp.Alias):
+                aliases[name.lower()] = items[-1][1]
+        if not items:
+            raise self.error("the select list is empty (every column excluded)", sel)
+        return items, aliases
+
+    def star(self, star: exp.Star, cols: list[tuple[str, Col]], scope: Scope
+             ) -> list[tuple[str, Expr]]:
+        """``*`` or ``t.*`` over ``cols``, with DuckDB's EXCLUDE (names, or ``t.name``),
+        REPLACE (expr AS name: the column keeps its place) and RENAME (old AS
+        new; a name not there is ignored, as DuckDB does)."""
+        items: list[tuple[str, Expr]] = list(cols)
+        for e in star.args.get("except_") or []:
+            if e.table:
+                target = scope.table(e.table)
+                if target is None:
+                    raise self.error(f'table "{e.table}" not found', e)
+                drop = {c.name for n, c in target if n.lower() == e.name.lower()}
+                keep = [(n, c) for n, c in items if not (isinstance(c, Col) and
+                                                         c.name in drop)]
+            else:
+                keep = [(n, c) for n, c in items if n.lower() != e.name.lower()]
+            if len(keep) == len(items):
+                raise self.error(f'column "{e.sql(dialect="duckdb")}" in EXCLUDE is not '
+                                 "in the columns * stands for", e)
+            items = keep
+        for a in star.args.get("replace") or []:
+            hits = [i for i, (n, _) in enumerate(items) if n.lower() == a.alias.lower()]
+            if not hits:
+                raise self.error(f'column "{a.alias}" in REPLACE is not in the columns * '
+                                 "stands for", a)
+            value = self.expr(a.this, scope)
+            for i in hits:
+                items[i] = (a.alias, value)
+        for a in star.args.get("rename") or []:
+            items = [(a.alias if n.lower() == a.this.name.lower() else n, c)
+                     for n, c in items]
         return items
 
     def resolve_item(self, node: exp.Expression, scope: Scope,
-                     items: list[tuple[str, Expr]], what: str) -> Expr:
-        """GROUP BY / ORDER BY items: an ordinal, a select alias, or an expression."""
+                     items: list[tuple[str, Expr]], what: str,
+                     aliases: dict[str, Expr] | None = None) -> Expr:
+        """GROUP BY / ORDER BY items: an ordinal, a select alias, or an expression. As in
+        DuckDB, a bare name in ORDER BY is a select alias before it is an input column
+        (``aliases``); in GROUP BY it is an input column first."""
         if isinstance(node, exp.Literal) and not node.is_string:
             i = int(node.this)
             if not 1 <= i <= len(items):
@@ -642,16 +726,16 @@ class Binder:
                                  f"(1..{len(items)})", node)
             return items[i - 1][1]
         if isinstance(node, exp.Column) and not node.table and \
-                scope.lookup(node.name, None) is None:
-            hits = [e for n, e in items if n.lower() == node.name.lower()]
-            if hits:
-                return hits[0]
+                isinstance(node.this, exp.Identifier):
+            if aliases and node.name.lower() in aliases:
+                return aliases[node.name.lower()]
+            if scope.lookup(node.name, None) is None:
+                hits = [e for n, e in items if n.lower() == node.name.lower()]
+                if hits:
+                    return hits[0]
         return self.expr(node, scope)
 
     def group_keys(self, group, scope, items) -> list[Expr]:
-        if group.args.get("rollup") or group.args.get("cube") or \
-                group.args.get("grouping_sets"):
-            raise self.error("ROLLUP, CUBE and GROUPING SETS are not supported", group)
         keys = []
         for node in group.expressions:
             e = self.resolve_item(node, scope, items, "GROUP BY")
@@ -660,30 +744,82 @@ class Binder:
                 keys.append(e)
         return keys
 
-    def order_keys(self, order, scope, items) -> list[SortKey]:
+    def order_keys(self, order, scope, items, aliases=None) -> list[SortKey]:
         out = []
         for o in order.expressions:
-            e = self.resolve_item(o.this, scope, items, "ORDER BY")
             desc = bool(o.args.get("desc"))
             nulls_first = bool(o.args.get("nulls_first"))
+            if isinstance(o.this, exp.Var) and o.this.name.upper() == "ALL" and items:
+                if len(order.expressions) > 1:
+                    raise self.error("ORDER BY ALL cannot be combined with other keys", o)
+                return [SortKey(e, desc, nulls_first) for _, e in items]
+            e = self.resolve_item(o.this, scope, items, "ORDER BY", aliases)
             out.append(SortKey(e, desc, nulls_first))
         return out
 
-    def limit(self, sel) -> tuple[int | None, int]:
-        def value(node, what):
-            if node is None:
+    def limit(self, node) -> tuple[int | None, int, float | None]:
+        """(LIMIT n or None, OFFSET m, the percentage of LIMIT p% or None)."""
+        def value(clause, what):
+            if clause is None:
                 return None
-            e = node.expression if hasattr(node, "expression") and node.expression else \
-                node.this
-            b = self.expr(e, Scope([]))
+            b = self.expr(clause.expression, Scope([]))
             if not isinstance(b, Lit) or b.type.kind != "int" or b.value is None or \
                     b.value < 0:
-                raise self.error(f"{what} must be a non-negative integer constant", node)
+                raise self.error(f"{what} must be a non-negative integer constant", clause)
             return b.value
-        return value(sel.args.get("limit"), "LIMIT"), value(sel.args.get("offset"),
-                                                           "OFFSET") or 0
 
-    def aggregate(self, plan, keys, items, having, order_keys):
+        lim = node.args.get("limit")
+        if lim is not None and (isinstance(lim.expression, exp.Null) or (
+                isinstance(lim.expression, exp.Var) and lim.expression.name.upper() == "ALL")):
+            lim = None  # LIMIT NULL, LIMIT ALL: no limit
+        options = lim.args.get("limit_options") if lim is not None else None
+        if options is not None and options.args.get("percent"):
+            b = self.expr(lim.expression, Scope([]))
+            if not isinstance(b, Lit) or not b.type.numeric or b.value is None:
+                raise self.error("LIMIT ...% must be a constant number", lim)
+            p = b.value / 10 ** b.type.scale if b.type.kind == "decimal" else float(b.value)
+            if not 0 <= p <= 100:
+                raise self.error("a LIMIT percentage must be between 0% and 100%", lim)
+            return None, value(node.args.get("offset"), "OFFSET") or 0, p
+        return value(lim, "LIMIT"), value(node.args.get("offset"), "OFFSET") or 0, None
+
+    def sort_limit(self, plan: Plan, keys: list[SortKey], limit: int | None, offset: int,
+                   percent: float | None) -> Plan:
+        """ORDER BY and LIMIT/OFFSET over ``plan`` (``keys`` over its columns). LIMIT p%
+        keeps, after the offset, the first int(p / 100 * count) rows as DuckDB does: the
+        rows are numbered in the ORDER BY's order and counted (two window functions)
+        and filtered on that; the output has the two extra columns."""
+        if percent is not None:
+            rn, n = Col(self.fresh("row"), INT64), Col(self.fresh("rows"), INT64)
+            order = tuple(SortSpec(k.expr, k.desc, k.nulls_first) for k in keys)
+            plan = Window(plan, [(rn.name, WindowFn("row_number", (), (), order, None, INT64)),
+                                 (n.name, WindowFn("count_star", (), (), (), None, INT64))])
+            pos = fn.arith("sub", rn, Lit(offset, INT64))
+            plan = Filter(plan, fn.logic("and", fn.compare("gt", pos, Lit(0, INT64)),
+                                         fn.compare("le", pos, fn.arith(
+                                             "mul", Lit(percent / 100, FLOAT64), n))))
+        if keys:
+            plan = Sort(plan, keys)
+        if percent is None and (limit is not None or offset):
+            plan = Limit(plan, limit, offset)
+        return plan
+
+    def group_all(self, items: list[tuple[str, Expr]], node) -> list[Expr]:
+        """GROUP BY ALL: the select items without an aggregate. As in DuckDB, an item may
+        not mix aggregates with columns outside them, nor be a window function."""
+        keys = []
+        for _, e in items:
+            if any(isinstance(x, WindowFn) for x in e.walk()):
+                raise self.error("GROUP BY ALL cannot group on a window function", node)
+            if not any(isinstance(x, Agg) for x in e.walk()):
+                if e not in keys:
+                    keys.append(e)
+            elif _bare_columns(e) - self.subquery_cols:
+                raise self.error("GROUP BY ALL: a select item mixes aggregates with columns "
+                                 "outside them", node)
+        return keys
+
+    def aggregate(self, plan, keys, items, having, order_keys, shown=None):
         key_cols = [(self.fresh("key"), fn.canonical_zero(k)) for k in keys]
         key_map = {k: Col(c, e.type) for (c, e), k in zip(key_cols, keys, strict=True)}
         aggs: list[tuple[str, Agg]] = []
@@ -706,7 +842,8 @@ class Binder:
                     agg_map[e] = Col(c, e.type)
                 return agg_map[e]
             if isinstance(e, Col):
-                raise self.error(f'column "{e.name}" must appear in the GROUP BY clause or '
+                name = (shown or {}).get(e.name, e.name)
+                raise self.error(f'column "{name}" must appear in the GROUP BY clause or '
                                  "be used in an aggregate function", node)
             if isinstance(e, Call):
                 return fold(Call(e.op, tuple(lift(a, node) for a in e.args), e.type, e.param))
@@ -735,8 +872,8 @@ class Binder:
         try:
             return fold(self._expr(node, scope, depth + 1))
         except QueryError as e:
-            if e.position is None and position(node) is not None:
-                raise QueryError(str(e), position(node), self.sql) from None
+            if e.position is None:
+                raise QueryError(str(e), locate(node), self.sql) from None
             raise
 
     def _expr(self, node, scope, depth):
@@ -748,7 +885,7 @@ class Binder:
                 raise self.error("* is only allowed in the select list and COUNT(*)", node)
             c = scope.lookup(node.name, node.table or None)
             if c is None:
-                if node.table and node.table not in scope.aliases:
+                if node.table and not scope.knows_table(node.table):
                     raise self.error(f'table "{node.table}" not found', node)
                 names = ", ".join(n for n, _ in scope.columns)
                 raise self.error(f'column "{node.name}" not found; columns are: {names}', node)
@@ -992,6 +1129,15 @@ def and_parts(node) -> list:
     return [node]
 
 
+def _bare_columns(e: Expr) -> set[str]:
+    """The columns ``e`` reads outside its aggregate calls."""
+    if isinstance(e, Agg):
+        return set()
+    if isinstance(e, Col):
+        return {e.name}
+    return set().union(*(_bare_columns(c) for c in e.children()))
+
+
 def fold_and(parts: list[Expr]) -> Expr | None:
     return fold(conjoin(parts)) if parts else None
 
@@ -1038,6 +1184,9 @@ _UNITS = {"year": (12, 0, 0), "years": (12, 0, 0), "quarter": (3, 0, 0), "month"
 
 
 def interval(node: exp.Interval, binder: Binder) -> tuple[int, int, int]:
+    if node.this is not None and not isinstance(node.this, exp.Literal):
+        raise binder.error("INTERVAL is supported with a constant count, not "
+                           f"{node.this.sql(dialect='duckdb')}", node)
     text = node.this.name if node.this is not None else ""
     unit = node.args.get("unit")
     unit_s = unit.name.lower() if unit is not None else ""

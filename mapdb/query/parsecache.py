@@ -11,7 +11,8 @@ miss both texts are parsed and, after substituting the real literals into the te
 tree, the two trees must be equal. Texts whose literals the tokenizer treats specially
 (escapes, prefixes such as E'..', exponents, ``$``/``?`` parameters) are never cached.
 Binding a cached tree happens under that entry's lock (the tree is shared); a caller that
-finds it busy parses afresh.
+finds it busy parses afresh. Only trees that pass ``syntax.check`` are cached: a hit needs
+no check, and a refused statement is parsed afresh, so its error has its own positions.
 
 >>> c = ParseCache()
 >>> tree, release = c.checkout("SELECT * FROM t WHERE k = 5 AND s = 'a''b'")
@@ -33,6 +34,9 @@ from collections.abc import Callable
 
 import sqlglot
 from sqlglot import exp
+
+from mapdb.query.syntax import check
+from mapdb.query.types import QueryError
 
 # The number's atomic group (?>...) and the digit runs of "other": a digit run followed by a
 # letter (1e5, 99..9x) is then rejected in one pass instead of retried from each of its
@@ -94,6 +98,16 @@ def normalize(sql: str) -> tuple[str, str, list[tuple[bool, str]]] | None:
                                                                             "("):
         return None
     return "".join(key), "".join(tmpl), lits
+
+
+def allowed(tree: exp.Expression, text: str) -> bool:
+    """Whether the binder consumes all of ``tree``, parsed from ``text`` (syntax.check;
+    literal values do not change that, so a template is checked once, when cached)."""
+    try:
+        check(tree, text)
+    except QueryError:
+        return False
+    return True
 
 
 class _Entry:
@@ -168,7 +182,7 @@ class ParseCache:
             if ok and all(s is not None for s in slots):
                 for node, (_, text) in zip(slots, lits, strict=True):
                     node.set("this", text)
-                if tree == original:
+                if tree == original and allowed(tree, tmpl):
                     entry = _Entry(tree, slots)
         with self._lock:
             self._entries[key] = entry
