@@ -122,7 +122,7 @@ def _interval_arith(op: str, a: Expr, b: Expr) -> Expr:
         sign = 1 if op == "add" else -1
         return Call("add_interval", (a,), TIMESTAMP if a.type.kind != "timestamp" else a.type,
                     (sign * m, sign * d, sign * us))
-    if a.type.kind == "interval" and op == "add":
+    if a.type.kind == "interval" and b.type.kind != "interval" and op == "add":
         return _interval_arith(op, b, a)
     raise QueryError(f"cannot apply {op} to {a.type} and {b.type}")
 

@@ -238,6 +238,10 @@ REFUSED = [
     ("SELECT x, count(*) + x FROM t1 GROUP BY ALL", "GROUP BY ALL"),
     ("SELECT a.x FROM t1 a JOIN t1 A ON true", "ambiguous"),
     ("SELECT x FROM t1 WHERE x = ?", "parameter"),
+    # interval + interval looped until the recursion limit ("nested too deeply")
+    ("SELECT INTERVAL 1 DAY + INTERVAL 2 HOUR", "interval"),
+    ("SELECT * FROM glob('*')", "table function glob()"),
+    ("SELECT INTERVAL (x) DAY FROM t1", "constant count"),
 ]
 
 
