@@ -229,6 +229,7 @@ ARGUMENTS: dict[tuple[type, str], str] = {
     (exp.LimitOptions, "rows"): "FETCH FIRST ... ROWS",
     (exp.LimitOptions, "with_ties"): "WITH TIES",
     (exp.Ordered, "with_fill"): "WITH FILL",
+    (exp.Order, "this"): "ORDER BY inside a function call",
     (exp.Between, "symmetric"): "BETWEEN SYMMETRIC",
     (exp.In, "unnest"): "IN UNNEST",
     (exp.Window, "alias"): "a named window (write OVER (...))",

@@ -126,6 +126,8 @@ SELECT sum(v) FILTER (v > 0) FROM t1;
 SELECT string_agg(s, ',') FROM t1;
 SELECT string_agg(s, ',' ORDER BY s) FROM t1;
 SELECT list(x ORDER BY x) FROM t1;
+SELECT sum(v ORDER BY x) FROM t1;
+SELECT count(DISTINCT s ORDER BY s) FROM t1;
 SELECT array_agg(x) FROM t1;
 SELECT arg_max(s, v) FROM t1;
 SELECT arg_min(s, v) FROM t1;
