@@ -265,6 +265,9 @@ NODES: dict[type, str] = {
 }
 
 
+QUERIES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
+
+
 def empty(value) -> bool:
     return value is None or value is False or (isinstance(value, (list, str)) and
                                                not value)
@@ -273,6 +276,9 @@ def empty(value) -> bool:
 def check(tree: exp.Expression, sql: str) -> None:
     """Refuse the first node or argument of ``tree`` (in reading order) the binder does
     not consume; ``sql`` is the text the positions refer to."""
+    if not isinstance(tree, QUERIES):
+        raise QueryError(f"{tree.key.upper()} statements are not supported; only SELECT is",
+                         locate(tree), sql)
     for node in _nodes(tree):
         allowed = CONSUMED.get(type(node))
         if allowed is None:
