@@ -30,7 +30,6 @@ import dataclasses
 import datetime
 import decimal
 import itertools
-import re
 from collections.abc import Callable, Iterable
 
 import pyarrow as pa
@@ -522,41 +521,24 @@ def _literal(v) -> Lit:
     raise QueryError(f"cannot use {type(v).__name__} value {v!r} as a constant")
 
 
-_TYPE_NAMES = {"bool": "bool", "boolean": "bool", "int8": "int8", "int16": "int16",
-               "int32": "int32", "int64": "int64", "uint8": "uint8", "uint16": "uint16",
-               "uint32": "uint32", "uint64": "uint64", "tinyint": "int8",
-               "smallint": "int16", "int": "int32", "integer": "int32", "bigint": "int64",
-               "float32": "float32", "float": "float32", "real": "float32",
-               "float64": "float64", "double": "float64", "str": "string",
-               "string": "string", "utf8": "string", "varchar": "string", "text": "string",
-               "date": "date", "timestamp": "timestamp", "datetime": "timestamp"}
-
-
 def parse_type(spec) -> SqlType:
-    """A type name as :meth:`Expression.cast` takes it.
+    """A type name as :meth:`Expression.cast` takes it: the grammar of every type a user
+    writes (storage.types.ColumnType.parse: DuckDB's names, INT is int32), or an Arrow type.
 
     >>> str(parse_type("decimal(10, 2)")), str(parse_type("int64")), str(parse_type("str"))
     ('decimal(10,2)', 'int64', 'string')
+    >>> str(parse_type("INT")), str(parse_type("FLOAT")), str(parse_type("decimal"))
+    ('int32', 'float32', 'decimal(18,3)')
     """
     if isinstance(spec, pa.DataType):
         return from_arrow(spec)
-    s = str(spec).strip().lower()
-    m = re.fullmatch(r"(?:decimal|numeric)(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?", s)
-    if m:
-        p = int(m.group(1)) if m.group(1) else 18
-        sc = int(m.group(2)) if m.group(2) else (0 if m.group(1) else 3)
-        if p > 18:
-            raise QueryError(f"decimal({p},{sc}): precision over 18 is not supported")
-        if sc > p:
-            raise QueryError(f"decimal({p},{sc}): scale is larger than precision")
-        return DECIMAL(p, sc)
-    kind = _TYPE_NAMES.get(s)
-    if kind is None:
-        raise QueryError(f"unknown type {spec!r}; types are: {', '.join(sorted(_TYPE_NAMES))}"
-                         ", decimal(p,s)")
-    return {"bool": BOOL, "string": STRING, "date": DATE, "timestamp": TIMESTAMP}.get(
-        kind) or SqlType("float" if kind.startswith("float") else "int",
-                         arrow=getattr(pa, kind)())
+    from mapdb.errors import SchemaError
+    from mapdb.storage.types import ColumnType
+    try:
+        t = ColumnType.parse(str(spec))
+    except SchemaError as e:
+        raise QueryError(str(e)) from None
+    return from_arrow(pa.large_string() if t.is_dictionary else t.arrow_type)
 
 
 # -- binding -------------------------------------------------------------------------------

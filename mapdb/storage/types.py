@@ -44,6 +44,25 @@ _FIXED = {
 }
 _VARIABLE = {"string": pa.large_string(), "binary": pa.large_binary()}
 MAX_DECIMAL_PRECISION = 18  # fits a scaled int64
+# DuckDB's type names (and common ones) -> mapdb's canonical names: one grammar for every
+# place a user writes a type (ColumnType.parse). One clash: DuckDB's INT8 is BIGINT (8
+# bytes), mapdb's int8 (manifests, numpy, Arrow) is 8 bits; mapdb's meaning stands.
+TYPE_ALIASES = {
+    "tinyint": "int8", "int1": "int8", "smallint": "int16", "int2": "int16",
+    "short": "int16", "int": "int32", "integer": "int32", "int4": "int32", "signed": "int32",
+    "bigint": "int64", "long": "int64", "utinyint": "uint8",
+    "usmallint": "uint16", "uinteger": "uint32", "ubigint": "uint64",
+    "float": "float32", "float4": "float32", "real": "float32", "double": "float64",
+    "float8": "float64", "double precision": "float64", "boolean": "bool", "logical": "bool",
+    "varchar": "string", "text": "string", "str": "string", "char": "string",
+    "bpchar": "string", "character varying": "string", "utf8": "string",
+    "blob": "binary", "bytea": "binary", "bytes": "binary", "varbinary": "binary",
+    "date": "date32", "timestamp": "timestamp[us]", "datetime": "timestamp[us]",
+    "timestamp_s": "timestamp[s]", "timestamp_ms": "timestamp[ms]",
+    "timestamp_ns": "timestamp[ns]", "timestamp_us": "timestamp[us]",
+    "timestamptz": "timestamp[us, UTC]", "timestamp with time zone": "timestamp[us, UTC]",
+    "dictionary": "dict", "category": "dict",
+}
 TYPE_CODES = {name: i for i, name in enumerate(
     [*_FIXED, "decimal", "timestamp", "string", "dict", "binary"], start=1)}
 
@@ -123,27 +142,38 @@ class ColumnType:
 
     @classmethod
     def parse(cls, text: str) -> ColumnType:
-        """Parse a type name as written in manifests or ``--schema`` (case-insensitive
-        kind; aliases int/bigint/double/float/text/varchar/bytes/timestamp/date)."""
-        t = text.strip()
+        """Parse a type name: the one grammar of ``--schema``, ``schema=``, frame casts and
+        manifests. DuckDB's names mean what they mean in DuckDB (INT and INTEGER are int32,
+        BIGINT int64, FLOAT and REAL float32, DOUBLE float64, DECIMAL without arguments
+        decimal(18,3), TIMESTAMPTZ a UTC timestamp), case-insensitive; mapdb's canonical
+        names (manifests: int32, float64, date32, timestamp[us, UTC], dict, ...) too.
+
+        >>> [ColumnType.parse(t).name for t in ("INT", "bigint", "float", "DOUBLE",
+        ...                                     "decimal", "numeric(10)", "varchar(20)")]
+        ['int32', 'int64', 'float32', 'float64', 'decimal(18,3)', 'decimal(10,0)', 'string']
+        >>> ColumnType.parse("timestamp with time zone").name
+        'timestamp[us, UTC]'
+        """
+        t = " ".join(text.split())
         low = t.lower()
-        aliases = {"int": "int64", "bigint": "int64", "integer": "int32", "smallint": "int16",
-                   "tinyint": "int8", "double": "float64", "float": "float64",
-                   "real": "float32", "text": "string", "varchar": "string", "str": "string",
-                   "utf8": "string", "bytes": "binary", "blob": "binary", "date": "date32",
-                   "boolean": "bool", "timestamp": "timestamp[us]", "datetime": "timestamp[us]",
-                   "dictionary": "dict", "category": "dict"}
-        low = aliases.get(low, low)
+        low = re.sub(r"^(varchar|char|bpchar|character varying|string|text)\s*\(\s*\d+\s*\)$",
+                     r"\1", low)  # a length is accepted and ignored, as in DuckDB
+        if low in TYPE_ALIASES:
+            t = low = TYPE_ALIASES[low]
         if low in _FIXED or low in _VARIABLE or low == "dict":
             return cls(low)
-        m = re.fullmatch(r"(?:decimal|numeric)\(\s*(\d+)\s*,\s*(-?\d+)\s*\)", low)
+        m = re.fullmatch(r"(?:decimal|numeric|dec)(?:\(\s*(\d+)\s*(?:,\s*(-?\d+)\s*)?\))?", low)
         if m:
-            return cls.decimal(int(m.group(1)), int(m.group(2)))
+            p = int(m.group(1)) if m.group(1) else 18
+            sc = int(m.group(2)) if m.group(2) else (0 if m.group(1) else 3)
+            return cls.decimal(p, sc)
         m = re.fullmatch(r"timestamp\[\s*(s|ms|us|ns)\s*(?:,\s*(.+?)\s*)?\]", t, re.I)
         if m:
             unit, tz = m.group(1).lower(), m.group(2)
             return cls(f"timestamp[{unit}, {tz}]" if tz else f"timestamp[{unit}]")
-        raise SchemaError(f"unknown type {text!r}")
+        raise SchemaError(f"unknown type {text!r} (types: DuckDB's names such as INTEGER, "
+                          f"BIGINT, DOUBLE, DECIMAL(p,s), VARCHAR, DATE, TIMESTAMP, "
+                          f"TIMESTAMPTZ, BLOB, or int8..uint64, float32/64, string, dict)")
 
     @classmethod
     def decimal(cls, precision: int, scale: int) -> ColumnType:

@@ -369,3 +369,33 @@ def test_zone_maps(tmp_path):
               for v in (0, ZONE_ROWS - 1, ZONE_ROWS, n - 1)]
     assert zs[:, :2].tolist() == [prefix[:2], prefix[2:]]
     snap.close()
+
+
+@pytest.mark.parametrize("name,canonical", [
+    ("INT", "int32"), ("integer", "int32"), ("BIGINT", "int64"), ("smallint", "int16"),
+    ("TINYINT", "int8"), ("UBIGINT", "uint64"), ("FLOAT", "float32"), ("REAL", "float32"),
+    ("DOUBLE", "float64"), ("VARCHAR", "string"), ("varchar(20)", "string"),
+    ("BLOB", "binary"), ("BOOLEAN", "bool"), ("DATE", "date32"),
+    ("TIMESTAMP", "timestamp[us]"), ("TIMESTAMPTZ", "timestamp[us, UTC]"),
+    ("DECIMAL", "decimal(18,3)"), ("DECIMAL(10)", "decimal(10,0)"),
+    ("numeric(15, 2)", "decimal(15,2)"), ("int64", "int64"), ("int8", "int8"),
+])
+def test_type_names_mean_what_duckdb_says(name, canonical):
+    """One grammar for every type a user writes (--schema, schema=, frame casts): DuckDB's
+    names as DuckDB means them, checked against DuckDB's own CAST where it has the name."""
+    from mapdb.storage.types import ColumnType
+    assert ColumnType.parse(name).name == canonical
+    if name.lower() not in ("int64", "int8"):  # mapdb's bit-width names
+        import duckdb
+        got = duckdb.sql(f"SELECT CAST(NULL AS {name}) AS v").arrow().schema.field("v").type
+        want = ColumnType.parse(name).arrow_type
+        if pa.types.is_large_string(want):
+            assert pa.types.is_string(got) or pa.types.is_large_string(got) or \
+                pa.types.is_string_view(got)
+        elif pa.types.is_large_binary(want):
+            assert pa.types.is_binary(got) or pa.types.is_large_binary(got) or \
+                pa.types.is_binary_view(got)
+        elif pa.types.is_timestamp(want):
+            assert got.unit == want.unit and (got.tz is None) == (want.tz is None)
+        else:
+            assert got == want, (name, got, want)
