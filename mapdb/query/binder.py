@@ -309,6 +309,9 @@ class Binder:
         has_aggs = any(isinstance(x, Agg) for _, e in bound_items for x in e.walk()) or (
             having_e is not None) or any(isinstance(x, Agg) for k in order_keys
                                         for x in k.expr.walk())
+        if outer is not None:  # correlation is bound from WHERE only (see where())
+            self.local_only([e for _, e in bound_items] + [k.expr for k in order_keys] +
+                            ([having_e] if having_e is not None else []), scope, sel)
         limit, offset, percent = self.limit(sel)
         if corr is not None and (corr.keys or corr.residual) and (
                 group or having_e is not None or (limit, offset, percent) != (None, 0, None)):
@@ -318,6 +321,8 @@ class Binder:
             keys = self.group_keys(group, scope, bound_items) if group else []
             if group and group.args.get("all"):
                 keys = self.group_all(bound_items, sel)
+            if outer is not None:
+                self.local_only(keys, scope, group)
             if corr is not None:  # correlated aggregate: one group per outer key
                 keys += [inner for _, inner in corr.keys if inner not in keys]
             shown = {c.name: n for n, c in scope.columns}
@@ -374,6 +379,19 @@ class Binder:
             plan = Project(plan, [(c, Col(c, e.type)) for c, e in out_cols])
         return plan, names
 
+    def local_only(self, exprs: list[Expr], scope: Scope, node) -> None:
+        """A subquery may use the enclosing query's columns in its WHERE (the correlation
+        becomes join keys or a join condition); anywhere else they would be read from
+        rows that do not have them."""
+        outer = scope.outer_names()
+        for e in exprs:
+            used = e.columns() & outer
+            if used:
+                shown = {c.name: n for s in _scopes(scope.outer) for n, c in s.columns}
+                raise self.error(f'column "{shown.get(min(used), min(used))}" of the '
+                                 "enclosing query: a subquery may use it only in its "
+                                 "WHERE (not in a set operation's branches)", node)
+
     # -- FROM and joins ----------------------------------------------------------------
     def from_clause(self, sel: exp.Select, ctes: dict, outer: Scope | None
                     ) -> tuple[Plan, Scope]:
@@ -423,6 +441,8 @@ class Binder:
                 cond = fold_and(parts)
             elif on is not None:
                 cond = self.boolean(self.expr(on, both), on)
+                if outer is not None:
+                    self.local_only([cond], both, on)
                 self.no_aggs(cond, "JOIN conditions", on)
                 if self.take_pending(both):
                     raise self.error("subqueries in ON are not supported", on)
@@ -543,6 +563,8 @@ class Binder:
             if outer and e.columns() & outer:
                 self.correlate(e, outer, corr, part)
             else:
+                if corr is None and scope.outer is not None:  # e.g. a UNION's branch
+                    self.local_only([e], scope, part)
                 local.append(e)
         plan = self.apply(plan, self.take_pending(scope))
         return Filter(plan, fold_and(local)) if local else plan
@@ -1127,6 +1149,12 @@ def and_parts(node) -> list:
     if isinstance(node, exp.And):
         return and_parts(node.this) + and_parts(node.expression)
     return [node]
+
+
+def _scopes(scope: Scope | None):
+    while scope is not None:
+        yield scope
+        scope = scope.outer
 
 
 def _bare_columns(e: Expr) -> set[str]:

@@ -242,6 +242,12 @@ REFUSED = [
     ("SELECT INTERVAL 1 DAY + INTERVAL 2 HOUR", "interval"),
     ("SELECT * FROM glob('*')", "table function glob()"),
     ("SELECT INTERVAL (x) DAY FROM t1", "constant count"),
+    # an outer column outside the subquery's WHERE was a KeyError while running
+    ("SELECT x, (SELECT x + 1) FROM t1", "enclosing query"),
+    ("SELECT x FROM t1 WHERE EXISTS (SELECT 1 FROM t2 JOIN t2 b ON b.y = x)",
+     "enclosing query"),
+    ("SELECT x FROM t1 WHERE x IN (SELECT y FROM t2 WHERE y = x UNION SELECT 5)",
+     "enclosing query"),
 ]
 
 
