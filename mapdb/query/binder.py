@@ -542,6 +542,7 @@ class Binder:
         return columns + names[len(columns):]
 
     def subplan(self, inner: Plan, names: list[str], alias: str | None) -> tuple[Plan, Scope]:
+        names = unique_names(names)
         cols = [(n, Col(c, t)) for n, (c, t) in zip(names, inner.schema, strict=True)]
         return inner, Scope.of(cols, alias)
 
@@ -1149,6 +1150,22 @@ def and_parts(node) -> list:
     if isinstance(node, exp.And):
         return and_parts(node.this) + and_parts(node.expression)
     return [node]
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """A subquery's or CTE's column names as DuckDB makes them unique: a name met before
+    (ignoring case) gets the first free ``_1``, ``_2``... (``x, x, x_1`` is ``x, x_1,
+    x_1_1``)."""
+    seen: set[str] = set()
+    out = []
+    for n in names:
+        m, i = n, 0
+        while m.lower() in seen:
+            i += 1
+            m = f"{n}_{i}"
+        seen.add(m.lower())
+        out.append(m)
+    return out
 
 
 def _scopes(scope: Scope | None):

@@ -353,6 +353,9 @@ SELECT a FROM (SELECT x, v FROM t1) AS q(a, b) WHERE b > 0;
 SELECT * FROM (SELECT * FROM t1 ORDER BY x LIMIT 2);
 SELECT * FROM (FROM t1);
 SELECT x FROM (SELECT x FROM (SELECT x FROM t1));
+SELECT * FROM (SELECT x, x FROM t1);
+SELECT q.x, x_1 FROM (SELECT x, x + 1 AS x FROM t1) q;
+SELECT * FROM (SELECT * FROM t1 a, t1 b);
 WITH q AS (SELECT s, count(*) AS n FROM t1 GROUP BY s) SELECT * FROM q ORDER BY n, s;
 
 -- subqueries as values

@@ -260,3 +260,23 @@ def test_refused_with_position(small, sql, needle):
     msg = str(info.value)
     assert needle.lower() in msg.lower(), msg
     assert re.search(r"\(line \d+, column \d+\)", msg), msg
+
+
+UNIQUE_NAMES = [
+    "SELECT * FROM (SELECT x, x FROM t1) ORDER BY 1",
+    "SELECT * FROM (SELECT x, x, x FROM t1) ORDER BY 1",
+    "SELECT * FROM (SELECT x, x, v AS x_1 FROM t1) ORDER BY 1",
+    "SELECT * FROM (SELECT x AS a, v AS A FROM t1) ORDER BY 1",
+    "SELECT * FROM (SELECT x, x FROM t1) q(x) ORDER BY 1",
+    "SELECT q.x, x_1 FROM (SELECT x, x + 1 AS x FROM t1) q ORDER BY 1",
+    "WITH q AS (SELECT x, x FROM t1) SELECT * FROM q ORDER BY 1",
+    "SELECT * FROM (SELECT * FROM t1 a, t1 b) ORDER BY 1, 2, 3, 4, 5, 6",
+    "SELECT * FROM t1 a, t1 b ORDER BY 1, 2, 3, 4, 5, 6",  # not in a subquery: kept
+]
+
+
+@pytest.mark.parametrize("sql", UNIQUE_NAMES)
+def test_subquery_names_made_unique(small, sql):
+    check(small, sql, ordered=True)
+    names = small.db.sql(sql).to_arrow().column_names
+    assert names == [d[0] for d in small.con.execute(sql).description]
