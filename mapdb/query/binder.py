@@ -422,6 +422,7 @@ class Binder:
                 jkind = "cross"
             on = j.args.get("on")
             using = [(u.name, u) for u in j.args.get("using") or []]
+
             if method == "natural":  # USING the columns both sides have
                 right = {n.lower() for n, _ in rscope.columns}
                 using = [(n, j) for n, _ in scope.columns if n.lower() in right]
@@ -693,7 +694,10 @@ class Binder:
                     raise self.error(f'table "{node.table}" not found', node)
                 items += self.star(node.this, cols, scope)
                 continue
-            name = node.alias_or_name if isinstance(node, (exp.Alias, exp.Column)) else \
+            bare = node
+            while isinstance(bare, exp.Paren):  # (x) is named x, as in DuckDB
+                bare = bare.this
+            name = bare.alias_or_name if isinstance(bare, (exp.Alias, exp.Column)) else \
                 node.sql(dialect="duckdb")
             inner = node.this if isinstance(node, exp.Alias) else node
             items.append((name, self.expr(inner, scope)))
@@ -1017,6 +1021,9 @@ class Binder:
             return fn.concat([sub(x) for x in node.expressions], "concat")
         if isinstance(node, exp.Count):
             arg = node.this
+            if isinstance(arg, exp.Star) and any(arg.args.values()):
+                raise self.error("* with EXCLUDE, REPLACE or RENAME is only allowed in the "
+                                 "select list", arg)
             if arg is None or isinstance(arg, exp.Star):
                 return Agg("count_star", None, INT64)
             if isinstance(arg, exp.Distinct):

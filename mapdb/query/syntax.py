@@ -13,8 +13,9 @@ without a word. So before a statement is bound, ``check`` walks every node of it
   returns BIGINT, ``concat`` skips NULLs) are accepted with exactly those values only
   (``FIXED``);
 - a function must be called by a name DuckDB has (``CALLED``): sqlglot also maps other
-  dialects' names onto the same nodes (``iif`` is ``if``, ``nvl`` is ``coalesce``), and
-  reads MySQL's ``LIMIT offset, count``, both of which DuckDB rejects.
+  dialects' names onto the same nodes (``iif`` is ``if``, ``nvl`` is ``coalesce``), reads
+  MySQL's ``LIMIT offset, count`` and drops the table of ``USING (a.x)``, all of which
+  DuckDB rejects.
 
 Each refusal is a QueryError naming the construct, with the line and column of the
 nearest node the parser gave a position. A node type or argument enters the table only
@@ -289,6 +290,8 @@ def check(tree: exp.Expression, sql: str) -> None:
                              sql)
         if isinstance(node, (exp.Select, exp.Union, exp.Intersect, exp.Except)):
             _limit_comma(node, sql)
+        if isinstance(node, exp.Join):
+            _qualified_using(node, sql)
         for key, value in node.args.items():
             if key in allowed or empty(value):
                 continue
@@ -335,6 +338,15 @@ def _limit_comma(node: exp.Expression, sql: str) -> None:
             "limit" not in sql[a:b].lower():
         raise QueryError("LIMIT offset, count is not DuckDB syntax (write LIMIT count "
                          "OFFSET offset)", a, sql)
+
+
+def _qualified_using(node: exp.Join, sql: str) -> None:
+    """``USING (a.x)``: sqlglot keeps only ``x``; DuckDB rejects it."""
+    for u in node.args.get("using") or []:
+        p = position(u)
+        if not isinstance(u, exp.Identifier) or (p is not None and
+                                                  sql[:p].rstrip().endswith(".")):
+            raise QueryError("USING takes column names without a table", p, sql)
 
 
 def _node_name(node: exp.Expression, sql: str) -> str:
