@@ -745,13 +745,22 @@ class Binder:
                      aliases: dict[str, Expr] | None = None) -> Expr:
         """GROUP BY / ORDER BY items: an ordinal, a select alias, or an expression. As in
         DuckDB, a bare name in ORDER BY is a select alias before it is an input column
-        (``aliases``); in GROUP BY it is an input column first."""
-        if isinstance(node, exp.Literal) and not node.is_string:
-            i = int(node.this)
+        (``aliases``); in GROUP BY it is an input column first. An integer constant,
+        in parentheses or negative too, is a position; another constant is refused in
+        ORDER BY (DuckDB: it "has no effect") and a constant key in GROUP BY."""
+        bare = node
+        while isinstance(bare, exp.Paren):
+            bare = bare.this
+        lit = bare.this if isinstance(bare, exp.Neg) else bare
+        if isinstance(lit, exp.Literal) and not lit.is_string and lit.this.isdigit():
+            i = int(lit.this) if lit is bare else -int(lit.this)
             if not 1 <= i <= len(items):
                 raise self.error(f"{what} position {i} is not in the select list "
                                  f"(1..{len(items)})", node)
             return items[i - 1][1]
+        if what == "ORDER BY" and isinstance(bare, (exp.Literal, exp.Null, exp.Boolean)):
+            raise self.error(f"ORDER BY {bare.sql(dialect='duckdb')}: a constant that is "
+                             "not a position orders nothing (DuckDB refuses it)", node)
         if isinstance(node, exp.Column) and not node.table and \
                 isinstance(node.this, exp.Identifier):
             if aliases and node.name.lower() in aliases:

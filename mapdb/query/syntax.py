@@ -15,7 +15,8 @@ without a word. So before a statement is bound, ``check`` walks every node of it
 - a function must be called by a name DuckDB has (``CALLED``): sqlglot also maps other
   dialects' names onto the same nodes (``iif`` is ``if``, ``nvl`` is ``coalesce``), reads
   MySQL's ``LIMIT offset, count`` and drops the table of ``USING (a.x)``, all of which
-  DuckDB rejects.
+  DuckDB rejects, and drops the plus of ``ORDER BY +1`` (a constant to DuckDB, a
+  position without the plus).
 
 Each refusal is a QueryError naming the construct, with the line and column of the
 nearest node the parser gave a position. A node type or argument enters the table only
@@ -292,6 +293,8 @@ def check(tree: exp.Expression, sql: str) -> None:
             _limit_comma(node, sql)
         if isinstance(node, exp.Join):
             _qualified_using(node, sql)
+        if isinstance(node, (exp.Ordered, exp.Group)):
+            _unary_plus(node, sql)
         for key, value in node.args.items():
             if key in allowed or empty(value):
                 continue
@@ -347,6 +350,19 @@ def _qualified_using(node: exp.Join, sql: str) -> None:
         if not isinstance(u, exp.Identifier) or (p is not None and
                                                   sql[:p].rstrip().endswith(".")):
             raise QueryError("USING takes column names without a table", p, sql)
+
+
+def _unary_plus(node: exp.Expression, sql: str) -> None:
+    """``ORDER BY +1``: DuckDB reads a constant expression (it orders nothing), sqlglot
+    drops the plus and leaves a position."""
+    for e in [node.this] if isinstance(node, exp.Ordered) else node.expressions:
+        while isinstance(e, exp.Paren):
+            e = e.this
+        p = position(e) if isinstance(e, exp.Literal) else None
+        if p is not None and sql[:p].rstrip().endswith("+"):
+            what = "ORDER BY" if isinstance(node, exp.Ordered) else "GROUP BY"
+            raise QueryError(f"{what} +{e.this}: a unary plus on a position is not "
+                             "supported", p, sql)
 
 
 def _node_name(node: exp.Expression, sql: str) -> str:
