@@ -46,8 +46,9 @@ def evaluate(e: Expr, batch: dict[str, pa.Array], n: int) -> pa.Array:
     """``e`` over the columns of ``batch`` (``n`` rows), as an array of ``e.type.arrow``."""
     try:
         v = _eval(e, batch)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
-        # overflow in checked arithmetic, an invalid cast, -x of an unsigned x ...
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError) as err:
+        # overflow in checked arithmetic, an invalid cast, -x of an unsigned x, a constant
+        # past int64 (a BIGINT scaled to meet a decimal) ...
         raise QueryError(f"cannot evaluate {e}: {err}") from None
     if isinstance(v, pa.Scalar):
         return pa.repeat(v, n) if v.is_valid or v.type != pa.null() else pa.nulls(n, e.type.arrow)
@@ -101,8 +102,8 @@ def combine_dictionary(chunks: list[pa.DictionaryArray]) -> pa.DictionaryArray |
     >>> combine_dictionary([one, two]).to_pylist()
     ['b', 'a', None, 'b']
     """
-    if not chunks:
-        return None
+    if not chunks or not all(isinstance(c, pa.DictionaryArray) for c in chunks):
+        return None  # (an outer join's padding is a plain NULL column)
     first = chunks[0].dictionary
     key = [b.address if b is not None else 0 for b in first.buffers()]
     for c in chunks[1:]:
@@ -332,8 +333,8 @@ def _call(e: Call, a: list[Value]) -> Value:
 
 def _as_text(v: Value, fmt) -> Value:
     """``fmt`` (an array -> text array) over an array or a scalar."""
-    if isinstance(v, pa.Scalar):
-        return fmt(pa.array([v.as_py()], v.type))[0]
+    if isinstance(v, pa.Scalar):  # (not through as_py: a timestamp may pass year 9999)
+        return fmt(pa.repeat(v, 1))[0]
     if isinstance(v, pa.ChunkedArray):
         return pa.chunked_array([fmt(c) for c in v.chunks], pa.large_string())
     return fmt(v)
@@ -389,11 +390,9 @@ def _substring(x: Value, start: int, length: int | None) -> Value:
 
 
 def _float_divide(x: Value, y: Value) -> Value:
-    """DuckDB (2.x): ``/`` by zero is +-inf, or NaN for 0/0, whatever the zero's sign."""
-    zero = pc.equal(y, 0)
-    if isinstance(zero, pa.Scalar) and not zero.as_py():
-        return pc.divide(x, y)
-    return pc.divide(x, pc.if_else(zero, pa.scalar(0.0, pa.float64()), y))
+    """DuckDB (2.x): ``/`` on doubles is IEEE division: by zero +-inf by the signs of both
+    (-0.5 / -0.0 is +inf), NaN for 0/0."""
+    return pc.divide(x, y)
 
 
 def _no_zero_divisor(x: Value, y: Value, e: Call) -> None:
@@ -481,7 +480,9 @@ def add_interval(x: Value, interval: tuple[int, int, int]) -> Value:
 
 
 def _add_months(ts: Value, months: int) -> Value:
-    arr = ts if isinstance(ts, pa.Array) else pa.array([ts.as_py()], pa.timestamp("us"))
+    # (a scalar through its integer: Python's datetime ends at year 9999)
+    arr = ts if isinstance(ts, pa.Array) else pa.array(
+        [ts.value if ts.is_valid else None], pa.int64()).cast(pa.timestamp("us"))
     # nulls filled first: to_numpy of an int64 array with nulls would give float64
     us = pc.fill_null(arr.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
     valid = arr.is_valid().to_numpy(zero_copy_only=False) if arr.null_count else None

@@ -231,7 +231,8 @@ def _concat(batches: list, schema: list[tuple[str, SqlType]]) -> pa.Table:
     if len(tables) == 1:
         return tables[0].select(names)
     tables = [t.select(names) for t in tables]
-    coded = [n for n in names if pa.types.is_dictionary(tables[0].schema.field(n).type)]
+    coded = [n for n in names if any(pa.types.is_dictionary(t.schema.field(n).type)
+                                     for t in tables)]
     if coded:  # each morsel may carry its own dictionary: keep one shared by all
         columns = {n: combine_dictionary([c for t in tables for c in t.column(n).chunks])
                    if n in coded else None for n in names}
@@ -865,6 +866,15 @@ def _agg_input(a: Agg, batch: Batch, n: int) -> pa.Array | None:
     return v
 
 
+def _empty_input_type(a: Agg) -> pa.DataType:
+    """The type of an aggregate's input column when there are no rows (min/max keep their
+    argument's: DuckDB's max of no BIGINT is a BIGINT NULL)."""
+    t = a.arg.type
+    if a.fn in ("min", "max") and t.kind not in ("null", "interval"):
+        return pa.int64() if t.kind == "float" else t.arrow
+    return pa.float64()
+
+
 def _min_max_out(a: Agg, v):
     """The min/max column of the aggregate's type (floats come back from their keys)."""
     if a.arg.type.kind == "float":
@@ -1092,11 +1102,7 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
             finals[-1] = (name, a, (f"{name}_{fn}", f"{name}_count"))
     if table is None:  # no rows at all: the aggregates' inputs still need their types
         table = pa.table({n: pa.array([], t.arrow) for n, t in schema} | {
-            name: pa.array([], a.arg.type.arrow if a.fn in ("min", "max") and
-                           a.arg.type.kind in ("date", "timestamp", "string", "bool")
-                           else pa.int64() if a.fn in ("min", "max") and
-                           a.arg.type.kind == "float"
-                           else pa.float64()) for name, a in aggs if a.arg is not None})
+            name: pa.array([], _empty_input_type(a)) for name, a in aggs if a.arg is not None})
     if not specs:
         g = table.group_by(key_names, use_threads=False).aggregate([])
     else:

@@ -212,8 +212,35 @@ def compare(op: str, a: Expr, b: Expr) -> Expr:
     out = _uint64_compare(op, a, b)
     if out is not None:
         return out
+    out = _constant_compare(op, a, b)
+    if out is not None:
+        return out
     a, b = unify(a, b, "comparison")
     return Call(op, (a, b), BOOL)
+
+
+def _constant_compare(op: str, a: Expr, b: Expr) -> Expr | None:
+    """Two numeric constants compared exactly (a BIGINT near 2**63 scaled to meet a
+    decimal constant would pass int64); a double among them compares as doubles, NaN
+    above every number (DuckDB)."""
+    if not (isinstance(a, Lit) and isinstance(b, Lit)) or a.value is None or \
+            b.value is None or not (a.type.numeric and b.type.numeric) or \
+            a.type.wide or b.type.wide:
+        return None
+    import fractions
+
+    def value(x: Lit):
+        if x.type.kind == "decimal":
+            return fractions.Fraction(x.value, 10 ** x.type.scale)
+        return x.value
+
+    x, y = value(a), value(b)
+    if "float" in (a.type.kind, b.type.kind):
+        x, y = float(x), float(y)
+        x, y = (x != x, 0.0 if x != x else x), (y != y, 0.0 if y != y else y)
+    result = {"eq": x == y, "ne": x != y, "lt": x < y, "le": x <= y, "gt": x > y,
+              "ge": x >= y}[op]
+    return Lit(result, BOOL)
 
 
 def _uint64_compare(op: str, a: Expr, b: Expr) -> Expr | None:
@@ -253,8 +280,12 @@ def _date_vs_timestamp(op: str, d: Expr, ts: Expr) -> Expr | None:
         return None
     floor, rem = divmod(ts.value, _DAY_US)
     ceil = floor + (1 if rem else 0)
-    if op in ("eq", "ne") and rem:
-        return Lit(op == "ne", BOOL) if not isinstance(d, Lit) else None
+    if op in ("eq", "ne") and rem:  # a date is never at a time of day: FALSE / TRUE,
+        if isinstance(d, Lit):      # and NULL for a NULL date
+            return None
+        if op == "eq":
+            return Call("and", (Call("is_null", (d,), BOOL), Lit(None, BOOL)), BOOL)
+        return Call("or", (Call("is_not_null", (d,), BOOL), Lit(None, BOOL)), BOOL)
     day = {"lt": ceil, "ge": ceil, "le": floor, "gt": floor, "eq": floor, "ne": floor}[op]
     return Call(op, (d, Lit(day, DATE)), BOOL)
 

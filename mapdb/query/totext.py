@@ -32,6 +32,7 @@ import decimal
 import math
 import struct
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -84,17 +85,19 @@ def _decimal(v: int, precision: int, scale: int) -> str:
 
 
 def timestamp_text(arr: pa.Array) -> pa.Array:
-    """A timestamp array as DuckDB's text (a time zone: in UTC, with '+00')."""
-    tz = arr.type.tz
-    us = arr.cast(pa.timestamp(arr.type.unit, "UTC")).cast(pa.timestamp(arr.type.unit)) \
-        if tz is not None else arr
-    if arr.type.unit != "us":
-        us = us.cast(pa.timestamp("us"))
-    s = pc.cast(us, pa.large_string())
+    """A timestamp array as DuckDB's text (a time zone: in UTC, with '+00'). Formatted by
+    numpy: Arrow's cast writes '<value out of range: ...>' past year 32767."""
+    unit = arr.type.unit
+    ints = arr.cast(pa.int64())
+    if unit != "us":
+        ints = pc.multiply(ints, {"s": 1_000_000, "ms": 1000}[unit]) if unit in ("s", "ms") \
+            else pc.divide(ints, 1000)  # ns: DuckDB's TIMESTAMP keeps microseconds
+    s = _iso(ints, "datetime64[us]", "us")
+    s = pc.replace_substring(s, "T", " ")
     s = pc.replace_substring_regex(s, r"(\.\d*?)0+$", r"\1")
     s = pc.replace_substring_regex(s, r"\.$", "")
-    s = _before_christ(s, 10)
-    if tz is not None:
+    s = _before_christ(s)
+    if arr.type.tz is not None:
         s = pc.binary_join_element_wise(s, pa.scalar("+00", pa.large_string()),
                                         pa.scalar("", pa.large_string()))
     return s
@@ -102,11 +105,21 @@ def timestamp_text(arr: pa.Array) -> pa.Array:
 
 def date_text(arr: pa.Array) -> pa.Array:
     """A date array as DuckDB's text."""
-    return _before_christ(pc.cast(arr, pa.large_string()), 10)
+    return _before_christ(_iso(arr.cast(pa.int32()).cast(pa.int64()), "datetime64[D]", "D"))
 
 
-def _before_christ(s: pa.Array, date_len: int) -> pa.Array:
-    """Years before 1 (Arrow: '-0221-09-04', '0000-12-31') as DuckDB writes them: the
+def _iso(ints: pa.Array, dtype: str, unit: str) -> pa.Array:
+    """int64 counts since the epoch as ISO text (numpy; NULLs kept)."""
+    nulls = None
+    if ints.null_count:
+        nulls = ints.is_null().to_numpy(zero_copy_only=False)
+        ints = ints.fill_null(0)
+    values = ints.to_numpy(zero_copy_only=False).astype(np.int64).view(dtype)
+    return pa.array(np.datetime_as_string(values, unit=unit), pa.large_string(), mask=nulls)
+
+
+def _before_christ(s: pa.Array) -> pa.Array:
+    """Years before 1 (numpy: '-221-09-04', '0000-12-31') as DuckDB writes them: the
     year counted back from 1 BC and ' (BC)' after the date ('0222-09-04 (BC)')."""
     bc = pc.or_(pc.starts_with(s, "-"), pc.starts_with(s, "0000-"))
     if not pc.any(bc).as_py():
