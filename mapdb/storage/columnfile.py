@@ -71,9 +71,14 @@ class PendingFiles:
         self._dirs.append(path)
 
     def written(self, fd: int, path: str) -> None:
-        """The file is complete: start its write-back now (unless the mode says not to)."""
+        """The file is complete: start its write-back now (unless the mode says not to) and
+        close it (a segment of a wide table would otherwise hold a descriptor per file
+        until the segment is done: a few thousand columns ran out of them)."""
         if self.durability.writeback:
             fileops.start_writeback(fd, path)  # the disk works while the next is filled
+        self._open.remove((fd, path))
+        os.close(fd)
+        self._files.append(path)
 
     def close(self) -> None:
         """Close the descriptors of complete files (they stay pending)."""

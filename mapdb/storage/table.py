@@ -18,6 +18,7 @@ import shutil
 import threading
 import uuid
 import warnings
+from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -296,7 +297,7 @@ def choose_schema(arrow_schema: pa.Schema, first: pa.RecordBatch | None,
     columns of the first batch), a list of column names, or None."""
     from mapdb.storage.names import check_name
     names = [f.name for f in arrow_schema]
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = sorted(n for n, k in Counter(names).items() if k > 1)
     if dupes:
         raise SchemaError(f"duplicate column names: {', '.join(map(repr, dupes))}")
     wanted = set(dictionary) if isinstance(dictionary, list | tuple | set) else set()
