@@ -527,8 +527,8 @@ def parse_type(spec) -> SqlType:
 
     >>> str(parse_type("decimal(10, 2)")), str(parse_type("int64")), str(parse_type("str"))
     ('decimal(10,2)', 'int64', 'string')
-    >>> str(parse_type("INT")), str(parse_type("FLOAT")), str(parse_type("decimal"))
-    ('int32', 'float32', 'decimal(18,3)')
+    >>> str(parse_type("INT")), str(parse_type("FLOAT").arrow), str(parse_type("decimal"))
+    ('int32', 'float', 'decimal(18,3)')
     """
     if isinstance(spec, pa.DataType):
         return from_arrow(spec)
