@@ -17,7 +17,6 @@ mapdb.errors.QueryError: column "nope" not found; columns are: x (line 1, column
 
 from __future__ import annotations
 
-import datetime
 import decimal
 import itertools
 from collections.abc import Callable
@@ -1299,9 +1298,4 @@ def sql_type(dt: exp.DataType, binder: Binder) -> SqlType:
                          arrow=getattr(pa, kind)())
 
 
-def date_value(text: str) -> int:
-    try:
-        d = datetime.date.fromisoformat(text.strip())
-    except ValueError:
-        raise QueryError(f"invalid date {text!r}") from None
-    return (d - datetime.date(1970, 1, 1)).days
+

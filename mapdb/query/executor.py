@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mapdb.query import arrayagg
+from mapdb.query import arrayagg, fused
 from mapdb.query.evaluate import (
     canonical_float,
     combine_dictionary,
@@ -43,6 +43,7 @@ from mapdb.query.evaluate import (
 from mapdb.query.expr import Agg, Call, Col, Expr, replace
 from mapdb.query.groupkeys import StringCodes, string_keys
 from mapdb.query.hashjoin import Builds, MarkSink, full_outer, probe
+from mapdb.query.morsels import plan_morsels
 from mapdb.query.optimizer import optimize
 from mapdb.query.plan import (
     Aggregate,
@@ -59,7 +60,7 @@ from mapdb.query.plan import (
     Sort,
     Window,
 )
-from mapdb.query.source import Morsel, PruneStats
+from mapdb.query.source import Morsel
 from mapdb.query.types import QueryError, SqlType
 
 Batch = dict[str, pa.Array]
@@ -565,29 +566,6 @@ def _nbytes(a: pa.Array) -> int:
     return a.nbytes
 
 
-def plan_morsels(scan: Scan, ctx: Context, rows: int | None = None,
-                 narrow: Callable | None = None) -> list[Morsel]:
-    """The scan's morsels (``narrow(scan, morsels)`` may cut them to the rows it will
-    read), the page cache advised for them."""
-    st = ctx.op(scan)
-    prune = PruneStats()
-    morsels = scan.source.morsels(scan.ranges, prune, rows) if rows else \
-        scan.source.morsels(scan.ranges, prune)
-    if narrow is not None:
-        narrowed = narrow(scan, morsels)
-        if narrowed is not morsels:
-            return narrowed  # a few rows here and there: no read-ahead advice
-    st.extra["blocks"] = prune.blocks
-    st.extra["blocks_skipped"] = prune.skipped
-    residency = getattr(scan.source, "residency", None)
-    if residency is not None and "resident_before" not in st.extra:
-        st.extra["resident_before"] = residency(scan.columns, morsels)
-    prepare = getattr(scan.source, "prepare", None)
-    if prepare is not None:
-        prepare(scan.columns, morsels)
-    return morsels
-
-
 def _joined_rows(scan: Scan, ctx: Context) -> int:
     """Morsel rows for a scan flowing into joins: JOINED_MORSEL_ROWS, but at least four
     morsels per worker (Q14's 2M-row part scan would otherwise be one morsel)."""
@@ -607,8 +585,7 @@ def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
         yield from _with_tails(_index_pipeline(scan, chain, ctx, sink), chain, ctx, sink)
         return
     prefetch = getattr(scan.source, "prefetch", None)
-    from mapdb.query.fused import compile_filter
-    compiled = compile_filter(scan) if ctx.fused else None
+    compiled = fused.compile_filter(scan) if ctx.fused else None
     kfilter = KernelFilter(*compiled) if compiled is not None else None
     if kfilter is not None:
         ctx.op(scan).extra["kernel"] = "kernel filter" + (
@@ -888,7 +865,6 @@ _ARROW_AGG = {"sum": "sum", "avg": "sum", "min": "min", "max": "max", "count": "
 
 
 def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
-    from mapdb.query import fused
     if ctx.fused:
         out = fused.try_aggregate(plan, ctx)
         if out is not None:

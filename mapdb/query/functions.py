@@ -13,6 +13,8 @@ and multiply by adding scales, exactly, in int64 (overflow is an error, never a 
 
 from __future__ import annotations
 
+import datetime
+
 import pyarrow as pa
 
 from mapdb.query.expr import Agg, Call, Expr, Lit
@@ -145,7 +147,6 @@ def _coerce_literal(e: Expr, t: SqlType) -> Expr:
     if not isinstance(e, Lit) or e.type.kind != "string" or e.value is None:
         return e
     if t.kind == "date":
-        from mapdb.query.binder import date_value
         return Lit(date_value(e.value), DATE)
     if t.kind == "timestamp":
         return Lit(_timestamp_value(e.value), t)
@@ -582,3 +583,11 @@ def aggregate(fn: str, arg: Expr) -> Agg:
         return Agg(fn, arg, INT64 if t.kind in ("int", "bool") else FLOAT64)
     return Agg(fn, arg, FLOAT64)  # avg, var_*, stddev_*
 
+
+def date_value(text: str) -> int:
+    """Days since 1970-01-01 of an ISO date literal (QueryError if it is not one)."""
+    try:
+        d = datetime.date.fromisoformat(text.strip())
+    except ValueError:
+        raise QueryError(f"invalid date {text!r}") from None
+    return (d - datetime.date(1970, 1, 1)).days

@@ -25,8 +25,10 @@ import pyarrow as pa
 from mapdb._ext import FusedProgram
 from mapdb.query.evaluate import from_numpy
 from mapdb.query.expr import Call, Col, Expr, Lit, conjoin, conjuncts, replace
-from mapdb.query.optimizer import bound_max, bound_min, disjuncts, range_of
+from mapdb.query.morsels import plan_morsels
+from mapdb.query.optimizer import disjuncts
 from mapdb.query.plan import Aggregate, Project, Scan
+from mapdb.query.ranges import bound_max, bound_min, range_of
 from mapdb.query.source import TableSource
 from mapdb.query.types import QueryError
 
@@ -465,7 +467,6 @@ def try_aggregate(plan: Aggregate, ctx):
     if compiled is None:
         return None
     program, comp, key_specs, plan_aggs, scan = compiled
-    from mapdb.query.executor import plan_morsels
     t0 = time.perf_counter()
     morsels = plan_morsels(scan, ctx)
     prefetch = getattr(scan.source, "prefetch", None)

@@ -51,6 +51,7 @@ from mapdb.query.plan import (
     Scan,
     copy_plan,
 )
+from mapdb.query.ranges import range_of
 from mapdb.query.types import BOOL as _BOOL
 
 
@@ -138,7 +139,6 @@ def distinct_bound(plan: Plan, e: Expr, rows: float) -> float:
 def selectivity(scan: Scan) -> float:
     """The fraction of the scan's rows its filter keeps (estimated). Ranges on one column
     are intersected first (``d >= x AND d < y`` is one interval, not two halves)."""
-    from mapdb.query.optimizer import range_of
     sel = 1.0
     ranges: dict[str, list] = {}
     for p in conjuncts(scan.filter):
@@ -185,7 +185,6 @@ def _pred_selectivity(scan: Scan, p: Expr) -> float:
 
 
 def _range_selectivity(scan: Scan, p: Expr) -> float:
-    from mapdb.query.optimizer import range_of
     r = range_of(p)
     if r is None or r[0] not in scan.source.types():
         return 0.5
