@@ -159,8 +159,10 @@ VARIANTS = {
     "negzero": lambda x: 0.0 if x == 0 else x,  # -0.0 -> 0.0
     "nan-negzero": lambda x: None if x != x else 0.0 if x == 0 else x,
     "normal": lambda x: None if x != 0 and abs(x) < 1e-290 else x,  # denormals, 1e-300
-    # NaN, +-inf, |x| >= 1e300, denormals and integers beyond +-2**53 -> NULL
-    "small": lambda x: None if x != x or abs(x) >= (1e300 if isinstance(x, float) else 2**53)
+    # NaN, +-inf, |x| >= 1e300, denormals, integers beyond +-2**53 and decimals of 12
+    # integer digits or more -> NULL
+    "small": lambda x: None if x != x or abs(x) >= (
+        1e300 if isinstance(x, float) else 2**53 if isinstance(x, int) else 10**12)
     or (x != 0 and abs(x) < 1e-290) else x,
 }
 
@@ -181,9 +183,10 @@ def tables(seed: int = DATA_SEED, variant: str | None = None) -> dict[str, list[
 
 
 def _map(t: pa.Table, f, ints: bool) -> pa.Table:
-    """``f`` applied to the float columns (and the 64-bit integers when ``ints``)."""
+    """``f`` applied to the float columns (and 64-bit integers and decimals when ``ints``)."""
     def mapped(c):
-        if pa.types.is_floating(c.type) or (ints and c.type in (pa.int64(), pa.uint64())):
+        if pa.types.is_floating(c.type) or (ints and (c.type in (pa.int64(), pa.uint64())
+                                                      or pa.types.is_decimal(c.type))):
             return pa.array([None if v is None else f(v) for v in c.to_pylist()], c.type)
         return c
     return pa.table([mapped(c) for c in t.columns], schema=t.schema)

@@ -55,7 +55,7 @@ STATUSES = ("EQUAL", "REFUSED", "DUCKDB_REFUSES", "DIFFERENT", "RAW_EXCEPTION", 
 REL_TOL = 1e-9
 ABS_TOL = 1e-9  # a sum that cancels out: 1.1e-13 in one order, 0.0 in another
 TINY = 1e-290  # below this nothing is a rounding error of the data's sums (1e-300 is data)
-MAX_GREEDY = 4000  # rows: beyond this a multiset mismatch is not re-checked pairwise
+MAX_GREEDY = 2000  # rows left unmatched by key: beyond this they are not matched pairwise
 
 
 # -- engines ------------------------------------------------------------------------------
@@ -69,7 +69,8 @@ class Engines:
         import mapdb
         self.root = Path(root)
         self.seed = seed
-        self.db = mapdb.connect(self.root / f"db-{variant or 'main'}")
+        # durability "none": the tables are rebuilt by every run, and fsyncs cost seconds
+        self.db = mapdb.connect(self.root / f"db-{variant or 'main'}", durability="none")
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
         self.tables = diffdata.load(self.db, self.con, seed, variant)
@@ -203,8 +204,8 @@ def same(fam: str, a, b) -> bool:
             return True  # inf, and -0.0 == 0.0
         if math.isinf(a) or math.isinf(b):
             return False
-        if abs(a) < TINY and abs(b) < TINY:
-            return False  # 0.0 and 5e-324 are different answers, not a rounding error
+        if abs(a) < TINY and abs(b) < TINY:  # 0.0 and 5e-324 differ, not by rounding
+            return math.isclose(a, b, rel_tol=REL_TOL)
         return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)
     return a == b
 
@@ -214,6 +215,8 @@ def same_row(fams, a: tuple, b: tuple) -> bool:
 
 
 def _vkey(v):
+    """A sort key of one value: NULLs last, NaN after numbers, floats rounded a little
+    (so near-equal sums of two engines sort alike; ties are re-checked pairwise)."""
     if v is None:
         return (3, 0)
     if isinstance(v, float):
@@ -221,7 +224,7 @@ def _vkey(v):
             return (2, 0)
         return (0, 0.0 if v == 0 else float(f"{v:.7g}"))
     if isinstance(v, bool | int) or hasattr(v, "as_tuple"):
-        return (0, float(v) if abs(v) > 2**62 else v)
+        return (0, v)  # exact: int and Decimal compare exactly with each other
     if isinstance(v, str | bytes):
         return (1, v)
     if isinstance(v, tuple):
@@ -233,26 +236,48 @@ def _rkey(row: tuple) -> tuple:
     return tuple(_vkey(v) for v in row)
 
 
+def _hkey(row: tuple) -> tuple:
+    """A hashable key equal for rows ``same_row`` calls equal, except floats that differ
+    in their last digits (those are matched pairwise afterwards)."""
+    out = []
+    for v in row:
+        if isinstance(v, float):
+            v = "nan" if math.isnan(v) else 0.0 if v == 0 else float(f"{v:.12g}")
+        out.append(v)
+    return tuple(out)
+
+
 def multiset_diff(fams, got: list[tuple], want: list[tuple]) -> tuple[list, list] | None:
     """None when equal as multisets; else (rows only mapdb has, rows only DuckDB has)."""
     g, w = sorted(got, key=_rkey), sorted(want, key=_rkey)
     if len(g) == len(w) and all(same_row(fams, a, b) for a, b in zip(g, w, strict=True)):
         return None
-    if len(g) > MAX_GREEDY or len(w) > MAX_GREEDY:
-        left = [r for r in g if not any(same_row(fams, r, x) for x in w[:50])][:6]
-        return left or g[:6], w[:6]
-    unmatched = list(w)
+    # exact matches by key, then the rest pairwise (floats within the tolerance)
+    left = collections.Counter(_hkey(r) for r in w)
+    first = {}
+    for r in w:
+        first.setdefault(_hkey(r), r)
     extra = []
     for r in g:
+        k = _hkey(r)
+        if left[k] > 0:
+            left[k] -= 1
+        else:
+            extra.append(r)
+    unmatched = [first[k] for k, n in left.items() for _ in range(n)]
+    if len(extra) * len(unmatched) > MAX_GREEDY ** 2:
+        return extra[:6], unmatched[:6]
+    rest = []
+    for r in extra:
         for j, x in enumerate(unmatched):
             if same_row(fams, r, x):
                 del unmatched[j]
                 break
         else:
-            extra.append(r)
-    if not extra and not unmatched:
+            rest.append(r)
+    if not rest and not unmatched:
         return None
-    return extra, unmatched
+    return rest, unmatched
 
 
 def compare(case: Case, got: Answer, want: Answer) -> tuple[str, str] | None:
@@ -324,19 +349,24 @@ def words(msg: str, n: int = 7) -> str:
 
 
 def run_mapdb(db, sql: str, fused: bool):
-    """('ok', Answer) | ('refused', message) | ('raw', 'Type: message', traceback)."""
+    """('ok', Answer) | ('refused', message) | ('raw', 'Type: message', traceback) |
+    ('invalid', what Arrow's full validation says of the answer)."""
     from mapdb.errors import MapdbError
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             table = db.sql(sql, fused=fused).to_arrow()
-        return "ok", Answer.of(table), ""
     except MapdbError as e:
         return "refused", str(e), ""
     except Exception as e:  # any other exception is what we look for
         frames = traceback.extract_tb(e.__traceback__)[-5:]
         tb = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
         return "raw", f"{type(e).__module__}.{type(e).__name__}: {e}", tb
+    try:  # e.g. a decimal128(4, 2) holding 154.00
+        table.validate(full=True)
+    except pa.ArrowInvalid as e:
+        return "invalid", str(e), ""
+    return "ok", Answer.of(table), ""
 
 
 def run_duckdb(con, sql: str):
@@ -354,6 +384,13 @@ def run_sql(engines: Engines, case: Case) -> Outcome:
     out = Outcome(case.seed, case.sql, "EQUAL", shape=case.shape, tags=list(case.tags))
     dk, want = run_duckdb(engines.con, case.sql)
     results = [(fused, *run_mapdb(engines.db, case.sql, fused)) for fused in (False, True)]
+    invalid = [r for r in results if r[1] == "invalid"]
+    if invalid:  # whatever DuckDB says: an answer that is not valid Arrow is wrong
+        out.status, out.reason = "DIFFERENT", "invalid Arrow answer"
+        out.detail = f"fused={invalid[0][0]}: {invalid[0][2]}"
+        if dk != "ok":
+            out.detail += f"\n(DuckDB refuses: {str(want)[:300]})"
+        return out
     raws = [r for r in results if r[1] == "raw"]
     if raws:
         fused, _, msg, tb = raws[0]
@@ -397,13 +434,18 @@ def run_case(engines: Engines, seed: int) -> Outcome:
         case = diffgen.generate(seed)
     except Exception as e:  # a bug in the generator, not in mapdb
         return Outcome(seed, "", "CRASH", "generator failed", f"{e!r}")
-    return run_sql(engines, case)
+    try:
+        return run_sql(engines, case)
+    except Exception:  # a bug of this harness (comparing answers), not in mapdb
+        return Outcome(seed, case.sql, "CRASH", "harness failed",
+                       traceback.format_exc(limit=-4), case.shape, list(case.tags))
 
 
 # -- the command line ---------------------------------------------------------------------
 
 def _worker(run_seed: int, start: int, stop: int) -> None:
     """Runs cases start..stop-1, one JSON line per event on stdout."""
+    crash_at = os.environ.get("MAPDB_DIFF_CRASH_AT")  # tests of the CLI: die on this case
     with tempfile.TemporaryDirectory(prefix="mapdb-diff-") as root:
         engines = Engines(Path(root))
         out = sys.stdout
@@ -411,6 +453,8 @@ def _worker(run_seed: int, start: int, stop: int) -> None:
             seed = diffgen.case_seed(run_seed, i)
             out.write(json.dumps({"start": i, "seed": seed}) + "\n")
             out.flush()
+            if crash_at is not None and int(crash_at) == i:
+                os.abort()
             o = run_case(engines, seed)
             out.write(json.dumps({"done": i, "outcome": asdict(o)}) + "\n")
             out.flush()
@@ -586,11 +630,13 @@ def main(argv=None) -> int:
             for o in outcomes:
                 f.write(o.to_json() + "\n")
     fails = [o for o in outcomes if o.failed]
-    if fails:
+    if any(o.status != "CRASH" for o in fails):
         from .diffknown import classify
         with tempfile.TemporaryDirectory(prefix="mapdb-diff-") as root:
             engines = Engines(Path(root))
             for o in fails:
+                if o.status == "CRASH":
+                    continue
                 k = classify(o, engines)
                 o.known = None if k is None else ("NEW " if k.new else "") + k.key
             engines.close()

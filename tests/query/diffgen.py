@@ -615,12 +615,11 @@ class Gen:
         inner = self.table_scope(name, sa, 1.0)
         k = self.pick(["int", "float", "dec", "str"])
         agg = self.aggregate(k, inner)
-        kind = {"sum": k}.get("", k)
         corr = self.correlation(outer, inner) if self.chance(0.6) else None
         w = f" WHERE {corr}" if corr else ""
         if corr:
             self.tags.append("correlated")
-        return f"(SELECT {agg} FROM {name} AS {sa}{w})", kind
+        return f"(SELECT {agg} FROM {name} AS {sa}{w})", k
 
     def where(self, scope: Scope, subqueries: bool = True) -> str:
         parts = [self.expr("bool", scope, 0)]

@@ -92,6 +92,12 @@ _F32 = re.compile(r"\b((?:\w+\.)?f32)\b")
 _FAR_YEARS = re.compile(r"INTERVAL\s+'?100000'?\s+YEAR", re.I)
 
 
+def _drop_doubles(sql: str) -> str:
+    """The statement with the DOUBLE literals (1e3) left out of its lists."""
+    sql = re.sub(r",\s*-?[\d.]+e-?\d+(?=\s*[,)])", "", sql)
+    return re.sub(r"\(\s*-?[\d.]+e-?\d+\s*,\s*", "(", sql)
+
+
 def _has(sql: str, pattern: str) -> bool:
     return re.search(pattern, sql, re.I) is not None
 
@@ -123,6 +129,11 @@ KNOWN = [
     Known("bigint-vs-decimal-constant", "NEW: comparing a BIGINT constant near 2**63 with a "
           "decimal constant raises OverflowError while folding (pyarrow scalar)", True,
           lambda o, p: _raw(o, "Python int too large to convert to C long")),
+    Known("decimal-cast-precision", "NEW: CAST(x AS DECIMAL(p, s)) does not check the "
+          "precision: CAST(154 AS DECIMAL(4,2)) is 154.00 in a decimal128(4, 2), which is "
+          "not valid Arrow (DuckDB: Conversion Error)", True,
+          lambda o, p: _diff(o) and o.reason == "invalid Arrow answer"
+          and "does not fit in precision" in o.detail),
     # -- types -------------------------------------------------------------------------------
     Known("coalesce-tz", "NEW: COALESCE/CASE of TIMESTAMP and TIMESTAMPTZ is a TIMESTAMP "
           "(DuckDB: TIMESTAMPTZ)", True,
@@ -149,11 +160,22 @@ KNOWN = [
           "input row, DuckDB one row", True,
           lambda o, p: _diff(o) and re.search(r"^fused=\w+: \d+ rows, DuckDB 1\n", o.detail)
           is not None and not _has(o.sql, r"GROUP\s+BY")),
-    Known("uint64-in-double", "NEW: uint64 IN (integers and a DOUBLE): DuckDB compares all "
-          "as DOUBLE (2**63-1 matches 9223372036854775808), mapdb each exactly; passes with "
-          "the DOUBLE items dropped", True,
-          lambda o, p: _diff(o) and _has(o.sql, r"\b(u64|uk)\b[^()]*\bIN\s*\(")
-          and p.passes_sql(re.sub(r",\s*-?[\d.]+e-?\d+(?=[,)])", "", o.sql))),
+    Known("in-list-double", "NEW: x IN (integers and a DOUBLE): DuckDB compares all as "
+          "DOUBLE (2**63-1 matches 9223372036854775808), mapdb each item exactly; passes "
+          "with the DOUBLE items dropped", True,
+          lambda o, p: _diff(o) and _has(o.sql, r"\bIN\s*\([^()]*\d+(\.\d*)?e-?\d")
+          and p.passes_sql(_drop_doubles(o.sql))),
+    Known("correlated-count-distinct", "NEW: a correlated scalar subquery's COUNT(DISTINCT "
+          "x) is NULL where no row matches (DuckDB 0; COUNT(x) is right); passes with "
+          "COUNT(x)", True,
+          lambda o, p: _diff(o) and _has(o.sql, r"\(SELECT[^()]*count\s*\(\s*DISTINCT")
+          and p.passes_sql(re.sub(r"(?i)count\s*\(\s*DISTINCT\s+", "count(", o.sql))),
+    Known("duckdb-null-extract", "DuckDB quirk, not a mapdb bug: DuckDB types extract/"
+          "date_part of a NULL constant DOUBLE (of a value: BIGINT), and a UNION or CASE "
+          "with it becomes DOUBLE; mapdb keeps BIGINT", True,
+          lambda o, p: _diff(o) and o.reason.startswith("type exact vs float") and _has(
+              o.sql, r"\b(extract|date_part|year|month|day|quarter|week|dayofweek|isodow)"
+                     r"\s*\([^()]*CAST\s*\(\s*NULL\b")),
     # -- reruns on variants of the data -------------------------------------------------------
     Known("nan", "issue 16: NaN semantics (DuckDB: NaN = NaN, NaN sorts above +inf, max() "
           "is NaN); the case passes on the same data without NaN", False,
@@ -162,6 +184,10 @@ KNOWN = [
           "joins and UNION/INTERSECT/EXCEPT (DuckDB: equal), x / -0.0 takes the sign of x "
           "(DuckDB: IEEE, -0.5 / -0.0 = +inf); passes on the data without -0.0", True,
           lambda o, p: o.failed and p.passes("negzero")),
+    Known("div-negzero", "NEW (as negzero): x / -0.0 where the -0.0 is computed (round("
+          "-2.5, -1), -x): mapdb's infinity has the sign of x, DuckDB's -x", True,
+          lambda o, p: _diff(o) and "/" in o.sql and _has(o.detail, r"only in mapdb: .*\binf")
+          and _has(o.detail, r"only in DuckDB: .*-inf|only in mapdb: .*-inf")),
     Known("nan-negzero", "issue 16 NaN semantics and NEW -0.0 handling together (below); "
           "the case passes on the data without NaN and -0.0", False,
           lambda o, p: o.failed and p.passes("nan-negzero")),
