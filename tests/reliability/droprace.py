@@ -176,3 +176,61 @@ def run(work_dir: str, rounds: int, seed: int = 0) -> dict:
             counts["rounds with a broken promise"] += 1
             failures.append((i, out.problems))
     return {"counts": counts, "failures": failures}
+
+
+def churn_reader(db_path: str, seconds: float, result_path: str) -> None:
+    """Child: query ``t`` in a loop for ``seconds`` while another process drops and creates
+    it again; count the outcomes by exception class."""
+    import time as _time
+    from collections import Counter
+
+    import mapdb
+    db = mapdb.connect(db_path, readonly=True)
+    seen: Counter = Counter()
+    end = _time.monotonic() + seconds
+    while _time.monotonic() < end:
+        try:
+            db.sql("SELECT count(*), sum(k), min(s), max(p) FROM t WHERE k > 5").fetchall()
+            seen["ok"] += 1
+        except Exception as e:  # judged by the parent
+            seen[type(e).__name__ if isinstance(e, mapdb.errors.MapdbError)
+                 else f"raw {type(e).__name__}: {e}"] += 1
+    with open(result_path, "w") as f:
+        json.dump(seen, f)
+
+
+def churn_table(db: DatabaseStore, i: int) -> None:
+    n = 3000
+    t = pa.table({"k": np.arange(n, dtype=np.int64) + i,
+                  "s": [f"s{j % 50}" for j in range(n)],
+                  "p": [f"plain{j}" for j in range(n)]})
+    w = db.create_writer("t", t.schema, None, dictionary=["s"])
+    for _ in range(3):
+        w.write(t)
+        w.commit()
+    w.close()
+
+
+def churn(work_dir: str, seconds: float, readers: int = 2) -> dict:
+    """Readers query while this process drops and creates ``t`` again and again: their
+    outcome counts (RELIABILITY.md 19: a reader sees its version or TableDroppedError /
+    "not found", never CorruptionError)."""
+    from collections import Counter
+    db_path = os.path.join(work_dir, "churn")
+    db = DatabaseStore(db_path)
+    churn_table(db, 0)
+    results = [os.path.join(work_dir, f"churn{r}.json") for r in range(readers)]
+    kids = [sup.start(churn_reader, db_path, seconds, p) for p in results]
+    end = time.monotonic() + seconds
+    i = 0
+    while time.monotonic() < end:
+        db.drop_table("t")
+        churn_table(db, i)
+        i += 1
+    for k in kids:
+        sup.join(k, timeout=seconds + 60)
+    total: Counter = Counter({"recreated": i})
+    for p in results:
+        with open(p) as f:
+            total.update(json.load(f))
+    return dict(total)
