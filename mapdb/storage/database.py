@@ -21,7 +21,7 @@ from mapdb.errors import (
     TableDroppedError,
 )
 from mapdb.storage import durability as durability_mod
-from mapdb.storage import fileops, manifest, names, table
+from mapdb.storage import fileops, manifest, names, table, views
 from mapdb.storage.durability import Durability
 from mapdb.storage.lock import WriterLock
 from mapdb.storage.manifest import new_table_manifest
@@ -54,6 +54,7 @@ class DatabaseStore:
             self._open_or_create()
             if not readonly:
                 self._remove_dead_staging()
+                views.remove_leftovers(self.path)
         except OSError as e:
             what = "open" if readonly else "open or create"
             raise StorageError(f"{self.path}: cannot {what} the database: "
@@ -133,11 +134,11 @@ class DatabaseStore:
         in the name, always are)."""
         for name in os.listdir(self.path):
             m = re.fullmatch(r"\.(tmp|trash)-(\d+)-[0-9a-f]+", name)
-            if (m and not _alive(int(m.group(2)))) or re.fullmatch(r"\.trash-[0-9a-f]{32}",
-                                                                    name):
+            dead = m is not None and not fileops.pid_alive(int(m.group(2)))
+            if dead or re.fullmatch(r"\.trash-[0-9a-f]{32}", name):
                 shutil.rmtree(os.path.join(self.path, name), ignore_errors=True)
             m = re.fullmatch(rf"\.{re.escape(MARKER)}\.tmp-(\d+)(-[0-9a-f]+)?", name)
-            if m and not _alive(int(m.group(1))):  # a marker rewrite that died
+            if m and not fileops.pid_alive(int(m.group(1))):  # a marker rewrite that died
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(self.path, name))
 
@@ -248,6 +249,8 @@ class DatabaseStore:
         mode = self.durability(durability)
         if self.exists(name):
             raise StorageError(f"table {name!r} already exists")
+        if name in self.views():
+            raise StorageError(f"{name!r} is a view (tables and views share one namespace)")
         specs = table.choose_schema(schema, first, dictionary, first_id=1)
         base = replace(new_table_manifest(specs), next_id=len(specs) + 1)
         work = table.staging_dir(self.path)
@@ -261,6 +264,42 @@ class DatabaseStore:
             raise
         return Writer(self.table_dir(name), name, base, lock, new_table_dir=work,
                       durability=mode)
+
+    def rename_table(self, name: str, new_name: str, timeout: float = 0.0) -> None:
+        """ALTER TABLE name RENAME TO new_name: the directory is renamed under the writer
+        lock (its identity, ``table_id``, goes with it; readers of the old name see it
+        gone). StorageError if ``new_name`` is taken by a table or a view."""
+        names.check_name(new_name)
+        d, lock = self._lock(name, timeout)
+        try:
+            target = self.table_dir(new_name)
+            if self.exists(new_name) or os.path.lexists(target):
+                raise StorageError(f"cannot rename table {name!r} to {new_name!r}: a table "
+                                   f"of that name exists")
+            if new_name in self.views():
+                raise StorageError(f"cannot rename table {name!r} to {new_name!r}: a view "
+                                   f"of that name exists")
+            fileops.rename(d, target)
+            if self.durability().sync:
+                fileops.fsync_dir(self.path)
+        finally:
+            lock.release()
+
+    # -- views ---------------------------------------------------------------------------
+    def views(self) -> dict[str, str]:
+        """Every view stored in the database: name -> its SQL text (storage.views)."""
+        return views.load(self.path)
+
+    def create_view(self, name: str, sql: str, replace: bool = False) -> None:
+        self._writable()
+        names.check_name(name, "view")
+        if self.exists(name):
+            raise StorageError(f"{name!r} is a table (tables and views share one namespace)")
+        views.create(self.path, name, sql, replace, sync=self.durability().sync)
+
+    def drop_view(self, name: str, missing_ok: bool = False) -> None:
+        self._writable()
+        views.drop(self.path, name, missing_ok, sync=self.durability().sync)
 
     def drop_table(self, name: str, timeout: float = 0.0) -> None:
         """Remove the table (waiting up to ``timeout`` s for its writer). Its directory is
@@ -276,14 +315,4 @@ class DatabaseStore:
             lock.release()
         fileops.crash_point("after-drop-rename")
         shutil.rmtree(trash, ignore_errors=True)  # readers' open mappings stay valid
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 

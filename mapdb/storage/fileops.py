@@ -218,3 +218,14 @@ def rename(src: str, dst: str) -> None:
 def mkdir(path: str) -> None:
     _check("mkdir", path)
     os.mkdir(path, 0o755)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (leftovers named by a dead pid may be removed)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -227,21 +227,27 @@ def write_segment(segments_dir: str, seg_id: int, table_id: bytes,
     path = os.path.join(segments_dir, f"s{seg_id:012d}")
     fileops.mkdir(path)
     pending.add_dir(path)
-    metas: dict[int, ColumnFiles] = {}
+    metas = {spec.id: write_column(path, seg_id, table_id, spec, chunks, rows, pending)
+             for spec, chunks in columns}
+    return SegmentMeta(seg_id, rows, metas)
+
+
+def write_column(path: str, seg_id: int, table_id: bytes, spec: ColumnSpec,
+                 chunks: list[pa.Array], rows: int, pending: PendingFiles) -> ColumnFiles:
+    """Write one column's files into the segment directory ``path`` (a new segment's, or
+    an existing one's for a column added by ALTER TABLE: file names carry the column id,
+    so no file of another column is touched)."""
+    owner = Owner(table_id, seg_id, spec.id, spec.type.code)
     try:
-        for spec, chunks in columns:
-            owner = Owner(table_id, seg_id, spec.id, spec.type.code)
-            all_parts, width, srt = _column_parts(chunks, spec.type)
-            refs = {kind: write_buffer(path, f"c{spec.id}.{_SUFFIX[kind]}", kind, owner, rows,
-                                       parts, pending)
-                    for kind, parts in all_parts.items()}
-            del all_parts
-            metas[spec.id] = ColumnFiles(refs[BufferKind.DATA], refs.get(BufferKind.VALIDITY),
-                                         refs.get(BufferKind.OFFSETS), refs[BufferKind.ZONES],
-                                         sum(c.null_count for c in chunks), width, srt)
+        all_parts, width, srt = _column_parts(chunks, spec.type)
+        refs = {kind: write_buffer(path, f"c{spec.id}.{_SUFFIX[kind]}", kind, owner, rows,
+                                   parts, pending)
+                for kind, parts in all_parts.items()}
     finally:
         pending.close()
-    return SegmentMeta(seg_id, rows, metas)
+    return ColumnFiles(refs[BufferKind.DATA], refs.get(BufferKind.VALIDITY),
+                       refs.get(BufferKind.OFFSETS), refs[BufferKind.ZONES],
+                       sum(c.null_count for c in chunks), width, srt)
 
 
 def check_lengths(d: str, seg: SegmentMeta, spec: ColumnSpec) -> None:

@@ -346,6 +346,8 @@ class Writer:
         self._buffered = 0
         self._encoders: dict[int, DictionaryEncoder] = {}
         self._replace = False
+        self._rewritten: dict[int, int] | None = None  # rewrite(): old segment -> new count
+        self._removed: set[int] = set()  # rewrite(): the segments being replaced
         self._indexes = list(base.indexes)  # the hash indexes new segments get files for
         self._index_files: dict[int, dict[int, FileRef]] = {}  # index id -> segment -> file
         self._txn_index: dict[int, index.HashIndex] = {}  # unique indexes: this txn's files
@@ -522,6 +524,10 @@ class Writer:
                 try:
                     h = index.open_hash_index(snap, base_ix)
                     parts, cols = h.parts, list(h.columns)
+                    gone = self._removed
+                    if gone:  # rewrite(): the rows of replaced segments are not kept
+                        ids = [s.id for s in self.base.segments]
+                        parts = [p for p in parts if ids[p.segment] not in gone]
                 finally:
                     snap.close()  # the views in ``cols`` keep their mappings alive
             self._txn_index[ix.id] = index.HashIndex(self.table_dir, ix, spec, parts, cols)
@@ -578,10 +584,11 @@ class Writer:
                 self._next_id += 1
         return out
 
-    def _guard(self, fn) -> None:
-        """Run a write step; a failed sync poisons the writer (no retry-then-success)."""
+    def _guard(self, fn):
+        """Run a write step (its value returned); a failed sync poisons the writer (no
+        retry-then-success)."""
         try:
-            fn()
+            return fn()
         except fileops.SyncError as e:  # the page cache may have dropped our data
             self.poisoned = e
             raise StorageError(f"table {self.name!r}: {e}") from e
@@ -609,6 +616,8 @@ class Writer:
         self._guard(self._unsynced.sync)  # every file, then the directories
         fileops.crash_point("after-data-sync")
         segments = self._segments if self._replace else self.base.segments + self._segments
+        if self._rewritten is not None:
+            segments = self._in_place(self._segments)
         jobs = self.base.jobs + ([job_id] if job_id else [])
         indexes = self._new_indexes(segments)
         new = self.base.successor(schema=self.schema, segments=segments, dictionaries=dicts,
@@ -618,9 +627,143 @@ class Writer:
             self._guard(self._publish_new_table)
         self.base = new
         self._segments, self._encoders, self._replace = [], {}, False
+        self._rewritten = None
         self._indexes, self._index_files = list(new.indexes), {}
         self._drop_txn_indexes()
         self._reclaim()
+        return new
+
+    # -- rewriting segments: DELETE and UPDATE ----------------------------------------------
+    def rewrite(self, changes: dict[int, pa.Table | None], job_id: str | None = None
+                ) -> Manifest:
+        """Replace whole segments in one commit (its own, like ``compact``): ``changes``
+        maps a segment id of the current version to its new rows (a table in this table's
+        schema) or None to remove it. Each new segment takes the old one's place; the
+        others, their files and their index files are kept as they are. DELETE and UPDATE
+        are this: copy-on-write of the segments they touch (a crash leaves the old version
+        or the new one; readers of the old version keep it).
+
+        Unique indexes are checked against the rows kept and the new ones.
+        """
+        self._check()
+        if self._buffer or self._segments or self._pending or self._encoders:
+            raise StorageError(f"table {self.name!r}: commit or abort the pending writes "
+                               f"before rewriting segments")
+        live = {s.id for s in self.base.segments}
+        unknown = sorted(set(changes) - live)
+        if unknown:
+            raise StorageError(f"table {self.name!r}: no segment {unknown[0]} in version "
+                               f"{self.base.version}")
+        self._rewritten = {}
+        self._removed = set(changes)
+        try:
+            for seg in self.base.segments:
+                if seg.id not in changes:
+                    continue
+                t = changes[seg.id]
+                before = len(self._segments)
+                if t is not None and t.num_rows:
+                    batches = [self._conform(b) for b in t.to_batches() if b.num_rows]
+                    self._write_segment(batches)
+                self._rewritten[seg.id] = len(self._segments) - before
+            return self.commit(job_id)
+        except BaseException:
+            self._rewritten = None
+            raise
+        finally:
+            self._removed = set()
+
+    def _in_place(self, new: list[SegmentMeta]) -> list[SegmentMeta]:
+        """The base segments with each rewritten one replaced by its new segments (in the
+        order ``rewrite`` wrote them), so rows keep their rough order."""
+        out, i = [], 0
+        for seg in self.base.segments:
+            k = self._rewritten.get(seg.id)
+            if k is None:
+                out.append(seg)
+            else:
+                out.extend(new[i:i + k])
+                i += k
+        return out
+
+    # -- schema changes: ALTER TABLE -----------------------------------------------------
+    def add_column(self, name: str, ctype: ColumnType, default=None) -> Manifest:
+        """Add a column (its own commit) holding ``default`` (a Python value, or None for
+        NULL) in every existing row: its files are written into each segment's directory
+        beside the others, whose files are not touched."""
+        from mapdb.storage.names import check_name
+        self._check()
+        if self._buffer or self._segments or self._pending or self._encoders:
+            raise StorageError(f"table {self.name!r}: commit or abort the pending writes "
+                               f"before changing columns")
+        check_name(name, "column")
+        if any(c.name.lower() == name.lower() for c in self.base.schema):
+            raise SchemaError(f"table {self.name!r} already has a column {name!r}")
+        spec = ColumnSpec(self._next_id, name, ctype)
+        text = ColumnType("string") if ctype.is_dictionary else ctype
+        try:
+            value = convert_array(pa.array([default]), text)
+        except (pa.ArrowException, SchemaError) as e:
+            raise SchemaError(f"default {default!r} for column {name!r} of type "
+                              f"{ctype.name}: {e}") from None
+        enc = DictionaryEncoder(dictionary.empty_strings()) if ctype.is_dictionary else None
+        old = self.base
+        try:
+            self._next_id += 1
+            segments = []
+            for seg in old.segments:
+                arr = pa.repeat(value[0], seg.rows).cast(text.arrow_type)
+                arr = enc.encode(arr) if enc is not None else arr
+                d = os.path.join(self.segments_dir, seg.dirname)
+                files = self._guard(lambda d=d, s=seg, a=arr: segment.write_column(
+                    d, s.id, old.table_id, spec, [a], s.rows, self._unsynced))
+                self._unsynced.add_dir(d)
+                segments.append(replace(seg, columns={**seg.columns, spec.id: files}))
+            if enc is not None:
+                self._encoders[spec.id] = enc
+            # committed as a rewrite of nothing over the widened segments
+            self.base, self.schema, self._rewritten = replace(old, segments=segments), \
+                [*old.schema, spec], {}
+            return self.commit()
+        except BaseException:
+            self.base, self.schema, self._rewritten = old, old.schema, None
+            self._encoders.pop(spec.id, None)
+            self._next_id = old.next_id
+            self._unsynced.discard()
+            raise
+
+    def drop_column(self, name: str) -> Manifest:
+        """Remove a column (its own commit); its files go with reclamation, and its
+        indexes with it. The last column cannot be dropped."""
+        self._check()
+        spec = self.base.column(name)
+        if len(self.base.schema) == 1:
+            raise SchemaError(f"table {self.name!r}: cannot drop its only column {name!r}")
+        segments = [replace(s, columns={k: v for k, v in s.columns.items() if k != spec.id})
+                    for s in self.base.segments]
+        dicts = {k: v for k, v in self.base.dictionaries.items() if k != spec.id}
+        indexes = [ix for ix in self.base.indexes if ix.column != spec.id]
+        new = self._publish(self.base.successor(
+            schema=[c for c in self.base.schema if c.id != spec.id], segments=segments,
+            dictionaries=dicts, indexes=indexes))
+        self.base, self.schema = new, new.schema
+        self._indexes = list(new.indexes)
+        self._reclaim()
+        return new
+
+    def rename_column(self, old: str, new_name: str) -> Manifest:
+        """Rename a column (its own commit; files are named by column id, none change)."""
+        from mapdb.storage.names import check_name
+        self._check()
+        spec = self.base.column(old)
+        check_name(new_name, "column")
+        if new_name.lower() != old.lower() and any(
+                c.name.lower() == new_name.lower() for c in self.base.schema):
+            raise SchemaError(f"table {self.name!r} already has a column {new_name!r}")
+        schema = [replace(c, name=new_name) if c.id == spec.id else c
+                  for c in self.base.schema]
+        new = self._publish(self.base.successor(schema=schema))
+        self.base, self.schema = new, new.schema
         return new
 
     def _publish(self, new: Manifest) -> Manifest:
@@ -860,7 +1003,8 @@ def reclaim(table_dir: str) -> int:
     for v in vs[:-1]:
         if manifest.try_reclaim(manifests_dir, v):
             removed += 1
-    live_segments, live_chunks, live_index = set(), set(), set()
+    live_segments: dict[str, set[str]] = {}  # segment directory -> the files named in it
+    live_chunks, live_index = set(), set()
     for v in manifest.versions(manifests_dir):
         path = manifest.manifest_path(manifests_dir, v)
         try:
@@ -870,7 +1014,9 @@ def reclaim(table_dir: str) -> int:
             continue
         except CorruptionError:
             return removed  # never delete data on the word of a damaged manifest
-        live_segments |= {s.dirname for s in m.segments}
+        for seg in m.segments:
+            live_segments.setdefault(seg.dirname, set()).update(
+                ref.name for files in seg.columns.values() for _, ref in files.refs())
         for col, chunks in m.dictionaries.items():
             live_chunks |= {f"c{col}-{c.id:06d}" for c in chunks}
         live_index |= {ref.name for ix in m.indexes for ref in ix.files.values()}
@@ -882,6 +1028,14 @@ def reclaim(table_dir: str) -> int:
         if name not in live_segments:
             _remove(os.path.join(segments_dir, name))
             removed += 1
+            continue
+        d = os.path.join(segments_dir, name)
+        if os.path.isdir(d) and not os.path.islink(d):
+            # files of dropped columns, or of an ALTER TABLE ADD COLUMN that died
+            for f in os.listdir(d):
+                if f not in live_segments[name]:
+                    _remove(os.path.join(d, f))
+                    removed += 1
     for name in os.listdir(dicts_dir):
         if name.rsplit(".", 1)[0] not in live_chunks:
             _remove(os.path.join(dicts_dir, name))
