@@ -129,11 +129,15 @@ class Database:
                            "quote": quote, "date_format": date_format,
                            "timestamp_format": timestamp_format})
 
-    def sql(self, text: str, workers: int | None = None, fused: bool = True) -> Result:
+    def sql(self, text: str, params=None, *, workers: int | None = None,
+            fused: bool = True) -> Result:
         """Run one SQL statement (DuckDB dialect) over this database's tables; the tables
         are pinned at their current version. ``EXPLAIN [ANALYZE] SELECT ...`` works too.
-        ``workers`` defaults to one per core; ``fused=False`` forces the general path."""
-        p = prepare(text, self._store, self._sources)
+        ``params``: values for the statement's ``?``, ``$1`` or ``$name`` placeholders, a
+        sequence or a dict (bound as typed constants, never pasted into the text; see
+        docs/query.md). ``workers`` defaults to one per core; ``fused=False`` forces the
+        general path."""
+        p = prepare(text, self._store, self._sources, params)
         for name in p.tables():  # index files stay locked in RAM (within the pin budget)
             self._cache.ensure_pinned(name)
         return Result(p, workers=workers, fused=fused)

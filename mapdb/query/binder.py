@@ -28,6 +28,7 @@ from sqlglot import exp
 from mapdb.query import functions as fn
 from mapdb.query.expr import Agg, Call, Col, Expr, Lit, SortSpec, WindowFn, conjoin
 from mapdb.query.optimizer import fold
+from mapdb.query.params import bind_values, placeholder_key
 from mapdb.query.plan import (
     Aggregate,
     CTEScan,
@@ -90,10 +91,12 @@ def parse(sql: str) -> exp.Expression:
     return stmts[0]
 
 
-def bind_sql(sql: str, catalog: Callable[[str], object], cache=None) -> Query:
+def bind_sql(sql: str, catalog: Callable[[str], object], cache=None,
+             params=None) -> Query:
     """Bind one SQL statement; ``catalog(name)`` returns the Source of a table. With a
     ``cache`` (parsecache.ParseCache), a statement that differs from an earlier one only
-    in its literals reuses that one's parse."""
+    in its literals reuses that one's parse. ``params``: the values of its ``?``, ``$1``
+    or ``$name`` placeholders, a sequence or a dict (query.params)."""
     try:
         sql.encode("utf-8")
     except UnicodeEncodeError as e:
@@ -105,7 +108,7 @@ def bind_sql(sql: str, catalog: Callable[[str], object], cache=None) -> Query:
     if hit is not None:
         tree, release = hit
         try:  # the cache holds only trees that pass check()
-            plan, names = Binder(catalog, sql).query(tree, {})
+            plan, names = Binder(catalog, sql, bind_values(tree, params, sql)).query(tree, {})
             return Query(plan, names, None)
         except (QueryError, RecursionError):
             pass  # the template's positions are not this text's: bind afresh for the error
@@ -124,7 +127,7 @@ def bind_sql(sql: str, catalog: Callable[[str], object], cache=None) -> Query:
     elif isinstance(tree, exp.Describe):
         raise QueryError("DESCRIBE is not supported; use `mapdb describe`", 0, sql)
     check(tree, sql)
-    b = Binder(catalog, sql)
+    b = Binder(catalog, sql, bind_values(tree, params, sql))
     try:
         plan, names = b.query(tree, {})
     except RecursionError:  # e.g. hundreds of CTEs, each reading the one before
@@ -207,9 +210,11 @@ _ARITH = {exp.Add: "add", exp.Sub: "sub", exp.Mul: "mul", exp.Div: "div",
 
 
 class Binder:
-    def __init__(self, catalog: Callable[[str], object], sql: str):
+    def __init__(self, catalog: Callable[[str], object], sql: str,
+                 params: dict | None = None):
         self.catalog = catalog
         self.sql = sql
+        self.params = params or {}  # placeholder key -> params.Param
         self._ids = itertools.count()
         self._scanned: set[str] = set()  # column names earlier scans produce
         self.subquery_cols: set[str] = set()  # columns scalar subquery joins add
@@ -927,6 +932,8 @@ class Binder:
             return c
         if isinstance(node, exp.Literal):
             return literal(node)
+        if isinstance(node, exp.Placeholder):
+            return self.params[placeholder_key(node)]
         if isinstance(node, exp.Boolean):
             return Lit(bool(node.this), BOOL)
         if isinstance(node, exp.Null):

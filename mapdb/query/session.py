@@ -17,9 +17,10 @@ from mapdb.query.binder import bind_sql
 from mapdb.query.executor import Context, materialize, output
 from mapdb.query.explain import render
 from mapdb.query.optimizer import optimize
+from mapdb.query.params import Binding, Statements, Template, signature, values_for
 from mapdb.query.parsecache import ParseCache, normalize
 from mapdb.query.plan import CTEScan, Plan, Query, Scan
-from mapdb.query.plancache import PlanCache
+from mapdb.query.plancache import MAX_TEXT, PlanCache
 from mapdb.query.points import PointTemplates
 from mapdb.query.source import TableSource
 from mapdb.query.types import QueryError
@@ -80,13 +81,20 @@ class SourceCache:
 
 PARSES = ParseCache()  # statement templates shared by every database in the process
 POINTS = PointTemplates()  # planned point selects by template (see points.py)
-PLANS = PlanCache()  # optimized plans by statement text (see plancache.py)
+PLANS = PlanCache()  # optimized plans by statement text (see plancache.py); bound plans
+#                      of statements with parameters by (text, parameter types)
+STATEMENTS = Statements()  # the parameter keys of statements with placeholders
 atexit.register(PLANS.clear)  # its plans' sources close before the interpreter tears down
 
 
-def prepare(sql: str, store, cache: SourceCache | None = None) -> Prepared:
+def prepare(sql: str, store, cache: SourceCache | None = None, params=None) -> Prepared:
     """Bind and optimize ``sql`` against a storage DatabaseStore (tables pinned). With a
-    ``cache``, sources are shared with other queries and not closed by this one."""
+    ``cache``, sources are shared with other queries and not closed by this one.
+    ``params``: the values of the statement's placeholders (a sequence or a dict, see
+    query.params); a statement run again with other values of the same types reuses its
+    bound plan when binding kept every parameter a Param."""
+    if params is not None:
+        return _prepare_params(sql, store, cache, params)
     norm = normalize(sql) if cache is not None else None
     if norm is not None:
         fast = _point(norm, store, cache)
@@ -121,6 +129,59 @@ def prepare(sql: str, store, cache: SourceCache | None = None) -> Prepared:
         POINTS.learn(norm[0], norm[2], q, plan)
     if cache is not None:
         PLANS.put(sql, q, plan, sources)
+    return Prepared(q, plan, owned)
+
+
+def _prepare_params(sql: str, store, cache: SourceCache | None, values) -> Prepared:
+    keys = STATEMENTS.keys(sql) if cache is not None else None
+    current = (lambda table: cache.get(store, table)  # noqa: E731
+               if store.latest_version(table) is not None else None)
+    try:
+        bound = values_for(keys, values) if keys is not None else None
+    except QueryError:
+        bound = None  # bound below, for the error with its position
+    if bound is not None:
+        hit = PLANS.get(("params", sql, signature(bound)), current)
+        if hit is not None:
+            template = hit[0]
+            plan = optimize(template.substitute(bound))
+            STATEMENTS.reused += 1
+            return Prepared(Query(plan, list(template.names), template.explain), plan, [])
+    sources: dict[str, TableSource] = {}
+    owned: list[TableSource] = []
+
+    def catalog(name: str) -> TableSource:
+        key = _resolve(store, name)
+        if key not in sources:
+            if cache is not None:
+                sources[key] = cache.get(store, key)
+            else:
+                sources[key] = TableSource(key, store.snapshot(key))
+                owned.append(sources[key])
+        return sources[key]
+
+    binding = Binding(values)
+    try:
+        q = bind_sql(sql, catalog, PARSES, binding)
+        template = None
+        if cache is not None and len(sql) <= MAX_TEXT:
+            template = Template.of(q.plan, list(q.names), q.explain)
+            if template.keys == set(binding.keys):  # no parameter was folded away
+                # a copy to keep: the optimizer rewrites q.plan in place
+                template = Template.of(template.substitute(binding.bound), template.names,
+                                       template.explain)
+            else:
+                template = None
+        plan = optimize(q.plan)
+    except BaseException:
+        for s in owned:
+            s.close()
+        raise
+    if cache is not None:
+        STATEMENTS.learn(sql, binding.keys)
+        if template is not None:
+            PLANS.put(("params", sql, signature(binding.bound)), template, template.plan,
+                      sources)
     return Prepared(q, plan, owned)
 
 

@@ -75,6 +75,7 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     exp.Literal: "this is_string",
     exp.Boolean: "this",
     exp.Null: "",
+    exp.Placeholder: "this",  # ?, $1, $name: query parameters (query.params)
     exp.Interval: "this unit",
     exp.Var: "this",  # interval, EXTRACT and date_trunc units
     exp.Add: "this expression",
@@ -260,7 +261,6 @@ NODES: dict[type, str] = {
     exp.Cube: "CUBE",
     exp.GroupingSets: "GROUPING SETS",
     exp.Columns: "COLUMNS(...)",
-    exp.Placeholder: "a query parameter",
     exp.Parameter: "a query parameter",
     exp.Qualify: "QUALIFY",
     exp.TableSample: "a random sample",
