@@ -333,12 +333,7 @@ def _ranges(plan: Plan) -> None:
             name, lo, hi, is_float = r
             plo, phi, _ = ranges.get(name, (None, None, is_float))
             ranges[name] = (bound_max(lo, plo), bound_min(hi, phi), is_float)
-        for name, (_, hi, is_float) in list(ranges.items()):
-            if is_float and (hi is None or hi != hi):
-                # a range that admits NaN: zone maps leave NaN out of a block's max, so
-                # any block may hold rows it keeps
-                del ranges[name]
-        plan.ranges = ranges
+        plan.ranges = ranges  # float ranges that admit NaN: see TableSource._prune
 
 
 MAX_INDEX_KEYS = 4096  # more keys than this: a scan is cheaper than probing

@@ -11,11 +11,26 @@ from mapdb.query.expr import Call, Col, Expr, Lit
 _FLIP = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq"}
 
 
+def _constant(e: Expr) -> Expr:
+    """A float constant the binder left as a cast of a literal (``x < 10`` on a DOUBLE
+    column is ``x < cast(10)``) as that literal; anything else unchanged."""
+    if isinstance(e, Call) and e.type.kind == "float" and e.args and \
+            all(isinstance(x, Lit) for x in e.args):
+        from mapdb.query.evaluate import evaluate
+        from mapdb.query.types import QueryError
+        try:
+            v = evaluate(e, {}, 1)[0].as_py()
+        except (QueryError, ValueError, TypeError):
+            return e
+        return Lit(v, e.type)
+    return e
+
+
 def range_of(p: Expr) -> tuple[str, int | float | None, int | float | None, bool] | None:
     """``col <op> constant`` as (column, lo, hi, is_float) on the stored scale, or None."""
     if not (isinstance(p, Call) and p.op in _FLIP and len(p.args) == 2):
         return None
-    a, b = p.args
+    a, b = (_constant(x) for x in p.args)
     op = p.op
     if isinstance(a, Lit) and not isinstance(b, Lit):
         a, b, op = b, a, _FLIP[op]

@@ -56,6 +56,21 @@ def scaled_ints(arr: pa.Array) -> pa.Array:
         np.ascontiguousarray(words[0::2]))], arr.null_count)
 
 
+def _float_blocks(z: np.ndarray, lo, hi, nan_max: bool) -> np.ndarray:
+    """Blocks of a float column's zone map that may hold values in [lo, hi] (None:
+    unbounded) in DuckDB's order, NaN above every number. ``nan_max``: the zone map gives
+    a block holding NaN NaN as its max (zone map version 3); older maxima leave NaN out,
+    so a range that admits NaN keeps every block there."""
+    zmin, zmax = z[:, 0].view(np.float64), z[:, 1].view(np.float64)
+    ok = np.ones(len(z), bool)
+    admits_nan = hi is None or hi != hi
+    if lo is not None and (nan_max or not admits_nan):
+        ok &= np.isnan(zmax) | (zmax >= lo) if lo == lo else np.isnan(zmax)
+    if hi is not None and hi == hi:
+        ok &= zmin <= hi  # a min is NaN only when the whole block is
+    return ok
+
+
 def _validity(a: pa.Array) -> pa.Buffer:
     """The validity bitmap of ``a`` starting at bit 0 (a slice's may start mid-byte)."""
     if a.offset % 8 == 0:
@@ -197,18 +212,20 @@ class TableSource(Source):
         from mapdb.storage.zonemap import ZONE_ROWS
         out = []
         spans = self._sorted_spans(ranges)
+        segs = self.snapshot.manifest.segments
         for i, n in enumerate(self.segment_rows()):
             blocks = (n + ZONE_ROWS - 1) // ZONE_ROWS
             keep = np.ones(blocks, bool)
             for col, (lo, hi, is_float) in ranges.items():
                 z = self.zones(col)[i]
-                zmin, zmax = (z[:, 0].view(np.float64), z[:, 1].view(np.float64)) \
-                    if is_float else (z[:, 0], z[:, 1])
                 ok = z[:, 2] < np.minimum(ZONE_ROWS, n - np.arange(blocks) * ZONE_ROWS)
-                if lo is not None:
-                    ok &= zmax >= lo
-                if hi is not None:
-                    ok &= zmin <= hi
+                if is_float:
+                    ok &= _float_blocks(z, lo, hi, segs[i].zonemap >= 3)
+                else:
+                    if lo is not None:
+                        ok &= z[:, 1] >= lo
+                    if hi is not None:
+                        ok &= z[:, 0] <= hi
                 keep &= ok
             stats.blocks += blocks
             stats.skipped += int(blocks - keep.sum())

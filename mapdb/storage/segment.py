@@ -95,7 +95,9 @@ class ColumnFiles:
         return ctype.byte_width
 
 
-ZONEMAP_VERSION = 2  # 1 (the key absent): zone maps of the first writer, rebuilt on read
+# 1 (the key absent): zone maps of the first writer, rebuilt on read; 2: float maxima
+# leave NaN out; 3: a float block holding NaN has NaN as its max (zonemap.py)
+ZONEMAP_VERSION = 3
 
 
 @dataclass(frozen=True)

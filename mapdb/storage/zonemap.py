@@ -3,7 +3,8 @@
 Stored per column per segment as an int64 array of shape (blocks, 3). Min and max are the
 values themselves for integer-like types (ints, dates, timestamps, scaled decimals, bools,
 dictionary codes; uint64 as its bit pattern, so read it back with ``view(np.uint64)``),
-the IEEE bits of a float64 for floats, and the first 8 bytes (big-endian,
+the IEEE bits of a float64 for floats (in DuckDB's order: a block holding a NaN has NaN as
+its max; its min is NaN only if every value is), and the first 8 bytes (big-endian,
 zero-padded) for strings and binaries, so prefix order equals byte order. A block whose
 null count equals its row count has no meaningful min/max.
 
@@ -18,6 +19,7 @@ null count equals its row count has no meaningful min/max.
 Segments written before mapdb recorded ``"zonemap": 2`` in the manifest have unreliable
 zone maps (null counts of blocks without nulls said "all null", decimal min/max were
 read from the wrong words); readers rebuild those from the data (segment.open_zones).
+Version 2 float maxima leave NaN out: a range that admits NaN cannot prune on them.
 """
 
 from __future__ import annotations
@@ -74,8 +76,16 @@ def build(arr: pa.Array, ctype: ColumnType, block_rows: int = ZONE_ROWS) -> np.n
                                count=n, offset=arr.offset * ctype.byte_width)
     if values.dtype.kind == "f":
         v = values.astype(np.float64)
-        lo = np.fmin.reduceat(np.where(valid, v, np.nan) if valid is not None else v, starts)
-        hi = np.fmax.reduceat(np.where(valid, v, np.nan) if valid is not None else v, starts)
+        if valid is not None:
+            v = np.where(valid, v, np.nan)
+        lo = np.fmin.reduceat(v, starts)
+        hi = np.fmax.reduceat(v, starts)
+        # DuckDB orders NaN above every number: a block holding one has NaN as its max
+        # (valid values only: null slots were set to NaN just above, so count them out)
+        nan = np.isnan(values.astype(np.float64))
+        if valid is not None:
+            nan &= valid
+        hi[np.logical_or.reduceat(nan, starts)] = np.nan
         out[:, 0], out[:, 1] = lo.view(np.int64), hi.view(np.int64)
         return out
     v = values.astype(np.int64, copy=False) if values.dtype != np.uint64 else values
