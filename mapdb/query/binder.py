@@ -60,6 +60,7 @@ from mapdb.query.types import (
     QueryError,
     SqlType,
 )
+from mapdb.query.views import MAX_VIEW_DEPTH, ViewDef
 
 MAX_SQL_LENGTH = 1 << 20
 MAX_DEPTH = 200
@@ -220,6 +221,7 @@ class Binder:
         self.subquery_cols: set[str] = set()  # columns scalar subquery joins add
         self._cte_plans: dict[int, tuple] = {}  # CTEs read more than once: bound once
         self._tree: exp.Expression | None = None  # the statement (to count CTE references)
+        self._views: list[str] = []  # the stored views being bound, outermost first
 
     def _references(self, name: str) -> int:
         """How many times the statement names table ``name`` (a CTE's readers)."""
@@ -495,9 +497,8 @@ class Binder:
             raise self.error(f"table function {what.lower()}() is not supported", src)
         if isinstance(src, exp.Table):
             name = src.name
-            if src.args.get("db"):
-                raise self.error(f"schema-qualified table {src.sql()} is not supported", src)
-            if name.lower() in ctes:
+            schema = src.args.get("db")  # main.t, information_schema.tables (query.resolve)
+            if not schema and name.lower() in ctes:
                 cte = ctes[name.lower()]
                 shared = self._cte_plans.get(id(cte))
                 if shared is None:
@@ -515,9 +516,15 @@ class Binder:
                                             zip(names, inner.schema, strict=True)])
                 return self.subplan(ref, self.rename(names, columns, src), alias or name)
             try:
-                source = self.catalog(name)
+                source = self.catalog(f"{schema.name}.{name}" if schema else name)
             except KeyError:
+                if schema:
+                    raise self.error(f'table "{schema.name}.{name}" not found (schemas: '
+                                     f'main, information_schema)', src) from None
                 raise self.error(f'table "{name}" not found', src) from None
+            if isinstance(source, ViewDef):
+                inner, names = self.view(source, src)
+                return self.subplan(inner, self.rename(names, columns, src), alias or name)
             types = source.types()
             plan: Plan = Scan(source, list(types))
             cols = [(n, Col(n, t)) for n, t in types.items()]
@@ -537,6 +544,28 @@ class Binder:
             inner, names = self.query(src.this, ctes)
             return self.subplan(inner, self.rename(names, columns, src), alias)
         raise self.error(f"FROM {src.key.upper()} is not supported", src)
+
+    def view(self, v: ViewDef, node) -> tuple[Plan, list[str]]:
+        """A stored view read by ``node``: its SQL bound here as a subquery (query.views);
+        an error inside it names the view."""
+        if len(self._views) >= MAX_VIEW_DEPTH or v.name.lower() in self._views:
+            raise self.error(f'view "{v.name}" reads itself (through '
+                             f'{" -> ".join(self._views)})', node)
+        outer_sql, outer_tree = self.sql, self._tree
+        try:
+            tree = parse(v.sql)
+            check(tree, v.sql)
+            self.sql, self._tree = v.sql, None
+            self._views.append(v.name.lower())
+            return self.query(tree, {})
+        except QueryError as e:  # its position is in the view's text: said so
+            inner = str(e).replace(" (line ", " (view's SQL: line ")
+            raise QueryError(f'view "{v.name}" cannot be read: {inner}', locate(node),
+                             outer_sql) from None
+        finally:
+            self.sql, self._tree = outer_sql, outer_tree
+            if self._views and self._views[-1] == v.name.lower():
+                self._views.pop()
 
     def rename(self, names: list[str], columns: list[str] | None, node) -> list[str]:
         if not columns:

@@ -22,6 +22,7 @@ from mapdb.query.parsecache import ParseCache, normalize
 from mapdb.query.plan import CTEScan, Plan, Query, Scan
 from mapdb.query.plancache import MAX_TEXT, PlanCache
 from mapdb.query.points import PointTemplates
+from mapdb.query.resolve import resolve
 from mapdb.query.source import TableSource
 from mapdb.query.types import QueryError
 from mapdb.storage import guard
@@ -107,9 +108,13 @@ def prepare(sql: str, store, cache: SourceCache | None = None, params=None) -> P
             return Prepared(hit[0], hit[1], [])
     sources: dict[str, TableSource] = {}
     owned: list[TableSource] = []
+    dynamic: list = []  # views and virtual tables read: they change without a version
 
     def catalog(name: str) -> TableSource:
-        key = _resolve(store, name)
+        key = resolve(store, name)
+        if not isinstance(key, str):  # a view or an information_schema table
+            dynamic.append(key)
+            return key
         if key not in sources:
             if cache is not None:
                 sources[key] = cache.get(store, key)
@@ -125,9 +130,9 @@ def prepare(sql: str, store, cache: SourceCache | None = None, params=None) -> P
         for s in owned:
             s.close()
         raise
-    if norm is not None:
+    if norm is not None and not dynamic:
         POINTS.learn(norm[0], norm[2], q, plan)
-    if cache is not None:
+    if cache is not None and not dynamic:
         PLANS.put(sql, q, plan, sources)
     return Prepared(q, plan, owned)
 
@@ -149,9 +154,13 @@ def _prepare_params(sql: str, store, cache: SourceCache | None, values) -> Prepa
             return Prepared(Query(plan, list(template.names), template.explain), plan, [])
     sources: dict[str, TableSource] = {}
     owned: list[TableSource] = []
+    dynamic: list = []  # views and virtual tables read: they change without a version
 
     def catalog(name: str) -> TableSource:
-        key = _resolve(store, name)
+        key = resolve(store, name)
+        if not isinstance(key, str):  # a view or an information_schema table
+            dynamic.append(key)
+            return key
         if key not in sources:
             if cache is not None:
                 sources[key] = cache.get(store, key)
@@ -179,7 +188,7 @@ def _prepare_params(sql: str, store, cache: SourceCache | None, values) -> Prepa
         raise
     if cache is not None:
         STATEMENTS.learn(sql, binding.keys)
-        if template is not None:
+        if template is not None and not dynamic:
             PLANS.put(("params", sql, signature(binding.bound)), template, template.plan,
                       sources)
     return Prepared(q, plan, owned)
@@ -216,15 +225,6 @@ def _point(norm, store, cache: SourceCache) -> Prepared | None:
     q, plan = t.plan(source, lits[0][1])
     POINTS.hits += 1
     return Prepared(q, plan, [])
-
-
-def _resolve(store, name: str) -> str:
-    if store.exists(name):
-        return name
-    for t in store.tables():  # SQL identifiers are case-insensitive
-        if t.lower() == name.lower():
-            return t
-    raise KeyError(name)
 
 
 def execute(p: Prepared, workers: int | None = None, fused: bool = True

@@ -34,7 +34,7 @@ UNSUPPORTED = [
     ("SELECT t.nosuchcolumn FROM t", "nosuchcolumn", True),
     ("SELECT x.id FROM t", '"x"', True),
     ("SELECT id FROM nosuchtable", "nosuchtable", True),
-    ("SELECT id FROM main.t", "schema-qualified", True),
+    ("SELECT id FROM other.t", "schemas: main", True),
     ("SELECT id FROM t GROUP BY ROLLUP (id)", "ROLLUP", True),
     ("SELECT DISTINCT ON (g) g, id FROM t", "DISTINCT ON", True),
     ("SELECT sum(DISTINCT i8) FROM t", "DISTINCT", True),
