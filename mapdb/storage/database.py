@@ -243,8 +243,12 @@ class DatabaseStore:
 
     def create_writer(self, name: str, schema: pa.Schema, first: pa.RecordBatch | None = None,
                       dictionary: str | list[str] | None = "auto",
-                      durability: str | Durability | None = None) -> Writer:
-        """A writer that builds a new table aside and publishes it on commit."""
+                      durability: str | Durability | None = None,
+                      not_null: tuple[str, ...] | list[str] = (),
+                      defaults: dict[str, str] | None = None) -> Writer:
+        """A writer that builds a new table aside and publishes it on commit.
+        ``not_null``: columns that refuse nulls; ``defaults``: column -> the SQL text of
+        its DEFAULT (recorded in the schema, see segment.ColumnSpec)."""
         self._writable()
         mode = self.durability(durability)
         if self.exists(name):
@@ -252,6 +256,9 @@ class DatabaseStore:
         if name in self.views():
             raise StorageError(f"{name!r} is a view (tables and views share one namespace)")
         specs = table.choose_schema(schema, first, dictionary, first_id=1)
+        if not_null or defaults:
+            specs = [replace(c, not_null=c.name in not_null,
+                             default=(defaults or {}).get(c.name)) for c in specs]
         base = replace(new_table_manifest(specs), next_id=len(specs) + 1)
         work = table.staging_dir(self.path)
         try:

@@ -35,13 +35,22 @@ class ColumnSpec:
     id: int
     name: str
     type: ColumnType
+    not_null: bool = False  # NOT NULL: the writer refuses a null (ConstraintError)
+    default: str | None = None  # DEFAULT: SQL text of the constant INSERT fills in
 
     def to_json(self) -> dict:
-        return {"id": self.id, "name": self.name, "type": self.type.name}
+        j = {"id": self.id, "name": self.name, "type": self.type.name}
+        if self.not_null:  # both absent unless declared (the format before constraints)
+            j["not_null"] = True
+        if self.default is not None:
+            j["default"] = self.default
+        return j
 
     @classmethod
     def from_json(cls, j: dict) -> ColumnSpec:
-        return cls(int(j["id"]), str(j["name"]), ColumnType.parse(j["type"]))
+        default = j.get("default")
+        return cls(int(j["id"]), str(j["name"]), ColumnType.parse(j["type"]),
+                   bool(j.get("not_null", False)), None if default is None else str(default))
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mapdb.errors import (
+    ConstraintError,
     CorruptionError,
     IndexWarning,
     NotFoundError,
@@ -413,6 +414,8 @@ class Writer:
         arrays = []
         for spec in self.schema:
             arr = b.column(have.index(spec.name))
+            if spec.not_null and arr.null_count:
+                raise ConstraintError(f"NOT NULL constraint failed: {self.name}.{spec.name}")
             if _deferrable(arr.type, spec.type):
                 arrays.append(arr)  # cannot fail: converted by the writer thread (_finish)
                 continue
@@ -687,10 +690,12 @@ class Writer:
         return out
 
     # -- schema changes: ALTER TABLE -----------------------------------------------------
-    def add_column(self, name: str, ctype: ColumnType, default=None) -> Manifest:
+    def add_column(self, name: str, ctype: ColumnType, default=None,
+                   default_sql: str | None = None) -> Manifest:
         """Add a column (its own commit) holding ``default`` (a Python value, or None for
         NULL) in every existing row: its files are written into each segment's directory
-        beside the others, whose files are not touched."""
+        beside the others, whose files are not touched. ``default_sql``: the DEFAULT the
+        schema records for later INSERTs (SQL text; see ColumnSpec)."""
         from mapdb.storage.names import check_name
         self._check()
         if self._buffer or self._segments or self._pending or self._encoders:
@@ -699,7 +704,7 @@ class Writer:
         check_name(name, "column")
         if any(c.name.lower() == name.lower() for c in self.base.schema):
             raise SchemaError(f"table {self.name!r} already has a column {name!r}")
-        spec = ColumnSpec(self._next_id, name, ctype)
+        spec = ColumnSpec(self._next_id, name, ctype, default=default_sql)
         text = ColumnType("string") if ctype.is_dictionary else ctype
         try:
             value = convert_array(pa.array([default]), text)

@@ -311,3 +311,25 @@ def test_views(db_path):
         db.drop_view("low")
     db.drop_view("low", missing_ok=True)
     assert db.views() == {}
+
+
+def test_not_null_and_defaults_are_kept_in_the_schema(db_path):
+    db = DatabaseStore(db_path)
+    schema = pa.schema([("k", pa.int64()), ("s", pa.string())])
+    w = db.create_writer("c", schema, None, not_null=["k"], defaults={"s": "'x'"})
+    w.write(pa.table({"k": [1, 2], "s": ["a", None]}, schema=schema))
+    w.commit()
+    with pytest.raises(ConstraintError, match=r"NOT NULL constraint failed: c\.k"):
+        w.write(pa.table({"k": [3, None], "s": ["b", "c"]}, schema=schema))
+    w.add_column("n", ColumnType("int32"), 7, default_sql="7")
+    w.rename_column("k", "key")
+    w.close()
+    snap = DatabaseStore(db_path, readonly=True).snapshot("c")
+    specs = {c.name: (c.not_null, c.default) for c in snap.manifest.schema}
+    snap.close()
+    assert specs == {"key": (True, None), "s": (False, "'x'"), "n": (False, "7")}
+    assert _rows(db, "c") == {"key": [1, 2], "s": ["a", None], "n": [7, 7]}
+    w = db.writer("c")  # the constraint holds for later writers too
+    with pytest.raises(ConstraintError):
+        w.write(pa.table({"key": [None], "s": ["z"], "n": [1]}))
+    w.close()
