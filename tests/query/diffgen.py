@@ -772,19 +772,19 @@ class Gen:
         case.shape = f"plain/{what}"
         items = []
         if self.chance(0.08) and what in ("single", "join"):
-            items = [(c.ref, c.kind) for c in scope.cols]
+            kept = list(scope.cols)
             sel = "*"
             if self.exotic():
                 self.tags.append("star-modifier")
                 ex = self.pick(scope.cols)
                 if self.chance(0.5):
                     sel = f"* EXCLUDE ({ex.name})"
-                    items = [(c.ref, c.kind) for c in scope.cols if c.name != ex.name]
+                    kept = [c for c in scope.cols if c.name != ex.name]
                 else:
                     sel = f"* REPLACE ({ex.ref} IS NULL AS {ex.name})"
-                    items = [(c.ref, c.kind) for c in scope.cols]
-            names = [c.name for c in scope.cols]
-            aliases = [c.name if names.count(c.name) == 1 else c.ref for c in scope.cols]
+            items = [(c.ref, c.kind) for c in kept]
+            names = [c.name for c in kept]
+            aliases = [c.name if names.count(c.name) == 1 else c.ref for c in kept]
         else:
             for _ in range(self.r.randint(1, 5)):
                 kind = self.kind(scope)

@@ -70,23 +70,25 @@ def case_for_sql(sql: str, seed: int = 0, shape: str = "sql") -> Case:
         case.count_only = limited
         return case
     case.ordered = True
+    star = any(isinstance(i, exp.Star) for i in items)
     names = [i.alias_or_name.lower() for i in items]
     idx = []
     for o in order.expressions:
         key = o.this
-        if isinstance(key, exp.Literal) and not key.is_string:
+        if isinstance(key, exp.Literal) and not key.is_string and key.this.isdigit():
             idx.append(int(key.this) - 1)
             continue
-        if isinstance(key, exp.Column) and not key.table and key.name.lower() in names:
-            idx.append(names.index(key.name.lower()))
-            continue
-        hit = [i for i, it in enumerate(items)
-               if (it.this if isinstance(it, exp.Alias) else it) == key]
-        if not hit:
-            return case  # a key not in the output: the multiset only
+        hit = []
+        if not star and isinstance(key, exp.Column) and not key.table and \
+                key.name.lower() in names:
+            hit = [names.index(key.name.lower())]
+        elif not star:
+            hit = [i for i, it in enumerate(items)
+                   if (it.this if isinstance(it, exp.Alias) else it) == key]
+        if not hit:  # a key not in the output (as far as we can tell)
+            case.count_only = limited  # a LIMIT cut: only the count is determined
+            return case
         idx.append(hit[0])
-    if any(isinstance(i, exp.Star) for i in items):
-        return case
     case.order_idx = idx
     case.order_total = set(idx) >= set(range(len(items)))
     case.limited = limited
