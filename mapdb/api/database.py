@@ -13,6 +13,7 @@ from mapdb.api.table import Table
 from mapdb.errors import InvalidOptionError, ReadOnlyError
 from mapdb.ingest.job import JobResult, ingest, ingest_object
 from mapdb.query.session import SourceCache, prepare
+from mapdb.query.statement import plain_query
 from mapdb.storage.database import DatabaseStore
 
 
@@ -136,7 +137,16 @@ class Database:
         ``params``: values for the statement's ``?``, ``$1`` or ``$name`` placeholders, a
         sequence or a dict (bound as typed constants, never pasted into the text; see
         docs/query.md). ``workers`` defaults to one per core; ``fused=False`` forces the
-        general path."""
+        general path. DDL, DML, COPY, DESCRIBE, SHOW, SUMMARIZE and scripts of several
+        statements run at once (mapdb.api.statements; docs/query.md)."""
+        if not plain_query(text):
+            from mapdb.api.statements import run
+            return run(self, text, params, workers=workers, fused=fused)
+        return self._query(text, params, workers=workers, fused=fused)
+
+    def _query(self, text: str, params=None, *, workers: int | None = None,
+               fused: bool = True) -> Result:
+        """One query (SELECT, EXPLAIN) as a Result."""
         p = prepare(text, self._store, self._sources, params)
         for name in p.tables():  # index files stay locked in RAM (within the pin budget)
             self._cache.ensure_pinned(name)
