@@ -20,9 +20,13 @@ NaN, -0.0 equal to 0.0 (DuckDB's ``=``; a visible sign, e.g. in a string, still 
 
 Command line (prints the counts, refusal reasons and every failure with its replay seed):
 
-  python -m tests.query.differential --cases 5000 --seed 1 [--jobs 4]
-  python -m tests.query.differential --replay 1000042        # one case, both answers
-  python -m tests.query.differential --sql "SELECT ..."      # any statement, both answers
+  python -m tests.query.differential --cases 5000 --seed 1 [--jobs 4] [--minimize]
+  python -m tests.query.differential --replay 1000042 [--minimize]  # one case, both answers
+  python -m tests.query.differential --sql "SELECT ..." [--variant nan]  # any statement
+
+Each case runs in a child process (a crash or a hang is a CRASH outcome and the run goes
+on); failures are classified by diffknown.py (known causes, with "NEW" for causes not in
+issue 16's list), and ``--minimize`` shrinks the unexplained ones (diffreduce.py).
 """
 
 from __future__ import annotations
