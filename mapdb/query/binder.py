@@ -676,7 +676,7 @@ class Binder:
     def _is_count(self, plan: Plan, name: str) -> bool:
         while plan is not None:
             if isinstance(plan, Aggregate):
-                return any(n == name and a.fn in ("count", "count_star")
+                return any(n == name and a.fn in ("count", "count_star", "count_distinct")
                            for n, a in plan.aggs)
             plan = plan.inputs[0] if plan.inputs else None
         return False

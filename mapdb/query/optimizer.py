@@ -13,7 +13,7 @@ scan, and the zone-map ranges the scan uses to skip blocks without touching thei
 
 from __future__ import annotations
 
-from mapdb.query.expr import Call, Col, Expr, Lit, conjoin, conjuncts, replace
+from mapdb.query.expr import Agg, Call, Col, Expr, Lit, conjoin, conjuncts, replace
 from mapdb.query.joinorder import (
     aggregate_first,
     names,
@@ -69,10 +69,14 @@ def _rep_value(s, t):
 
 
 def _simplify(e: Expr) -> Expr:
-    """Boolean identities with a constant side (TRUE AND x -> x, FALSE AND x -> FALSE)."""
+    """Boolean identities with a constant side (TRUE AND x -> x, FALSE AND x -> FALSE),
+    except where ``x`` holds an aggregate: dropping it would turn ``SELECT FALSE AND
+    avg(x) > 1 FROM t`` from one row into one row per input row."""
     if isinstance(e, Call) and e.op in ("and", "or") and len(e.args) == 2:
         a, b = e.args
         for c, other in ((a, b), (b, a)):
+            if any(isinstance(n, Agg) for n in other.walk()):
+                continue
             if isinstance(c, Lit) and c.value is not None:
                 if e.op == "and":
                     return other if c.value else c
@@ -237,7 +241,9 @@ def _push(target: Plan, preds: list[Expr]) -> Plan | None:
         return Filter(target, conjoin(stay)) if stay else target
     if isinstance(target, Aggregate):
         key_names = {n for n, _ in target.keys}
-        down = [p for p in preds if p.columns() <= key_names]
+        # a predicate on no column goes below a grouped aggregate (no rows, no groups),
+        # never below a global one: over no rows it still gives its one row (HAVING FALSE)
+        down = [p for p in preds if p.columns() <= key_names and (p.columns() or key_names)]
         up = [p for p in preds if p not in down]
         if down:
             mapping = {Col(n, e.type): e for n, e in target.keys}

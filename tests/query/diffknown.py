@@ -171,7 +171,8 @@ KNOWN = [
           "(FALSE AND avg(x) > 1) turns an aggregate query into a projection: one row per "
           "input row, DuckDB one row", True,
           lambda o, p: _diff(o) and re.search(r"^fused=\w+: \d+ rows, DuckDB 1\n", o.detail)
-          is not None and not _has(o.sql, r"GROUP\s+BY")),
+          is not None and not _has(o.sql, r"GROUP\s+BY"),
+          fixed="boolean folding keeps a side that holds an aggregate"),
     Known("in-list-double", "NEW: x IN (integers and a DOUBLE): DuckDB compares all as "
           "DOUBLE (2**63-1 matches 9223372036854775808), mapdb each item exactly; passes "
           "with the DOUBLE items dropped", True,
@@ -181,7 +182,8 @@ KNOWN = [
           "x) is NULL where no row matches (DuckDB 0; COUNT(x) is right); passes with "
           "COUNT(x)", True,
           lambda o, p: _diff(o) and _has(o.sql, r"\(SELECT[^()]*count\s*\(\s*DISTINCT")
-          and p.passes_sql(re.sub(r"(?i)count\s*\(\s*DISTINCT\s+", "count(", o.sql))),
+          and p.passes_sql(re.sub(r"(?i)count\s*\(\s*DISTINCT\s+", "count(", o.sql)),
+          fixed="correlated COUNT(DISTINCT) is 0 where no row matches"),
     Known("duckdb-null-extract", "DuckDB quirk, not a mapdb bug: DuckDB types extract/"
           "date_part of a NULL constant DOUBLE (of a value: BIGINT), and a UNION or CASE "
           "with it becomes DOUBLE; mapdb keeps BIGINT", True,
@@ -225,7 +227,8 @@ KNOWN = [
     Known("false-filter-global-agg", "NEW: a constant FALSE filter above an aggregate "
           "without GROUP BY (HAVING FALSE, or WHERE FALSE over a derived aggregate) is "
           "pushed below it: one row comes back, DuckDB none", True,
-          lambda o, p: _diff(o) and "1 rows, DuckDB 0" in o.detail),
+          lambda o, p: _diff(o) and "1 rows, DuckDB 0" in o.detail,
+          fixed="the optimizer keeps constant filters above global aggregates"),
     Known("nan-computed", "issue 16: NaN semantics, NaN computed (inf - inf, 0 * inf, 0/0): "
           "NaN is in the answers and they differ in order or rows", False,
           lambda o, p: _diff(o) and o.reason in ("order", "values", "row count")
