@@ -59,6 +59,7 @@ DROP TABLE item_totals;
 CREATE TABLE IF NOT EXISTS items (x INTEGER);
 DROP TABLE IF EXISTS nothing_here;
 DELETE FROM items WHERE id = 6;
+TRUNCATE orders;
 DELETE FROM items;
 DROP VIEW expensive;
 DROP TABLE items;

@@ -117,6 +117,31 @@ def run(db: Database, text: str, params=None, *, workers: int | None = None,
     return result
 
 
+# statements that only read the database (COPY ... TO writes a file, not the database)
+_READING = {"query", "describe", "show", "summarize"}
+
+
+def writes(text: str) -> bool:
+    """Whether any statement of ``text`` changes the database (``mapdb query`` opens it
+    read-only otherwise). Statements mapdb refuses count as reading: they fail either way.
+
+    >>> writes("SELECT 1; DESCRIBE t"), writes("COPY t TO 'x.csv'"), writes("DROP TABLE t")
+    (False, False, True)
+    """
+    for piece in split(text):
+        kind = piece.kind
+        if kind == "copy":
+            if not piece.tree.args.get("kind"):  # False: COPY ... TO
+                continue
+            return True
+        if kind in _READING:
+            continue
+        if kind in ("create_table", "create_view", "insert", "delete", "update", "drop",
+                    "alter", "truncatetable"):
+            return True
+    return False
+
+
 def run_many(db: Database, text: str, seq_of_params, *, lock_timeout: float = 0.0
              ) -> pa.Table:
     """``executemany``: an INSERT ... VALUES with parameters runs once with every

@@ -1,4 +1,7 @@
-"""``mapdb query DB "SQL"``: run one SQL statement read-only and write its result.
+"""``mapdb query DB "SQL"``: run SQL statements and write the last one's result.
+
+The database is opened read-only unless a statement changes it (CREATE, INSERT, UPDATE,
+DELETE, ALTER, DROP, COPY ... FROM), so a query never takes locks or creates a database.
 
 Formats: an aligned text table (default), csv, json, jsonl, markdown, parquet and Arrow IPC.
 Errors are raised as MapdbError and printed on one line by the group's handler.
@@ -43,11 +46,12 @@ DISPLAY = {"table", "markdown"}  # the formats --max-rows applies to
                    "skipped and page faults per operator, and the result's row count.")
 @click.option("--timing", is_flag=True, help="Print the elapsed time on stderr.")
 def query(db, sql, sql_file, fmt, output, max_rows, explain, analyze, timing) -> None:
-    """Run one SQL statement (DuckDB dialect) against DB, opened read-only.
+    """Run SQL (DuckDB dialect) against DB: queries, or statements that change it.
 
     \b
     mapdb query flights.mapdb "SELECT carrier, count(*) FROM flights GROUP BY 1"
     mapdb query flights.mapdb -f report.sql --format csv -o report.csv
+    mapdb query flights.mapdb "DELETE FROM flights WHERE dep_delay IS NULL"
     """
     text = _read_sql(sql, sql_file)
     if max_rows is not None and fmt not in DISPLAY:
@@ -61,7 +65,8 @@ def query(db, sql, sql_file, fmt, output, max_rows, explain, analyze, timing) ->
     logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its parser warnings are not ours
     t0 = time.perf_counter()
     with _arrow_errors():
-        database = mapdb.connect(db, readonly=True)
+        from mapdb.api.statements import writes
+        database = mapdb.connect(db, readonly=not writes(text))
         result = database.sql(text)
         if explain and not analyze:
             report, rows = result.explain(), None

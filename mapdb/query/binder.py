@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import decimal
 import itertools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -61,6 +62,11 @@ from mapdb.query.types import (
     SqlType,
 )
 from mapdb.query.views import MAX_VIEW_DEPTH, ViewDef
+
+# sqlglot logs a warning when it parses an unknown statement (LOAD x, VACUUM) as a generic
+# Command; mapdb refuses those with its own error, so the warning is only noise on stderr
+logging.getLogger("sqlglot").addFilter(
+    lambda r: "Falling back to parsing as a 'Command'" not in r.getMessage())
 
 MAX_SQL_LENGTH = 1 << 20
 MAX_DEPTH = 200

@@ -442,10 +442,10 @@ def parse_statement(piece: Piece):
     fn = {"create_table": _create_table, "create_view": _create_view, "insert": _insert,
           "delete": _delete, "update": _update, "drop": _drop, "alter": _alter,
           "copy": _copy, "describe": _describe, "show": _show,
-          "summarize": _summarize}.get(k)
+          "summarize": _summarize, "truncatetable": _truncate}.get(k)
     if fn is None:
-        what = k.upper() if not isinstance(tree, exp.Command) else tree.name.upper()
-        raise QueryError(f"{what} statements are not supported", locate(tree), sql)
+        raise QueryError(f"{_statement_word(tree, sql)} statements are not supported",
+                         locate(tree), sql)
     return fn(piece)
 
 
@@ -628,6 +628,29 @@ def _delete(piece: Piece) -> Delete:
     u = toks.find(TokenType.USING) if tree.args.get("using") else None
     return Delete(name, alias, toks.span(u + 1, w) if u is not None else None,
                   toks.span(w + 1) if w is not None else None)
+
+
+def _truncate(piece: Piece) -> Delete:
+    """TRUNCATE [TABLE] t: DuckDB's DELETE FROM t (it reports the rows deleted)."""
+    tree, sql = piece.tree, piece.sql
+    _unknown_args(tree, {"expressions", "is_database", "exists"}, sql)
+    if tree.args.get("is_database") or len(tree.expressions) != 1:
+        raise refuse("TRUNCATE of anything but one table", tree, sql)
+    t = tree.expressions[0]
+    if not isinstance(t, exp.Table):
+        raise refuse("this table reference", t, sql)
+    return Delete(table_name(t, sql), None, None, None)
+
+
+def _statement_word(tree: exp.Expression, sql: str) -> str:
+    """The statement's name as the user wrote it (sqlglot names some oddly: TRUNCATE is
+    TruncateTable, a lone word like CHECKPOINT parses as a column)."""
+    if isinstance(tree, exp.Command):
+        return tree.name.upper()
+    if isinstance(tree, exp.Create):
+        return kind_of(tree).upper()
+    words = sql.lstrip().split(None, 1)
+    return words[0].upper() if words else tree.key.upper()
 
 
 def _update(piece: Piece) -> Update:

@@ -31,11 +31,22 @@ def engines(tmp_path_factory):
     e.db.close()
 
 
+@pytest.fixture(scope="module")
+def reader(engines):
+    """The same database opened read-only: the fuzzer's DROP/INSERT/DELETE get
+    ReadOnlyError instead of changing the tables every other test compares."""
+    import mapdb
+    db = mapdb.connect(engines.db.path, readonly=True)
+    from query.compare import Engines
+    yield Engines(db, engines.con)
+    db.close()
+
+
 @SETTINGS
 @given(item=hostile.hostile_sql(big=False), fused=st.booleans())
-def test_hostile_sql_gets_mapdb_errors_only(engines, item, fused):
+def test_hostile_sql_gets_mapdb_errors_only(reader, item, fused):
     kind, sql = item
-    outcome = checks.run_sql(engines, sql, fused, compare=False)
+    outcome = checks.run_sql(reader, sql, fused, compare=False)
     assert not outcome.startswith("BUG"), f"{kind}: {outcome}\n{sql[:500]}"
 
 
@@ -62,10 +73,11 @@ CASES = {
     "SELECT " + " + ".join(["i64"] * 300) + " FROM t": ("nested deeper than 200", True),
     hostile._nest("cte", 400): ("nested too deeply", False),
     "SELECT '" + "x" * (binder.MAX_SQL_LENGTH + 1) + "' FROM t": ("the limit is", False),
-    "SELECT id FROM t; DROP TABLE t": ("one statement", False),
-    "DROP TABLE t": ("DROP statements are not supported", True),
-    "INSERT INTO t VALUES (1)": ("INSERT", False),
-    "COPY t TO '/tmp/x.csv'": ("COPY statements are not supported", True),
+    "SELECT id FROM t; VACUUM": ("VACUUM statements are not supported", True),
+    "DROP TABLE nosuch": ('table "nosuch" does not exist', True),
+    "INSERT INTO t VALUES (1)": ("values were supplied", False),
+    "COPY nosuch TO '/tmp/x.csv'": ('"nosuch" not found', True),
+    "TRUNCATE t, e": ("TRUNCATE of anything but one table", True),
     "ATTACH 'x.db' AS x": ("ATTACH", True),
     "SELECT nosuch FROM t": ('column "nosuch" not found', True),
     'SELECT id FROM "../x"': ("../x", True),
