@@ -74,6 +74,10 @@ class Database:
     def tables(self) -> list[str]:
         return self._store.tables()
 
+    def views(self) -> dict[str, str]:
+        """The stored views: name -> the SQL text of its query."""
+        return self._store.views()
+
     def table(self, name: str) -> Table:
         return Table(self, name)
 

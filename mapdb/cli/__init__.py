@@ -354,3 +354,7 @@ main.add_command(cache_command)
 from mapdb.cli.index import index as index_command  # noqa: E402
 
 main.add_command(index_command)
+
+from mapdb.cli.shell import shell as shell_command  # noqa: E402
+
+main.add_command(shell_command)
