@@ -21,6 +21,8 @@ INSERT INTO items VALUES (1, 'apple', 1.25, 10, DATE '2024-01-05'),
                          (2, 'pear', 2.5, 3, '2024-02-01'), (3, 'fig', NULL, 7, NULL);
 INSERT INTO items (id, name, price) VALUES (4, 'kiwi', 0.99), (5, 'lime', '3.10');
 INSERT INTO items (name, id) VALUES ('plum', 6);
+INSERT INTO items VALUES (20, 'quince', DEFAULT, DEFAULT, DEFAULT),
+                         (21, 'sloe', 1 + 1, DEFAULT, DATE '2024-03-01' + INTERVAL 1 DAY);
 CREATE TABLE orders (oid BIGINT, item INTEGER, amount INTEGER, note VARCHAR);
 INSERT INTO orders VALUES (100, 1, 2, 'a'), (101, 2, 1, NULL), (102, 1, 5, 'b'),
                           (103, 9, 1, 'c'), (104, 3, NULL, 'd');

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlglot import exp
 
 from mapdb.errors import MapdbError, NotFoundError, QueryError, SchemaError, StorageError
 from mapdb.query import infoschema, statement
@@ -430,7 +431,9 @@ class Statement:
             if s.defaults:
                 data, n = {}, 1
             elif s.rows is not None:
-                data, n = self._values(s, targets, types, many)
+                by_name = {c.name: c for c in specs}
+                data, n = self._values(s, targets, types, many,
+                                       [by_name[t] for t in targets])
             else:
                 data, n = self._insert_query(s, targets, types)
             columns = {}
@@ -438,10 +441,8 @@ class Statement:
                 if c.name in data:
                     columns[c.name] = data[c.name]
                 elif c.default is not None:
-                    value = self._default_value(statement.ColumnDefinition(
-                        c.name, c.type, default=statement.parse(f"SELECT {c.default}")
-                        .expressions[0], default_sql=c.default))
-                    columns[c.name] = pa.array([value] * n, stored_arrow(c.type))
+                    columns[c.name] = pa.array([self._stored_default(c)] * n,
+                                               stored_arrow(c.type))
                 else:
                     columns[c.name] = pa.nulls(n, stored_arrow(c.type))
             if n:
@@ -473,9 +474,20 @@ class Statement:
             raise self.error(f'table "{name}" has {len(targets)} columns but {given} '
                              "values were supplied")
 
+    def _stored_default(self, c):
+        """The value of a stored column's DEFAULT (None without one)."""
+        if c.default is None:
+            return None
+        return self._default_value(statement.ColumnDefinition(
+            c.name, c.type, default=statement.parse(f"SELECT {c.default}").expressions[0],
+            default_sql=c.default))
+
     def _values(self, s: statement.Insert, targets: list[str], types: dict,
-                many: list | None) -> tuple[dict, int]:
+                many: list | None, specs: list) -> tuple[dict, int]:
         cols = ValueColumns(targets)
+        # the DEFAULT keyword in a row: the column's DEFAULT (NULL without one)
+        defaults = {i: self._stored_default(c) for r in s.rows
+                    for i, (n, c) in enumerate(zip(r, specs, strict=False)) if _is_default(n)}
         param_rows = [self.values] if many is None else \
             [_python_values(self.keys, p, check=True) for p in many]
         opened: list = []
@@ -485,26 +497,32 @@ class Statement:
                 for r, row in enumerate(s.rows):
                     self._arity(len(row), targets, s.table, s.columns is not None)
                     try:
-                        cols.add_constants([constant(n, values) for n in row])
+                        cols.add_constants([defaults[i] if _is_default(n) else
+                                            constant(n, values) for i, n in enumerate(row)])
                         continue
                     except NotConstant:
                         pass
                     if lookup is None:
                         lookup = self.catalog(opened)
-                    cols.add_arrays(self._value_row(s, r, row, targets, lookup, values))
+                    cols.add_arrays(self._value_row(s, r, row, targets, lookup, values,
+                                                    defaults))
         finally:
             for src in opened:
                 src.close()
         return cols.cast(types, {}), cols.rows
 
-    def _value_row(self, s, r: int, row, targets, lookup, values) -> dict[str, pa.Array]:
+    def _value_row(self, s, r: int, row, targets, lookup, values, defaults
+                   ) -> dict[str, pa.Array]:
         """One VALUES row of expressions, evaluated by the engine."""
         t = self.text()
         t.add("SELECT ")
         for i, node in enumerate(row):
             if i:
                 t.add(", ")
-            if s.row_spans is not None:
+            if _is_default(node):
+                t.add("NULL" if defaults[i] is None else
+                      exp.convert(defaults[i]).sql(dialect="duckdb"))
+            elif s.row_spans is not None:
                 t.span(s.row_spans[r][i])
             else:
                 t.add(node.sql(dialect="duckdb"))
@@ -785,8 +803,12 @@ class Statement:
 
 # -- helpers ------------------------------------------------------------------------------
 def exp_types():
-    from sqlglot import exp
     return (exp.Column, exp.Select, exp.Subquery, exp.Placeholder)
+
+
+def _is_default(node) -> bool:
+    """The DEFAULT keyword as a VALUES item (sqlglot: a Var; "DEFAULT" quoted is a column)."""
+    return isinstance(node, exp.Var) and node.name.upper() == "DEFAULT"
 
 
 def _python_values(keys: list, params, check: bool = False) -> dict:
