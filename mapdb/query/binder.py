@@ -1037,7 +1037,8 @@ class Binder:
         if isinstance(node, exp.TryCast):
             raise self.error("TRY_CAST is not supported; use CAST", node)
         if isinstance(node, exp.Cast):
-            return fn.cast(sub(node.this), sql_type(node.to, self))
+            err = self.error("", node)  # where a runtime error points
+            return fn.cast(sub(node.this), sql_type(node.to, self), (err.position, str(err)))
         if isinstance(node, exp.Round):
             digits = sub(node.args["decimals"]) if node.args.get("decimals") else Lit(0, INT64)
             return fn.round_(sub(node.this), digits)

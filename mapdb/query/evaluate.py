@@ -285,9 +285,16 @@ def _call(e: Call, a: list[Value]) -> Value:
         return pc.round(a[0], ndigits=e.param, round_mode="half_towards_infinity")
     if op == "decimal_to_float":  # (unsafe: int64 over 2**53 rounds to the nearest double)
         return pc.divide(pc.cast(a[0], pa.float64(), safe=False), float(10 ** e.param))
-    if op == "float_to_decimal":
-        return pc.cast(pc.round(pc.multiply(a[0], float(10 ** e.param)), ndigits=0,
-                                round_mode="half_towards_infinity"), pa.int64())
+    if op == "float_to_decimal":  # CAST(double AS DECIMAL(p, s)): NaN, inf, p digits: error
+        scale, digits, where = e.param
+        x = pc.round(pc.multiply(a[0], float(10 ** scale)), ndigits=0,
+                     round_mode="half_towards_infinity")
+        _in_range(pc.less(pc.abs(x), float(10 ** digits)), t, where)
+        return pc.cast(x, pa.int64())
+    if op == "check_precision":  # CAST(x AS DECIMAL(p, s)): |scaled x| < 10**p
+        digits, where = e.param
+        _in_range(pc.less(pc.abs_checked(a[0]), 10 ** digits), t, where)
+        return a[0]
     if op == "float_to_int":
         # DuckDB casts double -> integer rounding half to even (nearbyint)
         return pc.cast(pc.round(a[0], ndigits=0, round_mode="half_to_even"), t.arrow)
@@ -329,6 +336,21 @@ def _call(e: Call, a: list[Value]) -> Value:
     if op == "concat_ws":
         return _concat_ws(*[pc.cast(x, pa.large_string()) for x in a])
     raise QueryError(f"internal: no evaluator for {op}")
+
+
+def _in_range(ok: Value, t: SqlType, where: tuple[int | None, str]) -> None:
+    """A CAST to DECIMAL(p, s) whose values do not all fit (``ok`` false somewhere) is an
+    error, as DuckDB's Conversion Error (NULLs fit)."""
+    if isinstance(ok, pa.Scalar):
+        bad = ok.is_valid and not ok.as_py()
+    else:
+        bad = pc.all(ok).as_py() is False  # (NULLs skipped; NULL for no rows)
+    if bad:
+        position, text = where
+        err = QueryError(f"CAST to {t}: a value is out of range (DuckDB: Conversion "
+                         f"Error){text}")
+        err.position = position  # (located: the binder adds no second position)
+        raise err
 
 
 def _as_text(v: Value, fmt) -> Value:

@@ -406,7 +406,8 @@ def nullif(a: Expr, b: Expr) -> Expr:
     return Call("nullif", (aa, bb), aa.type)
 
 
-def cast(e: Expr, t: SqlType) -> Expr:
+def cast(e: Expr, t: SqlType, where: tuple[int | None, str] = (None, "")) -> Expr:
+    """CAST(e AS t); ``where`` (offset, " (line 1, column 8)") locates a runtime error."""
     s = e.type
     if s.kind == "null":
         return Lit(None, t)
@@ -428,15 +429,7 @@ def cast(e: Expr, t: SqlType) -> Expr:
             return Call("parse_float", (e,), t)
         return to_float(e) if t.arrow == FLOAT64.arrow else Call("cast", (to_float(e),), t)
     if t.kind == "decimal":
-        if s.kind == "float":
-            return Call("float_to_decimal", (e,), t, t.scale)
-        if s.kind == "decimal" and s.scale > t.scale:
-            return Call("round_scaled", (e,), t, s.scale - t.scale)
-        if s.kind in ("int", "decimal"):
-            out = to_decimal(e, t.scale)
-            return Lit(out.value, t) if isinstance(out, Lit) else Call("retype", (out,), t)
-        if s.kind == "string":
-            return Call("float_to_decimal", (Call("cast", (e,), FLOAT64),), t, t.scale)
+        return _fits_precision(_cast_decimal(e, t, where), t, where)
     if t.kind == "int":
         if s.kind == "float":
             return Call("float_to_int", (e,), t)
@@ -452,6 +445,48 @@ def cast(e: Expr, t: SqlType) -> Expr:
     if t.kind == "bool" and s.kind in ("int", "string"):
         return Call("cast", (e,), BOOL)
     raise QueryError(f"CAST from {s} to {t} is not supported")
+
+
+def _cast_decimal(e: Expr, t: SqlType, where: tuple) -> Expr:
+    s = e.type
+    if s.kind == "float":
+        return Call("float_to_decimal", (e,), t, (t.scale, t.precision, where))
+    if s.kind == "decimal" and s.scale > t.scale:
+        return Call("round_scaled", (e,), t, s.scale - t.scale)
+    if s.kind in ("int", "decimal"):
+        out = to_decimal(e, t.scale)
+        return Lit(out.value, t) if isinstance(out, Lit) else Call("retype", (out,), t)
+    if s.kind == "string":
+        return Call("float_to_decimal", (Call("cast", (e,), FLOAT64),), t,
+                    (t.scale, t.precision, where))
+    raise QueryError(f"CAST from {s} to {t} is not supported")
+
+
+_INT_DIGITS = {8: 3, 16: 5, 32: 10, 64: 20}  # (int64 has 19: 20 for uint64)
+
+
+def _fits_precision(e: Expr, t: SqlType, where: tuple) -> Expr:
+    """CAST(x AS DECIMAL(p, s)): a value of p digits or more is an error, as DuckDB's
+    Conversion Error (a decimal128(p, s) cannot hold it). Checked at bind time for a
+    constant, else by a ``check_precision`` node (skipped where the source always fits)."""
+    limit = 10 ** t.precision
+    if isinstance(e, Call) and e.op == "float_to_decimal":
+        return e  # (checked as it converts)
+    if isinstance(e, Lit):
+        if e.value is not None and abs(e.value) >= limit:
+            raise QueryError(f"CAST to {t}: value {e.value / 10 ** t.scale:g} is out of range "
+                             f"(DuckDB: Conversion Error)")
+        return e
+    src = e.args[0].type if isinstance(e, Call) else e.type
+    digits = None  # the most integer digits a source value has
+    if src.kind == "int" and src.arrow.bit_width in _INT_DIGITS:
+        digits = _INT_DIGITS[src.arrow.bit_width]
+    elif src.kind == "decimal" and src.precision < MAX_DECIMAL_PRECISION and \
+            not (isinstance(e, Call) and e.op == "round_scaled"):
+        digits = src.precision - src.scale
+    if digits is not None and digits <= t.precision - t.scale:
+        return e
+    return Call("check_precision", (e,), t, (t.precision, where))
 
 
 def fold_cast(e: Lit, t: SqlType) -> Expr:

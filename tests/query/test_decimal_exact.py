@@ -1,0 +1,78 @@
+"""Exact decimal semantics against DuckDB (issue 16's differential causes
+decimal-cast-precision, wide-decimal-arith): CAST to DECIMAL(p, s) checks the precision
+(DuckDB: Conversion Error; here a QueryError naming the cast and its position), and
+arithmetic on DECIMAL(38, s) (sums of decimals, HUGEINT) is exact in decimal128."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+import mapdb
+from mapdb.errors import QueryError
+
+
+@pytest.fixture(scope="module")
+def dbs(tmp_path_factory):
+    import decimal
+    D = decimal.Decimal
+    t = pa.table({
+        "id": pa.array([1, 2, 3, 4, None], pa.int64()),
+        "u8": pa.array([1, 99, 154, 255, None], pa.uint8()),
+        "d": pa.array([D("99999999999999.99"), D("-12.50"), D("0.01"), None,
+                       D("-99999999999999.99")], pa.decimal128(16, 2)),
+        "x": pa.array([D("1.5"), D("2.25"), None, D("-3.75"), D("0.05")], pa.decimal128(9, 2)),
+        "u64": pa.array([0, 2**63, 2**64 - 1, 5, None], pa.uint64()),
+        "f": pa.array([1.5, 99.999, 1e30, None, -2.0]),
+    })
+    db = mapdb.connect(tmp_path_factory.mktemp("dec") / "db", durability="none")
+    db.create_table("t", t)
+    con = duckdb.connect()
+    con.register("t_arrow", t)
+    con.execute("CREATE TABLE t AS SELECT * FROM t_arrow")
+    yield db, con
+    con.close()
+
+
+def _both(dbs, sql):
+    db, con = dbs
+    try:
+        want = con.execute(sql).fetchall()
+    except duckdb.Error as err:
+        want = err
+    try:
+        got = db.sql(sql).to_arrow()
+    except QueryError as err:
+        got = err
+    return got, want
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT CAST(u8 AS DECIMAL(4,2)) FROM t",
+    "SELECT CAST(u8 AS DECIMAL(3,1)) FROM t WHERE u8 > 99",
+    "SELECT CAST(d AS DECIMAL(5,1)) FROM t",
+    "SELECT CAST(f AS DECIMAL(4,2)) FROM t",
+    "SELECT CAST(f AS DECIMAL(3,1)) FROM t WHERE f < 1e6",
+    "SELECT CAST(154 AS DECIMAL(4,2))",
+    "SELECT CAST(99.999 AS DECIMAL(4,2))",
+    "SELECT CAST('154' AS DECIMAL(4,2))",
+])
+def test_cast_out_of_range_is_refused(dbs, sql):
+    got, want = _both(dbs, sql)
+    assert isinstance(want, duckdb.ConversionException), want
+    assert isinstance(got, QueryError), got
+    assert "out of range" in str(got) and "line 1, column" in str(got)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT CAST(u8 AS DECIMAL(5,2)) FROM t",
+    "SELECT CAST(u8 AS DECIMAL(4,2)) FROM t WHERE u8 < 100",
+    "SELECT CAST(99.994 AS DECIMAL(4,2))",
+    "SELECT CAST(x AS DECIMAL(4,1)) FROM t",
+    "SELECT CAST(f AS DECIMAL(5,2)) FROM t WHERE f < 1000",
+])
+def test_cast_in_range(dbs, sql):
+    got, want = _both(dbs, sql)
+    assert not isinstance(got, Exception), got
+    assert [tuple(r.values()) for r in got.to_pylist()] == want
