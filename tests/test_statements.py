@@ -39,6 +39,7 @@ DELETE FROM orders WHERE amount = 0;
 ALTER TABLE items ADD COLUMN stock INTEGER DEFAULT 5;
 ALTER TABLE items ADD COLUMN label VARCHAR;
 UPDATE items SET label = 'cheap' WHERE price < 2;
+UPDATE items SET stock = DEFAULT, qty = DEFAULT, label = DEFAULT WHERE id = 2;
 INSERT INTO items (id, name) VALUES (7, 'date');
 ALTER TABLE items RENAME COLUMN qty TO quantity;
 ALTER TABLE items DROP COLUMN added;

@@ -520,8 +520,7 @@ class Statement:
             if i:
                 t.add(", ")
             if _is_default(node):
-                t.add("NULL" if defaults[i] is None else
-                      exp.convert(defaults[i]).sql(dialect="duckdb"))
+                t.add(_default_sql(defaults[i]))
             elif s.row_spans is not None:
                 t.span(s.row_spans[r][i])
             else:
@@ -591,6 +590,10 @@ class Statement:
                     if low[col.lower()] in seen:
                         raise self.error(f'column "{col}" is set twice', node)
                     seen.add(low[col.lower()])
+                # SET c = DEFAULT: the column's DEFAULT (NULL without one) as SQL text
+                by_name = {c.name: c for c in specs}
+                sets = [(col, _default_sql(self._stored_default(by_name[low[col.lower()]]))
+                         if _is_default(node) else span, node) for col, span, node in sets]
             whole = TableSource(name, snap)  # the table as other parts of it read it
             opened.append(whole)
             rows = snap.segment_rows()
@@ -651,7 +654,9 @@ class Statement:
         t = self.text().add(f"SELECT {quote(alias)}.{ROWID}")
         if sets is not None:
             for i, (_, span, _) in enumerate(sets):
-                t.add(", ").span(span).add(f" AS v{i}")
+                t.add(", ")
+                t.add(span) if isinstance(span, str) else t.span(span)
+                t.add(f" AS v{i}")
         t = self._from(t, alias, extra, where, TARGET)
         lookup_target = _with(lookup, TARGET, target)
         out = self.run_text(t, lookup_target)
@@ -807,8 +812,18 @@ def exp_types():
 
 
 def _is_default(node) -> bool:
-    """The DEFAULT keyword as a VALUES item (sqlglot: a Var; "DEFAULT" quoted is a column)."""
+    """The DEFAULT keyword as a VALUES item or SET value: sqlglot makes it a Var in VALUES
+    and an unquoted column in SET (DEFAULT is reserved; "DEFAULT" quoted is a column)."""
+    if isinstance(node, exp.Column) and not node.table:
+        ident = node.this
+        return isinstance(ident, exp.Identifier) and not ident.quoted and \
+            ident.name.upper() == "DEFAULT"
     return isinstance(node, exp.Var) and node.name.upper() == "DEFAULT"
+
+
+def _default_sql(value) -> str:
+    """A DEFAULT's value as SQL text (the engine casts it to the column's type)."""
+    return "NULL" if value is None else exp.convert(value).sql(dialect="duckdb")
 
 
 def _python_values(keys: list, params, check: bool = False) -> dict:
