@@ -144,3 +144,19 @@ def test_pandas_roundtrip_with_nulls(db):
 def test_repr_names_the_table(db):
     t = db.create_table("t", {"x": [1]})
     assert "t" in repr(t) and "1 rows" in repr(t) and "x: int64" in repr(t)
+
+
+def test_table_to_pandas_and_to_polars(db):
+    """``Table.to_pandas()`` / ``to_polars()`` as Result and LazyFrame have them: this
+    version's rows (or the columns asked for), nulls kept."""
+    t = db.create_table("t", {"x": [1, None, 3], "s": ["a", "b", None]}, dictionary=None)
+    df = t.to_pandas()
+    assert isinstance(df, pd.DataFrame) and list(df.columns) == ["x", "s"]
+    assert df["x"].isna().tolist() == [False, True, False]
+    assert df["s"].tolist()[:2] == ["a", "b"]
+    pf = t.to_polars()
+    assert isinstance(pf, pl.DataFrame)
+    assert pf.to_dict(as_series=False) == {"x": [1, None, 3], "s": ["a", "b", None]}
+    assert t.to_polars(["s"]).columns == ["s"] and list(t.to_pandas(["x"]).columns) == ["x"]
+    t.append({"x": [4], "s": ["d"]})
+    assert len(t.to_pandas()) == len(t.to_polars()) == 4

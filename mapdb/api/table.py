@@ -77,6 +77,15 @@ class Table:
     def to_arrow(self, columns: list[str] | None = None) -> pa.Table:
         return self._snap.to_arrow(columns)
 
+    def to_pandas(self, columns: list[str] | None = None):
+        """This version as a pandas DataFrame (a copy; dictionary columns categorical)."""
+        return self.to_arrow(columns).to_pandas()
+
+    def to_polars(self, columns: list[str] | None = None):
+        """This version as a polars DataFrame (zero-copy where Arrow allows)."""
+        import polars as pl
+        return pl.from_arrow(self.to_arrow(columns))
+
     def __arrow_c_stream__(self, requested_schema=None):
         """Arrow PyCapsule stream: pyarrow, polars and duckdb read the mapped buffers."""
         return self.to_arrow().__arrow_c_stream__(requested_schema)
