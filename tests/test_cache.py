@@ -529,3 +529,25 @@ def test_cli_pin_indexes_only_holder(cli_db):
     assert C.process_start(pid) is None
     r = _run("cache", "pin", cli_db, "t", "--indexes", "--columns", "a")
     assert r.exit_code == 1 and "no --columns" in r.output
+
+
+def test_status_is_a_dict_that_prints_as_a_table(cli_db):
+    """``db.cache.status()`` stays a JSON-able dict but prints (str, repr, IPython) as the
+    table ``mapdb cache status`` shows, not as a nested dict."""
+    db = mapdb.connect(cli_db, readonly=True, pin_budget=0)
+    db.cache.warm("t", ["b"])
+    st = db.cache.status()
+    assert isinstance(st, dict) and json.loads(json.dumps(st)) == st
+    text = str(st)
+    assert repr(st) == text and "{" not in text
+    lines = text.splitlines()
+    assert lines[0].startswith("t: version ") and "resident" in lines[0]
+    assert lines[1].split() == ["column", "bytes", "resident", "%", "pinned", "data", "pages"]
+    row = {ln.split()[0]: ln for ln in lines[3:] if ln.strip()}
+    assert row["b"].split()[-1] == "#" * C.PICTURE_WIDTH and "100.0%" in row["b"]
+    assert lines[-1].startswith("RLIMIT_MEMLOCK ")
+    # the command line prints the same table (residency may have moved: compare the shape)
+    cli = _run("cache", "status", cli_db).output.splitlines()
+    assert [ln.split()[0] for ln in cli if ln.strip()] == \
+        [ln.split()[0] for ln in lines if ln.strip()]
+    db.close()

@@ -66,8 +66,9 @@ class Cache:
         fails for lack of mlock privilege (one PinWarning per process instead)."""
         return self._pins.ensure(self._db._store, table)
 
-    def status(self, table: str | None = None, files: bool = False) -> dict:
-        """Residency and pins, JSON-able: ``{"tables": {name: {...}}, "pinned": ...,
+    def status(self, table: str | None = None, files: bool = False) -> CacheStatus:
+        """Residency and pins, a JSON-able dict that prints as ``mapdb cache status``'s
+        table (:class:`CacheStatus`): ``{"tables": {name: {...}}, "pinned": ...,
         "budget": ..., "memlock_limit": ..., "holders": [...]}``. Per table, column and
         index: ``bytes``, ``resident`` bytes, ``resident_pct``, ``pinned`` bytes (this
         process's pins and those of ``mapdb cache pin`` holders, as the kernel counts them)
@@ -89,10 +90,10 @@ class Cache:
         for n, d in tables.items():
             d["holders"] = [_holder_summary(h) for h in holders if h.get("table") == n]
         soft, hard = _cache.memlock_limit()
-        return {"tables": tables, "pinned": self._pins.pinned_bytes(),
+        return CacheStatus({"tables": tables, "pinned": self._pins.pinned_bytes(),
                 "budget": self._pins.budget, "pin_refused": self._pins.refused,
                 "memlock_limit": soft, "memlock_limit_hard": hard,
-                "holders": [_holder_summary(h) for h in holders]}
+                "holders": [_holder_summary(h) for h in holders]})
 
     def warm(self, table: str, columns: Sequence[str] | None = None) -> dict:
         """Read the table's files (or these columns' files) into the page cache; resident
@@ -141,6 +142,64 @@ class Cache:
         return (f"<mapdb Cache of {self._db.path!r}: "
                 f"{_cache.format_bytes(self._pins.pinned_bytes())} pinned, budget "
                 f"{_cache.format_bytes(self._pins.budget)}>")
+
+
+class CacheStatus(dict):
+    """What :meth:`Cache.status` returns: a plain dict to read (``st["tables"]["t"]``) and
+    to ``json.dumps``, shown as a table when printed or echoed at a prompt (per table its
+    totals, then per column and index the bytes, resident bytes and %, pinned bytes and a
+    picture of the pages: ``#`` resident, ``o`` partly, ``.`` not)."""
+
+    def lines(self) -> list[str]:
+        out = []
+        for name, t in self.get("tables", {}).items():
+            out.append(f"{name}: version {t['version']}, {t['segments']} segment(s), "
+                       f"{format_bytes(t['bytes'])}, {format_bytes(t['resident'])} resident "
+                       f"({t['resident_pct']:.1f}%), {format_bytes(t['pinned'])} pinned")
+            rows = [[c, *_figures(d)] for c, d in t["columns"].items()]
+            rows += [[f"index {i} ({d['column']})", *_figures(d)]
+                     for i, d in t.get("indexes", {}).items()]
+            out += _aligned(["column", "bytes", "resident", "%", "pinned", "data pages"], rows)
+            for h in t.get("holders", []):
+                locked = "?" if h["locked"] is None else format_bytes(h["locked"])
+                cols = ",".join(h["columns"]) if h.get("columns") else "all columns"
+                out.append(f"  holder pid {h['pid']}: {locked} locked ({cols})")
+            out.append("")
+        limit = self.get("memlock_limit")
+        out.append(f"RLIMIT_MEMLOCK {'unlimited' if limit is None else format_bytes(limit)}"
+                   f"; holders: {len(self.get('holders', []))}")
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    __repr__ = __str__
+
+    def _repr_pretty_(self, p, cycle) -> None:  # IPython / Jupyter
+        p.text(str(self))
+
+
+def format_bytes(n: float) -> str:
+    """
+    >>> format_bytes(1536), format_bytes(12)
+    ('1.5 KiB', '12 B')
+    """
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError
+
+
+def _figures(d: dict) -> list[str]:
+    return [format_bytes(d["bytes"]), format_bytes(d["resident"]), f"{d['resident_pct']:.1f}%",
+            format_bytes(d["pinned"]), d["picture"]]
+
+
+def _aligned(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+    return ["  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)).rstrip()
+            for line in [header, ["-" * w for w in widths], *rows]]
 
 
 def _holder_summary(h: dict) -> dict:

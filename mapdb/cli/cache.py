@@ -19,7 +19,7 @@ import time
 
 import click
 
-from mapdb.cli.render import format_bytes, print_table
+from mapdb.cli.render import format_bytes
 from mapdb.errors import MapdbError, NotFoundError, PinWarning
 
 READY_TIMEOUT = 600.0  # seconds a holder may take to read and lock its files
@@ -68,26 +68,8 @@ def status(db, table, as_json) -> None:
     if as_json:
         click.echo(json.dumps(st, indent=2))
         return
-    for name, t in st["tables"].items():
-        click.echo(f"{name}: version {t['version']}, {t['segments']} segment(s), "
-                   f"{format_bytes(t['bytes'])}, {format_bytes(t['resident'])} resident "
-                   f"({t['resident_pct']:.1f}%), {format_bytes(t['pinned'])} pinned")
-        rows = [[c, format_bytes(d["bytes"]), format_bytes(d["resident"]),
-                 f"{d['resident_pct']:.1f}%", format_bytes(d["pinned"]), d["picture"]]
-                for c, d in t["columns"].items()]
-        rows += [[f"index {i} ({d['column']})", format_bytes(d["bytes"]),
-                  format_bytes(d["resident"]), f"{d['resident_pct']:.1f}%",
-                  format_bytes(d["pinned"]), d["picture"]]
-                 for i, d in t["indexes"].items()]
-        print_table(["column", "bytes", "resident", "%", "pinned", "data pages"], rows)
-        for h in t["holders"]:
-            locked = "?" if h["locked"] is None else format_bytes(h["locked"])
-            cols = ",".join(h["columns"]) if h.get("columns") else "all columns"
-            click.echo(f"  holder pid {h['pid']}: {locked} locked ({cols})")
-        click.echo()
-    limit = st["memlock_limit"]
-    click.echo(f"RLIMIT_MEMLOCK {'unlimited' if limit is None else format_bytes(limit)}"
-               f"; holders: {len(st['holders'])}")
+    for line in st.lines():  # the table db.cache.status() prints as
+        click.echo(line)
 
 
 def _page_cache_command(name: str, done: str, doc: str) -> None:
