@@ -223,6 +223,63 @@ def materialize(plan: Plan, ctx: Context) -> pa.Table:
     return _concat(list(stream(plan, ctx)), plan.schema)
 
 
+def produce(plan: Plan, ctx: Context, release: bool = False) -> Iterator[pa.Table]:
+    """The rows of ``plan`` in order (internal names), in pieces as they are computed: a
+    pipeline over a scan (filters, projections, streaming joins, and a LIMIT over one)
+    yields each morsel's rows as its turn comes, at most a window of morsels ahead of the
+    reader (the rest is not computed until asked for, nor at all if the reader stops);
+    any other plan (aggregates, sorts, ...) is materialized and yielded whole.
+    ``release``: each piece is read before the next is asked for (see run_pipeline)."""
+    names = [n for n, _ in plan.schema]
+    if isinstance(plan, Limit) and not _breaker(plan.input):
+        skip, left = plan.offset, plan.limit
+        st = ctx.op(plan)
+        if left == 0:
+            yield _concat([], plan.schema)
+            return
+        for piece in stream(plan.input, ctx, limit=None if left is None else skip + left,
+                            release=release):
+            if piece.num_columns == 0 and names:
+                continue
+            if skip >= piece.num_rows:
+                skip -= piece.num_rows
+                continue
+            piece = piece.slice(skip, left)
+            skip = 0
+            if left is not None:
+                left -= piece.num_rows
+            st.add(piece.num_rows, 0.0)
+            yield piece.select(names)
+            if left == 0:
+                return
+        return
+    if _breaker(plan):
+        yield materialize(plan, ctx)
+        return
+    produced = False
+    for piece in stream(plan, ctx, release=release):
+        if piece.num_columns == 0 and names:
+            continue
+        produced = True
+        yield piece.select(names)
+    if not produced:
+        yield _concat([], plan.schema)
+
+
+def streamed(plan: Plan) -> bool:
+    """Whether ``produce`` computes ``plan`` piece by piece as it is read (a pipeline of
+    filters, projections and streaming joins over a scan, under at most a LIMIT); if not,
+    the result is materialized whole first."""
+    node = plan.input if isinstance(plan, Limit) else plan
+    return not _breaker(node) and isinstance(_pipeline(node)[0], Scan)
+
+
+def _breaker(plan: Plan) -> bool:
+    """Whether ``materialize`` runs ``plan`` as a whole (not a pipeline to stream)."""
+    return isinstance(plan, Aggregate | Sort | Limit | CTEScan | SetOp | Window | Distinct) \
+        or (isinstance(plan, Join) and not _streams(plan))
+
+
 def _concat(batches: list, schema: list[tuple[str, SqlType]]) -> pa.Table:
     tables = [b if isinstance(b, pa.Table) else pa.table(b) for b in batches]
     tables = [t for t in tables if t.num_columns]
@@ -318,13 +375,15 @@ def _join_breaker(j: Join, ctx: Context) -> pa.Table:
 
 def stream(plan: Plan, ctx: Context, limit: int | None = None,
            sink: Callable[[Batch, int], object] | None = None,
-           key_tests: tuple = ()) -> Iterator:
+           key_tests: tuple = (), release: bool = False) -> Iterator:
     """Batches of ``plan``'s rows in order (or what ``sink`` makes of each); pipelines
-    over a scan run morsel-parallel, anything else runs once over the breaker's table."""
+    over a scan run morsel-parallel, anything else runs once over the breaker's table.
+    ``release``: the reader is done with each batch when it asks for the next (a streamed
+    result), so the scan unmaps the morsel's pages then (see run_pipeline)."""
     node, chain = _pipeline(plan)
     if isinstance(node, Scan):
         yield from run_pipeline(node, chain, ctx, sink=sink, limit=limit,
-                                key_tests=key_tests)
+                                key_tests=key_tests, release=release)
         return
     base = materialize(node, ctx)
     _prepare_joins(chain, ctx)
@@ -576,10 +635,13 @@ def _joined_rows(scan: Scan, ctx: Context) -> int:
 def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
                  sink: Callable[[Batch, int], object] | None,
                  limit: int | None = None, morsels: list[Morsel] | None = None,
-                 key_tests: tuple = ()) -> Iterator:
+                 key_tests: tuple = (), release: bool = False) -> Iterator:
     """Run scan -> chain -> sink over every morsel (or the given ones, already planned);
     yields sink results in morsel order. ``key_tests``: (join, keys over the chain's
-    output) whose built side a row must match to matter (see JoinFilter)."""
+    output) whose built side a row must match to matter (see JoinFilter). ``release``:
+    when the reader asks for the next result, the previous morsel's pages are unmapped
+    from the process (they stay in the page cache; a zero-copy array the reader kept
+    faults them back in): a streamed scan's RSS stays within its window of morsels."""
     _prepare_joins(chain, ctx)
     if scan.index is not None and scan.index.kind == "hash":
         yield from _with_tails(_index_pipeline(scan, chain, ctx, sink), chain, ctx, sink)
@@ -618,8 +680,18 @@ def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
             return sink(batch, n)
         return pa.table(batch) if batch else pa.table({})
 
-    yield from _with_tails(_morsel_results(ctx, sink, limit, morsels, work), chain, ctx,
-                           sink)
+    results = _morsel_results(ctx, sink, limit, morsels, work)
+    if release and hasattr(scan.source, "release"):
+        results = _released(results, scan, morsels)
+    yield from _with_tails(results, chain, ctx, sink)
+
+
+def _released(results: Iterator, scan: Scan, morsels: list[Morsel]) -> Iterator:
+    """``results`` (one per morsel, in order), releasing each morsel's pages once the
+    reader comes back for the next."""
+    for m, out in zip(morsels, results, strict=False):
+        yield out
+        scan.source.release(scan.columns, m)
 
 
 def _with_tails(results: Iterator, chain: list[Plan], ctx: Context, sink) -> Iterator:

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from mapdb.errors import MapdbError, TruncatedFileError
 from mapdb.query.binder import bind_sql
-from mapdb.query.executor import Context, materialize, output
+from mapdb.query.executor import Context, materialize, output, produce, streamed
 from mapdb.query.explain import render
 from mapdb.query.optimizer import optimize
 from mapdb.query.params import Binding, Statements, Template, signature, values_for
@@ -250,6 +250,96 @@ def execute(p: Prepared, workers: int | None = None, fused: bool = True
                 source.damaged = True  # unusable from now on; the cache maps afresh
             raise
     return out, ctx, time.perf_counter() - t0
+
+
+def streams(p: Prepared) -> bool:
+    """Whether a Stream of ``p`` computes its rows as they are read (see
+    executor.streamed); else a Stream would compute the whole result at the first read."""
+    return streamed(p.plan)
+
+
+class Stream:
+    """One execution of a prepared statement whose result is read batch by batch
+    (``next()`` gives Arrow record batches in the output types, never empty ones). A plan
+    that ends in a pipeline over a scan computes its morsels as they are read (see
+    executor.produce); others are computed whole at the first read. Each batch is handed
+    out only after checking that no mapped file shrank while it was read. ``close()``
+    (or reading to the end) ends the execution: its threads, the guard check, and the
+    statement's own table versions (``close_prepared``)."""
+
+    def __init__(self, p: Prepared, workers: int | None = None, fused: bool = True,
+                 close_prepared: bool = True):
+        self.prepared = p
+        self.ctx = Context(workers, fused=fused)
+        self.seconds: float | None = None  # set when the execution ends
+        self.schema: pa.Schema | None = None  # the output's, known at the first piece
+        self.done = False
+        self._close_prepared = close_prepared
+        self._started = False
+        self._gen = self._run()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> pa.RecordBatch:
+        return next(self._gen)
+
+    def _run(self):
+        self._started = True
+        p, ctx = self.prepared, self.ctx
+        t0 = time.perf_counter()
+        faults = guard.events()
+        abandoned = False  # closed by the reader before the end: nothing to report to
+        try:
+            try:
+                for piece in produce(p.plan, ctx, release=True):
+                    out = output(piece, p.plan.schema, p.query.names)
+                    self._check(faults)
+                    if self.schema is None:
+                        self.schema = out.schema
+                    elif out.schema != self.schema:
+                        out = out.cast(self.schema)
+                    for batch in out.to_batches():
+                        if batch.num_rows:
+                            yield batch
+            except (pa.ArrowException, ArithmeticError, LookupError, ValueError,
+                    UnicodeError, MemoryError) as e:
+                if isinstance(e, MapdbError):
+                    raise
+                raise QueryError(f"the query failed while running: {type(e).__name__}: "
+                                 f"{e}") from e
+        except GeneratorExit:
+            abandoned = True
+            raise
+        finally:
+            self.done = True
+            ctx.close()
+            self.seconds = time.perf_counter() - t0
+            try:
+                self._check(faults)
+            except TruncatedFileError:
+                if not abandoned:  # (the sources are marked damaged either way)
+                    raise
+            finally:
+                if self._close_prepared:
+                    p.close()
+
+    def _check(self, faults: int) -> None:
+        try:
+            guard.check(faults, "the query")
+        except TruncatedFileError:
+            for source in _sources_of(self.prepared.plan):
+                source.damaged = True  # unusable from now on; the cache maps afresh
+            raise
+
+    def close(self) -> None:
+        if self._started:
+            self._gen.close()
+        elif not self.done:  # never read: nothing ran, only the tables to let go of
+            self.done = True
+            self._gen.close()
+            if self._close_prepared:
+                self.prepared.close()
 
 
 def _sources_of(plan: Plan) -> list[TableSource]:

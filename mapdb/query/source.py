@@ -257,8 +257,25 @@ class TableSource(Source):
             elif c in self._variable:
                 out[c] = self._variable_morsel(c, m)
             else:
-                out[c] = self.snapshot.column_chunks(c)[m.segment].slice(m.start, m.rows)
+                out[c] = self._fixed_morsel(c, m)
         return out
+
+    def _fixed_morsel(self, column: str, m: Morsel) -> pa.Array:
+        """The morsel's rows of a fixed-width column as views over the mappings the kernels
+        read (PhysicalColumn), so ``release`` unmaps what a streamed scan read. Booleans,
+        and a morsel whose validity bits do not start on a byte: a slice of the Arrow
+        column (mapped separately)."""
+        ctype = self.snapshot.manifest.column(column).type
+        p = self._physical(column)[m.segment]
+        if ctype.kind == "bool" or (p.validity is not None and m.start % 8):
+            return self.snapshot.column_chunks(column)[m.segment].slice(m.start, m.rows)
+        bits = None if p.validity is None else \
+            pa.py_buffer(p.validity[m.start // 8:(m.stop + 7) // 8])
+        values = pa.py_buffer(p.data[m.start:m.stop])
+        if ctype.is_dictionary:  # (the codes file's checksum was checked)
+            codes = pa.Array.from_buffers(pa.int32(), m.rows, [bits, values])
+            return pa.DictionaryArray.from_arrays(codes, self.dictionary(column), safe=False)
+        return pa.Array.from_buffers(ctype.arrow_type, m.rows, [bits, values])
 
     def _variable_morsel(self, column: str, m: Morsel) -> pa.Array:
         """The morsel's strings with their offsets copied out of the mapping and checked
@@ -268,10 +285,9 @@ class TableSource(Source):
         which trusts offsets, would read outside the data on the first decreasing pair:
         the copy is checked once and stays as checked. About 1 MB per morsel."""
         a = self.snapshot.column_chunks(column)[m.segment]
-        _, offsets, data = a.buffers()
-        offs = np.frombuffer(offsets, np.int64, count=m.rows + 1,
-                             offset=(a.offset + m.start) * 8).copy()
-        lo, hi, size = int(offs[0]), int(offs[-1]), data.size if data is not None else 0
+        p = self._physical(column)[m.segment]  # the kernels' mappings: see _fixed_morsel
+        offs = p.offsets[m.start:m.stop + 1].copy()
+        lo, hi, size = int(offs[0]), int(offs[-1]), len(p.data)
         offs -= lo
         if not (0 <= lo <= hi <= size) or _ext.offsets_error(offs, hi - lo) >= 0:
             from mapdb.errors import CorruptionError
@@ -281,7 +297,7 @@ class TableSource(Source):
         part = a.slice(m.start, m.rows)
         bits = None if part.null_count == 0 else _validity(part)
         return pa.Array.from_buffers(a.type, m.rows, [bits, pa.py_buffer(offs),
-                                                      data.slice(lo, hi - lo)])
+                                                      pa.py_buffer(p.data[lo:hi])])
 
     def gather(self, m: Morsel, columns: list[str], rows: np.ndarray) -> dict[str, pa.Array]:
         """Only the given rows (offsets in the morsel) of each column: numpy gathers from
@@ -423,6 +439,13 @@ class TableSource(Source):
         j = i + PREFETCH_MORSELS
         if j < len(morsels) and not self._all_resident:
             self._willneed(columns, morsels[j])
+
+    def release(self, columns: list[str], m: Morsel) -> None:
+        """A streamed result is done with morsel ``m``: its pages leave this process's
+        RSS (they stay in the page cache; see PhysicalColumn.release), so reading a
+        result of any size keeps about a window of morsels mapped in."""
+        for c in columns:
+            self._physical(c, "none")[m.segment].release(m.start, m.stop)
 
     def _willneed(self, columns: list[str], m: Morsel) -> None:
         for c in columns:

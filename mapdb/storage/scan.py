@@ -178,6 +178,18 @@ class PhysicalColumn:
                 if e.errno != errno.EINVAL:
                     raise
 
+    def release(self, start_row: int, end_row: int) -> None:
+        """Unmap the pages holding rows ``[start_row, end_row)`` from this process
+        (``madvise(DONTNEED)`` on the mappings only, not the page cache): they leave its
+        RSS and stay cached; a later read faults them back in. For a long read that is
+        done with these rows (a streamed result). Locked pages (EINVAL) are left alone."""
+        for m, lo, hi in self._ranges(start_row, end_row):
+            try:
+                m.advise(HEADER_SIZE + lo, hi - lo, _ext.Advice.DONTNEED)
+            except OSError as e:
+                if e.errno != errno.EINVAL:
+                    raise
+
     def residency(self, start_row: int = 0, end_row: int | None = None) -> tuple[int, int]:
         """(resident_bytes, total_bytes) of the byte ranges holding rows
         ``[start_row, end_row)`` (as in ``advise``; total = their exact sizes), measured

@@ -30,11 +30,14 @@ an invalid array); ``mapdb verify`` finds it.
 
 from __future__ import annotations
 
+import errno
 import os
 
 from mapdb import _ext
 from mapdb.errors import CorruptionError
 from mapdb.storage.header import HEADER_SIZE
+
+RELEASE_BYTES = 16 << 20  # a checked file at least this large leaves RSS (see _release)
 
 # (device, inode, size, mtime, ctime, checksum) of every file that passed
 _passed: set[tuple] = set()
@@ -50,12 +53,26 @@ def checksum(m: _ext.Mapping, length: int, expected: int, path: str) -> None:
         return
     with memoryview(m) as mv:
         actual = _ext.checksum64(mv[HEADER_SIZE:HEADER_SIZE + length])
+    if length >= RELEASE_BYTES:
+        _release(m, length)
     if actual != expected:
         raise CorruptionError(f"{path}: data checksum mismatch (the file's bytes are "
                               f"damaged)")
     if len(_passed) > 1 << 20:  # the files of very many versions: start again
         _passed.clear()
     _passed.add(key)
+
+
+def _release(m: _ext.Mapping, length: int) -> None:
+    """Unmap the pages the hash just read from this process (they stay in the page cache;
+    the scan that follows faults in the ones it reads when it reads them): checking a large
+    file does not leave all of it in the process's RSS (a streamed result's memory, see
+    docs/query.md). Locked pages (EINVAL) stay."""
+    try:
+        m.advise(HEADER_SIZE, length, _ext.Advice.DONTNEED)
+    except OSError as e:
+        if e.errno != errno.EINVAL:
+            raise
 
 
 def steering(ctype, files, whole: bool = True) -> list:
