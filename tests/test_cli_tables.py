@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+import mapdb
 from mapdb.cli import main
 
 
@@ -121,3 +122,28 @@ def test_ingest_waits_for_the_lock_holder(tmp_path, csv_dir):
     r = run("ingest", db, "t", csv_dir / "b.csv", "--wait", "10")
     assert r.exit_code == 0, r.output
     assert json.loads(run("describe", db, "t", "--json").output)["rows"] == 3
+
+
+def test_describe_shows_bytes_per_column_and_index_files(tmp_path):
+    """describe: per column its bytes on disk, the indexes with theirs, and the table's
+    "on disk" counts index files too (it counted the columns' files only)."""
+    db = mapdb.connect(tmp_path / "db")
+    t = db.create_table("t", pa.table({"k": pa.array(range(50_000), pa.int64()),
+                                       "s": [f"v{i}" for i in range(50_000)]}),
+                        dictionary=None, durability="none")
+    t.create_index("s")
+    on_disk = sum(os.path.getsize(f.path) for f in t._snap.files())
+    info = json.loads(run("describe", tmp_path / "db", "t", "--json").output)
+    cols = {c["name"]: c["bytes"] for c in info["columns"]}
+    ix = {i["name"]: i for i in info["indexes"]}
+    assert cols["k"] >= 50_000 * 8 and cols["s"] > cols["k"]
+    assert ix["s_hash"]["bytes"] > 0 and ix["s_hash"]["column"] == "s"
+    assert info["bytes_on_disk"] == sum(cols.values()) + sum(i["bytes"] for i in ix.values())
+    assert info["bytes_on_disk"] == on_disk
+    r = run("describe", tmp_path / "db", "t")
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert "of it index files" in lines[0]
+    assert lines[1].split() == ["column", "type", "nulls", "on", "disk"]
+    assert lines[3].split()[:3] == ["k", "int64", "0"] and lines[3].endswith("KiB")
+    assert any(line.split()[:3] == ["s_hash", "s", "hash"] for line in lines)

@@ -128,15 +128,25 @@ class Table:
         return self._snap.verify()
 
     def describe(self) -> dict:
+        """Rows, segments, ``bytes_on_disk`` (every file of this version, index files
+        included), per column its type, nulls and ``bytes`` (its buffers, zone maps and
+        dictionary; headers included), and the indexes (see :meth:`indexes`)."""
         m = self._snap.manifest
+        files = self._snap.files()
+        col_bytes: dict[str, int] = {}
+        for f in files:
+            if f.role != "index":
+                col_bytes[f.column] = col_bytes.get(f.column, 0) + f.size
         return {
             "table": self.name, "version": m.version, "rows": m.rows,
-            "segments": len(m.segments), "bytes_on_disk": self._snap.bytes_on_disk(),
+            "segments": len(m.segments), "bytes_on_disk": sum(f.size for f in files),
             "columns": [{"name": c.name, "type": c.type.name,
                          "nulls": sum(s.columns[c.id].null_count for s in m.segments),
+                         "bytes": col_bytes.get(c.name, 0),
                          **({"dictionary_values": m.dictionary_length(c.id)}
                             if c.type.is_dictionary else {})}
                         for c in m.schema],
+            "indexes": self.indexes(),
         }
 
     def close(self) -> None:

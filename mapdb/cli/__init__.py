@@ -232,17 +232,28 @@ def tables(db) -> None:
 @click.argument("table")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def describe(db, table, as_json) -> None:
-    """Schema, rows, segments and bytes on disk of TABLE."""
+    """Schema, rows, segments and bytes on disk of TABLE, per column and index."""
     info = _connect(db).table(table).describe()
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
+    indexes = info["indexes"]
+    in_indexes = sum(ix["bytes"] for ix in indexes)
     click.echo(f"table {info['table']}: {info['rows']:,} rows, {info['segments']} segment(s), "
-               f"{format_bytes(info['bytes_on_disk'])} on disk, version {info['version']}")
-    print_table(["column", "type", "nulls"],
+               f"{format_bytes(info['bytes_on_disk'])} on disk"
+               + (f" ({format_bytes(in_indexes)} of it index files)" if indexes else "")
+               + f", version {info['version']}")
+    print_table(["column", "type", "nulls", "on disk"],
                 [[c["name"], c["type"] + (f" ({c['dictionary_values']} values)"
                                           if "dictionary_values" in c else ""),
-                  f"{c['nulls']:,}"] for c in info["columns"]])
+                  f"{c['nulls']:,}", format_bytes(c["bytes"])] for c in info["columns"]])
+    if indexes:
+        click.echo()
+        print_table(["index", "column", "kind", "on disk"],
+                    [[ix["name"], ix["column"],
+                      ix["kind"] + (" unique" if ix["unique"] else "")
+                      + ("" if ix["declared"] else " (detected)"),
+                      format_bytes(ix["bytes"])] for ix in indexes])
 
 
 @main.command()

@@ -262,11 +262,9 @@ class Snapshot:
         return out
 
     def bytes_on_disk(self) -> int:
-        from mapdb.storage.header import HEADER_SIZE
-        seg = sum(s.bytes_on_disk() for s in self.manifest.segments)
-        dicts = sum(2 * HEADER_SIZE + c.offsets.length + c.data.length
-                    for chunks in self.manifest.dictionaries.values() for c in chunks)
-        return seg + dicts
+        """Bytes in every file of this version: column buffers, zone maps, dictionaries
+        and index files."""
+        return sum(f.size for f in self.files())
 
     def close(self) -> None:
         """Release the pin; arrays already handed out stay valid (they hold their mappings)."""
