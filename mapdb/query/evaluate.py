@@ -461,7 +461,13 @@ def round_scaled(x: Value, digits: int) -> Value:
 
 
 def to_decimal128(x: pa.Array, scale: int, precision: int = 38) -> pa.Array:
-    """Scaled int64 -> decimal128(precision, scale) (no arithmetic: sign-extend the words)."""
+    """Scaled int64 -> decimal128(precision, scale) (no arithmetic: sign-extend the words).
+    A computed DECIMAL(18, s) may hold 19 digits (int64 arithmetic is checked against
+    2**63, not 10**18; DuckDB's type is wider there): then the type is decimal128(38, s)."""
+    if precision < 19 and len(x):
+        lo, hi = pc.min_max(x).values()
+        if hi.is_valid and max(hi.as_py(), -lo.as_py()) >= 10 ** precision:
+            precision = 38
     if isinstance(x, pa.ChunkedArray):
         return pa.chunked_array([to_decimal128(c, scale, precision) for c in x.chunks],
                                 pa.decimal128(precision, scale))

@@ -375,8 +375,9 @@ def convert(e: Expr, t: SqlType) -> Expr:
         return to_float(e)
     if t.kind == "decimal" and t.wide and e.type.kind == "int":  # beside a uint64
         return Lit(e.value, t) if isinstance(e, Lit) else Call("cast", (e,), t)
-    if t.kind == "decimal":
-        return to_decimal(e, t.scale)
+    if t.kind == "decimal":  # (a DECIMAL(9, 2) beside a DECIMAL(18, 2) is one)
+        out = to_decimal(e, t.scale)
+        return out if out.type == t else _retype(out, t)
     if t.kind == "int":
         return Call("cast", (e,), t) if e.type.arrow != t.arrow else e
     if t.kind == "timestamp" and e.type.kind == "date":
@@ -409,7 +410,7 @@ def nullif(a: Expr, b: Expr) -> Expr:
 def cast(e: Expr, t: SqlType, where: tuple[int | None, str] = (None, "")) -> Expr:
     """CAST(e AS t); ``where`` (offset, " (line 1, column 8)") locates a runtime error."""
     s = e.type
-    if s.kind == "null":
+    if s.kind == "null" or (isinstance(e, Lit) and e.value is None):  # a typed NULL too
         return Lit(None, t)
     if isinstance(e, Lit) and s.kind == "string":
         if t.kind == "date":

@@ -141,6 +141,11 @@ MINIMAL = [
                             "DATE)) FROM v"),  # DuckDB: a DOUBLE column; mapdb BIGINT
     ("decimal-cast-precision", "SELECT CAST(u8 AS DECIMAL(4,2)) FROM t WHERE u8 > 99"),
     # DuckDB: Conversion Error (154 does not fit); mapdb: 154.00 in a decimal128(4, 2)
+    ("decimal-output-precision", "SELECT x FROM v UNION SELECT d182 FROM t"),
+    # DuckDB DECIMAL(18,2); mapdb decimal128(9, 2) holding 18 digits
+    ("decimal-output-precision", "SELECT x * 5000000000 FROM v"),
+    # DuckDB DECIMAL(28,2) -49999999950000000.00; mapdb that in a decimal128(18, 2)
+    ("typed-null-cast", "SELECT CAST(CAST(NULL AS VARCHAR) AS FLOAT) FROM v"),  # NULL
     ("self-right-join", "SELECT r2.ks FROM u AS l1 RIGHT JOIN u AS r2 ON l1.k = r2.k JOIN v "
                         "ON l1.ks = v.vs"),  # DuckDB 47 rows; mapdb 15
     ("variance-overflow", "SELECT stddev_pop(w) FROM u WHERE w = CAST('inf' AS DOUBLE) GROUP BY "
