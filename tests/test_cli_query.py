@@ -53,14 +53,16 @@ def db(tmp_path_factory):
     return path
 
 
-def test_table_is_aligned_and_shows_all_rows(db):
+def test_table_is_aligned_and_shows_40_rows_by_default(db):
     d = mapdb.connect(db)
     d.create_table("many", {"n": list(range(50))})
     r = run("query", db, "SELECT n FROM many ORDER BY n")
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()
     assert lines[0] == " n"
-    assert lines[2] == " 0" and lines[-2] == "49" and lines[-1] == "(50 rows)"
+    assert lines[2] == " 0" and lines[-2] == "39" and lines[-1] == "(50 rows, first 40 shown)"
+    r = run("query", db, "SELECT n FROM many WHERE n % 2 = 0", "--max-rows", "100")
+    assert r.stdout.splitlines()[-2:] == ["48", "(25 rows)"]
     r = run("query", db, "SELECT n FROM many ORDER BY n", "--max-rows", "3")
     assert r.stdout.splitlines()[-1] == "(50 rows, first 3 shown)"
     assert len(r.stdout.splitlines()) == 2 + 3 + 1
@@ -241,3 +243,64 @@ def test_errors_in_a_real_process_have_no_traceback(db, tmp_path):
                         "SELECT 1"], capture_output=True, text=True)
     assert p.returncode == 1 and len(p.stderr.splitlines()) == 1
     assert "Traceback" not in p.stderr
+
+
+@pytest.fixture(scope="module")
+def bigdb(tmp_path_factory):
+    from mapdb.query.source import MORSEL_ROWS
+    path = tmp_path_factory.mktemp("big") / "db"
+    n = 8 * MORSEL_ROWS  # 8 morsels, several output batches
+    mapdb.connect(path).create_table("big", pa.table({
+        "i": pa.array(range(n), pa.int64()),
+        "s": pa.array([f"s{i % 97}" for i in range(n)])}), dictionary=None)
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "json", "parquet", "arrow"])
+def test_large_outputs_are_written_batch_by_batch_and_whole(bigdb, tmp_path, fmt):
+    sql = "SELECT i, s FROM big WHERE i % 3 <> 1"
+    want = mapdb.connect(bigdb, readonly=True).sql(sql).to_arrow()
+    out = tmp_path / f"r.{fmt}"
+    r = run("query", bigdb, sql, "--format", fmt, "-o", out)
+    assert r.exit_code == 0, r.output
+    if fmt == "csv":
+        got = pcsv.read_csv(out)
+    elif fmt == "parquet":
+        got = pq.read_table(out)
+        assert got.num_rows > 122_880  # several row groups (one per batch)
+        assert pq.ParquetFile(out).metadata.num_row_groups > 1
+    elif fmt == "arrow":
+        got = pa.ipc.open_file(out).read_all()
+    else:
+        text = out.read_text()
+        rows = json.loads(text) if fmt == "json" else [json.loads(x) for x in
+                                                       text.splitlines()]
+        got = pa.Table.from_pylist(rows)
+    assert got.num_rows == want.num_rows
+    assert got.column("i").to_pylist() == want.column("i").to_pylist()
+    assert got.column("s").to_pylist() == want.column("s").to_pylist()
+
+
+def test_output_starts_before_the_scan_ends(bigdb, monkeypatch):
+    """The writer gets its first batch while most morsels are still unread."""
+    import mapdb.cli.query as q
+    from mapdb.query.source import TableSource
+    reads, at_first_batch = [], []
+    orig_arrays, orig_write = TableSource.arrays, q._write
+
+    def arrays(self, m, columns):
+        reads.append(m)
+        return orig_arrays(self, m, columns)
+
+    def write(batches, fmt, out, max_rows):
+        first = batches.read_next_batch()
+        at_first_batch.append(len(reads))
+        out.write(f"{first.num_rows}\n")
+        for _ in batches:
+            pass
+
+    monkeypatch.setattr(TableSource, "arrays", arrays)
+    monkeypatch.setattr(q, "_write", write)
+    r = run("query", bigdb, "SELECT i, s FROM big WHERE i >= 0", "--format", "csv")
+    assert r.exit_code == 0, r.output
+    assert at_first_batch and at_first_batch[0] < 8 and len(reads) == 8

@@ -3,7 +3,10 @@
 The database is opened read-only unless a statement changes it (CREATE, INSERT, UPDATE,
 DELETE, ALTER, DROP, COPY ... FROM), so a query never takes locks or creates a database.
 
-Formats: an aligned text table (default), csv, json, jsonl, markdown, parquet and Arrow IPC.
+Formats: an aligned text table (default: the first 40 rows and the row count, as the
+DuckDB CLI shows; ``--max-rows`` to change), csv, json, jsonl, markdown, parquet and Arrow
+IPC. The result is written batch by batch as the query computes it: a large scan's rows
+are never all in memory (a sort, aggregate or join still computes its result first).
 Errors are raised as MapdbError and printed on one line by the group's handler.
 """
 
@@ -27,6 +30,8 @@ from mapdb.errors import MapdbError
 FORMATS = ["table", "csv", "json", "jsonl", "markdown", "parquet", "arrow"]
 BINARY = {"parquet", "arrow"}
 DISPLAY = {"table", "markdown"}  # the formats --max-rows applies to
+TABLE_ROWS = 40  # the table format's default --max-rows (as the DuckDB CLI's)
+BATCH_ROWS = 122_880  # rows written at a time (a Parquet row group, as DuckDB's)
 
 
 @click.command()
@@ -39,7 +44,8 @@ DISPLAY = {"table", "markdown"}  # the formats --max-rows applies to
 @click.option("-o", "--output", "output", metavar="FILE",
               help="Write to FILE (atomically: a temporary file renamed into place).")
 @click.option("--max-rows", type=click.IntRange(min=0), metavar="N",
-              help="table/markdown: show only the first N rows (default: all).")
+              help=f"table/markdown: show only the first N rows and the row count "
+                   f"(default: {TABLE_ROWS} for table, all for markdown).")
 @click.option("--explain", is_flag=True, help="Print the optimized plan; do not run.")
 @click.option("--analyze", is_flag=True,
               help="Run, then print the plan with rows, times, bytes touched, blocks "
@@ -70,10 +76,15 @@ def query(db, sql, sql_file, fmt, output, max_rows, explain, analyze, timing) ->
         result = database.sql(text)
         if explain and not analyze:
             report, rows = result.explain(), None
+        elif analyze:
+            rows = len(result)
+            report = result.explain(analyze=True)
         else:
-            table = result.to_arrow()
-            rows = table.num_rows
-            report = result.explain(analyze=True) if analyze else None
+            report = None
+            if max_rows is None and fmt == "table":
+                max_rows = TABLE_ROWS
+            # batch by batch as the query computes them: bounded memory for a scan's rows
+            batches = result.fetch_record_batch(BATCH_ROWS)
         t1 = time.perf_counter()
         with _smart_open(output, binary=report is None and fmt in BINARY) as out:
             if report is not None:
@@ -81,11 +92,12 @@ def query(db, sql, sql_file, fmt, output, max_rows, explain, analyze, timing) ->
                 if rows is not None:
                     out.write(f"({rows:,} row{'s' if rows != 1 else ''})\n")
             else:
-                _write(table, fmt, out, max_rows)
+                _write(batches, fmt, out, max_rows)
+        result.close()
     if timing:
         t2 = time.perf_counter()
-        click.echo(f"Time: {(t2 - t0) * 1000:.1f} ms (query {(t1 - t0) * 1000:.1f} ms, "
-                   f"output {(t2 - t1) * 1000:.1f} ms)", err=True)
+        click.echo(f"Time: {(t2 - t0) * 1000:.1f} ms (first rows {(t1 - t0) * 1000:.1f} "
+                   f"ms, the rest and output {(t2 - t1) * 1000:.1f} ms)", err=True)
 
 
 def _read_sql(sql: str | None, sql_file: str | None) -> str:
@@ -104,32 +116,81 @@ def _read_sql(sql: str | None, sql_file: str | None) -> str:
     return sql
 
 
-def _write(table, fmt: str, out, max_rows: int | None) -> None:
-    if fmt == "table":
-        _lines(out, aligned_table(table, max_rows))
-    elif fmt == "markdown":
-        _lines(out, markdown_table(table, max_rows))
+def _write(batches, fmt: str, out, max_rows: int | None) -> None:
+    """Write the result (a pyarrow.RecordBatchReader) batch by batch as it is read: only
+    the shown rows of table/markdown output are held (the rest are counted)."""
+    import pyarrow as pa
+    schema = batches.schema
+    if fmt in DISPLAY:
+        head, n = _head(batches, max_rows)
+        if fmt == "table":
+            lines = list(aligned_table(head))
+            lines[-1] = _row_count(n, head.num_rows)
+            _lines(out, iter(lines))
+        else:
+            _lines(out, markdown_table(head))
     elif fmt == "jsonl":
-        _lines(out, json_objects(table))
+        for batch in batches:
+            _lines(out, json_objects(pa.Table.from_batches([batch])))
     elif fmt == "json":
         out.write("[")
-        for i, obj in enumerate(json_objects(table)):
-            out.write(("," if i else "") + "\n" + obj)
-        out.write("\n]\n" if table.num_rows else "]\n")
+        first = True
+        for batch in batches:
+            for obj in json_objects(pa.Table.from_batches([batch])):
+                out.write(("\n" if first else ",\n") + obj)
+                first = False
+        out.write("]\n" if first else "\n]\n")
     elif fmt == "csv":
         import pyarrow.csv as pcsv
-        buf = io.BytesIO()
-        pcsv.write_csv(table, buf)
-        out.write(buf.getvalue().decode("utf-8"))
+        header = True
+        for batch in _nonempty(batches, schema):
+            buf = io.BytesIO()
+            pcsv.write_csv(batch, buf, pcsv.WriteOptions(include_header=header))
+            out.write(buf.getvalue().decode("utf-8"))
+            header = False
     elif fmt == "parquet":
         import pyarrow.parquet as pq
-        pq.write_table(table, out)
+        with pq.ParquetWriter(out, schema) as w:
+            for batch in _nonempty(batches, schema):
+                w.write_batch(batch)
     elif fmt == "arrow":
-        import pyarrow as pa
-        with pa.ipc.new_file(out, table.schema) as w:
-            w.write_table(table)
+        with pa.ipc.new_file(out, schema) as w:
+            for batch in batches:
+                w.write_batch(batch)
     else:  # pragma: no cover - click.Choice guards this
         raise AssertionError(fmt)
+
+
+def _nonempty(batches, schema):
+    """The batches; one empty batch when there are none (a CSV header, a Parquet file
+    with its schema)."""
+    import pyarrow as pa
+    empty = True
+    for batch in batches:
+        empty = False
+        yield batch
+    if empty:
+        yield pa.RecordBatch.from_pylist([], schema=schema)
+
+
+def _head(batches, max_rows: int | None):
+    """(the first ``max_rows`` rows as a table (all: None), the number of rows)."""
+    import pyarrow as pa
+    kept, have, n = [], 0, 0
+    for batch in batches:
+        n += batch.num_rows
+        if max_rows is None or have < max_rows:
+            piece = batch if max_rows is None else batch.slice(0, max_rows - have)
+            kept.append(pa.concat_batches([piece]))  # a copy: the batch is not kept
+            have += piece.num_rows
+    return pa.Table.from_batches(kept, schema=batches.schema), n
+
+
+def _row_count(n: int, shown: int) -> str:
+    """The table format's last line (as render.aligned_table's, with the rows counted
+    while streaming)."""
+    more = f", first {shown:,} shown" if n > shown else ""
+    return f"({n:,} row{'s' if n != 1 else ''}{more})"
 
 
 def _lines(out, lines: Iterator[str]) -> None:
