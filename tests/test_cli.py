@@ -45,6 +45,15 @@ def test_demo_runs_as_the_readme_runs_it(tmp_path):
                text.split("Page cache after the queries")[1].splitlines()[3:22]}
     assert set(picture["arr_delay"]) <= {"#", "o"} and "#" in picture["arr_delay"]
     assert "verify: all files intact" in text
+    # it ends with the exact commands to run next (the venv's path when not on PATH)
+    nxt = text.split("Next (README.md has more):\n")[1].splitlines()
+    assert " shell " in nxt[0]
+    assert " query " in nxt[1]
+    q = subprocess.run(["bash", "-c", nxt[1]], capture_output=True, text=True, timeout=120)
+    assert q.returncode == 0 and "336776" in q.stdout, (nxt, q.stderr)
+    s = subprocess.run(["bash", "-c", nxt[0].split("#")[0]], input="SELECT 6 * 7 AS x;\n",
+                       capture_output=True, text=True, timeout=120)
+    assert (s.returncode, s.stdout.split()[:3]) == (0, ["x", "--", "42"]), (nxt, s.stderr)
 
     again = subprocess.run([sys.executable, "-m", "mapdb.cli", "demo", str(db)],
                            capture_output=True, text=True, timeout=300)

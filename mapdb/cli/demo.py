@@ -129,7 +129,34 @@ def run_demo(db_path: str) -> None:
     _cache_picture(db)
     problems = sum(len(db.table(t).verify()) for t in db.tables())
     click.echo(f"\nverify: {'all files intact' if not problems else f'{problems} problems'}")
-    click.echo("\nNext: mapdb query " + db_path + ' "SELECT ..."   (see README.md)')
+    import shlex
+    mapdb_cmd, where = _command(), shlex.quote(db_path)
+    click.echo(f"\nNext (README.md has more):\n"
+               f"  {mapdb_cmd} shell {where}     # an interactive SQL shell (.help)\n"
+               f"  {mapdb_cmd} query {where} \"SELECT count(*) FROM flights\"")
+    if mapdb_cmd != "mapdb":
+        bin_dir = shlex.quote(os.path.dirname(os.path.abspath(mapdb_cmd)))
+        click.echo(f"  (or put the mapdb command on PATH for this shell: "
+                   f"export PATH={bin_dir}:$PATH)")
+
+
+def _command() -> str:
+    """How to run the ``mapdb`` command from here, as the user can type it: ``mapdb`` when
+    that name on PATH is this installation's, else its path (``.venv/bin/mapdb`` after
+    ``make demo`` without an activated venv)."""
+    import shutil
+    import sys
+    exe = os.path.join(os.path.dirname(sys.executable), "mapdb")
+    found = shutil.which("mapdb")
+    try:
+        if found and os.path.samefile(found, exe):
+            return "mapdb"
+    except OSError:
+        pass
+    if not os.path.exists(exe):
+        return "mapdb"
+    rel = os.path.relpath(exe)
+    return rel if not rel.startswith("..") else exe
 
 
 def _timed(db: mapdb.Database, sql: str):
