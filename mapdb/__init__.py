@@ -46,6 +46,17 @@ if TYPE_CHECKING:
     from mapdb.api.frame import LazyFrame, col, count, dense_rank, lit, rank, row_number
 
 
+# DB-API 2.0 (PEP 249; mapdb.api.dbapi): connect() returns the connection
+apilevel = "2.0"
+threadsafety = 1  # threads may share the module, not connections or cursors
+paramstyle = "qmark"  # ? placeholders; $1 and $name are accepted too
+_PEP249_ERRORS = ("Error", "DatabaseError", "InterfaceError", "OperationalError",
+                  "ProgrammingError", "DataError", "IntegrityError", "InternalError",
+                  "NotSupportedError", "Warning")
+_DBAPI = ("STRING", "BINARY", "NUMBER", "DATETIME", "ROWID", "Date", "Time", "Timestamp",
+          "Binary", "DateFromTicks", "TimeFromTicks", "TimestampFromTicks")
+
+
 def __getattr__(name: str):
     # The API is imported on first use, so `import mapdb.storage` (and the CLI's --help)
     # do not pay for the whole stack.
@@ -55,11 +66,15 @@ def __getattr__(name: str):
     if name in ("LazyFrame", "col", "count", "dense_rank", "lit", "rank", "row_number"):
         import mapdb.api.frame
         return getattr(mapdb.api.frame, name)
-    if name in ("Error", "DatabaseError"):  # PEP 249's base names
+    if name in _PEP249_ERRORS:  # PEP 249's exception names
         return getattr(errors, name)
+    if name in _DBAPI:  # PEP 249's type objects and constructors
+        import mapdb.api.dbapi
+        return getattr(mapdb.api.dbapi, name)
     raise AttributeError(f"module 'mapdb' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
     """The public API (the lazily imported names included)."""
-    return sorted({*__all__, "__version__", "Error", "DatabaseError"})
+    return sorted({*__all__, "__version__", "apilevel", "threadsafety", "paramstyle",
+                   *_PEP249_ERRORS, *_DBAPI})

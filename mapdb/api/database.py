@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -15,6 +17,9 @@ from mapdb.ingest.job import JobResult, ingest, ingest_object
 from mapdb.query.session import SourceCache, prepare
 from mapdb.query.statement import plain_query
 from mapdb.storage.database import DatabaseStore
+
+if TYPE_CHECKING:
+    from mapdb.api.dbapi import Cursor
 
 
 class Database:
@@ -40,6 +45,7 @@ class Database:
         self.readonly = readonly
         self._sources = SourceCache()  # open table versions shared by queries
         self._cache = Cache(self, pin_budget)  # page-cache control and pins (db.cache)
+        self._cursors: weakref.WeakSet[Cursor] = weakref.WeakSet()  # closed by close()
 
     @property
     def cache(self) -> Cache:
@@ -156,10 +162,36 @@ class Database:
             self._cache.ensure_pinned(name)
         return Result(p, workers=workers, fused=fused)
 
+    # -- DB-API 2.0 (PEP 249; mapdb.api.dbapi) -------------------------------------------------
+    def cursor(self) -> Cursor:
+        """A new PEP 249 cursor over this database (see mapdb.api.dbapi)."""
+        from mapdb.api.dbapi import Cursor
+        cur = Cursor(self)
+        self._cursors.add(cur)
+        return cur
+
+    def execute(self, text: str, params=None) -> Cursor:
+        """``cursor().execute(text, params)``: a new cursor with the statement run, its
+        rows ready to fetch (as sqlite3's and DuckDB's connections do)."""
+        return self.cursor().execute(text, params)
+
+    def commit(self) -> None:
+        """Nothing to do: every statement is committed as it runs (autocommit)."""
+
+    def rollback(self) -> None:
+        """NotSupportedError (PEP 249's answer for a database without transactions):
+        every statement was committed as it ran; nothing is pending."""
+        from mapdb.errors import NotSupportedError
+        raise NotSupportedError("rollback: mapdb has no transactions; every statement is "
+                                "committed as it runs (autocommit), nothing is pending")
+
     def close(self) -> None:
-        """Release the table versions queries keep open (their pins and mappings) and
-        every page pinned through ``db.cache``. The database stays usable; the next query
+        """Close the cursors made by ``cursor()`` and release the table versions queries
+        keep open (their pins and mappings) and every page pinned through ``db.cache``.
+        The Database itself stays usable (unlike PEP 249's connections); the next query
         opens the current versions again."""
+        for cur in list(self._cursors):
+            cur.close()
         self._sources.close()
         self._cache.close()
 
