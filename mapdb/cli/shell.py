@@ -379,7 +379,7 @@ class _Terminal:
 def run(db, stdin=None) -> int:
     """Run the shell over ``db`` reading ``stdin``; the exit status."""
     stdin = stdin if stdin is not None else sys.stdin
-    interactive = stdin.isatty() and sys.stdout.isatty()
+    interactive = stdin.isatty()
     if not interactive:
         shell = Shell(db, interactive=False)
         shell.feed(line.rstrip("\r\n") for line in stdin)
