@@ -243,15 +243,47 @@ def slow(tmp_path):
         main(["shell", {str(tmp_path / "db")!r}], prog_name="mapdb")
     """)
     env = dict(os.environ, MAPDB_HISTORY=str(tmp_path / "history"), TERM="dumb", SLOW="1")
-    term = Pty([sys.executable, "-c", script], env)
+    yield [sys.executable, "-c", script], env, started
+
+
+@pytest.fixture
+def slow_pty(slow):
+    args, env, started = slow
+    term = Pty(args, env)
     try:
-        yield term, started, tmp_path / "history"
+        yield term, started, env["MAPDB_HISTORY"]
     finally:
         term.close()
 
 
-def test_ctrl_c_cancels_the_running_query_and_clears_the_line(slow):
-    term, started, history = slow
+def test_ctrl_c_ends_a_piped_run_with_130(slow):
+    """Not on a terminal, Ctrl-C ends the whole run as it ends any mapdb command."""
+    args, env, started = slow
+    proc = subprocess.Popen(args, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        proc.stdin.write("SELECT count(*) FROM t WHERE x % 1000 = 7;\nSELECT 'after';\n")
+        proc.stdin.close()
+        deadline = time.monotonic() + 60
+        while not started.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        out, err = proc.stdout.read(), proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert (proc.returncode, err) == (130, "mapdb: interrupted\n")
+    assert "after" not in out
+
+
+def test_ctrl_c_cancels_the_running_query_and_clears_the_line(slow_pty):
+    term, started, history = slow_pty
     at = term.wait_for("mapdb> ")
     term.type("SELECT count(*) AS n\n")
     at = term.wait_for("...> ", at)
@@ -278,7 +310,8 @@ def test_ctrl_c_cancels_the_running_query_and_clears_the_line(slow):
     assert "Error" not in term.text()
     term.type("\x04")  # Ctrl-D
     assert term.proc.wait(timeout=30) == 0
-    lines = history.read_text().splitlines()
+    with open(history) as f:
+        lines = f.read().splitlines()
     assert "SELECT count(*) AS n FROM t WHERE x % 1000 = 7;" in lines
     assert "SELECT 41 + 1 AS answer;" in lines
     assert not any("dropped" in line for line in lines)
