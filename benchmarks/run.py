@@ -4,16 +4,17 @@
     python -m benchmarks.run ingest --scale 1
     python -m benchmarks.run tpch --scale 1 --engines duckdb,polars
     python -m benchmarks.run tpch22 --scale 1 --engines duckdb,polars
+    python -m benchmarks.run stream_memory --rows 20000000
 """
 
 from __future__ import annotations
 
 import sys
 
-from benchmarks import ingest, lookup, os_layer, tpch, tpch22
+from benchmarks import ingest, lookup, os_layer, stream_memory, tpch, tpch22
 
 BENCHMARKS = {"os_layer": os_layer.main, "ingest": ingest.main, "tpch": tpch.main,
-              "tpch22": tpch22.main, "lookup": lookup.main}
+              "tpch22": tpch22.main, "lookup": lookup.main, "stream_memory": stream_memory.main}
 
 
 def main() -> None:
