@@ -27,6 +27,7 @@ import sqlglot
 from sqlglot import exp
 
 from mapdb.query import functions as fn
+from mapdb.query.colname import duckdb_name
 from mapdb.query.expr import Agg, Call, Col, Expr, Lit, SortSpec, WindowFn, conjoin
 from mapdb.query.optimizer import fold
 from mapdb.query.params import bind_values, placeholder_key
@@ -737,9 +738,12 @@ class Binder:
             while isinstance(bare, exp.Paren):  # (x) is named x, as in DuckDB
                 bare = bare.this
             name = bare.alias_or_name if isinstance(bare, (exp.Alias, exp.Column)) else \
-                node.sql(dialect="duckdb")
+                duckdb_name(node, self.sql)
             inner = node.this if isinstance(node, exp.Alias) else node
             items.append((name, self.expr(inner, scope)))
+            if isinstance(bare, exp.Column) and isinstance(items[-1][1], Col) and \
+                    items[-1][1].name.lower() == name.lower():
+                items[-1] = (items[-1][1].name, items[-1][1])  # named as the table spells it
             if isinstance(node, exp.Alias):
                 aliases[name.lower()] = items[-1][1]
         if not items:

@@ -1,0 +1,274 @@
+"""Result column names as DuckDB gives them to unnamed select items, so code ported from
+DuckDB finds its columns: ``count(*)`` is ``count_star()``, ``SUM(x)`` is ``sum(x)``,
+``a + 1`` is ``(a + 1)``, ``x LIKE 'a%'`` is ``(x ~~ 'a%')``, ``CASE`` gets DuckDB's
+spacing.
+
+DuckDB names such an item by printing its parsed expression (ParsedExpression::ToString):
+every operator wrapped in parentheses, function names lowercased as written (and quoted
+when they are keywords: ``"substring"(s, 1, 2)``), typed literals as casts. This module
+prints sqlglot's tree the same way. sqlglot does not keep everything the text had (an
+alias's spelling when it has no position, ``a ^ 2`` against ``a ** 2``, ``TEXT`` against
+``VARCHAR``), so an expression with a node not covered here keeps sqlglot's spelling whole
+rather than a mix of both.
+
+>>> import sqlglot
+>>> def name(sql):
+...     node = sqlglot.parse_one(f"SELECT {sql}", read="duckdb").expressions[0]
+...     return duckdb_name(node, f"SELECT {sql}")
+>>> name("count(*)"), name("SUM(x) / Count(*)"), name("s NOT LIKE 'a%'")
+('count_star()', '(sum(x) / count_star())', "(s !~~ 'a%')")
+>>> name("CASE WHEN a > 1 THEN 'big' END"), name("substring(s, 1, 2)")
+("CASE  WHEN ((a > 1)) THEN ('big') ELSE NULL END", '"substring"(s, 1, 2)')
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+# DuckDB keywords that are also function names: DuckDB quotes them in names
+# (SELECT keyword_name FROM duckdb_keywords() INTERSECT SELECT function_name FROM
+# duckdb_functions())
+_KEYWORD_FUNCTIONS = frozenset((
+    "add", "aggregate", "century", "checkpoint", "day", "decade", "error", "filter", "first",
+    "functions", "glob", "hour", "if", "json", "last", "left", "map", "microsecond",
+    "millennium", "millisecond", "minute", "mode", "month", "nullif", "overlay", "position",
+    "quarter", "range", "replace", "right", "row", "second", "show", "substring", "trim",
+    "user", "version", "week", "year"))
+
+_BINARY = {
+    exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.IntDiv: "//",
+    exp.Mod: "%", exp.EQ: "=", exp.NEQ: "!=", exp.GT: ">", exp.GTE: ">=", exp.LT: "<",
+    exp.LTE: "<=", exp.DPipe: "||", exp.BitwiseAnd: "&", exp.BitwiseOr: "|",
+    exp.BitwiseLeftShift: "<<", exp.BitwiseRightShift: ">>", exp.Pow: "^",
+    exp.NullSafeEQ: "IS NOT DISTINCT FROM", exp.NullSafeNEQ: "IS DISTINCT FROM",
+    exp.Like: "~~", exp.ILike: "~~*",
+}
+_NEGATED = {exp.Like: "!~~", exp.ILike: "!~~*"}
+# typed sqlglot functions whose arguments are, in order, the ones written
+_PLAIN_FUNCS = (
+    exp.Sum, exp.Avg, exp.Min, exp.Max, exp.Upper, exp.Lower, exp.Length, exp.Abs,
+    exp.Round, exp.Ceil, exp.Floor, exp.Sqrt, exp.Ln, exp.Exp, exp.Substring, exp.Concat,
+    exp.Greatest, exp.Least, exp.Stddev, exp.StddevSamp, exp.StddevPop, exp.Variance,
+    exp.VariancePop, exp.Median, exp.ArgMax, exp.ArgMin, exp.Sign, exp.Initcap,
+    exp.Reverse, exp.Repeat, exp.Ascii, exp.Chr, exp.MD5, exp.Nullif, exp.Left, exp.Right,
+    exp.Replace, exp.Year, exp.Month, exp.Day, exp.Quarter, exp.Hour, exp.Minute,
+    exp.Second, exp.RowNumber, exp.Rank, exp.DenseRank, exp.Lag, exp.Lead, exp.FirstValue,
+    exp.LastValue, exp.NthValue, exp.Ntile, exp.PercentRank, exp.CumeDist,
+)
+# flags sqlglot sets on a function for its own translation, not written by the user
+_FLAGS = {exp.Concat: ("safe", "coalesce")}
+# sqlglot's spelling of a type -> DuckDB's for the ones they spell differently
+_TYPES = {"TEXT": "VARCHAR", "INT": "INTEGER", "REAL": "FLOAT", "NUMERIC": "DECIMAL",
+          "TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
+_SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+class _Unknown(Exception):
+    """A node this module does not print as DuckDB does."""
+
+
+def duckdb_name(node: exp.Expression, sql: str | None = None) -> str:
+    """DuckDB's name for the unnamed select item ``node`` (``sql``: the text it was parsed
+    from, for the spelling of function names); sqlglot's text where it is unsure."""
+    try:
+        return _Printer(sql).print(node)
+    except _Unknown:
+        return node.sql(dialect="duckdb")
+
+
+class _Printer:
+    def __init__(self, sql: str | None):
+        self.sql = sql
+
+    def print(self, n: exp.Expression) -> str:
+        p = self.print
+        if isinstance(n, exp.Paren):
+            return p(n.this)
+        if isinstance(n, exp.Column):
+            return ".".join(_ident(part) for part in n.parts)
+        if isinstance(n, exp.Literal):
+            return "'" + n.this.replace("'", "''") + "'" if n.is_string else n.this
+        if isinstance(n, exp.Null):
+            return "NULL"
+        if isinstance(n, exp.Boolean):
+            return "true" if n.this else "false"
+        if isinstance(n, exp.Neg):
+            if isinstance(n.this, exp.Literal) and not n.this.is_string:
+                return "-" + n.this.this
+            return f"(-({p(n.this)}))"
+        if isinstance(n, exp.BitwiseNot):
+            return f"(~({p(n.this)}))"
+        if isinstance(n, exp.And | exp.Or):
+            word = "AND" if isinstance(n, exp.And) else "OR"
+            return "(" + f" {word} ".join(p(c) for c in _flatten(n, type(n))) + ")"
+        if isinstance(n, exp.Not):
+            inner = n.this
+            if type(inner) in _NEGATED and not inner.args.get("escape"):
+                return f"({p(inner.this)} {_NEGATED[type(inner)]} {p(inner.expression)})"
+            if isinstance(inner, exp.Is) and isinstance(inner.expression, exp.Null):
+                return f"({p(inner.this)} IS NOT NULL)"
+            return f"(NOT {p(inner)})"
+        if type(n) in _BINARY:
+            if n.args.get("escape") or (n.args.get("negate") and type(n) not in _NEGATED):
+                raise _Unknown
+            op = (_NEGATED if n.args.get("negate") else _BINARY)[type(n)]
+            return f"({p(n.this)} {op} {p(n.expression)})"
+        if isinstance(n, exp.Is):
+            if not isinstance(n.expression, exp.Null):
+                raise _Unknown  # x IS TRUE: DuckDB prints a cast and IS NOT DISTINCT FROM
+            return f"({p(n.this)} IS NULL)"
+        if isinstance(n, exp.In):
+            if n.args.get("query") or n.args.get("unnest") or n.args.get("field"):
+                raise _Unknown
+            return f"({p(n.this)} IN ({', '.join(p(e) for e in n.expressions)}))"
+        if isinstance(n, exp.Between):
+            return f"({p(n.this)} BETWEEN {p(n.args['low'])} AND {p(n.args['high'])})"
+        if isinstance(n, exp.Case):
+            return self.case(n)
+        if isinstance(n, exp.Cast):  # TryCast is a Cast
+            word = "TRY_CAST" if isinstance(n, exp.TryCast) else "CAST"
+            return f"{word}({p(n.this)} AS {_type(n.to)})"
+        if isinstance(n, exp.Extract):
+            return f"date_part('{n.this.name.upper()}', {p(n.expression)})"
+        if isinstance(n, exp.Coalesce):
+            return f"COALESCE({', '.join(p(a) for a in _args(n))})"
+        if isinstance(n, exp.Filter):
+            where = n.expression.this if isinstance(n.expression, exp.Where) else n.expression
+            return f"{p(n.this)} FILTER (WHERE {p(where)})"
+        if isinstance(n, exp.Window):
+            return self.window(n)
+        if isinstance(n, exp.Count):
+            return self.count(n)
+        if isinstance(n, exp.Anonymous):
+            return self.call(n.name, n.expressions)
+        if isinstance(n, _PLAIN_FUNCS):
+            return self.call(self.written_name(n), _args(n))
+        raise _Unknown
+
+    def call(self, name: str, args: list, distinct: bool = False) -> str:
+        name = name.lower()
+        if not _SIMPLE.match(name):
+            raise _Unknown
+        if name in _KEYWORD_FUNCTIONS:
+            name = f'"{name}"'
+        if len(args) == 1 and isinstance(args[0], exp.Distinct):
+            return self.call(name.strip('"'), args[0].expressions, distinct=True)
+        inner = ", ".join(self.print(a) for a in args)
+        return f"{name}({'DISTINCT ' if distinct else ''}{inner})"
+
+    def count(self, n: exp.Count) -> str:
+        arg = n.this
+        if arg is None or isinstance(arg, exp.Star):
+            return "count_star()"
+        return self.call("count", [arg])
+
+    def written_name(self, n: exp.Func) -> str:
+        """The function's name as the text spells it (sqlglot maps aliases such as
+        ``ceiling`` to one class and keeps the token's span in ``meta``)."""
+        start, end = n.meta.get("start"), n.meta.get("end")
+        if self.sql is not None and start is not None and end is not None:
+            word = self.sql[start:end + 1]
+            if _SIMPLE.match(word) and self.sql[end + 1:].lstrip().startswith("("):
+                return word  # (else the node came from another text, e.g. a view's)
+        head = n.sql(dialect="duckdb").split("(", 1)[0]
+        if not _SIMPLE.match(head):
+            raise _Unknown
+        return head
+
+    def case(self, n: exp.Case) -> str:
+        subject = n.this
+        out = "CASE "
+        for w in n.args.get("ifs") or []:
+            cond = self.print(w.this)
+            if subject is not None:
+                cond = f"({self.print(subject)} = {cond})"
+            out += f" WHEN ({cond}) THEN ({self.print(w.args['true'])})"
+        default = n.args.get("default")
+        return out + f" ELSE {self.print(default) if default is not None else 'NULL'} END"
+
+    def window(self, n: exp.Window) -> str:
+        if n.args.get("alias") or n.args.get("over") not in (None, "OVER"):
+            raise _Unknown  # a named window: DuckDB prints its definition
+        fn = n.this
+        head = "count()" if isinstance(fn, exp.Count) and (
+            fn.this is None or isinstance(fn.this, exp.Star)) else self.print(fn)
+        parts = []
+        if n.args.get("partition_by"):
+            parts.append("PARTITION BY " + ", ".join(self.print(e)
+                                                     for e in n.args["partition_by"]))
+        order = n.args.get("order")
+        if order is not None:
+            parts.append("ORDER BY " + ", ".join(self.ordered(o) for o in order.expressions))
+        spec = n.args.get("spec")
+        if spec is not None:
+            parts.append(self.frame(spec))
+        return f"{head} OVER ({' '.join(parts)})"
+
+    def ordered(self, o: exp.Ordered) -> str:
+        out = self.print(o.this)
+        if o.args.get("desc"):
+            out += " DESC"
+        elif o.args.get("desc") is False:
+            out += " ASC"
+        if o.args.get("nulls_first") and not o.args.get("desc"):
+            out += " NULLS FIRST"
+        elif o.args.get("desc") and not o.args.get("nulls_first"):
+            raise _Unknown  # DESC NULLS LAST and DESC print differently; sqlglot merges them
+        return out
+
+    def frame(self, spec: exp.WindowSpec) -> str:
+        kind = (spec.args.get("kind") or "").upper()
+        if kind != "ROWS":
+            raise _Unknown  # DuckDB drops a default RANGE frame and prints others its way
+
+        def bound(value, side) -> str:
+            v = value if isinstance(value, str) else self.print(value)
+            if v.upper() == "CURRENT ROW":
+                return "CURRENT ROW"
+            return f"{v.upper() if v.upper() == 'UNBOUNDED' else v} {side}"
+
+        start = bound(spec.args["start"], spec.args.get("start_side") or "")
+        end = spec.args.get("end")
+        end = bound(end, spec.args.get("end_side") or "") if end is not None else "CURRENT ROW"
+        return f"ROWS BETWEEN {start.strip()} AND {end.strip()}"
+
+
+def _flatten(n: exp.Expression, kind: type) -> list[exp.Expression]:
+    out = []
+    for side in (n.this, n.expression):
+        bare = side
+        while isinstance(bare, exp.Paren):
+            bare = bare.this
+        out += _flatten(bare, kind) if isinstance(bare, kind) else [side]
+    return out
+
+
+def _args(n: exp.Func) -> list[exp.Expression]:
+    out = []
+    for key in n.arg_types:
+        v = n.args.get(key)
+        if v is None or key in _FLAGS.get(type(n), ()):
+            continue
+        if isinstance(v, list):
+            out += v
+        elif isinstance(v, exp.Expression):
+            out.append(v)
+        else:
+            raise _Unknown  # a flag (e.g. a function option) sqlglot kept outside the args
+    return out
+
+
+def _ident(part: exp.Expression) -> str:
+    name = part.name
+    return name if _SIMPLE.match(name) else '"' + name.replace('"', '""') + '"'
+
+
+def _type(t: exp.DataType) -> str:
+    text = t.sql(dialect="duckdb")
+    head, paren, rest = text.partition("(")
+    head = _TYPES.get(head, head)
+    if paren:
+        return f"{head}({', '.join(x.strip() for x in rest.rstrip(')').split(','))})"
+    return head
