@@ -99,7 +99,17 @@ def one_round(work_dir: str, rng: random.Random, recreate: bool = True) -> Outco
         deadline = time.monotonic() + 20
         while not _has_lock_open(child.pid, lock_path):
             if time.monotonic() > deadline or not child.is_alive():
-                out.problems.append("the waiter never opened the lock file")
+                alive = child.is_alive()
+                if alive:
+                    child.kill()
+                child.join(5)
+                how = "still running after 20 s" if alive else f"exit {child.exitcode}"
+                result = "none"
+                if os.path.exists(result_path):
+                    with open(result_path) as f:
+                        result = f.read()
+                out.problems.append(f"the waiter never opened the lock file ({how}; its "
+                                    f"result: {result})")
                 return out
             time.sleep(0.005)
         time.sleep(rng.uniform(0, 0.05))  # somewhere in its polling loop
