@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mapdb.query import totext
+from mapdb.query import exact, totext
 from mapdb.query.expr import Agg, Call, Col, Expr, Lit
 from mapdb.query.types import QueryError, SqlType
 
@@ -275,6 +275,8 @@ def _call(e: Call, a: list[Value]) -> Value:
         return a[0]
     if op == "canonical":  # a float group/distinct/join key: -0.0 as 0.0, one NaN
         return canonical_float(a[0])
+    if op.startswith("exact_"):  # DECIMAL(38, s) / HUGEINT, exactly (Python integers)
+        return exact.compute(op[6:], a, [x.type for x in e.args], t, e.param)
     if op == "widen":  # scaled int64 decimal -> decimal128(38, s) (against a uint64)
         return to_decimal128(a[0], e.args[0].type.scale)
     if op == "rescale":  # decimal scale up by 10**param

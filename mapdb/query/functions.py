@@ -85,6 +85,39 @@ def _is_wide(e: Expr) -> bool:
     return e.type.kind == "decimal" and e.type.wide
 
 
+def _scale(t: SqlType) -> int:
+    return t.scale if t.kind == "decimal" else 0
+
+
+def to_wide(e: Expr, scale: int) -> Expr:
+    """An integer or decimal as DECIMAL(38, scale): a decimal128, computed exactly
+    (``mapdb.query.exact``)."""
+    t = DECIMAL(38, scale)
+    if e.type == t:
+        return e
+    if e.type.kind == "null" or (isinstance(e, Lit) and e.value is None):
+        return Lit(None, t)
+    if e.type.kind not in ("int", "decimal"):
+        raise QueryError(f"cannot use {e.type} as a decimal")
+    return Call("exact_rescale", (e,), t)
+
+
+def _exact_arith(op: str, a: Expr, b: Expr) -> Expr:
+    """DECIMAL(38, s) / HUGEINT arithmetic with an integer or decimal, exactly as DuckDB
+    (in int128): + - % at the larger scale, * at the sum of the scales."""
+    sa, sb = _scale(a.type), _scale(b.type)
+    if op == "intdiv":
+        if max(sa, sb) == 0:  # HUGEINT // is integer division, DECIMAL(38, 0) // DOUBLE's:
+            raise QueryError("// on a HUGEINT or DECIMAL(38, 0) (a SUM) is not supported; "
+                             "use / or CAST")  # (mapdb types both as DECIMAL(38, 0))
+        return Call("intdiv", (to_float(a), to_float(b)), FLOAT64)
+    s = sa + sb if op == "mul" else max(sa, sb)
+    if s > 38:
+        raise QueryError(f"multiplication of decimals needs scale {s}, over 38 (DuckDB: "
+                         f"Out of Range Error)")
+    return Call("exact_" + op, (a, b), DECIMAL(38, s))
+
+
 def arith(op: str, a: Expr, b: Expr) -> Expr:
     ta, tb = a.type, b.type
     if "interval" in (ta.kind, tb.kind):
@@ -98,6 +131,8 @@ def arith(op: str, a: Expr, b: Expr) -> Expr:
             raise QueryError(f"cannot apply {op} to {t}")
     if op == "div":
         return Call("div", (to_float(a), to_float(b)), FLOAT64)
+    if (_is_wide(a) or _is_wide(b)) and "float" not in (ta.kind, tb.kind):
+        return _exact_arith(op, a, b)
     if _is_wide(a) or _is_wide(b):
         return Call(op, (to_float(a), to_float(b)), FLOAT64)
     t = common_numeric(ta, tb)
@@ -110,8 +145,8 @@ def arith(op: str, a: Expr, b: Expr) -> Expr:
     if op == "mul":
         sa = ta.scale if ta.kind == "decimal" else 0
         sb = tb.scale if tb.kind == "decimal" else 0
-        if sa + sb > MAX_DECIMAL_PRECISION:
-            return Call("mul", (to_float(a), to_float(b)), FLOAT64)
+        if sa + sb > MAX_DECIMAL_PRECISION:  # DuckDB: DECIMAL(38, sa + sb)
+            return _exact_arith("mul", a, b)
         return Call("mul", (to_decimal(a, sa), to_decimal(b, sb)),
                     DECIMAL(MAX_DECIMAL_PRECISION, sa + sb))
     return Call(op, (to_decimal(a, t.scale), to_decimal(b, t.scale)), t)
@@ -134,7 +169,7 @@ def _sign_op(op: str, a: Expr, what: str) -> Expr:
     if not a.type.numeric and a.type.kind != "null":
         raise QueryError(f"{what} needs a number, got {a.type}")
     if _is_wide(a):
-        a = to_float(a)
+        return Call("exact_" + op, (a,), a.type)
     return Call(op, (a,), a.type if a.type.kind != "int" else INT64)
 
 
@@ -182,10 +217,11 @@ def unify(a: Expr, b: Expr, what: str) -> tuple[Expr, Expr]:
     if ta.kind == "null" or tb.kind == "null":
         return a, b
     if ta.numeric and tb.numeric:
-        if _is_wide(a) or _is_wide(b) or "float" in (ta.kind, tb.kind):
-            if (_is_wide(a) and _is_wide(b)) and ta.scale == tb.scale:
-                return a, b
+        if "float" in (ta.kind, tb.kind):
             return to_float(a), to_float(b)
+        if _is_wide(a) or _is_wide(b):  # exactly, as decimal128 at one scale
+            s = max(_scale(ta), _scale(tb))
+            return to_wide(a, s), to_wide(b, s)
         if "decimal" in (ta.kind, tb.kind):
             s = max(ta.scale, tb.scale)
             return to_decimal(a, s), to_decimal(b, s)
@@ -373,8 +409,8 @@ def convert(e: Expr, t: SqlType) -> Expr:
         return Lit(None, t)
     if t.kind == "float":
         return to_float(e)
-    if t.kind == "decimal" and t.wide and e.type.kind == "int":  # beside a uint64
-        return Lit(e.value, t) if isinstance(e, Lit) else Call("cast", (e,), t)
+    if t.kind == "decimal" and t.wide:  # beside a SUM of decimals, or a uint64
+        return to_wide(e, t.scale)
     if t.kind == "decimal":  # (a DECIMAL(9, 2) beside a DECIMAL(18, 2) is one)
         out = to_decimal(e, t.scale)
         return out if out.type == t else _retype(out, t)
@@ -434,6 +470,9 @@ def cast(e: Expr, t: SqlType, where: tuple[int | None, str] = (None, "")) -> Exp
     if t.kind == "int":
         if s.kind == "float":
             return Call("float_to_int", (e,), t)
+        if s.kind == "decimal" and s.wide:
+            r = Call("exact_rescale", (e,), DECIMAL(38, 0)) if s.scale else e
+            return Call("cast", (r,), t)
         if s.kind == "decimal":
             r = Call("round_scaled", (e,), DECIMAL(18, 0), s.scale) if s.scale else e
             return Call("cast", (r,), t)
@@ -450,6 +489,8 @@ def cast(e: Expr, t: SqlType, where: tuple[int | None, str] = (None, "")) -> Exp
 
 def _cast_decimal(e: Expr, t: SqlType, where: tuple) -> Expr:
     s = e.type
+    if _is_wide(e):  # rounded half away from zero, checked against t's precision
+        return Call("exact_rescale", (e,), t, t.precision)
     if s.kind == "float":
         return Call("float_to_decimal", (e,), t, (t.scale, t.precision, where))
     if s.kind == "decimal" and s.scale > t.scale:
@@ -471,7 +512,7 @@ def _fits_precision(e: Expr, t: SqlType, where: tuple) -> Expr:
     Conversion Error (a decimal128(p, s) cannot hold it). Checked at bind time for a
     constant, else by a ``check_precision`` node (skipped where the source always fits)."""
     limit = 10 ** t.precision
-    if isinstance(e, Call) and e.op == "float_to_decimal":
+    if isinstance(e, Call) and e.op in ("float_to_decimal", "exact_rescale"):
         return e  # (checked as it converts)
     if isinstance(e, Lit):
         if e.value is not None and abs(e.value) >= limit:
@@ -503,20 +544,21 @@ def round_(x: Expr, digits: Expr) -> Expr:
         raise QueryError("ROUND needs a constant integer number of digits")
     n = digits.value
     t = x.type
-    if t.kind == "int":
-        return x
+    if t.kind == "int":  # round(15, -1) is 20
+        if n >= 0:
+            return x
+        out_t = t if pa.types.is_signed_integer(t.arrow) else (   # DuckDB: unsigned BIGINT
+            DECIMAL(38, 0) if is_uint64(t) else INT64)
+        return Call("exact_round", (x,), out_t, n)
     if t.kind == "float":
         return Call("round_float", (x,), FLOAT64, n)
     if t.kind == "decimal":
-        if t.wide:
-            return Call("round_float", (to_float(x),), FLOAT64, n)
         if n >= t.scale:
             return x
-        keep = max(n, 0)
-        out = Call("round_scaled", (x,), DECIMAL(t.precision, keep), t.scale - keep)
-        if n < 0:
-            raise QueryError("ROUND of a decimal to negative digits is not supported")
-        return out
+        if t.wide or n < 0:  # exactly; to tens, hundreds ... at scale 0 (DuckDB)
+            return Call("exact_round", (x,), DECIMAL(38 if t.wide else t.precision,
+                                                      max(n, 0)), n)
+        return Call("round_scaled", (x,), DECIMAL(t.precision, n), t.scale - n)
     if t.kind == "null":
         return x
     raise QueryError(f"ROUND needs a number, got {t}")

@@ -118,8 +118,23 @@ def common_numeric(a: SqlType, b: SqlType) -> SqlType:
         return FLOAT64
     if "decimal" in (a.kind, b.kind):
         scale = max(a.scale, b.scale)
+        if a.wide or b.wide:  # beside a SUM of decimals: DECIMAL(38, s)
+            return DECIMAL(38, scale)
         return DECIMAL(MAX_DECIMAL_PRECISION, scale)
     return INT64
+
+
+def _wide_common(known: list[SqlType], what: str) -> SqlType:
+    """DuckDB's common type of decimals beside a DECIMAL(38, s): the most integer digits,
+    then the largest scale that still fits 38 digits (a SUM of DECIMAL(38, 2) beside 0.125
+    is a DECIMAL(38, 2): 0.13). A HUGEINT is a DECIMAL(38, 0) here, and DuckDB combines
+    it with a decimal differently from a DECIMAL(38, 0): refused."""
+    scales = [t.scale if t.kind == "decimal" else 0 for t in known]
+    if any(t.wide and t.scale == 0 for t in known) and max(scales) > 0:
+        raise QueryError(f"{what}: a HUGEINT or DECIMAL(38, 0) beside a decimal with a "
+                         f"scale is not supported; CAST one side")
+    extra = max(t.precision - t.scale if t.kind == "decimal" else 0 for t in known)
+    return DECIMAL(38, min(max(scales), 38 - extra))
 
 
 def common_type(types: list[SqlType], what: str) -> SqlType:
@@ -133,6 +148,8 @@ def common_type(types: list[SqlType], what: str) -> SqlType:
         # decimal128(38, 0) (int64 cannot hold 2**63 and more)
         signed = any(pa.types.is_signed_integer(t.arrow) for t in known)
         return DECIMAL(38, 0) if signed else UINT64
+    if kinds <= {"int", "decimal"} and any(t.wide for t in known):
+        return _wide_common(known, what)
     if kinds <= {"int", "float", "decimal"}:
         out = known[0]
         for t in known[1:]:

@@ -171,7 +171,8 @@ KNOWN = [
                                      or (_has(o.sql, r"\bsum\s*\(")
                                          and _CAST_VARCHAR.search(o.sql) is not None
                                          and p.passes_sql(_CAST_VARCHAR.sub(" AS DOUBLE",
-                                                                            o.sql))))),
+                                                                            o.sql)))),
+          fixed="exact DECIMAL(38, s) / HUGEINT arithmetic (mapdb.query.exact)"),
     Known("empty-agg-type", "NEW: an aggregate over no rows (or of NULL) is typed DOUBLE "
           "(SELECT max(v) FROM e; DuckDB: the argument's type)", True,
           lambda o, p: _diff(o) and o.reason.startswith("type float vs exact")

@@ -5,6 +5,8 @@ arithmetic on DECIMAL(38, s) (sums of decimals, HUGEINT) is exact in decimal128.
 
 from __future__ import annotations
 
+import decimal
+
 import duckdb
 import pyarrow as pa
 import pytest
@@ -15,7 +17,6 @@ from mapdb.errors import QueryError
 
 @pytest.fixture(scope="module")
 def dbs(tmp_path_factory):
-    import decimal
     D = decimal.Decimal
     t = pa.table({
         "id": pa.array([1, 2, 3, 4, None], pa.int64()),
@@ -76,3 +77,49 @@ def test_cast_in_range(dbs, sql):
     got, want = _both(dbs, sql)
     assert not isinstance(got, Exception), got
     assert [tuple(r.values()) for r in got.to_pylist()] == want
+
+
+def _rows(rows) -> list[str]:
+    """Rows as sortable text, exact numbers as fractions (HUGEINT: int in DuckDB, Decimal
+    here)."""
+    import fractions
+    if isinstance(rows, pa.Table):
+        rows = list(zip(*[c.to_pylist() for c in rows.columns], strict=True))
+    conv = lambda v: fractions.Fraction(v) if isinstance(v, int | decimal.Decimal) and \
+        not isinstance(v, bool) else v  # noqa: E731
+    return sorted(repr(tuple(map(conv, r))) for r in rows)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT sum(d) + 1, sum(d) - 0.005, sum(d) * 2, sum(d) * sum(x), sum(d) % 7 FROM t",
+    "SELECT -sum(d), abs(sum(x)), round(sum(d), 1), round(sum(d), -3), round(sum(x), 5) "
+    "FROM t",
+    "SELECT sum(d) + sum(x), sum(d) - sum(d), sum(d) * 1.5 FROM t WHERE id < 3",
+    "SELECT sum(d) > 1, sum(d) = 99999999999999987.50, sum(d) < sum(x) FROM t",
+    "SELECT coalesce(sum(d), 1), CASE WHEN sum(d) > 0 THEN sum(d) ELSE 0.125 END FROM t",
+    "SELECT CAST(sum(x) AS DECIMAL(6,1)), CAST(sum(x) AS BIGINT), CAST(sum(d) AS DOUBLE) "
+    "FROM t",
+    "SELECT sum(u64) + 1, sum(u64) * 3, -sum(u64) FROM t",
+    "SELECT id, CASE WHEN id > 2 THEN u64 ELSE id END + 1, "
+    "CASE WHEN id > 2 THEN u64 ELSE -id END * id FROM t",
+    "SELECT sum(d) / 3, sum(d) // 3, sum(d) + 0.5e0 FROM t",
+    "SELECT round(x, -1), round(u8, -2), round(id, -1) FROM t",
+    "SELECT coalesce(sum(d), 0.125), coalesce(sum(x), sum(d), 1), "
+    "CASE WHEN id > 3 THEN sum(x) ELSE 2.125 END FROM t GROUP BY id",
+    "SELECT sum(x) FROM t UNION ALL SELECT 0.125 FROM t",
+])
+def test_wide_arithmetic_exact(dbs, sql):
+    got, want = _both(dbs, sql)
+    assert not isinstance(want, Exception), want
+    assert not isinstance(got, Exception), got
+    assert _rows(got) == _rows(want)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT sum(u64) * sum(u64) * sum(u64) FROM t",  # past 38 digits
+    "SELECT sum(d) % 0 FROM t",
+])
+def test_wide_overflow_is_an_error(dbs, sql):
+    got, want = _both(dbs, sql)
+    assert isinstance(want, duckdb.Error), want
+    assert isinstance(got, QueryError), got
