@@ -286,7 +286,7 @@ def test_output_starts_before_the_scan_ends(bigdb, monkeypatch):
     import mapdb.cli.query as q
     from mapdb.query.source import TableSource
     reads, at_first_batch = [], []
-    orig_arrays, orig_write = TableSource.arrays, q._write
+    orig_arrays = TableSource.arrays
 
     def arrays(self, m, columns):
         reads.append(m)
