@@ -153,6 +153,17 @@ def test_a_failed_statement_leaves_the_ones_after_it(small):
     assert r.stdout.splitlines()[-2:] == ['"n"', "101"]
 
 
+def test_a_reader_leaving_early_ends_the_run_quietly(small, tmp_path):
+    """``mapdb shell DB < script | head -1``: status 0 (under pipefail too), nothing on
+    stderr (it printed "Error: [Errno 32] Broken pipe" for every statement left)."""
+    script = tmp_path / "script.sql"
+    script.write_text("SELECT * FROM t;\n" * 3000)
+    cmd = f"{sys.executable} -m mapdb.cli shell {small} < {script} | head -1"
+    p = subprocess.run(["bash", "-c", "set -o pipefail; " + cmd], capture_output=True,
+                       text=True, timeout=300)
+    assert (p.returncode, p.stdout.split(), p.stderr) == (0, ["x", "|", "s"], "")
+
+
 def test_statements_splitting():
     assert statements("SELECT 1;") == (["SELECT 1"], True)
     assert statements("SELECT 1") == (["SELECT 1"], False)

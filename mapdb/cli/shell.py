@@ -24,6 +24,7 @@ Errors print one line ``Error: ...`` on stderr and the shell goes on.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import re
@@ -296,9 +297,12 @@ def _one_line_errors() -> Iterator[None]:
     becomes a MapdbError, so the shell shows one line and goes on."""
     try:
         yield
-    except (MapdbError, KeyboardInterrupt):
-        raise
+    except (MapdbError, KeyboardInterrupt, BrokenPipeError):
+        raise  # a reader of stdout gone (| head): the CLI's group ends quietly, status 0
     except (OSError, ValueError, NotImplementedError) as e:
+        if (isinstance(e, OSError) and e.errno == errno.EPIPE) or \
+                isinstance(e.__cause__, BrokenPipeError):
+            raise
         raise MapdbError(str(e).splitlines()[0] if str(e) else type(e).__name__) from e
     except Exception as e:
         import pyarrow as pa
@@ -371,6 +375,9 @@ class _Terminal:
                 with open(self.path, "a"):
                     pass
             self.readline.append_history_file(new, self.path)
+        except AttributeError:  # a readline without it (libedit): the whole list
+            with contextlib.suppress(OSError):
+                self.readline.write_history_file(self.path)
         except OSError as e:
             click.echo(f"mapdb: cannot write the history to {self.path}: "
                        f"{e.strerror or e}", err=True)
