@@ -116,8 +116,16 @@ def test_record_batch_reader_in_the_sizes_asked(db):
     assert sizes == [100_000, 100_000, 100_000]
     assert total == sum(range(300_000))
     assert r.fetchone() is None
-    with pytest.raises(MapdbError):
-        db.sql("SELECT 1").fetch_record_batch(0)
+    for bad in (0, "10", 2.5, None):
+        with pytest.raises(MapdbError, match="rows_per_batch"):
+            db.sql("SELECT 1").fetch_record_batch(bad)
+    for bad in (-1, "10", 2.5):
+        with pytest.raises(MapdbError, match="fetchmany"):
+            db.sql("SELECT 1").fetchmany(bad)
+    r = db.sql("SELECT 1")
+    r.arraysize = "x"
+    with pytest.raises(MapdbError, match="fetchmany"):
+        r.fetchmany()
 
 
 def test_arrow_c_stream_streams(db, morsels_read):

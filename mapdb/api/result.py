@@ -17,6 +17,8 @@ those rows in memory, and the fetch methods then read them from there.
 
 from __future__ import annotations
 
+import numbers
+
 import pyarrow as pa
 
 from mapdb.query import session
@@ -34,6 +36,11 @@ def _pylist(t: pa.Table | pa.RecordBatch, i: int) -> list:
     except (OverflowError, ValueError, pa.ArrowException) as e:
         raise QueryError(f"column {t.schema.names[i]!r} holds a value Python cannot "
                          f"represent ({type(e).__name__}: {e}); use to_arrow()") from None
+
+
+def _count(n) -> bool:
+    """Whether ``n`` is an integer (not a bool) usable as a number of rows."""
+    return isinstance(n, numbers.Integral) and not isinstance(n, bool)
 
 
 def _rows(batch: pa.RecordBatch | pa.Table) -> list[tuple]:
@@ -275,8 +282,8 @@ class Result:
     def fetchmany(self, size: int | None = None) -> list[tuple]:
         """The next ``size`` rows (default ``arraysize``); fewer at the end, [] after."""
         n = self.arraysize if size is None else size
-        if n < 0:
-            raise QueryError(f"fetchmany: size must be 0 or more, not {n}")
+        if not _count(n) or n < 0:
+            raise QueryError(f"fetchmany: size must be an integer, 0 or more, not {n!r}")
         out: list[tuple] = []
         if self._front is not None and self._pos < self._front.num_rows:
             k = min(n, self._front.num_rows - self._pos)
@@ -309,8 +316,9 @@ class Result:
         ``rows_per_batch`` rows (the last may be shorter); reading it moves the cursor.
         A batch within one produced batch is a zero-copy slice of it; one made of several
         is a copy."""
-        if rows_per_batch < 1:
-            raise QueryError(f"rows_per_batch must be 1 or more, not {rows_per_batch}")
+        if not _count(rows_per_batch) or rows_per_batch < 1:
+            raise QueryError(f"rows_per_batch must be an integer, 1 or more, not "
+                             f"{rows_per_batch!r}")
         schema = self.schema
 
         def batches():
