@@ -116,11 +116,15 @@ class Shell:
         click.echo(f"Error: {lines[0] if lines else message}", err=True)
         self.failed = True
 
-    def show(self, table) -> None:
+    def show(self, table, rows: int) -> None:
+        """Print ``table`` (in table mode the first rows of a result of ``rows``)."""
         if table.column_names == ["Success"] or (table.column_names == ["Count"]
-                                                 and table.num_rows == 0):
+                                                 and rows == 0):
             return  # DROP, ALTER, CREATE TABLE, CREATE VIEW: nothing to show
-        for line in render(table, self.mode, self.max_rows):
+        lines = list(render(table, self.mode, self.max_rows))
+        if self.mode == "table":
+            lines[-1] = row_count(rows, table.num_rows)
+        for line in lines:
             click.echo(line)
 
     # input
@@ -159,8 +163,16 @@ class Shell:
         t0, c0 = time.perf_counter(), os.times()
         try:
             with _one_line_errors():
-                table = self.db.sql(sql).to_arrow()
-                self.show(table)
+                result = self.db.sql(sql)
+                try:
+                    if self.mode == "table":  # the shown rows held, the rest counted
+                        table, rows = head(result.fetch_record_batch(), self.max_rows)
+                    else:
+                        table = result.to_arrow()
+                        rows = table.num_rows
+                finally:  # after Ctrl-C too: stops the scan, unmaps what it held
+                    result.close()
+                self.show(table, rows)
         except KeyboardInterrupt:
             if not self.interactive:
                 raise
@@ -270,6 +282,30 @@ def quote(name: str) -> str:
     if re.fullmatch(r"[a-z_][a-z0-9_]*", name) and name.upper() not in Tokenizer.KEYWORDS:
         return name
     return '"' + name.replace('"', '""') + '"'
+
+
+def head(batches, max_rows: int | None):
+    """(the first ``max_rows`` rows of a RecordBatchReader as a table, all when None;
+    the number of rows it has): the rows past the shown ones are counted, not held."""
+    import pyarrow as pa
+    kept, have, n = [], 0, 0
+    for batch in batches:
+        n += batch.num_rows
+        if max_rows is None or have < max_rows:
+            piece = batch if max_rows is None else batch.slice(0, max_rows - have)
+            kept.append(pa.concat_batches([piece]))  # a copy: the batch is not kept
+            have += piece.num_rows
+    return pa.Table.from_batches(kept, schema=batches.schema), n
+
+
+def row_count(n: int, shown: int) -> str:
+    """The table mode's last line, as DuckDB's CLI counts.
+
+    >>> row_count(1, 1), row_count(100, 40)
+    ('(1 row)', '(100 rows, first 40 shown)')
+    """
+    more = f", first {shown:,} shown" if n > shown else ""
+    return f"({n:,} row{'s' if n != 1 else ''}{more})"
 
 
 def render(table, mode: str, max_rows: int | None) -> Iterator[str]:
