@@ -148,7 +148,7 @@ class Database:
         sequence or a dict (bound as typed constants, never pasted into the text; see
         docs/query.md). ``workers`` defaults to one per core; ``fused=False`` forces the
         general path. DDL, DML, COPY, DESCRIBE, SHOW, SUMMARIZE and scripts of several
-        statements run at once (mapdb.api.statements; docs/query.md)."""
+        statements run at once (mapdb.api.statements; docs/statements.md)."""
         if not plain_query(text):
             from mapdb.api.statements import run
             return run(self, text, params, workers=workers, fused=fused)
