@@ -283,8 +283,10 @@ def _call(e: Call, a: list[Value]) -> Value:
         return pc.multiply_checked(a[0], 10 ** e.param)
     if op == "round_scaled":  # scaled int: drop param digits, rounding half away from zero
         return round_scaled(a[0], e.param)
-    if op == "round_float":
-        return pc.round(a[0], ndigits=e.param, round_mode="half_towards_infinity")
+    if op == "round_float":  # (a REAL in double, then back: DuckDB)
+        x = a[0] if a[0].type == pa.float64() else pc.cast(a[0], pa.float64())
+        out = pc.round(x, ndigits=e.param, round_mode="half_towards_infinity")
+        return out if t.arrow == pa.float64() else pc.cast(out, t.arrow)
     if op == "decimal_to_float":  # (unsafe: int64 over 2**53 rounds to the nearest double)
         return pc.divide(pc.cast(a[0], pa.float64(), safe=False), float(10 ** e.param))
     if op == "float_to_decimal":  # CAST(double AS DECIMAL(p, s)): NaN, inf, p digits: error

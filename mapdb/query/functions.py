@@ -36,10 +36,16 @@ from mapdb.query.types import (
 )
 
 
-def to_float(e: Expr) -> Expr:
+def to_float(e: Expr, to: SqlType = FLOAT64) -> Expr:
+    """A number as a DOUBLE (or as a REAL, ``to`` FLOAT32: integers round to float32
+    directly, as DuckDB casts them)."""
     t = e.type
     if t.kind == "float" or t.kind == "null":
-        return e if t.kind == "null" or t.arrow == FLOAT64.arrow else Call("cast", (e,), FLOAT64)
+        return e if t.kind == "null" or t.arrow == to.arrow else Call("cast", (e,), to)
+    if to.arrow != FLOAT64.arrow:
+        if t.kind in ("int", "bool"):
+            return Call("cast", (e,), to)
+        return Call("cast", (to_float(e),), to)
     if t.kind == "decimal":
         if t.wide:
             return Call("cast", (e,), FLOAT64)
@@ -129,17 +135,16 @@ def arith(op: str, a: Expr, b: Expr) -> Expr:
     for t in (ta, tb):
         if t.kind not in ("int", "float", "decimal", "null"):
             raise QueryError(f"cannot apply {op} to {t}")
-    if op == "div":
-        return Call("div", (to_float(a), to_float(b)), FLOAT64)
+    if op == "div":  # DOUBLE (REAL / REAL, or a REAL and an integer or decimal: REAL)
+        ft = common_numeric(ta, tb) if "float" in (ta.kind, tb.kind) else FLOAT64
+        return Call("div", (to_float(a, ft), to_float(b, ft)), ft)
     if (_is_wide(a) or _is_wide(b)) and "float" not in (ta.kind, tb.kind):
         return _exact_arith(op, a, b)
-    if _is_wide(a) or _is_wide(b):
-        return Call(op, (to_float(a), to_float(b)), FLOAT64)
     t = common_numeric(ta, tb)
     if op == "intdiv" and t.kind == "decimal":
         t = FLOAT64  # as DuckDB; % on decimals stays exact (on the common scale)
     if t.kind == "float":
-        return Call(op, (to_float(a), to_float(b)), FLOAT64)
+        return Call(op, (to_float(a, t), to_float(b, t)), t)
     if t.kind == "int" or (ta.kind == "null" and tb.kind == "null"):
         return Call(op, (a, b), INT64)
     if op == "mul":
@@ -217,8 +222,9 @@ def unify(a: Expr, b: Expr, what: str) -> tuple[Expr, Expr]:
     if ta.kind == "null" or tb.kind == "null":
         return a, b
     if ta.numeric and tb.numeric:
-        if "float" in (ta.kind, tb.kind):
-            return to_float(a), to_float(b)
+        if "float" in (ta.kind, tb.kind):  # a REAL beside a non-DOUBLE compares as REAL
+            ft = common_numeric(ta, tb)
+            return to_float(a, ft), to_float(b, ft)
         if _is_wide(a) or _is_wide(b):  # exactly, as decimal128 at one scale
             s = max(_scale(ta), _scale(tb))
             return to_wide(a, s), to_wide(b, s)
@@ -408,7 +414,7 @@ def convert(e: Expr, t: SqlType) -> Expr:
     if e.type.kind == "null":
         return Lit(None, t)
     if t.kind == "float":
-        return to_float(e)
+        return to_float(e, t)
     if t.kind == "decimal" and t.wide:  # beside a SUM of decimals, or a uint64
         return to_wide(e, t.scale)
     if t.kind == "decimal":  # (a DECIMAL(9, 2) beside a DECIMAL(18, 2) is one)
@@ -464,7 +470,7 @@ def cast(e: Expr, t: SqlType, where: tuple[int | None, str] = (None, "")) -> Exp
             if isinstance(e, Lit):
                 return fold_cast(Lit(float_value(e.value), FLOAT64), t)
             return Call("parse_float", (e,), t)
-        return to_float(e) if t.arrow == FLOAT64.arrow else Call("cast", (to_float(e),), t)
+        return to_float(e, t)
     if t.kind == "decimal":
         return _fits_precision(_cast_decimal(e, t, where), t, where)
     if t.kind == "int":
@@ -550,8 +556,8 @@ def round_(x: Expr, digits: Expr) -> Expr:
         out_t = t if pa.types.is_signed_integer(t.arrow) else (   # DuckDB: unsigned BIGINT
             DECIMAL(38, 0) if is_uint64(t) else INT64)
         return Call("exact_round", (x,), out_t, n)
-    if t.kind == "float":
-        return Call("round_float", (x,), FLOAT64, n)
+    if t.kind == "float":  # (a REAL stays REAL)
+        return Call("round_float", (x,), t, n)
     if t.kind == "decimal":
         if n >= t.scale:
             return x

@@ -60,6 +60,7 @@ BOOL = SqlType("bool", arrow=pa.bool_())
 INT64 = SqlType("int", arrow=pa.int64())
 UINT64 = SqlType("int", arrow=pa.uint64())  # columns, and integer literals 2**63..2**64-1
 FLOAT64 = SqlType("float", arrow=pa.float64())
+FLOAT32 = SqlType("float", arrow=pa.float32())  # REAL
 DATE = SqlType("date", arrow=pa.date32())
 TIMESTAMP = SqlType("timestamp", arrow=pa.timestamp("us"))
 STRING = SqlType("string", arrow=pa.large_string())
@@ -115,7 +116,8 @@ def common_numeric(a: SqlType, b: SqlType) -> SqlType:
     if b.kind == "null":
         return a
     if "float" in (a.kind, b.kind):
-        return FLOAT64
+        # DuckDB: REAL beside REAL, an integer or a decimal stays REAL (float32 arithmetic)
+        return FLOAT64 if FLOAT64 in (a, b) else FLOAT32
     if "decimal" in (a.kind, b.kind):
         scale = max(a.scale, b.scale)
         if a.wide or b.wide:  # beside a SUM of decimals: DECIMAL(38, s)

@@ -119,6 +119,8 @@ MINIMAL = [
     ("wide-decimal-arith", "SELECT CASE WHEN k > 0 THEN uk ELSE k END + 1 FROM v"),
     # DuckDB HUGEINT 18446744073709551616; mapdb DOUBLE 1.8446744073709552e+19
     ("float32-arith", "SELECT f32 / id FROM t WHERE id = 2"),  # DuckDB REAL -0.25 (float32)
+    ("float32-arith", "SELECT f32 * 1.1, round(f32, 1), coalesce(f32, i8), -f32 FROM t"),
+    # DuckDB: all REAL (float32 arithmetic)
     ("coalesce-tz", "SELECT coalesce(ts, tz) FROM t WHERE id = 0"),  # DuckDB TIMESTAMPTZ
     ("cast-decimal-literal", "SELECT CAST(12.25 AS VARCHAR) FROM v"),  # DuckDB '12.25'
     ("outer-join-dictionary", "SELECT r.c FROM u AS l LEFT JOIN t AS r ON l.nm = r.s"),
