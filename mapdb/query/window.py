@@ -437,11 +437,17 @@ def _sum_avg(w, lay, t: SqlType, arr, nulls, fs, fe, count, empty) -> pa.Array:
     else:
         low, high = _int_sums(lay.sorted(_ints(arr).astype(np.int64, copy=False)), fs, fe)
     if w.fn == "avg":
-        s = low.astype(np.float64) if high is None else \
-            high.astype(np.float64) * float(_U64) + low.view(np.uint64).astype(np.float64)
-        if scale:
-            s = s / float(10 ** scale)
-        return _numeric(lay, s / np.maximum(count, 1), empty, out)
+        if high is None and not scale:
+            s = low.astype(np.float64)
+            return _numeric(lay, s / np.maximum(count, 1), empty, out)
+        # the exact sum (128 bits, scaled) over count * 10**scale, correctly rounded: in
+        # doubles high * 2**64 + low cancels (-1 is (-1) * 2**64 + (2**64 - 1))
+        hi = (low >> 63) if high is None else high
+        q = 10 ** scale
+        s = np.array([((int(h) << 64) | int(lo)) / (q * max(int(c), 1)) for h, lo, c in
+                      zip(hi.tolist(), low.view(np.uint64).tolist(), count.tolist(),
+                          strict=True)], np.float64)
+        return _numeric(lay, s, empty, out)
     if pa.types.is_decimal(out):
         if high is None:
             high = low >> 63
@@ -508,6 +514,46 @@ def _float_sums_unchecked(x: np.ndarray, fs: np.ndarray, fe: np.ndarray) -> np.n
                                                            x == -np.inf)]
         special = [c[fe] - c[fs] for c in counts]
         x = np.where(finite, x, 0.0)
+    nonzero = np.abs(x[x != 0])
+    if nonzero.size and nonzero.max() > nonzero.min() * 2.0 ** 40:
+        out = _exact_float_sums(x, fs, fe)  # 1e300 beside 1.5, denormals beside 1.0
+    else:
+        out = _compensated_sums(x, fs, fe)
+    if special is not None:
+        nan, pinf, ninf = special
+        out = np.where(pinf > 0, np.inf, out)
+        out = np.where(ninf > 0, -np.inf, out)
+        out = np.where((nan > 0) | ((pinf > 0) & (ninf > 0)), np.nan, out)
+    return out
+
+
+_EXP = 1074  # every double is an integer times 2**-1074
+
+
+def _exact_float_sums(x: np.ndarray, fs: np.ndarray, fe: np.ndarray) -> np.ndarray:
+    """Frame sums of finite doubles exactly (Python integers in units of 2**-1074),
+    correctly rounded: for values whose magnitudes are too far apart for the compensated
+    prefix sums (a frame's sum is a difference of prefixes that hold the big values)."""
+    mant, exp = np.frexp(x)
+    m = (mant * 2.0 ** 53).astype(np.int64).tolist()
+    shift = (exp.astype(np.int64) - 53 + _EXP).tolist()
+    v = np.empty(len(x), object)
+    v[:] = [a << b if b >= 0 else a >> -b for a, b in zip(m, shift, strict=True)]
+    p = np.empty(len(x) + 1, object)
+    p[0] = 0
+    np.cumsum(v, out=p[1:])
+    d = (p[fe] - p[fs]).tolist()
+    scale = 1 << _EXP
+    out = np.empty(len(d), np.float64)
+    for i, s in enumerate(d):
+        try:
+            out[i] = s / scale
+        except OverflowError:
+            out[i] = np.inf if s > 0 else -np.inf
+    return out
+
+
+def _compensated_sums(x: np.ndarray, fs: np.ndarray, fe: np.ndarray) -> np.ndarray:
     factor = 1.0
     p = _prefix(x)
     if not np.isfinite(p).all():  # the running sum overflows: scale by a power of two
@@ -523,11 +569,6 @@ def _float_sums_unchecked(x: np.ndarray, fs: np.ndarray, fe: np.ndarray) -> np.n
     out = d + (((hi - (d - bb)) + (-lo - bb)) + (err[fe] - err[fs]))
     if factor != 1.0:
         out = out * factor
-    if special is not None:
-        nan, pinf, ninf = special
-        out = np.where(pinf > 0, np.inf, out)
-        out = np.where(ninf > 0, -np.inf, out)
-        out = np.where((nan > 0) | ((pinf > 0) & (ninf > 0)), np.nan, out)
     return out
 
 

@@ -227,7 +227,9 @@ KNOWN = [
           "values near 1e300, denormals beside them or BIGINTs near 2**63; passes on the "
           "data without them", True,
           lambda o, p: _diff(o) and _has(o.sql, r"\b(sum|avg|mean)\s*\([^()]*\)\s+OVER\b")
-          and p.passes("small")),
+          and p.passes("small"),
+          fixed="exact window sums of doubles far apart in magnitude; exact integer/decimal "
+                "window averages"),
     Known("variance-overflow", "NEW: var/stddev of large or infinite doubles unlike DuckDB: "
           "overflow near the maximum (var_pop of two 1.797e308: inf; DuckDB 0.0), "
           "cancellation (stddev_samp of the constant 2**63 / 5 over 192 rows: 256.7; DuckDB "
