@@ -58,6 +58,7 @@ from mapdb.query.plan import (
     Scan,
     SetOp,
     Sort,
+    TopN,
     Window,
 )
 from mapdb.query.source import Morsel
@@ -170,6 +171,9 @@ def output(table: pa.Table, schema: list[tuple[str, SqlType]], names: list[str])
 
 def materialize(plan: Plan, ctx: Context) -> pa.Table:
     """The whole result of ``plan`` as one Arrow table (internal names)."""
+    if isinstance(plan, TopN):
+        from mapdb.query.topn import execute as top_n
+        return top_n(plan, ctx)
     if isinstance(plan, Aggregate):
         return aggregate(plan, ctx)
     if isinstance(plan, Sort):
@@ -276,7 +280,8 @@ def streamed(plan: Plan) -> bool:
 
 def _breaker(plan: Plan) -> bool:
     """Whether ``materialize`` runs ``plan`` as a whole (not a pipeline to stream)."""
-    return isinstance(plan, Aggregate | Sort | Limit | CTEScan | SetOp | Window | Distinct) \
+    return isinstance(plan, Aggregate | Sort | Limit | TopN | CTEScan | SetOp | Window |
+                      Distinct) \
         or (isinstance(plan, Join) and not _streams(plan))
 
 

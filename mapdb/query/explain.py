@@ -27,6 +27,7 @@ from mapdb.query.plan import (
     Scan,
     SetOp,
     Sort,
+    TopN,
     Window,
 )
 
@@ -58,6 +59,12 @@ def _label(p: Plan, names: dict[str, str]) -> str:
         return "Sort " + ", ".join(f"{k.expr}{' DESC' if k.desc else ''}"
                                    f"{' NULLS FIRST' if k.nulls_first else ''}"
                                    for k in p.keys)
+    if isinstance(p, TopN):
+        from mapdb.query.topn import strategy
+        return (f"TopN {p.limit}" + (f" offset {p.offset}" if p.offset else "") + " by " +
+                ", ".join(f"{k.expr}{' DESC' if k.desc else ''}"
+                          f"{' NULLS FIRST' if k.nulls_first else ''}" for k in p.keys) +
+                f" ({strategy(p)})")
     if isinstance(p, Limit):
         return f"Limit {p.limit}" + (f" offset {p.offset}" if p.offset else "")
     if isinstance(p, Distinct):

@@ -13,6 +13,7 @@ scan, and the zone-map ranges the scan uses to skip blocks without touching thei
 
 from __future__ import annotations
 
+from mapdb.query import topn
 from mapdb.query.expr import Agg, Call, Col, Expr, Lit, conjoin, conjuncts, replace
 from mapdb.query.joinorder import (
     aggregate_first,
@@ -95,7 +96,7 @@ def optimize(plan: Plan) -> Plan:
     _prune(plan, None)
     _ranges(plan)
     _indexes(plan)
-    return plan
+    return topn.rewrite(plan)
 
 
 def _optimize_ctes(plan: Plan, done: set[int]) -> None:

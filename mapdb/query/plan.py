@@ -134,6 +134,16 @@ class Limit(Unary):
 
 
 @dataclass
+class TopN(Unary):
+    """ORDER BY ``keys`` LIMIT ``limit`` OFFSET ``offset`` with a small limit + offset (the
+    optimizer's rewrite of Limit over Sort, query.topn): a bounded selection on the sort
+    keys instead of a sort of every row; the rows as the full sort would give them."""
+    keys: list[SortKey]
+    limit: int
+    offset: int = 0
+
+
+@dataclass
 class Distinct(Unary):
     pass
 
