@@ -5,16 +5,18 @@
     python -m benchmarks.run tpch --scale 1 --engines duckdb,polars
     python -m benchmarks.run tpch22 --scale 1 --engines duckdb,polars
     python -m benchmarks.run stream_memory --rows 20000000
+    python -m benchmarks.run topn --rows 30000000 --runs 5 [--no-topn]
 """
 
 from __future__ import annotations
 
 import sys
 
-from benchmarks import ingest, lookup, os_layer, stream_memory, tpch, tpch22
+from benchmarks import ingest, lookup, os_layer, stream_memory, topn, tpch, tpch22
 
 BENCHMARKS = {"os_layer": os_layer.main, "ingest": ingest.main, "tpch": tpch.main,
-              "tpch22": tpch22.main, "lookup": lookup.main, "stream_memory": stream_memory.main}
+              "tpch22": tpch22.main, "lookup": lookup.main, "stream_memory": stream_memory.main,
+              "topn": topn.main}
 
 
 def main() -> None:
