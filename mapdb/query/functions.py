@@ -423,7 +423,9 @@ def convert(e: Expr, t: SqlType) -> Expr:
     if t.kind == "int":
         return Call("cast", (e,), t) if e.type.arrow != t.arrow else e
     if t.kind == "timestamp" and e.type.kind == "date":
-        return Call("date_to_timestamp", (e,), TIMESTAMP)
+        e = Call("date_to_timestamp", (e,), TIMESTAMP)
+    if t.kind == "timestamp" and e.type.arrow != t.arrow:  # TIMESTAMP -> TIMESTAMPTZ (UTC)
+        return Call("cast", (e,), t)
     if e.type.kind == t.kind:
         return e
     raise QueryError(f"cannot convert {e.type} to {t}")

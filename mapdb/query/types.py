@@ -157,8 +157,10 @@ def common_type(types: list[SqlType], what: str) -> SqlType:
         for t in known[1:]:
             out = common_numeric(out, t)
         return INT64 if out.kind == "int" else out
-    if kinds == {"date", "timestamp"}:
-        return TIMESTAMP
+    if kinds <= {"date", "timestamp"} and "timestamp" in kinds:
+        # DuckDB: TIMESTAMPTZ beside a TIMESTAMP or a DATE (taken in the session's zone)
+        return next((t for t in known if t.kind == "timestamp" and t.arrow.tz is not None),
+                    TIMESTAMP)
     if len(kinds) == 1:
         return known[0]
     raise QueryError(f"{what}: cannot mix types {', '.join(sorted(str(t) for t in known))}")

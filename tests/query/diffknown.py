@@ -156,7 +156,8 @@ KNOWN = [
     Known("coalesce-tz", "NEW: COALESCE/CASE of TIMESTAMP and TIMESTAMPTZ is a TIMESTAMP "
           "(DuckDB: TIMESTAMPTZ)", True,
           lambda o, p: _diff(o) and o.reason.startswith(("type timestamp vs timestamptz",
-                                                         "type timestamptz vs timestamp"))),
+                                                         "type timestamptz vs timestamp")),
+          fixed="TIMESTAMPTZ beside TIMESTAMP/DATE in CASE/COALESCE/UNION"),
     Known("float32-arith", "NEW: REAL (float32) becomes DOUBLE where DuckDB keeps REAL: "
           "arithmetic (f32 / id: DuckDB -4.979166507720947, mapdb -4.979166666666667), "
           "UNION of REAL columns; the case passes with f32 cast to DOUBLE", True,
