@@ -494,6 +494,12 @@ class JoinFilter:
                         (op.kind in ("semi", "anti") and op.condition is None and
                          not op.null_aware)):
                     self.joins.append((op, exprs, op.kind != "anti"))
+                # the build side's columns above this join are not the scan's, even where
+                # a name is the same (a self-join: t AS a RIGHT JOIN t AS b ... JOIN x)
+                built = op.right if op.build == "right" else op.left
+                if op.kind not in ("semi", "anti"):
+                    mapping = {**mapping, **{Col(n, t): Col(f"$built.{n}", t)
+                                             for n, t in built.schema}}
             elif isinstance(op, Project):
                 mapping = {Col(n, e.type): down(e) for n, e in op.exprs}
         for op, keys in extra:  # a join the chain's output streams into (MarkSink)
@@ -715,6 +721,11 @@ def _with_tails(results: Iterator, chain: list[Plan], ctx: Context, sink) -> Ite
 
 def _morsel_results(ctx: Context, sink, limit, morsels, work) -> Iterator:
     """``work`` over the morsels on the pool, a bounded window ahead, results in order."""
+    if isinstance(morsels, list | tuple) and len(morsels) <= 1:
+        # a small table's one morsel: run it here (starting pool threads costs more)
+        for i, m in enumerate(morsels):
+            yield work(i, m)
+        return
     rows = 0
     window = max(ctx.workers * 2, 2)
     futures = []

@@ -485,7 +485,10 @@ def try_aggregate(plan: Aggregate, ctx):
             program.run(state, m.segment, m.start, m.stop)
         return state, resource.getrusage(resource.RUSAGE_THREAD).ru_majflt - faults0
 
-    done = [f.result() for f in [ctx.pool.submit(worker) for _ in range(ctx.workers)]]
+    n = min(ctx.workers, len(morsels))
+    # one morsel or none (a small table): the caller's thread, no pool threads to start
+    done = [worker()] if n <= 1 else \
+        [f.result() for f in [ctx.pool.submit(worker) for _ in range(n)]]
     states = [s for s, _ in done]
     merged = states[0]
     for s in states[1:]:
