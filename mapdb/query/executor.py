@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mapdb.query import arrayagg, fused
+from mapdb.query import arrayagg, fused, variance
 from mapdb.query.evaluate import (
     canonical_float,
     combine_dictionary,
@@ -923,8 +923,8 @@ def _agg_input(a: Agg, batch: Batch, n: int) -> pa.Array | None:
                            pa.decimal128(38, 0))
     if a.fn.startswith(("var", "stddev")):
         if t.kind == "decimal" and not t.wide:
-            return pc.divide(pc.cast(v, pa.float64()), float(10 ** t.scale))
-        return pc.cast(v, pa.float64())
+            return pc.divide(pc.cast(v, pa.float64(), safe=False), float(10 ** t.scale))
+        return pc.cast(v, pa.float64(), safe=False)  # (BIGINTs past 2**53 round)
     if a.fn in ("min", "max") and t.kind == "float":
         # Arrow's min/max skip NaN; DuckDB's NaN is above every number (max is NaN)
         return float_key(v, zero=False)
@@ -1149,6 +1149,11 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
             specs.append(([], "count_all"))
             finals.append((name, a, "count_all"))
             continue
+        if a.fn.startswith(("var", "stddev")):  # DuckDB's (Welford), see query/variance.py
+            if key_names:
+                specs.append((name, "list"))
+            finals.append((name, a, f"{name}_list" if key_names else None))
+            continue
         fn = _ARROW_AGG[a.fn]
         opts = None
         if a.fn in ("count", "count_distinct"):
@@ -1173,6 +1178,9 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
         g = table.group_by(key_names, use_threads=False).aggregate(specs)
     cols = {n: g.column(n) for n in key_names}
     for name, a, col in finals:
+        if a.fn.startswith(("var", "stddev")):
+            cols[name] = variance.finish(a.fn, g.column(col) if col else table.column(name))
+            continue
         if a.fn == "avg":
             s, c = g.column(col[0]), g.column(col[1])
             s = pc.cast(s, pa.float64())
