@@ -538,7 +538,55 @@ _EXTRACT = {"year": pc.year, "month": pc.month, "day": pc.day, "quarter": pc.qua
             "week": pc.iso_week, "isoyear": pc.iso_year}
 
 
+def _far(x: Value) -> bool:
+    """A timestamp past Arrow's calendar (year 10000 and beyond, or before -9999)."""
+    if x.type == pa.date32():
+        return False  # (days: Arrow's year of a date32 does not wrap)
+    us = pc.cast(x, pa.int64())
+    lo, hi = (us, us) if isinstance(us, pa.Scalar) else pc.min_max(us).values()
+    return hi.is_valid and (abs(lo.as_py()) >= _ARROW_CALENDAR_US or
+                            abs(hi.as_py()) >= _ARROW_CALENDAR_US)
+
+
+def _extract_far(x: Value, field: str) -> Value:
+    """year / day of year / ISO week / ISO year of timestamps past year 9999."""
+    us = pc.cast(x, pa.int64())
+    arr = pa.array([us.as_py()], pa.int64()) if isinstance(us, pa.Scalar) else us
+    if isinstance(arr, pa.ChunkedArray):
+        arr = pa.concat_arrays(arr.chunks) if arr.num_chunks else pa.array([], pa.int64())
+    days = np.asarray(arr.fill_null(0).to_numpy(zero_copy_only=False), np.int64) \
+        // 86_400_000_000
+
+    def year_of(d):
+        return d.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+
+    def jan1(y):
+        return (y - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
+
+    if field in ("year", "doy"):
+        y = year_of(days)
+        out = y if field == "year" else days - jan1(y) + 1
+    else:  # ISO: the week's Thursday decides the year
+        thu = days - (days + 3) % 7 + 3
+        y = year_of(thu)
+        out = y if field == "isoyear" else (thu - jan1(y)) // 7 + 1
+    res = from_numpy(out.astype(np.int64), np.asarray(
+        arr.is_null().to_numpy(zero_copy_only=False), bool) if arr.null_count else None)
+    return res[0] if isinstance(us, pa.Scalar) else res
+
+
 def extract(x: Value, field: str) -> Value:
+    out = _extract(x, field)
+    if field == "year" and pa.types.is_timestamp(x.type) and x.type.tz is not None:
+        # DuckDB's TIMESTAMPTZ parts come from ICU's calendar, whose years count eras:
+        # year 0 is 1 (BC), -1 is 2 (BC); TIMESTAMP and DATE keep astronomical years
+        out = pc.if_else(pc.less_equal(out, 0), pc.subtract(1, out), out)
+    return out
+
+
+def _extract(x: Value, field: str) -> Value:
+    if field in ("year", "doy", "week", "isoyear") and _far(x):
+        return _extract_far(x, field)  # numpy's calendar (Arrow's wraps in 16 bits)
     if field in _EXTRACT:
         return pc.cast(_EXTRACT[field](x), pa.int64())
     if field == "dow":
@@ -554,7 +602,7 @@ def extract(x: Value, field: str) -> Value:
         return us if field == "microsecond" else pc.divide(us, 1000)
     if field == "epoch":
         us = pc.cast(pc.cast(x, pa.timestamp("us")), pa.int64())
-        return pc.divide(pc.cast(us, pa.float64()), 1e6)
+        return pc.divide(pc.cast(us, pa.float64(), safe=False), 1e6)
     raise QueryError(f"EXTRACT({field.upper()}) is not supported")
 
 
@@ -563,6 +611,42 @@ _TRUNC = {"year": "year", "quarter": "quarter", "month": "month", "week": "week"
           "millisecond": "millisecond", "microsecond": "microsecond"}
 
 
+_ARROW_CALENDAR_US = 253_402_300_800_000_000  # 10000-01-01: Arrow's calendar wraps beyond
+
+
 def date_trunc(x: Value, unit: str) -> Value:
     ts = pc.cast(x, pa.timestamp("us")) if x.type == pa.date32() else x
-    return pc.floor_temporal(ts, unit=_TRUNC[unit], week_starts_monday=True)
+    us = pc.cast(ts, pa.int64())
+    lo, hi = (us, us) if isinstance(us, pa.Scalar) else pc.min_max(us).values()
+    if not hi.is_valid or (abs(lo.as_py()) < _ARROW_CALENDAR_US and
+                           abs(hi.as_py()) < _ARROW_CALENDAR_US):
+        return pc.floor_temporal(ts, unit=_TRUNC[unit], week_starts_monday=True)
+    return _date_trunc_far(ts, us, unit)  # (INTERVAL 100000 YEAR: DuckDB's years reach it)
+
+
+def _date_trunc_far(ts: Value, us: Value, unit: str) -> Value:
+    """date_trunc by numpy's proleptic calendar (any year a timestamp[us] holds)."""
+    scalar = isinstance(us, pa.Scalar)
+    arr = pa.array([us.as_py()], pa.int64()) if scalar else us
+    if isinstance(arr, pa.ChunkedArray):
+        arr = pa.concat_arrays(arr.chunks) if arr.num_chunks else pa.array([], pa.int64())
+    nulls = np.asarray(arr.is_null().to_numpy(zero_copy_only=False), bool) \
+        if arr.null_count else None
+    v = np.asarray(arr.fill_null(0).to_numpy(zero_copy_only=False), np.int64)
+    day = 86_400_000_000
+    step = {"day": day, "hour": 3_600_000_000, "minute": 60_000_000, "second": 1_000_000,
+            "millisecond": 1000, "microsecond": 1}
+    if unit in step:
+        out = v // step[unit] * step[unit]
+    elif unit == "week":  # weeks start on Monday; 1970-01-01 was a Thursday
+        days = v // day
+        out = (days - (days + 3) % 7) * day
+    else:
+        months = v.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)
+        if unit == "year":
+            months -= months % 12
+        elif unit == "quarter":
+            months -= months % 3
+        out = months.astype("datetime64[M]").astype("datetime64[us]").astype(np.int64)
+    res = from_numpy(out, nulls).cast(ts.type)
+    return res[0] if scalar else res

@@ -262,7 +262,9 @@ KNOWN = [
     Known("far-future", "NEW: date_trunc (and others) of timestamps near year 100000 wrap "
           "around (DuckDB: the right timestamp); passes with 1 year instead of 100000", True,
           lambda o, p: _diff(o) and _FAR_YEARS.search(o.sql) is not None
-          and p.passes_sql(_FAR_YEARS.sub("INTERVAL 1 YEAR", o.sql))),
+          and p.passes_sql(_FAR_YEARS.sub("INTERVAL 1 YEAR", o.sql)),
+          fixed="date_trunc, year, day of year, ISO week/year past year 9999 by numpy's "
+                "calendar"),
     Known("date-vs-timestamp", "NEW: date <> TIMESTAMP with a time of day is folded to TRUE "
           "(= to FALSE), also for NULL dates (DuckDB: NULL); passes with the time at "
           "midnight", True,
@@ -282,7 +284,8 @@ KNOWN = [
           "TIMESTAMP", True,
           lambda o, p: _diff(o) and _has(o.sql, r"\b(year|date_part|extract)\b")
           and _has(o.sql, r"\btz\b")
-          and p.passes_sql(re.sub(r"\b((?:\w+\.)?tz)\b", r"CAST(\1 AS TIMESTAMP)", o.sql))),
+          and p.passes_sql(re.sub(r"\b((?:\w+\.)?tz)\b", r"CAST(\1 AS TIMESTAMP)", o.sql)),
+          fixed="year of a TIMESTAMPTZ counts eras (1 BC is 1) as DuckDB's ICU calendar"),
     # -- constructs the generator tagged --------------------------------------------------------
     Known("star-modifier", "issue 16: SELECT * EXCLUDE (...) / * REPLACE (...) is answered "
           "as SELECT * (the modifier is ignored)", False,
