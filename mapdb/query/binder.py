@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 
+from mapdb.query import catalog as functions_catalog
 from mapdb.query import functions as fn
 from mapdb.query.colname import duckdb_name
 from mapdb.query.expr import Agg, Call, Col, Expr, Lit, SortSpec, WindowFn, conjoin
@@ -980,7 +981,9 @@ class Binder:
         if isinstance(node, exp.Interval):
             return Lit(interval(node, self), INTERVAL)
         if type(node) in _ARITH:
-            return fn.arith(_ARITH[type(node)], sub(node.this), sub(node.expression))
+            op, a, b = _ARITH[type(node)], sub(node.this), sub(node.expression)
+            # (overloads such as date + 1 are the catalog's)
+            return functions_catalog.arith(op, a, b) or fn.arith(op, a, b)
         if isinstance(node, exp.Neg):
             if isinstance(node.this, exp.Literal) and not node.this.is_string and \
                     node.this.this.isdigit():  # -9223372036854775808 is a BIGINT
@@ -1039,7 +1042,9 @@ class Binder:
         if isinstance(node, exp.Nullif):
             return fn.nullif(sub(node.this), sub(node.expression))
         if isinstance(node, exp.TryCast):
-            raise self.error("TRY_CAST is not supported; use CAST", node)
+            err = self.error("", node)
+            return functions_catalog.core.try_cast(
+                sub(node.this), sql_type(node.to, self), (err.position, str(err)))
         if isinstance(node, exp.Cast):
             err = self.error("", node)  # where a runtime error points
             return fn.cast(sub(node.this), sql_type(node.to, self), (err.position, str(err)))
@@ -1102,6 +1107,10 @@ class Binder:
                              "NOT), not inside other expressions", node)
         if isinstance(node, exp.Window):
             return self.window_fn(node, scope, depth)
+        # a function sqlglot parses to a node of its own (sqrt: exp.Sqrt)
+        called = functions_catalog.from_node(node)
+        if called is not None:
+            return functions_catalog.bind(called[0], [sub(a) for a in called[1]])
         raise self.error(f"{node.key.upper()} ({node.sql(dialect='duckdb')[:40]}) is not "
                          "supported", node)
 
@@ -1202,6 +1211,8 @@ class Binder:
             return fn.aggregate(_AGG_NAMES[name], self.agg_arg(args[0], scope, depth))
         if name in ("ifnull",) and len(args) == 2:
             return fn.coalesce([sub(a) for a in args])
+        if functions_catalog.lookup(name) is not None:  # query/catalog/
+            return functions_catalog.bind(name, [sub(a) for a in args])
         raise self.error(f"function {name}() is not supported", node)
 
 

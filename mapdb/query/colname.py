@@ -27,6 +27,8 @@ import re
 
 from sqlglot import exp
 
+from mapdb.errors import QueryError
+
 # DuckDB keywords that are also function names: DuckDB quotes them in names
 # (SELECT keyword_name FROM duckdb_keywords() INTERSECT SELECT function_name FROM
 # duckdb_functions())
@@ -143,6 +145,13 @@ class _Printer:
             return self.count(n)
         if isinstance(n, exp.Anonymous):
             return self.call(n.name, n.expressions)
+        from mapdb.query import catalog  # functions of query/catalog/ with a node of their own
+        if type(n) in catalog.AS_WRITTEN:
+            try:
+                args = catalog.from_node(n)[1]
+            except QueryError:  # (refused: the binder says so, with its position)
+                raise _Unknown from None
+            return self.call(self.written_name(n), args)
         if isinstance(n, _PLAIN_FUNCS):
             return self.call(self.written_name(n), _args(n))
         raise _Unknown

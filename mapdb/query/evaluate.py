@@ -339,6 +339,9 @@ def _call(e: Call, a: list[Value]) -> Value:
         return pc.binary_join_element_wise(*parts, null_handling="emit_null")
     if op == "concat_ws":
         return _concat_ws(*[pc.cast(x, pa.large_string()) for x in a])
+    from mapdb.query import catalog  # (functions of the catalog: query/catalog/)
+    if op in catalog.KERNELS:
+        return catalog.run(e, a)
     raise QueryError(f"internal: no evaluator for {op}")
 
 

@@ -104,6 +104,7 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     exp.Coalesce: "this expressions",
     exp.Nullif: "this expression",
     exp.Cast: "this to",
+    exp.TryCast: "this to",  # (catalog/core.py: NULL where the CAST fails)
     exp.DataType: "this expressions",
     exp.DataTypeParam: "this",
     exp.Round: "this decimals",
@@ -157,6 +158,7 @@ FIXED: dict[tuple[type, str], tuple] = {
     (exp.ConcatWs, "coalesce"): (True,),
     (exp.DPipe, "safe"): (True,),  # || on a NULL is NULL
     (exp.Window, "over"): ("OVER",),
+    (exp.TryCast, "safe"): (True,),  # TRY_CAST: NULL where CAST fails
 }
 
 # the names DuckDB calls these functions by: sqlglot also maps other dialects' names to
@@ -248,7 +250,6 @@ ARGUMENTS: dict[tuple[type, str], str] = {
 
 # how a refused node type is named, when its SQL text would not say it well
 NODES: dict[type, str] = {
-    exp.TryCast: "TRY_CAST (use CAST)",
     exp.Escape: "LIKE ... ESCAPE",
     exp.Lateral: "LATERAL",
     exp.Pivot: "PIVOT / UNPIVOT",
@@ -281,6 +282,8 @@ def check(tree: exp.Expression, sql: str) -> None:
     if not isinstance(tree, QUERIES):
         raise QueryError(f"{tree.key.upper()} statements are not supported; only SELECT is",
                          locate(tree), sql)
+    if not _CATALOG:
+        _with_catalog()
     for node in _nodes(tree):
         allowed = CONSUMED.get(type(node))
         if allowed is None:
@@ -307,6 +310,21 @@ def check(tree: exp.Expression, sql: str) -> None:
                 value[0] if isinstance(value, list) and value and \
                 isinstance(value[0], exp.Expression) else None
             raise QueryError(f"{name} is not supported", locate(shown, node), sql)
+
+
+_CATALOG: list[bool] = []
+
+
+def _with_catalog() -> None:
+    """The nodes the function catalog reads (query/catalog/: sqrt(x) is exp.Sqrt) join
+    the tables, with the arguments, names and fixed values each registers."""
+    from mapdb.query import catalog
+    for cls, (args, called, fixed) in catalog.SYNTAX.items():
+        CONSUMED.setdefault(cls, args)
+        CALLED.setdefault(cls, called)
+        for key, values in fixed.items():
+            FIXED.setdefault((cls, key), values)
+    _CATALOG.append(True)
 
 
 def _nodes(tree: exp.Expression):

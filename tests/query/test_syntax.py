@@ -35,7 +35,8 @@ def test_arguments_are_real():
 def test_functions_have_duckdb_names():
     """A function node the binder consumes lists the names DuckDB calls it by (or is
     syntax, not a call), and each of those names is a DuckDB function."""
-    syntax_only = {exp.And, exp.Or, exp.Case, exp.Cast, exp.Anonymous, exp.Exists}
+    syntax_only = {exp.And, exp.Or, exp.Case, exp.Cast, exp.TryCast, exp.Anonymous,
+                   exp.Exists}
     for t in CONSUMED:
         if issubclass(t, exp.Func):
             assert t in CALLED or t in syntax_only, t.__name__
@@ -92,9 +93,10 @@ def test_fixed_arguments_only_with_duckdb_values():
 
 
 def test_subclasses_are_not_their_parents():
-    """sqlglot's TryCast is a Cast and ConcatWs a Concat: the table is by exact type."""
-    assert exp.TryCast not in CONSUMED and exp.JSONCast not in CONSUMED
-    assert "TRY_CAST" in refusal("SELECT TRY_CAST(x AS INT) FROM t")
+    """sqlglot's JSONCast and TryCast are Casts, ConcatWs a Concat: the table is by exact
+    type (TRY_CAST is consumed in its own right: NULL where the CAST fails)."""
+    assert exp.JSONCast not in CONSUMED and issubclass(exp.JSONCast, exp.Cast)
+    assert CONSUMED[exp.TryCast] == frozenset({"this", "to"})
 
 
 def test_cached_templates_are_checked_and_positions_stay_the_statements():

@@ -1,0 +1,505 @@
+"""Dates and timestamps: differences in calendar units, parts and names, epoch values,
+strftime with DuckDB's format codes, and ``DATE + INTEGER`` (a DATE, as DuckDB). Time zone
+aware timestamps are read in UTC (DuckDB's session time zone in mapdb's tests)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlglot import exp
+
+from mapdb.query import functions as fn
+from mapdb.query.catalog import (
+    arity,
+    constant,
+    kernel,
+    kinds,
+    node,
+    null_result,
+    operator,
+    register,
+)
+from mapdb.query.evaluate import from_numpy
+from mapdb.query.expr import Call, Expr, Lit
+from mapdb.query.types import DATE, FLOAT64, INT64, STRING, TIMESTAMP, QueryError
+
+T = ("date", "timestamp")
+DAY_US = 86_400_000_000
+_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"]
+
+
+def _micros(x: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
+    """Microseconds since the epoch (dates at midnight) and the NULL mask."""
+    if pa.types.is_date(x.type):
+        v = pc.multiply(pc.cast(pc.cast(x, pa.int32()), pa.int64()), DAY_US)
+    else:
+        v = pc.cast(x, pa.int64())
+    nulls = np.asarray(v.is_null().to_numpy(zero_copy_only=False)) if v.null_count else None
+    return np.asarray(pc.fill_null(v, 0).to_numpy(zero_copy_only=False), np.int64), nulls
+
+
+def _either(*masks):
+    out = None
+    for m in masks:
+        if m is not None:
+            out = m if out is None else (out | m)
+    return out
+
+
+def _naive(x: pa.Array) -> pa.Array:
+    """A time zone aware timestamp as its UTC wall time."""
+    if pa.types.is_timestamp(x.type) and x.type.tz is not None:
+        return x.cast(pa.timestamp("us"))
+    return x
+
+
+def _temporal(name: str, args: list[Expr], n: int = 1) -> None:
+    arity(name, args, n)
+    kinds(name, args, *[T] * n)
+
+
+# -- date_diff ---------------------------------------------------------------------------
+
+_UNITS = {"year": "year", "years": "year", "y": "year", "yr": "year", "yrs": "year",
+          "quarter": "quarter", "quarters": "quarter", "month": "month", "months": "month",
+          "mon": "month", "week": "week", "weeks": "week", "w": "week", "day": "day",
+          "days": "day", "d": "day", "dayofmonth": "day", "dow": "day", "doy": "day",
+          "isodow": "day", "dayofweek": "day", "dayofyear": "day", "hour": "hour",
+          "hours": "hour", "h": "hour", "minute": "minute", "minutes": "minute",
+          "min": "minute", "second": "second", "seconds": "second", "s": "second",
+          "sec": "second", "millisecond": "millisecond", "milliseconds": "millisecond",
+          "ms": "millisecond", "microsecond": "microsecond", "microseconds": "microsecond",
+          "us": "microsecond", "decade": "decade", "decades": "decade",
+          "century": "century", "centuries": "century", "millennium": "millennium",
+          "millennia": "millennium", "isoyear": "isoyear"}
+_FIXED = {"microsecond": 1, "millisecond": 1000, "second": 1_000_000,
+          "minute": 60_000_000, "hour": 3_600_000_000, "day": DAY_US}
+
+
+def _date_diff(name: str, args: list[Expr]) -> Expr:
+    arity(name, args, 3)
+    kinds(name, args, "string", T, T)
+    out = null_result(args, INT64)
+    if out is not None:
+        return out
+    unit = str(constant(name, args, 0, "part")).lower()
+    if unit not in _UNITS:
+        raise QueryError(f"{name}(): part {unit!r} is not supported")
+    return Call("date_diff_part", (args[1], args[2]), INT64, _UNITS[unit])
+
+
+register("date_diff", _date_diff, "(VARCHAR part, DATE, DATE) -> BIGINT",
+         "(VARCHAR part, TIMESTAMP, TIMESTAMP) -> BIGINT", aliases=("datediff",),
+         doc="part boundaries crossed from the 2nd to the 3rd argument; part constant",
+         family="datetime")
+
+
+@node(exp.DateDiff, "this expression unit date_part_boundary", "date_diff datediff",
+      as_written=False)
+def _date_diff_node(n):
+    unit = n.args.get("unit")
+    unit = exp.Literal.string(unit.name if unit is not None else "day")
+    return "date_diff", [unit, n.expression, n.this]  # (sqlglot holds them end first)
+
+
+def _ymd(us: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Years and months (1-12) of microsecond timestamps."""
+    d = np.floor_divide(us, DAY_US).astype("datetime64[D]")
+    m = d.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
+    return np.floor_divide(m, 12) + 1970, np.mod(m, 12) + 1
+
+
+@kernel("date_diff_part")
+def _date_diff_kernel(e, a, b):
+    unit = e.param
+    ua, na = _micros(a)
+    ub, nb = _micros(b)
+    if unit in _FIXED:
+        q = _FIXED[unit]
+        out = np.floor_divide(ub, q) - np.floor_divide(ua, q)
+    elif unit == "week":
+        days = np.floor_divide(ub, DAY_US) - np.floor_divide(ua, DAY_US)
+        out = np.sign(days) * (np.abs(days) // 7)
+    elif unit == "isoyear":
+        ya = np.asarray(pc.fill_null(pc.iso_year(_naive(a)), 0).to_numpy(
+            zero_copy_only=False), np.int64)
+        yb = np.asarray(pc.fill_null(pc.iso_year(_naive(b)), 0).to_numpy(
+            zero_copy_only=False), np.int64)
+        out = yb - ya
+    else:
+        ya, ma = _ymd(ua)
+        yb, mb = _ymd(ub)
+        if unit == "month":
+            out = (yb * 12 + mb) - (ya * 12 + ma)
+        elif unit == "quarter":
+            out = (yb * 4 + (mb - 1) // 3) - (ya * 4 + (ma - 1) // 3)
+        else:
+            q = {"year": 1, "decade": 10, "century": 100, "millennium": 1000}[unit]
+            if q == 1:
+                out = yb - ya
+            elif q == 10:
+                out = yb // 10 - ya // 10
+            else:  # (centuries and millennia start at year 1: 2000 is in the 20th)
+                out = (yb - 1) // q - (ya - 1) // q
+    return from_numpy(out.astype(np.int64), _either(na, nb))
+
+
+# -- date arithmetic -------------------------------------------------------------------
+
+@operator
+def _date_plus_integer(op: str, a: Expr, b: Expr) -> Expr | None:
+    """DATE + INTEGER, INTEGER + DATE, DATE - INTEGER: a DATE (days)."""
+    if op == "add" and a.type.kind in ("int", "null") and b.type.kind == "date":
+        a, b = b, a
+    if op in ("add", "sub") and a.type.kind == "date" and b.type.kind in ("int", "null"):
+        if any(isinstance(x, Lit) and x.value is None for x in (a, b)):
+            return Lit(None, DATE)
+        return Call("date_add_days", (a, b if b.type.arrow == INT64.arrow else
+                                      Call("cast", (b,), INT64)), DATE, op == "sub")
+    return None
+
+
+@kernel("date_add_days")
+def _date_add_days(e, d, k):
+    days = pc.cast(pc.cast(d, pa.int32()), pa.int64())
+    out = pc.subtract_checked(days, k) if e.param else pc.add_checked(days, k)
+    return pc.cast(pc.cast(out, pa.int32()), pa.date32())
+
+
+def _date_add(name: str, args: list[Expr]) -> Expr:
+    arity(name, args, 2)
+    from mapdb.query import catalog
+    return catalog.arith("add", args[0], args[1]) or fn.arith("add", args[0], args[1])
+
+
+@node(exp.DateAdd, "this expression", "date_add")
+def _date_add_node(n):
+    if n.args.get("unit") is not None:
+        raise QueryError("date_add() with a unit is not supported")
+    return "date_add", [n.this, n.expression]
+
+
+register("date_add", _date_add, "(DATE, INTERVAL) -> TIMESTAMP", "(DATE, INTEGER) -> DATE",
+         "(TIMESTAMP, INTERVAL) -> TIMESTAMP", doc="as `+`", family="datetime")
+
+
+def _last_day(name: str, args: list[Expr]) -> Expr:
+    _temporal(name, args)
+    return null_result(args, DATE) or Call("last_day", (args[0],), DATE)
+
+
+register("last_day", _last_day, "(DATE) -> DATE", "(TIMESTAMP) -> DATE", family="datetime")
+node(exp.LastDay, "this", "last_day")(lambda n: ("last_day", [n.this]))
+
+
+@kernel("last_day")
+def _last_day_kernel(e, x):
+    us, nulls = _micros(x)
+    m = np.floor_divide(us, DAY_US).astype("datetime64[D]").astype("datetime64[M]")
+    last = (m + np.timedelta64(1, "M")).astype("datetime64[D]").astype(np.int64) - 1
+    return from_numpy(last.astype(np.int32), nulls).cast(pa.date32())
+
+
+def _make_date(name: str, args: list[Expr]) -> Expr:
+    arity(name, args, 3)
+    kinds(name, args, "int", "int", "int")
+    out = null_result(args, DATE)
+    if out is not None:
+        return out
+    return Call("make_date", tuple(a if a.type.arrow == INT64.arrow else
+                                   Call("cast", (a,), INT64) for a in args), DATE)
+
+
+register("make_date", _make_date, "(BIGINT year, BIGINT month, BIGINT day) -> DATE",
+         doc="an invalid date is an error; years 1 to 9999", family="datetime")
+node(exp.DateFromParts, "year month day", "make_date")(
+    lambda n: ("make_date", [n.args["year"], n.args["month"],
+                                                 n.args["day"]]))
+
+
+@kernel("make_date")
+def _make_date_kernel(e, y, m, d):
+    epoch = _dt.date(1970, 1, 1)
+
+    def one(a, b, c):
+        try:
+            return (_dt.date(a, b, c) - epoch).days
+        except (ValueError, OverflowError):
+            raise QueryError(f"Date out of range: {a}-{b}-{c} (DuckDB: Conversion "
+                             "Error)") from None
+    rows = zip(y.to_pylist(), m.to_pylist(), d.to_pylist(), strict=True)
+    return pa.array([None if None in r else one(*r) for r in rows],
+                    pa.int32()).cast(pa.date32())
+
+
+# -- parts and names ---------------------------------------------------------------------
+
+def _names(op: str):
+    def bind(name: str, args: list[Expr]) -> Expr:
+        _temporal(name, args)
+        return null_result(args, STRING) or Call(op, (args[0],), STRING)
+    register(op, bind, "(DATE) -> VARCHAR", "(TIMESTAMP) -> VARCHAR", doc="in English",
+             family="datetime")
+
+
+_names("dayname")
+_names("monthname")
+node(exp.Dayname, "this", "dayname")(lambda n: ("dayname", [n.this]))
+node(exp.Monthname, "this", "monthname")(lambda n: ("monthname", [n.this]))
+kernel("dayname")(lambda e, x: pc.take(pa.array(_DAYS, pa.large_string()),
+                                       pc.day_of_week(_naive(x))))
+kernel("monthname")(lambda e, x: pc.take(pa.array(_MONTHS, pa.large_string()),
+                                         pc.subtract(pc.month(_naive(x)), 1)))
+
+
+def _part(field: str, name: str, *aliases: str, cls=None):
+    def bind(n: str, args: list[Expr]) -> Expr:
+        _temporal(n, args)
+        return fn.extract(field, args[0])
+    register(name, bind, "(DATE) -> BIGINT", "(TIMESTAMP) -> BIGINT", aliases=aliases,
+             family="datetime")
+    if cls is not None:
+        node(cls, "this", name)(lambda nd: (name, [nd.this]))
+
+
+_part("day", "dayofmonth", cls=exp.DayOfMonth)
+_part("dow", "weekday")
+_part("hour", "hour", cls=exp.Hour)
+_part("minute", "minute", cls=exp.Minute)
+_part("second", "second", cls=exp.Second)
+_part("millisecond", "millisecond")
+_part("microsecond", "microsecond")
+_part("isoyear", "isoyear")
+_part("isodow", "isodow", cls=exp.DayOfWeekIso)
+_part("week", "weekofyear", cls=exp.WeekOfYear)
+
+
+def _yearweek(name: str, args: list[Expr]) -> Expr:
+    _temporal(name, args)
+    return null_result(args, INT64) or Call("yearweek", (args[0],), INT64)
+
+
+register("yearweek", _yearweek, "(DATE) -> BIGINT", "(TIMESTAMP) -> BIGINT",
+         doc="ISO year * 100 + ISO week", family="datetime")
+kernel("yearweek")(lambda e, x: pc.add(pc.multiply(pc.cast(pc.iso_year(_naive(x)),
+                                                            pa.int64()), 100),
+                                       pc.cast(pc.iso_week(_naive(x)), pa.int64())))
+
+
+def _epoch(name: str, args: list[Expr]) -> Expr:
+    _temporal(name, args)
+    return null_result(args, FLOAT64) or Call("epoch_seconds", (args[0],), FLOAT64)
+
+
+@kernel("epoch_seconds")
+def _epoch_seconds(e, x):
+    us, nulls = _micros(x)
+    return from_numpy(us / 1e6, nulls)
+
+
+register("epoch", _epoch, "(DATE) -> DOUBLE", "(TIMESTAMP) -> DOUBLE", doc="seconds",
+         family="datetime")
+node(exp.TimeToUnix, "this", "epoch")(lambda n: ("epoch", [n.this]))
+
+
+def _epoch_unit(op: str, q: int):
+    def bind(name: str, args: list[Expr]) -> Expr:
+        arity(name, args, 1)
+        kinds(name, args, (*T, "int"))
+        x = args[0]
+        if x.type.kind == "int":
+            if op != "epoch_ms":
+                raise QueryError(f"{name}() of an integer is not supported")
+            return null_result(args, TIMESTAMP) or Call(
+                "epoch_ms_to_timestamp", (x if x.type.arrow == INT64.arrow else
+                                          Call("cast", (x,), INT64),), TIMESTAMP)
+        return null_result(args, INT64) or Call("epoch_unit", (x,), INT64, q)
+    sigs = ["(DATE) -> BIGINT", "(TIMESTAMP) -> BIGINT"]
+    if op == "epoch_ms":
+        sigs.append("(BIGINT) -> TIMESTAMP")
+    register(op, bind, *sigs, doc={1000: "milliseconds", 1: "microseconds"}[q],
+             family="datetime")
+
+
+_epoch_unit("epoch_ms", 1000)
+_epoch_unit("epoch_us", 1)
+
+
+@node(exp.UnixToTime, "this scale", "epoch_ms to_timestamp")
+def _unix_node(n):
+    scale = n.args.get("scale")
+    if scale is not None and scale.name == "3":
+        return "epoch_ms", [n.this]
+    raise QueryError("to_timestamp() is not supported")
+
+
+@kernel("epoch_unit")
+def _epoch_unit_kernel(e, x):
+    us, nulls = _micros(x)
+    return from_numpy(np.floor_divide(us, e.param), nulls)
+
+
+kernel("epoch_ms_to_timestamp")(lambda e, x: pc.multiply_checked(x, 1000).cast(
+    pa.timestamp("us")))
+
+
+# -- strftime ---------------------------------------------------------------------------
+
+def _strftime(name: str, args: list[Expr]) -> Expr:
+    arity(name, args, 2)
+    if args[0].type.kind == "string" and args[1].type.kind in T:
+        args = [args[1], args[0]]  # strftime(format, value): DuckDB takes both orders
+    kinds(name, args, T, "string")
+    out = null_result(args, STRING)
+    if out is not None:
+        return out
+    fmt = constant(name, args, 1, "format")
+    if fmt == "":
+        raise QueryError(f"{name}(): the format is empty (DuckDB: Invalid Input Error)")
+    return Call("strftime", (args[0],), STRING, tuple(_parse_format(fmt)))
+
+
+register("strftime", _strftime, "(DATE, VARCHAR format) -> VARCHAR",
+         "(TIMESTAMP, VARCHAR format) -> VARCHAR",
+         doc="DuckDB's codes: %Y %y %G %m %d %H %I %M %S %f %g %n %j %a %A %b %B %w %u %p "
+             "%U %W %V %z %Z %c %x %X %% (and %-d, %-m ... unpadded); format constant",
+         family="datetime")
+
+
+@node(exp.TimeToStr, "this format", "strftime")
+def _strftime_node(n):
+    fmt = n.args["format"]
+    if isinstance(fmt, exp.Literal) and fmt.is_string and fmt.this == "None":
+        # (sqlglot parses strftime(d, '') with the format 'None': the two are one here)
+        raise QueryError("strftime(): the format 'None' (or '') is not supported")
+    return "strftime", [n.this, fmt]
+
+
+_CODES = set("YyGmdHIMSfgnjaAbBwupUWVzZ%")
+_PADDED = {"m": 2, "d": 2, "H": 2, "I": 2, "M": 2, "S": 2, "j": 3, "y": 2, "U": 2, "W": 2,
+           "V": 2}
+
+
+def _parse_format(fmt: str) -> list[str]:
+    """The format as literal text and codes ('%Y', '%-d')."""
+    out, i, text = [], 0, ""
+    while i < len(fmt):
+        c = fmt[i]
+        if c != "%":
+            text += c
+            i += 1
+            continue
+        code = fmt[i + 1:i + 2]
+        if code == "-":
+            code = "-" + fmt[i + 2:i + 3]
+        if code in ("c", "x", "X"):
+            expand = {"c": "%Y-%m-%d %H:%M:%S", "x": "%Y-%m-%d", "X": "%H:%M:%S"}[code]
+            if text:
+                out.append(text)
+                text = ""
+            out += _parse_format(expand)
+            i += 2
+            continue
+        if code.lstrip("-") not in _CODES or code in ("-", "-%") or (
+                code.startswith("-") and code[1] not in _PADDED):
+            raise QueryError(f"strftime(): format code %{code} is not supported")
+        if text:
+            out.append(text)
+            text = ""
+        out.append("%" + code)
+        i += len(code) + 1
+    if text:
+        out.append(text)
+    return out
+
+
+def _digits(v: pa.Array, width: int) -> pa.Array:
+    s = pc.cast(v, pa.large_string())
+    if width <= 1:
+        return s
+    neg = pc.less(v, 0)
+    padded = pc.utf8_lpad(pc.cast(pc.abs(v), pa.large_string()), width=width, padding="0")
+    minus = pc.binary_join_element_wise(pa.scalar("-", pa.large_string()), padded,
+                                        pa.scalar("", pa.large_string()))
+    return pc.if_else(neg, minus, padded)
+
+
+def _mod(a, n: int):
+    """a mod n for non-negative integers."""
+    return pc.subtract(a, pc.multiply(pc.divide(a, n), n))
+
+
+@kernel("strftime")
+def _strftime_kernel(e, x):
+    x = _naive(x)
+    ts = pc.cast(x, pa.timestamp("us")) if pa.types.is_date(x.type) else x
+    i64 = lambda a: pc.cast(a, pa.int64())  # noqa: E731
+    parts: list = []
+    cache: dict = {}
+
+    def get(k):
+        if k not in cache:
+            cache[k] = {
+                "Y": lambda: i64(pc.year(ts)), "m": lambda: i64(pc.month(ts)),
+                "d": lambda: i64(pc.day(ts)), "H": lambda: i64(pc.hour(ts)),
+                "M": lambda: i64(pc.minute(ts)), "S": lambda: i64(pc.second(ts)),
+                "j": lambda: i64(pc.day_of_year(ts)),
+                "G": lambda: i64(pc.iso_year(ts)), "V": lambda: i64(pc.iso_week(ts)),
+                "w": lambda: i64(pc.day_of_week(ts, count_from_zero=True, week_start=7)),
+                "u": lambda: i64(pc.day_of_week(ts, count_from_zero=False, week_start=1)),
+                "f": lambda: pc.add(pc.multiply(i64(pc.millisecond(ts)), 1000),
+                                    i64(pc.microsecond(ts))),
+            }[k]()
+        return cache[k]
+
+    for p in e.param:
+        if not p.startswith("%"):
+            parts.append(pa.scalar(p, pa.large_string()))
+            continue
+        code = p[1:]
+        bare = code.startswith("-")
+        c = code.lstrip("-")
+        width = 1 if bare else _PADDED.get(c, 1)
+        if c in "YmdHMSjGVwu":
+            v = get(c)
+            parts.append(_digits(v, 4 if c in "YG" and not bare else width))
+        elif c == "y":
+            parts.append(_digits(pc.subtract(get("Y"), pc.multiply(
+                pc.floor(pc.divide(pc.cast(get("Y"), pa.float64()), 100.0)).cast(
+                    pa.int64()), 100)), width))
+        elif c == "I":  # 12, 1, ... 11
+            parts.append(_digits(pc.add(_mod(pc.add(get("H"), 11), 12), 1), width))
+        elif c == "p":
+            parts.append(pc.if_else(pc.less(get("H"), 12), pa.scalar("AM", pa.large_string()),
+                                    pa.scalar("PM", pa.large_string())))
+        elif c in "fgn":
+            us = get("f")
+            v = {"f": us, "g": pc.divide(us, 1000), "n": pc.multiply(us, 1000)}[c]
+            parts.append(_digits(v, {"f": 6, "g": 3, "n": 9}[c]))
+        elif c in "aA":
+            names = pa.array([n[:3] if c == "a" else n for n in _DAYS], pa.large_string())
+            parts.append(pc.take(names, pc.day_of_week(ts)))
+        elif c in "bB":
+            names = pa.array([n[:3] if c == "b" else n for n in _MONTHS], pa.large_string())
+            parts.append(pc.take(names, pc.subtract(pc.month(ts), 1)))
+        elif c in "UW":  # C's week of the year, from Sunday (%U) or Monday (%W)
+            wd = get("w") if c == "U" else _mod(pc.add(get("w"), 6), 7)
+            doy0 = pc.subtract(get("j"), 1)
+            parts.append(_digits(pc.divide(pc.subtract(pc.add(doy0, 7), wd), 7), width))
+        elif c == "z":
+            parts.append(pa.scalar("+00", pa.large_string()))
+        elif c == "Z":
+            parts.append(pa.scalar("", pa.large_string()))
+        elif c == "%":
+            parts.append(pa.scalar("%", pa.large_string()))
+    if not parts:
+        return pc.if_else(pc.is_valid(ts), pa.scalar("", pa.large_string()),
+                          pa.scalar(None, pa.large_string()))
+    valid = pc.is_valid(ts)
+    out = pc.binary_join_element_wise(*parts, pa.scalar("", pa.large_string()))
+    return pc.if_else(valid, out, pa.scalar(None, pa.large_string()))

@@ -1,0 +1,308 @@
+"""Text functions. Positions and lengths count Unicode code points, as DuckDB's do; NULL in,
+NULL out. Arrow's kernels where an argument that shapes the work (characters to trim, a
+count, a pattern) is a constant; otherwise row by row in Python."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlglot import exp
+
+from mapdb.query import functions as fn
+from mapdb.query.catalog import arity, kernel, kinds, node, null_result, register
+from mapdb.query.expr import Call, Expr, Lit
+from mapdb.query.types import BOOL, INT64, STRING, QueryError, SqlType
+
+INT32 = SqlType("int", arrow=pa.int32())
+
+
+def rowwise(f, arrays: list[pa.Array], t: pa.DataType) -> pa.Array:
+    """``f`` over the rows of ``arrays`` (NULL where any argument is NULL)."""
+    cols = [a.to_pylist() for a in arrays]
+    return pa.array([None if any(v is None for v in row) else f(*row)
+                     for row in zip(*cols, strict=True)], t)
+
+
+def _int(x: Expr) -> Expr:
+    """An integer argument as BIGINT."""
+    if x.type.kind == "int" and x.type.arrow != INT64.arrow:
+        return Call("cast", (x,), INT64)
+    return x
+
+
+def simple(op: str, arg_kinds: tuple, result: SqlType, *signatures: str,
+           aliases=(), doc: str = "", n_min: int | None = None):
+    """Register ``op`` whose arguments are checked by kind, integers made BIGINT, and a
+    NULL constant argument gives NULL."""
+    def bind(name: str, args: list[Expr]) -> Expr:
+        arity(name, args, len(arg_kinds) if n_min is None else n_min, len(arg_kinds))
+        kinds(name, args, *arg_kinds)
+        out = null_result(args, result)
+        if out is not None:
+            return out
+        return Call(op, tuple(_int(a) for a in args), result)
+    register(op, bind, *signatures, aliases=aliases, doc=doc, family="string")
+    return bind
+
+
+S, N = "string", "int"
+
+
+# -- trim ------------------------------------------------------------------------------
+
+def _trim(op: str):
+    def bind(name: str, args: list[Expr]) -> Expr:
+        arity(name, args, 1, 2)
+        kinds(name, args, S, S)
+        out = null_result(args, STRING)
+        if out is not None:
+            return out
+        if len(args) == 1:
+            return Call(op, (args[0],), STRING, " ")  # DuckDB trims spaces only
+        if isinstance(args[1], Lit):
+            return Call(op, (args[0],), STRING, args[1].value)
+        return Call(op + "_chars", tuple(args), STRING)
+    register(op, bind, "(VARCHAR) -> VARCHAR", "(VARCHAR, VARCHAR characters) -> VARCHAR",
+             doc="without characters: spaces", family="string")
+
+
+for _op in ("trim", "ltrim", "rtrim"):
+    _trim(_op)
+
+
+@node(exp.Trim, "this expression position", "trim ltrim rtrim", as_written=False)
+def _trim_node(n):
+    pos = (n.args.get("position") or "").upper()
+    name = {"LEADING": "ltrim", "TRAILING": "rtrim"}.get(pos, "trim")
+    return name, [n.this] + ([n.expression] if n.expression is not None else [])
+
+
+_ARROW_TRIM = {"trim": pc.utf8_trim, "ltrim": pc.utf8_ltrim, "rtrim": pc.utf8_rtrim}
+_PY_TRIM = {"trim": str.strip, "ltrim": str.lstrip, "rtrim": str.rstrip}
+
+
+@kernel("trim", "ltrim", "rtrim")
+def _trim_kernel(e, s):
+    if e.param == "":
+        return s
+    return _ARROW_TRIM[e.op](s, characters=e.param)
+
+
+@kernel("trim_chars", "ltrim_chars", "rtrim_chars")
+def _trim_chars(e, s, chars):
+    f = _PY_TRIM[e.op[:-6]]
+    return rowwise(lambda a, c: f(a, c) if c else a, [s, chars], pa.large_string())
+
+
+# -- replace, split_part, positions ---------------------------------------------------
+
+def _replace(name: str, args: list[Expr]) -> Expr:
+    arity(name, args, 3)
+    kinds(name, args, S, S, S)
+    out = null_result(args, STRING)
+    if out is not None:
+        return out
+    if isinstance(args[1], Lit) and isinstance(args[2], Lit):
+        return Call("replace", (args[0],), STRING, (args[1].value, args[2].value))
+    return Call("replace_rows", tuple(args), STRING)
+
+
+register("replace", _replace, "(VARCHAR, VARCHAR from, VARCHAR to) -> VARCHAR",
+         doc="every occurrence; an empty `from` changes nothing", family="string")
+node(exp.Replace, "this expression replacement", "replace")(
+    lambda n: ("replace", [n.this, n.expression, n.args["replacement"]]))
+
+
+@kernel("replace")
+def _replace_kernel(e, s):
+    old, new = e.param
+    if old == "":
+        return s
+    return pc.replace_substring(s, old, new)
+
+
+@kernel("replace_rows")
+def _replace_rows(e, s, old, new):
+    return rowwise(lambda a, o, n: a.replace(o, n) if o else a, [s, old, new],
+                   pa.large_string())
+
+
+def _split_part(s: str, sep: str, i: int) -> str:
+    parts = s.split(sep) if sep else list(s)
+    if i == 0:
+        return ""
+    if i < 0:
+        i = len(parts) + i + 1
+        if i <= 0:
+            return ""
+    return parts[i - 1] if i <= len(parts) else ""
+
+
+simple("split_part", (S, S, N), STRING, "(VARCHAR, VARCHAR separator, BIGINT index) -> "
+       "VARCHAR", doc="1-based; negative counts from the end; '' out of range")
+node(exp.SplitPart, "this delimiter part_index", "split_part")(
+    lambda n: ("split_part", [n.this, n.args["delimiter"],
+                                              n.args["part_index"]]))
+kernel("split_part")(lambda e, s, sep, i: rowwise(_split_part, [s, sep, i],
+                                                   pa.large_string()))
+
+simple("strpos", (S, S), INT64, "(VARCHAR, VARCHAR needle) -> BIGINT",
+       aliases=("instr", "position"), doc="1-based, 0 when absent")
+
+
+@node(exp.StrPosition, "this substr position occurrence", "strpos instr position")
+def _strpos_node(n):
+    if n.args.get("position") is not None or n.args.get("occurrence") is not None:
+        raise QueryError("strpos() with a start position is not supported")
+    return "strpos", [n.this, n.args["substr"]]
+
+
+kernel("strpos")(lambda e, s, sub: rowwise(lambda a, b: a.find(b) + 1, [s, sub], pa.int64()))
+
+
+def _predicate(op: str, aliases=()):
+    def bind(name: str, args: list[Expr]) -> Expr:
+        arity(name, args, 2)
+        kinds(name, args, S, S)
+        out = null_result(args, BOOL)
+        if out is not None:
+            return out
+        if isinstance(args[1], Lit):
+            return Call(op, (args[0],), BOOL, args[1].value)
+        return Call(op + "_rows", tuple(args), BOOL)
+    register(op, bind, "(VARCHAR, VARCHAR) -> BOOLEAN", aliases=aliases, family="string")
+
+
+_PREDICATES = {"starts_with": (pc.starts_with, str.startswith, ("prefix",), exp.StartsWith),
+               "ends_with": (pc.ends_with, str.endswith, ("suffix",), exp.EndsWith),
+               "contains": (pc.match_substring, str.__contains__, (), exp.Contains)}
+for _op, (_arrow, _py, _aliases, _cls) in _PREDICATES.items():
+    _predicate(_op, _aliases)
+    kernel(_op)(lambda e, s, _arrow=_arrow: _arrow(s, pattern=e.param))
+    kernel(_op + "_rows")(lambda e, s, p, _py=_py: rowwise(_py, [s, p], pa.bool_()))
+    node(_cls, "this expression", _op)(lambda n, _op=_op: (_op, [n.this, n.expression]))
+
+
+# -- left, right, pad, repeat, reverse -----------------------------------------------
+
+_MAX_LENGTH = 4294967295  # DuckDB: a longer count is an Out of Range Error
+
+
+def _count(k: int) -> int:
+    if abs(k) > _MAX_LENGTH:
+        raise QueryError(f"Substring length {k} outside of supported range (DuckDB: Out "
+                         "of Range Error)")
+    return k
+
+
+def _left(s: str, k: int) -> str:
+    return s[:_count(k)]
+
+
+def _right(s: str, k: int) -> str:
+    k = _count(k)
+    return s[-k:] if k != 0 else ""
+
+
+simple("left", (S, N), STRING, "(VARCHAR, BIGINT count) -> VARCHAR",
+       doc="a negative count drops that many from the end")
+simple("right", (S, N), STRING, "(VARCHAR, BIGINT count) -> VARCHAR",
+       doc="a negative count drops that many from the start")
+node(exp.Left, "this expression", "left")(lambda n: ("left", [n.this, n.expression]))
+node(exp.Right, "this expression", "right")(lambda n: ("right", [n.this, n.expression]))
+kernel("left")(lambda e, s, k: rowwise(_left, [s, k], pa.large_string()))
+kernel("right")(lambda e, s, k: rowwise(_right, [s, k], pa.large_string()))
+
+
+def _pad(left: bool):
+    def pad(s: str, k: int, fill: str) -> str:
+        if k <= len(s):
+            return s[:max(k, 0)]
+        if not fill:
+            raise QueryError(f"Insufficient padding in {'LPAD' if left else 'RPAD'} "
+                             "(DuckDB: Invalid Input Error)")
+        need = k - len(s)
+        p = (fill * (need // len(fill) + 1))[:need]
+        return p + s if left else s + p
+    return pad
+
+
+simple("lpad", (S, N, S), STRING, "(VARCHAR, BIGINT length, VARCHAR fill) -> VARCHAR",
+       doc="longer strings are cut to length")
+simple("rpad", (S, N, S), STRING, "(VARCHAR, BIGINT length, VARCHAR fill) -> VARCHAR",
+       doc="longer strings are cut to length")
+node(exp.Pad, "this expression fill_pattern is_left", "lpad rpad")(
+    lambda n: ("lpad" if n.args.get("is_left") else "rpad",
+                         [n.this, n.expression, n.args.get("fill_pattern")]))
+kernel("lpad")(lambda e, s, k, f: rowwise(_pad(True), [s, k, f], pa.large_string()))
+kernel("rpad")(lambda e, s, k, f: rowwise(_pad(False), [s, k, f], pa.large_string()))
+
+simple("repeat", (S, N), STRING, "(VARCHAR, BIGINT count) -> VARCHAR")
+node(exp.Repeat, "this times", "repeat")(lambda n: ("repeat", [n.this, n.args["times"]]))
+kernel("repeat")(lambda e, s, k: rowwise(lambda a, c: a * max(c, 0), [s, k],
+                                         pa.large_string()))
+
+simple("reverse", (S,), STRING, "(VARCHAR) -> VARCHAR", doc="by code point")
+node(exp.Reverse, "this", "reverse")(lambda n: ("reverse", [n.this]))
+kernel("reverse")(lambda e, s: pc.utf8_reverse(s))
+
+
+# -- characters and codes ----------------------------------------------------------------
+
+simple("ascii", (S,), INT32, "(VARCHAR) -> INTEGER", doc="the first code point; 0 for ''")
+node(exp.Ascii, "this", "ascii")(lambda n: ("ascii", [n.this]))
+kernel("ascii")(lambda e, s: rowwise(lambda a: ord(a[0]) if a else 0, [s], pa.int32()))
+
+
+def _chr(c: int) -> str:
+    if not 0 <= c <= 0x10FFFF or 0xD800 <= c <= 0xDFFF:
+        raise QueryError(f"Invalid UTF8 Codepoint {c} (DuckDB: Invalid Input Error)")
+    return chr(c)
+
+
+simple("chr", (N,), STRING, "(INTEGER) -> VARCHAR", doc="an invalid code point is an error")
+node(exp.Chr, "expressions charset", "chr")(lambda n: ("chr", list(n.expressions)))
+kernel("chr")(lambda e, c: rowwise(_chr, [c], pa.large_string()))
+
+simple("md5", (S,), STRING, "(VARCHAR) -> VARCHAR", doc="hex digest of the UTF-8 bytes")
+node(exp.MD5, "this", "md5")(lambda n: ("md5", [n.this]))
+kernel("md5")(lambda e, s: rowwise(lambda a: hashlib.md5(a.encode()).hexdigest(), [s],
+                                   pa.large_string()))
+
+simple("strlen", (S,), INT64, "(VARCHAR) -> BIGINT", doc="bytes of the UTF-8 text")
+kernel("strlen")(lambda e, s: pc.cast(pc.binary_length(s), pa.int64()))
+
+
+# -- functions the binder binds itself (here too: their other spellings arrive here) ---
+
+def _builtin(name: str, bind, *signatures: str, aliases=(), doc: str = ""):
+    register(name, bind, *signatures, aliases=aliases, doc=doc, builtin=True,
+             family="string")
+
+
+def _one(f):
+    def bind(name: str, args: list[Expr]) -> Expr:
+        arity(name, args, 1)
+        return f(args[0])
+    return bind
+
+
+def _substring(name: str, args: list[Expr]) -> Expr:
+    arity(name, args, 2, 3)
+    return fn.substring(args[0], args[1], args[2] if len(args) > 2 else None)
+
+
+_builtin("lower", _one(lambda x: fn.string_fn("lower", x)), "(VARCHAR) -> VARCHAR",
+         aliases=("lcase",))
+_builtin("upper", _one(lambda x: fn.string_fn("upper", x)), "(VARCHAR) -> VARCHAR",
+         aliases=("ucase",))
+_builtin("length", _one(fn.length), "(VARCHAR) -> BIGINT",
+         aliases=("len", "char_length", "character_length"), doc="code points")
+_builtin("substring", _substring, "(VARCHAR, BIGINT start[, BIGINT length]) -> VARCHAR",
+         aliases=("substr",), doc="start and length constant")
+_builtin("concat", lambda name, args: fn.concat(args, "concat"), "(any, ...) -> VARCHAR",
+         doc="NULL reads as ''")
+_builtin("concat_ws", lambda name, args: fn.concat_ws(args),
+         "(VARCHAR separator, any, ...) -> VARCHAR", doc="NULLs skipped")

@@ -1,0 +1,267 @@
+"""The function catalog (mapdb/query/catalog/, issue 17) against DuckDB: every family's
+functions over a table with NULLs and edge values (NaN, +-inf, -0.0, empty and unicode
+strings, dates at the ends of the calendar), on plain and dictionary columns, through both
+paths; errors where DuckDB errors; and the catalog's own invariants (its syntax entries,
+its kernels' op names, the docs table)."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import pathlib
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+import mapdb
+from mapdb.errors import QueryError
+from mapdb.query import catalog
+
+from .compare import same_value
+
+TS = datetime.datetime
+D = datetime.date
+
+T = pa.table({
+    "id": pa.array(range(10), pa.int64()),
+    "x": [1.5, -2.5, None, 0.0, float("nan"), 1e10, float("inf"), -0.0, 0.1, -1e-300],
+    "h": pa.array([1.5, -2.5, None, 0.0, float("nan"), 3.25, float("-inf"), -0.0, 0.5, 7.0],
+                  pa.float32()),
+    "i": pa.array([7, -7, None, 0, 3, 2**40, -(2**62), 1, 100, -1], pa.int64()),
+    "k": pa.array([2, -1, 0, None, 5, 1, 3, 10, -3, 4], pa.int32()),
+    "m": pa.array([decimal.Decimal(v) if v is not None else None for v in
+                   ("1.25", "-1.25", None, "0.00", "99.99", "-0.01", "0.50", "-0.50", "12.34",
+                    "-99.99")], pa.decimal128(6, 2)),
+    "s": ["  ab  ", "a,b,c", None, "", "héllo wörld", "xxhixx", "Hello", "a\nb", "€uro",
+          "a,,b,"],
+    "p": ["a", ",", "x", None, "l", "x", "", "\n", "€", ","],
+    "d": pa.array([D(2024, 1, 31), D(1969, 12, 31), None, D(2000, 2, 29), D(1, 1, 1),
+                   D(9999, 12, 30), D(2024, 12, 30), D(2021, 1, 1), D(1970, 1, 1),
+                   D(2023, 3, 31)]),
+    "ts": pa.array([TS(2024, 1, 31, 13, 4, 5, 123456), None,
+                    TS(1969, 12, 31, 23, 59, 59, 999500), TS(2000, 2, 29),
+                    TS(2024, 12, 30, 0, 0, 1), TS(2021, 1, 1, 12), TS(1, 1, 1),
+                    TS(2024, 2, 29, 23, 59, 59), TS(1970, 1, 1, 0, 0, 0, 1),
+                    TS(2023, 7, 4, 7, 30)], pa.timestamp("us")),
+})
+
+MATH = [
+    "ceil(x), floor(x), trunc(x), ceiling(x)",
+    "ceil(h), floor(h), trunc(h)",
+    "ceil(m), floor(m), trunc(m)",
+    "ceil(i), floor(i), trunc(i), trunc(k), ceil(k)",
+    "sqrt(x), cbrt(x), ln(x), log(x), log2(x), log10(x), exp(x)",
+    "sqrt(i), cbrt(m), ln(k), log(h), exp(k)",
+    "log(2, x), log(i, 8), log(k, m)",
+    "power(x, 2), pow(i, 0.5), power(2, k), power(m, k), power(x, h)",
+    "sign(x), sign(h), sign(i), sign(m), sign(k)",
+    "mod(i, 3), mod(x, 2), mod(m, 0.3), mod(k, 4)",
+    "greatest(x, i), least(x, i), greatest(k, m, 2), least(k, i, NULL)",
+    "greatest(x, h), least(x, h, 0), greatest(x, NULL), least(NULL, NULL, x)",
+    "greatest(s, p), least(s, p), greatest(d, ts), least(d, DATE '2000-01-01')",
+    "pi(), even(x), even(i), even(m), even(k)",
+    "isnan(x), isinf(x), isfinite(x), isnan(i), isinf(m), isfinite(k)",
+    "degrees(x), radians(x), sin(x), cos(x), tan(x), atan(x), atan2(x, 1), atan2(i, x)",
+    "sqrt(NULL), ceil(NULL), sign(NULL), power(NULL, 2), log(NULL, 2), greatest(NULL, 1)",
+    "round(sqrt(abs(x)) * 100) / 100, floor(log10(abs(i) + 1)), ceil(x) + floor(m)",
+]
+
+STRING = [
+    "trim(s), ltrim(s), rtrim(s), trim(s, 'x'), ltrim(s, 'ax '), rtrim(s, p)",
+    "trim(s, p), trim(BOTH 'x' FROM s), trim(LEADING 'x' FROM s), trim(TRAILING 'x' FROM s)",
+    "replace(s, 'a', 'Z'), replace(s, p, '!'), replace(s, '', 'q'), replace(s, 'l', '')",
+    "split_part(s, ',', 2), split_part(s, p, 1), split_part(s, ',', -1), "
+    "split_part(s, '', 2), split_part(s, ',', 0), split_part(s, ',', k)",
+    "strpos(s, 'l'), instr(s, p), strpos(s, ''), strpos(s, 'ö')",
+    "starts_with(s, 'x'), ends_with(s, p), contains(s, 'b'), prefix(s, 'a'), "
+    "suffix(s, 'c'), contains(s, p), starts_with(s, p)",
+    "left(s, 2), right(s, 2), left(s, -1), right(s, -1), left(s, k), right(s, k)",
+    "lpad(s, 8, '*'), rpad(s, 3, 'ab'), lpad(s, k, '-'), rpad(s, 12, 'é!')",
+    "reverse(s), repeat(s, 2), repeat(s, k), ascii(s), lcase(s), ucase(s)",
+    "chr(k + 65), chr(233), md5(s), strlen(s), length(s), len(s)",
+    "trim(NULL), replace(s, NULL, 'a'), left(s, NULL), lpad(NULL, 3, 'x'), md5(NULL)",
+    "upper(trim(s)) || lpad(CAST(k AS VARCHAR), 3, '0'), length(replace(s, 'l', ''))",
+]
+
+REGEXP = [
+    "regexp_matches(s, 'a.'), regexp_matches(s, 'A', 'i'), s ~ '^x', "
+    "regexp_matches(s, 'a.b'), regexp_matches(s, '^b')",
+    "regexp_full_match(s, 'x+hi?x*'), regexp_full_match(s, '.*', 'i'), "
+    "regexp_matches(s, '\\d')",
+    "regexp_replace(s, 'x', 'Y'), regexp_replace(s, 'x', 'Y', 'g'), "
+    "regexp_replace(s, '(h)(i)', '\\2\\1'), regexp_replace(s, 'L', '_', 'gi')",
+    "regexp_replace(s, '[aeiou]', '<\\0>', 'g'), regexp_replace(s, '^', '>'), "
+    "regexp_replace(s, '$', '<', 'g')",
+    "regexp_extract(s, '[a-z]+'), regexp_extract(s, '(\\w),(\\w)', 2), "
+    "regexp_extract(s, 'z(\\w)', 1), regexp_extract(s, '(\\w),(\\w)', 3)",
+    "regexp_extract(s, 'H(.)', 1, 'i'), regexp_extract(s, '(a)?(b)', 1), "
+    "regexp_extract(s, 'l+'), regexp_extract(s, '(.)$', 0)",
+    "regexp_matches(NULL, 'a'), regexp_replace(s, NULL, 'x'), regexp_extract(NULL, 'a', 1)",
+]
+
+DATETIME = [
+    "date_diff('day', d, DATE '2024-03-01'), datediff('month', d, ts), "
+    "date_diff('year', d, ts), date_diff('hour', ts, d)",
+    "date_diff('week', d, DATE '2024-02-29'), date_diff('quarter', d, ts), "
+    "date_diff('second', ts, TIMESTAMP '2024-01-01'), date_diff('millisecond', ts, d)",
+    "date_diff('minute', ts, TIMESTAMP '2024-01-31 13:00:00'), date_diff('DAYS', ts, d), "
+    "date_diff('microsecond', ts, d), date_diff('decade', d, ts), "
+    "date_diff('century', d, ts), date_diff('isoyear', d, ts)",
+    "date_add(d, INTERVAL 1 DAY), d + 1, 1 + d, d + 0, date_add(d, 0)",
+    "last_day(d), last_day(ts), make_date(2024, 2, 29), make_date(k + 2000, 2, 28)",
+    "dayname(d), monthname(ts), dayname(ts), monthname(d)",
+    "dayofweek(d), isodow(d), dayofyear(d), week(d), yearweek(d), weekday(d), "
+    "dayofmonth(d), weekofyear(ts), yearweek(ts)",
+    "hour(ts), minute(ts), second(ts), millisecond(ts), microsecond(ts), isoyear(d)",
+    "epoch(d), epoch(ts), epoch_ms(d), epoch_ms(ts), epoch_us(ts), epoch_ms(k)",
+    "strftime(d, '%Y-%m-%d'), strftime(ts, '%Y/%m/%d %H:%M:%S.%f'), "
+    "strftime(ts, '%a %A %b %B %j %w %u %y %p %I %-d %-m %U %W %V %G')",
+    "strftime(ts, '%c | %x | %X | %g | %n | %z | %%'), strftime('%d.%m.%Y', d), "
+    "strftime(d, '%-H %-M %-S %-I %-y %-j'), strftime(ts, 'no codes')",
+    "date_diff('day', NULL, d), strftime(d, NULL), last_day(NULL), make_date(NULL, 1, 1), "
+    "d + NULL",
+    "TRY_CAST(s AS INTEGER), TRY_CAST(x AS INTEGER), TRY_CAST(i AS TINYINT), "
+    "TRY_CAST(s AS DATE), TRY_CAST(x AS DECIMAL(3, 1)), TRY_CAST(NULL AS INTEGER)",
+    "TRY_CAST('12' AS INTEGER), TRY_CAST('x' AS DATE), TRY_CAST(k AS VARCHAR), "
+    "TRY_CAST(m AS INTEGER), TRY_CAST(i AS INTEGER)",
+]
+
+FAMILIES = {"math": MATH, "string": STRING, "regexp": REGEXP, "datetime": DATETIME}
+CASES = [(f, e) for f, exprs in FAMILIES.items() for e in exprs]
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory):
+    db = mapdb.connect(tmp_path_factory.mktemp("functions") / "db")
+    db.create_table("t", T)
+    db.create_table("td", T, dictionary=["s", "p"])
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("t", T)
+    con.register("td", T)
+    yield db, con
+    db.close()
+    con.close()
+
+
+def check(engines, sql: str) -> None:
+    db, con = engines
+    want = con.sql(sql).fetchall()
+    for fused in (True, False):
+        got = db.sql(sql, fused=fused).fetchall()
+        ok = len(got) == len(want) and all(
+            len(g) == len(w) and all(same_value(a, b) for a, b in zip(g, w, strict=True))
+            for g, w in zip(got, want, strict=True))
+        assert ok, f"fused={fused}\n{sql}\nmapdb:  {got}\nDuckDB: {want}"
+
+
+@pytest.mark.parametrize("table", ["t", "td"])
+@pytest.mark.parametrize("family,exprs", CASES,
+                         ids=[f"{f}-{i}" for i, (f, _) in enumerate(CASES)])
+def test_functions_as_duckdb(engines, family, exprs, table):
+    check(engines, f"SELECT id, {exprs} FROM {table} ORDER BY id")
+
+
+SHAPES = [
+    "SELECT id FROM t WHERE starts_with(s, 'x') OR regexp_matches(s, '^a') ORDER BY id",
+    "SELECT date_diff('year', d, DATE '2024-06-01') AS y, count(*) FROM t GROUP BY y "
+    "ORDER BY y",
+    "SELECT dayname(d) AS n, sum(k) FROM td GROUP BY n ORDER BY n",
+    "SELECT sign(x) AS g, count(*), sum(sqrt(abs(x))) FROM t GROUP BY g ORDER BY g",
+    "SELECT id, greatest(k, 0) FROM t WHERE d + 1 > DATE '2000-01-01' ORDER BY id",
+    "SELECT split_part(s, ',', 1) AS a, count(*) FROM td GROUP BY a ORDER BY a",
+    "SELECT id, sum(ceil(x)) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) "
+    "FROM t ORDER BY id",
+    "SELECT max(strftime(ts, '%Y-%m')), min(left(s, 1)) FROM t",
+    "SELECT id, d + k, k + d, d - k, date_add(d, k), d - 1 FROM t "
+    "WHERE year(d) BETWEEN 1000 AND 9000 ORDER BY id",
+]
+
+
+@pytest.mark.parametrize("sql", SHAPES)
+def test_functions_in_query_shapes(engines, sql):
+    check(engines, sql)
+
+
+ERRORS = [
+    "SELECT chr(k * 1000000) FROM t",  # an invalid code point
+    "SELECT lpad(s, 10, '') FROM t",  # no padding to pad with
+    "SELECT make_date(2024, 2, 30) FROM t",
+    "SELECT make_date(2024, k, 1) FROM t",
+    "SELECT regexp_matches(s, '(') FROM t",  # an invalid pattern
+    "SELECT regexp_matches(s, 'a', 'q') FROM t",  # an unknown option
+    "SELECT strftime(d, '') FROM t",
+    "SELECT mod(i, 0) FROM t",
+    "SELECT left(s, 5000000000) FROM t",
+    "SELECT sqrt('a') FROM t",
+    "SELECT date_diff('day', s, d) FROM t",
+    "SELECT greatest(1, 'a') FROM t",
+]
+
+
+@pytest.mark.parametrize("sql", ERRORS)
+def test_errors_where_duckdb_errors(engines, sql):
+    db, con = engines
+    with pytest.raises(duckdb.Error):
+        con.sql(sql).fetchall()
+    with pytest.raises(QueryError):
+        db.sql(sql).fetchall()
+
+
+def test_a_broken_kernel_is_caught(engines, monkeypatch):
+    """The comparison sees a kernel off by a little (sqrt one ulp-ish high)."""
+    right = catalog.KERNELS["sqrt"]
+    monkeypatch.setitem(catalog.KERNELS, "sqrt",
+                        lambda e, x: pc.multiply(right(e, x), 1 + 1e-7))
+    with pytest.raises(AssertionError):
+        check(engines, "SELECT id, sqrt(x) FROM t ORDER BY id")
+
+
+def test_catalog_syntax_entries_are_real():
+    """Every sqlglot node the catalog reads lists arguments sqlglot has, and names that
+    DuckDB has."""
+    known = {r[0] for r in duckdb.sql("SELECT function_name FROM duckdb_functions()")
+             .fetchall()}
+    for cls, (args, called, fixed) in catalog.SYNTAX.items():
+        assert args <= set(cls.arg_types), (cls.__name__, args - set(cls.arg_types))
+        assert set(fixed) <= set(cls.arg_types), cls.__name__
+        assert called and called <= known, (cls.__name__, called - known)
+    for f in catalog.functions():
+        assert f.name in known | {"coalesce", "ifnull"}, f.name  # (special forms)
+        assert set(f.aliases) <= known, (f.name, set(f.aliases) - known)
+
+
+def test_kernel_ops_are_not_the_evaluators():
+    """A catalog op never shadows one evaluate._call handles (those run first)."""
+    src = (pathlib.Path(__file__).parents[2] / "mapdb/query/evaluate.py").read_text()
+    tests = [line for line in src.split("def _call", 1)[1].split("def _in_range")[0]
+             .splitlines() if "if op" in line]
+    assert len(tests) > 20
+    for op in catalog.KERNELS:
+        assert not any(f'"{op}"' in line for line in tests), op
+
+
+def test_docs_table_is_the_catalog():
+    """docs/query.md holds the table ``catalog.docs_table()`` makes (regenerate it with
+    ``python -m mapdb.query.catalog``)."""
+    docs = (pathlib.Path(__file__).parents[2] / "docs/query.md").read_text()
+    start = docs.index("<!-- catalog table: begin -->\n") + len(
+        "<!-- catalog table: begin -->\n")
+    end = docs.index("<!-- catalog table: end -->")
+    assert docs[start:end] == catalog.docs_table()
+
+
+def test_docs_coverage_count_is_the_catalogs():
+    """docs/query.md says how many of DuckDB's scalar function and macro names (operators
+    and __internal names left out) the catalog answers: the count is checked here."""
+    import re
+    rows = duckdb.sql("SELECT DISTINCT function_name, function_type FROM duckdb_functions()"
+                      ).fetchall()
+    names = {n for n, t in rows if t in ("scalar", "macro") and
+             re.fullmatch(r"[a-z_][a-z0-9_]*", n) and not n.startswith("__")}
+    covered = len(set(catalog.FUNCTIONS) & names)
+    docs = (pathlib.Path(__file__).parents[2] / "docs/query.md").read_text()
+    assert f"the catalog answers {covered} of DuckDB's {len(names)} scalar" in \
+        " ".join(docs.split()), (covered, len(names))
