@@ -20,6 +20,7 @@ gathered by code, so ``lower(carrier) = 'aa'`` costs a lookup per row, not a str
 from __future__ import annotations
 
 import datetime
+import math
 
 import numpy as np
 import pyarrow as pa
@@ -285,7 +286,7 @@ def _call(e: Call, a: list[Value]) -> Value:
         return round_scaled(a[0], e.param)
     if op == "round_float":  # (a REAL in double, then back: DuckDB)
         x = a[0] if a[0].type == pa.float64() else pc.cast(a[0], pa.float64())
-        out = pc.round(x, ndigits=e.param, round_mode="half_towards_infinity")
+        out = round_double(x, e.param)
         return out if t.arrow == pa.float64() else pc.cast(out, t.arrow)
     if op == "decimal_to_float":  # (unsafe: int64 over 2**53 rounds to the nearest double)
         return pc.divide(pc.cast(a[0], pa.float64(), safe=False), float(10 ** e.param))
@@ -343,6 +344,46 @@ def _call(e: Call, a: list[Value]) -> Value:
     if op in catalog.KERNELS:
         return catalog.run(e, a)
     raise QueryError(f"internal: no evaluator for {op}")
+
+
+def round_double(x: Value, digits: int) -> Value:
+    """DuckDB's round(DOUBLE, n): the double's exact value rounded half away from zero to
+    n decimals (2.675 is 2.67499999... : 2.67; 0.125 is a tie: 0.13; a denormal to tens:
+    0.0), the nearest double of that; a result past the largest double is x itself.
+    Fast path x * 10**n in doubles; values near a tie, tiny or huge go exactly (Decimal)."""
+    if isinstance(x, pa.Scalar):
+        return round_double(pa.array([x.as_py()], pa.float64()), digits)[0]
+    if isinstance(x, pa.ChunkedArray):
+        return pa.chunked_array([round_double(c, digits) for c in x.chunks], pa.float64())
+    nulls = np.asarray(x.is_null().to_numpy(zero_copy_only=False), bool) if x.null_count \
+        else None
+    v = np.asarray(x.fill_null(0.0).to_numpy(zero_copy_only=False), np.float64)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        m = 10.0 ** abs(digits)
+        y = v * m if digits >= 0 else v / m
+        t = np.trunc(y)
+        frac = np.abs(y - t)
+        r = np.where(frac >= 0.5, t + np.sign(y), t)  # (t keeps -0.0)
+        out = r / m if digits >= 0 else r * m
+        slow = (np.abs(frac - 0.5) < 1e-6) | ~np.isfinite(out) | (
+            (np.abs(v) < 1e-250) & (v != 0)) | (abs(digits) > 15)
+    slow &= np.isfinite(v)
+    for i in np.flatnonzero(slow):
+        out[i] = _round_exact(float(v[i]), digits)
+    out = np.where(np.isfinite(v), out, v)  # inf, NaN as they are
+    return from_numpy(out, nulls)
+
+
+def _round_exact(x: float, digits: int) -> float:
+    import decimal
+    with decimal.localcontext() as ctx:
+        ctx.prec = 1200
+        q = decimal.Decimal(x).quantize(decimal.Decimal(1).scaleb(-digits),
+                                        rounding=decimal.ROUND_HALF_UP)
+    out = float(q)
+    if out == 0.0:
+        return math.copysign(0.0, x)
+    return out if math.isfinite(out) else x
 
 
 def _in_range(ok: Value, t: SqlType, where: tuple[int | None, str]) -> None:

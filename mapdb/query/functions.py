@@ -357,9 +357,17 @@ def logic_not(a: Expr) -> Expr:
 
 
 def in_list(x: Expr, values: list[Expr]) -> Expr:
+    from mapdb.query.optimizer import fold
+    types = [x.type] + [v.type for v in values]
+    if any(t.kind == "float" for t in types) and all(
+            t.kind in ("int", "decimal", "float", "null") for t in types):
+        # DuckDB brings x and the whole list to one type: with a DOUBLE among them all
+        # compare as DOUBLE (2**63 - 1 IN (2**63, 0e0) is true)
+        ft = FLOAT64 if any(t == FLOAT64 for t in types) else common_type(types, "IN")
+        x = to_float(x, ft)
+        values = [fold(to_float(v, ft)) for v in values]
     if not all(isinstance(v, Lit) for v in values):
         return _or_eq(x, values)
-    from mapdb.query.optimizer import fold
     if is_uint64(x.type) and all(v.type.kind in ("int", "null") for v in values):
         # the integers as they are: the evaluator drops those no uint64 can equal
         return Call("in", (x,), BOOL, tuple(v.value for v in values))
