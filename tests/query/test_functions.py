@@ -66,6 +66,9 @@ MATH = [
     "degrees(x), radians(x), sin(x), cos(x), tan(x), atan(x), atan2(x, 1), atan2(i, x)",
     "sqrt(NULL), ceil(NULL), sign(NULL), power(NULL, 2), log(NULL, 2), greatest(NULL, 1)",
     "round(sqrt(abs(x)) * 100) / 100, floor(log10(abs(i) + 1)), ceil(x) + floor(m)",
+    "asin(x / 1e10), acos(h / 8), cot(x), asin(k), acos(NULL)",
+    "gcd(i, 12), lcm(k, 6), gcd(i, 0), lcm(0, k), gcd(NULL, 1), gcd(k, i)",
+    "signbit(x), nextafter(x, 0), signbit(k), nextafter(h, 1e300)",
 ]
 
 STRING = [
@@ -83,6 +86,9 @@ STRING = [
     "chr(k + 65), chr(233), md5(s), strlen(s), length(s), len(s)",
     "trim(NULL), replace(s, NULL, 'a'), left(s, NULL), lpad(NULL, 3, 'x'), md5(NULL)",
     "upper(trim(s)) || lpad(CAST(k AS VARCHAR), 3, '0'), length(replace(s, 'l', ''))",
+    "unicode(s), ord(s), bit_length(s), translate(s, 'ab', 'x'), translate(s, p, 'Q')",
+    "levenshtein(s, p), editdist3(s, 'hello'), mismatches(s || 'x', s || 'y'), "
+    "sha256(s), sha1(s)",
 ]
 
 REGEXP = [
@@ -126,6 +132,21 @@ DATETIME = [
     "TRY_CAST(s AS DATE), TRY_CAST(x AS DECIMAL(3, 1)), TRY_CAST(NULL AS INTEGER)",
     "TRY_CAST('12' AS INTEGER), TRY_CAST('x' AS DATE), TRY_CAST(k AS VARCHAR), "
     "TRY_CAST(m AS INTEGER), TRY_CAST(i AS INTEGER)",
+    "century(d), decade(d), millennium(d), era(d), century(ts), millennium(ts)",
+    "date_sub('month', d, ts), date_sub('year', d, ts), datesub('day', ts, d), "
+    "date_sub('hour', ts, d), date_sub('quarter', d, DATE '2024-06-30'), "
+    "date_sub('week', d, ts)",
+    "date_sub('month', DATE '2024-01-31', d), date_sub('month', d, DATE '2024-02-29'), "
+    "date_sub('minute', ts, TIMESTAMP '2024-01-31 00:00:00'), date_sub('decade', d, ts), "
+    "date_sub('second', ts, TIMESTAMP '2024-01-31 13:04:05')",
+    "make_timestamp(2024, 1, 31, 13, 4, 5.5), make_timestamp(k * 86400000000), "
+    "make_timestamp(2000 + k, 2, 28, 23, 59, k + 10.5)",
+    "strptime(strftime(ts, '%Y-%m-%d %H:%M:%S.%f'), '%Y-%m-%d %H:%M:%S.%f'), "
+    "strptime(strftime(d, '%d/%m/%Y'), '%d/%m/%Y'), try_strptime(s, '%Y')",
+    "strptime(strftime(ts, '%b %-d %Y %I:%M %p'), '%b %-d %Y %I:%M %p'), "
+    "strptime(strftime(d, '%Y %j'), '%Y %j'), strptime(strftime(d, '%A %B %y'), '%A %B %y')",
+    "try_strptime('2024-02-30', '%Y-%m-%d'), strptime('20240101', '%Y%m%d'), "
+    "strptime(' 2024', '%Y'), strptime('2024 05.5', '%Y %S.%g'), try_strptime(p, '%d')",
 ]
 
 FAMILIES = {"math": MATH, "string": STRING, "regexp": REGEXP, "datetime": DATETIME}
@@ -198,6 +219,13 @@ ERRORS = [
     "SELECT sqrt('a') FROM t",
     "SELECT date_diff('day', s, d) FROM t",
     "SELECT greatest(1, 'a') FROM t",
+    "SELECT hamming(s, 'ab') FROM t",
+    "SELECT lcm(i, 9223372036854775807) FROM t",
+    "SELECT make_timestamp(2024, 1, 31, 25, 0, 0) FROM t",
+    "SELECT make_timestamp(2024, 1, 31, 1, 0, h) FROM t",  # NaN seconds
+    "SELECT strptime(s, '%Y') FROM t",
+    "SELECT strptime('2024-02-30', '%Y-%m-%d') FROM t",
+    "SELECT strptime('24:00', '%H:%M') FROM t",
 ]
 
 

@@ -330,11 +330,13 @@ _epoch_unit("epoch_ms", 1000)
 _epoch_unit("epoch_us", 1)
 
 
-@node(exp.UnixToTime, "this scale", "epoch_ms to_timestamp")
+@node(exp.UnixToTime, "this scale", "epoch_ms to_timestamp make_timestamp")
 def _unix_node(n):
     scale = n.args.get("scale")
     if scale is not None and scale.name == "3":
         return "epoch_ms", [n.this]
+    if scale is not None and scale.name == "6":
+        return "make_timestamp", [n.this]
     raise QueryError("to_timestamp() is not supported")
 
 
@@ -503,3 +505,277 @@ def _strftime_kernel(e, x):
     valid = pc.is_valid(ts)
     out = pc.binary_join_element_wise(*parts, pa.scalar("", pa.large_string()))
     return pc.if_else(valid, out, pa.scalar(None, pa.large_string()))
+
+
+# -- more parts: century, decade, millennium, era ----------------------------------------
+
+def _year_part(op: str, doc: str):
+    def bind(name: str, args: list[Expr]) -> Expr:
+        _temporal(name, args)
+        return null_result(args, INT64) or Call("year_part", (args[0],), INT64, op)
+    register(op, bind, "(DATE) -> BIGINT", "(TIMESTAMP) -> BIGINT", doc=doc,
+             family="datetime")
+
+
+_year_part("century", "2000 is in the 20th, 2001 in the 21st")
+_year_part("decade", "year / 10")
+_year_part("millennium", "2000 is in the 2nd, 2001 in the 3rd")
+_year_part("era", "1 (AD) or 0 (BC)")
+
+
+@kernel("year_part")
+def _year_part_kernel(e, x):
+    us, nulls = _micros(x)
+    y, _ = _ymd(us)
+    out = {"decade": lambda: np.floor_divide(y, 10),
+           "century": lambda: np.where(y > 0, (y - 1) // 100 + 1, -((-y) // 100 + 1)),
+           "millennium": lambda: np.where(y > 0, (y - 1) // 1000 + 1, -((-y) // 1000 + 1)),
+           "era": lambda: (y > 0).astype(np.int64)}[e.param]()
+    return from_numpy(out.astype(np.int64), nulls)
+
+
+# -- date_sub: whole units between -------------------------------------------------------
+
+def _date_sub(name: str, args: list[Expr]) -> Expr:
+    arity(name, args, 3)
+    kinds(name, args, "string", T, T)
+    out = null_result(args, INT64)
+    if out is not None:
+        return out
+    unit = str(constant(name, args, 0, "part")).lower()
+    if _UNITS.get(unit) in (None, "isoyear"):
+        raise QueryError(f"{name}(): part {unit!r} is not supported")
+    return Call("date_sub_part", (args[1], args[2]), INT64, _UNITS[unit])
+
+
+register("date_sub", _date_sub, "(VARCHAR part, DATE, DATE) -> BIGINT",
+         "(VARCHAR part, TIMESTAMP, TIMESTAMP) -> BIGINT", aliases=("datesub",),
+         doc="whole parts from the 2nd to the 3rd argument (a month ending on a month's "
+             "last day is whole); part constant", family="datetime")
+
+
+def _months_between(ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
+    """Whole months from ua to ub (microseconds), as DuckDB's date_sub: the later day of
+    month (and time) must be reached, or the end be its month's last day."""
+    sign = np.where(ub >= ua, 1, -1)
+    lo, hi = np.minimum(ua, ub), np.maximum(ua, ub)
+    ly, lm = _ymd(lo)
+    hy, hm = _ymd(hi)
+    lday, hday = np.floor_divide(lo, DAY_US), np.floor_divide(hi, DAY_US)
+    ltod, htod = lo - lday * DAY_US, hi - hday * DAY_US
+    lmonth0 = lday.astype("datetime64[D]").astype("datetime64[M]")
+    hmonth0 = hday.astype("datetime64[D]").astype("datetime64[M]")
+    ldom = lday - lmonth0.astype("datetime64[D]").astype(np.int64) + 1
+    hdom = hday - hmonth0.astype("datetime64[D]").astype(np.int64) + 1
+    hlast = (hmonth0 + np.timedelta64(1, "M")).astype("datetime64[D]").astype(np.int64) - \
+        hmonth0.astype("datetime64[D]").astype(np.int64)
+    clamp = (hdom == hlast) & ((ldom > hlast) | ((ldom == hlast) & (ltod < htod)))
+    ldom = np.where(clamp, hlast, ldom)
+    months = (hy - ly) * 12 + (hm - lm)
+    short = (hdom < ldom) | ((hdom == ldom) & (htod < ltod))
+    return sign * (months - short.astype(np.int64))
+
+
+@kernel("date_sub_part")
+def _date_sub_kernel(e, a, b):
+    unit = e.param
+    ua, na = _micros(a)
+    ub, nb = _micros(b)
+    d = ub - ua
+    if unit in _FIXED:
+        q = _FIXED[unit]
+        out = np.sign(d) * (np.abs(d) // q)
+    elif unit == "week":
+        out = np.sign(d) * (np.abs(d) // (7 * DAY_US))
+    else:
+        m = _months_between(ua, ub)
+        q = {"month": 1, "quarter": 3, "year": 12, "decade": 120, "century": 1200,
+             "millennium": 12000}[unit]
+        out = np.sign(m) * (np.abs(m) // q)
+    return from_numpy(out.astype(np.int64), _either(na, nb))
+
+
+# -- make_timestamp -------------------------------------------------------------------------
+
+def _make_timestamp(name: str, args: list[Expr]) -> Expr:
+    if len(args) == 1:
+        kinds(name, args, "int")
+        x = args[0]
+        return null_result(args, TIMESTAMP) or Call(
+            "micros_to_timestamp", (x if x.type.arrow == INT64.arrow else
+                                    Call("cast", (x,), INT64),), TIMESTAMP)
+    arity(name, args, 6)
+    kinds(name, args, "int", "int", "int", "int", "int", ("int", "float", "decimal"))
+    out = null_result(args, TIMESTAMP)
+    if out is not None:
+        return out
+    ints = [a if a.type.arrow == INT64.arrow else Call("cast", (a,), INT64)
+            for a in args[:5]]
+    return Call("make_timestamp", (*ints, fn.to_float(args[5])), TIMESTAMP)
+
+
+register("make_timestamp", _make_timestamp,
+         "(BIGINT year, BIGINT month, BIGINT day, BIGINT hour, BIGINT minute, DOUBLE "
+         "seconds) -> TIMESTAMP", "(BIGINT micros) -> TIMESTAMP",
+         doc="an invalid date or time is an error", family="datetime")
+node(exp.TimestampFromParts, "year month day hour min sec", "make_timestamp")(
+    lambda n: ("make_timestamp", [n.args["year"], n.args["month"], n.args["day"],
+                                  n.args["hour"], n.args["min"], n.args["sec"]]))
+kernel("micros_to_timestamp")(lambda e, x: x.cast(pa.timestamp("us")))
+
+
+@kernel("make_timestamp")
+def _make_timestamp_kernel(e, y, mo, d, h, mi, s):
+    epoch = _dt.date(1970, 1, 1)
+
+    def one(yy, mm, dd, hh, mn, ss):
+        try:
+            day = (_dt.date(yy, mm, dd) - epoch).days
+        except (ValueError, OverflowError):
+            raise QueryError(f"Date out of range: {yy}-{mm}-{dd} (DuckDB: Conversion "
+                             "Error)") from None
+        if ss != ss or ss in (float("inf"), float("-inf")):
+            raise QueryError("Time out of range: seconds must be a finite number (DuckDB: "
+                             "Conversion Error)")
+        us = round(ss * 1_000_000)
+        if not (0 <= hh < 24 and 0 <= mn < 60 and 0 <= us < 60_000_000):
+            raise QueryError(f"Time out of range: {hh}:{mn}:{ss} (DuckDB: Conversion "
+                             "Error)")
+        return day * DAY_US + (hh * 3600 + mn * 60) * 1_000_000 + us
+    cols = [c.to_pylist() for c in (y, mo, d, h, mi, s)]
+    return pa.array([None if None in r else one(*r) for r in zip(*cols, strict=True)],
+                    pa.int64()).cast(pa.timestamp("us"))
+
+
+# -- strptime ---------------------------------------------------------------------------
+
+_NUMERIC = {"Y": r"\d{1,4}", "m": r"\d{1,2}", "d": r"\d{1,2}", "H": r"\d{1,2}",
+            "M": r"\d{1,2}", "S": r"\d{1,2}", "I": r"\d{1,2}", "y": r"\d{1,2}",
+            "j": r"\d{1,3}", "f": r"\d{1,6}", "g": r"\d{1,3}", "n": r"\d{1,9}"}
+_NAMES = {"a": [d[:3] for d in _DAYS], "A": _DAYS, "b": [m[:3] for m in _MONTHS],
+          "B": _MONTHS}
+
+
+def _strptime_pattern(fmt: str):
+    """DuckDB's strptime format as a Python regex with a group per code."""
+    import re
+    out, seen = ["^"], set()
+    for part in _parse_format(fmt):
+        if not part.startswith("%"):
+            for ch in part:
+                out.append(r"\s+" if ch.isspace() else re.escape(ch))
+            continue
+        c = part[1:].lstrip("-")
+        if c == "%":
+            out.append("%")
+            continue
+        if c in seen:
+            raise QueryError(f"strptime(): format code %{c} appears twice")
+        seen.add(c)
+        if c in _NUMERIC:
+            out.append(rf"\s*(?P<{c}>{_NUMERIC[c]})")
+        elif c in _NAMES:
+            out.append(f"(?P<{c}>{'|'.join(_NAMES[c])})")
+        elif c == "p":
+            out.append("(?P<p>AM|PM)")
+        else:
+            raise QueryError(f"strptime(): format code %{c} is not supported")
+    return re.compile("".join(out) + "$", re.IGNORECASE)
+
+
+def _strptime(op: str):
+    def bind(name: str, args: list[Expr]) -> Expr:
+        arity(name, args, 2)
+        kinds(name, args, "string", "string")
+        out = null_result(args, TIMESTAMP)
+        if out is not None:
+            return out
+        fmt = constant(name, args, 1, "format")
+        if fmt == "":
+            raise QueryError(f"{name}(): the format is empty (DuckDB: Invalid Input Error)")
+        _strptime_pattern(fmt)  # (refuses what it cannot read, at bind time)
+        return Call("strptime", (args[0],), TIMESTAMP, (fmt, op == "try_strptime"))
+    register(op, bind, "(VARCHAR, VARCHAR format) -> TIMESTAMP",
+             doc=("text that does not match the format is an error" if op == "strptime"
+                  else "NULL where strptime fails") + "; format constant, without %z",
+             family="datetime")
+
+
+_strptime("strptime")
+_strptime("try_strptime")
+
+
+@node(exp.StrToTime, "this format", "strptime")
+def _strptime_node(n):
+    fmt = n.args["format"]
+    if isinstance(fmt, exp.Literal) and fmt.is_string and fmt.this == "None":
+        raise QueryError("strptime(): the format 'None' (or '') is not supported")
+    return "strptime", [n.this, fmt]
+
+
+def _parse_one(pattern, fmt: str, text: str) -> int | None:
+    m = pattern.match(text)
+    if m is None:
+        return None
+    g = m.groupdict()
+    num = lambda k, default: int(g[k]) if g.get(k) is not None else default  # noqa: E731
+    year = num("Y", None)
+    if year is None and g.get("y") is not None:
+        yy = int(g["y"])
+        year = 2000 + yy if yy < 69 else 1900 + yy
+    year = 1900 if year is None else year
+    hour = num("H", None)
+    if g.get("I") is not None:
+        h12 = int(g["I"])
+        if not 1 <= h12 <= 12:
+            return None
+        hour = h12 % 12 + (12 if (g.get("p") or "").upper() == "PM" else 0)
+    hour = 0 if hour is None else hour
+    minute, second = num("M", 0), num("S", 0)
+    if not (hour < 24 and minute < 60 and second < 60):
+        return None
+    frac = 0
+    for k in ("f", "g", "n"):  # a fraction of a second: '5' is half a second
+        if g.get(k) is not None:
+            frac = int(g[k].ljust(9, "0")[:6])
+    month = num("m", None)
+    if month is None and g.get("b") is not None:
+        month = [x.lower() for x in _NAMES["b"]].index(g["b"].lower()) + 1
+    if month is None and g.get("B") is not None:
+        month = [x.lower() for x in _NAMES["B"]].index(g["B"].lower()) + 1
+    epoch = _dt.date(1970, 1, 1)
+    try:
+        if g.get("j") is not None:
+            day = (_dt.date(year, 1, 1) - epoch).days + int(g["j"]) - 1
+            if not 1 <= int(g["j"]) <= (366 if _dt.date(year, 12, 31).timetuple()
+                                        .tm_yday == 366 else 365):
+                raise ValueError
+        else:
+            day = (_dt.date(year, month or 1, num("d", 1)) - epoch).days
+    except ValueError:
+        raise QueryError(f"Date out of range: {year}-{month}-{num('d', 1)} (DuckDB: "
+                         "Conversion Error)") from None
+    return day * DAY_US + (hour * 3600 + minute * 60 + second) * 1_000_000 + frac
+
+
+@kernel("strptime")
+def _strptime_kernel(e, s):
+    fmt, lenient = e.param
+    pattern = _strptime_pattern(fmt)
+    out = []
+    for text in s.to_pylist():
+        if text is None:
+            out.append(None)
+            continue
+        try:
+            v = _parse_one(pattern, fmt, text)
+        except QueryError:
+            if lenient:
+                out.append(None)
+                continue
+            raise
+        if v is None and not lenient:
+            raise QueryError(f'Could not parse string "{text}" according to format '
+                             f'specifier "{fmt}" (DuckDB: Invalid Input Error)')
+        out.append(v)
+    return pa.array(out, pa.int64()).cast(pa.timestamp("us"))

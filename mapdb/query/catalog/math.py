@@ -331,3 +331,75 @@ def _extreme_kernel(e, *xs):
                              x, acc)
         return acc
     return pc.max_element_wise(*xs) if big else pc.min_element_wise(*xs)
+
+
+# -- more of DuckDB's math ----------------------------------------------------------------
+
+_MORE = {"asin": (exp.Asin, lambda x: pc.asin(x)),
+         "acos": (exp.Acos, lambda x: pc.acos(x)),
+         "cot": (exp.Cot, lambda x: pc.divide(1.0, pc.tan(x)))}
+for _name, (_cls, _k) in _MORE.items():
+    _unary_double(_name, "NaN outside [-1, 1]" if _name != "cot" else "")
+    kernel(_name)(lambda e, x, _k=_k: _k(x))
+    node(_cls, "this", _name)(lambda n, _name=_name: (_name, [n.this]))
+
+
+def _integer_pair(op: str, doc: str):
+    def bind(name: str, args: list[Expr]) -> Expr:
+        arity(name, args, 2)
+        kinds(name, args, "int", "int")
+        from mapdb.query.types import INT64
+        return null_result(args, INT64) or Call(op, tuple(
+            a if a.type.arrow == INT64.arrow else Call("cast", (a,), INT64) for a in args),
+            INT64)
+    register(op, bind, "(BIGINT, BIGINT) -> BIGINT", doc=doc, family="math")
+
+
+def _lcm(a: int, b: int) -> int:
+    out = abs(a * b) // _math.gcd(a, b) if a and b else 0
+    if out >= 2**63:
+        raise QueryError(f"lcm({a}, {b}) is out of range for BIGINT (DuckDB: Out of Range "
+                         "Error)")
+    return out
+
+
+def _rows(f, arrays, t):
+    cols = [a.to_pylist() for a in arrays]
+    return pa.array([None if None in r else f(*r) for r in zip(*cols, strict=True)], t)
+
+
+_integer_pair("gcd", "greatest common divisor, non-negative")
+_integer_pair("lcm", "least common multiple, non-negative; past BIGINT an error")
+kernel("gcd")(lambda e, a, b: _rows(_math.gcd, [a, b], pa.int64()))
+kernel("lcm")(lambda e, a, b: _rows(_lcm, [a, b], pa.int64()))
+
+
+def _signbit(name: str, args: list[Expr]) -> Expr:
+    _number(name, args)
+    from mapdb.query.types import BOOL
+    return null_result(args, BOOL) or Call("signbit", tuple(_double(name, args)), BOOL)
+
+
+register("signbit", _signbit, "(DOUBLE) -> BOOLEAN", doc="true for -0.0 and negative NaN",
+         family="math")
+kernel("signbit")(lambda e, x: from_numpy(np.signbit(_np(x)), _nulls(x)))
+
+
+def _nextafter(name: str, args: list[Expr]) -> Expr:
+    _number(name, args, 2)
+    return null_result(args, FLOAT64) or Call("nextafter", tuple(_double(name, args)),
+                                               FLOAT64)
+
+
+register("nextafter", _nextafter, "(DOUBLE x, DOUBLE toward) -> DOUBLE", family="math")
+
+
+@kernel("nextafter")
+def _nextafter_kernel(e, x, y):
+    return from_numpy(np.nextafter(_np(x), _np(y)), _either(_nulls(x), _nulls(y)))
+
+
+def _either(a, b):
+    if a is None:
+        return b
+    return a if b is None else (a | b)

@@ -306,3 +306,72 @@ _builtin("concat", lambda name, args: fn.concat(args, "concat"), "(any, ...) -> 
          doc="NULL reads as ''")
 _builtin("concat_ws", lambda name, args: fn.concat_ws(args),
          "(VARCHAR separator, any, ...) -> VARCHAR", doc="NULLs skipped")
+
+
+# -- more of DuckDB's text functions -------------------------------------------------------
+
+simple("unicode", (S,), INT32, "(VARCHAR) -> INTEGER", aliases=("ord",),
+       doc="the first code point; -1 for ''")
+node(exp.Unicode, "this", "unicode")(lambda n: ("unicode", [n.this]))
+kernel("unicode")(lambda e, s: rowwise(lambda a: ord(a[0]) if a else -1, [s], pa.int32()))
+
+simple("bit_length", (S,), INT64, "(VARCHAR) -> BIGINT", doc="bits of the UTF-8 text")
+node(exp.BitLength, "this", "bit_length")(lambda n: ("bit_length", [n.this]))
+kernel("bit_length")(lambda e, s: pc.multiply(pc.cast(pc.binary_length(s), pa.int64()), 8))
+
+
+def _translate(s: str, src: str, dst: str) -> str:
+    table: dict[str, str | None] = {}
+    for i, c in enumerate(src):
+        if c not in table:
+            table[c] = dst[i] if i < len(dst) else None
+    return "".join(c if c not in table else (table[c] or "") for c in s)
+
+
+simple("translate", (S, S, S), STRING, "(VARCHAR, VARCHAR from, VARCHAR to) -> VARCHAR",
+       doc="each character of `from` becomes the one at its place in `to` (none: dropped)")
+node(exp.Translate, "this from_ to", "translate")(
+    lambda n: ("translate", [n.this, n.args["from_"], n.args["to"]]))
+kernel("translate")(lambda e, s, a, b: rowwise(_translate, [s, a, b], pa.large_string()))
+
+
+def _levenshtein(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def _hamming(a: str, b: str) -> int:
+    if not a or not b:
+        raise QueryError("hamming(): strings must not be empty (DuckDB: Invalid Input "
+                         "Error)")
+    if len(a) != len(b):
+        raise QueryError("hamming(): strings must be of equal length (DuckDB: Invalid "
+                         "Input Error)")
+    return sum(x != y for x, y in zip(a, b, strict=True))
+
+
+simple("levenshtein", (S, S), INT64, "(VARCHAR, VARCHAR) -> BIGINT",
+       aliases=("editdist3",), doc="edits by code point")
+node(exp.Levenshtein, "this expression", "levenshtein editdist3")(
+    lambda n: ("levenshtein", [n.this, n.expression]))
+kernel("levenshtein")(lambda e, a, b: rowwise(_levenshtein, [a, b], pa.int64()))
+simple("hamming", (S, S), INT64, "(VARCHAR, VARCHAR) -> BIGINT", aliases=("mismatches",),
+       doc="unequal lengths or '' are an error")
+kernel("hamming")(lambda e, a, b: rowwise(_hamming, [a, b], pa.int64()))
+
+for _algo in ("sha256", "sha1"):
+    simple(_algo, (S,), STRING, "(VARCHAR) -> VARCHAR", doc="hex digest of the UTF-8 bytes")
+    kernel(_algo)(lambda e, s, _algo=_algo: rowwise(
+        lambda a: hashlib.new(_algo, a.encode()).hexdigest(), [s], pa.large_string()))
+@node(exp.SHA2, "this length", "sha256")
+def _sha2_node(n):
+    if n.args.get("length") is not None and n.args["length"].name != "256":
+        raise QueryError(f"sha2 with {n.args['length'].name} bits is not supported")
+    return "sha256", [n.this]
+
+node(exp.SHA, "this", "sha1")(lambda n: ("sha1", [n.this]))
