@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable
 
 import pyarrow as pa
 
+from mapdb.query import catalog as functions_catalog
 from mapdb.query import functions as fn
 from mapdb.query.expr import Agg, Call, Col, Expr, Lit, SortSpec, WindowFn, conjoin
 from mapdb.query.optimizer import fold, optimize
@@ -152,6 +153,8 @@ class Expression:
         if self.op == "not":
             return f"~{self.args[0]!r}"
         rest = [repr(a) for a in self.args[1:]]
+        if self.op == "call":
+            return f"{self.args[0]!r}.call({', '.join([_show(self.param), *rest])})"
         if self.op == "is_in":
             rest = ["[" + ", ".join(rest) + "]"]
         if self.param is not None and self.op != "agg":
@@ -242,6 +245,12 @@ class Expression:
     def fill_null(self, value) -> Expression:
         """``COALESCE(x, value)``."""
         return self._m("fill_null", value)
+
+    def call(self, name: str, *args) -> Expression:
+        """``name(x, *args)``: a scalar function of the function catalog
+        (mapdb/query/catalog/, docs/query.md) by DuckDB's name, with DuckDB's semantics:
+        ``col("s").call("split_part", ",", 2)``, ``col("d").call("strftime", "%Y")``."""
+        return self._m("call", *args, param=str(name))
 
     # aggregates
     def sum(self) -> Expression: return self._m("agg", param="sum")
@@ -637,6 +646,8 @@ def _bind(e: Expression, columns, depth: int, win: tuple | None = None) -> Expr:
         out = fn.extract(e.param, a[0])
     elif op == "date_trunc":
         out = fn.date_trunc(e.param, a[0])
+    elif op == "call":  # the function catalog (query/catalog/), as SQL resolves it
+        out = functions_catalog.bind(e.param, a)
     elif op == "agg":
         if any(isinstance(x, Agg) for x in a[0].walk()):
             raise QueryError("aggregate function calls cannot be nested")

@@ -293,3 +293,26 @@ def test_docs_coverage_count_is_the_catalogs():
     docs = (pathlib.Path(__file__).parents[2] / "docs/query.md").read_text()
     assert f"the catalog answers {covered} of DuckDB's {len(names)} scalar" in \
         " ".join(docs.split()), (covered, len(names))
+
+
+def test_frames_call_the_catalog(engines):
+    """The frame API reaches the same catalog: ``col(x).call(name, *args)`` is SQL's
+    ``name(x, args...)``."""
+    db, con = engines
+    from mapdb import col
+    t = db["t"]
+    got = t.select(col("id"), col("s").call("split_part", ",", 2).alias("a"),
+                   col("d").call("strftime", "%Y/%m").alias("b"),
+                   col("x").call("sqrt").alias("c"),
+                   col("k").call("greatest", col("i"), 0).alias("e"),
+                   col("s").call("regexp_replace", "l+", "L", "g").alias("f")
+                   ).sort("id").to_arrow().to_pylist()
+    want = con.sql("SELECT id, split_part(s, ',', 2), strftime(d, '%Y/%m'), sqrt(x), "
+                   "greatest(k, i, 0), regexp_replace(s, 'l+', 'L', 'g') FROM t ORDER BY id"
+                   ).fetchall()
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        assert all(same_value(a, b) for a, b in zip(g.values(), w, strict=True)), (g, w)
+    assert repr(col("s").call("split_part", ",", 2)) == 'col("s").call("split_part", ",", 2)'
+    with pytest.raises(QueryError, match="nope"):
+        t.select(col("x").call("nope")).to_arrow()

@@ -166,7 +166,14 @@ def run(e: Call, values: list) -> pa.Array | pa.Scalar:
     over_arrays = bool(lengths)
     n = lengths.pop() if lengths else 1
     arrays = [v if isinstance(v, pa.Array) else _repeat(v, n) for v in arrays]
-    out = k(e, *arrays)
+    try:
+        out = k(e, *arrays)
+    except (ArithmeticError, ValueError, TypeError, MemoryError, IndexError) as err:
+        # (a kernel in Python: never a raw exception out of the engine; Arrow's errors are
+        # evaluate()'s to turn into QueryErrors)
+        if isinstance(err, pa.ArrowException):
+            raise
+        raise QueryError(f"cannot evaluate {e}: {type(err).__name__}: {err}") from None
     if isinstance(out, pa.ChunkedArray):
         out = out.combine_chunks()
     if out.type != e.type.arrow:

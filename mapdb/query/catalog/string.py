@@ -218,6 +218,7 @@ kernel("right")(lambda e, s, k: rowwise(_right, [s, k], pa.large_string()))
 
 def _pad(left: bool):
     def pad(s: str, k: int, fill: str) -> str:
+        _count(k)
         if k <= len(s):
             return s[:max(k, 0)]
         if not fill:
@@ -241,8 +242,13 @@ kernel("rpad")(lambda e, s, k, f: rowwise(_pad(False), [s, k, f], pa.large_strin
 
 simple("repeat", (S, N), STRING, "(VARCHAR, BIGINT count) -> VARCHAR")
 node(exp.Repeat, "this times", "repeat")(lambda n: ("repeat", [n.this, n.args["times"]]))
-kernel("repeat")(lambda e, s, k: rowwise(lambda a, c: a * max(c, 0), [s, k],
-                                         pa.large_string()))
+def _repeat(s: str, k: int) -> str:
+    if k > 0 and len(s) * k > _MAX_LENGTH:
+        raise QueryError(f"repeat(): {len(s) * k} characters is more than mapdb makes")
+    return s * max(k, 0)
+
+
+kernel("repeat")(lambda e, s, k: rowwise(_repeat, [s, k], pa.large_string()))
 
 simple("reverse", (S,), STRING, "(VARCHAR) -> VARCHAR", doc="by code point")
 node(exp.Reverse, "this", "reverse")(lambda n: ("reverse", [n.this]))
