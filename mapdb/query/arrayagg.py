@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mapdb.query import exact
 from mapdb.query.evaluate import decode, evaluate, to_decimal128
 from mapdb.query.expr import Col, Expr, replace
 from mapdb.query.plan import Aggregate, Filter, Join, Project, Scan
@@ -88,7 +89,10 @@ def _finish(plan: Aggregate, key: pa.Array, rows: np.ndarray, counts: dict,
             out[name] = pa.array(count, pa.int64())
             continue
         total, empty, t = sums[name], count == 0, a.arg.type
-        if a.fn == "avg":
+        if a.fn == "avg" and t.kind in ("decimal", "int", "bool"):  # (exact, one rounding)
+            out[name] = exact.average(total.tolist(), count.tolist(),
+                                      t.scale if t.kind == "decimal" else 0)
+        elif a.fn == "avg":
             scale = 10.0 ** t.scale if t.kind == "decimal" else 1.0
             with np.errstate(invalid="ignore", divide="ignore"):
                 out[name] = pa.array(total.astype(np.float64) / scale / count, pa.float64(),

@@ -218,6 +218,14 @@ _ARITH = {exp.Add: "add", exp.Sub: "sub", exp.Mul: "mul", exp.Div: "div",
           exp.IntDiv: "intdiv", exp.Mod: "mod"}
 
 
+def _fold_tree(e: Expr) -> Expr:
+    """``fold`` bottom-up (a cast of a constant is a few calls deep)."""
+    if isinstance(e, Call):
+        import dataclasses
+        e = dataclasses.replace(e, args=tuple(_fold_tree(a) for a in e.args))
+    return fold(e)
+
+
 class Binder:
     def __init__(self, catalog: Callable[[str], object], sql: str,
                  params: dict | None = None):
@@ -1139,9 +1147,10 @@ class Binder:
                 raise self.error("LAG/LEAD offset must be a non-negative integer constant",
                                  node)
             default = sub(f.args["default"]) if f.args.get("default") else Lit(None, NULL)
-            if default.type.kind != "null":
-                value, default = fn.unify(value, default, "LAG/LEAD default")
-                default = fold(default)
+            if default.type.kind != "null":  # DuckDB: the default cast to the value's type
+                value, default = fn.unify(value, default, "LAG/LEAD default") if \
+                    value.type.kind == "null" else (value, fn.cast(default, value.type))
+                default = _fold_tree(default)
                 if not isinstance(default, Lit):
                     raise self.error("LAG/LEAD default must be a constant", node)
             if not keys:

@@ -166,3 +166,24 @@ def compute(op: str, args: list[Value], types: list[SqlType], t: SqlType,
         raise QueryError(f"internal: no exact evaluator for {op}")
     arr = array(out, t, what, param if op == "rescale" and param else None)
     return arr[0] if scalar else arr
+
+
+def average(sums: list, counts: list, scale: int) -> pa.Array:
+    """AVG of integers or decimals from their exact sums (Python ints, unscaled) and
+    counts: the quotient correctly rounded once (DuckDB divides its 128-bit sum in long
+    double; dividing a double sum by 10**scale and then by the count rounds twice:
+    -7981836.5200000005 for -7981836.52). NULL where the count is 0."""
+    q = 10 ** scale
+    out = [None if s is None or not c else s / (int(c) * q)
+           for s, c in zip(sums, counts, strict=True)]
+    return pa.array(out, pa.float64())
+
+
+def average_of(total: Value, count: Value, t: SqlType) -> pa.Array:
+    """``average`` of a decimal128 sum column (integer sums: decimal128(38, 0)) and an
+    integer count column; ``t`` is the argument's type."""
+    sums, _ = ints(total, SqlType("decimal", MAX_DIGITS, scale_of(t),
+                                  pa.decimal128(MAX_DIGITS, scale_of(t))))
+    if isinstance(count, pa.ChunkedArray):
+        count = pa.concat_arrays(count.chunks) if count.num_chunks else pa.array([], pa.int64())
+    return average(sums, count.to_pylist(), scale_of(t))

@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mapdb.query import arrayagg, fused, variance
+from mapdb.query import arrayagg, exact, fused, variance
 from mapdb.query.evaluate import (
     canonical_float,
     combine_dictionary,
@@ -1078,6 +1078,8 @@ def _two_phase(plan: Aggregate, ctx: Context, rows_of) -> pa.Table | None:
     for name, a in aggs:
         if a.fn in ("count", "count_star"):
             result[name] = pc.cast(col[f"{name}#n"], pa.int64())
+        elif a.fn == "avg" and pa.types.is_decimal(col[f"{name}#s"].type):
+            result[name] = exact.average_of(col[f"{name}#s"], col[f"{name}#n"], a.arg.type)
         elif a.fn == "avg":
             s, c = pc.cast(col[f"{name}#s"], pa.float64()), pc.cast(col[f"{name}#n"],
                                                                      pa.float64())
@@ -1180,6 +1182,9 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
     for name, a, col in finals:
         if a.fn.startswith(("var", "stddev")):
             cols[name] = variance.finish(a.fn, g.column(col) if col else table.column(name))
+            continue
+        if a.fn == "avg" and pa.types.is_decimal(g.column(col[0]).type):  # ints too
+            cols[name] = exact.average_of(g.column(col[0]), g.column(col[1]), a.arg.type)
             continue
         if a.fn == "avg":
             s, c = g.column(col[0]), g.column(col[1])

@@ -455,7 +455,10 @@ def coalesce(args: list[Expr]) -> Expr:
 
 
 def nullif(a: Expr, b: Expr) -> Expr:
+    """NULLIF(a, b): a's type (DuckDB: NULLIF(REAL, DOUBLE) is a REAL)."""
     aa, bb = unify(a, b, "NULLIF")
+    if aa.type != a.type:  # compared as the common type, a as it is
+        return case([(compare("eq", a, b), Lit(None, a.type))], a)
     return Call("nullif", (aa, bb), aa.type)
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from mapdb._ext import FusedProgram
+from mapdb.query import exact
 from mapdb.query.evaluate import from_numpy
 from mapdb.query.expr import Call, Col, Expr, Lit, conjoin, conjuncts, replace
 from mapdb.query.morsels import plan_morsels
@@ -543,11 +544,10 @@ def _table(plan: Aggregate, comp: _Compiler, key_specs, plan_aggs, res, naggs) -
                 continue
             hi, lo = res["sum_hi"][cell], res["sum_lo"][cell]
             if a.fn == "avg":
-                total = np.array([float((int(h) << 64) + int(lo_)) for h, lo_ in
-                                  zip(hi, lo, strict=True)], np.float64)  # exact, then rounded
+                total = [(int(h) << 64) + int(lo_) for h, lo_ in zip(hi, lo, strict=True)]
                 scale = a.arg.type.scale if a.arg.type.kind == "decimal" else 0
-                cols[name] = from_numpy(total / 10.0 ** scale / np.maximum(cnt, 1), empty)
-                continue
+                cols[name] = exact.average(total, cnt.tolist(), scale)
+                continue  # (the exact sum divided once)
             if a.type.kind == "decimal":
                 words = np.empty(2 * len(cell), np.int64)
                 words[0::2], words[1::2] = lo.view(np.int64), hi

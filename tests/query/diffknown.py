@@ -152,6 +152,22 @@ KNOWN = [
           "AttributeError (float_value of None)", True,
           lambda o, p: _raw(o, "has no attribute 'strip'"),
           fixed="a typed NULL constant casts to NULL"),
+    Known("nullif-type", "NEW: NULLIF(a, b) typed as the common type of a and b "
+          "(NULLIF(REAL, DOUBLE): DOUBLE; DuckDB: a's type, REAL)", True,
+          lambda o, p: _diff(o) and _has(o.sql, r"\bnullif\s*\(")
+          and o.reason.startswith("type float vs float32"),
+          fixed="NULLIF keeps its first argument's type"),
+    Known("lag-default-type", "NEW: LAG/LEAD(x, n, default) typed as the common type of x "
+          "and the default (lag(DECIMAL(9,2), 2, 1.005) gave 1.005; DuckDB casts the "
+          "default to x's type: 1.01)", True,
+          lambda o, p: _diff(o) and _has(o.sql, r"\b(lag|lead)\s*\([^()]*,[^()]*,"),
+          fixed="the LAG/LEAD default cast to the value's type"),
+    Known("decimal-avg-rounding", "NEW: AVG of decimals (and large integer sums) rounded "
+          "twice (sum to double, / 10**scale, / count): -7981836.5200000005 where DuckDB "
+          "divides its exact sum once (-7981836.52; seen through CAST AS VARCHAR)", True,
+          lambda o, p: _diff(o) and _has(o.sql, r"\bavg\s*\(") and
+          _CAST_VARCHAR.search(o.sql) is not None,
+          fixed="AVG of integers and decimals: the exact sum divided once (query.exact)"),
     # -- types -------------------------------------------------------------------------------
     Known("coalesce-tz", "NEW: COALESCE/CASE of TIMESTAMP and TIMESTAMPTZ is a TIMESTAMP "
           "(DuckDB: TIMESTAMPTZ)", True,

@@ -150,6 +150,12 @@ MINIMAL = [
     ("decimal-output-precision", "SELECT x * 5000000000 FROM v"),
     # DuckDB DECIMAL(28,2) -49999999950000000.00; mapdb that in a decimal128(18, 2)
     ("typed-null-cast", "SELECT CAST(CAST(NULL AS VARCHAR) AS FLOAT) FROM v"),  # NULL
+    ("nullif-type", "SELECT nullif(f32, 100e0), nullif(i8, 2.5e0) FROM t"),
+    # DuckDB REAL, TINYINT (a's type)
+    ("lag-default-type", "SELECT vid, lag(x, 2, 1.005) OVER (ORDER BY vid) FROM v"),
+    # DuckDB 1.01 (the default cast to DECIMAL(9,2)); mapdb 1.005
+    ("decimal-avg-rounding", "SELECT CAST(avg(d182) AS VARCHAR) FROM t GROUP BY d182"),
+    # DuckDB '-7981836.52'; mapdb '-7981836.5200000005'
     ("self-right-join", "SELECT r2.ks FROM u AS l1 RIGHT JOIN u AS r2 ON l1.k = r2.k JOIN v "
                         "ON l1.ks = v.vs"),  # DuckDB 47 rows; mapdb 15
     ("variance-overflow", "SELECT stddev_pop(w) FROM u WHERE w = CAST('inf' AS DOUBLE) GROUP BY "
