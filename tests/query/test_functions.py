@@ -122,6 +122,9 @@ DATETIME = [
     "dayofmonth(d), weekofyear(ts), yearweek(ts)",
     "hour(ts), minute(ts), second(ts), millisecond(ts), microsecond(ts), isoyear(d)",
     "epoch(d), epoch(ts), epoch_ms(d), epoch_ms(ts), epoch_us(ts), epoch_ms(k)",
+    "epoch_ms(TIMESTAMP '1969-12-31 23:59:59.9995'), epoch_ms(TIMESTAMP "
+    "'1969-12-31 23:59:59.9996'), epoch_ms(TIMESTAMP '1970-01-01 00:00:00.0015'), "
+    "epoch_ms(TIMESTAMP '1970-01-01 00:00:00.0004')",
     "strftime(d, '%Y-%m-%d'), strftime(ts, '%Y/%m/%d %H:%M:%S.%f'), "
     "strftime(ts, '%a %A %b %B %j %w %u %y %p %I %-d %-m %U %W %V %G')",
     "strftime(ts, '%c | %x | %X | %g | %n | %z | %%'), strftime('%d.%m.%Y', d), "
@@ -226,6 +229,10 @@ ERRORS = [
     "SELECT strptime(s, '%Y') FROM t",
     "SELECT strptime('2024-02-30', '%Y-%m-%d') FROM t",
     "SELECT strptime('24:00', '%H:%M') FROM t",
+    "SELECT d + i FROM t",  # DATE + BIGINT: DuckDB has DATE + INTEGER only
+    "SELECT d + 3000000000 FROM t",
+    "SELECT chr(i) FROM t",  # chr and lpad take an INTEGER: a BIGINT column is refused
+    "SELECT lpad(s, i, 'x') FROM t",
 ]
 
 

@@ -212,6 +212,48 @@ def kinds(name: str, args: list[Expr], *want: str | tuple[str, ...]) -> None:
                              f"{' or '.join(ok)}, got {a.type}")
 
 
+def fits(e: Expr, bits: int = 64) -> bool:
+    """Whether DuckDB converts ``e`` implicitly to a signed integer of ``bits``: a
+    constant in range (mapdb types integer constants BIGINT, DuckDB by their value), a
+    column of a signed type of at most ``bits`` or an unsigned one of fewer."""
+    width, signed = _duckdb_width(e)
+    return width <= bits if signed else width < bits
+
+
+_SAME_WIDTH = {"add", "sub", "mul", "mod", "intdiv", "neg", "abs", "coalesce", "case",
+               "nullif"}
+
+
+def _duckdb_width(e: Expr) -> tuple[int, bool]:
+    """The bits (and signedness) of the integer type DuckDB gives ``e``: a constant by its
+    value, arithmetic on integers the widest of its operands (mapdb computes it in int64:
+    the values are the same), a column its own."""
+    if isinstance(e, Lit):
+        if e.value is None:
+            return 0, True
+        return (32 if -2**31 <= e.value < 2**31 else 64), True
+    if isinstance(e, Call) and e.op in _SAME_WIDTH:
+        ws = [_duckdb_width(a) for a in e.args if a.type.kind in ("int", "null")]
+        if ws:
+            return max(w for w, _ in ws), all(s for _, s in ws)
+    t = e.type.arrow
+    if e.type.kind == "null":
+        return 0, True
+    if not pa.types.is_integer(t):
+        return 128, True
+    return t.bit_width, pa.types.is_signed_integer(t)
+
+
+def integers(name: str, args: list[Expr], *bits: int | None) -> None:
+    """Argument i, an integer, must convert to DuckDB's signed integer of ``bits[i]``
+    (64: BIGINT, 32: INTEGER; None: not an integer argument)."""
+    for i, (a, b) in enumerate(zip(args, bits, strict=False)):
+        if b is not None and a.type.kind == "int" and not fits(a, b):
+            want = {64: "BIGINT", 32: "INTEGER"}[b]
+            raise QueryError(f"{name}(): argument {i + 1} must be {want}, got {a.type} "
+                             "(CAST it)")
+
+
 def constant(name: str, args: list[Expr], i: int, what: str):
     """The value of argument ``i``, which must be a constant."""
     a = args[i]

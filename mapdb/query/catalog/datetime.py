@@ -15,6 +15,8 @@ from mapdb.query import functions as fn
 from mapdb.query.catalog import (
     arity,
     constant,
+    fits,
+    integers,
     kernel,
     kinds,
     node,
@@ -159,6 +161,9 @@ def _date_plus_integer(op: str, a: Expr, b: Expr) -> Expr | None:
     if op in ("add", "sub") and a.type.kind == "date" and b.type.kind in ("int", "null"):
         if any(isinstance(x, Lit) and x.value is None for x in (a, b)):
             return Lit(None, DATE)
+        if not fits(b, 32):
+            raise QueryError(f"DATE {'+' if op == 'add' else '-'} BIGINT is not defined "
+                             "(DuckDB adds an INTEGER to a DATE); CAST it AS INTEGER")
         return Call("date_add_days", (a, b if b.type.arrow == INT64.arrow else
                                       Call("cast", (b,), INT64)), DATE, op == "sub")
     return None
@@ -208,6 +213,7 @@ def _last_day_kernel(e, x):
 def _make_date(name: str, args: list[Expr]) -> Expr:
     arity(name, args, 3)
     kinds(name, args, "int", "int", "int")
+    integers(name, args, 64, 64, 64)
     out = null_result(args, DATE)
     if out is not None:
         return out
@@ -311,6 +317,7 @@ def _epoch_unit(op: str, q: int):
     def bind(name: str, args: list[Expr]) -> Expr:
         arity(name, args, 1)
         kinds(name, args, (*T, "int"))
+        integers(name, args, 64)
         x = args[0]
         if x.type.kind == "int":
             if op != "epoch_ms":
@@ -343,7 +350,8 @@ def _unix_node(n):
 @kernel("epoch_unit")
 def _epoch_unit_kernel(e, x):
     us, nulls = _micros(x)
-    return from_numpy(np.floor_divide(us, e.param), nulls)
+    q = e.param  # (DuckDB rounds to the unit, half away from zero)
+    return from_numpy(np.sign(us) * ((np.abs(us) + q // 2) // q), nulls)
 
 
 kernel("epoch_ms_to_timestamp")(lambda e, x: pc.multiply_checked(x, 1000).cast(
@@ -600,12 +608,14 @@ def _date_sub_kernel(e, a, b):
 def _make_timestamp(name: str, args: list[Expr]) -> Expr:
     if len(args) == 1:
         kinds(name, args, "int")
+        integers(name, args, 64)
         x = args[0]
         return null_result(args, TIMESTAMP) or Call(
             "micros_to_timestamp", (x if x.type.arrow == INT64.arrow else
                                     Call("cast", (x,), INT64),), TIMESTAMP)
     arity(name, args, 6)
     kinds(name, args, "int", "int", "int", "int", "int", ("int", "float", "decimal"))
+    integers(name, args, 64, 64, 64, 64, 64, 64)
     out = null_result(args, TIMESTAMP)
     if out is not None:
         return out

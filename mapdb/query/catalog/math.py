@@ -16,6 +16,7 @@ from sqlglot import exp
 from mapdb.query import functions as fn
 from mapdb.query.catalog import (
     arity,
+    integers,
     kernel,
     kinds,
     node,
@@ -348,6 +349,7 @@ def _integer_pair(op: str, doc: str):
     def bind(name: str, args: list[Expr]) -> Expr:
         arity(name, args, 2)
         kinds(name, args, "int", "int")
+        integers(name, args, 64, 64)
         from mapdb.query.types import INT64
         return null_result(args, INT64) or Call(op, tuple(
             a if a.type.arrow == INT64.arrow else Call("cast", (a,), INT64) for a in args),

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from sqlglot import exp
 
 from mapdb.query import functions as fn
-from mapdb.query.catalog import arity, kernel, kinds, node, null_result, register
+from mapdb.query.catalog import arity, integers, kernel, kinds, node, null_result, register
 from mapdb.query.expr import Call, Expr, Lit
 from mapdb.query.types import BOOL, INT64, STRING, QueryError, SqlType
 
@@ -38,7 +38,9 @@ def simple(op: str, arg_kinds: tuple, result: SqlType, *signatures: str,
     NULL constant argument gives NULL."""
     def bind(name: str, args: list[Expr]) -> Expr:
         arity(name, args, len(arg_kinds) if n_min is None else n_min, len(arg_kinds))
-        kinds(name, args, *arg_kinds)
+        kinds(name, args, *["int" if k == I32 else k for k in arg_kinds])
+        integers(name, args, *[32 if k == I32 else 64 if k == N else None
+                               for k in arg_kinds])
         out = null_result(args, result)
         if out is not None:
             return out
@@ -47,7 +49,7 @@ def simple(op: str, arg_kinds: tuple, result: SqlType, *signatures: str,
     return bind
 
 
-S, N = "string", "int"
+S, N, I32 = "string", "int", "int32"  # (N: a BIGINT argument, I32: an INTEGER one)
 
 
 # -- trim ------------------------------------------------------------------------------
@@ -230,9 +232,9 @@ def _pad(left: bool):
     return pad
 
 
-simple("lpad", (S, N, S), STRING, "(VARCHAR, BIGINT length, VARCHAR fill) -> VARCHAR",
+simple("lpad", (S, I32, S), STRING, "(VARCHAR, INTEGER length, VARCHAR fill) -> VARCHAR",
        doc="longer strings are cut to length")
-simple("rpad", (S, N, S), STRING, "(VARCHAR, BIGINT length, VARCHAR fill) -> VARCHAR",
+simple("rpad", (S, I32, S), STRING, "(VARCHAR, INTEGER length, VARCHAR fill) -> VARCHAR",
        doc="longer strings are cut to length")
 node(exp.Pad, "this expression fill_pattern is_left", "lpad rpad")(
     lambda n: ("lpad" if n.args.get("is_left") else "rpad",
@@ -268,7 +270,7 @@ def _chr(c: int) -> str:
     return chr(c)
 
 
-simple("chr", (N,), STRING, "(INTEGER) -> VARCHAR", doc="an invalid code point is an error")
+simple("chr", (I32,), STRING, "(INTEGER) -> VARCHAR", doc="an invalid code point is an error")
 node(exp.Chr, "expressions charset", "chr")(lambda n: ("chr", list(n.expressions)))
 kernel("chr")(lambda e, c: rowwise(_chr, [c], pa.large_string()))
 
