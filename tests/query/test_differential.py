@@ -154,6 +154,9 @@ MINIMAL = [
     # DuckDB REAL, TINYINT (a's type)
     ("lag-default-type", "SELECT vid, lag(x, 2, 1.005) OVER (ORDER BY vid) FROM v"),
     # DuckDB 1.01 (the default cast to DECIMAL(9,2)); mapdb 1.005
+    ("float-sum-round", "SELECT coalesce(coalesce(l1.u64, 0), 1) AS c0, r2.s AS c1, "
+                        "round(sum(l1.f64), 2) AS c2 FROM t AS l1 RIGHT JOIN t AS r2 ON 1 = 1 "
+                        "GROUP BY 2, c0"),  # DuckDB 10966.07 for (33454, 'A'); mapdb 10966.06
     ("decimal-avg-rounding", "SELECT CAST(avg(d182) AS VARCHAR) FROM t GROUP BY d182"),
     # DuckDB '-7981836.52'; mapdb '-7981836.5200000005'
     ("self-right-join", "SELECT r2.ks FROM u AS l1 RIGHT JOIN u AS r2 ON l1.k = r2.k JOIN v "
