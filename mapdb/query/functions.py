@@ -517,9 +517,8 @@ def _cast_decimal(e: Expr, t: SqlType, where: tuple) -> Expr:
     if s.kind in ("int", "decimal"):
         out = to_decimal(e, t.scale)
         return Lit(out.value, t) if isinstance(out, Lit) else Call("retype", (out,), t)
-    if s.kind == "string":
-        return Call("float_to_decimal", (Call("cast", (e,), FLOAT64),), t,
-                    (t.scale, t.precision, where))
+    if s.kind == "string":  # exactly, digit by digit (not through a double)
+        return Call("parse_decimal", (e,), t, (t.scale, t.precision, where))
     raise QueryError(f"CAST from {s} to {t} is not supported")
 
 
@@ -531,7 +530,7 @@ def _fits_precision(e: Expr, t: SqlType, where: tuple) -> Expr:
     Conversion Error (a decimal128(p, s) cannot hold it). Checked at bind time for a
     constant, else by a ``check_precision`` node (skipped where the source always fits)."""
     limit = 10 ** t.precision
-    if isinstance(e, Call) and e.op in ("float_to_decimal", "exact_rescale"):
+    if isinstance(e, Call) and e.op in ("float_to_decimal", "exact_rescale", "parse_decimal"):
         return e  # (checked as it converts)
     if isinstance(e, Lit):
         if e.value is not None and abs(e.value) >= limit:

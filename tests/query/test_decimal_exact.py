@@ -123,3 +123,16 @@ def test_wide_overflow_is_an_error(dbs, sql):
     got, want = _both(dbs, sql)
     assert isinstance(want, duckdb.Error), want
     assert isinstance(got, QueryError), got
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT CAST('1234567890123.4567' AS DECIMAL(18,4)), CAST(' 1.005 ' AS DECIMAL(4,2)), "
+    "CAST('-1.005' AS DECIMAL(4,2)), CAST('1e2' AS DECIMAL(5,1)), CAST('0.125' AS DECIMAL(3,2))",
+    "SELECT CAST(CAST(x AS VARCHAR) AS DECIMAL(9,1)) FROM t",
+])
+def test_string_to_decimal_exact(dbs, sql):
+    """Parsed digit by digit, extra digits rounded half away from zero (was: through a
+    double, which loses digits past 15)."""
+    got, want = _both(dbs, sql)
+    assert not isinstance(got, Exception), got
+    assert _rows(got) == _rows(want)
