@@ -130,6 +130,13 @@ EXPRESSIONS = [
     'microsecond(d)',
     'isoyear(d)',
     'weekofyear(d)',
+    'to_hex(a)',
+    'hex(s)',
+    "jaccard(s, 'x')",
+    'url_encode(s)',
+    'url_decode(s)',
+    'strip_accents(s)',
+    'to_timestamp(a)',
 ]
 # Refused today (issue 17), to add here when they come: median, FILTER (WHERE),
 # IS [NOT] DISTINCT FROM, ^, &, <<, rank() OVER (), ntile. Named as sqlglot spells them

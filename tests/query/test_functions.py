@@ -89,6 +89,9 @@ STRING = [
     "unicode(s), ord(s), bit_length(s), translate(s, 'ab', 'x'), translate(s, p, 'Q')",
     "levenshtein(s, p), editdist3(s, 'hello'), mismatches(s || 'x', s || 'y'), "
     "sha256(s), sha1(s)",
+    "to_hex(i), hex(s), to_hex(k), to_hex(0), jaccard(s || 'x', 'abcx'), "
+    "jaccard(s || 'x', p || 'y')",
+    "url_encode(s), url_decode(url_encode(s)), url_decode('a+b%zz'), strip_accents(s)",
 ]
 
 REGEXP = [
@@ -148,6 +151,8 @@ DATETIME = [
     "strptime(strftime(d, '%d/%m/%Y'), '%d/%m/%Y'), try_strptime(s, '%Y')",
     "strptime(strftime(ts, '%b %-d %Y %I:%M %p'), '%b %-d %Y %I:%M %p'), "
     "strptime(strftime(d, '%Y %j'), '%Y %j'), strptime(strftime(d, '%A %B %y'), '%A %B %y')",
+    "to_timestamp(k), to_timestamp(1706706245.1234567), to_timestamp(-0.5), "
+    "to_timestamp(m), to_timestamp(NULL)",
     "try_strptime('2024-02-30', '%Y-%m-%d'), strptime('20240101', '%Y%m%d'), "
     "strptime(' 2024', '%Y'), strptime('2024 05.5', '%Y %S.%g'), try_strptime(p, '%d')",
 ]
@@ -201,6 +206,17 @@ SHAPES = [
     "SELECT max(strftime(ts, '%Y-%m')), min(left(s, 1)) FROM t",
     "SELECT id, d + k, k + d, d - k, date_add(d, k), d - 1 FROM t "
     "WHERE year(d) BETWEEN 1000 AND 9000 ORDER BY id",
+    "SELECT id, time_bucket(INTERVAL 1 DAY, ts), time_bucket(INTERVAL 7 DAY, d), "
+    "time_bucket(INTERVAL 15 MINUTE, ts), time_bucket(INTERVAL 1 MONTH, d), "
+    "time_bucket(INTERVAL 3 MONTH, ts), time_bucket(INTERVAL 1 YEAR, d), "
+    "time_bucket(INTERVAL 1 WEEK, d), time_bucket(INTERVAL 2 HOUR, ts), "
+    "time_bucket(INTERVAL 5 SECOND, ts), time_bucket(INTERVAL 2 HOUR, d) FROM t "
+    "WHERE year(d) BETWEEN 1000 AND 9000 AND year(ts) > 1000 ORDER BY id",
+    "SELECT id, time_bucket(INTERVAL 1 DAY, ts, TIMESTAMP '2024-01-01 06:00'), "
+    "time_bucket(INTERVAL 10 DAY, d, DATE '2024-01-01'), "
+    "time_bucket(INTERVAL 90 MINUTE, ts, ts) FROM t WHERE year(d) BETWEEN 1000 AND 9000 "
+    "AND year(ts) > 1000 ORDER BY id",
+    "SELECT time_bucket(INTERVAL 1 HOUR, ts) AS hb, count(*) FROM t GROUP BY hb ORDER BY hb",
 ]
 
 
@@ -233,6 +249,9 @@ ERRORS = [
     "SELECT d + 3000000000 FROM t",
     "SELECT chr(i) FROM t",  # chr and lpad take an INTEGER: a BIGINT column is refused
     "SELECT lpad(s, i, 'x') FROM t",
+    "SELECT to_timestamp(x) FROM t",  # inf and NaN seconds
+    "SELECT jaccard(s, 'a') FROM t",  # '' is an error
+    "SELECT url_decode('%C3') FROM t",
 ]
 
 

@@ -26,7 +26,7 @@ from mapdb.query.catalog import (
 )
 from mapdb.query.evaluate import from_numpy
 from mapdb.query.expr import Call, Expr, Lit
-from mapdb.query.types import DATE, FLOAT64, INT64, STRING, TIMESTAMP, QueryError
+from mapdb.query.types import DATE, FLOAT64, INT64, STRING, TIMESTAMP, QueryError, SqlType
 
 T = ("date", "timestamp")
 DAY_US = 86_400_000_000
@@ -344,7 +344,9 @@ def _unix_node(n):
         return "epoch_ms", [n.this]
     if scale is not None and scale.name == "6":
         return "make_timestamp", [n.this]
-    raise QueryError("to_timestamp() is not supported")
+    if scale is not None:
+        raise QueryError(f"epoch to timestamp at scale {scale.name} is not supported")
+    return "to_timestamp", [n.this]
 
 
 @kernel("epoch_unit")
@@ -789,3 +791,106 @@ def _strptime_kernel(e, s):
                              f'specifier "{fmt}" (DuckDB: Invalid Input Error)')
         out.append(v)
     return pa.array(out, pa.int64()).cast(pa.timestamp("us"))
+
+
+# -- to_timestamp, time_bucket --------------------------------------------------------------
+
+TIMESTAMPTZ = SqlType("timestamp", arrow=pa.timestamp("us", "UTC"))
+
+
+def _to_timestamp(name: str, args: list[Expr]) -> Expr:
+    arity(name, args, 1)
+    kinds(name, args, ("int", "float", "decimal"))
+    return null_result(args, TIMESTAMPTZ) or Call("to_timestamp", (fn.to_float(args[0]),),
+                                                  TIMESTAMPTZ)
+
+
+register("to_timestamp", _to_timestamp, "(DOUBLE seconds) -> TIMESTAMP WITH TIME ZONE",
+         doc="seconds since the epoch, to the microsecond; NaN or out of range an error",
+         family="datetime")
+
+
+@kernel("to_timestamp")
+def _to_timestamp_kernel(e, x):
+    v = _f64(x)
+    with np.errstate(invalid="ignore"):
+        us = np.round(v * 1e6)
+        bad = ~np.isfinite(us) | (np.abs(us) >= 9.2e18)
+    nulls = np.asarray(x.is_null().to_numpy(zero_copy_only=False)) if x.null_count else None
+    if (bad & (~nulls if nulls is not None else True)).any():
+        raise QueryError("Epoch seconds out of range for TIMESTAMP WITH TIME ZONE (DuckDB: "
+                         "Conversion Error)")
+    us = np.where(bad, 0, us).astype(np.int64)
+    return from_numpy(us, nulls).cast(pa.timestamp("us", "UTC"))
+
+
+def _f64(x: pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(x, 0.0).to_numpy(zero_copy_only=False), np.float64)
+
+
+_BUCKET_ORIGIN_US = 946857600 * 1_000_000  # 2000-01-03 (a Monday): DuckDB's origin
+_BUCKET_ORIGIN_MONTH = 30 * 12  # 2000-01 in months since 1970-01
+
+
+def _time_bucket(name: str, args: list[Expr]) -> Expr:
+    arity(name, args, 2, 3)
+    kinds(name, args, "interval", T, T)
+    width = args[0]
+    if not isinstance(width, Lit):
+        raise QueryError(f"{name}(): the bucket width must be a constant INTERVAL")
+    x = args[1]
+    t = x.type if x.type.kind != "null" else TIMESTAMP
+    if any(isinstance(a, Lit) and a.value is None for a in args[1:]):
+        return Lit(None, t)
+    months, days, micros = width.value
+    if months and (days or micros):
+        raise QueryError(f"{name}(): a width of months and days or time is not supported")
+    if months < 0 or days < 0 or micros < 0 or not (months or days or micros):
+        raise QueryError(f"{name}(): the bucket width must be positive")
+    if months and len(args) > 2:
+        raise QueryError(f"{name}(): an origin with a width in months is not supported")
+    if x.type.kind == "timestamp" and x.type.arrow.tz is not None:
+        raise QueryError(f"{name}() of a TIMESTAMP WITH TIME ZONE is not supported")
+    rest = tuple(args[1:])
+    if len(rest) > 1 and rest[1].type.kind == "timestamp" and rest[1].type.arrow.tz:
+        raise QueryError(f"{name}(): an origin WITH TIME ZONE is not supported")
+    return Call("time_bucket", rest, t, (months, days * DAY_US + micros))
+
+
+register("time_bucket", _time_bucket,
+         "(INTERVAL width, DATE[, DATE origin]) -> DATE",
+         "(INTERVAL width, TIMESTAMP[, TIMESTAMP origin]) -> TIMESTAMP",
+         doc="buckets from 2000-01-03 (days and time) or 2000-01 (months); width constant",
+         family="datetime")
+
+
+@kernel("time_bucket")
+def _time_bucket_kernel(e, x, origin=None):
+    months, width = e.param
+    us, nulls = _micros(x)
+    if months:
+        d = np.floor_divide(us, DAY_US).astype("datetime64[D]")
+        m = d.astype("datetime64[M]").astype(np.int64)
+        b = np.floor_divide(m - _BUCKET_ORIGIN_MONTH, months) * months + _BUCKET_ORIGIN_MONTH
+        out = b.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) * DAY_US
+    else:
+        if origin is None:
+            o, on = np.int64(_BUCKET_ORIGIN_US), None
+        else:
+            o, on = _micros(origin)
+            nulls = _either(nulls, on)
+        out = np.floor_divide(us - o, width) * width + o
+    ts = from_numpy(out.astype(np.int64), nulls).cast(pa.timestamp("us"))
+    if pa.types.is_date(x.type):
+        return pc.cast(pc.floor_temporal(ts, unit="day"), pa.date32())
+    return ts
+
+
+@node(exp.DateBin, "this expression unit origin", "time_bucket")
+def _time_bucket_node(n):
+    # (sqlglot reads time_bucket's third argument, the origin, as DateBin's unit: a bare
+    # column name as a Var)
+    third = n.args.get("origin") or n.args.get("unit")
+    if isinstance(third, exp.Var):
+        third = exp.column(third.name)
+    return "time_bucket", [n.this, n.expression] + ([third] if third is not None else [])

@@ -13,7 +13,7 @@ from sqlglot import exp
 from mapdb.query import functions as fn
 from mapdb.query.catalog import arity, integers, kernel, kinds, node, null_result, register
 from mapdb.query.expr import Call, Expr, Lit
-from mapdb.query.types import BOOL, INT64, STRING, QueryError, SqlType
+from mapdb.query.types import BOOL, FLOAT64, INT64, STRING, QueryError, SqlType
 
 INT32 = SqlType("int", arrow=pa.int32())
 
@@ -383,3 +383,72 @@ def _sha2_node(n):
     return "sha256", [n.this]
 
 node(exp.SHA, "this", "sha1")(lambda n: ("sha1", [n.this]))
+
+
+def _hex(name: str, args: list[Expr]) -> Expr:
+    arity(name, args, 1)
+    kinds(name, args, (S, N))
+    out = null_result(args, STRING)
+    if out is not None:
+        return out
+    return Call("to_hex", (args[0],), STRING)
+
+
+register("to_hex", _hex, "(VARCHAR) -> VARCHAR", "(BIGINT) -> VARCHAR", aliases=("hex",),
+         doc="uppercase; a string's UTF-8 bytes, a negative integer's 64-bit two's "
+             "complement", family="string")
+node(exp.Hex, "this", "to_hex hex")(lambda n: ("to_hex", [n.this]))
+
+
+@kernel("to_hex")
+def _hex_kernel(e, x):
+    if pa.types.is_integer(x.type):
+        return rowwise(lambda v: format(v & 0xFFFF_FFFF_FFFF_FFFF, "X"), [x],
+                       pa.large_string())
+    return rowwise(lambda v: v.encode().hex().upper(), [x], pa.large_string())
+
+
+def _jaccard(a: str, b: str) -> float:
+    if not a or not b:
+        raise QueryError("jaccard(): an argument is empty (DuckDB: Invalid Input Error)")
+    sa, sb = set(a), set(b)
+    return len(sa & sb) / len(sa | sb)
+
+
+simple("jaccard", (S, S), FLOAT64, "(VARCHAR, VARCHAR) -> DOUBLE",
+       doc="of the two sets of characters; '' is an error")
+kernel("jaccard")(lambda e, a, b: rowwise(_jaccard, [a, b], pa.float64()))
+
+
+def _url_decode(s: str) -> str:
+    import urllib.parse
+    try:
+        return urllib.parse.unquote(s, errors="strict")
+    except UnicodeDecodeError:
+        raise QueryError(f'Failed to decode string "{s}" using URL decoding (DuckDB: '
+                         "Invalid Input Error)") from None
+
+
+simple("url_encode", (S,), STRING, "(VARCHAR) -> VARCHAR",
+       doc="percent-encodes all but letters, digits and -_.~")
+simple("url_decode", (S,), STRING, "(VARCHAR) -> VARCHAR",
+       doc="invalid UTF-8 after decoding is an error; + stays +")
+kernel("url_encode")(lambda e, s: rowwise(_url_encode, [s], pa.large_string()))
+kernel("url_decode")(lambda e, s: rowwise(_url_decode, [s], pa.large_string()))
+
+
+def _url_encode(s: str) -> str:
+    import urllib.parse
+    return urllib.parse.quote(s, safe="~")
+
+
+def _strip_accents(s: str) -> str:
+    import unicodedata
+    d = unicodedata.normalize("NFD", s)
+    return unicodedata.normalize("NFC", "".join(c for c in d
+                                                if unicodedata.category(c) != "Mn"))
+
+
+simple("strip_accents", (S,), STRING, "(VARCHAR) -> VARCHAR",
+       doc="canonical decomposition without its combining marks")
+kernel("strip_accents")(lambda e, s: rowwise(_strip_accents, [s], pa.large_string()))
