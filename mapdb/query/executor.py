@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mapdb.query import arrayagg, exact, fused, variance
+from mapdb.query import arrayagg, exact, fused, topn, variance
 from mapdb.query.evaluate import (
     canonical_float,
     combine_dictionary,
@@ -45,6 +45,8 @@ from mapdb.query.groupkeys import StringCodes, string_keys
 from mapdb.query.hashjoin import Builds, MarkSink, full_outer, probe
 from mapdb.query.morsels import plan_morsels
 from mapdb.query.optimizer import optimize
+from mapdb.query.pipelines import pipeline as _pipeline
+from mapdb.query.pipelines import streams as _streams
 from mapdb.query.plan import (
     Aggregate,
     CTEScan,
@@ -172,8 +174,7 @@ def output(table: pa.Table, schema: list[tuple[str, SqlType]], names: list[str])
 def materialize(plan: Plan, ctx: Context) -> pa.Table:
     """The whole result of ``plan`` as one Arrow table (internal names)."""
     if isinstance(plan, TopN):
-        from mapdb.query.topn import execute as top_n
-        return top_n(plan, ctx)
+        return topn.execute(plan, ctx, _TOPN_OPS)
     if isinstance(plan, Aggregate):
         return aggregate(plan, ctx)
     if isinstance(plan, Sort):
@@ -316,34 +317,6 @@ def _decoded(t: pa.Table) -> pa.Table:
 
 def _empty_type(t: SqlType) -> pa.DataType:
     return pa.null() if t.kind == "null" else t.arrow
-
-
-def _streams(j: Join) -> bool:
-    """Whether ``j`` runs as a step of its probe side's pipeline (else it is a breaker)."""
-    if j.kind in ("inner", "cross"):
-        return True
-    if j.kind == "left" and j.build == "left":
-        return True  # the right side streams; unmatched left rows come after (_tails)
-    return j.kind in ("left", "single", "semi", "anti") and j.build == "right"
-
-
-def _pipeline(plan: Plan) -> tuple[Plan, list[Plan]]:
-    """``plan`` as its source (a scan or a pipeline breaker) and the filters, projections
-    and streaming joins above it, lowest first (a join is entered through its probe side;
-    its build side is a pipeline of its own)."""
-    chain: list[Plan] = []
-    node = plan
-    while True:
-        if isinstance(node, (Filter, Project)):
-            chain.append(node)
-            node = node.input
-        elif isinstance(node, Join) and _streams(node):
-            chain.append(node)
-            node = node.left if node.build == "right" else node.right
-        else:
-            break
-    chain.reverse()
-    return node, chain
 
 
 def _prepare_joins(chain: list[Plan], ctx: Context) -> None:
@@ -1206,3 +1179,7 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
     if not cols:
         return pa.table({"$n": pa.array([None] * g.num_rows, pa.null())})
     return pa.table(cols)
+
+
+# what the TopN operator runs with (query/topn.py never imports the executor)
+_TOPN_OPS = topn.Ops(sort=sort, concat=_concat, apply=_apply, kernel_filter=KernelFilter)

@@ -13,7 +13,6 @@ scan, and the zone-map ranges the scan uses to skip blocks without touching thei
 
 from __future__ import annotations
 
-from mapdb.query import topn
 from mapdb.query.expr import Agg, Call, Col, Expr, Lit, conjoin, conjuncts, replace
 from mapdb.query.joinorder import (
     aggregate_first,
@@ -35,6 +34,7 @@ from mapdb.query.plan import (
     Scan,
     SetOp,
     Sort,
+    TopN,
     Window,
 )
 from mapdb.query.ranges import bound_max, bound_min, range_of
@@ -96,7 +96,7 @@ def optimize(plan: Plan) -> Plan:
     _prune(plan, None)
     _ranges(plan)
     _indexes(plan)
-    return topn.rewrite(plan)
+    return top_n(plan)
 
 
 def _optimize_ctes(plan: Plan, done: set[int]) -> None:
@@ -407,3 +407,19 @@ def _keys_of(p: Expr) -> tuple[str, list] | None:
         return None
     name, lo, hi, _ = r
     return name, ([lo] if lo == hi else [])
+
+
+TOPN_MAX = 10_000  # ORDER BY ... LIMIT with limit + offset above this: the general sort
+
+
+def top_n(plan: Plan) -> Plan:
+    """``plan`` with every Limit over a Sort (limit + offset <= TOPN_MAX) as a TopN. A
+    CTE's plan is left alone (the optimizer optimizes it on its own)."""
+    for attr in ("input", "left", "right"):
+        child = getattr(plan, attr, None)
+        if isinstance(child, Plan):
+            setattr(plan, attr, top_n(child))
+    if isinstance(plan, Limit) and isinstance(plan.input, Sort) and plan.limit is not None \
+            and plan.offset + plan.limit <= TOPN_MAX:
+        return TopN(plan.input.input, list(plan.input.keys), plan.limit, plan.offset)
+    return plan

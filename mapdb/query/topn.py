@@ -1,7 +1,7 @@
 """Top-N: ORDER BY ... LIMIT n [OFFSET m] with a small n + m as one operator (plan.TopN).
 
 The optimizer rewrites Limit over Sort into TopN when n + m is at most TOPN_MAX
-(``rewrite``). Over a scan with filters and projections above it (the common case) it
+(``optimizer.top_n``). Over a scan with filters and projections above it (the common case) it
 runs keys first (``_KeyScan``):
 
 - only the columns the sort keys and the filters read are scanned; each batch keeps its
@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -32,24 +34,11 @@ import pyarrow.compute as pc
 
 from mapdb.query.evaluate import decode, evaluate, float_key, from_float_key
 from mapdb.query.expr import Col, Expr, replace
-from mapdb.query.plan import Filter, Limit, Plan, Project, Scan, Sort, SortKey, TopN
+from mapdb.query.pipelines import pipeline
+from mapdb.query.plan import Filter, Plan, Project, Scan, Sort, SortKey, TopN
 
-TOPN_MAX = 10_000  # limit + offset above this: the general sort
 _INT_ZONES = ("int", "decimal", "date", "timestamp")
 _SEG_SHIFT = 40  # a row's position as one int64: segment << 40 | row
-
-
-def rewrite(plan: Plan) -> Plan:
-    """``plan`` with every Limit over a Sort (limit + offset <= TOPN_MAX) as a TopN. A
-    CTE's plan is left alone (the optimizer optimizes it on its own)."""
-    for attr in ("input", "left", "right"):
-        child = getattr(plan, attr, None)
-        if isinstance(child, Plan):
-            setattr(plan, attr, rewrite(child))
-    if isinstance(plan, Limit) and isinstance(plan.input, Sort) and plan.limit is not None \
-            and plan.offset + plan.limit <= TOPN_MAX:
-        return TopN(plan.input.input, list(plan.input.keys), plan.limit, plan.offset)
-    return plan
 
 
 # -- planning: is the input a scan the keys-first path can run? ---------------------
@@ -65,8 +54,7 @@ class _Shape:
 
 
 def _shape(plan: TopN) -> _Shape | None:
-    from mapdb.query.executor import _pipeline
-    node, chain = _pipeline(plan.input)
+    node, chain = pipeline(plan.input)
     if not isinstance(node, Scan) or (node.index is not None and node.index.kind == "hash"):
         return None
     mapping: dict[Expr, Expr] = {}
@@ -118,20 +106,29 @@ def strategy(plan: TopN) -> str:
 
 # -- execution ------------------------------------------------------------------------
 
-def execute(plan: TopN, ctx) -> pa.Table:
+@dataclass(frozen=True)
+class Ops:
+    """The executor's operators TopN runs with, handed in by the executor (which imports
+    this module; importing it back would be a cycle)."""
+    sort: Callable  # (Sort, top, ctx) -> table: the general (bounded) sort
+    concat: Callable  # (tables, schema) -> table
+    apply: Callable  # (chain, batch, n, ctx) -> (batch, n): a pipeline's steps on a batch
+    kernel_filter: type  # the fused filter over gathered rows
+
+
+def execute(plan: TopN, ctx, ex: Ops) -> pa.Table:
     """The TopN's rows (internal names), in order."""
-    from mapdb.query import executor as ex
     t0 = time.perf_counter()
     k = plan.offset + plan.limit
     shape = _shape(plan) if k else None
     if k == 0:
-        out = ex._concat([], plan.schema)
+        out = ex.concat([], plan.schema)
     elif shape is None:
         t = ex.sort(Sort(plan.input, plan.keys), k, ctx)
         out = t.slice(plan.offset, plan.limit)
         ctx.op(plan).extra["kernel"] = f"bounded selection of {k:,} per batch"
     else:
-        out = _KeyScan(plan, shape, ctx).run()
+        out = _KeyScan(plan, shape, ctx, ex).run()
     ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
     return out
 
@@ -152,10 +149,9 @@ def _key_array(v: pa.Array) -> pa.Array:
 
 
 class _KeyScan:
-    def __init__(self, plan: TopN, shape: _Shape, ctx):
-        from mapdb.query import executor as ex
+    def __init__(self, plan: TopN, shape: _Shape, ctx, ex: Ops):
         from mapdb.query import fused
-        self.plan, self.shape, self.ctx = plan, shape, ctx
+        self.plan, self.shape, self.ctx, self.ex = plan, shape, ctx, ex
         self.k = plan.offset + plan.limit
         scan = shape.scan
         self.src = scan.source
@@ -164,7 +160,7 @@ class _KeyScan:
         if scan.filter is not None and ctx.fused and hasattr(self.src, "gather"):
             compiled = fused.compile_filter(scan)
             if compiled is not None:
-                self.kfilter = ex.KernelFilter(*compiled)
+                self.kfilter = ex.kernel_filter(*compiled)
                 residual = self.kfilter.residual
         self.filters = ([residual] if residual is not None else []) + shape.filters
         # read first: what the filters and the first key need; the other keys' columns
@@ -367,10 +363,10 @@ class _KeyScan:
     def gather(self, winners) -> pa.Table:
         """The output rows for the winners (late materialization): the scan's output
         columns read at their positions, then the projections above the scan."""
-        from mapdb.query import executor as ex
+        ex = self.ex
         plan, scan = self.plan, self.shape.scan
         if winners is None or winners.num_rows == 0:
-            return ex._concat([], plan.schema)
+            return ex.concat([], plan.schema)
         segs = winners.column("$seg").to_numpy()
         rows = winners.column("$row").to_numpy()
         cols = scan.output
@@ -388,7 +384,7 @@ class _KeyScan:
         batch = {c: pa.concat_arrays(p).take(perm) if len(p) > 1 else p[0].take(perm)
                  for c, p in pieces.items()}
         n = len(rows)
-        batch, n = ex._apply(self.shape.chain, batch, n, self.ctx)
+        batch, n = ex.apply(self.shape.chain, batch, n, self.ctx)
         names = [c for c, _ in plan.schema]
         return pa.table({c: batch[c] for c in names}) if names else pa.table({})
 

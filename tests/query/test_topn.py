@@ -20,7 +20,7 @@ import pyarrow as pa
 import pytest
 
 import mapdb
-from mapdb.query import topn
+from mapdb.query import optimizer
 
 N = 120_000
 SEGMENTS = 3
@@ -186,7 +186,7 @@ def test_explain_names_the_operator(engines):
     assert "TopN 2 by" in text and "bounded selection" in text
     # a large limit keeps the full sort
     text = "\n".join(r[-1] for r in db.sql(
-        f"EXPLAIN SELECT * FROM t ORDER BY u LIMIT {topn.TOPN_MAX + 1}").fetchall())
+        f"EXPLAIN SELECT * FROM t ORDER BY u LIMIT {optimizer.TOPN_MAX + 1}").fetchall())
     assert "TopN" not in text and "Sort" in text
 
 
