@@ -30,6 +30,7 @@ from mapdb.query.types import (
     FLOAT64,
     QueryError,
     SqlType,
+    common_numeric,
     common_type,
 )
 
@@ -194,7 +195,7 @@ def _log_node(n):
 
 @kernel("log_base")
 def _log_base(e, b, x):
-    return pc.divide(pc.ln(x), pc.ln(b))
+    return pc.divide(pc.log10(x), pc.log10(b))  # (DuckDB's formula, to the last bit)
 
 
 def _power(name: str, args: list[Expr]) -> Expr:
@@ -389,16 +390,22 @@ kernel("signbit")(lambda e, x: from_numpy(np.signbit(_np(x)), _nulls(x)))
 
 def _nextafter(name: str, args: list[Expr]) -> Expr:
     _number(name, args, 2)
-    return null_result(args, FLOAT64) or Call("nextafter", tuple(_double(name, args)),
-                                               FLOAT64)
+    t = common_numeric(args[0].type, args[1].type)
+    if t.kind != "float" or t.arrow != pa.float32():  # (a REAL beside no DOUBLE: REAL)
+        t = FLOAT64
+    return null_result(args, t) or Call(
+        "nextafter", tuple(fn.to_float(a, t) for a in args), t)
 
 
-register("nextafter", _nextafter, "(DOUBLE x, DOUBLE toward) -> DOUBLE", family="math")
+register("nextafter", _nextafter, "(DOUBLE x, DOUBLE toward) -> DOUBLE",
+         "(FLOAT x, FLOAT toward) -> FLOAT", family="math")
 
 
 @kernel("nextafter")
 def _nextafter_kernel(e, x, y):
-    return from_numpy(np.nextafter(_np(x), _np(y)), _either(_nulls(x), _nulls(y)))
+    dt = np.float32 if x.type == pa.float32() else np.float64
+    return from_numpy(np.nextafter(_np(x).astype(dt), _np(y).astype(dt)),
+                      _either(_nulls(x), _nulls(y)))
 
 
 def _either(a, b):
