@@ -24,7 +24,8 @@ from collections.abc import Iterator
 
 import click
 
-from mapdb.cli.render import aligned_table, json_objects, markdown_table
+from mapdb.cli.render import aligned_table, json_objects, markdown_table, row_count
+from mapdb.cli.render import head as render_head
 from mapdb.errors import MapdbError
 
 FORMATS = ["table", "csv", "json", "jsonl", "markdown", "parquet", "arrow"]
@@ -122,10 +123,10 @@ def _write(batches, fmt: str, out, max_rows: int | None) -> None:
     import pyarrow as pa
     schema = batches.schema
     if fmt in DISPLAY:
-        head, n = _head(batches, max_rows)
+        head, n = render_head(batches, max_rows)
         if fmt == "table":
             lines = list(aligned_table(head))
-            lines[-1] = _row_count(n, head.num_rows)
+            lines[-1] = row_count(n, head.num_rows)
             _lines(out, iter(lines))
         else:
             _lines(out, markdown_table(head))
@@ -171,26 +172,6 @@ def _nonempty(batches, schema):
         yield batch
     if empty:
         yield pa.RecordBatch.from_pylist([], schema=schema)
-
-
-def _head(batches, max_rows: int | None):
-    """(the first ``max_rows`` rows as a table (all: None), the number of rows)."""
-    import pyarrow as pa
-    kept, have, n = [], 0, 0
-    for batch in batches:
-        n += batch.num_rows
-        if max_rows is None or have < max_rows:
-            piece = batch if max_rows is None else batch.slice(0, max_rows - have)
-            kept.append(pa.concat_batches([piece]))  # a copy: the batch is not kept
-            have += piece.num_rows
-    return pa.Table.from_batches(kept, schema=batches.schema), n
-
-
-def _row_count(n: int, shown: int) -> str:
-    """The table format's last line (as render.aligned_table's, with the rows counted
-    while streaming)."""
-    more = f", first {shown:,} shown" if n > shown else ""
-    return f"({n:,} row{'s' if n != 1 else ''}{more})"
 
 
 def _lines(out, lines: Iterator[str]) -> None:

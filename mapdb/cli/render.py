@@ -105,10 +105,28 @@ def _text_rows(t, max_rows: int | None, cell=text_cell
     return head.column_names, [_is_numeric(f.type) for f in head.schema], rows
 
 
-def _row_count(t, max_rows: int | None) -> str:
-    n = t.num_rows
-    more = f", first {max_rows:,} shown" if max_rows is not None and n > max_rows else ""
+def row_count(n: int, shown: int) -> str:
+    """The table's last line, as DuckDB's CLI counts.
+
+    >>> row_count(1, 1), row_count(100, 40)
+    ('(1 row)', '(100 rows, first 40 shown)')
+    """
+    more = f", first {shown:,} shown" if n > shown else ""
     return f"({n:,} row{'s' if n != 1 else ''}{more})"
+
+
+def head(batches, max_rows: int | None):
+    """(the first ``max_rows`` rows of a RecordBatchReader as a table, all when None;
+    the number of rows it has): the rows past the shown ones are counted, not held."""
+    import pyarrow as pa
+    kept, have, n = [], 0, 0
+    for batch in batches:
+        n += batch.num_rows
+        if max_rows is None or have < max_rows:
+            piece = batch if max_rows is None else batch.slice(0, max_rows - have)
+            kept.append(pa.concat_batches([piece]))  # a copy: the batch is not kept
+            have += piece.num_rows
+    return pa.Table.from_batches(kept, schema=batches.schema), n
 
 
 def aligned_table(t, max_rows: int | None = None) -> Iterator[str]:
@@ -134,7 +152,8 @@ def aligned_table(t, max_rows: int | None = None) -> Iterator[str]:
     yield "-+-".join("-" * w for w in widths)
     for r in rows:
         yield line(r)
-    yield _row_count(t, max_rows)
+    yield row_count(t.num_rows, min(t.num_rows, max_rows) if max_rows is not None
+                    else t.num_rows)
 
 
 def markdown_table(t, max_rows: int | None = None) -> Iterator[str]:

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Iterator
 
 import click
 
-from mapdb.cli.render import aligned_table, json_objects, markdown_table
+from mapdb.cli.render import aligned_table, head, json_objects, markdown_table, row_count
 from mapdb.errors import MapdbError
 
 MODES = ("table", "csv", "json", "markdown")
@@ -282,30 +282,6 @@ def quote(name: str) -> str:
     if re.fullmatch(r"[a-z_][a-z0-9_]*", name) and name.upper() not in Tokenizer.KEYWORDS:
         return name
     return '"' + name.replace('"', '""') + '"'
-
-
-def head(batches, max_rows: int | None):
-    """(the first ``max_rows`` rows of a RecordBatchReader as a table, all when None;
-    the number of rows it has): the rows past the shown ones are counted, not held."""
-    import pyarrow as pa
-    kept, have, n = [], 0, 0
-    for batch in batches:
-        n += batch.num_rows
-        if max_rows is None or have < max_rows:
-            piece = batch if max_rows is None else batch.slice(0, max_rows - have)
-            kept.append(pa.concat_batches([piece]))  # a copy: the batch is not kept
-            have += piece.num_rows
-    return pa.Table.from_batches(kept, schema=batches.schema), n
-
-
-def row_count(n: int, shown: int) -> str:
-    """The table mode's last line, as DuckDB's CLI counts.
-
-    >>> row_count(1, 1), row_count(100, 40)
-    ('(1 row)', '(100 rows, first 40 shown)')
-    """
-    more = f", first {shown:,} shown" if n > shown else ""
-    return f"({n:,} row{'s' if n != 1 else ''}{more})"
 
 
 def render(table, mode: str, max_rows: int | None) -> Iterator[str]:

@@ -88,6 +88,31 @@ STATEMENTS = Statements()  # the parameter keys of statements with placeholders
 atexit.register(PLANS.clear)  # its plans' sources close before the interpreter tears down
 
 
+class _Catalog:
+    """The tables a statement binds, by name: shared sources from ``cache`` (else opened
+    here and ``owned``: closed with the result); views and virtual tables are noted in
+    ``dynamic`` (they change without a version: such plans are never cached)."""
+
+    def __init__(self, store, cache: SourceCache | None):
+        self.store, self.cache = store, cache
+        self.sources: dict[str, TableSource] = {}
+        self.owned: list[TableSource] = []
+        self.dynamic: list = []
+
+    def __call__(self, name: str) -> TableSource:
+        key = resolve(self.store, name)
+        if not isinstance(key, str):  # a view or an information_schema table
+            self.dynamic.append(key)
+            return key
+        if key not in self.sources:
+            if self.cache is not None:
+                self.sources[key] = self.cache.get(self.store, key)
+            else:
+                self.sources[key] = TableSource(key, self.store.snapshot(key))
+                self.owned.append(self.sources[key])
+        return self.sources[key]
+
+
 def prepare(sql: str, store, cache: SourceCache | None = None, params=None) -> Prepared:
     """Bind and optimize ``sql`` against a storage DatabaseStore (tables pinned). With a
     ``cache``, sources are shared with other queries and not closed by this one.
@@ -106,22 +131,8 @@ def prepare(sql: str, store, cache: SourceCache | None = None, params=None) -> P
                         if store.latest_version(table) is not None else None)
         if hit is not None:
             return Prepared(hit[0], hit[1], [])
-    sources: dict[str, TableSource] = {}
-    owned: list[TableSource] = []
-    dynamic: list = []  # views and virtual tables read: they change without a version
-
-    def catalog(name: str) -> TableSource:
-        key = resolve(store, name)
-        if not isinstance(key, str):  # a view or an information_schema table
-            dynamic.append(key)
-            return key
-        if key not in sources:
-            if cache is not None:
-                sources[key] = cache.get(store, key)
-            else:
-                sources[key] = TableSource(key, store.snapshot(key))
-                owned.append(sources[key])
-        return sources[key]
+    catalog = _Catalog(store, cache)
+    sources, owned, dynamic = catalog.sources, catalog.owned, catalog.dynamic
 
     try:
         q = bind_sql(sql, catalog, PARSES)
@@ -152,22 +163,8 @@ def _prepare_params(sql: str, store, cache: SourceCache | None, values) -> Prepa
             plan = optimize(template.substitute(bound))
             STATEMENTS.reused += 1
             return Prepared(Query(plan, list(template.names), template.explain), plan, [])
-    sources: dict[str, TableSource] = {}
-    owned: list[TableSource] = []
-    dynamic: list = []  # views and virtual tables read: they change without a version
-
-    def catalog(name: str) -> TableSource:
-        key = resolve(store, name)
-        if not isinstance(key, str):  # a view or an information_schema table
-            dynamic.append(key)
-            return key
-        if key not in sources:
-            if cache is not None:
-                sources[key] = cache.get(store, key)
-            else:
-                sources[key] = TableSource(key, store.snapshot(key))
-                owned.append(sources[key])
-        return sources[key]
+    catalog = _Catalog(store, cache)
+    sources, owned, dynamic = catalog.sources, catalog.owned, catalog.dynamic
 
     binding = Binding(values)
     try:
