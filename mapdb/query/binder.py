@@ -731,17 +731,19 @@ class Binder:
     def select_items(self, sel: exp.Select, scope: Scope
                      ) -> tuple[list[tuple[str, Expr]], dict[str, Expr]]:
         """The select list (``*`` expanded) and its explicit aliases (lower case -> item;
-        the last of equal aliases wins, as in DuckDB)."""
+        the last of equal aliases wins, as in DuckDB). A ``*`` item REPLACEd or RENAMEd is
+        an alias too: DuckDB's ORDER BY binds its name to the new value, not the input
+        column."""
         items, aliases = [], {}
         for node in sel.expressions:
             if isinstance(node, exp.Star):
-                items += self.star(node, scope.columns, scope)
+                items += self.star(node, scope.columns, scope, aliases)
                 continue
             if isinstance(node, exp.Column) and isinstance(node.this, exp.Star):
                 cols = scope.table(node.table)
                 if cols is None:
                     raise self.error(f'table "{node.table}" not found', node)
-                items += self.star(node.this, cols, scope)
+                items += self.star(node.this, cols, scope, aliases)
                 continue
             bare = node
             while isinstance(bare, exp.Paren):  # (x) is named x, as in DuckDB
@@ -759,11 +761,12 @@ class Binder:
             raise self.error("the select list is empty (every column excluded)", sel)
         return items, aliases
 
-    def star(self, star: exp.Star, cols: list[tuple[str, Col]], scope: Scope
-             ) -> list[tuple[str, Expr]]:
+    def star(self, star: exp.Star, cols: list[tuple[str, Col]], scope: Scope,
+             aliases: dict[str, Expr]) -> list[tuple[str, Expr]]:
         """``*`` or ``t.*`` over ``cols``, with DuckDB's EXCLUDE (names, or ``t.name``),
         REPLACE (expr AS name: the column keeps its place) and RENAME (old AS
-        new; a name not there is ignored, as DuckDB does)."""
+        new; a name not there is ignored, as DuckDB does). The REPLACEd and RENAMEd
+        items go into ``aliases`` (ORDER BY binds them before an input column)."""
         items: list[tuple[str, Expr]] = list(cols)
         for e in star.args.get("except_") or []:
             if e.table:
@@ -790,6 +793,11 @@ class Binder:
         for a in star.args.get("rename") or []:
             items = [(a.alias if n.lower() == a.this.name.lower() else n, c)
                      for n, c in items]
+        named = {a.alias.lower() for a in star.args.get("replace") or []} | \
+            {a.alias.lower() for a in star.args.get("rename") or []}
+        for n, c in items:
+            if n.lower() in named:
+                aliases[n.lower()] = c
         return items
 
     def resolve_item(self, node: exp.Expression, scope: Scope,

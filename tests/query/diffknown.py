@@ -327,6 +327,11 @@ KNOWN = [
           "column binds the column (DuckDB: the alias)", False,
           lambda o, p: o.failed and "alias-clash" in o.tags,
           fixed="14fb31b (ORDER BY aliases first)"),
+    Known("order-by-star-replace", "NEW: ORDER BY a name that * REPLACE (expr AS name) or "
+          "* RENAME (old AS name) gives a new value binds the input column (DuckDB: the "
+          "select list's new value, as an alias)", True,
+          lambda o, p: o.failed and "star-modifier" in o.tags and _has(o.sql, r"ORDER BY"),
+          fixed="REPLACEd and RENAMEd * items are ORDER BY aliases"),
 ]
 
 

@@ -165,6 +165,11 @@ MINIMAL = [
                           "uid"),  # DuckDB 0.0 per row; mapdb NaN
     ("tz-year-bc", "SELECT year(tz - INTERVAL 2 HOUR) FROM t WHERE tz = TIMESTAMP '0001-01-01'"),
     # DuckDB 1 (ICU: 1 BC); mapdb 0
+    ("order-by-star-replace", "SELECT uid FROM (SELECT * REPLACE (-uid AS uid) FROM u "
+                              "ORDER BY uid LIMIT 2) AS q"),
+    # DuckDB -31, -30 (sorted by the replaced value); mapdb 0, -1 (by the input column)
+    ("order-by-star-replace", "SELECT v FROM (SELECT * EXCLUDE (v) RENAME (uid AS v) FROM u "
+                              "ORDER BY v LIMIT 2) AS q"),  # DuckDB 0, 1; mapdb by u.v
 ]
 
 
