@@ -1037,8 +1037,6 @@ class Binder:
             out = fn.like("ilike" if isinstance(node, exp.ILike) else "like",
                           sub(node.this), sub(node.expression))
             return fn.logic_not(out) if node.args.get("negate") else out
-        if isinstance(node, exp.Escape):
-            raise self.error("LIKE ... ESCAPE is not supported", node)
         if isinstance(node, exp.Case):
             operand = sub(node.this) if node.this else None
             branches = []

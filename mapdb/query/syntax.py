@@ -250,7 +250,6 @@ ARGUMENTS: dict[tuple[type, str], str] = {
 
 # how a refused node type is named, when its SQL text would not say it well
 NODES: dict[type, str] = {
-    exp.Escape: "LIKE ... ESCAPE",
     exp.Lateral: "LATERAL",
     exp.Pivot: "PIVOT / UNPIVOT",
     exp.Values: "VALUES",

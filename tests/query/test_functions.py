@@ -108,6 +108,12 @@ REGEXP = [
     "regexp_extract(s, 'H(.)', 1, 'i'), regexp_extract(s, '(a)?(b)', 1), "
     "regexp_extract(s, 'l+'), regexp_extract(s, '(.)$', 0)",
     "regexp_matches(NULL, 'a'), regexp_replace(s, NULL, 'x'), regexp_extract(NULL, 'a', 1)",
+    "s SIMILAR TO 'a.*', s NOT SIMILAR TO '.*l+.*', s ~ 'a', s !~ 'a', s ^@ 'a'",
+    "s GLOB 'a*', s GLOB '*l?o*', s GLOB '[!a]*', s GLOB 'x[xy]*', s GLOB '*\\,*', "
+    "s GLOB '[]]', s GLOB 'a[*]', s NOT GLOB '*b*'",
+    "s LIKE 'a!%' ESCAPE '!', s NOT LIKE '%!,%' ESCAPE '!', s ILIKE 'H%' ESCAPE '', "
+    "s LIKE '%\\_%' ESCAPE '\\', s LIKE '%#%%' ESCAPE '#', like_escape(s, '%!,%', '!'), "
+    "not_ilike_escape(s, 'A%', '#')",
 ]
 
 DATETIME = [
@@ -252,6 +258,8 @@ ERRORS = [
     "SELECT to_timestamp(x) FROM t",  # inf and NaN seconds
     "SELECT jaccard(s, 'a') FROM t",  # '' is an error
     "SELECT url_decode('%C3') FROM t",
+    "SELECT s LIKE 'a!' ESCAPE '!' FROM t",  # the pattern ends with the escape
+    "SELECT s LIKE 'a' ESCAPE '!!' FROM t",
 ]
 
 

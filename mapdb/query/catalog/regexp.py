@@ -169,3 +169,115 @@ def _extract_kernel(e, s):
         out = pc.if_else(pc.is_valid(s), pa.scalar("", pa.large_string()),
                          pa.scalar(None, pa.large_string()))
     return pc.if_else(pc.fill_null(hit, True), out, pa.scalar("", pa.large_string()))
+
+
+# -- SIMILAR TO, GLOB, LIKE ... ESCAPE: patterns as regular expressions --------------------
+
+node(exp.SimilarTo, "this expression", "regexp_full_match", as_written=False)(
+    lambda n: ("regexp_full_match", [n.this, n.expression]))
+
+
+def _glob_regex(p: str) -> str:
+    """A GLOB pattern as RE2: * any text, ? one character, [...] / [!...] a class, \\x x."""
+    import re
+    out, i = ["(?s)^"], 0
+    while i < len(p):
+        c = p[i]
+        if c == "*":
+            out.append(".*")
+        elif c == "?":
+            out.append(".")
+        elif c == "\\" and i + 1 < len(p):
+            i += 1
+            out.append(re.escape(p[i]))
+        elif c == "[":
+            j = p.find("]", i + 1)
+            if j < 0:
+                out.append(re.escape(c))
+            else:
+                body = p[i + 1:j]
+                neg = body.startswith("!")
+                body = body[1:] if neg else body
+                if not body:  # [] matches nothing
+                    out.append(r"[^\x00-\x{10FFFF}]" if not neg else ".")
+                else:
+                    esc = "".join("\\" + ch if ch in "\\^[]" else ch for ch in body)
+                    out.append(f"[{'^' if neg else ''}{esc}]")
+                i = j
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out) + "$"
+
+
+def _glob(name: str, args: list[Expr]) -> Expr:
+    arity(name, args, 2)
+    kinds(name, args, S, S)
+    out = null_result(args, BOOL)
+    if out is not None:
+        return out
+    return Call("regexp_matches", (args[0],), BOOL,
+                _glob_regex(constant("GLOB", args, 1, "pattern")))
+
+
+register("~~~", _glob, "(VARCHAR) GLOB (VARCHAR pattern) -> BOOLEAN",
+         doc="`s GLOB p`: * ? [...] [!...] and \\\\ escapes, case-sensitive; pattern constant",
+         family="regexp")
+node(exp.Glob, "this expression", "glob", as_written=False)(
+    lambda n: ("~~~", [n.this, n.expression]))
+
+
+def _like_regex(name: str, p: str, escape: str | None) -> str:
+    import re
+    if escape is not None and len(escape) > 1:
+        raise QueryError(f"{name}(): the escape must be empty or one character (DuckDB: "
+                         "Syntax Error)")
+    out, i = ["(?s)^"], 0
+    while i < len(p):
+        c = p[i]
+        if escape and c == escape:
+            if i + 1 == len(p):
+                raise QueryError(f"{name}(): the pattern must not end with the escape "
+                                 "character (DuckDB: Syntax Error)")
+            i += 1
+            out.append(re.escape(p[i]))
+        elif c == "%":
+            out.append(".*")
+        elif c == "_":
+            out.append(".")
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out) + "$"
+
+
+def _like_escape(name: str, args: list[Expr]) -> Expr:
+    from mapdb.query import functions as fn
+    arity(name, args, 3)
+    kinds(name, args, S, S, S)
+    out = null_result(args, BOOL)
+    if out is not None:
+        return out
+    regex = _like_regex(name, constant(name, args, 1, "pattern"),
+                        constant(name, args, 2, "escape"))
+    if "ilike" in name:
+        regex = "(?i)" + regex
+    call = Call("regexp_matches", (args[0],), BOOL, regex)
+    return fn.logic_not(call) if name.startswith("not_") else call
+
+
+for _name in ("like_escape", "ilike_escape", "not_like_escape", "not_ilike_escape"):
+    register(_name, _like_escape, "(VARCHAR, VARCHAR pattern, VARCHAR escape) -> BOOLEAN",
+             doc="`s [NOT] [I]LIKE p ESCAPE e`; pattern and escape constant",
+             family="regexp")
+
+
+@node(exp.Escape, "this expression", "like_escape ilike_escape not_like_escape "
+      "not_ilike_escape", as_written=False)
+def _escape_node(n):
+    like = n.this
+    if not isinstance(like, (exp.Like, exp.ILike)):
+        raise QueryError("ESCAPE is supported after LIKE and ILIKE")
+    name = ("not_" if like.args.get("negate") else "") + (
+        "ilike" if isinstance(like, exp.ILike) else "like") + "_escape"
+    return name, [like.this, like.expression, n.expression]
