@@ -92,6 +92,10 @@ STRING = [
     "to_hex(i), hex(s), to_hex(k), to_hex(0), jaccard(s || 'x', 'abcx'), "
     "jaccard(s || 'x', p || 'y')",
     "url_encode(s), url_decode(url_encode(s)), url_decode('a+b%zz'), strip_accents(s)",
+    # constant arguments take Arrow's kernels: unicode, padding and cutting through them
+    "lpad(s, 8, 'é'), rpad(s, 2, '€'), lpad(s, 0, 'x'), split_part(s, 'l', 1), "
+    "split_part(s, 'ö', 2), split_part(s, ',', 9), strpos(s, 'b'), strpos(s, '€'), "
+    "left(s, 0), right(s, 0), right(s, -2), left(s, 100)",
 ]
 
 REGEXP = [

@@ -35,7 +35,8 @@ def _int(x: Expr) -> Expr:
 def simple(op: str, arg_kinds: tuple, result: SqlType, *signatures: str,
            aliases=(), doc: str = "", n_min: int | None = None):
     """Register ``op`` whose arguments are checked by kind, integers made BIGINT, and a
-    NULL constant argument gives NULL."""
+    NULL constant argument gives NULL. The call's param holds the constant arguments'
+    values (None for the others), for kernels with a fast path on constants."""
     def bind(name: str, args: list[Expr]) -> Expr:
         arity(name, args, len(arg_kinds) if n_min is None else n_min, len(arg_kinds))
         kinds(name, args, *["int" if k == I32 else k for k in arg_kinds])
@@ -44,9 +45,16 @@ def simple(op: str, arg_kinds: tuple, result: SqlType, *signatures: str,
         out = null_result(args, result)
         if out is not None:
             return out
-        return Call(op, tuple(_int(a) for a in args), result)
+        consts = tuple(a.value if isinstance(a, Lit) else None for a in args)
+        return Call(op, tuple(_int(a) for a in args), result,
+                    consts if any(c is not None for c in consts[1:]) else None)
     register(op, bind, *signatures, aliases=aliases, doc=doc, family="string")
     return bind
+
+
+def _const(e: Call, i: int):
+    """The value of argument ``i`` when it is a constant (else None)."""
+    return e.param[i] if e.param is not None else None
 
 
 S, N, I32 = "string", "int", "int32"  # (N: a BIGINT argument, I32: an INTEGER one)
@@ -147,8 +155,14 @@ simple("split_part", (S, S, N), STRING, "(VARCHAR, VARCHAR separator, BIGINT ind
 node(exp.SplitPart, "this delimiter part_index", "split_part")(
     lambda n: ("split_part", [n.this, n.args["delimiter"],
                                               n.args["part_index"]]))
-kernel("split_part")(lambda e, s, sep, i: rowwise(_split_part, [s, sep, i],
-                                                   pa.large_string()))
+@kernel("split_part")
+def _split_part_kernel(e, s, sep, i):
+    c_sep, c_i = _const(e, 1), _const(e, 2)
+    if c_sep and c_i is not None and c_i > 0:  # Arrow: split, the i-th part or ''
+        parts = pc.split_pattern(s, c_sep)
+        return pc.binary_join(pc.list_slice(parts, c_i - 1, c_i),
+                              pa.scalar("", pa.large_string()))
+    return rowwise(_split_part, [s, sep, i], pa.large_string())
 
 simple("strpos", (S, S), INT64, "(VARCHAR, VARCHAR needle) -> BIGINT",
        aliases=("instr", "position"), doc="1-based, 0 when absent")
@@ -161,7 +175,13 @@ def _strpos_node(n):
     return "strpos", [n.this, n.args["substr"]]
 
 
-kernel("strpos")(lambda e, s, sub: rowwise(lambda a, b: a.find(b) + 1, [s, sub], pa.int64()))
+@kernel("strpos")
+def _strpos_kernel(e, s, sub):
+    needle = _const(e, 1)
+    if needle is not None and needle.isascii() and pc.all(pc.string_is_ascii(s)).as_py() \
+            is not False:  # (ASCII: byte offsets are character offsets)
+        return pc.cast(pc.add(pc.find_substring(s, needle), 1), pa.int64())
+    return rowwise(lambda a, b: a.find(b) + 1, [s, sub], pa.int64())
 
 
 def _predicate(op: str, aliases=()):
@@ -214,8 +234,15 @@ simple("right", (S, N), STRING, "(VARCHAR, BIGINT count) -> VARCHAR",
        doc="a negative count drops that many from the start")
 node(exp.Left, "this expression", "left")(lambda n: ("left", [n.this, n.expression]))
 node(exp.Right, "this expression", "right")(lambda n: ("right", [n.this, n.expression]))
-kernel("left")(lambda e, s, k: rowwise(_left, [s, k], pa.large_string()))
-kernel("right")(lambda e, s, k: rowwise(_right, [s, k], pa.large_string()))
+@kernel("left", "right")
+def _left_right(e, s, k):
+    c = _const(e, 1)
+    if c is None:
+        return rowwise(_left if e.op == "left" else _right, [s, k], pa.large_string())
+    c = _count(c)
+    if e.op == "left":
+        return pc.utf8_slice_codeunits(s, 0, c)
+    return pc.utf8_slice_codeunits(s, -c) if c != 0 else pc.utf8_slice_codeunits(s, 0, 0)
 
 
 def _pad(left: bool):
@@ -239,8 +266,14 @@ simple("rpad", (S, I32, S), STRING, "(VARCHAR, INTEGER length, VARCHAR fill) -> 
 node(exp.Pad, "this expression fill_pattern is_left", "lpad rpad")(
     lambda n: ("lpad" if n.args.get("is_left") else "rpad",
                          [n.this, n.expression, n.args.get("fill_pattern")]))
-kernel("lpad")(lambda e, s, k, f: rowwise(_pad(True), [s, k, f], pa.large_string()))
-kernel("rpad")(lambda e, s, k, f: rowwise(_pad(False), [s, k, f], pa.large_string()))
+@kernel("lpad", "rpad")
+def _pad_kernel(e, s, k, f):
+    width, fill = _const(e, 1), _const(e, 2)
+    if width is not None and fill is not None and len(fill) == 1 and width >= 0:
+        _count(width)
+        pad = pc.utf8_lpad if e.op == "lpad" else pc.utf8_rpad
+        return pc.utf8_slice_codeunits(pad(s, width=width, padding=fill), 0, width)
+    return rowwise(_pad(e.op == "lpad"), [s, k, f], pa.large_string())
 
 simple("repeat", (S, N), STRING, "(VARCHAR, BIGINT count) -> VARCHAR")
 node(exp.Repeat, "this times", "repeat")(lambda n: ("repeat", [n.this, n.args["times"]]))
