@@ -764,9 +764,10 @@ class Binder:
     def star(self, star: exp.Star, cols: list[tuple[str, Col]], scope: Scope,
              aliases: dict[str, Expr]) -> list[tuple[str, Expr]]:
         """``*`` or ``t.*`` over ``cols``, with DuckDB's EXCLUDE (names, or ``t.name``),
-        REPLACE (expr AS name: the column keeps its place) and RENAME (old AS
-        new; a name not there is ignored, as DuckDB does). The REPLACEd and RENAMEd
-        items go into ``aliases`` (ORDER BY binds them before an input column)."""
+        REPLACE (expr AS name: the first column of the name keeps its place, the others
+        go) and RENAME (old AS new; a name not there is ignored, as DuckDB does). The
+        REPLACEd and RENAMEd items go into ``aliases`` (ORDER BY binds them before an
+        input column)."""
         items: list[tuple[str, Expr]] = list(cols)
         for e in star.args.get("except_") or []:
             if e.table:
@@ -787,9 +788,10 @@ class Binder:
             if not hits:
                 raise self.error(f'column "{a.alias}" in REPLACE is not in the columns * '
                                  "stands for", a)
-            value = self.expr(a.this, scope)
-            for i in hits:
-                items[i] = (a.alias, value)
+            # DuckDB: the first column of the name takes the value, the others go (a
+            # join's second "k")
+            items[hits[0]] = (a.alias, self.expr(a.this, scope))
+            items = [it for i, it in enumerate(items) if i not in hits[1:]]
         for a in star.args.get("rename") or []:
             items = [(a.alias if n.lower() == a.this.name.lower() else n, c)
                      for n, c in items]

@@ -170,6 +170,12 @@ MINIMAL = [
     # DuckDB -31, -30 (sorted by the replaced value); mapdb 0, -1 (by the input column)
     ("order-by-star-replace", "SELECT v FROM (SELECT * EXCLUDE (v) RENAME (uid AS v) FROM u "
                               "ORDER BY v LIMIT 2) AS q"),  # DuckDB 0, 1; mapdb by u.v
+    ("star-replace-duplicate", "SELECT * REPLACE (l1.nm IS NULL AS nm) FROM u AS l1 JOIN u "
+                               "AS r2 ON l1.k = r2.k"),  # DuckDB 13 columns (one nm)
+    ("group-negzero", "SELECT CAST(w AS VARCHAR) FROM u WHERE w = 0 GROUP BY w"),
+    # DuckDB '-0.0' (the first zero of the group); mapdb '0.0'
+    ("duckdb-date-trunc-range", "SELECT count(*) FROM t WHERE date_trunc('minute', dt) = "
+                                "TIMESTAMP '2024-02-29 00:00:00'"),  # DuckDB 0; mapdb 5
 ]
 
 
