@@ -1095,6 +1095,8 @@ class Binder:
             return fn.concat_ws([sub(x) for x in node.expressions])
         if isinstance(node, exp.Concat):
             return fn.concat([sub(x) for x in node.expressions], "concat")
+        if isinstance(node, exp.Filter):
+            return self.agg_filter(node, scope, depth)
         if isinstance(node, exp.Count):
             arg = node.this
             if isinstance(arg, exp.Star) and any(arg.args.values()):
@@ -1204,6 +1206,24 @@ class Binder:
         if end is None and (spec.args.get("end_side") or "").upper() == "PRECEDING":
             raise self.error("a frame cannot end at UNBOUNDED PRECEDING", node)
         return ("rows", start, end)
+
+    def agg_filter(self, node: exp.Filter, scope, depth) -> Expr:
+        """``agg(x) FILTER (WHERE c)`` as ``agg(CASE WHEN c THEN x END)``: every aggregate
+        here skips NULLs, so it sees exactly the rows where c is true (count(*) counts
+        CASE WHEN c THEN 1 END)."""
+        where = node.expression
+        cond = self.agg_arg(where.this if isinstance(where, exp.Where) else where, scope,
+                            depth)
+        agg = self.expr(node.this, scope, depth)
+        if not isinstance(agg, Agg):
+            raise self.error("FILTER (WHERE ...) applies to an aggregate function", node)
+        if cond.type.kind not in ("bool", "null"):
+            raise self.error(f"FILTER (WHERE ...) needs a boolean condition, got "
+                             f"{cond.type}", where)
+        if agg.fn == "count_star":
+            return Agg("count", fn.case([(cond, Lit(1, INT64))], Lit(None, NULL)), INT64)
+        arg = fn.case([(cond, agg.arg)], Lit(None, NULL))
+        return Agg(agg.fn, arg, agg.type)
 
     def agg_arg(self, node, scope, depth) -> Expr:
         e = self.expr(node, scope, depth)

@@ -58,6 +58,7 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     exp.TableAlias: "this columns",
     # clauses: where, group_keys, order_keys, limit, select_items
     exp.Where: "this",
+    exp.Filter: "this expression",  # agg(x) FILTER (WHERE c): Binder.agg_filter
     exp.Having: "this",
     exp.Group: "expressions all",
     exp.Order: "expressions",
@@ -254,7 +255,6 @@ NODES: dict[type, str] = {
     exp.Pivot: "PIVOT / UNPIVOT",
     exp.Values: "VALUES",
     exp.Fetch: "FETCH FIRST ... ROWS",
-    exp.Filter: "an aggregate's FILTER clause",
     exp.IgnoreNulls: "IGNORE NULLS",
     exp.RespectNulls: "RESPECT NULLS",
     exp.Rollup: "ROLLUP",

@@ -32,6 +32,7 @@ EXPRESSIONS = [
     "abs(a) * 2",
     "TRUE AND a = 1", "9223372036854775807", "lag(a, 1, 0) OVER (ORDER BY a)",
     "rank() OVER (PARTITION BY s ORDER BY a)", "month(d)", "round(b)",
+    "sum(a) FILTER (WHERE a > 1)", "count(*) FILTER (WHERE a > 0)",
     # the function catalog (query/catalog/)
     'TRY_CAST(s AS INTEGER)',
     'ceil(b)',
@@ -138,7 +139,7 @@ EXPRESSIONS = [
     'strip_accents(s)',
     'to_timestamp(a)',
 ]
-# Refused today (issue 17), to add here when they come: median, FILTER (WHERE),
+# Refused today (issue 17), to add here when they come: median,
 # IS [NOT] DISTINCT FROM, ^, &, <<, rank() OVER (), ntile. Named as sqlglot spells them
 # (not DuckDB's name): trim (DuckDB quotes it), log/log2/log10, power/pow and mod (sqlglot
 # makes them operators), date_diff (the part's spelling), regexp_extract.

@@ -1,0 +1,72 @@
+"""Aggregates with FILTER (WHERE ...) answered as DuckDB answers them (issue 17 item 2):
+every aggregate over the rows where the condition is true, NULL conditions excluded;
+grouped, global, DISTINCT, over no rows, with HAVING and ORDER BY on the result."""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+import mapdb
+from mapdb.errors import QueryError
+
+QUERIES = [
+    "SELECT count(*) FILTER (WHERE x > 2) FROM t",
+    "SELECT count(x) FILTER (WHERE g = 'a'), count(*) FILTER (WHERE b) FROM t",
+    "SELECT sum(x) FILTER (WHERE x % 2 = 0), avg(y) FILTER (WHERE y > 0) FROM t",
+    "SELECT min(s) FILTER (WHERE x < 5), max(s) FILTER (WHERE x >= 5) FROM t",
+    "SELECT g, sum(x) FILTER (WHERE b), count(*) FILTER (WHERE NOT b), count(*) FROM t "
+    "GROUP BY g ORDER BY g",
+    "SELECT g, count(DISTINCT x) FILTER (WHERE x > 1) FROM t GROUP BY g ORDER BY g",
+    "SELECT sum(x) FILTER (WHERE false), count(*) FILTER (WHERE NULL) FROM t",
+    "SELECT g FROM t GROUP BY g HAVING count(*) FILTER (WHERE b) > 1 ORDER BY g",
+    "SELECT g, sum(y) FILTER (WHERE x > 3) AS s FROM t GROUP BY g ORDER BY s NULLS FIRST, g",
+    "SELECT stddev_samp(y) FILTER (WHERE g <> 'c'), var_pop(x) FILTER (WHERE b) FROM t",
+    "SELECT sum(x) FILTER (x > 2) FROM t",
+]
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory):
+    data = pa.table({
+        "g": ["a", "b", "a", "c", None, "b", "a", "c"],
+        "x": pa.array([1, 2, 3, None, 5, 6, 7, 8], pa.int64()),
+        "y": [0.5, -1.0, None, 2.5, 3.0, float("nan"), 1.5, -2.0],
+        "s": ["p", "q", None, "r", "s", "t", "u", "v"],
+        "b": [True, False, None, True, True, False, True, None],
+    })
+    db = mapdb.connect(tmp_path_factory.mktemp("filter") / "db")
+    db.create_table("t", data)
+    con = duckdb.connect()
+    con.register("t", data)
+    yield db, con
+    db.close()
+    con.close()
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-12)
+    return a == b
+
+
+@pytest.mark.parametrize("sql", QUERIES)
+@pytest.mark.parametrize("fused", [True, False])
+def test_filter_clause_equals_duckdb(engines, sql, fused):
+    db, con = engines
+    want = con.execute(sql).fetchall()
+    got = db.sql(sql, fused=fused).fetchall()
+    assert len(got) == len(want), sql
+    for r, w in zip(got, want, strict=True):
+        assert all(_same(a, b) for a, b in zip(r, w, strict=True)), (sql, got, want)
+
+
+def test_filter_needs_an_aggregate_and_a_boolean(engines):
+    db, _ = engines
+    with pytest.raises(QueryError, match="boolean"):
+        db.sql("SELECT sum(x) FILTER (WHERE x) FROM t").fetchall()
+    with pytest.raises(QueryError, match="nested"):
+        db.sql("SELECT sum(x) FILTER (WHERE sum(x) > 1) FROM t").fetchall()
