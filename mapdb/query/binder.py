@@ -1097,6 +1097,8 @@ class Binder:
             return fn.concat([sub(x) for x in node.expressions], "concat")
         if isinstance(node, exp.Filter):
             return self.agg_filter(node, scope, depth)
+        if isinstance(node, exp.LogicalAnd | exp.LogicalOr | exp.CountIf):
+            return self.bool_agg(node, scope, depth)
         if isinstance(node, exp.Count):
             arg = node.this
             if isinstance(arg, exp.Star) and any(arg.args.values()):
@@ -1206,6 +1208,18 @@ class Binder:
         if end is None and (spec.args.get("end_side") or "").upper() == "PRECEDING":
             raise self.error("a frame cannot end at UNBOUNDED PRECEDING", node)
         return ("rows", start, end)
+
+    def bool_agg(self, node, scope, depth) -> Expr:
+        """bool_and / bool_or as min / max of booleans (false < true, NULLs skipped: NULL
+        over no value, as DuckDB); count_if(c) as count(CASE WHEN c THEN 1 END)."""
+        arg = self.agg_arg(node.this, scope, depth)
+        name = {exp.LogicalAnd: "bool_and", exp.LogicalOr: "bool_or",
+                exp.CountIf: "count_if"}[type(node)]
+        if arg.type.kind not in ("bool", "null"):
+            raise self.error(f"{name}() needs a boolean, got {arg.type}", node)
+        if isinstance(node, exp.CountIf):
+            return Agg("count", fn.case([(arg, Lit(1, INT64))], Lit(None, NULL)), INT64)
+        return Agg("min" if isinstance(node, exp.LogicalAnd) else "max", arg, BOOL)
 
     def agg_filter(self, node: exp.Filter, scope, depth) -> Expr:
         """``agg(x) FILTER (WHERE c)`` as ``agg(CASE WHEN c THEN x END)``: every aggregate

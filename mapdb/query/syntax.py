@@ -59,6 +59,9 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     # clauses: where, group_keys, order_keys, limit, select_items
     exp.Where: "this",
     exp.Filter: "this expression",  # agg(x) FILTER (WHERE c): Binder.agg_filter
+    exp.LogicalAnd: "this",  # bool_and, bool_or, count_if: Binder.bool_agg
+    exp.LogicalOr: "this",
+    exp.CountIf: "this",
     exp.Having: "this",
     exp.Group: "expressions all",
     exp.Order: "expressions",
@@ -166,6 +169,9 @@ FIXED: dict[tuple[type, str], tuple] = {
 # them (iif, nvl, stdev, timestamp_trunc), which DuckDB does not have
 CALLED: dict[type, frozenset[str]] = {t: frozenset(names.split()) for t, names in {
     exp.If: "if",
+    exp.LogicalAnd: "bool_and",
+    exp.LogicalOr: "bool_or",
+    exp.CountIf: "count_if countif",
     exp.Coalesce: "coalesce ifnull",
     exp.Nullif: "nullif",
     exp.Round: "round",

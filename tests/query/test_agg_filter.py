@@ -1,4 +1,5 @@
-"""Aggregates with FILTER (WHERE ...) answered as DuckDB answers them (issue 17 item 2):
+"""Aggregates with FILTER (WHERE ...), and bool_and / bool_or / count_if, answered as
+DuckDB answers them (issue 17 item 2):
 every aggregate over the rows where the condition is true, NULL conditions excluded;
 grouped, global, DISTINCT, over no rows, with HAVING and ORDER BY on the result."""
 
@@ -26,6 +27,9 @@ QUERIES = [
     "SELECT g, sum(y) FILTER (WHERE x > 3) AS s FROM t GROUP BY g ORDER BY s NULLS FIRST, g",
     "SELECT stddev_samp(y) FILTER (WHERE g <> 'c'), var_pop(x) FILTER (WHERE b) FROM t",
     "SELECT sum(x) FILTER (x > 2) FROM t",
+    "SELECT bool_and(b), bool_or(b), count_if(b) FROM t",
+    "SELECT g, bool_and(x > 2), bool_or(x > 6), count_if(y > 0) FROM t GROUP BY g ORDER BY g",
+    "SELECT bool_and(b) FILTER (WHERE g = 'zz'), bool_or(b) FILTER (WHERE x > 5) FROM t",
 ]
 
 
