@@ -20,6 +20,7 @@ gathered by code, so ``lower(carrier) = 'aa'`` costs a lookup per row, not a str
 from __future__ import annotations
 
 import datetime
+import decimal
 import math
 
 import numpy as np
@@ -544,7 +545,14 @@ def round_scaled(x: Value, digits: int) -> Value:
 def to_decimal128(x: pa.Array, scale: int, precision: int = 38) -> pa.Array:
     """Scaled int64 -> decimal128(precision, scale) (no arithmetic: sign-extend the words).
     A computed DECIMAL(18, s) may hold 19 digits (int64 arithmetic is checked against
-    2**63, not 10**18; DuckDB's type is wider there): then the type is decimal128(38, s)."""
+    2**63, not 10**18; DuckDB's type is wider there): then the type is decimal128(38, s).
+    A scalar (a constant operand) gives a scalar."""
+    if isinstance(x, pa.Scalar):
+        v = x.as_py()
+        if precision < 19 and v is not None and abs(v) >= 10 ** precision:
+            precision = 38
+        return pa.scalar(None if v is None else decimal.Decimal(v).scaleb(-scale),
+                         pa.decimal128(precision, scale))
     if precision < 19 and len(x):
         lo, hi = pc.min_max(x).values()
         if hi.is_valid and max(hi.as_py(), -lo.as_py()) >= 10 ** precision:

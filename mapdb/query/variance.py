@@ -7,7 +7,8 @@ DuckDB runs Welford's update, which has neither problem (its squared deviations 
 overflow past 1e154 and vanish below 1e-162). Here, per group: the values are shifted by
 the group's minimum (a constant group is exactly 0), the mean is refined once, and the
 squared deviations summed. A group of one value: var_pop / stddev_pop 0.0 (also for inf, as DuckDB),
-var_samp / stddev_samp NULL; a group holding inf or NaN and more values: NaN.
+var_samp / stddev_samp NULL; a group holding inf or NaN and more values: NaN (its sign as
+DuckDB's: the NaN among the values, else -NaN).
 
 >>> import pyarrow as pa
 >>> finish("var_pop", pa.array([1.7976931348623157e308, 1.7976931348623157e308])).to_pylist()
@@ -51,6 +52,7 @@ def finish(fn: str, values: pa.Array | pa.ChunkedArray) -> pa.Array:
 def _variance(fn: str, x: np.ndarray, gid: np.ndarray, groups: int) -> pa.Array:
     ddof = 1 if fn.endswith("_samp") else 0
     n = np.bincount(gid, minlength=groups)
+    x0 = x
     finite = np.isfinite(x)
     special = np.bincount(gid[~finite], minlength=groups) > 0
     x = np.where(finite, x, 0.0)
@@ -69,7 +71,19 @@ def _variance(fn: str, x: np.ndarray, gid: np.ndarray, groups: int) -> pa.Array:
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         var = m2 / np.maximum(n - ddof, 1)
         out = np.sqrt(var) if fn.startswith("stddev") else var
-    out = np.where(special, np.nan, out)
+    out = np.where(special, _special_nan(x0, gid, groups), out)
     out = np.where(n == 1, 0.0, out)  # (a lone inf too: DuckDB)
     nulls = (n == 0) | ((n == 1) & (ddof == 1))
     return from_numpy(out, nulls if nulls.any() else None)
+
+
+def _special_nan(x: np.ndarray, gid: np.ndarray, groups: int) -> np.ndarray:
+    """The NaN of each group holding inf or NaN, signed as DuckDB's Welford update leaves
+    it: a NaN among the values comes through (the group's first), else inf - inf made it,
+    the processor's default NaN, printed '-nan'."""
+    out = np.full(groups, -np.nan)
+    nans = np.flatnonzero(np.isnan(x))
+    if len(nans):
+        g, first = np.unique(gid[nans], return_index=True)
+        out[g] = x[nans[first]]
+    return out
