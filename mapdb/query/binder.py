@@ -1211,14 +1211,15 @@ class Binder:
 
     def bool_agg(self, node, scope, depth) -> Expr:
         """bool_and / bool_or as min / max of booleans (false < true, NULLs skipped: NULL
-        over no value, as DuckDB); count_if(c) as count(CASE WHEN c THEN 1 END)."""
+        over no value, as DuckDB); count_if(c) as sum(CAST(c AS BIGINT)) (DuckDB: NULL over no
+        non-NULL value, 0 over only false ones)."""
         arg = self.agg_arg(node.this, scope, depth)
         name = {exp.LogicalAnd: "bool_and", exp.LogicalOr: "bool_or",
                 exp.CountIf: "count_if"}[type(node)]
         if arg.type.kind not in ("bool", "null"):
             raise self.error(f"{name}() needs a boolean, got {arg.type}", node)
-        if isinstance(node, exp.CountIf):
-            return Agg("count", fn.case([(arg, Lit(1, INT64))], Lit(None, NULL)), INT64)
+        if isinstance(node, exp.CountIf):  # DuckDB: a sum, NULL over no non-NULL value
+            return Agg("sum", fn.cast(arg, INT64), INT64)
         return Agg("min" if isinstance(node, exp.LogicalAnd) else "max", arg, BOOL)
 
     def agg_filter(self, node: exp.Filter, scope, depth) -> Expr:

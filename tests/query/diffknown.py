@@ -364,6 +364,10 @@ KNOWN = [
           "99.99) raises TypeError (to_decimal128 handed a scalar)", True,
           lambda o, p: _raw(o, "Int64Scalar' has no len()"),
           fixed="to_decimal128 of a scalar is a scalar"),
+    Known("count-if-empty", "NEW: count_if(c) over no row, or only NULL c, gave 0 (DuckDB: "
+          "NULL; it is a sum)", True,
+          lambda o, p: _diff(o) and _has(o.sql, r"\bcount_?if\s*\("),
+          fixed="count_if as sum(CAST(c AS BIGINT))"),
 ]
 
 
