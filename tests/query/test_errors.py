@@ -35,7 +35,7 @@ UNSUPPORTED = [
     ("SELECT x.id FROM t", '"x"', True),
     ("SELECT id FROM nosuchtable", "nosuchtable", True),
     ("SELECT id FROM other.t", "schemas: main", True),
-    ("SELECT id FROM t GROUP BY ROLLUP (id)", "ROLLUP", True),
+    ("SELECT id FROM t, LATERAL (SELECT id) q", "LATERAL", True),
     ("SELECT DISTINCT ON (g) g, id FROM t", "DISTINCT ON", True),
     ("SELECT sum(DISTINCT i8) FROM t", "DISTINCT", True),
     ("SELECT string_split(s, ',') FROM t", "string_split", True),

@@ -1,0 +1,224 @@
+"""GROUP BY ROLLUP / CUBE / GROUPING SETS, as a rewrite of the statement before binding.
+
+A query grouped by several grouping sets is the UNION ALL of one grouped query per set
+(DuckDB's definition): in the branch of a set, the keys outside the set are NULL in the
+select list and in HAVING (not inside aggregate arguments: ``sum(b)`` still sums b), and
+``GROUPING(k, ...)`` is the constant bit mask DuckDB gives (1 for a key not in the set,
+the first argument the highest bit). ORDER BY, LIMIT and OFFSET move to a query over the
+union, naming its columns; every branch keeps the original items' output names, so the
+result has the names and order of columns of the query written.
+
+Each branch scans the input again: no shared partial aggregation, so a ROLLUP of n keys
+costs n + 1 grouped scans. Refused here, with their positions: window functions,
+SELECT DISTINCT and ``*`` beside grouping sets, and an ORDER BY item that is not an output
+column (by name, alias, position or the same expression).
+
+>>> import sqlglot
+>>> sql = "SELECT a, sum(x) FROM t GROUP BY ROLLUP (a) ORDER BY 1"
+>>> tree = expand(sqlglot.parse_one(sql, read="duckdb"), sql)
+>>> text = " ".join(tree.sql(dialect="duckdb", pretty=True).split())
+>>> print(text)  # doctest: +NORMALIZE_WHITESPACE
+SELECT * FROM ( SELECT a AS "a", SUM(x) AS "sum(x)" FROM t GROUP BY a UNION ALL SELECT
+NULL AS "a", SUM(x) AS "sum(x)" FROM t ) AS __mapdb_grouping_sets ORDER BY 1
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from sqlglot import exp
+
+from mapdb.query.colname import duckdb_name
+from mapdb.query.syntax import locate
+from mapdb.query.types import QueryError
+
+_SETS = (exp.Rollup, exp.Cube, exp.GroupingSets)
+MAX_SETS = 4096  # a CUBE of 12 keys; more is refused (each set is a scan)
+
+
+def expand(tree: exp.Expression, sql: str) -> exp.Expression:
+    """``tree`` with every SELECT grouped by grouping sets rewritten as the union of its
+    sets (innermost first); ``sql``: the text, for positions and output names."""
+    selects = [s for s in tree.find_all(exp.Select) if _has_sets(s)]
+    for sel in sorted(selects, key=lambda s: -s.depth):
+        new = _expand(sel, sql)
+        if sel is tree:
+            tree = new
+        else:
+            sel.replace(new)
+    return tree
+
+
+def _has_sets(sel: exp.Select) -> bool:
+    group = sel.args.get("group")
+    return group is not None and any(isinstance(e, _SETS) for e in group.expressions)
+
+
+def _error(message: str, node, sql: str) -> QueryError:
+    return QueryError(message, locate(node), sql)
+
+
+def _sets_of(node: exp.Expression, sql: str) -> list[list[exp.Expression]]:
+    """The grouping sets one element of GROUP BY stands for."""
+    if isinstance(node, exp.Rollup):
+        keys = list(node.expressions)
+        return [keys[:i] for i in range(len(keys), -1, -1)]
+    if isinstance(node, exp.Cube):
+        keys = list(node.expressions)
+        if len(keys) > 12:
+            raise _error(f"CUBE of {len(keys)} keys: the limit is 12", node, sql)
+        return [[k for k, bit in zip(keys, mask, strict=True) if bit]
+                for mask in itertools.product((1, 0), repeat=len(keys))]
+    if isinstance(node, exp.GroupingSets):
+        out = []
+        for e in node.expressions:
+            out += _sets_of(e, sql)
+        return out
+    if isinstance(node, exp.Tuple):
+        return [_flat(list(node.expressions), sql)]
+    if isinstance(node, exp.Paren):
+        return _sets_of(node.this, sql) if isinstance(node.this, _SETS) else [[node.this]]
+    return [[node]]
+
+
+def _flat(keys: list[exp.Expression], sql: str) -> list[exp.Expression]:
+    for k in keys:
+        if isinstance(k, (*_SETS, exp.Tuple)):
+            raise _error("a grouping set nested inside a grouping set's list", k, sql)
+    return keys
+
+
+def _grouping_sets(group: exp.Group, sql: str) -> list[list[exp.Expression]]:
+    sets: list[list[exp.Expression]] = [[]]
+    for element in group.expressions:
+        sets = [a + b for a in sets for b in _sets_of(element, sql)]
+        if len(sets) > MAX_SETS:
+            raise _error(f"GROUP BY makes over {MAX_SETS} grouping sets", group, sql)
+    return sets
+
+
+def _key(e: exp.Expression) -> str:
+    return e.sql(dialect="duckdb").lower()
+
+
+def _expand(sel: exp.Select, sql: str) -> exp.Expression:
+    for clause in ("expressions", "having", "order"):
+        for node in _walk(sel.args.get(clause)):
+            if isinstance(node, exp.Window):
+                raise _error("window functions beside ROLLUP / CUBE / GROUPING SETS", node,
+                             sql)
+    if sel.args.get("distinct"):
+        raise _error("SELECT DISTINCT with ROLLUP / CUBE / GROUPING SETS",
+                     sel.args["distinct"], sql)
+    for item in sel.expressions:
+        if isinstance(item, exp.Star) or (isinstance(item, exp.Column) and
+                                          isinstance(item.this, exp.Star)):
+            raise _error("* with ROLLUP / CUBE / GROUPING SETS", item, sql)
+    sets = _grouping_sets(sel.args["group"], sql)
+    every = {}
+    for s in sets:
+        for k in s:
+            every.setdefault(_key(k), k)
+    names = [_output_name(item, sql) for item in sel.expressions]
+    branches = []
+    for s in sets:
+        have = {_key(k) for k in s}
+        nulls = {k for k in every if k not in have}
+        b = sel.copy()
+        for clause in ("order", "limit", "offset", "with_"):
+            b.set(clause, None)
+        unique = list({_key(k): k for k in s}.values())
+        b.set("group", exp.Group(expressions=[k.copy() for k in unique]) if unique else None)
+        items = []
+        for item, name in zip(b.expressions, names, strict=True):
+            inner = item.this if isinstance(item, exp.Alias) else item
+            inner = _nulled(inner, nulls, have)
+            items.append(exp.alias_(inner, name, quoted=True))
+        b.set("expressions", items)
+        if b.args.get("having") is not None:
+            b.set("having", exp.Having(this=_nulled(b.args["having"].this, nulls, have)))
+        branches.append(b)
+    union = branches[0]
+    for b in branches[1:]:
+        union = exp.Union(this=union, expression=b, distinct=False)
+    outer = exp.select(exp.Star()).from_(
+        exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier(
+            "__mapdb_grouping_sets"))))
+    if sel.args.get("with_") is not None:
+        outer.set("with_", sel.args["with_"])
+    order = sel.args.get("order")
+    if order is not None:
+        outer.set("order", exp.Order(expressions=[_order_item(o, sel, names, sql)
+                                                  for o in order.expressions]))
+    for clause in ("limit", "offset"):
+        if sel.args.get(clause) is not None:
+            outer.set(clause, sel.args[clause])
+    return outer
+
+
+def _walk(node):
+    if node is None:
+        return []
+    return node.walk() if isinstance(node, exp.Expression) else \
+        [n for x in node for n in x.walk()]
+
+
+def _output_name(item: exp.Expression, sql: str) -> str:
+    if isinstance(item, exp.Alias):
+        return item.alias
+    bare = item
+    while isinstance(bare, exp.Paren):
+        bare = bare.this
+    if isinstance(bare, exp.Column):
+        return bare.name
+    return duckdb_name(item, sql)
+
+
+def _nulled(e: exp.Expression, nulls: set[str], have: set[str]) -> exp.Expression:
+    """``e`` with the keys outside this set as NULL (not inside aggregate arguments) and
+    GROUPING(...) as its constant."""
+    def swap(node):
+        if isinstance(node, exp.Grouping):
+            bits = 0
+            for a in node.expressions:
+                bits = bits * 2 + (0 if _key(a) in have else 1)
+            return exp.Literal.number(bits)
+        if isinstance(node, exp.AggFunc):
+            return node  # its argument is the rows' values, grouped or not
+        if _key(node) in nulls:
+            return exp.Null()
+        return None
+    return _transform(e.copy(), swap)
+
+
+def _transform(node: exp.Expression, fn) -> exp.Expression:
+    out = fn(node)
+    if out is not None:
+        return out
+    for key, value in list(node.args.items()):
+        if isinstance(value, exp.Expression):
+            node.set(key, _transform(value, fn))
+        elif isinstance(value, list):
+            node.set(key, [_transform(v, fn) if isinstance(v, exp.Expression) else v
+                           for v in value])
+    return node
+
+
+def _order_item(o: exp.Ordered, sel: exp.Select, names: list[str], sql: str
+                ) -> exp.Ordered:
+    """An ORDER BY item over the union: an ordinal or an output name stays; an expression
+    that is a select item becomes that item's position."""
+    e = o.this
+    out = o.copy()
+    if isinstance(e, exp.Literal) and not e.is_string:
+        return out
+    if isinstance(e, exp.Column) and not e.table and \
+            e.name.lower() in {n.lower() for n in names}:
+        return out
+    for i, item in enumerate(sel.expressions):
+        inner = item.this if isinstance(item, exp.Alias) else item
+        if _key(inner) == _key(e):
+            out.set("this", exp.Literal.number(i + 1))
+            return out
+    raise _error("ORDER BY beside ROLLUP / CUBE / GROUPING SETS must name an output column "
+                 "(by name, position or the same expression)", e, sql)
