@@ -1173,6 +1173,9 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
                 raise QueryError(f"{a} overflows a 64-bit integer") from None
         if a.fn == "sum" and a.type.kind == "float":
             v = pc.cast(v, pa.float64())
+        if a.fn == "sum" and a.type.kind == "decimal" and not pa.types.is_decimal(v.type) \
+                and v.null_count == len(v):  # no rows (a double input): NULLs of its type
+            v = pa.nulls(len(v), a.type.arrow)
         if a.fn in ("min", "max"):
             v = _min_max_out(a, v)
         cols[name] = v

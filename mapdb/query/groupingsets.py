@@ -185,6 +185,8 @@ def _nulled(e: exp.Expression, nulls: set[str], have: set[str]) -> exp.Expressio
             return exp.Literal.number(bits)
         if isinstance(node, exp.AggFunc):
             return node  # its argument is the rows' values, grouped or not
+        if _key(node) in have:
+            return node  # a key of this set whole: w + 1 keeps its w when w is rolled up
         if _key(node) in nulls:
             return exp.Null()
         return None
