@@ -28,7 +28,7 @@ from sqlglot import exp
 
 from mapdb.query import catalog as functions_catalog
 from mapdb.query import functions as fn
-from mapdb.query import groupingsets
+from mapdb.query import groupingsets, qualify
 from mapdb.query.colname import duckdb_name
 from mapdb.query.expr import Agg, Call, Col, Expr, Lit, SortSpec, WindowFn, conjoin
 from mapdb.query.optimizer import fold
@@ -136,7 +136,7 @@ def bind_sql(sql: str, catalog: Callable[[str], object], cache=None,
         sql = text
     elif isinstance(tree, exp.Describe):
         raise QueryError("DESCRIBE is not supported; use `mapdb describe`", 0, sql)
-    tree = groupingsets.expand(tree, sql)
+    tree = qualify.expand(groupingsets.expand(tree, sql), sql)
     check(tree, sql)
     b = Binder(catalog, sql, bind_values(tree, params, sql))
     try:
@@ -571,7 +571,7 @@ class Binder:
                              f'{" -> ".join(self._views)})', node)
         outer_sql, outer_tree = self.sql, self._tree
         try:
-            tree = groupingsets.expand(parse(v.sql), v.sql)
+            tree = qualify.expand(groupingsets.expand(parse(v.sql), v.sql), v.sql)
             check(tree, v.sql)
             self.sql, self._tree = v.sql, None
             self._views.append(v.name.lower())

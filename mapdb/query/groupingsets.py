@@ -119,7 +119,7 @@ def _expand(sel: exp.Select, sql: str) -> exp.Expression:
     for s in sets:
         for k in s:
             every.setdefault(_key(k), k)
-    names = [_output_name(item, sql) for item in sel.expressions]
+    names = [output_name(item, sql) for item in sel.expressions]
     branches = []
     for s in sets:
         have = {_key(k) for k in s}
@@ -148,8 +148,9 @@ def _expand(sel: exp.Select, sql: str) -> exp.Expression:
         outer.set("with_", sel.args["with_"])
     order = sel.args.get("order")
     if order is not None:
-        outer.set("order", exp.Order(expressions=[_order_item(o, sel, names, sql)
-                                                  for o in order.expressions]))
+        outer.set("order", exp.Order(expressions=[
+            order_item(o, sel, names, sql, "ROLLUP / CUBE / GROUPING SETS")
+            for o in order.expressions]))
     for clause in ("limit", "offset"):
         if sel.args.get(clause) is not None:
             outer.set(clause, sel.args[clause])
@@ -163,7 +164,8 @@ def _walk(node):
         [n for x in node for n in x.walk()]
 
 
-def _output_name(item: exp.Expression, sql: str) -> str:
+def output_name(item: exp.Expression, sql: str) -> str:
+    """The name DuckDB gives a select item (its alias, column name or printed text)."""
     if isinstance(item, exp.Alias):
         return item.alias
     bare = item
@@ -206,21 +208,23 @@ def _transform(node: exp.Expression, fn) -> exp.Expression:
     return node
 
 
-def _order_item(o: exp.Ordered, sel: exp.Select, names: list[str], sql: str
-                ) -> exp.Ordered:
-    """An ORDER BY item over the union: an ordinal or an output name stays; an expression
-    that is a select item becomes that item's position."""
+def order_item(o: exp.Ordered, sel: exp.Select, names: list[str], sql: str, what: str
+               ) -> exp.Ordered:
+    """An ORDER BY item of ``sel`` moved to a query over it: an ordinal or an output name
+    stays; an expression that is a select item becomes that item's position."""
     e = o.this
     out = o.copy()
     if isinstance(e, exp.Literal) and not e.is_string:
         return out
+    star = any(isinstance(i, exp.Star) or (isinstance(i, exp.Column) and
+                                          isinstance(i.this, exp.Star)) for i in sel.expressions)
     if isinstance(e, exp.Column) and not e.table and \
-            e.name.lower() in {n.lower() for n in names}:
-        return out
+            (star or e.name.lower() in {n.lower() for n in names}):
+        return out  # an output column (* stands for the input's columns)
     for i, item in enumerate(sel.expressions):
         inner = item.this if isinstance(item, exp.Alias) else item
         if _key(inner) == _key(e):
             out.set("this", exp.Literal.number(i + 1))
             return out
-    raise _error("ORDER BY beside ROLLUP / CUBE / GROUPING SETS must name an output column "
-                 "(by name, position or the same expression)", e, sql)
+    raise _error(f"ORDER BY beside {what} must name an output column (by name, position "
+                 "or the same expression)", e, sql)

@@ -224,7 +224,7 @@ REFUSED = [
     ("SELECT * FROM t1 TABLESAMPLE 10%", "TABLESAMPLE"),
     ("SELECT * FROM t1 TABLESAMPLE RESERVOIR (2 ROWS)", "TABLESAMPLE"),
     ("SELECT count(*) FROM t1 USING SAMPLE 100%", "USING SAMPLE"),
-    ("SELECT x FROM t1 QUALIFY row_number() OVER (ORDER BY x) = 1", "QUALIFY"),
+    ("SELECT x FROM t1 ORDER BY x LIMIT 2 WITH TIES", "WITH TIES"),
     ("SELECT x FROM t1 ORDER BY x LIMIT 1, 2", "LIMIT offset, count"),
     ("SELECT x FROM t1 ORDER BY x LIMIT 150%", "percentage"),
     ("SELECT iif(x > 1, 1, 0) FROM t1", "iif"),

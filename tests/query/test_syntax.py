@@ -108,7 +108,7 @@ def test_cached_templates_are_checked_and_positions_stay_the_statements():
     src = ArrowSource("t", pa.table({"x": [1, 2, 3]}))
     cache = ParseCache()
     for sql in ("SELECT x FROM t USING SAMPLE 10%", "SELECT x FROM t USING SAMPLE 100000%",
-                "SELECT  x FROM t WHERE x = 1 QUALIFY x = 12345"):
+                "SELECT  x FROM t WHERE x = 1 ORDER BY x LIMIT 12345 WITH TIES"):
         with pytest.raises(QueryError) as info:
             bind_sql(sql, {"t": src}.__getitem__, cache)
         m = POSITION.search(str(info.value))
