@@ -234,6 +234,9 @@ class Binder:
         self.catalog = catalog
         self.sql = sql
         self.params = params or {}  # placeholder key -> params.Param
+        # binding a window aggregate's argument, which may hold the query's aggregates
+        # (sum(sum(x)) OVER (): the inner sum is the GROUP BY's, the outer the window's)
+        self._window_arg = False
         self._ids = itertools.count()
         self._scanned: set[str] = set()  # column names earlier scans produce
         self.subquery_cols: set[str] = set()  # columns scalar subquery joins add
@@ -1174,7 +1177,11 @@ class Binder:
         if not isinstance(f, (exp.Count, *_AGGS)):
             raise self.error(f"{f.sql(dialect='duckdb')[:40]} is not supported as a window "
                              "function", node)
-        agg = self.expr(f, scope, depth)
+        self._window_arg = True
+        try:
+            agg = self.expr(f, scope, depth)
+        finally:
+            self._window_arg = False
         if not isinstance(agg, Agg) or agg.fn not in ("count_star", "count", "sum", "avg",
                                                       "min", "max"):
             raise self.error(f"{f.sql(dialect='duckdb')[:40]} is not supported as a window "
@@ -1243,8 +1250,12 @@ class Binder:
         return Agg(agg.fn, arg, agg.type)
 
     def agg_arg(self, node, scope, depth) -> Expr:
-        e = self.expr(node, scope, depth)
-        if any(isinstance(x, Agg) for x in e.walk()):
+        window, self._window_arg = self._window_arg, False
+        try:
+            e = self.expr(node, scope, depth)
+        finally:
+            self._window_arg = window
+        if not window and any(isinstance(x, Agg) for x in e.walk()):
             raise self.error("aggregate function calls cannot be nested", node)
         return e
 
