@@ -28,7 +28,7 @@ from sqlglot import exp
 
 from mapdb.query import catalog as functions_catalog
 from mapdb.query import functions as fn
-from mapdb.query import groupingsets, qualify
+from mapdb.query import groupingsets, qualify, values
 from mapdb.query.colname import duckdb_name
 from mapdb.query.expr import Agg, Call, Col, Expr, Lit, SortSpec, WindowFn, conjoin
 from mapdb.query.optimizer import fold
@@ -101,6 +101,12 @@ def parse(sql: str) -> exp.Expression:
     return stmts[0]
 
 
+def _rewrite(tree: exp.Expression, sql: str) -> exp.Expression:
+    """The statement with the constructs defined by other SQL written as that SQL: VALUES
+    lists, grouping sets, QUALIFY (each module says how)."""
+    return qualify.expand(groupingsets.expand(values.expand(tree, sql), sql), sql)
+
+
 def bind_sql(sql: str, catalog: Callable[[str], object], cache=None,
              params=None) -> Query:
     """Bind one SQL statement; ``catalog(name)`` returns the Source of a table. With a
@@ -136,7 +142,7 @@ def bind_sql(sql: str, catalog: Callable[[str], object], cache=None,
         sql = text
     elif isinstance(tree, exp.Describe):
         raise QueryError("DESCRIBE is not supported; use `mapdb describe`", 0, sql)
-    tree = qualify.expand(groupingsets.expand(tree, sql), sql)
+    tree = _rewrite(tree, sql)
     check(tree, sql)
     b = Binder(catalog, sql, bind_values(tree, params, sql))
     try:
@@ -574,7 +580,7 @@ class Binder:
                              f'{" -> ".join(self._views)})', node)
         outer_sql, outer_tree = self.sql, self._tree
         try:
-            tree = qualify.expand(groupingsets.expand(parse(v.sql), v.sql), v.sql)
+            tree = _rewrite(parse(v.sql), v.sql)
             check(tree, v.sql)
             self.sql, self._tree = v.sql, None
             self._views.append(v.name.lower())

@@ -103,8 +103,8 @@ def split(text: str) -> list[Piece]:
 
 
 def kind_of(tree: exp.Expression) -> str:
-    if isinstance(tree, QUERIES) or (isinstance(tree, exp.Command)
-                                     and tree.name.upper() == "EXPLAIN"):
+    if isinstance(tree, (*QUERIES, exp.Values)) or (isinstance(tree, exp.Command)
+                                                    and tree.name.upper() == "EXPLAIN"):
         return "query"
     if isinstance(tree, exp.Create):
         kind = str(tree.args.get("kind") or "").upper()
