@@ -101,6 +101,9 @@ def parse(sql: str) -> exp.Expression:
     return stmts[0]
 
 
+MAX_SERIES = 100_000_000  # rows of range() / generate_series(), held in memory
+
+
 def _rewrite(tree: exp.Expression, sql: str) -> exp.Expression:
     """The statement with the constructs defined by other SQL written as that SQL: VALUES
     lists, grouping sets, QUALIFY (each module says how)."""
@@ -518,8 +521,11 @@ class Binder:
         alias = src.alias_or_name if src.alias else None
         columns = [c.name for c in src.args["alias"].columns] if src.args.get("alias") \
             and src.args["alias"].columns else None
+        if isinstance(src, exp.Table) and isinstance(src.this, exp.GenerateSeries):
+            source = self.series(src.this)
+            return self.scan_of(source, src, columns, alias or source.name)
         if isinstance(src, exp.Table) and not isinstance(src.this, exp.Identifier):
-            f = src.this  # read_csv('f.csv'), range(3), t('x'): a table function
+            f = src.this  # read_csv('f.csv'), t('x'): a table function
             what = f.name if isinstance(f, exp.Anonymous) else f.key
             raise self.error(f"table function {what.lower()}() is not supported", src)
         if isinstance(src, exp.Table):
@@ -552,25 +558,62 @@ class Binder:
             if isinstance(source, ViewDef):
                 inner, names = self.view(source, src)
                 return self.subplan(inner, self.rename(names, columns, src), alias or name)
-            types = source.types()
-            plan: Plan = Scan(source, list(types))
-            cols = [(n, Col(n, t)) for n, t in types.items()]
-            if any(n in self._scanned for n, _ in cols):
-                # a name another scan of this query already has (a table read twice, or
-                # two tables' "k"): renamed, since internal names are unique per query
-                plan = Project(plan, [(self.fresh(n) if n in self._scanned else n, c)
-                                      for n, c in cols])
-                cols = [(n, Col(c, t)) for (n, _), (c, t) in zip(cols, plan.schema,
-                                                                 strict=True)]
-            self._scanned.update(c.name for _, c in cols)
-            if columns:
-                names = self.rename([n for n, _ in cols], columns, src)
-                cols = [(n, c) for n, (_, c) in zip(names, cols, strict=True)]
-            return plan, Scope.of(cols, alias or name)
+            return self.scan_of(source, src, columns, alias or name)
         if isinstance(src, exp.Subquery):
             inner, names = self.query(src.this, ctes)
             return self.subplan(inner, self.rename(names, columns, src), alias)
         raise self.error(f"FROM {src.key.upper()} is not supported", src)
+
+    def scan_of(self, source, src, columns: list[str] | None, label: str
+                ) -> tuple[Plan, Scope]:
+        """A scan of ``source`` read by the FROM item ``src`` (``columns``: its alias's
+        column names), visible as ``label``."""
+        types = source.types()
+        plan: Plan = Scan(source, list(types))
+        cols = [(n, Col(n, t)) for n, t in types.items()]
+        if any(n in self._scanned for n, _ in cols):
+            # a name another scan of this query already has (a table read twice, or
+            # two tables' "k"): renamed, since internal names are unique per query
+            plan = Project(plan, [(self.fresh(n) if n in self._scanned else n, c)
+                                  for n, c in cols])
+            cols = [(n, Col(c, t)) for (n, _), (c, t) in zip(cols, plan.schema,
+                                                             strict=True)]
+        self._scanned.update(c.name for _, c in cols)
+        if columns:
+            names = self.rename([n for n, _ in cols], columns, src)
+            cols = [(n, c) for n, (_, c) in zip(names, cols, strict=True)]
+        return plan, Scope.of(cols, label)
+
+    def series(self, f: exp.GenerateSeries):
+        """range(stop) / range(start, stop[, step]) (stop excluded) and generate_series
+        (stop included) of integers, as DuckDB: one BIGINT column named after the
+        function."""
+        import numpy as np
+        import pyarrow as pa
+
+        from mapdb.query.source import ArrowSource
+        name = "range" if f.args.get("is_end_exclusive") else "generate_series"
+        values = []
+        for key in ("start", "end", "step"):
+            node = f.args.get(key)
+            if node is None:
+                values.append(1 if key == "step" else 0)
+                continue
+            v = _fold_tree(self.expr(node, Scope([])))
+            if not isinstance(v, Lit) or v.type.kind != "int" or v.value is None:
+                raise self.error(f"{name}() takes constant integers here (dates, "
+                                 "timestamps and expressions are not supported)", node)
+            values.append(int(v.value))
+        start, stop, step = values
+        if step == 0:
+            raise self.error(f"{name}(): the step cannot be 0", f)
+        if name == "generate_series":
+            stop += 1 if step > 0 else -1
+        n = max(0, -(-(stop - start) // step))
+        if n > MAX_SERIES:
+            raise self.error(f"{name}() of {n:,} rows: the limit is {MAX_SERIES:,}", f)
+        return ArrowSource(name, pa.table({name: pa.array(
+            np.arange(start, start + n * step, step, dtype=np.int64)[:n])}))
 
     def view(self, v: ViewDef, node) -> tuple[Plan, list[str]]:
         """A stored view read by ``node``: its SQL bound here as a subquery (query.views);

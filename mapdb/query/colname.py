@@ -28,16 +28,7 @@ import re
 from sqlglot import exp
 
 from mapdb.errors import QueryError
-
-# DuckDB keywords that are also function names: DuckDB quotes them in names
-# (SELECT keyword_name FROM duckdb_keywords() INTERSECT SELECT function_name FROM
-# duckdb_functions())
-_KEYWORD_FUNCTIONS = frozenset((
-    "add", "aggregate", "century", "checkpoint", "day", "decade", "error", "filter", "first",
-    "functions", "glob", "hour", "if", "json", "last", "left", "map", "microsecond",
-    "millennium", "millisecond", "minute", "mode", "month", "nullif", "overlay", "position",
-    "quarter", "range", "replace", "right", "row", "second", "show", "substring", "trim",
-    "user", "version", "week", "year"))
+from mapdb.query.keywords import KEYWORDS
 
 _BINARY = {
     exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.IntDiv: "//",
@@ -160,7 +151,7 @@ class _Printer:
         name = name.lower()
         if not _SIMPLE.match(name):
             raise _Unknown
-        if name in _KEYWORD_FUNCTIONS:
+        if name in KEYWORDS:
             name = f'"{name}"'
         if len(args) == 1 and isinstance(args[0], exp.Distinct):
             return self.call(name.strip('"'), args[0].expressions, distinct=True)
@@ -270,8 +261,12 @@ def _args(n: exp.Func) -> list[exp.Expression]:
 
 
 def _ident(part: exp.Expression) -> str:
+    """An identifier as DuckDB prints it: quoted when it is not a plain name or is a
+    keyword (``sum("year")``)."""
     name = part.name
-    return name if _SIMPLE.match(name) else '"' + name.replace('"', '""') + '"'
+    if _SIMPLE.match(name) and name.lower() not in KEYWORDS:
+        return name
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _type(t: exp.DataType) -> str:

@@ -59,6 +59,7 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     # clauses: where, group_keys, order_keys, limit, select_items
     exp.Where: "this",
     exp.Filter: "this expression",  # agg(x) FILTER (WHERE c): Binder.agg_filter
+    exp.GenerateSeries: "start end step is_end_exclusive",  # FROM range(n): Binder.series
     exp.LogicalAnd: "this",  # bool_and, bool_or, count_if: Binder.bool_agg
     exp.LogicalOr: "this",
     exp.CountIf: "this",
@@ -170,6 +171,7 @@ FIXED: dict[tuple[type, str], tuple] = {
 CALLED: dict[type, frozenset[str]] = {t: frozenset(names.split()) for t, names in {
     exp.If: "if",
     exp.LogicalAnd: "bool_and",
+    exp.GenerateSeries: "range generate_series",
     exp.LogicalOr: "bool_or",
     exp.CountIf: "count_if countif",
     exp.Coalesce: "coalesce ifnull",

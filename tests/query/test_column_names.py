@@ -174,3 +174,12 @@ def test_names_keep_sqlglot_spelling_where_unsure(engines):
     db, _ = engines
     name = db.sql("SELECT (SELECT max(a) FROM t) + 1 FROM t").to_arrow().column_names[0]
     assert name == "(SELECT MAX(a) FROM t) + 1"
+
+
+def test_keywords_are_duckdbs():
+    """query/keywords.py (identifiers and function names DuckDB quotes in names) is the
+    installed DuckDB's keyword list."""
+    from mapdb.query.keywords import KEYWORDS
+    con = duckdb.connect()
+    want = {r[0] for r in con.execute("SELECT keyword_name FROM duckdb_keywords()").fetchall()}
+    assert want == KEYWORDS

@@ -1,0 +1,61 @@
+"""range() and generate_series() in FROM (issue 17 item 4), answered and named as DuckDB
+does: integer series, stop excluded (range) or included (generate_series), any step."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+import mapdb
+from mapdb.errors import QueryError
+
+QUERIES = [
+    "SELECT * FROM range(5)",
+    "SELECT * FROM range(1, 10, 2) r(x)",
+    "SELECT * FROM generate_series(1, 3)",
+    "SELECT range FROM range(3)",
+    "SELECT * FROM range(5, 1, -2)",
+    "SELECT * FROM generate_series(5, 1, -2)",
+    "SELECT * FROM range(0)",
+    "SELECT * FROM range(-3)",
+    "SELECT * FROM range(1 + 2)",
+    "SELECT count(*), sum(range) FROM range(1000000)",
+    "SELECT g, r.x FROM w, range(2) r(x) ORDER BY 1, 2",
+    "SELECT generate_series % 3 AS m, count(*) FROM generate_series(-10, 10) "
+    "GROUP BY m ORDER BY m",
+]
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory):
+    data = pa.table({"g": pa.array([1, 1, 2], pa.int32())})
+    db = mapdb.connect(tmp_path_factory.mktemp("range") / "db")
+    db.create_table("w", data)
+    con = duckdb.connect()
+    con.register("w", data)
+    yield db, con
+    db.close()
+    con.close()
+
+
+@pytest.mark.parametrize("sql", QUERIES)
+def test_series_equal_duckdb(engines, sql):
+    db, con = engines
+    want = con.execute(sql)
+    rows, names = want.fetchall(), [d[0] for d in want.description]
+    got = db.sql(sql).to_arrow()
+    assert [tuple(r.values()) for r in got.to_pylist()] == rows
+    assert got.column_names == names
+
+
+@pytest.mark.parametrize("sql,needle", [
+    ("SELECT * FROM range(1, 2, 0)", "step cannot be 0"),
+    ("SELECT * FROM range(DATE '2020-01-01', DATE '2020-01-03', INTERVAL 1 DAY)",
+     "constant integers"),
+    ("SELECT * FROM range(1000000000000)", "the limit is"),
+])
+def test_refusals(engines, sql, needle):
+    db, _ = engines
+    with pytest.raises(QueryError, match=needle):
+        db.sql(sql).fetchall()
