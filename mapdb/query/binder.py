@@ -353,6 +353,9 @@ class Binder:
                 group or having_e is not None or (limit, offset, percent) != (None, 0, None)):
             raise self.error("a correlated subquery with GROUP BY, HAVING or LIMIT is not "
                              "supported", sel)
+        if group and group.args.get("all") and not has_aggs and \
+                not self.group_all(bound_items, sel):
+            group = None  # DuckDB: GROUP BY ALL of constants alone groups nothing
         if group or has_aggs:
             keys = self.group_keys(group, scope, bound_items) if group else []
             if group and group.args.get("all"):
@@ -957,14 +960,15 @@ class Binder:
         return plan
 
     def group_all(self, items: list[tuple[str, Expr]], node) -> list[Expr]:
-        """GROUP BY ALL: the select items without an aggregate. As in DuckDB, an item may
-        not mix aggregates with columns outside them, nor be a window function."""
+        """GROUP BY ALL: the select items without an aggregate and not constant. As in
+        DuckDB, an item may not mix aggregates with columns outside them, nor be a window
+        function."""
         keys = []
         for _, e in items:
             if any(isinstance(x, WindowFn) for x in e.walk()):
                 raise self.error("GROUP BY ALL cannot group on a window function", node)
             if not any(isinstance(x, Agg) for x in e.walk()):
-                if e not in keys:
+                if any(isinstance(x, Col) for x in e.walk()) and e not in keys:
                     keys.append(e)
             elif _bare_columns(e) - self.subquery_cols:
                 raise self.error("GROUP BY ALL: a select item mixes aggregates with columns "

@@ -319,6 +319,8 @@ def _call(e: Call, a: list[Value]) -> Value:
     if op == "date_to_timestamp":
         return pc.cast(a[0], pa.timestamp("us"))
     if op == "add_interval":
+        if pa.types.is_null(a[0].type):  # NULL + INTERVAL (DuckDB: an untyped NULL is
+            return pc.cast(a[0], t.arrow)  # refused; here e.g. a rolled-up key)
         return add_interval(a[0], e.param)
     if op == "date_diff":
         return pc.cast(pc.subtract(pc.cast(a[0], pa.int32()), pc.cast(a[1], pa.int32())),

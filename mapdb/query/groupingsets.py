@@ -101,6 +101,25 @@ def _key(e: exp.Expression) -> str:
     return e.sql(dialect="duckdb").lower()
 
 
+def _position(k: exp.Expression, sel: exp.Select, sql: str) -> exp.Expression:
+    """A key that is an integer is a select item's position (as DuckDB's GROUP BY reads
+    it: ``GROUPING SETS ((a, 2))`` groups by the second item); another constant is
+    refused (made NULL in the other sets, it would null the same constant everywhere)."""
+    bare = k
+    while isinstance(bare, exp.Paren):
+        bare = bare.this
+    if isinstance(bare, exp.Literal) and not bare.is_string and bare.this.isdigit():
+        i = int(bare.this)
+        if not 1 <= i <= len(sel.expressions):
+            raise _error(f"GROUP BY position {i} is not in the select list "
+                         f"(1..{len(sel.expressions)})", k, sql)
+        item = sel.expressions[i - 1]
+        return (item.this if isinstance(item, exp.Alias) else item).copy()
+    if isinstance(bare, (exp.Literal, exp.Null, exp.Boolean)):
+        raise _error("a constant key in ROLLUP / CUBE / GROUPING SETS", k, sql)
+    return k
+
+
 def _expand(sel: exp.Select, sql: str) -> exp.Expression:
     for clause in ("expressions", "having", "order"):
         for node in _walk(sel.args.get(clause)):
@@ -114,7 +133,8 @@ def _expand(sel: exp.Select, sql: str) -> exp.Expression:
         if isinstance(item, exp.Star) or (isinstance(item, exp.Column) and
                                           isinstance(item.this, exp.Star)):
             raise _error("* with ROLLUP / CUBE / GROUPING SETS", item, sql)
-    sets = _grouping_sets(sel.args["group"], sql)
+    sets = [[_position(k, sel, sql) for k in s]
+            for s in _grouping_sets(sel.args["group"], sql)]
     every = {}
     for s in sets:
         for k in s:

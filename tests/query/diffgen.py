@@ -782,6 +782,10 @@ class Gen:
                     kept = [c for c in scope.cols if c.name != ex.name]
                 else:
                     sel = f"* REPLACE ({ex.ref} IS NULL AS {ex.name})"
+                    # DuckDB: the first column of the name takes the value, later ones go
+                    first = next(i for i, c in enumerate(scope.cols) if c.name == ex.name)
+                    kept = [c for i, c in enumerate(scope.cols)
+                            if c.name != ex.name or i == first]
             items = [(c.ref, c.kind) for c in kept]
             names = [c.name for c in kept]
             aliases = [c.name if names.count(c.name) == 1 else c.ref for c in kept]

@@ -187,6 +187,14 @@ MINIMAL = [
                               "((w + 1), (w))"),  # DuckDB: w + 1 of each group, w NULL
     ("empty-decimal-sum", "SELECT -CASE WHEN NULL THEN sum(0.01) ELSE 0.5 END FROM e"),
     # DuckDB -0.50; mapdb TypeError
+    ("float-text-last-digit", "SELECT c, CAST(stddev_samp(i32) AS VARCHAR) FROM t GROUP BY c"),
+    # DuckDB '733510371.8447814' for 'RED'; mapdb '733510371.8447813'
+    ("group-by-all-constants", "SELECT 1 FROM u GROUP BY ALL"),  # DuckDB 32 rows; mapdb 1
+    ("grouping-set-position", "SELECT substring(vs, 2, 2), k, count(*) FROM v GROUP BY "
+                              "GROUPING SETS ((substring(vs, 2, 2), 2), ())"),
+    # DuckDB: 2 is k's position; mapdb grouped by the constant 2, then nulled every 2 (raw)
+    ("interval-null", "SELECT d0 + INTERVAL 1 YEAR, count(*) FROM (SELECT tz AS d0 FROM t) "
+                      "AS q GROUP BY GROUPING SETS ((d0), ())"),  # mapdb AttributeError
 ]
 
 
