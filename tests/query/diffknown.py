@@ -301,6 +301,20 @@ KNOWN = [
           and _CAST_VARCHAR.search(o.sql)
           is not None and _has(o.sql, r"\b(var|stddev|variance|sum|avg)\w*\s*\(")
           and p.passes_sql(_CAST_VARCHAR.sub("AS DOUBLE", o.sql))),
+    Known("float-sum-overflow", "NEW, deliberate: sum/avg of doubles near the largest ones "
+          "beside an infinity: Arrow's pairwise sum overflows 1e300 + 1.797e308 to +inf, "
+          "which with a -inf makes NaN, where DuckDB's row-by-row sum met the -inf first "
+          "(-inf); which order overflows is the order's (float-sum-round's cause); passes on "
+          "the data without |x| >= 1e300 and infinities", True,
+          lambda o, p: _diff(o) and _has(o.sql, r"\b(sum|avg|mean)\s*\(")
+          and not _has(o.sql, r"\bOVER\b") and _has(o.detail, r"\b(nan|-?inf)\b")
+          and p.passes("small")),
+    Known("duckdb-window-avg-nan", "NEW, DuckDB's bug: a windowed avg/sum (ORDER BY: a "
+          "running frame) over t, whose f64 holds +inf, -inf and NaN, gives NaN for the first "
+          "peer group {NULL, -812, -610, -inf, -172} where DuckDB's own avg of those rows is "
+          "-inf (mapdb -inf); passes on the data without infinities", True,
+          lambda o, p: _diff(o) and _has(o.sql, r"\b(sum|avg|mean)\s*\([^()]*\)\s+OVER\b")
+          and _has(o.detail, r"-inf") and p.passes("small")),
     Known("variance-nan-sign", "NEW, deliberate: var/stddev of a group holding NaN and "
           "infinities: DuckDB's NaN is 'nan' or '-nan' (seen through CAST AS VARCHAR) as its "
           "partial states happen to combine; mapdb's is the group's first NaN ('nan'), -NaN "

@@ -195,6 +195,10 @@ MINIMAL = [
     # DuckDB: 2 is k's position; mapdb grouped by the constant 2, then nulled every 2 (raw)
     ("interval-null", "SELECT d0 + INTERVAL 1 YEAR, count(*) FROM (SELECT tz AS d0 FROM t) "
                       "AS q GROUP BY GROUPING SETS ((d0), ())"),  # mapdb AttributeError
+    ("float-sum-overflow", "SELECT avg(f64) FROM t WHERE g = 1"),
+    # DuckDB -inf (the -inf added first); mapdb NaN (1e300 + 1.797e308 overflowed to +inf)
+    ("duckdb-window-avg-nan", "SELECT id, avg(f64) OVER (ORDER BY b DESC NULLS FIRST, i8 "
+                              "DESC) FROM t"),  # DuckDB NaN for id 24, 32, 149; mapdb -inf
 ]
 
 
