@@ -49,6 +49,7 @@ _PLAIN_FUNCS = (
     exp.Replace, exp.Year, exp.Month, exp.Day, exp.Quarter, exp.Hour, exp.Minute,
     exp.Second, exp.RowNumber, exp.Rank, exp.DenseRank, exp.Lag, exp.Lead, exp.FirstValue,
     exp.LastValue, exp.NthValue, exp.Ntile, exp.PercentRank, exp.CumeDist,
+    exp.LogicalAnd, exp.LogicalOr, exp.CountIf,
 )
 # flags sqlglot sets on a function for its own translation, not written by the user
 _FLAGS = {exp.Concat: ("safe", "coalesce")}

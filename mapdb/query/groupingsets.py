@@ -28,7 +28,7 @@ import itertools
 
 from sqlglot import exp
 
-from mapdb.query.colname import duckdb_name
+from mapdb.query.rewrite import innermost_first, order_item, output_name
 from mapdb.query.syntax import locate
 from mapdb.query.types import QueryError
 
@@ -39,14 +39,8 @@ MAX_SETS = 4096  # a CUBE of 12 keys; more is refused (each set is a scan)
 def expand(tree: exp.Expression, sql: str) -> exp.Expression:
     """``tree`` with every SELECT grouped by grouping sets rewritten as the union of its
     sets (innermost first); ``sql``: the text, for positions and output names."""
-    selects = [s for s in tree.find_all(exp.Select) if _has_sets(s)]
-    for sel in sorted(selects, key=lambda s: -s.depth):
-        new = _expand(sel, sql)
-        if sel is tree:
-            tree = new
-        else:
-            sel.replace(new)
-    return tree
+    return innermost_first(tree, [s for s in tree.find_all(exp.Select) if _has_sets(s)],
+                           lambda sel: _expand(sel, sql))
 
 
 def _has_sets(sel: exp.Select) -> bool:
@@ -184,18 +178,6 @@ def _walk(node):
         [n for x in node for n in x.walk()]
 
 
-def output_name(item: exp.Expression, sql: str) -> str:
-    """The name DuckDB gives a select item (its alias, column name or printed text)."""
-    if isinstance(item, exp.Alias):
-        return item.alias
-    bare = item
-    while isinstance(bare, exp.Paren):
-        bare = bare.this
-    if isinstance(bare, exp.Column):
-        return bare.name
-    return duckdb_name(item, sql)
-
-
 def _nulled(e: exp.Expression, nulls: set[str], have: set[str]) -> exp.Expression:
     """``e`` with the keys outside this set as NULL (not inside aggregate arguments) and
     GROUPING(...) as its constant."""
@@ -226,25 +208,3 @@ def _transform(node: exp.Expression, fn) -> exp.Expression:
             node.set(key, [_transform(v, fn) if isinstance(v, exp.Expression) else v
                            for v in value])
     return node
-
-
-def order_item(o: exp.Ordered, sel: exp.Select, names: list[str], sql: str, what: str
-               ) -> exp.Ordered:
-    """An ORDER BY item of ``sel`` moved to a query over it: an ordinal or an output name
-    stays; an expression that is a select item becomes that item's position."""
-    e = o.this
-    out = o.copy()
-    if isinstance(e, exp.Literal) and not e.is_string:
-        return out
-    star = any(isinstance(i, exp.Star) or (isinstance(i, exp.Column) and
-                                          isinstance(i.this, exp.Star)) for i in sel.expressions)
-    if isinstance(e, exp.Column) and not e.table and \
-            (star or e.name.lower() in {n.lower() for n in names}):
-        return out  # an output column (* stands for the input's columns)
-    for i, item in enumerate(sel.expressions):
-        inner = item.this if isinstance(item, exp.Alias) else item
-        if _key(inner) == _key(e):
-            out.set("this", exp.Literal.number(i + 1))
-            return out
-    raise _error(f"ORDER BY beside {what} must name an output column (by name, position "
-                 "or the same expression)", e, sql)

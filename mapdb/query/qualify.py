@@ -20,21 +20,16 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from mapdb.query.groupingsets import order_item, output_name
+from mapdb.query.rewrite import innermost_first, order_item, output_name
 
 FLAG = "__mapdb_qualify"
 
 
 def expand(tree: exp.Expression, sql: str) -> exp.Expression:
     """``tree`` with every SELECT that has QUALIFY rewritten (innermost first)."""
-    selects = [s for s in tree.find_all(exp.Select) if s.args.get("qualify") is not None]
-    for sel in sorted(selects, key=lambda s: -s.depth):
-        new = _expand(sel, sql)
-        if sel is tree:
-            tree = new
-        else:
-            sel.replace(new)
-    return tree
+    return innermost_first(tree, [s for s in tree.find_all(exp.Select)
+                                  if s.args.get("qualify") is not None],
+                           lambda sel: _expand(sel, sql))
 
 
 def _expand(sel: exp.Select, sql: str) -> exp.Expression:

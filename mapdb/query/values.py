@@ -14,22 +14,21 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from mapdb.query.rewrite import innermost_first
 from mapdb.query.syntax import locate
 from mapdb.query.types import QueryError
 
 
 def expand(tree: exp.Expression, sql: str) -> exp.Expression:
     """``tree`` with every VALUES list as a UNION ALL of SELECTs (innermost first)."""
-    lists = list(tree.find_all(exp.Values))
-    for v in sorted(lists, key=lambda n: -n.depth):
-        new = _union(v, sql)
+    def rewrite(v: exp.Values) -> exp.Expression:
         if v is tree:
-            return new
+            return _union(v, sql)
         alias = v.args.get("alias")
-        v.replace(exp.Subquery(this=new, alias=exp.TableAlias(
+        return exp.Subquery(this=_union(v, sql), alias=exp.TableAlias(
             this=alias.this if alias is not None and alias.this is not None
-            else exp.to_identifier("valueslist"))))
-    return tree
+            else exp.to_identifier("valueslist")))
+    return innermost_first(tree, list(tree.find_all(exp.Values)), rewrite)
 
 
 def _union(v: exp.Values, sql: str) -> exp.Expression:

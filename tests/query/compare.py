@@ -142,3 +142,22 @@ def check(engines: Engines, sql: str, ordered: bool | None = None,
         problem = diff(g, w, loose)
         assert problem is None, f"fused={fused}: {problem}\n{sql}"
     return want
+
+
+def engines_over(path, tables: dict) -> Engines:
+    """mapdb (a database created at ``path``) and DuckDB over the same Arrow tables."""
+    import duckdb
+
+    import mapdb
+    db = mapdb.connect(path)
+    con = duckdb.connect()
+    for name, table in tables.items():
+        db.create_table(name, table)
+        con.register(name, table)
+    return Engines(db, con)
+
+
+def check_names(engines: Engines, sql: str) -> None:
+    """Assert mapdb's result columns are named as DuckDB names them."""
+    want = [d[0] for d in engines.con.execute(sql).description]
+    assert engines.db.sql(sql).to_arrow().column_names == want, sql

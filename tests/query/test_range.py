@@ -3,12 +3,12 @@ does: integer series, stop excluded (range) or included (generate_series), any s
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
 import pytest
 
-import mapdb
 from mapdb.errors import QueryError
+
+from .compare import check, check_names, engines_over
 
 QUERIES = [
     "SELECT * FROM range(5)",
@@ -30,23 +30,16 @@ QUERIES = [
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory):
     data = pa.table({"g": pa.array([1, 1, 2], pa.int32())})
-    db = mapdb.connect(tmp_path_factory.mktemp("range") / "db")
-    db.create_table("w", data)
-    con = duckdb.connect()
-    con.register("w", data)
-    yield db, con
-    db.close()
-    con.close()
+    e = engines_over(tmp_path_factory.mktemp("range") / "db", {"w": data})
+    yield e
+    e.db.close()
+    e.con.close()
 
 
 @pytest.mark.parametrize("sql", QUERIES)
 def test_series_equal_duckdb(engines, sql):
-    db, con = engines
-    want = con.execute(sql)
-    rows, names = want.fetchall(), [d[0] for d in want.description]
-    got = db.sql(sql).to_arrow()
-    assert [tuple(r.values()) for r in got.to_pylist()] == rows
-    assert got.column_names == names
+    check(engines, sql)
+    check_names(engines, sql)
 
 
 @pytest.mark.parametrize("sql,needle", [
@@ -56,6 +49,6 @@ def test_series_equal_duckdb(engines, sql):
     ("SELECT * FROM range(1000000000000)", "the limit is"),
 ])
 def test_refusals(engines, sql, needle):
-    db, _ = engines
+    db = engines.db
     with pytest.raises(QueryError, match=needle):
         db.sql(sql).fetchall()

@@ -3,12 +3,12 @@ item 4; query/values.py rewrites them as a UNION ALL of SELECTs)."""
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
 import pytest
 
-import mapdb
 from mapdb.errors import QueryError
+
+from .compare import check, check_names, engines_over
 
 QUERIES = [
     "SELECT * FROM (VALUES (1, 'a'), (2, 'b')) v(x, y) ORDER BY x",
@@ -26,26 +26,16 @@ QUERIES = [
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory):
     data = pa.table({"g": pa.array([1, 1, 2, 3, 4], pa.int32())})
-    db = mapdb.connect(tmp_path_factory.mktemp("values") / "db")
-    db.create_table("w", data)
-    con = duckdb.connect()
-    con.register("w", data)
-    yield db, con
-    db.close()
-    con.close()
+    e = engines_over(tmp_path_factory.mktemp("values") / "db", {"w": data})
+    yield e
+    e.db.close()
+    e.con.close()
 
 
 @pytest.mark.parametrize("sql", QUERIES)
 def test_values_lists_equal_duckdb(engines, sql):
-    db, con = engines
-    want = con.execute(sql)
-    rows, names = want.fetchall(), [d[0] for d in want.description]
-    got = db.sql(sql).to_arrow()
-    got_rows = [tuple(r.values()) for r in got.to_pylist()]
-    if "ORDER BY" not in sql:
-        got_rows, rows = sorted(got_rows, key=repr), sorted(rows, key=repr)
-    assert got_rows == rows
-    assert got.column_names == names
+    check(engines, sql)
+    check_names(engines, sql)
 
 
 @pytest.mark.parametrize("sql,needle", [
@@ -53,6 +43,6 @@ def test_values_lists_equal_duckdb(engines, sql):
     ("SELECT * FROM (VALUES (1)) v(a, b)", "names given"),
 ])
 def test_refusals(engines, sql, needle):
-    db, _ = engines
+    db = engines.db
     with pytest.raises(QueryError, match=needle):
         db.sql(sql).fetchall()

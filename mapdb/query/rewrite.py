@@ -1,0 +1,64 @@
+"""What the rewrites of a statement before binding share (values.py, groupingsets.py,
+qualify.py: constructs DuckDB defines by other SQL, written as that SQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlglot import exp
+
+from mapdb.query.colname import duckdb_name
+from mapdb.query.syntax import locate
+from mapdb.query.types import QueryError
+
+
+def innermost_first(tree: exp.Expression, nodes: list[exp.Expression],
+                    rewrite: Callable[[exp.Expression], exp.Expression]) -> exp.Expression:
+    """``tree`` with each of ``nodes`` replaced by ``rewrite(node)``, the deepest first (so
+    a rewrite sees its inner nodes rewritten already)."""
+    for node in sorted(nodes, key=lambda n: -n.depth):
+        new = rewrite(node)
+        if node is tree:
+            tree = new
+        else:
+            node.replace(new)
+    return tree
+
+
+def same_expression(a: exp.Expression, b: exp.Expression) -> bool:
+    """Whether two expressions are written alike (names compared without case)."""
+    return a.sql(dialect="duckdb").lower() == b.sql(dialect="duckdb").lower()
+
+
+def output_name(item: exp.Expression, sql: str) -> str:
+    """The name DuckDB gives a select item (its alias, column name or printed text)."""
+    if isinstance(item, exp.Alias):
+        return item.alias
+    bare = item
+    while isinstance(bare, exp.Paren):
+        bare = bare.this
+    if isinstance(bare, exp.Column):
+        return bare.name
+    return duckdb_name(item, sql)
+
+
+def order_item(o: exp.Ordered, sel: exp.Select, names: list[str], sql: str, what: str
+               ) -> exp.Ordered:
+    """An ORDER BY item of ``sel`` moved to a query over it: an ordinal or an output name
+    stays; an expression that is a select item becomes that item's position."""
+    e = o.this
+    out = o.copy()
+    if isinstance(e, exp.Literal) and not e.is_string:
+        return out
+    star = any(isinstance(i, exp.Star) or (isinstance(i, exp.Column) and
+                                          isinstance(i.this, exp.Star)) for i in sel.expressions)
+    if isinstance(e, exp.Column) and not e.table and \
+            (star or e.name.lower() in {n.lower() for n in names}):
+        return out  # an output column (* stands for the input's columns)
+    for i, item in enumerate(sel.expressions):
+        inner = item.this if isinstance(item, exp.Alias) else item
+        if same_expression(inner, e):
+            out.set("this", exp.Literal.number(i + 1))
+            return out
+    raise QueryError(f"ORDER BY beside {what} must name an output column (by name, position "
+                 "or the same expression)", locate(e), sql)
