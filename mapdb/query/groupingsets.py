@@ -54,6 +54,8 @@ def _error(message: str, node, sql: str) -> QueryError:
 
 def _sets_of(node: exp.Expression, sql: str) -> list[list[exp.Expression]]:
     """The grouping sets one element of GROUP BY stands for."""
+    if isinstance(node, exp.Rollup | exp.Cube) and not node.expressions:
+        raise _error(f"the column list of {node.key.upper()} cannot be empty", node, sql)
     if isinstance(node, exp.Rollup):
         keys = list(node.expressions)
         return [keys[:i] for i in range(len(keys), -1, -1)]

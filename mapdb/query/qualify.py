@@ -21,6 +21,8 @@ from __future__ import annotations
 from sqlglot import exp
 
 from mapdb.query.rewrite import innermost_first, order_item, output_name
+from mapdb.query.syntax import locate
+from mapdb.query.types import QueryError
 
 FLAG = "__mapdb_qualify"
 
@@ -34,6 +36,10 @@ def expand(tree: exp.Expression, sql: str) -> exp.Expression:
 
 def _expand(sel: exp.Select, sql: str) -> exp.Expression:
     cond = sel.args["qualify"].this
+    if not any(isinstance(n, exp.Window) for e in (*sel.expressions, cond)
+               for n in e.walk()):
+        raise QueryError("QUALIFY needs a window function in the select list or in "
+                         "QUALIFY (as DuckDB)", locate(sel.args["qualify"]), sql)
     names = [output_name(item, sql) for item in sel.expressions]
     aliases = {item.alias.lower(): item.this for item in sel.expressions
                if isinstance(item, exp.Alias)}

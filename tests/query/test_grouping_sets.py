@@ -64,6 +64,7 @@ def test_order_over_the_union(engines):
 @pytest.mark.parametrize("sql,needle", [
     ("SELECT g, row_number() OVER () FROM t GROUP BY ROLLUP (g)", "window"),
     ("SELECT DISTINCT g FROM t GROUP BY ROLLUP (g)", "DISTINCT"),
+    ("SELECT g FROM t GROUP BY ROLLUP ()", "cannot be empty"),
     ("SELECT g, sum(x) FROM t GROUP BY ROLLUP (g) ORDER BY avg(y)", "ORDER BY"),
 ])
 def test_refused_with_position(engines, sql, needle):

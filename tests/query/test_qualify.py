@@ -7,6 +7,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
+from mapdb.errors import QueryError
+
 from .compare import check, check_names, engines_over
 
 QUERIES = [
@@ -41,3 +43,9 @@ def engines(tmp_path_factory):
 def test_qualify_equals_duckdb(engines, sql):
     check(engines, sql)
     check_names(engines, sql)
+
+
+def test_qualify_without_a_window_function_is_refused(engines):
+    with pytest.raises(QueryError, match="window function") as e:
+        engines.db.sql("SELECT x FROM t QUALIFY x > 1").fetchall()
+    assert "line 1, column" in str(e.value)
