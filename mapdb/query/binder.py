@@ -49,6 +49,7 @@ from mapdb.query.plan import (
     SortKey,
     Window,
 )
+from mapdb.query.rewrite import null_safe
 from mapdb.query.syntax import check, locate
 from mapdb.query.types import (
     BOOL,
@@ -106,8 +107,9 @@ MAX_SERIES = 100_000_000  # rows of range() / generate_series(), held in memory
 
 def _rewrite(tree: exp.Expression, sql: str) -> exp.Expression:
     """The statement with the constructs defined by other SQL written as that SQL: VALUES
-    lists, grouping sets, QUALIFY (each module says how)."""
-    return qualify.expand(groupingsets.expand(values.expand(tree, sql), sql), sql)
+    lists, grouping sets, QUALIFY, IS [NOT] DISTINCT FROM (each module says how)."""
+    tree = qualify.expand(groupingsets.expand(values.expand(tree, sql), sql), sql)
+    return null_safe(tree, sql)
 
 
 def bind_sql(sql: str, catalog: Callable[[str], object], cache=None,

@@ -246,6 +246,8 @@ _MIRROR = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne
 
 
 def compare(op: str, a: Expr, b: Expr) -> Expr:
+    if a.type.kind == "null" and b.type.kind == "null":
+        return Lit(None, BOOL)  # NULL = NULL: Arrow has no kernel for two null arrays
     if isinstance(a, Lit) and not isinstance(b, Lit):
         out = _date_vs_timestamp(_MIRROR[op], b, a)
     else:

@@ -62,3 +62,25 @@ def order_item(o: exp.Ordered, sel: exp.Select, names: list[str], sql: str, what
             return out
     raise QueryError(f"ORDER BY beside {what} must name an output column (by name, position "
                  "or the same expression)", locate(e), sql)
+
+
+def null_safe(tree: exp.Expression, sql: str) -> exp.Expression:
+    """``a IS NOT DISTINCT FROM b`` as ``COALESCE(a = b, a IS NULL AND b IS NULL)`` (equal
+    values, or both NULL; ``IS DISTINCT FROM`` its negation), with DuckDB's ``=``
+    semantics inside (NaN equals NaN). An unnamed select item holding one keeps the name
+    DuckDB gives it."""
+    kinds = (exp.NullSafeEQ, exp.NullSafeNEQ)
+    for sel in tree.find_all(exp.Select):
+        for i, item in enumerate(sel.expressions):
+            if not isinstance(item, exp.Alias) and any(isinstance(n, kinds)
+                                                       for n in item.walk()):
+                sel.expressions[i] = exp.alias_(item, output_name(item, sql), quoted=True)
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        a, b = node.this, node.expression
+        same = exp.Coalesce(this=exp.EQ(this=a.copy(), expression=b.copy()), expressions=[
+            exp.And(this=exp.Is(this=a.copy(), expression=exp.Null()),
+                    expression=exp.Is(this=b.copy(), expression=exp.Null()))])
+        out = exp.Paren(this=same)
+        return exp.Not(this=out) if isinstance(node, exp.NullSafeNEQ) else out
+    return innermost_first(tree, [n for n in tree.find_all(*kinds)], rewrite)

@@ -140,7 +140,7 @@ EXPRESSIONS = [
     'to_timestamp(a)',
 ]
 # Refused today (issue 17), to add here when they come: median,
-# IS [NOT] DISTINCT FROM, ^, &, <<, rank() OVER (), ntile. Named as sqlglot spells them
+# ^, &, <<, rank() OVER (), ntile. Named as sqlglot spells them
 # (not DuckDB's name): trim (DuckDB quotes it), log/log2/log10, power/pow and mod (sqlglot
 # makes them operators), date_diff (the part's spelling), regexp_extract.
 
