@@ -42,6 +42,7 @@ import math
 import os
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -49,7 +50,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if TESTS_DIR not in sys.path:
@@ -463,6 +464,7 @@ def _child_setup(progress_path: str, trace_path: str) -> int:
     trace = os.open(trace_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(trace, 2)
     faulthandler.enable(file=2)
+    faulthandler.register(signal.SIGUSR1, file=2, all_threads=True)  # _watch, on a hang
     return os.open(progress_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
 
 
@@ -640,6 +642,11 @@ def _watch(p, progress_path: str | None, timeout: float) -> int | str:
         if now != last:
             last, since = now, time.monotonic()
         elif time.monotonic() - since > timeout:
+            try:  # every thread's stack into its trace (_child_setup), for _crash_note
+                os.kill(p.pid, signal.SIGUSR1)
+                time.sleep(0.5)
+            except OSError:
+                pass
             p.kill()
             p.join(10)
             return "timeout"
@@ -685,6 +692,7 @@ class Fuzzer:
     def __init__(self, work: str, seed: int, pristine: str | None = None):
         self.work = work
         self.seed = seed
+        self.exit_problems: list[str] = []  # batch children that hung or died on exit
         self._count = iter(range(1 << 62))
         self._lock = threading.Lock()
         os.makedirs(work, exist_ok=True)
@@ -825,8 +833,11 @@ class Fuzzer:
                 rec["crash"] = rec["crash"] or _crash_note(status, d)
                 records.append(rec)
             elif status != 0:
-                records[-1]["failures"].append(f"the batch child died after its last trial "
-                                               f"({_crash_note(status, d)})")
+                # every trial's record is in (each judged on its own): the child hung or
+                # died on its way out, which no trial's verdict depends on
+                self.exit_problems.append(f"a batch child that ran trials "
+                                          f"{trials[0]['index']}..{trials[-1]['index']} "
+                                          f"did not exit ({_crash_note(status, d)})")
             elif pending:
                 raise AssertionError(f"a batch child ended early without a death: {d}")
             shutil.rmtree(d, ignore_errors=True)
@@ -851,6 +862,7 @@ class Report:
     seconds: float
     broken: list[str]  # the harness's own problems (the pristine copy changed)
     pristine: str
+    exit_problems: list[str] = field(default_factory=list)  # children that did not exit
 
     @property
     def failures(self) -> list[dict]:
@@ -894,6 +906,7 @@ class Report:
             if len(fails) > max_failures:
                 out.append(f"    ... and {len(fails) - max_failures:,} more")
         out += [f"  BROKEN: {b}" for b in self.broken]
+        out += [f"  EXIT: {e}" for e in self.exit_problems]
         return out
 
 
@@ -923,7 +936,8 @@ def run(trials: int, seed: int, work: str, jobs: int = 2, progress: Callable | N
     with ThreadPoolExecutor(max_workers=jobs) as ex:
         records = [r for recs in ex.map(chunk, range(0, trials, BATCH)) for r in recs]
     records.sort(key=lambda r: r["index"])
-    return Report(seed, records, time.monotonic() - t0, fz.pristine_intact(), fz.pristine)
+    return Report(seed, records, time.monotonic() - t0, fz.pristine_intact(), fz.pristine,
+                  fz.exit_problems)
 
 
 def replay(ids: list[str], work: str, pristine: str | None = None) -> list[dict]:

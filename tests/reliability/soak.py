@@ -284,6 +284,8 @@ class Soak:
                       f"{r['outcome']} ({', '.join(r['failures'])}) {r['crash']}".rstrip())
         for b in rep.broken:
             self.fail(f"damage: {b}")
+        for e in rep.exit_problems:
+            self.fail(f"damage: {e}")
         self.report["damage"] = {
             "lines": rep.lines(max_failures=60),
             "counts": {" | ".join(k): v for k, v in sorted(Counter(
