@@ -83,16 +83,21 @@ _FIXED = {"microsecond": 1, "millisecond": 1000, "second": 1_000_000,
           "minute": 60_000_000, "hour": 3_600_000_000, "day": DAY_US}
 
 
-def _date_diff(name: str, args: list[Expr]) -> Expr:
+def _unit_between(name: str, args: list[Expr], op: str, refused: tuple = ()) -> Expr:
+    """name(part, start, end) as ``op`` with the part's unit (date_diff, date_sub)."""
     arity(name, args, 3)
     kinds(name, args, "string", T, T)
     out = null_result(args, INT64)
     if out is not None:
         return out
     unit = str(constant(name, args, 0, "part")).lower()
-    if unit not in _UNITS:
+    if unit not in _UNITS or _UNITS[unit] in refused:
         raise QueryError(f"{name}(): part {unit!r} is not supported")
-    return Call("date_diff_part", (args[1], args[2]), INT64, _UNITS[unit])
+    return Call(op, (args[1], args[2]), INT64, _UNITS[unit])
+
+
+def _date_diff(name: str, args: list[Expr]) -> Expr:
+    return _unit_between(name, args, "date_diff_part")
 
 
 register("date_diff", _date_diff, "(VARCHAR part, DATE, DATE) -> BIGINT",
@@ -547,15 +552,7 @@ def _year_part_kernel(e, x):
 # -- date_sub: whole units between -------------------------------------------------------
 
 def _date_sub(name: str, args: list[Expr]) -> Expr:
-    arity(name, args, 3)
-    kinds(name, args, "string", T, T)
-    out = null_result(args, INT64)
-    if out is not None:
-        return out
-    unit = str(constant(name, args, 0, "part")).lower()
-    if _UNITS.get(unit) in (None, "isoyear"):
-        raise QueryError(f"{name}(): part {unit!r} is not supported")
-    return Call("date_sub_part", (args[1], args[2]), INT64, _UNITS[unit])
+    return _unit_between(name, args, "date_sub_part", refused=("isoyear",))
 
 
 register("date_sub", _date_sub, "(VARCHAR part, DATE, DATE) -> BIGINT",
