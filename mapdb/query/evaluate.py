@@ -625,11 +625,17 @@ _EXTRACT = {"year": pc.year, "month": pc.month, "day": pc.day, "quarter": pc.qua
             "week": pc.iso_week, "isoyear": pc.iso_year}
 
 
+def _micros(x: Value) -> Value:
+    """A date or timestamp as int64 microseconds (a date32's days scaled: Arrow's calendar
+    wraps for dates past year 9999 as for timestamps)."""
+    if x.type == pa.date32():
+        return pc.multiply(pc.cast(pc.cast(x, pa.int32()), pa.int64()), 86_400_000_000)
+    return pc.cast(x, pa.int64())
+
+
 def _far(x: Value) -> bool:
     """A timestamp past Arrow's calendar (year 10000 and beyond, or before -9999)."""
-    if x.type == pa.date32():
-        return False  # (days: Arrow's year of a date32 does not wrap)
-    us = pc.cast(x, pa.int64())
+    us = _micros(x)
     lo, hi = (us, us) if isinstance(us, pa.Scalar) else pc.min_max(us).values()
     return hi.is_valid and (abs(lo.as_py()) >= _ARROW_CALENDAR_US or
                             abs(hi.as_py()) >= _ARROW_CALENDAR_US)
@@ -637,7 +643,7 @@ def _far(x: Value) -> bool:
 
 def _extract_far(x: Value, field: str) -> Value:
     """year / day of year / ISO week / ISO year of timestamps past year 9999."""
-    us = pc.cast(x, pa.int64())
+    us = _micros(x)
     arr = pa.array([us.as_py()], pa.int64()) if isinstance(us, pa.Scalar) else us
     if isinstance(arr, pa.ChunkedArray):
         arr = pa.concat_arrays(arr.chunks) if arr.num_chunks else pa.array([], pa.int64())

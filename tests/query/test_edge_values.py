@@ -87,6 +87,13 @@ QUERIES = [
     "AS VARCHAR) FROM t LIMIT 1",
     "SELECT CAST(DATE '1900-01-31' + INTERVAL 100000 YEAR + INTERVAL 1 MONTH AS VARCHAR), "
     "CAST(kd + INTERVAL 9000 YEAR AS VARCHAR) FROM t",
+    # dates past Arrow's calendar (it wraps the year in 16 bits for date32 as for timestamps)
+    "SELECT week(d), year(d), dayofyear(d), isoyear(d), yearweek(d), extract(week FROM d), "
+    "strftime(d, '%Y|%y|%G|%V|%j|%m-%d'), strftime(CAST(d AS TIMESTAMP), '%Y %j') FROM "
+    "(SELECT CAST(TIMESTAMP '1900-03-05 12:30:00' - INTERVAL 100000 YEAR AS DATE) d "
+    "UNION ALL SELECT CAST(DATE '1900-07-01' - INTERVAL 9000 YEAR AS DATE) "
+    "UNION ALL SELECT CAST(TIMESTAMP '1900-11-21' + INTERVAL 100000 YEAR AS DATE) "
+    "UNION ALL SELECT DATE '0001-01-01' - 400 UNION ALL SELECT kd FROM t)",
     "SELECT count(*) FROM t WHERE 9223372036854775807 < 0.01",
     "SELECT count(*) FROM t WHERE 9223372036854775807 > 0.01 AND 1.5 = 1.50 "
     "AND 2 >= 2.0e0 AND 'NaN'::DOUBLE > 1e308",

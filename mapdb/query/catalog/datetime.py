@@ -24,7 +24,7 @@ from mapdb.query.catalog import (
     operator,
     register,
 )
-from mapdb.query.evaluate import from_numpy
+from mapdb.query.evaluate import extract, from_numpy
 from mapdb.query.expr import Call, Expr, Lit
 from mapdb.query.types import DATE, FLOAT64, INT64, STRING, TIMESTAMP, QueryError, SqlType
 
@@ -297,9 +297,14 @@ def _yearweek(name: str, args: list[Expr]) -> Expr:
 
 register("yearweek", _yearweek, "(DATE) -> BIGINT", "(TIMESTAMP) -> BIGINT",
          doc="ISO year * 100 + ISO week", family="datetime")
-kernel("yearweek")(lambda e, x: pc.add(pc.multiply(pc.cast(pc.iso_year(_naive(x)),
-                                                            pa.int64()), 100),
-                                       pc.cast(pc.iso_week(_naive(x)), pa.int64())))
+
+
+@kernel("yearweek")
+def _yearweek_kernel(e, x):
+    x = _naive(x)  # the week takes the year's sign, as DuckDB's: 98101 BC's tenth is -9810010
+    year = extract(x, "isoyear")
+    week = extract(x, "week")
+    return pc.add(pc.multiply(year, 100), pc.if_else(pc.less(year, 0), pc.negate(week), week))
 
 
 def _epoch(name: str, args: list[Expr]) -> Expr:
@@ -436,14 +441,11 @@ def _parse_format(fmt: str) -> list[str]:
 
 
 def _digits(v: pa.Array, width: int) -> pa.Array:
+    """Zero-padded to ``width``; a negative number (a year BC) unpadded, as DuckDB's."""
     s = pc.cast(v, pa.large_string())
     if width <= 1:
         return s
-    neg = pc.less(v, 0)
-    padded = pc.utf8_lpad(pc.cast(pc.abs(v), pa.large_string()), width=width, padding="0")
-    minus = pc.binary_join_element_wise(pa.scalar("-", pa.large_string()), padded,
-                                        pa.scalar("", pa.large_string()))
-    return pc.if_else(neg, minus, padded)
+    return pc.if_else(pc.less(v, 0), s, pc.utf8_lpad(s, width=width, padding="0"))
 
 
 def _mod(a, n: int):
@@ -462,11 +464,11 @@ def _strftime_kernel(e, x):
     def get(k):
         if k not in cache:
             cache[k] = {
-                "Y": lambda: i64(pc.year(ts)), "m": lambda: i64(pc.month(ts)),
+                "Y": lambda: extract(ts, "year"), "m": lambda: i64(pc.month(ts)),
                 "d": lambda: i64(pc.day(ts)), "H": lambda: i64(pc.hour(ts)),
                 "M": lambda: i64(pc.minute(ts)), "S": lambda: i64(pc.second(ts)),
-                "j": lambda: i64(pc.day_of_year(ts)),
-                "G": lambda: i64(pc.iso_year(ts)), "V": lambda: i64(pc.iso_week(ts)),
+                "j": lambda: extract(ts, "doy"),  # (past year 9999 Arrow's calendar wraps)
+                "G": lambda: extract(ts, "isoyear"), "V": lambda: extract(ts, "week"),
                 "w": lambda: i64(pc.day_of_week(ts, count_from_zero=True, week_start=7)),
                 "u": lambda: i64(pc.day_of_week(ts, count_from_zero=False, week_start=1)),
                 "f": lambda: pc.add(pc.multiply(i64(pc.millisecond(ts)), 1000),
@@ -486,9 +488,7 @@ def _strftime_kernel(e, x):
             v = get(c)
             parts.append(_digits(v, 4 if c in "YG" and not bare else width))
         elif c == "y":
-            parts.append(_digits(pc.subtract(get("Y"), pc.multiply(
-                pc.floor(pc.divide(pc.cast(get("Y"), pa.float64()), 100.0)).cast(
-                    pa.int64()), 100)), width))
+            parts.append(_digits(_mod(pc.abs(get("Y")), 100), width))  # DuckDB: |year|
         elif c == "I":  # 12, 1, ... 11
             parts.append(_digits(pc.add(_mod(pc.add(get("H"), 11), 12), 1), width))
         elif c == "p":
