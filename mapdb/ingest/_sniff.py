@@ -170,8 +170,19 @@ def sniff_dialect(text: str, *, at_eof: bool, delimiter: str | None = None,
         # No field of the sample is quoted: quoting with '"' reads the sample the same way
         # and a quoted value further on as meant (DuckDB would keep its quotes).
         q = '"'
-    escape = "\\" if best.escape == "\\" and best.ever_escaped else q
+    escape = "\\" if best.escape == "\\" and best.ever_escaped and \
+        not _rfc_reads_alike(best, candidates) else q
     return Dialect(best.delimiter, q, escape, best.skip, best.columns, best.trailing)
+
+
+def _rfc_reads_alike(best: _Candidate, candidates: list[_Candidate]) -> bool:
+    """A backslash before a quote that RFC 4180 quoting also reads without error and into
+    the same records (``"g\\\\"``: a value ending in two backslashes, as pyarrow writes
+    it) is data, as DuckDB's sniffer takes it; only where RFC quoting fails (``"a\\"b"``)
+    is the backslash an escape."""
+    return any(c.delimiter == best.delimiter and c.quote == best.quote and
+               c.escape == best.quote and not c.error and c.counts == best.counts
+               for c in candidates)
 
 
 def _search_space(delimiter: str | None, quote: str | None) -> list[tuple]:

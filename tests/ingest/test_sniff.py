@@ -95,6 +95,8 @@ CASES = {
     "quoted_numbers": ('a,b\n"1","2"\n"3","4"\n', {}),
     "backslash_in_a_quoted_value": ('a,b\n1,"C:\\dir\\"\n2,"x"\n', {}),
     "written_by_pyarrow": ('"text0"\n"g\\"\n"g"\n', {}),
+    "two_backslashes_before_a_quote": ('"a","b"\n,\n,"g\\\\"\n', {}),
+    "backslash_escaped_double_quote": ('a,b\n"x\\"y",1\n"z",2\n', {}),
     "quoted_delimiter_after_2048_rows": (
         "a,b\n" + _rows(3000, lambda i: f"{i},x{i}\n") + '3000,"y,z"\n', {}),
     # -- header, names
