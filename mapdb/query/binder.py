@@ -30,7 +30,7 @@ from mapdb.query import catalog as functions_catalog
 from mapdb.query import functions as fn
 from mapdb.query import groupingsets, qualify, values
 from mapdb.query.colname import duckdb_name
-from mapdb.query.expr import Agg, Call, Col, Expr, Lit, SortSpec, WindowFn, conjoin
+from mapdb.query.expr import Agg, Call, Col, Expr, IntLit, Lit, SortSpec, WindowFn, conjoin
 from mapdb.query.optimizer import fold
 from mapdb.query.params import bind_values, placeholder_key
 from mapdb.query.plan import (
@@ -1405,9 +1405,9 @@ def literal(node: exp.Literal) -> Lit:
     # Python refuses int() of over 4300 digits (ValueError); no BIGINT needs 20
     v = int(text) if len(text) <= 40 else 1 << 64
     if -(1 << 63) <= v < (1 << 63):
-        return Lit(v, INT64)
+        return IntLit(v, INT64)
     if 0 <= v < (1 << 64):  # DuckDB: a HUGEINT; here a UBIGINT (it compares and sorts alike)
-        return Lit(v, UINT64)
+        return IntLit(v, UINT64)
     # DuckDB reads it as a HUGEINT; a double would silently lose digits
     shown = text if len(text) <= 40 else f"{text[:20]}...({len(text)} digits)"
     raise QueryError(f"integer literal {shown} is out of the BIGINT range and of UBIGINT's "

@@ -206,7 +206,23 @@ def _compare(op: str, e: Call, a: Value, b: Value) -> Value:
 _ARITH = {"add": pc.add_checked, "sub": pc.subtract_checked, "mul": pc.multiply_checked}
 
 
+_OVERFLOW_OPS = {"add": "addition", "sub": "subtraction", "mul": "multiplication",
+                 "intdiv": "division", "mod": "modulo", "neg": "negation", "abs": "abs"}
+
+
 def _call(e: Call, a: list[Value]) -> Value:
+    if e.op in _OVERFLOW_OPS and e.type.kind == "int":
+        try:
+            return _call_op(e, a)
+        except pa.ArrowInvalid as err:
+            if "overflow" not in str(err):
+                raise
+            name = str(e.type.arrow).upper()  # DuckDB: "Overflow in addition of INT8 (...)"
+            raise QueryError(f"Overflow in {_OVERFLOW_OPS[e.op]} of {name}: {e}") from None
+    return _call_op(e, a)
+
+
+def _call_op(e: Call, a: list[Value]) -> Value:
     op, t = e.op, e.type
     a = [_plain(x) for x in a]
     if op in _CMP:
@@ -227,7 +243,10 @@ def _call(e: Call, a: list[Value]) -> Value:
         if t.kind == "float":  # fmod: x % 0.0 is NaN
             return pc.remainder(a[0], a[1])
         _no_zero_divisor(a[0], a[1], e)
-        return pc.remainder_checked(a[0], a[1])
+        d = a[1]
+        if pa.types.is_signed_integer(d.type):  # MIN % -1 is 0, not an overflow (DuckDB)
+            d = pc.if_else(pc.equal(d, -1), pa.scalar(1, d.type), d)
+        return pc.remainder_checked(a[0], d)
     if op == "neg":
         return pc.negate_checked(a[0]) if t.kind != "float" else pc.negate(a[0])
     if op == "abs":

@@ -34,6 +34,7 @@ Value = pa.Array | pa.Scalar | pa.ChunkedArray
 MAX_DIGITS = 38
 _M64 = (1 << 64) - 1
 _NAMES = {"add": "addition", "sub": "subtraction", "mul": "multiplication", "mod": "modulo",
+          "intdiv": "division",
           "neg": "negation", "abs": "abs", "round": "round", "rescale": "cast"}
 
 
@@ -149,6 +150,13 @@ def compute(op: str, args: list[Value], types: list[SqlType], t: SqlType,
                 raise QueryError(f"division by zero in {what}")
             else:
                 out.append(_mod(a * fx, b * fy))
+    elif op == "intdiv":  # HUGEINT // HUGEINT: truncated toward zero
+        out = []
+        for a, b in zip(vals[0], vals[1], strict=True):
+            if a is not None and b == 0:
+                raise QueryError(f"division by zero in {what}")
+            out.append(None if a is None or b is None else
+                       (abs(a) // abs(b)) * (1 if (a < 0) == (b < 0) else -1))
     elif op == "mul":
         out = [None if a is None or b is None else a * b
                for a, b in zip(vals[0], vals[1], strict=True)]

@@ -71,6 +71,14 @@ class Lit(Expr):
 
 
 @dataclass(frozen=True)
+class IntLit(Lit):
+    """An integer literal as written in SQL. DuckDB types it by the other operand of its
+    arithmetic when the value fits (``i8 + 1`` is a TINYINT), else by its value (INTEGER
+    to 32 bits, BIGINT, HUGEINT); a constant computed or cast is typed as any expression
+    (``CAST(1 AS BIGINT) + i8`` is a BIGINT). ``type`` is BIGINT (UBIGINT from 2**63)."""
+
+
+@dataclass(frozen=True)
 class Call(Expr):
     op: str
     args: tuple[Expr, ...]

@@ -17,7 +17,7 @@ import datetime
 
 import pyarrow as pa
 
-from mapdb.query.expr import Agg, Call, Expr, Lit
+from mapdb.query.expr import Agg, Call, Expr, IntLit, Lit
 from mapdb.query.types import (
     BOOL,
     DATE,
@@ -145,7 +145,9 @@ def arith(op: str, a: Expr, b: Expr) -> Expr:
         t = FLOAT64  # as DuckDB; % on decimals stays exact (on the common scale)
     if t.kind == "float":
         return Call(op, (to_float(a, t), to_float(b, t)), t)
-    if t.kind == "int" or (ta.kind == "null" and tb.kind == "null"):
+    if t.kind == "int":
+        return _int_arith(op, a, b)
+    if ta.kind == "null" and tb.kind == "null":
         return Call(op, (a, b), INT64)
     if op == "mul":
         sa = ta.scale if ta.kind == "decimal" else 0
@@ -155,6 +157,82 @@ def arith(op: str, a: Expr, b: Expr) -> Expr:
         return Call("mul", (to_decimal(a, sa), to_decimal(b, sb)),
                     DECIMAL(MAX_DECIMAL_PRECISION, sa + sb))
     return Call(op, (to_decimal(a, t.scale), to_decimal(b, t.scale)), t)
+
+
+def _int_bits(t: SqlType) -> tuple[int, bool]:
+    return t.arrow.bit_width, pa.types.is_signed_integer(t.arrow)
+
+
+def _int_type(bits: int, signed: bool) -> SqlType:
+    return SqlType("int", arrow=getattr(pa, f"{'' if signed else 'u'}int{bits}")())
+
+
+def _int_common(ta: SqlType, tb: SqlType) -> SqlType | None:
+    """DuckDB's type of ``+ - * // %`` on two integer types (None: HUGEINT). The wider of
+    one signedness; unsigned beside a wider signed type that signed type, beside a signed
+    one as wide or narrower BIGINT (UTINYINT + TINYINT too), UBIGINT beside any signed
+    type HUGEINT (checked against DuckDB 2.0's typeof in tests/query/test_int_widths.py)."""
+    (wa, sa), (wb, sb) = _int_bits(ta), _int_bits(tb)
+    if sa == sb:
+        return ta if wa >= wb else tb
+    (ws, wu) = (wa, wb) if sa else (wb, wa)
+    if wu < ws:
+        return ta if sa else tb
+    return None if wu == 64 else INT64
+
+
+def _literal_type(v: int) -> SqlType | None:
+    """An integer literal's own type: INTEGER, BIGINT, or (None) HUGEINT."""
+    if -(1 << 31) <= v < (1 << 31):
+        return _int_type(32, True)
+    return INT64 if -(1 << 63) <= v < (1 << 63) else None
+
+
+def _fits(v: int, t: SqlType) -> bool:
+    bits, signed = _int_bits(t)
+    return (-(1 << (bits - 1)) <= v < (1 << (bits - 1))) if signed else 0 <= v < (1 << bits)
+
+
+def _int_result(a: Expr, b: Expr) -> SqlType | None:
+    """The integer type DuckDB computes ``a <op> b`` in (None: HUGEINT); a literal takes
+    the other operand's type where its value fits (``i8 + 1``: TINYINT)."""
+    lit_a = isinstance(a, IntLit) and a.value is not None
+    lit_b = isinstance(b, IntLit) and b.value is not None
+    ta = _literal_type(a.value) if lit_a else a.type
+    tb = _literal_type(b.value) if lit_b else b.type
+    if ta is None or tb is None:  # a literal past BIGINT: in a UBIGINT, else a HUGEINT
+        if ta is None and tb is None:
+            return None
+        v, t, lit = (a.value, tb, lit_b) if ta is None else (b.value, ta, lit_a)
+        return t if not lit and _fits(v, t) else None
+    if lit_a and not lit_b and _fits(a.value, tb):
+        return tb
+    if lit_b and not lit_a and _fits(b.value, ta):
+        return ta
+    return _int_common(ta, tb)
+
+
+def _as_int(e: Expr, t: SqlType) -> Expr:
+    if isinstance(e, Lit):
+        return Lit(e.value, t)
+    return e if e.type == t else Call("cast", (e,), t)
+
+
+def _int_arith(op: str, a: Expr, b: Expr) -> Expr:
+    """``+ - * // %`` on integers in DuckDB's type, so an overflow is an error where
+    DuckDB's is (``i8 * 2`` past 127, ``2147483647 + 1``); past UBIGINT with a signed
+    type, exactly as a HUGEINT (here DECIMAL(38, 0))."""
+    if a.type.kind == "null" or b.type.kind == "null":  # NULL of the other's type
+        other = b if a.type.kind == "null" else a
+        t = (_literal_type(other.value) or other.type) if isinstance(other, IntLit) \
+            else other.type
+        return Call(op, (_as_int(a, t), _as_int(b, t)), t)
+    t = _int_result(a, b)
+    if t is None:
+        if op == "intdiv":
+            return Call("exact_intdiv", (to_wide(a, 0), to_wide(b, 0)), DECIMAL(38, 0))
+        return _exact_arith(op, to_wide(a, 0), to_wide(b, 0))
+    return Call(op, (_as_int(a, t), _as_int(b, t)), t)
 
 
 def _interval_arith(op: str, a: Expr, b: Expr) -> Expr:
@@ -170,12 +248,14 @@ def _interval_arith(op: str, a: Expr, b: Expr) -> Expr:
 
 
 def _sign_op(op: str, a: Expr, what: str) -> Expr:
-    """-x and abs(x): same type (ints as BIGINT; sums of decimals in double)."""
+    """-x and abs(x): the same type (an overflow of it an error)."""
     if not a.type.numeric and a.type.kind != "null":
         raise QueryError(f"{what} needs a number, got {a.type}")
     if _is_wide(a):
         return Call("exact_" + op, (a,), a.type)
-    return Call(op, (a,), a.type if a.type.kind != "int" else INT64)
+    if isinstance(a, IntLit):
+        a = Lit(a.value, _literal_type(a.value) or a.type)
+    return Call(op, (a,), a.type)
 
 
 def negate(a: Expr) -> Expr:
@@ -474,8 +554,8 @@ def cast(e: Expr, t: SqlType, where: tuple[int | None, str] = (None, "")) -> Exp
             return _coerce_literal(e, t)
         if t.kind == "timestamp":
             return _coerce_literal(e, t)
-    if s == t:
-        return e
+    if s == t:  # (a literal cast is a typed constant: CAST(1 AS BIGINT) + i8 is a BIGINT)
+        return Lit(e.value, t) if isinstance(e, IntLit) else e
     if t.kind == "string":
         if s.kind == "decimal" and not s.wide:
             return Call("decimal_to_string", (e,), STRING)

@@ -339,6 +339,38 @@ class _Compiler:
             return (col, -m) if col is not None else (None, None)
         return None, None
 
+    def check_narrow(self, e: Expr) -> tuple[int, int] | None:
+        """The range of integer ``e`` from the zone maps (None: unknown); raises _NoFuse
+        when a step typed narrower than BIGINT may overflow its type, an error the general
+        path raises where a row does (DuckDB's INTEGER arithmetic: ``i32 * 2``)."""
+        if isinstance(e, Lit):
+            return None if e.value is None else (e.value, e.value)
+        if isinstance(e, Col):
+            return self.bounds(e.name) if self.types[e.name].kind == "int" else None
+        if not isinstance(e, Call) or e.type.kind != "int":
+            return None
+        r = [self.check_narrow(a) for a in e.args]
+        out = None
+        if e.op in ("cast", "retype") and r[0] is not None:
+            out = r[0]
+        elif e.op == "neg" and r[0] is not None:
+            out = (-r[0][1], -r[0][0])
+        elif e.op in ("add", "sub", "mul") and None not in r:
+            (a0, a1), (b0, b1) = r
+            if e.op == "add":
+                out = (a0 + b0, a1 + b1)
+            elif e.op == "sub":
+                out = (a0 - b1, a1 - b0)
+            else:
+                ps = (a0 * b0, a0 * b1, a1 * b0, a1 * b1)
+                out = (min(ps), max(ps))
+        t = e.type.arrow
+        if t.bit_width < 64 or not pa.types.is_signed_integer(t):
+            info = np.iinfo(t.to_pandas_dtype())
+            if out is None or out[0] < info.min or out[1] > info.max:
+                raise _NoFuse(f"{e} may overflow {t}")
+        return out
+
     def check_overflow(self, factors: list[tuple], kind: str) -> int:
         """1 when products and a block's sums fit in int64 (the fast path), 0 when they
         need int128; raises _NoFuse when even int128 could overflow."""
@@ -416,6 +448,8 @@ def compile_aggregate(plan: Aggregate):
             if arg_t.kind not in ("int", "decimal", "float", "date") or arg_t.wide:
                 raise _NoFuse(f"{a} on {arg_t}")
             as_float = arg_t.kind == "float"
+            if arg_t.kind == "int":
+                comp.check_narrow(a.arg)
             fs = comp.factors(a.arg, as_float)
             small = 1 if as_float else comp.check_overflow(fs, a.fn)
             kind = {"avg": "sum", "count": "sum"}.get(a.fn, a.fn)

@@ -613,7 +613,11 @@ def _replay(args) -> int:
                 o = run_sql(engines, case)
             print(f"seed {case.seed}: {case.sql}\n  tags {case.tags}  ordered={case.ordered} "
                   f"keys={case.order_idx} limited={case.limited}")
-            print(f"  -> {o.status}: {o.reason}")
+            known = None
+            if o.failed:
+                from .diffknown import classify
+                known = classify(o, engines)
+            print(f"  -> {o.status}: {o.reason}" + (f"  [known: {known.key}]" if known else ""))
             for line in o.detail.strip().split("\n"):
                 print(f"     {line}")
             if o.status in ("EQUAL", "REFUSED"):

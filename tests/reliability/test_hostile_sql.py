@@ -82,7 +82,7 @@ CASES = {
     "SELECT nosuch FROM t": ('column "nosuch" not found', True),
     'SELECT id FROM "../x"': ("../x", True),
     "SELECT 7 // 0 FROM t": ("", False),
-    "SELECT sum(i64 * 9223372036854775807) FROM t": ("overflow", False),
+    "SELECT sum(i64 * 9223372036854775807) FROM t": ("Overflow in multiplication of INT64", False),
 }
 
 
