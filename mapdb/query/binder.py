@@ -30,7 +30,18 @@ from mapdb.query import catalog as functions_catalog
 from mapdb.query import functions as fn
 from mapdb.query import groupingsets, qualify, values
 from mapdb.query.colname import duckdb_name
-from mapdb.query.expr import Agg, Call, Col, Expr, IntLit, Lit, SortSpec, WindowFn, conjoin
+from mapdb.query.expr import (
+    IGNORE_NULLS,
+    Agg,
+    Call,
+    Col,
+    Expr,
+    IntLit,
+    Lit,
+    SortSpec,
+    WindowFn,
+    conjoin,
+)
 from mapdb.query.optimizer import fold
 from mapdb.query.params import bind_values, placeholder_key
 from mapdb.query.plan import (
@@ -64,6 +75,7 @@ from mapdb.query.types import (
     UINT64,
     QueryError,
     SqlType,
+    is_uint64,
 )
 from mapdb.query.views import MAX_VIEW_DEPTH, ViewDef
 
@@ -248,6 +260,9 @@ class Binder:
         # binding a window aggregate's argument, which may hold the query's aggregates
         # (sum(sum(x)) OVER (): the inner sum is the GROUP BY's, the outer the window's)
         self._window_arg = False
+        # the WINDOW clause of the SELECT whose select list is being bound (named windows:
+        # DuckDB sees them there and in QUALIFY only, not in ORDER BY or a subquery)
+        self._windows: list[exp.Window] = []
         self._ids = itertools.count()
         self._scanned: set[str] = set()  # column names earlier scans produce
         self.subquery_cols: set[str] = set()  # columns scalar subquery joins add
@@ -334,7 +349,11 @@ class Binder:
         if sel.args.get("where"):
             plan = self.where(plan, sel.args["where"].this, scope, corr)
 
-        items, aliases = self.select_items(sel, scope)
+        outer_windows, self._windows = self._windows, self.window_clause(sel)
+        try:
+            items, aliases = self.select_items(sel, scope)
+        finally:
+            self._windows = outer_windows
         names = [n for n, _ in items]
         group = sel.args.get("group")
         having = sel.args.get("having")
@@ -1194,23 +1213,106 @@ class Binder:
         raise self.error(f"{node.key.upper()} ({node.sql(dialect='duckdb')[:40]}) is not "
                          "supported", node)
 
+    def window_clause(self, sel: exp.Select) -> list[exp.Window]:
+        """``WINDOW w AS (...), ...``: the definitions, bound where a window function names
+        them (as DuckDB, a definition no function uses is not bound at all)."""
+        defs = list(sel.args.get("windows") or [])
+        seen = set()
+        for d in defs:
+            name = d.name.lower()
+            if name in seen:
+                raise self.error(f'window "{d.name}" is already defined', d)
+            seen.add(name)
+        return defs
+
+    def named_window(self, node: exp.Window, defs: list[exp.Window], copied: bool
+                     ) -> tuple[list, exp.Order | None, exp.WindowSpec | None]:
+        """(PARTITION BY, ORDER BY, frame) of ``OVER (w ...)`` / ``OVER w`` (``copied``:
+        written in parentheses) or of a definition ``w2 AS (w ...)``: DuckDB's rules, the
+        named window's clauses refined by the ones written here; a clause may be added, not
+        overridden, and a window with a frame is only used as it is (``OVER w``). Names
+        match case-insensitively, and only windows defined earlier in the clause."""
+        part = list(node.args.get("partition_by") or [])
+        order, spec = node.args.get("order"), node.args.get("spec")
+        ident = node.args.get("alias")
+        if ident is None:
+            return part, order, spec
+        name = ident.name
+        at = next((i for i, d in enumerate(defs) if d.name.lower() == name.lower()), None)
+        if at is None:
+            raise self.error(f'window "{name}" does not exist', ident)
+        b_part, b_order, b_spec = self.named_window(defs[at], defs[:at], True)
+        if b_spec is not None and (copied or part or order is not None or spec is not None):
+            raise self.error(f'cannot copy window "{name}" because it has a frame clause',
+                             ident)
+        if part and b_part:
+            raise self.error(f'Cannot override PARTITION BY clause of window "{name}"', ident)
+        if order is not None and b_order is not None:
+            raise self.error(f'Cannot override ORDER BY clause of window "{name}"', ident)
+        return (part or b_part, order if order is not None else b_order,
+                spec if spec is not None else b_spec)
+
+    def _in_parentheses(self, ident: exp.Identifier) -> bool:
+        """``OVER (w)`` rather than ``OVER w`` (the tree is the same; the text tells)."""
+        meta = ident.meta or {}
+        start, end = meta.get("start"), meta.get("end")
+        word = self.sql[start:end + 1] if start is not None and end is not None else ""
+        if word.strip('"').lower() != ident.name.lower():
+            # positions of another text (a cached parse of a statement with other literals):
+            # refused here, which binds this statement afresh
+            raise self.error("cannot place the named window in the statement's text", ident)
+        return self.sql[:start].rstrip().endswith("(")
+
     def window_fn(self, node: exp.Window, scope: Scope, depth: int) -> Expr:
-        """``f(...) OVER (PARTITION BY ... ORDER BY ... ROWS ...)``."""
+        """``f(...) OVER (PARTITION BY ... ORDER BY ... ROWS ...)``, or ``OVER w`` /
+        ``OVER (w ...)`` of a WINDOW clause."""
         sub = lambda n: self.expr(n, scope, depth)  # noqa: E731
         f = node.this
-        if node.args.get("alias") or isinstance(node.args.get("partition_by"), str):
+        if isinstance(node.args.get("partition_by"), str):
             raise self.error("named windows are not supported", node)
-        partition = tuple(sub(p) for p in node.args.get("partition_by") or [])
-        order = node.args.get("order")
+        ident = node.args.get("alias")
+        copied = ident is not None and not node.args.get("partition_by") and \
+            node.args.get("order") is None and node.args.get("spec") is None and \
+            self._needs_parentheses_check(ident) and self._in_parentheses(ident)
+        part_nodes, order, spec = self.named_window(node, self._windows, copied)
+        partition = tuple(sub(p) for p in part_nodes)
         keys = tuple(SortSpec(k.expr, k.desc, k.nulls_first)
                      for k in (self.order_keys(order, scope, []) if order else []))
-        frame = self.frame(node.args.get("spec"), node)
+        frame = self.frame(spec, node)
+        ignore_nulls = False
+        if isinstance(f, (exp.IgnoreNulls, exp.RespectNulls)):
+            ignore_nulls = isinstance(f, exp.IgnoreNulls)
+            what = "IGNORE NULLS" if ignore_nulls else "RESPECT NULLS"
+            if not isinstance(f.this, (exp.FirstValue, exp.LastValue, exp.NthValue)):
+                raise self.error(f"{what} is supported in first_value, last_value and "
+                                 "nth_value only", node)
+            f = f.this
         name = f.name.lower() if isinstance(f, exp.Anonymous) else f.key.lower()
-        name = {"rownumber": "row_number", "denserank": "dense_rank"}.get(name, name)
+        name = {"rownumber": "row_number", "denserank": "dense_rank",
+                "percentrank": "percent_rank", "cumedist": "cume_dist",
+                "firstvalue": "first_value", "lastvalue": "last_value",
+                "nthvalue": "nth_value"}.get(name, name)
+        if isinstance(node.this, (exp.IgnoreNulls, exp.RespectNulls)):
+            self._nulls_inside(f, name, what)
         if name in ("row_number", "rank", "dense_rank"):
             if name != "row_number" and not keys:
                 raise self.error(f"{name.upper()} needs ORDER BY", node)
             return WindowFn(name, (), partition, keys, None, INT64)
+        # the frame does not apply to these (DuckDB accepts one and ignores it)
+        if name in ("percent_rank", "cume_dist"):
+            return WindowFn(name, (), partition, keys, None, FLOAT64)
+        if name == "ntile":
+            return WindowFn(name, (self.window_int(f.this, scope, depth, "ntile"),),
+                            partition, keys, None, INT64)
+        if name in ("first_value", "last_value", "nth_value"):
+            value = sub(f.this)
+            args = (value,)
+            if name == "nth_value":
+                args += (self.window_int(f.args.get("offset"), scope, depth, "nth_value"),)
+            if value.type.kind == "interval":
+                raise self.error(f"{name} of an interval is not supported", node)
+            fn_name = name + (IGNORE_NULLS if ignore_nulls else "")
+            return WindowFn(fn_name, args, partition, keys, frame, value.type)
         if isinstance(f, (exp.Lag, exp.Lead)):
             value = sub(f.this)
             off = sub(f.args["offset"]) if f.args.get("offset") else Lit(1, INT64)
@@ -1243,6 +1345,49 @@ class Binder:
                              "function", node)
         return WindowFn(agg.fn, (agg.arg,) if agg.arg is not None else (), partition, keys,
                         frame, agg.type)
+
+    def _needs_parentheses_check(self, ident: exp.Identifier) -> bool:
+        """Whether ``OVER (w)`` and ``OVER w`` can differ: only when w (as defined) has a
+        frame, which DuckDB lets ``OVER w`` use but not ``OVER (w)`` copy."""
+        defs = self._windows
+        at = next((i for i, d in enumerate(defs) if d.name.lower() == ident.name.lower()),
+                  None)
+        return at is not None and self.named_window(defs[at], defs[:at], True)[2] is not None
+
+    def window_int(self, node, scope: Scope, depth: int, name: str) -> Expr:
+        """The integer argument of ntile / nth_value (per row; DuckDB takes BIGINT, so
+        UBIGINT and wider are refused, as there)."""
+        if node is None:
+            raise self.error(f"{name}() needs an integer argument", node)
+        e = self.expr(node, scope, depth)
+        t = e.type
+        if t.kind == "null":
+            return e
+        if t.kind != "int" or is_uint64(t):
+            raise self.error(f"{name}() takes an integer (BIGINT), got {t}", node)
+        if any(isinstance(x, (WindowFn, Agg)) for x in e.walk()):
+            raise self.error(f"the argument of {name}() cannot hold an aggregate or a "
+                             "window function", node)
+        return e
+
+    def _nulls_inside(self, f: exp.Func, name: str, what: str) -> None:
+        """DuckDB reads IGNORE / RESPECT NULLS inside the call only (``first_value(x IGNORE
+        NULLS)``); sqlglot also takes it after the call, which DuckDB rejects."""
+        meta = f.meta or {}
+        start = meta.get("start")
+        if start is None:
+            raise self.error(f"cannot place {what} in the statement's text", f)
+        depth, word = 0, what.split()[0]
+        for tok in sqlglot.tokens.Tokenizer(dialect="duckdb").tokenize(self.sql[start:]):
+            if tok.token_type == sqlglot.tokens.TokenType.L_PAREN:
+                depth += 1
+            elif tok.token_type == sqlglot.tokens.TokenType.R_PAREN:
+                depth -= 1
+                if depth == 0:
+                    break
+            elif tok.text.upper() == word and depth == 1:
+                return
+        raise self.error(f"{what} goes inside the call in DuckDB: {name}(x {what})", f)
 
     def frame(self, spec, node) -> tuple | None:
         if spec is None:

@@ -190,19 +190,22 @@ class _Printer:
         return out + f" ELSE {self.print(default) if default is not None else 'NULL'} END"
 
     def window(self, n: exp.Window) -> str:
-        if n.args.get("alias") or n.args.get("over") not in (None, "OVER"):
-            raise _Unknown  # a named window: DuckDB prints its definition
+        if n.args.get("over") not in (None, "OVER"):
+            raise _Unknown
         fn = n.this
+        ignore = isinstance(fn, exp.IgnoreNulls)
+        if isinstance(fn, (exp.IgnoreNulls, exp.RespectNulls)):
+            fn = fn.this  # DuckDB prints IGNORE NULLS inside the call, RESPECT NULLS not
         head = "count()" if isinstance(fn, exp.Count) and (
             fn.this is None or isinstance(fn.this, exp.Star)) else self.print(fn)
+        if ignore:
+            head = head[:-1] + " IGNORE NULLS)"
+        part, order, spec = _named_window(n)  # a named window: DuckDB prints its definition
         parts = []
-        if n.args.get("partition_by"):
-            parts.append("PARTITION BY " + ", ".join(self.print(e)
-                                                     for e in n.args["partition_by"]))
-        order = n.args.get("order")
+        if part:
+            parts.append("PARTITION BY " + ", ".join(self.print(e) for e in part))
         if order is not None:
             parts.append("ORDER BY " + ", ".join(self.ordered(o) for o in order.expressions))
-        spec = n.args.get("spec")
         if spec is not None:
             parts.append(self.frame(spec))
         return f"{head} OVER ({' '.join(parts)})"
@@ -228,12 +231,33 @@ class _Printer:
             v = value if isinstance(value, str) else self.print(value)
             if v.upper() == "CURRENT ROW":
                 return "CURRENT ROW"
-            return f"{v.upper() if v.upper() == 'UNBOUNDED' else v} {side}"
+            return f"{v.upper() if v.upper() == 'UNBOUNDED' else v} {side.upper()}"
 
         start = bound(spec.args["start"], spec.args.get("start_side") or "")
         end = spec.args.get("end")
         end = bound(end, spec.args.get("end_side") or "") if end is not None else "CURRENT ROW"
         return f"ROWS BETWEEN {start.strip()} AND {end.strip()}"
+
+
+def _named_window(n: exp.Window, defs: list | None = None) -> tuple:
+    """(PARTITION BY, ORDER BY, frame) of a window, ``OVER w`` or ``OVER (w ...)`` with the
+    clauses of w's definition in the WINDOW clause of the SELECT around it (the binder
+    checks the rules; a name it would refuse needs no name)."""
+    part, order = n.args.get("partition_by") or [], n.args.get("order")
+    spec, ident = n.args.get("spec"), n.args.get("alias")
+    if ident is None:
+        return part, order, spec
+    if defs is None:
+        sel = n.parent
+        while sel is not None and not isinstance(sel, exp.Select):
+            sel = sel.parent
+        defs = list(sel.args.get("windows") or []) if sel is not None else []
+    at = next((i for i, d in enumerate(defs) if d.name.lower() == ident.name.lower()), None)
+    if at is None:
+        raise _Unknown
+    b_part, b_order, b_spec = _named_window(defs[at], defs[:at])
+    return (part or b_part, order if order is not None else b_order,
+            spec if spec is not None else b_spec)
 
 
 def _flatten(n: exp.Expression, kind: type) -> list[exp.Expression]:

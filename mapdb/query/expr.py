@@ -122,12 +122,18 @@ class SortSpec:
     nulls_first: bool = False
 
 
+IGNORE_NULLS = "_ignore_nulls"  # WindowFn.fn of first_value(x IGNORE NULLS) and the like
+
+
 @dataclass(frozen=True)
 class WindowFn(Expr):
     """``fn(args) OVER (PARTITION BY partition ORDER BY order frame)``.
 
-    fn: row_number rank dense_rank count_star count sum avg min max lag lead.
-    lag/lead args: (value, offset Lit, default Lit or Lit(None)).
+    fn: row_number rank dense_rank ntile percent_rank cume_dist count_star count sum avg
+    min max lag lead first_value last_value nth_value; the last three with the suffix
+    ``_ignore_nulls`` for IGNORE NULLS (in the name, so every rewrite of the node keeps it).
+    lag/lead args: (value, offset Lit, default Lit or Lit(None)); ntile: (buckets,);
+    first_value/last_value: (value,); nth_value: (value, n).
     frame: None is SQL's default (with ORDER BY: RANGE UNBOUNDED PRECEDING to CURRENT ROW,
     so peers of the current row are included; without: the whole partition);
     ("rows", start, end): row offsets, None for UNBOUNDED, negative PRECEDING, 0 CURRENT
@@ -152,7 +158,7 @@ class WindowFn(Expr):
             over.append("ORDER BY " + ", ".join(
                 f"{k.expr}{' DESC' if k.desc else ''}" for k in self.order))
         if self.frame is not None:
-            over.append(f"ROWS {self.frame[1]}..{self.frame[2]}")
+            over.append(f"{self.frame[0].upper()} {self.frame[1]}..{self.frame[2]}")
         inner = ", ".join(str(a) for a in self.args) if self.fn != "count_star" else "*"
         return f"{self.fn}({inner}) OVER ({' '.join(over)})"
 

@@ -44,7 +44,7 @@ from mapdb.query.types import QueryError
 CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys in {
     # statements: Binder.query, select, set_op, with_
     exp.Select: "with_ expressions distinct from_ joins where group having order limit "
-                "offset",
+                "offset windows",  # windows: WINDOW w AS (...), Binder.window_clause
     exp.Union: "with_ this expression distinct order limit offset",
     exp.Intersect: "with_ this expression distinct order limit offset",
     exp.Except: "with_ this expression distinct order limit offset",
@@ -144,11 +144,19 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     exp.Anonymous: "this expressions",  # Binder.anonymous: by name, or refused
     exp.Exists: "this",
     # window functions: window_fn, frame
-    exp.Window: "this partition_by order spec",
+    exp.Window: "this partition_by order spec alias",  # alias: OVER w, OVER (w ...)
     exp.WindowSpec: "kind start start_side end end_side",
     exp.RowNumber: "",
     exp.Rank: "",
     exp.DenseRank: "",
+    exp.PercentRank: "",
+    exp.CumeDist: "",
+    exp.Ntile: "this",
+    exp.FirstValue: "this",
+    exp.LastValue: "this",
+    exp.NthValue: "this offset",
+    exp.IgnoreNulls: "this",  # first_value(x IGNORE NULLS) and the like only
+    exp.RespectNulls: "this",
     exp.Lag: "this offset default",
     exp.Lead: "this offset default",
 }.items()}
@@ -207,6 +215,12 @@ CALLED: dict[type, frozenset[str]] = {t: frozenset(names.split()) for t, names i
     exp.RowNumber: "row_number",
     exp.Rank: "rank",
     exp.DenseRank: "dense_rank",
+    exp.PercentRank: "percent_rank",
+    exp.CumeDist: "cume_dist",
+    exp.Ntile: "ntile",
+    exp.FirstValue: "first_value",
+    exp.LastValue: "last_value",
+    exp.NthValue: "nth_value",
     exp.Lag: "lag",
     exp.Lead: "lead",
 }.items()}
@@ -216,7 +230,6 @@ ARGUMENTS: dict[tuple[type, str], str] = {
     (exp.Select, "sample"): "USING SAMPLE (a random sample)",
     (exp.Table, "sample"): "TABLESAMPLE (a random sample)",
     (exp.Select, "qualify"): "QUALIFY",
-    (exp.Select, "windows"): "a named WINDOW clause (write OVER (...))",
     (exp.Select, "laterals"): "LATERAL",
     (exp.Select, "pivots"): "PIVOT",
     (exp.Table, "pivots"): "PIVOT / UNPIVOT",
@@ -246,7 +259,6 @@ ARGUMENTS: dict[tuple[type, str], str] = {
     (exp.Order, "this"): "ORDER BY inside a function call",
     (exp.Between, "symmetric"): "BETWEEN SYMMETRIC",
     (exp.In, "unnest"): "IN UNNEST",
-    (exp.Window, "alias"): "a named window (write OVER (...))",
     (exp.Window, "first"): "FIRST / LAST in a window",
     (exp.WindowSpec, "exclude"): "EXCLUDE in a window frame",
     (exp.Cast, "format"): "CAST ... FORMAT",

@@ -19,7 +19,12 @@ codes differ. Each function is then a few numpy passes over the sorted positions
 - min / max: codes again; frames that start at the partition's start take a running
   minimum over partition-offset codes, frames that end at its end the same backwards,
   bounded frames a sparse table (one level per power of two of the frame width);
-- lag / lead: index arithmetic and an Arrow ``take``.
+- lag / lead: index arithmetic and an Arrow ``take``;
+- first_value / last_value / nth_value: the frame's first, last or n-th sorted position,
+  and an Arrow ``take``; IGNORE NULLS counts only non-NULL rows, through a prefix count
+  of them (the k-th non-NULL row of the frame is the ``prefix[fs] + k``-th overall);
+- ntile / percent_rank / cume_dist: partition sizes, ranks and peer-group ends (like
+  rank, they ignore the frame, as DuckDB).
 
 >>> import pyarrow as pa
 >>> from mapdb.query.expr import Col, Lit, SortSpec, WindowFn
@@ -47,18 +52,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mapdb.query.evaluate import decode, evaluate, from_numpy
-from mapdb.query.expr import Lit, WindowFn
+from mapdb.query.expr import IGNORE_NULLS, Lit, WindowFn
 from mapdb.query.types import QueryError, SqlType
 
 _U64 = 1 << 64
 _RANKING = ("row_number", "rank", "dense_rank")
 _AGGREGATES = ("count_star", "count", "sum", "avg", "min", "max")
+_DISTRIBUTION = ("ntile", "percent_rank", "cume_dist")
+_VALUES = ("first_value", "last_value", "nth_value")
 
 
 def compute(w: WindowFn, batch: dict[str, pa.Array], n: int) -> pa.Array:
     """``w`` over the ``n`` rows of ``batch``, one value per row in the input order."""
     out = w.type.arrow
-    if w.fn not in _RANKING + _AGGREGATES + ("lag", "lead"):
+    if w.fn not in _RANKING + _AGGREGATES + _DISTRIBUTION + ("lag", "lead") and \
+            w.fn.removesuffix(IGNORE_NULLS) not in _VALUES:
         raise QueryError(f"window function {w.fn} is not supported")
     if n == 0:
         return pa.array([], out)
@@ -72,8 +80,12 @@ def compute(w: WindowFn, batch: dict[str, pa.Array], n: int) -> pa.Array:
             g = np.cumsum(lay.peer_new)
             res = g - g[lay.pstart] + 1
         return _numeric(lay, res, None, out)
+    if w.fn in _DISTRIBUTION:
+        return _distribution(w, lay, batch, n)
     if w.fn in ("lag", "lead"):
         return _lag_lead(w, lay, batch, n)
+    if w.fn.removesuffix(IGNORE_NULLS) in _VALUES:
+        return _value(w, lay, batch, n)
     return _aggregate(w, lay, batch, n)
 
 
@@ -666,6 +678,92 @@ def _rescale(d: pa.Array, t: SqlType, to: SqlType) -> pa.Array:
     if to.kind == "decimal" and t.kind in ("int", "decimal") and t.scale < to.scale:
         d = pc.multiply_checked(pc.cast(d, pa.int64()), 10 ** (to.scale - t.scale))
     return d if d.type == to.arrow else d.cast(to.arrow)
+
+
+# -- ntile / percent_rank / cume_dist ------------------------------------------------------
+
+def _int_arg(e, batch: dict[str, pa.Array], n: int, lay: _Layout):
+    """An integer argument per row, in window order: (int64 values, NULL mask or None).
+    Values beyond int64 do not occur (the binder admits integers up to 32 unsigned / 64
+    signed bits)."""
+    arr = _array(evaluate(e, batch, n))
+    if pa.types.is_null(arr.type):
+        return np.zeros(n, np.int64), np.ones(n, np.bool_)
+    nulls = _nulls(arr)
+    v = _ints(arr).astype(np.int64, copy=False)
+    return lay.sorted(v), (None if nulls is None else lay.sorted(nulls))
+
+
+def _distribution(w: WindowFn, lay: _Layout, batch: dict[str, pa.Array], n: int
+                  ) -> pa.Array:
+    out = w.type.arrow
+    size = lay.pend - lay.pstart
+    if w.fn == "percent_rank":  # (rank - 1) / (rows - 1), 0 in a partition of one row
+        res = (lay.peer_start - lay.pstart) / np.maximum(size - 1, 1).astype(np.float64)
+        return _numeric(lay, res, None, out)
+    if w.fn == "cume_dist":  # rows up to the current row's last peer / rows
+        return _numeric(lay, (lay.peer_end - lay.pstart) / size.astype(np.float64), None, out)
+    # ntile(k): as DuckDB, the first (rows mod k) buckets hold one row more
+    k, nulls = _int_arg(w.args[0], batch, n, lay)
+    live = k if nulls is None else k[~nulls]
+    if live.size and int(live.min()) <= 0:
+        raise QueryError("Argument for ntile must be greater than zero")
+    if nulls is not None:
+        k = np.where(nulls, 1, k)
+    k = np.minimum(k, size)
+    small = size // k  # rows in a small bucket
+    large = size - k * small  # how many buckets hold small + 1 rows
+    in_large = large * (small + 1)
+    r = lay.pos - lay.pstart
+    res = np.where(r < in_large, 1 + r // (small + 1),
+                   1 + large + (r - in_large) // np.maximum(small, 1))
+    return _numeric(lay, res, nulls, out)
+
+
+# -- first_value / last_value / nth_value -------------------------------------------------
+
+def _value(w: WindowFn, lay: _Layout, batch: dict[str, pa.Array], n: int) -> pa.Array:
+    """The value at the frame's first / last / n-th row (NULL where the frame has no such
+    row); with IGNORE NULLS, rows whose value is NULL are skipped."""
+    out = w.type.arrow
+    fn = w.fn.removesuffix(IGNORE_NULLS)
+    fs, fe, _, _ = _frame(w, lay)
+    arr = _array(evaluate(w.args[0], batch, n))
+    if fn == "nth_value":
+        k, k_nulls = _int_arg(w.args[1], batch, n, lay)
+        k = np.clip(k, 0, n + 1)  # beyond the partition either way: no overflow below
+        ok = k >= 1 if k_nulls is None else (k >= 1) & ~k_nulls
+    if w.fn.endswith(IGNORE_NULLS):  # positions among the non-NULL rows
+        nulls = _nulls(arr)
+        if nulls is not None:
+            valid = lay.sorted(~nulls)
+            where = np.flatnonzero(valid)  # sorted position of the j-th non-NULL row
+            if not len(where):
+                return pa.nulls(n, out)
+            pv = _prefix(valid.astype(np.int64))
+            lo, hi = pv[fs], pv[fe]  # the frame's non-NULL rows are where[lo:hi]
+            j = lo if fn == "first_value" else hi - 1 if fn == "last_value" else lo + k - 1
+            ok = (j >= lo) & (j < hi) & (ok if fn == "nth_value" else True)
+            src = where[np.where(ok, j, 0)]
+            return _take(lay, arr, src, ok, out)
+    if fn == "first_value":
+        src, ok = fs, fs < fe
+    elif fn == "last_value":
+        src, ok = fe - 1, fs < fe
+    else:
+        src = fs + k - 1
+        ok &= src < fe
+    return _take(lay, arr, np.where(ok, src, 0), ok, out)
+
+
+def _take(lay: _Layout, arr: pa.Array, src: np.ndarray, ok: np.ndarray,
+          out: pa.DataType) -> pa.Array:
+    """Row ``src[i]`` (a sorted position) of ``arr`` for the row at sorted position i, NULL
+    where not ``ok``; in input order."""
+    rows = lay.to_input(lay.rows(src))
+    ok = lay.to_input(ok)
+    taken = decode(arr.take(from_numpy(rows, ~ok)))
+    return taken if taken.type == out else taken.cast(out)
 
 
 # -- results ------------------------------------------------------------------------------

@@ -58,8 +58,9 @@ def test_functions_have_duckdb_names():
     ("SELECT x FROM t LIMIT 1, 2", "LIMIT offset, count", 23),
     ("SELECT x FROM t, LATERAL (SELECT x) q", "LATERAL", 37),
     ("SELECT x FROM t WHERE x IS DISTINCT FROM 1", "IS DISTINCT FROM", 23),
-    ("SELECT lag(x IGNORE NULLS) OVER (ORDER BY x) FROM t", "IGNORE NULLS", 8),
-    ("SELECT ntile(2) OVER (ORDER BY x) FROM t", "ntile() as a window function", 8),
+    ("SELECT sum(x) OVER (ORDER BY x ROWS 1 PRECEDING EXCLUDE CURRENT ROW) FROM t",
+     "EXCLUDE", 37),
+    ("SELECT list(x) OVER (ORDER BY x) FROM t", "list() as a window function", 8),
     ("WITH RECURSIVE r AS (SELECT 1) SELECT * FROM r", "WITH RECURSIVE", 16),
 ])
 def test_refusals_name_the_construct_and_its_place(sql, needle, col):
