@@ -1447,7 +1447,7 @@ class Binder:
         if agg.fn == "count_star":
             return Agg("count", fn.case([(cond, Lit(1, INT64))], Lit(None, NULL)), INT64)
         arg = fn.case([(cond, agg.arg)], Lit(None, NULL))
-        return Agg(agg.fn, arg, agg.type)
+        return Agg(agg.fn, arg, agg.type, agg.param)
 
     def agg_arg(self, node, scope, depth) -> Expr:
         window, self._window_arg = self._window_arg, False

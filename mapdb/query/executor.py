@@ -31,6 +31,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mapdb.query import arrayagg, exact, fused, topn, variance
+from mapdb.query import catalog as functions_catalog
+from mapdb.query.catalog import aggregate as aggregate_functions
 from mapdb.query.evaluate import (
     canonical_float,
     combine_dictionary,
@@ -910,6 +912,8 @@ def _empty_input_type(a: Agg) -> pa.DataType:
     t = a.arg.type
     if a.fn in ("min", "max") and t.kind not in ("null", "interval"):
         return pa.int64() if t.kind == "float" else t.arrow
+    if a.fn in functions_catalog.AGGREGATES:
+        return t.arrow
     return pa.float64()
 
 
@@ -1129,6 +1133,11 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
                 specs.append((name, "list"))
             finals.append((name, a, f"{name}_list" if key_names else None))
             continue
+        if a.fn in functions_catalog.AGGREGATES:  # a group's values together: row numbers
+            if key_names and ("$row", "list") not in specs:
+                specs.append(("$row", "list"))
+            finals.append((name, a, "$row_list" if key_names else None))
+            continue
         fn = _ARROW_AGG[a.fn]
         opts = None
         if a.fn in ("count", "count_distinct"):
@@ -1147,6 +1156,8 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
     if table is None:  # no rows at all: the aggregates' inputs still need their types
         table = pa.table({n: pa.array([], t.arrow) for n, t in schema} | {
             name: pa.array([], _empty_input_type(a)) for name, a in aggs if a.arg is not None})
+    if ("$row", "list") in specs:
+        table = table.append_column("$row", pa.array(np.arange(table.num_rows)))
     if not specs:
         g = table.group_by(key_names, use_threads=False).aggregate([])
     else:
@@ -1155,6 +1166,16 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
     for name, a, col in finals:
         if a.fn.startswith(("var", "stddev")):
             cols[name] = variance.finish(a.fn, g.column(col) if col else table.column(name))
+            continue
+        if a.fn in functions_catalog.AGGREGATES:
+            if col is None:  # no GROUP BY: one group of every row
+                cols[name] = aggregate_functions.finish(
+                    a, table.column(name), np.zeros(table.num_rows, np.int64), 1)
+                continue
+            rows = g.column(col).combine_chunks()
+            gid = np.repeat(np.arange(len(rows)), np.diff(np.asarray(rows.offsets)))
+            cols[name] = aggregate_functions.finish(a, table.column(name).take(rows.flatten()),
+                                                    gid, len(rows))
             continue
         if a.fn == "avg" and pa.types.is_decimal(g.column(col[0]).type):  # ints too
             cols[name] = exact.average_of(g.column(col[0]), g.column(col[1]), a.arg.type)

@@ -102,6 +102,7 @@ class Agg(Expr):
     fn: str  # count_star count sum avg min max count_distinct var_samp var_pop stddev_samp ...
     arg: Expr | None
     type: SqlType
+    param: object = None  # a constant option (quantile_cont's fraction, as exact text)
 
     def children(self) -> tuple[Expr, ...]:
         return (self.arg,) if self.arg is not None else ()
@@ -111,6 +112,8 @@ class Agg(Expr):
             return "count(*)"
         if self.fn == "count_distinct":
             return f"count(DISTINCT {self.arg})"
+        if self.param is not None:
+            return f"{self.fn}({self.arg}, {self.param})"
         return f"{self.fn}({self.arg})"
 
 
@@ -187,5 +190,5 @@ def replace(e: Expr, mapping: dict[Expr, Expr]) -> Expr:
     if isinstance(e, Call):
         return Call(e.op, tuple(replace(a, mapping) for a in e.args), e.type, e.param)
     if isinstance(e, Agg) and e.arg is not None:
-        return Agg(e.fn, replace(e.arg, mapping), e.type)
+        return Agg(e.fn, replace(e.arg, mapping), e.type, e.param)
     return e

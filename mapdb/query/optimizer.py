@@ -45,7 +45,7 @@ def fold(e: Expr) -> Expr:
     """Evaluate a call whose arguments are all constants (errors surface at bind time)."""
     if not isinstance(e, Call) or not all(isinstance(a, Lit) for a in e.args):
         return _simplify(e)
-    if e.type.kind == "interval":
+    if e.type.kind in ("interval", "pair"):  # (a pair: two aggregate arguments as one)
         return e
     import pyarrow as pa
 

@@ -63,6 +63,7 @@ NODES: dict[type, Callable] = {}  # sqlglot node class -> node -> (name, argumen
 SYNTAX: dict[type, tuple] = {}  # sqlglot node class -> (arguments read, names, fixed)
 AS_WRITTEN: set[type] = set()  # nodes whose reading gives the arguments as written
 OPERATORS: list[Callable[[str, Expr, Expr], Expr | None]] = []  # arithmetic overloads
+AGGREGATES: dict[str, Callable] = {}  # Agg.fn -> its finish over grouped values (aggregate.py)
 
 
 def register(name: str, bind: Binder, *signatures: str, aliases: Sequence[str] = (),
@@ -275,6 +276,7 @@ def docs_table() -> str:
 
 # the families register themselves on import (order: the docs table sorts anyway)
 from mapdb.query.catalog import (  # noqa: E402
+    aggregate,  # noqa: F401
     core,  # noqa: F401
     datetime,  # noqa: F401
     math,  # noqa: F401
