@@ -141,7 +141,9 @@ def bind_sql(sql: str, catalog: Callable[[str], object], cache=None,
     if hit is not None:
         tree, release = hit
         try:  # the cache holds only trees that pass check()
-            plan, names = Binder(catalog, sql, bind_values(tree, params, sql)).query(tree, {})
+            binder = Binder(catalog, sql, bind_values(tree, params, sql))
+            binder.spelling = tree.meta.get("template", sql)
+            plan, names = binder.query(tree, {})
             return Query(plan, names, None)
         except (QueryError, RecursionError):
             pass  # the template's positions are not this text's: bind afresh for the error
@@ -257,6 +259,7 @@ class Binder:
         self.catalog = catalog
         self.sql = sql
         self.params = params or {}  # placeholder key -> params.Param
+        self.spelling = sql  # the text the tree's positions are in (a cached tree's template)
         # binding a window aggregate's argument, which may hold the query's aggregates
         # (sum(sum(x)) OVER (): the inner sum is the GROUP BY's, the outer the window's)
         self._window_arg = False
@@ -827,7 +830,7 @@ class Binder:
             while isinstance(bare, exp.Paren):  # (x) is named x, as in DuckDB
                 bare = bare.this
             name = bare.alias_or_name if isinstance(bare, (exp.Alias, exp.Column)) else \
-                duckdb_name(node, self.sql)
+                duckdb_name(node, self.spelling)
             inner = node.this if isinstance(node, exp.Alias) else node
             items.append((name, self.expr(inner, scope)))
             if isinstance(bare, exp.Column) and isinstance(items[-1][1], Col) and \
@@ -1209,7 +1212,8 @@ class Binder:
         # a function sqlglot parses to a node of its own (sqrt: exp.Sqrt)
         called = functions_catalog.from_node(node)
         if called is not None:
-            return functions_catalog.bind(called[0], [sub(a) for a in called[1]])
+            return functions_catalog.bind(called[0], [self.call_arg(a, scope, depth)
+                                                      for a in called[1]])
         raise self.error(f"{node.key.upper()} ({node.sql(dialect='duckdb')[:40]}) is not "
                          "supported", node)
 
@@ -1532,6 +1536,17 @@ def first_project(plan: Plan) -> Project | None:
 
 
 # -- literals and types -------------------------------------------------------------------
+    def call_arg(self, node, scope, depth):
+        """An argument of a catalog function; an aggregate's ORDER BY key (an exp.Ordered)
+        comes as a SortSpec and its DISTINCT as ``catalog.DISTINCT`` (catalog/aggregate.py
+        reads both)."""
+        if node is functions_catalog.DISTINCT:
+            return node
+        if isinstance(node, exp.Ordered):
+            return SortSpec(self.expr(node.this, scope, depth), bool(node.args.get("desc")),
+                            bool(node.args.get("nulls_first")))
+        return self.expr(node, scope, depth)
+
 
 def literal(node: exp.Literal) -> Lit:
     text = node.this

@@ -59,6 +59,9 @@ _TYPES = {"TEXT": "VARCHAR", "INT": "INTEGER", "REAL": "FLOAT", "NUMERIC": "DECI
 _SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
+_BEFORE_ARGS = re.compile(r"([A-Za-z_]\w*)\s*\(\s*(?:DISTINCT\s+)?$", re.I)
+
+
 class _Unknown(Exception):
     """A node this module does not print as DuckDB does."""
 
@@ -143,7 +146,13 @@ class _Printer:
                 args = catalog.from_node(n)[1]
             except QueryError:  # (refused: the binder says so, with its position)
                 raise _Unknown from None
-            return self.call(self.written_name(n), args)
+            order = [a for a in args if isinstance(a, exp.Ordered)]
+            plain = [a for a in args if not isinstance(a, exp.Ordered)
+                     and a is not catalog.DISTINCT]
+            out = self.call(self.written_name(n), plain, catalog.DISTINCT in args)
+            if order:  # an aggregate's ORDER BY, inside its call as DuckDB prints it
+                out = f"{out[:-1]} ORDER BY {', '.join(self.ordered(o) for o in order)})"
+            return out
         if isinstance(n, _PLAIN_FUNCS):
             return self.call(self.written_name(n), _args(n))
         raise _Unknown
@@ -173,6 +182,12 @@ class _Printer:
             word = self.sql[start:end + 1]
             if _SIMPLE.match(word) and self.sql[end + 1:].lstrip().startswith("("):
                 return word  # (else the node came from another text, e.g. a view's)
+        starts = [d.meta["start"] for d in n.walk() if "start" in d.meta]
+        if self.sql is not None and start is None and starts:
+            # (no span of its own, e.g. string_agg: the word before its first argument)
+            m = _BEFORE_ARGS.search(self.sql[:min(starts)])
+            if m is not None:
+                return m.group(1)
         head = n.sql(dialect="duckdb").split("(", 1)[0]
         if not _SIMPLE.match(head):
             raise _Unknown

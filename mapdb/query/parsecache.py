@@ -183,6 +183,9 @@ class ParseCache:
                 for node, (_, text) in zip(slots, lits, strict=True):
                     node.set("this", text)
                 if tree == original and allowed(tree, tmpl):
+                    # (the nodes' positions are the template's: names spelled from them
+                    # read the template, query/colname.py)
+                    tree.meta["template"] = tmpl
                     entry = _Entry(tree, slots)
         with self._lock:
             self._entries[key] = entry

@@ -65,7 +65,7 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     exp.CountIf: "this",
     exp.Having: "this",
     exp.Group: "expressions all",
-    exp.Order: "expressions",
+    exp.Order: "this expressions",  # this: agg(x ORDER BY k) (catalog/aggregate.py)
     exp.Ordered: "this desc nulls_first",
     exp.Limit: "expression limit_options",
     exp.LimitOptions: "percent",

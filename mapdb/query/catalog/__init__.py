@@ -64,6 +64,7 @@ SYNTAX: dict[type, tuple] = {}  # sqlglot node class -> (arguments read, names, 
 AS_WRITTEN: set[type] = set()  # nodes whose reading gives the arguments as written
 OPERATORS: list[Callable[[str, Expr, Expr], Expr | None]] = []  # arithmetic overloads
 AGGREGATES: dict[str, Callable] = {}  # Agg.fn -> its finish over grouped values (aggregate.py)
+DISTINCT = type("Distinct", (), {"__repr__": lambda self: "DISTINCT"})()  # agg(DISTINCT x)
 
 
 def register(name: str, bind: Binder, *signatures: str, aliases: Sequence[str] = (),

@@ -20,8 +20,9 @@ DuckDB's own; an exact answer is within any estimate's error).
 >>> from mapdb.query.catalog import bind
 >>> from mapdb.query.expr import Col
 >>> from mapdb.query.types import DATE, INT64
->>> [str(bind("median", [Col(c, t)])) for c, t in (("i", INT64), ("d", DATE))]
-['quantile_cont(i, 1/2)', 'quantile_cont(d, 1/2)']
+>>> m = bind("median", [Col("i", INT64)])
+>>> m.fn, m.param.q, str(m.type)
+('quantile_cont', '1/2', 'float')
 >>> str(bind("median", [Col("d", DATE)]).type), str(bind("mode", [Col("d", DATE)]).type)
 ('timestamp', 'date')
 """
@@ -30,26 +31,66 @@ from __future__ import annotations
 
 import fractions
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from mapdb.query.catalog import AGGREGATES, arity, constant, kernel, node, register
+from mapdb.query.catalog import (
+    AGGREGATES,
+    DISTINCT,
+    arity,
+    constant,
+    kernel,
+    node,
+    register,
+)
 from mapdb.query.evaluate import float_key, from_numpy
-from mapdb.query.expr import Agg, Call, Expr
-from mapdb.query.types import FLOAT64, TIMESTAMP, QueryError, SqlType
+from mapdb.query.expr import Agg, Call, Expr, SortSpec
+from mapdb.query.types import FLOAT64, STRING, TIMESTAMP, QueryError, SqlType
 
 _ORDERABLE = ("int", "float", "decimal", "date", "timestamp", "string", "bool")
 _NUMBERS = ("int", "float", "decimal")
 
 
-def _plain(name: str, args: list[Expr]) -> Expr:
-    for a in args:
+@dataclass(frozen=True)
+class Options:
+    """What an aggregate of this family carries beside its function (``Agg.param``): its
+    argument is one column, or a struct (``Call("pair")``) of ``inputs`` arguments then
+    the ORDER BY keys of ``order`` ((descending, NULLs first) each)."""
+    inputs: int = 1
+    q: str | None = None  # a quantile, as exact text ("3/10")
+    sep: str | None = ","  # string_agg's separator (None: a NULL one, every answer NULL)
+    order: tuple[tuple[bool, bool], ...] = ()
+    distinct: bool = False
+
+
+def _agg(fn_name: str, inputs: list[Expr], t: SqlType, parts: tuple, **kw) -> Agg:
+    """The ``Agg`` of ``inputs`` (with ``parts``' ORDER BY keys and DISTINCT)."""
+    order, distinct = parts
+    cols = [*inputs, *(o.expr for o in order)]
+    if len(cols) == 1:
+        arg = cols[0]
+    else:
+        t_arg = SqlType("pair", arrow=pa.struct([(f"a{i}", c.type.arrow)
+                                                  for i, c in enumerate(cols)]))
+        arg = Call("pair", tuple(cols), t_arg)
+    return Agg(fn_name, arg, t, Options(len(inputs), order=tuple(
+        (o.desc, o.nulls_first) for o in order), distinct=distinct, **kw))
+
+
+def _split(name: str, args: list, lo: int, hi: int | None = None) -> tuple[list, tuple]:
+    """The arguments, and (ORDER BY keys, DISTINCT) the binder passed along with them."""
+    order = tuple(a for a in args if isinstance(a, SortSpec))
+    distinct = any(a is DISTINCT for a in args)
+    plain = [a for a in args if not isinstance(a, SortSpec) and a is not DISTINCT]
+    arity(name, plain, lo, hi)
+    for a in (*plain, *(o.expr for o in order)):
         if any(isinstance(x, Agg) for x in a.walk()):
             raise QueryError(f"{name}(): aggregate function calls cannot be nested")
-    return args[0]
+    return plain, (order, distinct)
 
 
 def _kind(name: str, x: Expr, kinds: tuple[str, ...]) -> None:
@@ -81,76 +122,86 @@ def _continuous_type(t: SqlType) -> SqlType:
     return t
 
 
-def _median(name: str, args: list[Expr]) -> Expr:
-    arity(name, args, 1)
-    x = _plain(name, args)
+def _median(name: str, args: list) -> Expr:
+    (x,), parts = _split(name, args, 1)
     _kind(name, x, _ORDERABLE)
     if x.type.kind in ("string", "bool"):  # DuckDB: the lower middle value
-        return Agg("quantile_disc", x, x.type, "1/2")
-    return Agg("quantile_cont", x, _continuous_type(x.type), "1/2")
+        return _agg("quantile_disc", [x], x.type, parts, q="1/2")
+    return _agg("quantile_cont", [x], _continuous_type(x.type), parts, q="1/2")
 
 
-def _quantile_cont(name: str, args: list[Expr]) -> Expr:
-    arity(name, args, 2)
-    x = _plain(name, args)
+def _quantile_cont(name: str, args: list) -> Expr:
+    (x, q), parts = _split(name, args, 2)
     _kind(name, x, ("int", "float", "decimal", "date", "timestamp"))
-    return Agg("quantile_cont", x, _continuous_type(x.type), _fraction(name, args))
+    return _agg("quantile_cont", [x], _continuous_type(x.type), parts,
+                q=_fraction(name, [x, q]))
 
 
-def _quantile_disc(name: str, args: list[Expr]) -> Expr:
-    arity(name, args, 2)
-    x = _plain(name, args)
+def _quantile_disc(name: str, args: list) -> Expr:
+    (x, q), parts = _split(name, args, 2)
     _kind(name, x, _ORDERABLE)
-    return Agg("quantile_disc", x, x.type, _fraction(name, args))
+    return _agg("quantile_disc", [x], x.type, parts, q=_fraction(name, [x, q]))
+
+
+def _mad(name: str, args: list) -> Expr:
+    (x,), parts = _split(name, args, 1)
+    _kind(name, x, _NUMBERS)
+    return _agg("mad", [x], x.type if x.type.kind == "decimal" else FLOAT64, parts)
 
 
 def _same_type(fn_name: str, kinds: tuple[str, ...] = _ORDERABLE):
-    def bind(name: str, args: list[Expr]) -> Expr:
-        arity(name, args, 1)
-        x = _plain(name, args)
+    def bind(name: str, args: list) -> Expr:
+        (x,), parts = _split(name, args, 1)
         _kind(name, x, kinds)
-        return Agg(fn_name, x, x.type)
+        return _agg(fn_name, [x], x.type, parts)
     return bind
 
 
-def _pair(x: Expr, y: Expr) -> Expr:
-    """Two arguments as one (a struct array of x and y, evaluated together)."""
-    t = SqlType("pair", arrow=pa.struct([("a", x.type.arrow), ("b", y.type.arrow)]))
-    return Call("pair", (x, y), t)
+def _double(fn_name: str, kinds: tuple[str, ...] = _NUMBERS):
+    def bind(name: str, args: list) -> Expr:
+        (x,), parts = _split(name, args, 1)
+        _kind(name, x, kinds)
+        return _agg(fn_name, [x], FLOAT64, parts)
+    return bind
+
+
+def _bits(name: str, args: list) -> Expr:
+    (x,), parts = _split(name, args, 1)
+    _kind(name, x, ("int",))
+    return _agg(name, [x], x.type, parts)
 
 
 def _arg_extreme(fn_name: str):
-    def bind(name: str, args: list[Expr]) -> Expr:
-        arity(name, args, 2)
-        _plain(name, args)
-        x, y = args
+    def bind(name: str, args: list) -> Expr:
+        (x, y), parts = _split(name, args, 2)
         _kind(name, x, _ORDERABLE)
         _kind(name, y, _ORDERABLE)
-        return Agg(fn_name, _pair(x, y), x.type)
+        return _agg(fn_name, [x, y], x.type, parts)
     return bind
 
 
 def _two_numbers(fn_name: str, t: SqlType = FLOAT64):
-    def bind(name: str, args: list[Expr]) -> Expr:
-        arity(name, args, 2)
-        _plain(name, args)
-        for a in args:
+    def bind(name: str, args: list) -> Expr:
+        plain, parts = _split(name, args, 2)
+        for a in plain:
             _kind(name, a, _NUMBERS)
-        return Agg(fn_name, _pair(*args), t)
+        return _agg(fn_name, plain, t, parts)
     return bind
 
 
-def _product(name: str, args: list[Expr]) -> Expr:
-    arity(name, args, 1)
-    x = _plain(name, args)
-    _kind(name, x, _NUMBERS)
-    return Agg("product", x, FLOAT64)
-
-
-def _approx_count_distinct(name: str, args: list[Expr]) -> Expr:
+def _string_agg(name: str, args: list) -> Expr:
     from mapdb.query import functions as fn
-    arity(name, args, 1)
-    return fn.aggregate("count_distinct", _plain(name, args))
+    plain, parts = _split(name, args, 1, 2)
+    sep = constant(name, plain, 1, "separator") if len(plain) > 1 else ","
+    if sep is not None and not isinstance(sep, str):
+        raise QueryError(f"{name}(): the separator must be a VARCHAR constant")
+    return _agg("string_agg", [fn.cast(plain[0], STRING)], STRING, parts, sep=sep)
+
+
+def _approx_count_distinct(name: str, args: list) -> Expr:
+    from mapdb.query import functions as fn
+    (x,), _ = _split(name, args, 1)
+    return fn.aggregate("count_distinct", x)
 
 
 _AGG = "aggregate"
@@ -175,7 +226,23 @@ register("first", _same_type("first"), "(any) -> the argument's type", family=_A
          aliases=("arbitrary",), doc="the first row's value (NULL included)")
 register("last", _same_type("last"), "(any) -> the argument's type", family=_AGG,
          doc="the last row's value (NULL included)")
-register("product", _product, "(number) -> DOUBLE", family=_AGG)
+register("product", _double("product"), "(number) -> DOUBLE", family=_AGG)
+register("string_agg", _string_agg, "(any[, VARCHAR separator]) -> VARCHAR",
+         aliases=("group_concat", "listagg"), family=_AGG,
+         doc="separator ',' unless given (a constant); ORDER BY inside the call")
+register("kurtosis", _double("kurtosis"), "(number) -> DOUBLE", family=_AGG,
+         doc="sample excess kurtosis; NULL below 4 values or without spread")
+register("kurtosis_pop", _double("kurtosis_pop"), "(number) -> DOUBLE", family=_AGG)
+register("skewness", _double("skewness"), "(number) -> DOUBLE", family=_AGG,
+         doc="NULL below 3 values or without spread")
+register("sem", _double("sem"), "(number) -> DOUBLE", family=_AGG,
+         doc="standard error of the mean: stddev_pop / sqrt(n)")
+register("entropy", _double("entropy", _ORDERABLE), "(any) -> DOUBLE", family=_AGG,
+         doc="in bits, of the non-NULL values' frequencies; 0 over no value")
+register("mad", _mad, "(number) -> DOUBLE (DECIMAL: its type)", family=_AGG,
+         doc="median absolute deviation from the median")
+for _bit in ("bit_and", "bit_or", "bit_xor"):
+    register(_bit, _bits, "(integer) -> the argument's type", family=_AGG)
 register("approx_count_distinct", _approx_count_distinct, "(any) -> BIGINT", family=_AGG,
          doc="exact (DuckDB: a HyperLogLog estimate)")
 register("corr", _two_numbers("corr"), "(number y, number x) -> DOUBLE", family=_AGG,
@@ -200,30 +267,62 @@ register("regr_syy", _two_numbers("regr_syy"), "(number y, number x) -> DOUBLE",
 register("regr_sxy", _two_numbers("regr_sxy"), "(number y, number x) -> DOUBLE", family=_AGG)
 
 # sqlglot's nodes for them (the rest are exp.Anonymous, bound by name)
-node(exp.Median, "this", "median")(lambda n: ("median", [n.this]))
+def _unwrap(n) -> list:
+    """An aggregate's first argument node, with its ORDER BY keys (exp.Ordered nodes) and
+    DISTINCT (the marker) after it: ``string_agg(s, ',' ORDER BY k)`` is
+    GroupConcat(this=Order(this=s, expressions=[k]), separator=',')."""
+    x, extra = n, []
+    if isinstance(x, exp.Order):
+        extra, x = list(x.expressions), x.this
+    if isinstance(x, exp.Distinct):
+        if len(x.expressions) != 1:
+            raise QueryError("DISTINCT inside an aggregate takes one argument")
+        extra, x = [*extra, DISTINCT], x.expressions[0]
+    return [x, *extra]
+
+
+def _reads(name: str, *more: str):
+    """The reading of a node: its ``this`` then the arguments ``more``, with an ORDER BY
+    or DISTINCT on any of them (sqlglot hangs it on the last one written) at the end."""
+    def read(n):
+        args, extra = [], []
+        for a in (n.this, *(n.args.get(m) for m in more if n.args.get(m) is not None)):
+            head, *rest = _unwrap(a)
+            args.append(head)
+            extra += rest
+        return name, [*args, *extra]
+    return read
+
+
+node(exp.Median, "this", "median")(_reads("median"))
+node(exp.GroupConcat, "this separator", "string_agg group_concat listagg")(
+    _reads("string_agg", "separator"))
+node(exp.Kurtosis, "this", "kurtosis")(_reads("kurtosis"))
+node(exp.Skewness, "this", "skewness")(_reads("skewness"))
+node(exp.BitwiseAndAgg, "this", "bit_and")(_reads("bit_and"))
+node(exp.BitwiseOrAgg, "this", "bit_or")(_reads("bit_or"))
+node(exp.BitwiseXorAgg, "this", "bit_xor")(_reads("bit_xor"))
 node(exp.PercentileCont, "this expression", "quantile_cont")(
-    lambda n: ("quantile_cont", [n.this, n.expression]))
+    _reads("quantile_cont", "expression"))
 node(exp.PercentileDisc, "this expression", "quantile_disc")(
-    lambda n: ("quantile_disc", [n.this, n.expression]))
-node(exp.Quantile, "this quantile", "quantile")(
-    lambda n: ("quantile_disc", [n.this, n.args["quantile"]]))
-node(exp.Mode, "this", "mode")(lambda n: ("mode", [n.this]))
+    _reads("quantile_disc", "expression"))
+node(exp.Quantile, "this quantile", "quantile")(_reads("quantile_disc", "quantile"))
+node(exp.Mode, "this", "mode")(_reads("mode"))
 node(exp.ArgMax, "this expression", "arg_max max_by argmax")(
-    lambda n: ("arg_max", [n.this, n.expression]))
+    lambda n: ("arg_max", [n.this, *_unwrap(n.expression)]))
 node(exp.ArgMin, "this expression", "arg_min min_by argmin")(
-    lambda n: ("arg_min", [n.this, n.expression]))
-node(exp.AnyValue, "this", "any_value")(lambda n: ("any_value", [n.this]))
+    lambda n: ("arg_min", [n.this, *_unwrap(n.expression)]))
+node(exp.AnyValue, "this", "any_value")(_reads("any_value"))
 # (DuckDB's parser wraps any_value in IGNORE NULLS, which it always does; IGNORE NULLS on
 # anything else is not read here: refused)
 @node(exp.IgnoreNulls, "this", "any_value")
 def _ignore_nulls(n):
     if not isinstance(n.this, exp.AnyValue):
         raise QueryError("IGNORE NULLS is not supported here")
-    return "any_value", [n.this.this]
-node(exp.First, "this", "first arbitrary")(lambda n: ("first", [n.this]))
-node(exp.Last, "this", "last")(lambda n: ("last", [n.this]))
-node(exp.ApproxDistinct, "this", "approx_count_distinct")(
-    lambda n: ("approx_count_distinct", [n.this]))
+    return _reads("any_value")(n.this)
+node(exp.First, "this", "first arbitrary")(_reads("first"))
+node(exp.Last, "this", "last")(_reads("last"))
+node(exp.ApproxDistinct, "this", "approx_count_distinct")(_reads("approx_count_distinct"))
 for _cls, _name in ((exp.Corr, "corr"), (exp.CovarPop, "covar_pop"),
                     (exp.CovarSamp, "covar_samp"), (exp.RegrSlope, "regr_slope"),
                     (exp.RegrIntercept, "regr_intercept"), (exp.RegrR2, "regr_r2"),
@@ -231,27 +330,36 @@ for _cls, _name in ((exp.Corr, "corr"), (exp.CovarPop, "covar_pop"),
                     (exp.RegrAvgy, "regr_avgy"), (exp.RegrSxx, "regr_sxx"),
                     (exp.RegrSyy, "regr_syy"), (exp.RegrSxy, "regr_sxy")):
     node(_cls, "this expression", _name)(
-        lambda n, _name=_name: (_name, [n.this, n.expression]))
+        lambda n, _name=_name: (_name, [n.this, *_unwrap(n.expression)]))
 
 
 @kernel("pair")
-def _pair_kernel(e: Call, x: pa.Array, y: pa.Array) -> pa.Array:
-    return pa.StructArray.from_arrays([x, y], names=["a", "b"])
+def _pair_kernel(e: Call, *cols: pa.Array) -> pa.Array:
+    return pa.StructArray.from_arrays(cols, names=[f"a{i}" for i in range(len(cols))])
 
 
-# -- finishing: (aggregate, the group's values in group order, group ids, groups) ----------
+# -- finishing: (aggregate, its argument columns in group order, group ids, groups) ---------
 
 def _key(v: pa.Array) -> pa.Array:
     """What orders ``v`` as DuckDB does (floats: NaN above all, -0.0 equal to 0.0)."""
     return float_key(v) if pa.types.is_floating(v.type) else v
 
 
+def _sort(gid: np.ndarray, keys: list[tuple[pa.Array, bool, bool]]) -> np.ndarray:
+    """Positions ordering by group, then ``keys`` ((values, descending, NULLs first)
+    each), then input order."""
+    cols, spec = {"g": gid}, [("g", "ascending")]
+    for i, (v, desc, nulls_first) in enumerate(keys):
+        cols[f"n{i}"] = pc.is_null(v)  # (Arrow places NULLs once for all keys)
+        cols[f"k{i}"] = _key(v)
+        spec += [(f"n{i}", "descending" if nulls_first else "ascending"),
+                 (f"k{i}", "descending" if desc else "ascending")]
+    cols["p"] = np.arange(len(gid))
+    return np.asarray(pc.sort_indices(pa.table(cols), sort_keys=[*spec, ("p", "ascending")]))
+
+
 def _sorted(gid: np.ndarray, v: pa.Array, desc: bool = False) -> np.ndarray:
-    """Positions ordering by group, then value (``desc``: descending), then input order."""
-    t = pa.table({"g": gid, "k": _key(v), "p": np.arange(len(gid))})
-    return np.asarray(pc.sort_indices(t, sort_keys=[
-        ("g", "ascending"), ("k", "descending" if desc else "ascending"),
-        ("p", "ascending")]))
+    return _sort(gid, [(v, desc, False)])
 
 
 def _starts(sorted_gid: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray]:
@@ -262,8 +370,9 @@ def _starts(sorted_gid: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray
 
 def _pick(v: pa.Array, at: np.ndarray, has: np.ndarray) -> pa.Array:
     """v[at] per group, NULL where a group has nothing."""
-    out = v.take(pa.array(np.where(has, at, 0) if len(v) else np.zeros(len(at), np.int64)))\
-        if len(v) else pa.nulls(len(at), v.type)
+    if not len(v):
+        return pa.nulls(len(at), v.type)
+    out = v.take(pa.array(np.where(has, at, 0)))
     return pc.if_else(pa.array(has), out, pa.scalar(None, v.type)) if not has.all() else out
 
 
@@ -271,34 +380,50 @@ def _valid(v: pa.Array) -> np.ndarray:
     return np.asarray(v.is_valid().to_numpy(zero_copy_only=False), bool)
 
 
-def _quantile(a: Agg, v: pa.Array, gid: np.ndarray, groups: int) -> pa.Array:
+def _non_null(v: pa.Array, gid: np.ndarray) -> tuple[pa.Array, np.ndarray]:
     ok = _valid(v)
-    v, gid = v.filter(pa.array(ok)), gid[ok]
+    return v.filter(pa.array(ok)), gid[ok]
+
+
+def _runs(v: pa.Array, gid: np.ndarray) -> np.ndarray:
+    """Where a run of equal (group, value) starts, in arrays sorted by both."""
+    if not len(v):
+        return np.zeros(0, bool)
+    k = _key(v)
+    same = np.asarray(pc.equal(k[1:], k[:-1]).fill_null(False).to_numpy(
+        zero_copy_only=False), bool) & (gid[1:] == gid[:-1])
+    both_null = np.asarray(pc.and_(pc.is_null(k[1:]), pc.is_null(k[:-1])), bool)
+    return np.concatenate([[True], ~(same | (both_null & (gid[1:] == gid[:-1])))])
+
+
+def _quantile(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
+    v, gid = _non_null(args[0], gid)
     order = _sorted(gid, v)
-    v, gid = v.take(pa.array(order)), gid[order]
+    return _quantile_sorted(a, v.take(pa.array(order)), gid[order], groups,
+                            fractions.Fraction(a.param.q), a.fn == "quantile_disc")
+
+
+def _quantile_sorted(a: Agg, v: pa.Array, gid: np.ndarray, groups: int,
+                     q: fractions.Fraction, disc: bool) -> pa.Array:
     n, start = _starts(gid, groups)
     has = n > 0
-    q = fractions.Fraction(a.param)
-    if a.fn == "quantile_disc":  # DuckDB: the value at ceil(n * q) (1-based)
+    if disc:  # DuckDB: the value at ceil(n * q) (1-based)
         pos = np.maximum((n * q.numerator + q.denominator - 1) // q.denominator - 1, 0)
         return _pick(v, start + pos, has)
     rn = (n - 1).astype(np.float64) * float(q)
     lo, hi = np.floor(rn).astype(np.int64), np.ceil(rn).astype(np.int64)
-    d = rn - lo
-    lo_v, hi_v = (_as_float(_pick(v, start + i, has), a) for i in (lo, hi))
-    x = lo_v + (hi_v - lo_v) * d
-    t = a.type
-    if t.kind == "float":
+    lo_v, hi_v = (_as_float(_pick(v, start + i, has), a.arg_type) for i in (lo, hi))
+    x = lo_v + (hi_v - lo_v) * (rn - lo)
+    if a.type.kind == "float":
         out = pa.array(x, pa.float64())
     else:  # decimals (scaled ints) and microseconds: truncated, as DuckDB's cast
         with np.errstate(invalid="ignore"):
             out = pa.array(np.trunc(np.nan_to_num(x)).astype(np.int64))
     out = pc.if_else(pa.array(has), out, pa.scalar(None, out.type))
-    return out.cast(t.arrow) if out.type != t.arrow else out
+    return out.cast(a.type.arrow) if out.type != a.type.arrow else out
 
 
-def _as_float(v: pa.Array, a: Agg) -> np.ndarray:
-    t = a.arg.type
+def _as_float(v: pa.Array, t: SqlType) -> np.ndarray:
     if t.kind == "date":  # TIMESTAMP microseconds
         v = pc.multiply(pc.cast(pc.cast(v, pa.int32()), pa.int64()), 86_400_000_000)
     elif t.kind == "timestamp":
@@ -307,20 +432,32 @@ def _as_float(v: pa.Array, a: Agg) -> np.ndarray:
                       np.float64)
 
 
-def _mode(a: Agg, v: pa.Array, gid: np.ndarray, groups: int) -> pa.Array:
-    ok = _valid(v)
-    v, gid = v.filter(pa.array(ok)), gid[ok]
+def _mad(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
+    """median(|x - median(x)|), each median in the result's type (decimals truncated)."""
+    v, gid = _non_null(args[0], gid)
+    order = _sorted(gid, v)
+    v, gid = v.take(pa.array(order)), gid[order]
+    half = fractions.Fraction(1, 2)
+    med = _as_float(_quantile_sorted(a, v, gid, groups, half, False), a.type)
+    with np.errstate(invalid="ignore"):  # (inf - inf: NaN, as DuckDB's)
+        dev = np.abs(_as_float(v, a.arg_type) - med[gid])
+    if a.type.kind == "decimal":
+        dev = np.trunc(dev)
+    devs = pa.array(dev)
+    order = _sorted(gid, devs)
+    out = _quantile_sorted(a, devs.take(pa.array(order)), gid[order], groups, half, False)
+    return out
+
+
+def _mode(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
+    v, gid = _non_null(args[0], gid)
     pos = np.arange(len(gid))
     order = _sorted(gid, v)
     v, gid, pos = v.take(pa.array(order)), gid[order], pos[order]
     if not len(v):
         return pa.nulls(groups, v.type)
-    k = _key(v)
-    same = np.asarray(pc.equal(k[1:], k[:-1]).fill_null(False).to_numpy(
-        zero_copy_only=False), bool) & (gid[1:] == gid[:-1])
-    run = np.concatenate([[0], np.cumsum(~same)])
-    count = np.bincount(run)
-    first = np.flatnonzero(np.concatenate([[True], ~same]))  # (sorted by position too)
+    first = np.flatnonzero(_runs(v, gid))  # (sorted by position within a run too)
+    count = np.diff(np.append(first, len(v)))
     run_g = gid[first]
     best = np.lexsort((pos[first], -count, run_g))  # by group, most rows, first met
     keep = best[np.concatenate([[True], run_g[best][1:] != run_g[best][:-1]])]
@@ -330,8 +467,19 @@ def _mode(a: Agg, v: pa.Array, gid: np.ndarray, groups: int) -> pa.Array:
     return _pick(v, at, has)
 
 
-def _arg_extreme(a: Agg, v: pa.Array, gid: np.ndarray, groups: int) -> pa.Array:
-    x, y = v.field("a"), v.field("b")
+def _entropy(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
+    v, gid = _non_null(args[0], gid)
+    order = _sorted(gid, v)
+    v, gid = v.take(pa.array(order)), gid[order]
+    first = np.flatnonzero(_runs(v, gid))
+    count = np.diff(np.append(first, len(v))).astype(np.float64)
+    n = np.bincount(gid, minlength=groups).astype(np.float64)
+    p = count / n[gid[first]] if len(first) else count
+    return pa.array(np.bincount(gid[first], -p * np.log2(p), groups) + 0.0)
+
+
+def _arg_extreme_finish(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
+    x, y = args
     ok = _valid(x) & _valid(y)  # DuckDB skips a row with either NULL
     x, y, gid = x.filter(pa.array(ok)), y.filter(pa.array(ok)), gid[ok]
     order = _sorted(gid, y, desc=a.fn == "arg_max")
@@ -340,12 +488,34 @@ def _arg_extreme(a: Agg, v: pa.Array, gid: np.ndarray, groups: int) -> pa.Array:
     return _pick(x, start, n > 0)
 
 
-def _first_last(a: Agg, v: pa.Array, gid: np.ndarray, groups: int) -> pa.Array:
+def _first_last(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
+    v = args[0]
     if a.fn == "any_value":
-        ok = _valid(v)
-        v, gid = v.filter(pa.array(ok)), gid[ok]
+        v, gid = _non_null(v, gid)
     n, start = _starts(gid, groups)  # (gid is in group order, rows in input order)
     return _pick(v, start + (n - 1 if a.fn == "last" else 0), n > 0)
+
+
+def _string_agg(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
+    v, gid = _non_null(args[0], gid)
+    n, start = _starts(gid, groups)
+    if a.param.sep is None:
+        return pa.nulls(groups, pa.large_string())
+    lists = pa.LargeListArray.from_arrays(np.append(start, len(v)), v.cast(pa.large_string()))
+    out = pc.binary_join(lists, pa.scalar(a.param.sep, pa.large_string()))
+    return pc.if_else(pa.array(n > 0), out, pa.scalar(None, pa.large_string()))
+
+
+def _bits_finish(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
+    v, gid = _non_null(args[0], gid)
+    n, start = _starts(gid, groups)
+    has = n > 0
+    x = np.asarray(v.to_numpy(zero_copy_only=False))
+    op = {"bit_and": np.bitwise_and, "bit_or": np.bitwise_or, "bit_xor": np.bitwise_xor}
+    out = np.zeros(groups, x.dtype)
+    if has.any():
+        out[has] = op[a.fn].reduceat(x, start[has])
+    return from_numpy(out, ~has).cast(a.type.arrow)
 
 
 def _numbers(v: pa.Array, t: SqlType) -> np.ndarray:
@@ -355,24 +525,51 @@ def _numbers(v: pa.Array, t: SqlType) -> np.ndarray:
         zero_copy_only=False), np.float64)
 
 
-def _product_finish(a: Agg, v: pa.Array, gid: np.ndarray, groups: int) -> pa.Array:
-    ok = _valid(v)
-    x, gid = _numbers(v, a.arg.type)[ok], gid[ok]
+def _product(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
+    v, gid = _non_null(args[0], gid)
+    x = _numbers(v, a.arg_type)
     n, start = _starts(gid, groups)
     out = np.ones(groups)
     has = n > 0
     if has.any():
-        out[has] = np.multiply.reduceat(x, start[has]) if len(x) else 1.0
+        out[has] = np.multiply.reduceat(x, start[has])
     return from_numpy(out, ~has)
 
 
-def _statistics(a: Agg, v: pa.Array, gid: np.ndarray, groups: int) -> pa.Array:
+def _moments(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
+    """kurtosis, skewness and sem from central moments (two passes: the mean, then the
+    powers of the deviations)."""
+    v, gid = _non_null(args[0], gid)
+    x = _numbers(v, a.arg_type)
+    n = np.bincount(gid, minlength=groups).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        d = x - (np.bincount(gid, x, groups) / n)[gid]
+        m2 = np.bincount(gid, d * d, groups) / n
+        if a.fn == "sem":
+            return from_numpy(np.sqrt(m2 / n), n == 0)
+        if a.fn == "skewness":
+            m3 = np.bincount(gid, d * d * d, groups) / n
+            out = np.sqrt(n * (n - 1)) / (n - 2) * m3 / m2 ** 1.5
+            null = (n <= 2) | (m2 == 0)
+        else:
+            m4 = np.bincount(gid, (d * d) ** 2, groups) / n
+            if a.fn == "kurtosis_pop":
+                out, null = m4 / (m2 * m2) - 3, (n < 2) | (m2 == 0)
+            else:
+                out = (n - 1) * ((n + 1) * m4 / (m2 * m2) - 3 * (n - 1)) / ((n - 2) * (n - 3))
+                null = (n <= 3) | (m2 == 0)
+    if (~null & ~np.isfinite(out)).any():  # (NaN or an infinity among the values: DuckDB's)
+        what = "SKEW" if a.fn == "skewness" else "Kurtosis"
+        raise QueryError(f"{what} is out of range (an infinity or NaN among the values)")
+    return from_numpy(out, null)
+
+
+def _statistics(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
     """corr, covar and regr_* of (y, x) pairs where both are non-NULL: means first, then
     sums of products of deviations (two passes, as exact as doubles allow)."""
-    ty, tx = a.arg.args[0].type, a.arg.args[1].type
-    y, x = v.field("a"), v.field("b")
-    ok = _valid(y) & _valid(x)
-    y, x, gid = _numbers(y, ty)[ok], _numbers(x, tx)[ok], gid[ok]
+    ty, tx = (e.type for e in a.arg.args[:2])
+    ok = _valid(args[0]) & _valid(args[1])
+    y, x, gid = _numbers(args[0], ty)[ok], _numbers(args[1], tx)[ok], gid[ok]
     n = np.bincount(gid, minlength=groups).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         mx = np.bincount(gid, x, groups) / n
@@ -406,9 +603,12 @@ def _statistics(a: Agg, v: pa.Array, gid: np.ndarray, groups: int) -> pa.Array:
 
 
 for _fns, _finish in ((("quantile_cont", "quantile_disc"), _quantile), (("mode",), _mode),
-                      (("arg_max", "arg_min"), _arg_extreme),
+                      (("mad",), _mad), (("entropy",), _entropy),
+                      (("arg_max", "arg_min"), _arg_extreme_finish),
                       (("any_value", "first", "last"), _first_last),
-                      (("product",), _product_finish),
+                      (("string_agg",), _string_agg), (("product",), _product),
+                      (("bit_and", "bit_or", "bit_xor"), _bits_finish),
+                      (("kurtosis", "kurtosis_pop", "skewness", "sem"), _moments),
                       (("corr", "covar_pop", "covar_samp", "regr_slope", "regr_intercept",
                         "regr_r2", "regr_count", "regr_avgx", "regr_avgy", "regr_sxx",
                         "regr_syy", "regr_sxy"), _statistics)):
@@ -416,11 +616,35 @@ for _fns, _finish in ((("quantile_cont", "quantile_disc"), _quantile), (("mode",
         AGGREGATES[_fn] = _finish
 
 
+class _Bound:
+    """The aggregate as a finish sees it: its function, type, options and first
+    argument's type (the struct's first field for several)."""
+
+    def __init__(self, a: Agg):
+        self.fn, self.type, self.param, self.arg = a.fn, a.type, a.param, a.arg
+        self.arg_type = a.arg.args[0].type if a.arg.type.kind == "pair" else a.arg.type
+
+
 def finish(a: Agg, values: pa.Array, gid: np.ndarray, groups: int) -> pa.Array:
-    """Aggregate ``a`` of every group: ``values`` in group order (each group's rows in
-    input order), ``gid`` their group numbers (non-decreasing), ``groups`` how many."""
+    """Aggregate ``a`` of every group: ``values`` (its argument column, a struct of its
+    arguments and ORDER BY keys for several) in group order, each group's rows in input
+    order; ``gid`` their group numbers (non-decreasing); ``groups`` how many."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    out = AGGREGATES[a.fn](a, values, gid.astype(np.int64), groups)
+    opts: Options = a.param
+    gid = gid.astype(np.int64)
+    cols = [values.field(i) for i in range(values.type.num_fields)] \
+        if a.arg.type.kind == "pair" else [values]
+    args, keys = cols[:opts.inputs], cols[opts.inputs:]
+    if opts.distinct:  # each (group, value) once: its first row
+        order = _sorted(gid, args[0])
+        keep = np.sort(order[_runs(args[0].take(pa.array(order)), gid[order])])
+        args, keys = [c.take(pa.array(keep)) for c in args], [c.take(pa.array(keep))
+                                                              for c in keys]
+        gid = gid[keep]
+    if keys:  # ORDER BY inside the call: each group's rows in that order
+        order = _sort(gid, [(k, desc, nulls_first)
+                            for k, (desc, nulls_first) in zip(keys, opts.order, strict=True)])
+        args, gid = [c.take(pa.array(order)) for c in args], gid[order]
+    out = AGGREGATES[a.fn](_Bound(a), args, gid, groups)
     return out.cast(a.type.arrow) if out.type != a.type.arrow else out
-
