@@ -27,8 +27,8 @@ import sqlglot
 from sqlglot import exp
 
 from mapdb.query import catalog as functions_catalog
+from mapdb.query import files, groupingsets, qualify, values
 from mapdb.query import functions as fn
-from mapdb.query import groupingsets, qualify, values
 from mapdb.query.colname import duckdb_name
 from mapdb.query.expr import (
     IGNORE_NULLS,
@@ -553,8 +553,13 @@ class Binder:
             return self.scan_of(source, src, columns, alias or source.name)
         if isinstance(src, exp.Table) and not isinstance(src.this, exp.Identifier):
             f = src.this  # read_csv('f.csv'), t('x'): a table function
-            what = f.name if isinstance(f, exp.Anonymous) else f.key
-            raise self.error(f"table function {what.lower()}() is not supported", src)
+            what = (f.name if isinstance(f, exp.Anonymous) else f.key).lower()
+            if what in ("readparquet", "readcsv"):  # sqlglot's nodes of read_parquet/csv
+                what = f"read_{what[4:]}"
+            if what not in files.FUNCTIONS:
+                raise self.error(f"table function {what}() is not supported", src)
+            ref = files.FileRef(files.FUNCTIONS[what], self.file_args(f, what))
+            return self.scan_of(self.open_file(ref, src), src, columns, alias or what)
         if isinstance(src, exp.Table):
             name = src.name
             schema = src.args.get("db")  # main.t, information_schema.tables (query.resolve)
@@ -581,7 +586,12 @@ class Binder:
                 if schema:
                     raise self.error(f'table "{schema.name}.{name}" not found (schemas: '
                                      f'main, information_schema)', src) from None
-                raise self.error(f'table "{name}" not found', src) from None
+                fmt = files.format_of(name) if src.this.quoted else None
+                if fmt is None:
+                    raise self.error(f'table "{name}" not found', src) from None
+                # FROM 'x.parquet': no such table, so the file (DuckDB's replacement scan)
+                source = self.open_file(files.FileRef(fmt, (name,)), src)
+                return self.scan_of(source, src, columns, alias or files.alias_of(name))
             if isinstance(source, ViewDef):
                 inner, names = self.view(source, src)
                 return self.subplan(inner, self.rename(names, columns, src), alias or name)
@@ -610,6 +620,35 @@ class Binder:
             names = self.rename([n for n, _ in cols], columns, src)
             cols = [(n, c) for n, (_, c) in zip(names, cols, strict=True)]
         return plan, Scope.of(cols, label)
+
+    def file_args(self, f: exp.Func, what: str) -> tuple[str, ...]:
+        """The path or paths (a list literal) a read_parquet/read_csv/read_json call
+        names: constant strings; DuckDB's named options are not supported."""
+        args = [f.this] if isinstance(f.this, exp.Expression) and \
+            not isinstance(f, exp.Anonymous) else []
+        args += list(f.expressions)
+        if len(args) != 1:
+            raise self.error(f"{what}() takes one path, glob or list of paths here (named "
+                             "options are not supported)", f)
+        items = args[0].expressions if isinstance(args[0], exp.Array) else [args[0]]
+        if not items:
+            raise self.error(f'"{what}" needs at least one file to read', f)
+        out = []
+        for node in items:
+            v = _fold_tree(self.expr(node, Scope([])))
+            if not isinstance(v, Lit) or v.type.kind != "string" or v.value is None:
+                raise self.error(f"{what}() takes a constant string (a path or glob)", node)
+            out.append(v.value)
+        return tuple(out)
+
+    def open_file(self, ref, node) -> object:
+        """The Source of the files ``ref`` names: through the catalog when it opens files
+        (the session: such plans are not cached), else query.files."""
+        opener = getattr(self.catalog, "open_file", None) or files.open_file
+        try:
+            return opener(ref)
+        except QueryError as e:
+            raise self.error(str(e), node) from None
 
     def series(self, f: exp.GenerateSeries):
         """range(stop) / range(start, stop[, step]) (stop excluded) and generate_series

@@ -16,8 +16,12 @@ def plan_morsels(scan, ctx, rows: int | None = None,
     read), the page cache advised for them."""
     st = ctx.op(scan)
     prune = PruneStats()
-    morsels = scan.source.morsels(scan.ranges, prune, rows) if rows else \
-        scan.source.morsels(scan.ranges, prune)
+    pruned = getattr(scan.source, "pruned_morsels", None)  # files: by the filter itself
+    if pruned is not None:
+        morsels = pruned(scan.filter, prune)
+    else:
+        morsels = scan.source.morsels(scan.ranges, prune, rows) if rows else \
+            scan.source.morsels(scan.ranges, prune)
     if narrow is not None:
         narrowed = narrow(scan, morsels)
         if narrowed is not morsels:

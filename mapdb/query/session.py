@@ -113,6 +113,15 @@ class _Catalog:
         return self.sources[key]
 
 
+    def open_file(self, ref):
+        """A file read as a table (query.files): its contents change without a version,
+        so the plan is never cached."""
+        from mapdb.query.files import open_file
+        source = open_file(ref)
+        self.dynamic.append(source)
+        return source
+
+
 def prepare(sql: str, store, cache: SourceCache | None = None, params=None) -> Prepared:
     """Bind and optimize ``sql`` against a storage DatabaseStore (tables pinned). With a
     ``cache``, sources are shared with other queries and not closed by this one.

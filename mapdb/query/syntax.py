@@ -60,6 +60,10 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     exp.Where: "this",
     exp.Filter: "this expression",  # agg(x) FILTER (WHERE c): Binder.agg_filter
     exp.GenerateSeries: "start end step is_end_exclusive",  # FROM range(n): Binder.series
+    # FROM read_parquet('x' or ['a', 'b']) / read_csv('x'): Binder.file_args (query.files)
+    exp.ReadParquet: "expressions",
+    exp.ReadCSV: "this expressions",
+    exp.Array: "expressions",  # only as read_parquet's list of paths (else refused)
     exp.LogicalAnd: "this",  # bool_and, bool_or, count_if: Binder.bool_agg
     exp.LogicalOr: "this",
     exp.CountIf: "this",
@@ -180,6 +184,8 @@ CALLED: dict[type, frozenset[str]] = {t: frozenset(names.split()) for t, names i
     exp.If: "if",
     exp.LogicalAnd: "bool_and",
     exp.GenerateSeries: "range generate_series",
+    exp.ReadParquet: "read_parquet",
+    exp.ReadCSV: "read_csv",
     exp.LogicalOr: "bool_or",
     exp.CountIf: "count_if countif",
     exp.Coalesce: "coalesce ifnull",
