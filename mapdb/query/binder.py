@@ -1492,6 +1492,17 @@ class Binder:
         arg = fn.case([(cond, agg.arg)], Lit(None, NULL))
         return Agg(agg.fn, arg, agg.type, agg.param)
 
+    def call_arg(self, node, scope, depth):
+        """An argument of a catalog function; an aggregate's ORDER BY key (an exp.Ordered)
+        comes as a SortSpec, its DISTINCT (a ``catalog.Marker``) as it is
+        (catalog/aggregate.py reads both)."""
+        if isinstance(node, functions_catalog.Marker):
+            return node
+        if isinstance(node, exp.Ordered):
+            return SortSpec(self.expr(node.this, scope, depth), bool(node.args.get("desc")),
+                            bool(node.args.get("nulls_first")))
+        return self.expr(node, scope, depth)
+
     def agg_arg(self, node, scope, depth) -> Expr:
         window, self._window_arg = self._window_arg, False
         try:
@@ -1575,17 +1586,6 @@ def first_project(plan: Plan) -> Project | None:
 
 
 # -- literals and types -------------------------------------------------------------------
-    def call_arg(self, node, scope, depth):
-        """An argument of a catalog function; an aggregate's ORDER BY key (an exp.Ordered)
-        comes as a SortSpec and its DISTINCT as ``catalog.DISTINCT`` (catalog/aggregate.py
-        reads both)."""
-        if node is functions_catalog.DISTINCT:
-            return node
-        if isinstance(node, exp.Ordered):
-            return SortSpec(self.expr(node.this, scope, depth), bool(node.args.get("desc")),
-                            bool(node.args.get("nulls_first")))
-        return self.expr(node, scope, depth)
-
 
 def literal(node: exp.Literal) -> Lit:
     text = node.this

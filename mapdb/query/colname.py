@@ -140,6 +140,8 @@ class _Printer:
             return self.count(n)
         if isinstance(n, exp.Anonymous):
             return self.call(n.name, n.expressions)
+        if isinstance(n, exp.WithinGroup):
+            return self.within_group(n)
         from mapdb.query import catalog  # functions of query/catalog/ with a node of their own
         if type(n) in catalog.AS_WRITTEN:
             try:
@@ -224,6 +226,19 @@ class _Printer:
         if spec is not None:
             parts.append(self.frame(spec))
         return f"{head} OVER ({' '.join(parts)})"
+
+    def within_group(self, n: exp.WithinGroup) -> str:
+        """``percentile_cont(q) WITHIN GROUP (ORDER BY x)`` as DuckDB names it (its
+        quantile_cont with the ORDER BY inside; mode keeps the clause, spaced its way)."""
+        order = n.expression.expressions if isinstance(n.expression, exp.Order) else []
+        if len(order) != 1:
+            raise _Unknown
+        key = order[0]
+        text = self.print(key.this) + (" DESC" if key.args.get("desc") else "")
+        if isinstance(n.this, exp.Mode):
+            return f'"mode"() WITHIN GROUP ( ORDER BY {text})'
+        name = "quantile_cont" if isinstance(n.this, exp.PercentileCont) else "quantile_disc"
+        return f"{name}({self.print(n.this.this)} ORDER BY {text})"
 
     def ordered(self, o: exp.Ordered) -> str:
         out = self.print(o.this)

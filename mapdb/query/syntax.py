@@ -301,6 +301,9 @@ def empty(value) -> bool:
                                                not value)
 
 
+_WITHIN_GROUP = ("percentile_cont", "percentile_disc")
+
+
 def check(tree: exp.Expression, sql: str) -> None:
     """Refuse the first node or argument of ``tree`` (in reading order) the binder does
     not consume; ``sql`` is the text the positions refer to."""
@@ -314,6 +317,8 @@ def check(tree: exp.Expression, sql: str) -> None:
         if allowed is None:
             raise QueryError(f"{_node_name(node, sql)} is not supported", locate(node), sql)
         called = _called(node, sql)
+        if called in _WITHIN_GROUP and isinstance(node.parent, exp.WithinGroup):
+            called = None  # percentile_cont(q) WITHIN GROUP (...): SQL's spelling, DuckDB's
         if called is not None and type(node) in CALLED and called not in CALLED[type(node)]:
             raise QueryError(f"function {called}() does not exist in DuckDB", locate(node),
                              sql)

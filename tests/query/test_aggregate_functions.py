@@ -85,6 +85,13 @@ def test_grouped_and_global(engines, agg):
     "SELECT g, median(x), quantile_cont(x, 0.9), quantile_disc(x, 0.1), arg_max(s, y), "
     "arg_min(k, y), any_value(s), corr(x, k), regr_slope(k, y) FROM big GROUP BY g",
     "SELECT median(x), quantile_disc(s, 0.5), product(k % 3 + 1) FROM big WHERE g < 3",
+    # WITHIN GROUP (DESC: the quantile of the values in descending order)
+    "SELECT g, percentile_cont(0.25) WITHIN GROUP (ORDER BY i), percentile_disc(0.3) WITHIN "
+    "GROUP (ORDER BY i DESC), percentile_cont(0.3) WITHIN GROUP (ORDER BY d DESC), mode() "
+    "WITHIN GROUP (ORDER BY m), percentile_disc(0.5) WITHIN GROUP (ORDER BY s) FROM t "
+    "GROUP BY g",
+    "SELECT percentile_disc(0.3) WITHIN GROUP (ORDER BY x DESC), percentile_cont(0.9) WITHIN "
+    "GROUP (ORDER BY y) FROM big",
     # ORDER BY and DISTINCT inside the call
     "SELECT g, string_agg(s, ',' ORDER BY s), string_agg(s ORDER BY i DESC NULLS FIRST, s), "
     "string_agg(DISTINCT s, '|' ORDER BY s DESC), group_concat(s, ';'), listagg(s) "
@@ -125,6 +132,8 @@ def test_types(engines, agg):
     "median(DISTINCT i), string_agg(DISTINCT s, '|'), quantile_disc(i, 0.5 ORDER BY i), "
     "string_agg(upper(s) ORDER BY i NULLS FIRST), arg_max(s, i ORDER BY s), kurtosis(i), "
     "entropy(s), bit_and(i), mad(i), sem(i) FROM t",
+    "SELECT percentile_cont(0.25) WITHIN GROUP (ORDER BY i), mode() WITHIN GROUP (ORDER BY m), "
+    "percentile_disc(0.3) WITHIN GROUP (ORDER BY f DESC) FROM t",
 ])
 def test_column_names(engines, sql):
     check_names(engines, sql)
@@ -141,6 +150,7 @@ def test_column_names(engines, sql):
     ("SELECT corr(s, i) FROM t", "does not take"),
     ("SELECT kurtosis(f) FROM t", "out of range"),  # DuckDB: an error too
     ("SELECT sum(i ORDER BY f) FROM t", "ORDER"),
+    ("SELECT percentile_cont(i, 0.5) FROM t", "does not exist"),
 ])
 def test_refused(engines, sql, words):
     with pytest.raises(QueryError, match=words):

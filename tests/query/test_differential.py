@@ -290,7 +290,7 @@ def test_outcomes(diff):
     assert run_sql(diff, case_for_sql("SELECT id FROM t WHERE i8 > 0")).status == "EQUAL"
     o = run_sql(diff, case_for_sql("SELECT nosuchfunc(id) FROM t"))
     assert o.status == "DUCKDB_REFUSES" and o.reason.startswith("both:")
-    o = run_sql(diff, case_for_sql("SELECT kurtosis(i8) FROM t"))
+    o = run_sql(diff, case_for_sql("SELECT histogram(i8) FROM t"))
     assert o.status == "REFUSED" and "not supported" in o.reason
 
 

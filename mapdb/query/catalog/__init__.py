@@ -64,7 +64,20 @@ SYNTAX: dict[type, tuple] = {}  # sqlglot node class -> (arguments read, names, 
 AS_WRITTEN: set[type] = set()  # nodes whose reading gives the arguments as written
 OPERATORS: list[Callable[[str, Expr, Expr], Expr | None]] = []  # arithmetic overloads
 AGGREGATES: dict[str, Callable] = {}  # Agg.fn -> its finish over grouped values (aggregate.py)
-DISTINCT = type("Distinct", (), {"__repr__": lambda self: "DISTINCT"})()  # agg(DISTINCT x)
+
+
+class Marker:
+    """A word an aggregate's call carries beside its arguments (the binder passes it on)."""
+
+    def __init__(self, word: str):
+        self.word = word
+
+    def __repr__(self) -> str:
+        return self.word
+
+
+DISTINCT = Marker("DISTINCT")  # agg(DISTINCT x)
+DESCENDING = Marker("DESC")  # percentile_disc(q) WITHIN GROUP (ORDER BY x DESC)
 
 
 def register(name: str, bind: Binder, *signatures: str, aliases: Sequence[str] = (),

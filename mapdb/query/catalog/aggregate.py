@@ -40,6 +40,7 @@ from sqlglot import exp
 
 from mapdb.query.catalog import (
     AGGREGATES,
+    DESCENDING,
     DISTINCT,
     arity,
     constant,
@@ -65,11 +66,14 @@ class Options:
     sep: str | None = ","  # string_agg's separator (None: a NULL one, every answer NULL)
     order: tuple[tuple[bool, bool], ...] = ()
     distinct: bool = False
+    desc: bool = False  # a quantile of the values in descending order (WITHIN GROUP)
 
 
 def _agg(fn_name: str, inputs: list[Expr], t: SqlType, parts: tuple, **kw) -> Agg:
-    """The ``Agg`` of ``inputs`` (with ``parts``' ORDER BY keys and DISTINCT)."""
-    order, distinct = parts
+    """The ``Agg`` of ``inputs`` (with ``parts``' ORDER BY keys, DISTINCT and DESC)."""
+    order, distinct, desc = parts
+    if desc:
+        kw["desc"] = True
     cols = [*inputs, *(o.expr for o in order)]
     if len(cols) == 1:
         arg = cols[0]
@@ -84,13 +88,15 @@ def _agg(fn_name: str, inputs: list[Expr], t: SqlType, parts: tuple, **kw) -> Ag
 def _split(name: str, args: list, lo: int, hi: int | None = None) -> tuple[list, tuple]:
     """The arguments, and (ORDER BY keys, DISTINCT) the binder passed along with them."""
     order = tuple(a for a in args if isinstance(a, SortSpec))
-    distinct = any(a is DISTINCT for a in args)
-    plain = [a for a in args if not isinstance(a, SortSpec) and a is not DISTINCT]
+    distinct, desc = any(a is DISTINCT for a in args), any(a is DESCENDING for a in args)
+    if desc and not name.startswith("quantile"):
+        raise QueryError(f"{name}(): WITHIN GROUP (ORDER BY ... DESC) is not supported")
+    plain = [a for a in args if not isinstance(a, SortSpec) and a not in (DISTINCT, DESCENDING)]
     arity(name, plain, lo, hi)
     for a in (*plain, *(o.expr for o in order)):
         if any(isinstance(x, Agg) for x in a.walk()):
             raise QueryError(f"{name}(): aggregate function calls cannot be nested")
-    return plain, (order, distinct)
+    return plain, (order, distinct, desc)
 
 
 def _kind(name: str, x: Expr, kinds: tuple[str, ...]) -> None:
@@ -295,6 +301,24 @@ def _reads(name: str, *more: str):
 
 
 node(exp.Median, "this", "median")(_reads("median"))
+
+
+@node(exp.WithinGroup, "this expression", "quantile_cont quantile_disc mode")
+def _within_group(n):
+    """``percentile_cont(q) WITHIN GROUP (ORDER BY x [DESC])`` is quantile_cont(x, q) over
+    the values in that order; ``mode() WITHIN GROUP (ORDER BY x)`` is mode(x)."""
+    f, order = n.this, n.expression
+    keys = order.expressions if isinstance(order, exp.Order) else []
+    if len(keys) != 1 or not isinstance(f, (exp.PercentileCont, exp.PercentileDisc,
+                                            exp.Mode)):
+        raise QueryError("WITHIN GROUP takes percentile_cont, percentile_disc or mode and "
+                         "one ORDER BY key")
+    key = keys[0]
+    desc = [DESCENDING] if key.args.get("desc") else []
+    if isinstance(f, exp.Mode):
+        return "mode", [key.this]
+    name = "quantile_cont" if isinstance(f, exp.PercentileCont) else "quantile_disc"
+    return name, [key.this, f.this, *desc]
 node(exp.GroupConcat, "this separator", "string_agg group_concat listagg")(
     _reads("string_agg", "separator"))
 node(exp.Kurtosis, "this", "kurtosis")(_reads("kurtosis"))
@@ -398,7 +422,7 @@ def _runs(v: pa.Array, gid: np.ndarray) -> np.ndarray:
 
 def _quantile(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
     v, gid = _non_null(args[0], gid)
-    order = _sorted(gid, v)
+    order = _sorted(gid, v, desc=a.param.desc)
     return _quantile_sorted(a, v.take(pa.array(order)), gid[order], groups,
                             fractions.Fraction(a.param.q), a.fn == "quantile_disc")
 
