@@ -85,6 +85,9 @@ def test_grouped_and_global(engines, agg):
     "SELECT g, median(x), quantile_cont(x, 0.9), quantile_disc(x, 0.1), arg_max(s, y), "
     "arg_min(k, y), any_value(s), corr(x, k), regr_slope(k, y) FROM big GROUP BY g",
     "SELECT median(x), quantile_disc(s, 0.5), product(k % 3 + 1) FROM big WHERE g < 3",
+    # infinities: an interpolation between -inf and inf is NaN, a product past 1e308 inf
+    "SELECT g, quantile_cont(CAST('-inf' AS DOUBLE), 0.5), median(f), product(f * 1e200), "
+    "product(-100 * i) FROM t GROUP BY g",
     # WITHIN GROUP (DESC: the quantile of the values in descending order)
     "SELECT g, percentile_cont(0.25) WITHIN GROUP (ORDER BY i), percentile_disc(0.3) WITHIN "
     "GROUP (ORDER BY i DESC), percentile_cont(0.3) WITHIN GROUP (ORDER BY d DESC), mode() "

@@ -437,7 +437,8 @@ def _quantile_sorted(a: Agg, v: pa.Array, gid: np.ndarray, groups: int,
     rn = (n - 1).astype(np.float64) * float(q)
     lo, hi = np.floor(rn).astype(np.int64), np.ceil(rn).astype(np.int64)
     lo_v, hi_v = (_as_float(_pick(v, start + i, has), a.arg_type) for i in (lo, hi))
-    x = lo_v + (hi_v - lo_v) * (rn - lo)
+    with np.errstate(invalid="ignore", over="ignore"):  # (-inf to inf: NaN, as DuckDB's)
+        x = np.where(lo == hi, lo_v, lo_v + (hi_v - lo_v) * (rn - lo))
     if a.type.kind == "float":
         out = pa.array(x, pa.float64())
     else:  # decimals (scaled ints) and microseconds: truncated, as DuckDB's cast
@@ -556,7 +557,8 @@ def _product(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
     out = np.ones(groups)
     has = n > 0
     if has.any():
-        out[has] = np.multiply.reduceat(x, start[has])
+        with np.errstate(over="ignore", invalid="ignore"):  # (past 1e308: inf, as DuckDB's)
+            out[has] = np.multiply.reduceat(x, start[has])
     return from_numpy(out, ~has)
 
 
