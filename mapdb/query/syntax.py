@@ -186,6 +186,7 @@ CALLED: dict[type, frozenset[str]] = {t: frozenset(names.split()) for t, names i
     exp.GenerateSeries: "range generate_series",
     exp.ReadParquet: "read_parquet",
     exp.ReadCSV: "read_csv",
+    exp.Array: "list_value",  # (or [...], which has no name)
     exp.LogicalOr: "bool_or",
     exp.CountIf: "count_if countif",
     exp.Coalesce: "coalesce ifnull",
