@@ -437,8 +437,12 @@ def _quantile_sorted(a: Agg, v: pa.Array, gid: np.ndarray, groups: int,
     rn = (n - 1).astype(np.float64) * float(q)
     lo, hi = np.floor(rn).astype(np.int64), np.ceil(rn).astype(np.int64)
     lo_v, hi_v = (_as_float(_pick(v, start + i, has), a.arg_type) for i in (lo, hi))
+    d = rn - lo
     with np.errstate(invalid="ignore", over="ignore"):  # (-inf to inf: NaN, as DuckDB's)
-        x = np.where(lo == hi, lo_v, lo_v + (hi_v - lo_v) * (rn - lo))
+        # DuckDB: doubles as lo * (1 - d) + hi * d (its compiler fuses the last multiply-add,
+        # so the last bit can differ), integers, decimals and times as lo + (hi - lo) * d
+        x = lo_v * (1 - d) + hi_v * d if a.type.kind == "float" else lo_v + (hi_v - lo_v) * d
+        x = np.where(lo == hi, lo_v, x)
     if a.type.kind == "float":
         out = pa.array(x, pa.float64())
     else:  # decimals (scaled ints) and microseconds: truncated, as DuckDB's cast
