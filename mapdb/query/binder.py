@@ -18,6 +18,7 @@ mapdb.errors.QueryError: column "nope" not found; columns are: x (line 1, column
 from __future__ import annotations
 
 import decimal
+import fractions
 import itertools
 import logging
 from collections.abc import Callable
@@ -1321,7 +1322,7 @@ class Binder:
         partition = tuple(sub(p) for p in part_nodes)
         keys = tuple(SortSpec(k.expr, k.desc, k.nulls_first)
                      for k in (self.order_keys(order, scope, []) if order else []))
-        frame = self.frame(spec, node)
+        frame = self.range_frame(self.frame(spec, node), keys, node)
         ignore_nulls = False
         if isinstance(f, (exp.IgnoreNulls, exp.RespectNulls)):
             ignore_nulls = isinstance(f, exp.IgnoreNulls)
@@ -1417,8 +1418,10 @@ class Binder:
         """DuckDB reads IGNORE / RESPECT NULLS inside the call only (``first_value(x IGNORE
         NULLS)``); sqlglot also takes it after the call, which DuckDB rejects."""
         meta = f.meta or {}
-        start = meta.get("start")
-        if start is None:
+        start, end = meta.get("start"), meta.get("end")
+        if start is None or end is None or self.sql[start:end + 1].lower() != name:
+            # (a cached parse of a statement with other literals has other positions:
+            # refused here, which binds this statement afresh)
             raise self.error(f"cannot place {what} in the statement's text", f)
         depth, word = 0, what.split()[0]
         for tok in sqlglot.tokens.Tokenizer(dialect="duckdb").tokenize(self.sql[start:]):
@@ -1433,11 +1436,14 @@ class Binder:
         raise self.error(f"{what} goes inside the call in DuckDB: {name}(x {what})", f)
 
     def frame(self, spec, node) -> tuple | None:
+        """("rows" | "range", start, end): None for UNBOUNDED, 0 for CURRENT ROW, else the
+        offset, negative PRECEDING (rows: an int; range: an int, float or Fraction, checked
+        against the ORDER BY key by ``range_frame``)."""
         if spec is None:
             return None
-        if (spec.args.get("kind") or "").upper() != "ROWS":
-            raise self.error("only ROWS frames are supported (RANGE is the default frame)",
-                             node)
+        kind = (spec.args.get("kind") or "").upper()
+        if kind not in ("ROWS", "RANGE"):
+            raise self.error(f"{kind} frames are not supported", node)
 
         def bound(value, side) -> int | None:
             side = (side or "").upper()
@@ -1446,21 +1452,59 @@ class Binder:
             if isinstance(value, str) and value.upper() == "CURRENT ROW":
                 return 0
             v = self.expr(value, Scope([]))
+            if kind == "RANGE" and isinstance(v, Lit) and v.value is not None and \
+                    v.type.kind in ("int", "float", "decimal") and v.value >= 0:
+                off = fractions.Fraction(v.value, 10 ** v.type.scale) if \
+                    v.type.kind == "decimal" else v.value
+                return -off if side == "PRECEDING" else off
             if not isinstance(v, Lit) or v.type.kind != "int" or v.value is None or \
                     v.value < 0:
-                raise self.error("a frame offset must be a non-negative integer constant",
+                what = "numeric" if kind == "RANGE" else "integer"
+                raise self.error(f"a frame offset must be a non-negative {what} constant",
                                  node)
             return -v.value if side == "PRECEDING" else v.value
 
-        start = bound(spec.args.get("start"), spec.args.get("start_side"))
-        end = bound(spec.args.get("end"), spec.args.get("end_side")) if \
+        start_side = (spec.args.get("start_side") or "").upper()
+        end_side = (spec.args.get("end_side") or "").upper()
+        start = bound(spec.args.get("start"), start_side)
+        end = bound(spec.args.get("end"), end_side) if \
             spec.args.get("end") is not None else 0
-        if start is None and (spec.args.get("start_side") or "").upper() == "FOLLOWING":
+        if start is None and start_side == "FOLLOWING":
             raise self.error("a frame cannot start at UNBOUNDED FOLLOWING", node)
-        if end is None and (spec.args.get("end_side") or "").upper() == "PRECEDING":
+        if end is None and end_side == "PRECEDING":
             raise self.error("a frame cannot end at UNBOUNDED PRECEDING", node)
-        return ("rows", start, end)
+        # DuckDB's parser: a frame cannot end on an earlier kind of bound than it starts
+        rank = {"PRECEDING": 0, "": 1, "FOLLOWING": 2}  # "" is CURRENT ROW
+        s_rank = rank.get(start_side, 1)
+        e_rank = 1 if spec.args.get("end") is None else rank.get(end_side, 1)
+        if start is not None and end is not None and e_rank < s_rank:
+            which = "following row" if s_rank == 2 else "current row"
+            tail = "end with current row" if e_rank == 1 else "have preceding rows"
+            raise self.error(f"Frame starting from {which} cannot {tail}", node)
+        return (kind.lower(), start, end)
 
+    def range_frame(self, frame: tuple | None, keys: tuple, node) -> tuple | None:
+        """A RANGE frame with offsets (``RANGE BETWEEN 2 PRECEDING AND CURRENT ROW``): as
+        DuckDB, over exactly one ORDER BY key; here an integer key (offsets whole numbers,
+        UBIGINT refused) or a DOUBLE one. Where key -/+ offset overflows DuckDB's type for
+        it, DuckDB errs and window.compute refuses."""
+        if frame is None or frame[0] != "range" or frame[1:] in ((None, 0), (None, None),
+                                                               (0, 0), (0, None)):
+            return frame
+        if len(keys) != 1:
+            raise self.error("RANGE frames must have only one ORDER BY expression", node)
+        t = keys[0].expr.type
+        offsets = [v for v in frame[1:] if v not in (None, 0)]
+        if t.kind == "int" and not is_uint64(t):
+            if any(not isinstance(v, int) for v in offsets):
+                raise self.error("a RANGE offset that is not a whole number over an integer "
+                                 "key is not supported", node)
+        elif t.kind != "float" or t.arrow != FLOAT64.arrow:
+            raise self.error(f"RANGE frames with offsets over a {t} key are not supported "
+                             "(integer and DOUBLE keys are)", node)
+        else:
+            frame = (frame[0], *(None if v is None else float(v) for v in frame[1:]))
+        return frame
     def bool_agg(self, node, scope, depth) -> Expr:
         """bool_and / bool_or as min / max of booleans (false < true, NULLs skipped: NULL
         over no value, as DuckDB); count_if(c) as sum(CAST(c AS BIGINT)) (DuckDB: NULL over no

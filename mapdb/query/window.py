@@ -378,7 +378,7 @@ def _dictionary_codes(indices: pa.Array, dictionary: pa.Array) -> _Codes:
 
 # -- frames and aggregates ----------------------------------------------------------------
 
-def _frame(w: WindowFn, lay: _Layout):
+def _frame(w: WindowFn, lay: _Layout, batch: dict[str, pa.Array] | None = None):
     """(fs, fe, starts at the partition start, ends at the partition end): the frame of
     the row at sorted position i is the sorted rows fs[i] <= j < fe[i]."""
     frame = w.frame
@@ -386,10 +386,13 @@ def _frame(w: WindowFn, lay: _Layout):
         frame = ("range", None, 0) if w.order else ("rows", None, None)
     kind, a, b = frame
     if kind == "range":
-        if a not in (None, 0) or b not in (None, 0):
-            raise QueryError("RANGE frames with offsets are not supported")
         fs = lay.pstart if a is None else lay.peer_start
         fe = lay.pend if b is None else lay.peer_end
+        if a not in (None, 0) or b not in (None, 0):
+            if batch is None:
+                raise QueryError("RANGE frames with offsets are not supported here")
+            fs, fe = _range_offsets(w, lay, batch, fs, fe)
+            fe = np.maximum(fe, fs)
         return fs, fe, a is None, b is None
     if kind != "rows":
         raise QueryError(f"{kind.upper()} frames are not supported")
@@ -401,6 +404,128 @@ def _frame(w: WindowFn, lay: _Layout):
     return fs, fe, a is None, b is None
 
 
+_I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def _range_offsets(w: WindowFn, lay: _Layout, batch: dict[str, pa.Array], fs: np.ndarray,
+                   fe: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``RANGE BETWEEN a ... AND b ...`` over one integer or DOUBLE key: the frame of a
+    row with key x holds the rows whose key lies between x + a and x + b (in the ORDER BY's
+    direction; a, b negative PRECEDING). Rows with a NULL or NaN key keep their peer
+    group's bounds (NULL +- a is NULL; NaN +- a is NaN, which only NaN equals), and the
+    other rows search only the rows with a number (NaN sorts above every number, so it
+    never lies between two). One lexicographic sort of (partition, key) together with
+    (partition, target) finds every row's bound at once."""
+    _, a, b = w.frame
+    spec = w.order[0]
+    n = lay.n
+    arr = _array(evaluate(spec.expr, batch, n))
+    if pa.types.is_null(arr.type) or arr.null_count == n:
+        return fs, fe
+    if not (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)) or \
+            arr.type == pa.uint64():
+        raise QueryError(f"RANGE frames with offsets over a {arr.type} key are not "
+                         "supported")
+    nulls = _nulls(arr)
+    is_float = pa.types.is_floating(arr.type)
+    if is_float:
+        v = _floats(arr)
+        bad = np.isnan(v) if nulls is None else nulls | np.isnan(v)
+    else:
+        v = _ints(arr).astype(np.int64, copy=False)
+        bad = nulls
+        _check_overflow(arr.type, v if nulls is None else v[~nulls], a, b, spec.desc)
+    v = lay.sorted(v)
+    valid = np.ones(n, np.bool_) if bad is None else ~lay.sorted(bad)
+    dpos = np.flatnonzero(valid)  # sorted positions of the rows with a number
+    m = len(dpos)
+    if m == 0:
+        return fs, fe
+    # the key in the ORDER BY's direction (~x reverses int64 without overflow)
+    key = (-v if spec.desc else v) if is_float else (~v if spec.desc else v)
+    key = key[dpos]
+    pid = lay.pid[dpos]
+    # rows with a number in partitions before / up to each row's own
+    through = np.searchsorted(pid, pid, side="right")
+    before = np.searchsorted(pid, pid, side="left")
+    fs, fe = fs.copy(), fe.copy()
+    if a not in (None, 0):
+        c = _count_below(pid, key, _shift(key, a, is_float), strict=True)
+        last = dpos[through - 1] + 1  # past the partition's last row with a number
+        fs[dpos] = np.where(c < through, dpos[np.minimum(c, m - 1)], last)
+    if b not in (None, 0):
+        c = _count_below(pid, key, _shift(key, b, is_float), strict=False)
+        first = dpos[before]  # the partition's first row with a number
+        fe[dpos] = np.where(c > before, dpos[np.maximum(c - 1, 0)] + 1, first)
+    return fs, fe
+
+
+def _shift(key: np.ndarray, off, is_float: bool) -> np.ndarray:
+    """key + off; integers saturate at the int64 range (every key lies inside it, so a
+    target beyond it compares the same)."""
+    if is_float:
+        return key + float(off)
+    if off >= 1 << 63:
+        return np.full(len(key), _I64_MAX, np.int64)
+    if off <= -(1 << 63):
+        return np.full(len(key), _I64_MIN, np.int64)
+    t = key + np.int64(off)  # wraps on overflow: detected by the sign of the change
+    if off > 0:
+        return np.where(t < key, np.int64(_I64_MAX), t)
+    return np.where(t > key, np.int64(_I64_MIN), t)
+
+
+def _count_below(pid: np.ndarray, key: np.ndarray, target: np.ndarray, strict: bool
+                 ) -> np.ndarray:
+    """For each row i: how many (pid, key) pairs are below (pid[i], target[i]), strictly
+    or not; the pairs are sorted already."""
+    m = len(key)
+    flag = np.concatenate([np.full(m, 1 if strict else 0, np.int8),
+                           np.full(m, 0 if strict else 1, np.int8)])
+    order = np.lexsort((flag, np.concatenate([key, target]), np.concatenate([pid, pid])))
+    is_data = order < m
+    before = np.cumsum(is_data) - is_data
+    out = np.empty(m, np.int64)
+    q = ~is_data
+    out[order[q] - m] = before[q]
+    return out
+
+
+def _check_overflow(t: pa.DataType, x: np.ndarray, a, b, desc: bool) -> None:
+    """DuckDB computes key -/+ offset in the key's integer type when the offset fits it,
+    else in the offset literal's type (INTEGER, BIGINT) beside the key's, and errs on an
+    overflow; so does this."""
+    if not len(x):
+        return
+    lo_x, hi_x = int(x.min()), int(x.max())
+    for off in (a, b):
+        if off in (None, 0):
+            continue
+        mag = abs(off)
+        sub = (off < 0) != desc  # asc PRECEDING, desc FOLLOWING: key - |off|
+        lo, hi = _int_range(t)
+        if not lo <= mag <= hi:  # the literal's own type, then the common type
+            lit = pa.int32() if mag < 1 << 31 else pa.int64() if mag < 1 << 63 else None
+            if lit is None:
+                continue  # HUGEINT: no overflow
+            if pa.types.is_unsigned_integer(t):
+                common = lit if lit.bit_width > t.bit_width else pa.int64()
+            else:
+                common = lit if lit.bit_width > t.bit_width else t
+            lo, hi = _int_range(common)
+        if (sub and lo_x - mag < lo) or (not sub and hi_x + mag > hi):
+            op = "subtraction" if sub else "addition"
+            raise QueryError(f"Overflow in {op} of a RANGE frame bound ({t} key "
+                             f"{'-' if sub else '+'} {mag})")
+
+
+def _int_range(t: pa.DataType) -> tuple[int, int]:
+    bits = t.bit_width
+    if pa.types.is_unsigned_integer(t):
+        return 0, (1 << bits) - 1
+    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+
 def _prefix(x: np.ndarray) -> np.ndarray:
     out = np.empty(len(x) + 1, x.dtype)
     out[0] = 0
@@ -409,7 +534,7 @@ def _prefix(x: np.ndarray) -> np.ndarray:
 
 
 def _aggregate(w: WindowFn, lay: _Layout, batch: dict[str, pa.Array], n: int) -> pa.Array:
-    fs, fe, start_unbounded, end_unbounded = _frame(w, lay)
+    fs, fe, start_unbounded, end_unbounded = _frame(w, lay, batch)
     out = w.type.arrow
     if w.fn == "count_star":
         return _numeric(lay, fe - fs, None, out)
@@ -727,7 +852,7 @@ def _value(w: WindowFn, lay: _Layout, batch: dict[str, pa.Array], n: int) -> pa.
     row); with IGNORE NULLS, rows whose value is NULL are skipped."""
     out = w.type.arrow
     fn = w.fn.removesuffix(IGNORE_NULLS)
-    fs, fe, _, _ = _frame(w, lay)
+    fs, fe, _, _ = _frame(w, lay, batch)
     arr = _array(evaluate(w.args[0], batch, n))
     if fn == "nth_value":
         k, k_nulls = _int_arg(w.args[1], batch, n, lay)

@@ -16,9 +16,9 @@ POSITION = re.compile(r"\(line \d+, column \d+\)")
 UNSUPPORTED = [
     ("SELECT * FROM t NATURAL JOIN flights", "NATURAL", True),
     ("SELECT * FROM t LEFT JOIN flights", "ON or USING", True),
-    ("SELECT id, sum(i8) OVER (ORDER BY id RANGE BETWEEN 1 PRECEDING AND CURRENT ROW) "
-     "FROM t", "ROWS", True),
-    ("SELECT id, ntile(4) OVER (ORDER BY id) FROM t", "window", True),
+    ("SELECT id, sum(i8) OVER (ORDER BY dt RANGE BETWEEN INTERVAL 1 DAY PRECEDING AND "
+     "CURRENT ROW) FROM t", "offset", True),
+    ("SELECT id, lag(i8 IGNORE NULLS) OVER (ORDER BY id) FROM t", "IGNORE NULLS", True),
     ("SELECT id FROM t UNION SELECT id, i8 FROM t", "columns", True),
     ("SELECT id FROM t WHERE id IN (SELECT id FROM t) OR id = 1", "condition of WHERE",
      True),

@@ -265,9 +265,21 @@ def test_range_frames_without_offsets(con, data, fn, args, frame):
     check(con, win(fn, _args(fn, args), ("p",), ("o",), frame), data)
 
 
-def test_range_offsets_are_refused(data):
-    w = win("sum", ("v",), (), ("o",), ("range", -1, 0))
-    with pytest.raises(QueryError, match="RANGE"):
+@pytest.mark.parametrize("frame", [("range", -1, 0), ("range", -3, 2), ("range", None, -2),
+                                   ("range", 1, None), ("range", 2, 5), ("range", -4, -1)])
+@pytest.mark.parametrize("order", [asc("o"), asc("o", True, True), asc("f"),
+                                   asc("f", True)])
+@pytest.mark.parametrize(("fn", "args"), [("sum", ("v",)), ("min", ("name",)),
+                                          ("max", ("f",)), ("count_star", ())])
+def test_range_frames_with_offsets(con, data, fn, args, frame, order):
+    if order.expr.name == "f":
+        frame = (frame[0], *(None if k is None else float(k) for k in frame[1:]))
+    check(con, win(fn, _args(fn, args), ("p",), (order,), frame), data)
+
+
+def test_range_offsets_need_a_numeric_key(data):
+    w = win("sum", ("v",), (), ("name",), ("range", -1, 0))
+    with pytest.raises(QueryError):
         compute(w, data, len(data["rid"]))
 
 
