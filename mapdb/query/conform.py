@@ -31,7 +31,7 @@ from mapdb.query import infoschema
 from mapdb.query.binder import bind_sql
 from mapdb.query.optimizer import optimize
 from mapdb.query.session import Prepared, execute
-from mapdb.query.source import ArrowSource
+from mapdb.query.source import ArrowSource, engine_array
 from mapdb.query.statement import sql_cast_name
 from mapdb.query.types import QueryError
 from mapdb.storage.types import ColumnType
@@ -51,25 +51,6 @@ def run_over(sql: str, catalog: Callable[[str], object], params=None,
 def stored_arrow(t: ColumnType) -> pa.DataType:
     """The Arrow type values of ``t`` are handed to the writer in."""
     return pa.large_string() if t.is_dictionary else t.arrow_type
-
-
-def _engine_input(arr: pa.Array) -> pa.Array:
-    """``arr`` in a type an ArrowSource reads as its SQL type."""
-    t = arr.type
-    if pa.types.is_dictionary(t):
-        return _engine_input(arr.dictionary_decode())
-    if pa.types.is_string(t) or pa.types.is_string_view(t):
-        return arr.cast(pa.large_string())
-    if pa.types.is_binary(t) or pa.types.is_binary_view(t) or \
-            pa.types.is_fixed_size_binary(t):
-        return arr.cast(pa.large_binary())
-    if pa.types.is_timestamp(t) and t.unit != "us":
-        return arr.cast(pa.timestamp("us", t.tz), safe=False)
-    if pa.types.is_date64(t):
-        return arr.cast(pa.date32())
-    if pa.types.is_float16(t):
-        return arr.cast(pa.float32())
-    return arr
 
 
 def _what(t: pa.DataType) -> str:
@@ -99,7 +80,7 @@ def cast_columns(columns: dict[str, pa.Array], types: dict[str, ColumnType],
         if pa.types.is_null(arr.type) or arr.null_count == len(arr):
             out[key] = pa.nulls(len(arr), target)
             continue
-        arr = _engine_input(arr)
+        arr = engine_array(arr)
         if arr.type == target:
             out[key] = arr
             continue

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from mapdb.query.expr import Call, Col, Expr, Lit, conjuncts
-from mapdb.query.source import Morsel, PruneStats, Source, scaled_ints
+from mapdb.query.source import Morsel, PruneStats, Source, engine_array, scaled_ints
 from mapdb.query.types import QueryError, SqlType, from_arrow
 
 # table function -> format (DuckDB's names; read_json reads NDJSON only here)
@@ -126,29 +126,9 @@ def open_file(ref: FileRef) -> Source:
                          "mapdb first)")
     from mapdb.query.source import ArrowSource
     table = reader(paths)
-    return ArrowSource(ref.name, pa.table({n: _engine(c.combine_chunks()) for n, c in
+    return ArrowSource(ref.name, pa.table({n: engine_array(c.combine_chunks()) for n, c in
                                            zip(table.column_names, table.columns,
                                                strict=True)}))
-
-
-def _engine(arr: pa.Array) -> pa.Array:
-    """``arr`` in the type an ArrowSource reads as its SQL type (as conform does for
-    values handed to the API; not imported from there: conform binds statements)."""
-    t = arr.type
-    if pa.types.is_dictionary(t):
-        return _engine(arr.dictionary_decode())
-    if pa.types.is_string_view(t):
-        return arr.cast(pa.large_string())
-    if pa.types.is_binary(t) or pa.types.is_binary_view(t) or \
-            pa.types.is_fixed_size_binary(t):
-        return arr.cast(pa.large_binary())
-    if pa.types.is_timestamp(t) and t.unit != "us":
-        return arr.cast(pa.timestamp("us", t.tz), safe=False)
-    if pa.types.is_date64(t):
-        return arr.cast(pa.date32())
-    if pa.types.is_float16(t):
-        return arr.cast(pa.float32())
-    return arr
 
 
 class ParquetSource(Source):
@@ -176,7 +156,7 @@ class ParquetSource(Source):
         self._types: dict[str, SqlType] = {}
         for f in self.schema:
             try:
-                self._types[f.name] = from_arrow(_engine(pa.array([], f.type)).type)
+                self._types[f.name] = from_arrow(engine_array(pa.array([], f.type)).type)
             except QueryError as e:
                 raise QueryError(f'"{name}", column "{f.name}": {e}') from None
         self._rows = [g.row_groups[0].num_rows for g in self.groups]
@@ -217,7 +197,7 @@ class ParquetSource(Source):
             raise QueryError(f'cannot read "{self.name}": {e}') from None
         out = {}
         for c in columns:
-            a = _engine(t.column(c).combine_chunks())
+            a = engine_array(t.column(c).combine_chunks())
             if m.start or m.stop < len(a):
                 a = a.slice(m.start, m.rows)
             out[c] = scaled_ints(a) if self._types[c].kind == "decimal" and \

@@ -92,6 +92,31 @@ class Source:
         pass
 
 
+def engine_array(arr: pa.Array) -> pa.Array:
+    """``arr`` in the type an ArrowSource reads as its SQL type: dictionaries decoded,
+    strings and binaries large, timestamps in microseconds, date64 as date32, float16 as
+    float32 (values handed to the API, files read as tables).
+
+    >>> engine_array(pa.array(["a"], pa.string())).type
+    DataType(large_string)
+    """
+    t = arr.type
+    if pa.types.is_dictionary(t):
+        return engine_array(arr.dictionary_decode())
+    if pa.types.is_string(t) or pa.types.is_string_view(t):
+        return arr.cast(pa.large_string())
+    if pa.types.is_binary(t) or pa.types.is_binary_view(t) or \
+            pa.types.is_fixed_size_binary(t):
+        return arr.cast(pa.large_binary())
+    if pa.types.is_timestamp(t) and t.unit != "us":
+        return arr.cast(pa.timestamp("us", t.tz), safe=False)
+    if pa.types.is_date64(t):
+        return arr.cast(pa.date32())
+    if pa.types.is_float16(t):
+        return arr.cast(pa.float32())
+    return arr
+
+
 class ArrowSource(Source):
     """An in-memory Arrow table (used for tests and for results fed back into a query)."""
 
