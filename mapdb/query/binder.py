@@ -73,6 +73,7 @@ from mapdb.query.types import (
     NULL,
     STRING,
     TIMESTAMP,
+    TIMESTAMPTZ,
     UINT64,
     QueryError,
     SqlType,
@@ -1696,7 +1697,8 @@ _TYPES = {"INT": "int32", "INTEGER": "int32", "BIGINT": "int64", "SMALLINT": "in
           "UTINYINT": "uint8", "DOUBLE": "float64", "FLOAT": "float32", "REAL": "float32",
           "BOOLEAN": "bool", "VARCHAR": "string", "TEXT": "string", "CHAR": "string",
           "NCHAR": "string", "NVARCHAR": "string", "DATE": "date", "TIMESTAMP": "timestamp",
-          "TIMESTAMPNTZ": "timestamp", "DATETIME": "timestamp", "DECIMAL": "decimal",
+          "TIMESTAMPNTZ": "timestamp", "DATETIME": "timestamp", "TIMESTAMPTZ": "timestamptz",
+          "DECIMAL": "decimal",
           "NUMERIC": "decimal"}
 
 
@@ -1714,9 +1716,10 @@ def sql_type(dt: exp.DataType, binder: Binder) -> SqlType:
         if p > 18:
             raise binder.error(f"DECIMAL({p},{s}): precision over 18 is not supported", dt)
         return DECIMAL(p, s)
-    return {"bool": BOOL, "string": STRING, "date": DATE, "timestamp": TIMESTAMP}.get(
-        kind) or SqlType("float" if kind.startswith("float") else "int",
-                         arrow=getattr(pa, kind)())
+    named = {"bool": BOOL, "string": STRING, "date": DATE, "timestamp": TIMESTAMP,
+             "timestamptz": TIMESTAMPTZ}
+    return named.get(kind) or SqlType("float" if kind.startswith("float") else "int",
+                                      arrow=getattr(pa, kind)())
 
 
 

@@ -337,6 +337,8 @@ def _call_op(e: Call, a: list[Value]) -> Value:
         return _to_string(a[0])
     if op == "date_to_timestamp":
         return pc.cast(a[0], pa.timestamp("us"))
+    if op == "parse_timestamptz":
+        return _parse_timestamptz(a[0])
     if op == "add_interval":
         if pa.types.is_null(a[0].type):  # NULL + INTERVAL (DuckDB: an untyped NULL is
             return pc.cast(a[0], t.arrow)  # refused; here e.g. a rolled-up key)
@@ -518,6 +520,22 @@ def _float_divide(x: Value, y: Value) -> Value:
     """DuckDB (2.x): ``/`` on doubles is IEEE division: by zero +-inf by the signs of both
     (-0.5 / -0.0 is +inf), NaN for 0/0."""
     return pc.divide(x, y)
+
+
+_OFFSET = r"\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:Z|[+-]\d\d(?::?\d\d)?)$"
+
+
+def _parse_timestamptz(x: Value) -> Value:
+    """CAST(text AS TIMESTAMPTZ): a time with an offset (``+02``, ``-05:30``, ``Z``) is that
+    instant; without one it is UTC's wall time (DuckDB's session zone here)."""
+    s = pc.utf8_trim_whitespace(x)
+    if isinstance(s, pa.Scalar):
+        return _parse_timestamptz(pa.array([s.as_py()], pa.large_string()))[0]
+    aware = pc.match_substring_regex(s, _OFFSET).fill_null(False)
+    naive = pc.cast(pc.if_else(aware, pa.scalar("1970-01-01", s.type), s), pa.timestamp("us"))
+    moved = pc.cast(pc.if_else(aware, s, pa.scalar("1970-01-01T00:00:00Z", s.type)),
+                    pa.timestamp("us", "UTC"))
+    return pc.if_else(aware, moved, pc.cast(naive, pa.timestamp("us", "UTC")))
 
 
 def _no_zero_divisor(x: Value, y: Value, e: Call) -> None:

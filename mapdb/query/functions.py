@@ -27,6 +27,7 @@ from mapdb.query.types import (
     MAX_DECIMAL_PRECISION,
     STRING,
     TIMESTAMP,
+    TIMESTAMPTZ,
     UINT64,
     QueryError,
     SqlType,
@@ -315,7 +316,11 @@ def unify(a: Expr, b: Expr, what: str) -> tuple[Expr, Expr]:
     if {ta.kind, tb.kind} == {"date", "timestamp"}:
         conv = lambda x: Call("date_to_timestamp", (x,), TIMESTAMP) \
             if x.type.kind == "date" else x  # noqa: E731
-        return conv(a), conv(b)
+        a, b = conv(a), conv(b)
+        ta, tb = a.type, b.type
+    if ta.kind == tb.kind == "timestamp" and ta.arrow != tb.arrow:
+        # a TIMESTAMP beside a TIMESTAMPTZ is taken in the session's zone (UTC), as DuckDB
+        return (cast(a, TIMESTAMPTZ), b) if tb == TIMESTAMPTZ else (a, cast(b, TIMESTAMPTZ))
     if ta.kind != tb.kind:
         raise QueryError(f"{what}: cannot compare {ta} with {tb}")
     return a, b
@@ -581,8 +586,15 @@ def cast(e: Expr, t: SqlType, where: tuple[int | None, str] = (None, "")) -> Exp
             return Call("cast", (e,), t)
     if t.kind == "date" and s.kind in ("timestamp", "string"):
         return Call("cast", (e,), DATE)
-    if t.kind == "timestamp" and s.kind in ("date", "string"):
-        return Call("cast", (e,), TIMESTAMP)
+    if t == TIMESTAMPTZ:  # DuckDB with its session zone UTC: a TIMESTAMP or DATE is UTC's
+        if s.kind == "string":  # (an offset in the text moves the instant to UTC)
+            return Call("parse_timestamptz", (e,), t)
+        if s.kind == "date":
+            e = Call("date_to_timestamp", (e,), TIMESTAMP)
+        if e.type.kind == "timestamp":
+            return Call("cast", (e,), t)
+    if t.kind == "timestamp" and s.kind in ("date", "string", "timestamp"):
+        return Call("cast", (e,), TIMESTAMP)  # (a TIMESTAMPTZ: its UTC wall time)
     if t.kind == "bool" and s.kind in ("int", "string"):
         return Call("cast", (e,), BOOL)
     raise QueryError(f"CAST from {s} to {t} is not supported")

@@ -60,13 +60,13 @@ from mapdb.query.types import (
     NULL,
     STRING,
     TIMESTAMP,
+    TIMESTAMPTZ,
     UINT64,
     QueryError,
     SqlType,
 )
 
 BINARY = SqlType("binary", arrow=pa.large_binary())
-TIMESTAMPTZ = SqlType("timestamp", arrow=pa.timestamp("us", "UTC"))
 _EPOCH = datetime.datetime(1970, 1, 1)
 _EPOCH_UTC = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 

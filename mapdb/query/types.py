@@ -63,6 +63,8 @@ FLOAT64 = SqlType("float", arrow=pa.float64())
 FLOAT32 = SqlType("float", arrow=pa.float32())  # REAL
 DATE = SqlType("date", arrow=pa.date32())
 TIMESTAMP = SqlType("timestamp", arrow=pa.timestamp("us"))
+# instants in UTC: DuckDB's TIMESTAMP WITH TIME ZONE with its session zone UTC (docs/query.md)
+TIMESTAMPTZ = SqlType("timestamp", arrow=pa.timestamp("us", "UTC"))
 STRING = SqlType("string", arrow=pa.large_string())
 INTERVAL = SqlType("interval", arrow=pa.null())
 NULL = SqlType("null", arrow=pa.null())

@@ -332,6 +332,11 @@ def _extreme_kernel(e, *xs):
             acc = pc.if_else(pc.or_kleene(pc.is_null(acc), pc.fill_null(better, False)),
                              x, acc)
         return acc
+    if pa.types.is_timestamp(xs[0].type) and xs[0].type.tz is not None:
+        # (Arrow has no element-wise max of zoned timestamps: the same instants as int64)
+        k = [pc.cast(x, pa.int64()) for x in xs]
+        out = pc.max_element_wise(*k) if big else pc.min_element_wise(*k)
+        return pc.cast(out, xs[0].type)
     return pc.max_element_wise(*xs) if big else pc.min_element_wise(*xs)
 
 
