@@ -131,8 +131,9 @@ def compute(op: str, args: list[Value], types: list[SqlType], t: SqlType,
     """``op`` over exact arguments (any integer or decimal representation) giving ``t``."""
     cols = [ints(a, at) for a, at in zip(args, types, strict=True)]
     scalar = all(s for _, s in cols)
-    n = max(len(c) for c, _ in cols)
-    vals = [c * n if s and n != 1 else c for c, s in cols]
+    # (a scalar beside an array takes its length, 0 rows included)
+    n = 1 if scalar else max(len(c) for c, s in cols if not s)
+    vals = [c * n if s else c for c, s in cols]
     s = t.scale if t.kind == "decimal" else 0
     what = what or f"{_NAMES.get(op, op)} of {t}"
     if op in ("add", "sub", "mod"):

@@ -311,7 +311,11 @@ def unify(a: Expr, b: Expr, what: str) -> tuple[Expr, Expr]:
             return to_wide(a, s), to_wide(b, s)
         if "decimal" in (ta.kind, tb.kind):
             s = max(ta.scale, tb.scale)
-            return to_decimal(a, s), to_decimal(b, s)
+            a2, b2 = to_decimal(a, s), to_decimal(b, s)
+            if any(isinstance(x, Lit) and x.value is not None and
+                   not -(1 << 63) <= x.value < (1 << 63) for x in (a2, b2)):
+                return to_wide(a, s), to_wide(b, s)  # (a BIGINT constant at a decimal's scale)
+            return a2, b2
         return a, b
     if {ta.kind, tb.kind} == {"date", "timestamp"}:
         conv = lambda x: Call("date_to_timestamp", (x,), TIMESTAMP) \

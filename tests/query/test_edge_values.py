@@ -95,6 +95,11 @@ QUERIES = [
     "UNION ALL SELECT CAST(TIMESTAMP '1900-11-21' + INTERVAL 100000 YEAR AS DATE) "
     "UNION ALL SELECT DATE '0001-01-01' - 400 UNION ALL SELECT kd FROM t)",
     "SELECT count(*) FROM t WHERE 9223372036854775807 < 0.01",
+    # a BIGINT constant at a decimal's scale passes int64: compared as a wide decimal
+    "SELECT id, CAST(id AS DECIMAL(18, 2)) <> 9223372036854775807, CAST(id AS DECIMAL(18, 2)) "
+    "IN (9223372036854775807, 2.00) FROM t",
+    # exact (DECIMAL(38)) arithmetic of a constant beside no rows
+    "SELECT k, sum(CAST(id AS DECIMAL(18, 2))) - 1 FROM t WHERE id < -1000 GROUP BY k",
     "SELECT count(*) FROM t WHERE 9223372036854775807 > 0.01 AND 1.5 = 1.50 "
     "AND 2 >= 2.0e0 AND 'NaN'::DOUBLE > 1e308",
 ]
