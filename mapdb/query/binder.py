@@ -28,7 +28,7 @@ import sqlglot
 from sqlglot import exp
 
 from mapdb.query import catalog as functions_catalog
-from mapdb.query import files, groupingsets, qualify, values
+from mapdb.query import distincton, files, groupingsets, qualify, values
 from mapdb.query import functions as fn
 from mapdb.query.colname import duckdb_name
 from mapdb.query.expr import (
@@ -121,8 +121,10 @@ MAX_SERIES = 100_000_000  # rows of range() / generate_series(), held in memory
 
 def _rewrite(tree: exp.Expression, sql: str) -> exp.Expression:
     """The statement with the constructs defined by other SQL written as that SQL: VALUES
-    lists, grouping sets, QUALIFY, IS [NOT] DISTINCT FROM (each module says how)."""
-    tree = qualify.expand(groupingsets.expand(values.expand(tree, sql), sql), sql)
+    lists, DISTINCT ON, grouping sets, QUALIFY, IS [NOT] DISTINCT FROM (each module says
+    how)."""
+    tree = distincton.expand(values.expand(tree, sql), sql)
+    tree = qualify.expand(groupingsets.expand(tree, sql), sql)
     return null_safe(tree, sql)
 
 

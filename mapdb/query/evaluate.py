@@ -248,6 +248,13 @@ def _call_op(e: Call, a: list[Value]) -> Value:
             d = pc.if_else(pc.equal(d, -1), pa.scalar(1, d.type), d)
         return pc.remainder_checked(a[0], d)
     if op == "neg":
+        if pa.types.is_unsigned_integer(a[0].type):  # DuckDB: -0 is 0, else an overflow
+            nonzero = pc.not_equal(a[0], pa.scalar(0, a[0].type))
+            hit = nonzero.as_py() if isinstance(nonzero, pa.Scalar) else \
+                pc.any(nonzero).as_py()
+            if hit:
+                raise QueryError(f"Overflow in negation of {str(t.arrow).upper()}: {e}")
+            return a[0]
         return pc.negate_checked(a[0]) if t.kind != "float" else pc.negate(a[0])
     if op == "abs":
         return pc.abs_checked(a[0]) if t.kind != "float" else pc.abs(a[0])

@@ -547,6 +547,8 @@ def coalesce(args: list[Expr]) -> Expr:
 
 def nullif(a: Expr, b: Expr) -> Expr:
     """NULLIF(a, b): a's type (DuckDB: NULLIF(REAL, DOUBLE) is a REAL)."""
+    if a.type.kind == "null":  # NULLIF(NULL, b) is NULL
+        return Lit(None, b.type if b.type.kind != "null" else a.type)
     aa, bb = unify(a, b, "NULLIF")
     if aa.type != a.type:  # compared as the common type, a as it is
         return case([(compare("eq", a, b), Lit(None, a.type))], a)
@@ -715,7 +717,8 @@ def date_trunc(unit: str, x: Expr) -> Expr:
 def _string(x: Expr, what: str) -> Expr:
     if x.type.kind not in ("string", "null"):
         raise QueryError(f"{what} needs a string, got {x.type}")
-    return x
+    # (a NULL typed NULL, e.g. a key rolled up by ROLLUP: Arrow has no string kernel for it)
+    return Lit(None, STRING) if x.type.kind == "null" else x
 
 
 def string_fn(op: str, x: Expr) -> Expr:

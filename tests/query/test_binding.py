@@ -229,7 +229,7 @@ REFUSED = [
     ("SELECT x FROM t1 ORDER BY x LIMIT 150%", "percentage"),
     ("SELECT iif(x > 1, 1, 0) FROM t1", "iif"),
     ("SELECT nvl(s, '-') FROM t1", "nvl"),
-    ("SELECT DISTINCT ON (x) x FROM t1", "DISTINCT ON"),
+    ("SELECT DISTINCT ON (5) x FROM t1", "DISTINCT ON: position 5"),
     ("SELECT max(x, 2) FROM t1", "max(x, n)"),
     ("SELECT x FROM t1, LATERAL (SELECT x) q", "LATERAL"),
     ("SELECT concat_ws_nope('-', s, s) FROM t1", "concat_ws_nope"),

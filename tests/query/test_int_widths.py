@@ -90,6 +90,7 @@ def test_literal_types(engines, lit):
     "SELECT i8 + 2e0, i8 / 2, i8 // 2.0 FROM w",
     "SELECT CAST(-128 AS TINYINT) % -1, CAST(-2147483648 AS INTEGER) % -1",
     "SELECT u64 + 1, u64 + i64, u64 + 9223372036854775808 FROM w WHERE u64 < 10",
+    "SELECT -u8, -u64, -(u16 - u16) FROM w WHERE u8 = 0",  # -0 of an unsigned is 0
 ])
 def test_values_and_types(engines, sql):
     _same(engines, sql)
@@ -98,7 +99,7 @@ def test_values_and_types(engines, sql):
 OVERFLOWS = ["i8 * 2", "i8 + 100", "i8 + i8", "i16 * i8", "i32 * 2", "i32 + 1 + i32",
              "u8 - 1", "u8 + u8", "u16 * 2", "2147483647 + 1", "-2147483647 - 2",
              "(i8 + 1) * (i8 + 2)", "i8 - 1 - 1 - 127", "u64 * 2",
-             "CAST(-128 AS TINYINT) // -1", "-(i8 - 28) - 100"]
+             "CAST(-128 AS TINYINT) // -1", "-(i8 - 28) - 100", "-u8", "-u64"]
 
 
 @pytest.mark.parametrize("expr", OVERFLOWS)
