@@ -28,7 +28,7 @@ import sqlglot
 from sqlglot import exp
 
 from mapdb.query import catalog as functions_catalog
-from mapdb.query import distincton, files, groupingsets, qualify, values
+from mapdb.query import columnsexpr, distincton, files, groupingsets, qualify, values
 from mapdb.query import functions as fn
 from mapdb.query.colname import duckdb_name
 from mapdb.query.expr import (
@@ -869,6 +869,9 @@ class Binder:
                     raise self.error(f'table "{node.table}" not found', node)
                 items += self.star(node.this, cols, scope, aliases)
                 continue
+            if columnsexpr.found(node):  # COLUMNS('regex'), max(COLUMNS(*)): one per column
+                items += columnsexpr.expand(self, node, scope, aliases)
+                continue
             bare = node
             while isinstance(bare, exp.Paren):  # (x) is named x, as in DuckDB
                 bare = bare.this
@@ -1103,6 +1106,9 @@ class Binder:
         sub = lambda n: self.expr(n, scope, depth)  # noqa: E731
         if isinstance(node, exp.Paren):
             return sub(node.this)
+        if isinstance(node, exp.Columns):
+            raise self.error("COLUMNS(...) is supported only in the select list (not in "
+                             "WHERE, GROUP BY, ORDER BY or FILTER)", node)
         if isinstance(node, exp.Column):
             if isinstance(node.this, exp.Star):
                 raise self.error("* is only allowed in the select list and COUNT(*)", node)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from mapdb.query.rewrite import innermost_first, output_name
+from mapdb.query.rewrite import expands, innermost_first, output_name
 from mapdb.query.syntax import locate
 from mapdb.query.types import QueryError
 
@@ -48,7 +48,7 @@ def _expand(sel: exp.Select, sql: str) -> exp.Expression:
     keys = on.expressions if isinstance(on, exp.Tuple) else [on]
     items = sel.expressions
     names = [output_name(item, sql) for item in items]
-    star = any(_is_star(item) for item in items)
+    star = any(expands(item) for item in items)
     aliases = {item.alias.lower(): item.this for item in items if isinstance(item, exp.Alias)}
 
     def resolve(e: exp.Expression) -> exp.Expression:
@@ -92,7 +92,7 @@ def _expand(sel: exp.Select, sql: str) -> exp.Expression:
     # without *, the items pass through the subqueries under names of their own
     inner_names = names if star else [f"__mapdb_item{i}" for i in range(len(items))]
     inner.set("expressions", [
-        item.copy() if _is_star(item) else
+        item.copy() if expands(item) else
         exp.alias_((item.this if isinstance(item, exp.Alias) else item).copy(), name,
                    quoted=True)
         for item, name in zip(items, inner_names, strict=True)]
@@ -128,8 +128,3 @@ def _with_this(o: exp.Ordered, this: exp.Expression) -> exp.Ordered:
 
 def _derived(q: exp.Select) -> exp.Subquery:
     return exp.Subquery(this=q, alias=exp.TableAlias(this=exp.to_identifier(ALIAS)))
-
-
-def _is_star(item: exp.Expression) -> bool:
-    return isinstance(item, exp.Star) or (isinstance(item, exp.Column) and
-                                          isinstance(item.this, exp.Star))

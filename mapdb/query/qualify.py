@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from mapdb.query.rewrite import innermost_first, order_item, output_name
+from mapdb.query.rewrite import expands, innermost_first, order_item, output_name
 from mapdb.query.syntax import locate
 from mapdb.query.types import QueryError
 
@@ -49,7 +49,7 @@ def _expand(sel: exp.Select, sql: str) -> exp.Expression:
         inner.set(clause, None)
     inner.set("expressions", [
         exp.alias_(item.this if isinstance(item, exp.Alias) else item, name, quoted=True)
-        if not _is_star(item) else item
+        if not expands(item) else item
         for item, name in zip(inner.expressions, names, strict=True)]
         + [exp.alias_(cond, FLAG)])
     outer = exp.select(exp.Star(except_=[exp.column(FLAG)])).from_(
@@ -63,11 +63,6 @@ def _expand(sel: exp.Select, sql: str) -> exp.Expression:
         outer.set("order", exp.Order(expressions=[order_item(o, sel, names, sql, "QUALIFY")
                                                   for o in order.expressions]))
     return outer
-
-
-def _is_star(item: exp.Expression) -> bool:
-    return isinstance(item, exp.Star) or (isinstance(item, exp.Column) and
-                                          isinstance(item.this, exp.Star))
 
 
 def _with_aliases(e: exp.Expression, aliases: dict[str, exp.Expression]) -> exp.Expression:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from mapdb.query import columnsexpr
 from mapdb.query.colname import duckdb_name
 from mapdb.query.syntax import locate
 from mapdb.query.types import QueryError
@@ -30,6 +31,13 @@ def same_expression(a: exp.Expression, b: exp.Expression) -> bool:
     return a.sql(dialect="duckdb").lower() == b.sql(dialect="duckdb").lower()
 
 
+def expands(item: exp.Expression) -> bool:
+    """Whether a select item stands for as many items as columns match: ``*``, ``t.*``,
+    or one holding COLUMNS(...) (named only once bound)."""
+    return isinstance(item, exp.Star) or (isinstance(item, exp.Column) and isinstance(
+        item.this, exp.Star)) or bool(columnsexpr.found(item))
+
+
 def output_name(item: exp.Expression, sql: str) -> str:
     """The name DuckDB gives a select item (its alias, column name or printed text)."""
     if isinstance(item, exp.Alias):
@@ -50,8 +58,7 @@ def order_item(o: exp.Ordered, sel: exp.Select, names: list[str], sql: str, what
     out = o.copy()
     if isinstance(e, exp.Literal) and not e.is_string:
         return out
-    star = any(isinstance(i, exp.Star) or (isinstance(i, exp.Column) and
-                                          isinstance(i.this, exp.Star)) for i in sel.expressions)
+    star = any(expands(i) for i in sel.expressions)
     if isinstance(e, exp.Column) and not e.table and \
             (star or e.name.lower() in {n.lower() for n in names}):
         return out  # an output column (* stands for the input's columns)

@@ -76,6 +76,7 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     exp.Offset: "expression",
     exp.Distinct: "expressions",  # SELECT DISTINCT; COUNT(DISTINCT x)
     exp.Star: "except_ replace rename",
+    exp.Columns: "this",  # COLUMNS('regex' | * | [names]) in the select list: columnsexpr
     exp.Column: "this table",
     exp.Identifier: "this quoted",  # quoted or not, names match case-insensitively
     exp.Alias: "this alias",
@@ -274,6 +275,7 @@ ARGUMENTS: dict[tuple[type, str], str] = {
     (exp.Count, "expressions"): "COUNT of several arguments",
     (exp.Max, "count"): "max(x, n) (the n largest)",
     (exp.Min, "count"): "min(x, n) (the n smallest)",
+    (exp.Columns, "unpack"): "*COLUMNS(...) (unpacked into a call's arguments)",
 }
 
 # how a refused node type is named, when its SQL text would not say it well
@@ -287,7 +289,7 @@ NODES: dict[type, str] = {
     exp.Rollup: "ROLLUP",
     exp.Cube: "CUBE",
     exp.GroupingSets: "GROUPING SETS",
-    exp.Columns: "COLUMNS(...)",
+    exp.Lambda: "a lambda (x -> ...)",
     exp.Parameter: "a query parameter",
     exp.Qualify: "QUALIFY",
     exp.TableSample: "a random sample",
