@@ -58,7 +58,8 @@ ONE_ARG = ["median(i)", "median(f)", "median(d)", "median(s)", "median(dt)", "me
            "product(f)", "approx_count_distinct(s)", "mode(m)", "mode(ms)", "string_agg(s)",
            "string_agg(s, ', ')", "string_agg(d, '')", "kurtosis(i)", "kurtosis_pop(d)",
            "skewness(d)", "sem(i)", "entropy(s)", "entropy(f)", "mad(i)", "mad(d)", "mad(f)",
-           "kurtosis(i8)", "skewness(i)",
+           "kurtosis(i8)", "skewness(i)", "fsum(i)", "kahan_sum(d)", "sumkahan(f)",
+           "favg(i8)",
            "bit_and(i8)", "bit_or(i)", "bit_xor(i8)", "median(DISTINCT i)"]
 TWO_ARG = ["arg_max(s, i)", "arg_min(s, i)", "max_by(i, f)", "min_by(dt, s)",
            "arg_max(d, dt)", "arg_min(f, d)", "corr(i, f)", "covar_pop(i, d)",

@@ -14,7 +14,7 @@ from mapdb.errors import QueryError
 
 from .compare import check, engines_over
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 TS = [datetime.datetime(2024, 1, 1, 10), datetime.datetime(1969, 12, 31, 23, 59, 59, 500000),
       None, datetime.datetime(2024, 2, 29, 0, 0), datetime.datetime(1900, 1, 1, 12, 30)]
 T = pa.table({

@@ -204,6 +204,15 @@ def _string_agg(name: str, args: list) -> Expr:
     return _agg("string_agg", [fn.cast(plain[0], STRING)], STRING, parts, sep=sep)
 
 
+def _float_sum(name: str, args: list) -> Expr:
+    """fsum/kahan_sum and favg: the sum or mean of the values as DOUBLEs (DuckDB adds them
+    with Kahan's compensation; Arrow's pairwise sum agrees to about 1e-15)."""
+    from mapdb.query import functions as fn
+    (x,), _ = _split(name, args, 1)
+    _kind(name, x, _NUMBERS)
+    return fn.aggregate("avg" if name == "favg" else "sum", fn.to_float(x))
+
+
 def _approx_count_distinct(name: str, args: list) -> Expr:
     from mapdb.query import functions as fn
     (x,), _ = _split(name, args, 1)
@@ -249,6 +258,9 @@ register("mad", _mad, "(number) -> DOUBLE (DECIMAL: its type)", family=_AGG,
          doc="median absolute deviation from the median")
 for _bit in ("bit_and", "bit_or", "bit_xor"):
     register(_bit, _bits, "(integer) -> the argument's type", family=_AGG)
+register("fsum", _float_sum, "(number) -> DOUBLE", aliases=("kahan_sum", "sumkahan"),
+         family=_AGG, doc="as DOUBLEs (DuckDB: Kahan's sum; Arrow's pairwise sum here)")
+register("favg", _float_sum, "(number) -> DOUBLE", family=_AGG, doc="as fsum")
 register("approx_count_distinct", _approx_count_distinct, "(any) -> BIGINT", family=_AGG,
          doc="exact (DuckDB: a HyperLogLog estimate)")
 register("corr", _two_numbers("corr"), "(number y, number x) -> DOUBLE", family=_AGG,
