@@ -127,7 +127,7 @@ def _keeps_order(op) -> bool:
     (inner pairs come out by probe row; a LEFT join built on its left adds rows at the
     end)."""
     if isinstance(op, Join):
-        return op.kind in ("inner", "semi", "anti", "single")
+        return op.kind in ("inner", "semi", "anti", "single", "mark")
     return isinstance(op, (Filter, Project))
 
 

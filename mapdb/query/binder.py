@@ -43,6 +43,7 @@ from mapdb.query.expr import (
     WindowFn,
     conjoin,
 )
+from mapdb.query.expr import replace as substitute
 from mapdb.query.optimizer import fold
 from mapdb.query.params import bind_values, placeholder_key
 from mapdb.query.plan import (
@@ -188,6 +189,7 @@ class Scope:
     outer: Scope | None = None
     ctes: dict = field(default_factory=dict)
     pending: list = field(default_factory=list)  # subquery joins its expressions need
+    corr: Correlation | None = None  # when a subquery's: its correlation with ``outer``
 
     @staticmethod
     def of(cols: list[tuple[str, Col]], alias: str | None) -> Scope:
@@ -235,6 +237,9 @@ class Correlation:
     anything else is the join's ``residual`` condition (over both sides)."""
     keys: list[tuple[Expr, Col]] = field(default_factory=list)
     residual: list[Expr] = field(default_factory=list)
+    # an aggregate without GROUP BY: one row per outer row, even where no inner row matches
+    # (so the keys' join would miss those rows: EXISTS is TRUE, IN compares with the value)
+    one_row: bool = False
 
 
 _AGGS = {exp.Sum: "sum", exp.Avg: "avg", exp.Min: "min", exp.Max: "max",
@@ -352,7 +357,7 @@ class Binder:
                corr: Correlation | None = None) -> tuple[Plan, list[str]]:
         ctes = self.with_(sel, ctes)  # clauses not bound here were refused by check()
         plan, scope = self.from_clause(sel, ctes, outer)
-        scope.ctes = ctes
+        scope.ctes, scope.corr = ctes, corr
         if sel.args.get("where"):
             plan = self.where(plan, sel.args["where"].this, scope, corr)
 
@@ -372,7 +377,8 @@ class Binder:
         pending_having = self.take_pending(scope)
         has_aggs = any(isinstance(x, Agg) for _, e in bound_items for x in e.walk()) or (
             having_e is not None) or any(isinstance(x, Agg) for k in order_keys
-                                        for x in k.expr.walk())
+                                        for x in k.expr.walk()) or any(
+            isinstance(x, Agg) for j in pending for k in j.left_keys for x in k.walk())
         if outer is not None:  # correlation is bound from WHERE only (see where())
             self.local_only([e for _, e in bound_items] + [k.expr for k in order_keys] +
                             ([having_e] if having_e is not None else []), scope, sel)
@@ -392,6 +398,20 @@ class Binder:
                 self.local_only(keys, scope, group)
             if corr is not None:  # correlated aggregate: one group per outer key
                 keys += [inner for _, inner in corr.keys if inner not in keys]
+                corr.one_row = not group
+            # the subqueries a group key or an aggregate reads join before the aggregate
+            # (GROUP BY EXISTS (...), sum(x) FILTER (WHERE x IN (...)))
+            before = self.take_pending(scope)
+            read = set().union(*(k.columns() for k in keys), *(
+                x.columns() for e in [*(e for _, e in bound_items), *(
+                    k.expr for k in order_keys), *([having_e] if having_e else [])]
+                for x in e.walk() if isinstance(x, Agg)))
+            before += [j for j in pending + pending_having if _joined(j) & read]
+            pending = [j for j in pending if all(j is not b for b in before)]
+            pending_having = [j for j in pending_having if all(j is not b for b in before)]
+            plan = self.apply(plan, before)
+            for j in before:  # read through the group keys only
+                self.subquery_cols -= _joined(j)
             shown = {c.name: n for n, c in scope.columns}
             plan, lift = self.aggregate(plan, keys, bound_items, having_e, order_keys, shown)
             bound_items = [(n, lift(e, sel)) for n, e in bound_items]
@@ -399,8 +419,8 @@ class Binder:
                           for k in order_keys]
             if corr is not None:
                 corr.keys = [(o, lift(i, sel)) for o, i in corr.keys]
-            plan = self.apply(plan, [(k, r, [lift(o, sel) for o in lk], rk)
-                                     for k, r, lk, rk in pending + pending_having])
+            plan = self.apply(plan, [self.lift_join(j, lift, sel)
+                                     for j in pending + pending_having])
             if having_e is not None:
                 plan = Filter(plan, self.boolean(lift(having_e, having), having))
         else:
@@ -722,18 +742,24 @@ class Binder:
 
     # -- WHERE and subqueries --------------------------------------------------------------
     def where(self, plan: Plan, node, scope: Scope, corr: Correlation | None) -> Plan:
-        """WHERE: [NOT] EXISTS and [NOT] IN (subquery) conjuncts become semi/anti joins;
-        scalar subqueries become joins their comparison filters; in a correlated subquery,
-        conjuncts over the enclosing query's columns go to ``corr``."""
+        """WHERE: [NOT] EXISTS and [NOT] IN (subquery) conjuncts become semi/anti joins
+        where they can (else mark joins, as elsewhere in expressions); scalar subqueries
+        become joins their comparison filters; in a correlated subquery, conjuncts over the
+        enclosing query's columns go to ``corr``."""
         outer = scope.outer_names() if corr is not None else set()
         local = []
-        for part in and_parts(node):
+        # conjuncts with subqueries last: theirs may stand on this one's correlation keys
+        # (see enclosing_only)
+        for part in sorted(and_parts(node), key=lambda p: p.find(exp.Select) is not None):
             joined = self.subquery_conjunct(plan, part, scope)
-            if joined is not None:
+            if isinstance(joined, Plan):
                 plan = joined
                 continue
-            e = self.expr(part, scope)
+            e = joined if joined is not None else self.expr(part, scope)
             self.no_aggs(e, "WHERE", part)
+            for j in scope.pending:  # x of x IN (subquery) is a join key, not in e
+                for k in j.left_keys:
+                    self.no_aggs(k, "WHERE", part)
             e = self.boolean(e, part)
             if outer and e.columns() & outer:
                 self.correlate(e, outer, corr, part)
@@ -754,7 +780,11 @@ class Binder:
                     return
         corr.residual.append(e)
 
-    def subquery_conjunct(self, plan: Plan, node, scope: Scope) -> Plan | None:
+    def subquery_conjunct(self, plan: Plan, node, scope: Scope) -> Plan | Expr | None:
+        """A WHERE conjunct [NOT] EXISTS or [NOT] IN (subquery) as a semi or anti join of
+        ``plan`` (the mark join's fast path: rows whose mark would be TRUE, or FALSE), or
+        as the condition to filter by where it cannot be (a correlated NOT IN, whose NULLs
+        are per row); None for other conjuncts."""
         negate = False
         while isinstance(node, exp.Paren):
             node = node.this
@@ -765,26 +795,84 @@ class Binder:
             if isinstance(inner, exp.Exists) or (isinstance(inner, exp.In) and
                                                  inner.args.get("query")):
                 negate, node = True, inner
-        if isinstance(node, exp.Exists):
-            right, _, corr = self.subquery(node.this, scope)
-            return Join(plan, right, "anti" if negate else "semi",
-                        [o for o, _ in corr.keys], [i for _, i in corr.keys],
-                        condition=fold_and(corr.residual))
-        if isinstance(node, exp.In) and node.args.get("query"):
-            x = self.expr(node.this, scope)
-            right, _, corr = self.subquery(node.args["query"], scope)
-            if len(right.schema) - len(corr.keys) - 0 < 1:
-                raise self.error("IN (subquery) needs one column", node)
+        if not (isinstance(node, exp.Exists) or (isinstance(node, exp.In) and
+                                                 node.args.get("query"))):
+            return None
+        x = self.expr(node.this, scope) if isinstance(node, exp.In) else None
+        plan = self.apply(plan, self.take_pending(scope))  # x's own subqueries first
+        test = self.membership(node, x, scope)
+        if isinstance(test, Join) and not (negate and test.null_aware and (
+                len(test.left_keys) > 1 or test.condition is not None)):
+            return Join(plan, test.right, "anti" if negate else "semi", test.left_keys,
+                        test.right_keys, condition=test.condition,
+                        null_aware=negate and test.null_aware)
+        e = self.mark_column(test, scope)
+        return fn.logic_not(e) if negate else e
+
+    def membership(self, node, x: Expr | None, scope: Scope) -> Join | Expr:
+        """EXISTS (``x`` None) or x IN (subquery) bound and decorrelated: the mark join
+        that answers it (its left input to come; the correlation's equalities are its keys
+        after x's, the rest its condition), or, for a correlated aggregate without GROUP
+        BY (one row per outer row), the answer as an expression."""
+        query = node.this if x is None else node.args["query"]
+        right, names, corr = self.subquery(query, scope)
+        if x is not None and len(names) != 1:
+            raise self.error(f"IN (subquery): the subquery returns {len(names)} columns, "
+                             "not 1", node)
+        if corr.one_row and (corr.keys or corr.residual):
+            if x is None:
+                return Lit(True, BOOL)
+            return fn.compare("eq", x, self.single_value(right, names, corr, query, scope))
+        lk, rk = [o for o, _ in corr.keys], [i for _, i in corr.keys]
+        if x is not None:
+            if any(isinstance(e, WindowFn) for e in x.walk()):
+                raise self.error("a window function before IN (subquery) is not supported",
+                                 node)
             col, t = right.schema[0]
+            if x.type.kind == "null":
+                x = Lit(None, t)
             eq = fn.compare("eq", x, Col(col, t))
-            lk, rk = eq.args if isinstance(eq, Call) else (x, Col(col, t))
-            if negate and (corr.keys or corr.residual):
-                raise self.error("NOT IN with a correlated subquery is not supported; use "
-                                 "NOT EXISTS", node)
-            return Join(plan, right, "anti" if negate else "semi",
-                        [lk] + [o for o, _ in corr.keys], [rk] + [i for _, i in corr.keys],
-                        condition=fold_and(corr.residual), null_aware=negate)
-        return None
+            a, b = eq.args if isinstance(eq, Call) and eq.op == "eq" else (x, Col(col, t))
+            lk, rk = [a, *lk], [b, *rk]
+        j = Join(None, right, "mark", lk, rk, condition=fold_and(corr.residual),
+                 null_aware=x is not None, mark=self.fresh("mark"))
+        self.enclosing_only(j, scope, node)
+        return j
+
+    def mark_column(self, test: Join | Expr, scope: Scope) -> Expr:
+        """The boolean a membership test gives: a mark join's column (the join waits in
+        ``scope.pending`` for the plan it marks)."""
+        if not isinstance(test, Join):
+            return test
+        scope.pending.append(test)
+        self.subquery_cols.add(test.mark)
+        return Col(test.mark, BOOL)
+
+    def enclosing_only(self, j: Join, scope: Scope, node) -> None:
+        """A subquery's join reads the query it is in. A column of a query further out (a
+        subquery in a subquery naming the outermost query's columns) is read through
+        this query's correlation: where it has ``outer.c = inner``, only rows with
+        inner = c meet the outer row, so inner stands for c; others are refused."""
+        outer = scope.outer_names()
+        inner = {c for c, _ in j.right.schema}
+
+        def used() -> set[str]:
+            cols = set().union(*(k.columns() for k in j.left_keys))
+            if j.condition is not None:
+                cols |= j.condition.columns() - inner
+            return cols & outer
+
+        if not used():
+            return
+        same = {o: i for o, i in (scope.corr.keys if scope.corr is not None else [])
+                if isinstance(o, Col)}
+        j.left_keys = [substitute(k, same) for k in j.left_keys]
+        if j.condition is not None:
+            j.condition = substitute(j.condition, same)
+        if used():
+            raise self.error("a subquery inside a subquery may use the outermost query's "
+                             "columns only where the middle one equates them with its own "
+                             "(outer.c = inner.c in its WHERE)", node)
 
     def subquery(self, node, scope: Scope) -> tuple[Plan, list[str], Correlation]:
         corr = Correlation()
@@ -795,6 +883,10 @@ class Binder:
 
     def scalar_subquery(self, node, scope: Scope) -> Expr:
         right, names, corr = self.subquery(node, scope)
+        return self.single_value(right, names, corr, node, scope)
+
+    def single_value(self, right: Plan, names: list[str], corr: Correlation, node,
+                     scope: Scope) -> Expr:
         n_out = len(names)
         if n_out != 1:
             raise self.error(f"a subquery used as a value must return one column, not "
@@ -803,8 +895,9 @@ class Binder:
             raise self.error("a correlated scalar subquery may only compare the enclosing "
                              "query's columns with = ", node)
         col, t = right.schema[0]
-        scope.pending.append(("single", right, [o for o, _ in corr.keys],
-                                     [i for _, i in corr.keys]))
+        j = Join(None, right, "single", [o for o, _ in corr.keys], [i for _, i in corr.keys])
+        self.enclosing_only(j, scope, node)
+        scope.pending.append(j)
         value: Expr = Col(col, t)
         inner = first_project(right)
         if corr.keys and inner is not None and isinstance(dict(inner.exprs).get(col), Col) \
@@ -826,10 +919,29 @@ class Binder:
         scope.pending.clear()
         return out
 
-    def apply(self, plan: Plan, pending: list) -> Plan:
-        for kind, right, lk, rk in pending:
-            plan = Join(plan, right, kind, lk, rk)
+    def apply(self, plan: Plan, pending: list[Join]) -> Plan:
+        """``plan`` joined with the subquery joins its expressions read (their left input
+        left open until now)."""
+        for j in pending:
+            plan = Join(plan, j.right, j.kind, j.left_keys, j.right_keys, j.condition,
+                        j.null_aware, mark=j.mark)
         return plan
+
+    def lift_join(self, j: Join, lift, node) -> Join:
+        """A pending subquery join over the groups: its keys and the outer parts of its
+        condition in terms of the aggregate's output."""
+        inner = {c for c, _ in j.right.schema}
+
+        def outer_parts(e: Expr) -> Expr:
+            if not e.columns() & inner:
+                return lift(e, node)
+            if isinstance(e, Call):
+                return Call(e.op, tuple(outer_parts(a) for a in e.args), e.type, e.param)
+            return e
+
+        cond = outer_parts(j.condition) if j.condition is not None else None
+        return Join(None, j.right, j.kind, [lift(k, node) for k in j.left_keys],
+                    j.right_keys, cond, j.null_aware, mark=j.mark)
 
     def windows(self, plan, items, order_keys):
         found: dict[WindowFn, Col] = {}
@@ -1155,9 +1267,9 @@ class Binder:
             return fn.logic("and", fn.compare("ge", x, sub(node.args["low"])),
                             fn.compare("le", x, sub(node.args["high"])))
         if isinstance(node, exp.In):
-            if node.args.get("query"):
-                raise self.error("IN (subquery) is supported as a condition of WHERE "
-                                 "(possibly under NOT), not inside other expressions", node)
+            if node.args.get("query"):  # a mark join's column
+                x = sub(node.this)  # first: subqueries in x join before this one
+                return self.mark_column(self.membership(node, x, scope), scope)
             if node.args.get("unnest"):
                 raise self.error("IN UNNEST is not supported", node)
             if len(node.expressions) > MAX_IN_LIST:
@@ -1253,9 +1365,10 @@ class Binder:
             return self.anonymous(node, scope, depth)
         if isinstance(node, exp.Subquery):
             return self.scalar_subquery(node, scope)
-        if isinstance(node, (exp.Select, exp.Exists)):
-            raise self.error("EXISTS is supported as a condition of WHERE (possibly under "
-                             "NOT), not inside other expressions", node)
+        if isinstance(node, exp.Exists):
+            return self.mark_column(self.membership(node, None, scope), scope)
+        if isinstance(node, exp.Select):
+            raise self.error("a SELECT inside an expression must be in parentheses", node)
         if isinstance(node, exp.Window):
             return self.window_fn(node, scope, depth)
         # a function sqlglot parses to a node of its own (sqrt: exp.Sqrt)
@@ -1626,6 +1739,11 @@ def _bare_columns(e: Expr) -> set[str]:
     if isinstance(e, Col):
         return {e.name}
     return set().union(*(_bare_columns(c) for c in e.children()))
+
+
+def _joined(j: Join) -> set[str]:
+    """The columns a subquery join adds to its left input."""
+    return {j.mark} if j.kind == "mark" else {c for c, _ in j.right.schema}
 
 
 def fold_and(parts: list[Expr]) -> Expr | None:

@@ -45,6 +45,7 @@ from mapdb.query.evaluate import (
 from mapdb.query.expr import Agg, Call, Col, Expr, replace
 from mapdb.query.groupkeys import StringCodes, string_keys
 from mapdb.query.hashjoin import Builds, MarkSink, full_outer, probe
+from mapdb.query.markjoin import mark
 from mapdb.query.morsels import plan_morsels
 from mapdb.query.optimizer import optimize
 from mapdb.query.pipelines import pipeline as _pipeline
@@ -410,6 +411,8 @@ def _apply(chain: list[Plan], batch: Batch, n: int, ctx: Context,
                 batch = out
                 if b.marks is not None:
                     b.marks[pre] = 1
+            elif op.kind == "mark":  # the rows stay as they are: probes still line up
+                batch = mark(op, b, batch, n)[0]
             else:
                 batch, n2 = probe(op, b, batch, n)
                 if found and (n2 != n or not (op.kind == "single" or

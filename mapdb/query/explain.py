@@ -76,7 +76,9 @@ def _label(p: Plan, names: dict[str, str]) -> str:
                                                                strict=True))
         if p.condition is not None:
             s += f" where {p.condition}"
-        if p.null_aware:
+        if p.kind == "mark":
+            s += f" as {n(p.mark)}" + (" (IN: TRUE, FALSE or NULL)" if p.null_aware else "")
+        elif p.null_aware:
             s += " (NOT IN: NULL-aware)"
         if p.kind != "full":
             s += f", hash table on the {p.build} input"

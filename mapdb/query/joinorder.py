@@ -225,7 +225,7 @@ def estimate(plan: Plan) -> float:
         left, right = estimate(plan.left), estimate(plan.right)
         if plan.kind in ("semi", "anti"):
             return left * 0.5
-        if plan.kind in ("single", "left"):
+        if plan.kind in ("single", "left", "mark"):
             return left
         if plan.kind in ("cross",) and not plan.left_keys:
             return left * right
@@ -321,7 +321,7 @@ def _smallest_with(plan: Plan, need: set[str]) -> Plan | None:
                 node = node.right
             else:
                 return node
-        elif isinstance(node, Join) and node.kind in ("single", "left") and \
+        elif isinstance(node, Join) and node.kind in ("single", "left", "mark") and \
                 need <= names(node.left):
             node = node.left
         else:  # a scan, a filter, a semi/anti join (which already reduces) ...

@@ -193,7 +193,7 @@ def _normalize_join(j: Join) -> Plan:
     keep = []
     for p in conjuncts(j.condition):
         cols = p.columns()
-        if cols and cols <= rcols and j.kind in ("left", "semi", "anti", "single"):
+        if cols and cols <= rcols and j.kind in ("left", "semi", "anti", "single", "mark"):
             j.right = _push(j.right, [p]) or Filter(j.right, p)
         else:
             keep.append(p)
@@ -222,7 +222,7 @@ def _push(target: Plan, preds: list[Expr]) -> Plan | None:
         for p in preds:
             cols = p.columns()
             if cols and cols <= lcols and target.kind in ("inner", "cross", "left", "semi",
-                                                          "anti", "single"):
+                                                          "anti", "single", "mark"):
                 left.append(p)
             elif cols and cols <= rcols and target.kind in ("inner", "cross"):
                 right.append(p)

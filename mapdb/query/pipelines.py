@@ -14,7 +14,7 @@ def streams(j: Join) -> bool:
         return True
     if j.kind == "left" and j.build == "left":
         return True  # the right side streams; unmatched left rows come after (_tails)
-    return j.kind in ("left", "single", "semi", "anti") and j.build == "right"
+    return j.kind in ("left", "single", "semi", "anti", "mark") and j.build == "right"
 
 
 def pipeline(plan: Plan) -> tuple[Plan, list[Plan]]:

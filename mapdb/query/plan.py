@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mapdb.query.expr import Agg, Expr, WindowFn
-from mapdb.query.types import SqlType
+from mapdb.query.types import BOOL, SqlType
 
 
 @dataclass
@@ -154,7 +154,9 @@ class Join(Plan):
 
     kind: inner, left/right/full (outer), cross, semi and anti (rows of ``left`` with / with
     no match; the output has only left's columns), single (a left join whose right side may
-    match at most one row: a scalar subquery; more is an error).
+    match at most one row: a scalar subquery; more is an error), mark (every row of
+    ``left`` once, plus a BOOLEAN column named ``mark``: whether it has a match; with
+    ``null_aware``, IN's three-valued answer, see query.markjoin).
     Equi-join keys pair ``left_keys[i]`` (over left's columns) with ``right_keys[i]``;
     ``condition`` is the rest of the ON clause, over both sides' columns, and is part of
     what "match" means (it is not a filter on an outer join's output). ``null_aware``: the
@@ -169,11 +171,14 @@ class Join(Plan):
     condition: Expr | None = None
     null_aware: bool = False
     build: str = "right"
+    mark: str | None = None
 
     @property
     def schema(self):
         if self.kind in ("semi", "anti"):
             return self.left.schema
+        if self.kind == "mark":
+            return [*self.left.schema, (self.mark, BOOL)]
         return self.left.schema + self.right.schema
 
     @property

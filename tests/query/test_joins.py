@@ -64,6 +64,7 @@ QUERIES = [
     "SELECT id FROM ja WHERE k NOT IN (SELECT k FROM jb WHERE k IS NOT NULL) ORDER BY id",
     "SELECT id FROM ja WHERE k NOT IN (SELECT k FROM jb WHERE w > 10000) ORDER BY id",
     "SELECT id FROM ja WHERE EXISTS (SELECT * FROM jb WHERE w > 500) ORDER BY id",
+    "SELECT id FROM ja WHERE k IN (SELECT k FROM jb) OR id = 1 ORDER BY id",  # a mark join
     "SELECT id FROM ja WHERE NOT EXISTS (SELECT * FROM jb WHERE w > 5000) ORDER BY id",
     # an empty preserved side is the smaller: built, with the big side streaming past it
     "SELECT count(*) FROM e WHERE EXISTS (SELECT * FROM t WHERE t.id = e.id)",
@@ -117,7 +118,7 @@ def test_join_query(jn, sql):
     ("SELECT id FROM ja WHERE k = (SELECT k FROM jb)", "more than one row"),
     ("SELECT id FROM ja WHERE k = (SELECT k, w FROM jb)", "one column"),
     ("SELECT id FROM ja JOIN jb ON ja.k = jb.k WHERE k = 1", "ambiguous"),
-    ("SELECT id FROM ja WHERE k IN (SELECT k FROM jb) OR id = 1", "condition of WHERE"),
+    ("SELECT id FROM ja WHERE k IN (SELECT k, w FROM jb)", "returns 2 columns"),
 ])
 def test_join_errors(jn, sql, message):
     with pytest.raises(MapdbError, match=message):
