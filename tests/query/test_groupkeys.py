@@ -129,3 +129,23 @@ def test_or_implies_kernel_bounds(jn, sql):
     """An OR's branches all bounding a column imply the union of their bounds, run in the
     kernel before the OR itself (NULLs, absent dictionary strings, decimals, dates)."""
     check(jn, sql)
+
+
+def test_code_space_mixes_dictionaries_and_plain_strings():
+    """One key's codes over dictionaries (the first as its own codes, another reordered)
+    and plain chunks with NULLs: every value decodes back to itself."""
+    import pyarrow as pa
+
+    from mapdb.query.groupkeys import StringCodes
+    chunks = [pa.array(["b", "a", "b"]).dictionary_encode(),
+              pa.array(["c", None, "a", "é", ""], pa.large_string()),
+              pa.DictionaryArray.from_arrays(pa.array([0, 1, None, 2], pa.int32()),
+                                             pa.array(["é", "b", "zz"])),
+              pa.array(["zz", "q", None, "b"])]
+    codes = StringCodes(["k"])
+    out = [codes.encode("k", c) for c in chunks]
+    decoded = codes.decode(pa.table({"k": pa.concat_arrays([o.cast(pa.int32())
+                                                             for o in out])}))
+    want = [v for c in chunks for v in c.to_pylist()]
+    assert decoded.column("k").to_pylist() == want
+    assert out[0].to_pylist() == [0, 1, 0]  # the first dictionary's own codes
