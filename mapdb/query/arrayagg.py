@@ -229,12 +229,24 @@ def key_range(plan: Aggregate) -> tuple[int, int] | None:
     return lo, hi
 
 
-def run_dense(plan: Aggregate, bounds: tuple[int, int], stream_input) -> pa.Table | None:
+def strings_apply(plan: Aggregate) -> bool:
+    """GROUP BY one string key with COUNT/SUM/AVG: ``run_dense`` over the key's codes
+    (``groupkeys.StringCodes``: dense, in order of first appearance, the range growing as
+    values appear)."""
+    return len(plan.keys) == 1 and plan.keys[0][1].type.kind == "string" and \
+        bool(plan.aggs) and _summable(plan)
+
+
+def run_dense(plan: Aggregate, bounds: tuple[int, int], stream_input,
+              codes=None) -> pa.Table | None:
     """The aggregate over dense arrays; None when a key falls outside the bounds or is
-    NULL, or an integer sum could leave int64 (the caller's hash aggregate runs then)."""
+    NULL, or an integer sum could leave int64 (the caller's hash aggregate runs then).
+    With ``codes`` (a StringCodes of the one string key) the index is the key's code and
+    the arrays grow with the codes."""
     lo, hi = bounds
     span = hi - lo + 1
     key_expr = plan.keys[0][1]
+    key_name = plan.keys[0][0]
     local = threading.local()
     states: list[dict] = []
     lock = threading.Lock()
@@ -253,6 +265,10 @@ def run_dense(plan: Aggregate, bounds: tuple[int, int], stream_input) -> pa.Tabl
             return
         idx = np.concatenate([b[0] for b in st["buf"]])
         acc = st["acc"]
+        span = max(len(acc["$rows"]), int(idx.max(initial=-1)) + 1)  # (codes grow)
+        for name, arr in acc.items():
+            if len(arr) < span:
+                acc[name] = np.concatenate([arr, np.zeros(span - len(arr), arr.dtype)])
         acc["$rows"] += np.bincount(idx, minlength=span)
         for j, (name, a) in enumerate(plan.aggs):
             if a.fn == "count_star":
@@ -278,12 +294,18 @@ def run_dense(plan: Aggregate, bounds: tuple[int, int], stream_input) -> pa.Tabl
     def sink(batch, n: int):
         if not n:
             return None
-        k = decode(evaluate(key_expr, batch, n))
-        if k.null_count:
-            raise _Fallback
-        idx = _ints(k) - lo
-        if idx.min(initial=0) < 0 or idx.max(initial=0) >= span:
-            raise _Fallback  # newer rows than the bounds (cannot happen on a pinned version)
+        if codes is not None:
+            k = codes.encode(key_name, evaluate(key_expr, batch, n))
+            if k.null_count:
+                raise _Fallback
+            idx = np.asarray(k, np.int64)
+        else:
+            k = decode(evaluate(key_expr, batch, n))
+            if k.null_count:
+                raise _Fallback
+            idx = _ints(k) - lo
+            if idx.min(initial=0) < 0 or idx.max(initial=0) >= span:
+                raise _Fallback  # newer rows than the bounds (not on a pinned version)
         st = state()
         cols = []
         for _, a in plan.aggs:
@@ -308,15 +330,19 @@ def run_dense(plan: Aggregate, bounds: tuple[int, int], stream_input) -> pa.Tabl
         return None
     for st in states:
         flush(st)
+    width = max(len(st["acc"]["$rows"]) for st in states)
     total: dict[str, np.ndarray] = {}
     for st in states:
         for key, arr in st["acc"].items():
+            arr = np.concatenate([arr, np.zeros(width - len(arr), arr.dtype)])
             total[key] = arr if key not in total else total[key] + arr
     if int(total["$rows"].sum()) >= 1 << 27:
         return None  # the 26-bit halves' float sums could round past this many rows
     present = np.flatnonzero(total["$rows"])
     names = [n for n, a in plan.aggs if a.fn != "count_star"]
-    return _finish(plan, _key_array(present + lo, key_expr.type), total["$rows"][present],
+    keys = codes.values(key_name).take(pa.array(present)) if codes is not None else \
+        _key_array(present + lo, key_expr.type)
+    return _finish(plan, keys, total["$rows"][present],
                    {n: total[n + "#n"][present] for n in names},
                    {n: total[n + "#s"][present] for n in names if n + "#s" in total})
 

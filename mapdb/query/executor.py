@@ -949,6 +949,11 @@ def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
             out = arrayagg.run_dense(plan, bounds,
                                      lambda sink: stream(plan.input, ctx, sink=sink))
             how = f"dense key range {bounds[0]}..{bounds[1]} (no hashing)"
+        elif arrayagg.strings_apply(plan):
+            out = arrayagg.run_dense(plan, (0, 0),
+                                     lambda sink: stream(plan.input, ctx, sink=sink),
+                                     StringCodes([plan.keys[0][0]]))
+            how = "dense string codes (no hashing)"
         if out is not None:
             ctx.op(plan).extra["kernel"] = how
             ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)

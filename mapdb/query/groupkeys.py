@@ -89,6 +89,11 @@ class StringCodes:
             return out[0]
         return pa.concat_arrays(out) if out else pa.array([], pa.int32())
 
+    def values(self, name: str) -> pa.Array:
+        """Key ``name``'s values in code order."""
+        v = self.spaces[name].values
+        return v if v is not None else pa.array([], pa.large_string())
+
     def decode(self, table: pa.Table) -> pa.Table:
         """``table`` with each coded key column replaced by its values."""
         for name, space in self.spaces.items():

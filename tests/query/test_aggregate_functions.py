@@ -104,7 +104,7 @@ def test_grouped_and_global(engines, agg):
     "string_agg(s, NULL), string_agg(DISTINCT s ORDER BY s) FROM t",
     "SELECT g, first(s ORDER BY s DESC NULLS FIRST), first(s ORDER BY s), last(i ORDER BY f), "
     "arg_max(s, i ORDER BY s), median(DISTINCT i), quantile_disc(s, 0.5 ORDER BY i), "
-    "mode(DISTINCT m), count(DISTINCT i) FROM t GROUP BY g",
+    "count(DISTINCT i) FROM t GROUP BY g",  # (mode(DISTINCT x): all ties, arbitrary)
     "SELECT g, string_agg(s, ',' ORDER BY y), first(x ORDER BY y DESC), median(DISTINCT k), "
     "entropy(k), kurtosis(k), skewness(k), sem(x), mad(k), bit_and(k), bit_or(k), bit_xor(k) "
     "FROM big GROUP BY g",
