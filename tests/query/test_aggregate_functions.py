@@ -74,6 +74,7 @@ def test_grouped_and_global(engines, agg):
     check(engines, f"SELECT {agg} FROM t")
     check(engines, f"SELECT {agg} FROM t WHERE i > 100")  # no rows: NULL (regr_count 0)
     check(engines, f"SELECT {agg} FROM t WHERE g = 3")  # only NULLs in some arguments
+    check(engines, f"SELECT g, {agg} FROM t WHERE i > 100 GROUP BY g")  # no groups
 
 
 @pytest.mark.parametrize("sql", [

@@ -401,7 +401,7 @@ def _sorted(gid: np.ndarray, v: pa.Array, desc: bool = False) -> np.ndarray:
 def _starts(sorted_gid: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray]:
     """Each group's count and first position in an array sorted by group."""
     n = np.bincount(sorted_gid, minlength=groups)
-    return n, np.concatenate([[0], np.cumsum(n)[:-1]]).astype(np.int64)
+    return n, (np.cumsum(n) - n).astype(np.int64)  # (no groups: none)
 
 
 def _pick(v: pa.Array, at: np.ndarray, has: np.ndarray) -> pa.Array:
