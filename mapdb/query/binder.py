@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 
+from mapdb.query import asofjoin, columnsexpr, distincton, files, groupingsets, qualify, values
 from mapdb.query import catalog as functions_catalog
-from mapdb.query import columnsexpr, distincton, files, groupingsets, qualify, values
 from mapdb.query import functions as fn
 from mapdb.query.colname import duckdb_name
 from mapdb.query.expr import (
@@ -492,8 +492,11 @@ class Binder:
             return Scan(ArrowSource("(no FROM)", pa.table({one: pa.array([0], pa.int8())})),
                         [one]), Scope([], outer=outer)
         plan, scope = self.table_ref(frm.this, ctes)
+        before_comma: set[str] = set()  # a comma binds looser than JOIN: a, (b ASOF JOIN c)
         for j in sel.args.get("joins") or []:
             rplan, rscope = self.table_ref(j.this, ctes)
+            if not any(j.args.get(a) for a in ("kind", "side", "method", "on", "using")):
+                before_comma = {n for n, _ in plan.schema}
             both = scope.merged(rscope)
             both.outer = outer
             side = (j.args.get("side") or "").lower()
@@ -502,8 +505,11 @@ class Binder:
             if kind in ("semi", "anti") or (kind == "" and side in ("semi", "anti")):
                 raise self.error("SEMI/ANTI JOIN syntax is not supported; use EXISTS",
                                  j)
-            if method not in ("", "natural") or kind in ("asof", "positional"):
+            if method not in ("", "natural", "asof") or kind in ("asof", "positional"):
                 raise self.error(f"{(method or kind).upper()} JOIN is not supported", j)
+            if method == "asof" and side not in ("", "left"):
+                raise self.error(f"ASOF {side.upper()} JOIN is not supported (ASOF JOIN and "
+                                 f"ASOF LEFT JOIN are)", j)
             jkind = {"left": "left", "right": "right", "full": "full"}.get(side, "inner")
             if kind == "cross":
                 jkind = "cross"
@@ -520,11 +526,13 @@ class Binder:
             merged = []
             if using:
                 parts = []
-                for name, u in using:
+                for i, (name, u) in enumerate(using):
                     lc, rc = scope.lookup(name, None), rscope.lookup(name, None)
                     if lc is None or rc is None:
                         raise self.error(f'USING column "{name}" is not on both sides', u)
-                    parts.append(fn.compare("eq", lc, rc))
+                    # ASOF: the last USING column is the time, a.t >= b.t (DuckDB)
+                    last = method == "asof" and i == len(using) - 1
+                    parts.append(fn.compare("ge" if last else "eq", lc, rc))
                     merged.append((lc, rc))
                 cond = fold_and(parts)
             elif on is not None:
@@ -538,7 +546,13 @@ class Binder:
                 raise self.error(f"{side.upper()} JOIN needs ON or USING", j)
             if jkind == "inner" and cond is None:
                 jkind = "cross"
-            plan = Join(plan, rplan, jkind, condition=cond)
+            if method == "asof":
+                try:
+                    plan = asofjoin.plan(plan, rplan, cond, jkind == "left", before_comma)
+                except QueryError as e:
+                    raise self.error(str(e), on if on is not None else j) from None
+            else:
+                plan = Join(plan, rplan, jkind, condition=cond)
             scope = both
             if merged:
                 plan, scope = self.merge_using(plan, scope, merged, jkind)

@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mapdb.query import arrayagg, exact, fused, topn, variance
+from mapdb.query import arrayagg, asofjoin, exact, fused, topn, variance
 from mapdb.query import catalog as functions_catalog
 from mapdb.query.catalog import aggregate as aggregate_functions
 from mapdb.query.evaluate import (
@@ -195,6 +195,12 @@ def materialize(plan: Plan, ctx: Context) -> pa.Table:
         return out
     if isinstance(plan, Join) and not _streams(plan):
         return _join_breaker(plan, ctx)
+    if isinstance(plan, asofjoin.AsofJoin):  # both sides whole: sorted, binary-searched
+        left, right = materialize(plan.left, ctx), materialize(plan.right, ctx)
+        t0 = time.perf_counter()
+        out = asofjoin.execute(plan, left, right)
+        ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
+        return out
     if isinstance(plan, CTEScan):
         t = ctx.cte(plan.cte, lambda: materialize(plan.cte, ctx))
         out = pa.table({out: t.column(c) for out, c in plan.columns})

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from mapdb.query.plan import (
     Aggregate,
+    AsofJoin,
     CTEScan,
     Distinct,
     Filter,
@@ -85,6 +86,13 @@ def _label(p: Plan, names: dict[str, str]) -> str:
             if p.kind in ("semi", "anti") and p.build == "left":
                 s += " (the right input streams past it)"
         return s
+    if isinstance(p, AsofJoin):
+        op = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}[p.op]
+        on = [f"{a} = {b}" for a, b in zip(p.left_keys[:-1], p.right_keys[:-1], strict=True)]
+        on.append(f"{p.left_keys[-1]} {op} {p.right_keys[-1]}")
+        return (f"Asof{' left' if p.outer else ''} join on {', '.join(on)}" +
+                (f" where {p.condition}" if p.condition is not None else "") +
+                " (right input sorted, binary-searched)")
     if isinstance(p, SetOp):
         return f"{p.op.upper()}{' ALL' if p.all else ''}"
     if isinstance(p, CTEScan):

@@ -153,6 +153,8 @@ def _expand(sel: exp.Select, sql: str) -> exp.Expression:
         b.set("expressions", items)
         if b.args.get("having") is not None:
             b.set("having", exp.Having(this=_nulled(b.args["having"].this, nulls, have)))
+        elif not unique:  # the empty set is one group, aggregates or not (HAVING makes
+            b.set("having", exp.Having(this=exp.true()))  # the query an aggregate's)
         branches.append(b)
     union = branches[0]
     for b in branches[1:]:

@@ -23,6 +23,7 @@ from mapdb.query.joinorder import (
 )
 from mapdb.query.plan import (
     Aggregate,
+    AsofJoin,
     CTEScan,
     Distinct,
     Filter,
@@ -240,6 +241,14 @@ def _push(target: Plan, preds: list[Expr]) -> Plan | None:
         if right:
             target.right = _push(target.right, right) or Filter(target.right, conjoin(right))
         return Filter(target, conjoin(stay)) if stay else target
+    if isinstance(target, AsofJoin):
+        # each left row is matched on its own: a filter on left's columns goes below; one
+        # on right's stays above (below, it would change which right row is the nearest)
+        down = [p for p in preds if p.columns() and p.columns() <= names(target.left)]
+        stay = [p for p in preds if p not in down]
+        if down:
+            target.left = _push(target.left, down) or Filter(target.left, conjoin(down))
+        return Filter(target, conjoin(stay)) if stay else target
     if isinstance(target, Aggregate):
         key_names = {n for n, _ in target.keys}
         # a predicate on no column goes below a grouped aggregate (no rows, no groups),
@@ -297,7 +306,7 @@ def _prune(plan: Plan, needed: set[str] | None, counted: bool = False) -> None:
         _prune(plan.input, {n for n, _ in plan.input.schema})
     elif isinstance(plan, Limit):
         _prune(plan.input, needed)
-    elif isinstance(plan, Join):
+    elif isinstance(plan, Join | AsofJoin):
         cols = set(needed) if needed is not None else {n for n, _ in plan.schema}
         for k in plan.left_keys + plan.right_keys:
             cols |= k.columns()

@@ -187,6 +187,31 @@ class Join(Plan):
 
 
 @dataclass
+class AsofJoin(Plan):
+    """ASOF [LEFT] JOIN (executed by query.asofjoin): each row of ``left`` with the one row
+    of ``right`` whose equality keys equal its own and whose time is nearest to its time
+    on the side ``op`` allows (``left time op right time``; ge: the latest right time at or
+    before). ``left_keys``/``right_keys``: the equality keys, then the times (last).
+    ``outer``: unmatched left rows stay, with NULLs. ``condition``: over left's columns
+    only; a row where it is not TRUE matches nothing."""
+    left: Plan
+    right: Plan
+    left_keys: list[Expr]
+    right_keys: list[Expr]
+    op: str  # ge gt le lt
+    outer: bool = False
+    condition: Expr | None = None
+
+    @property
+    def schema(self):
+        return self.left.schema + self.right.schema
+
+    @property
+    def inputs(self):
+        return [self.left, self.right]
+
+
+@dataclass
 class SetOp(Plan):
     """UNION / INTERSECT / EXCEPT (``all``: keep duplicates) of two inputs with the same
     number of columns (right's are matched by position and renamed to left's)."""

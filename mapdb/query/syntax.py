@@ -53,7 +53,7 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     exp.CTE: "this alias",
     # FROM: from_clause, table_ref
     exp.From: "this",
-    exp.Join: "this on side kind using method",  # method: NATURAL (ASOF etc. refused)
+    exp.Join: "this on side kind using method",  # method: NATURAL, ASOF (others refused)
     exp.Table: "this alias db",  # db: main.t, information_schema.tables
     exp.TableAlias: "this columns",
     # clauses: where, group_keys, order_keys, limit, select_items

@@ -233,7 +233,7 @@ REFUSED = [
     ("SELECT max(x, 2) FROM t1", "max(x, n)"),
     ("SELECT x FROM t1, LATERAL (SELECT x) q", "LATERAL"),
     ("SELECT concat_ws_nope('-', s, s) FROM t1", "concat_ws_nope"),
-    ("SELECT * FROM t1 ASOF JOIN t2 ON x >= y", "ASOF"),
+    ("SELECT * FROM t1 ASOF RIGHT JOIN t2 ON x >= y", "ASOF RIGHT JOIN"),
     ("SELECT count(*) FROM t1 NATURAL JOIN t2", "NATURAL"),
     ("SELECT x FROM t1 UNION BY NAME SELECT y AS x FROM t2", "BY NAME"),
     ("SELECT * EXCLUDE (nope) FROM t1", "EXCLUDE"),
