@@ -267,8 +267,8 @@ class Binder:
                  params: dict | None = None):
         self.catalog = catalog
         self.sql = sql
-        self.params = params or {}  # placeholder key -> params.Param
         self.spelling = sql  # the text the tree's positions are in (a cached tree's template)
+        self.params = params or {}  # placeholder key -> params.Param
         # binding a window aggregate's argument, which may hold the query's aggregates
         # (sum(sum(x)) OVER (): the inner sum is the GROUP BY's, the outer the window's)
         self._window_arg = False
