@@ -1806,10 +1806,20 @@ _UNITS = {"year": (12, 0, 0), "years": (12, 0, 0), "quarter": (3, 0, 0), "month"
 
 
 def interval(node: exp.Interval, binder: Binder) -> tuple[int, int, int]:
+    text = None
     if node.this is not None and not isinstance(node.this, exp.Literal):
-        raise binder.error("INTERVAL is supported with a constant count, not "
-                           f"{node.this.sql(dialect='duckdb')}", node)
-    text = node.this.name if node.this is not None else ""
+        # INTERVAL (-1) DAY, INTERVAL (2 * 3) HOUR: a count that folds to an integer
+        try:
+            v = _fold_tree(binder.expr(node.this, Scope([])))
+        except QueryError:  # (a column: refused below, by what the count is)
+            v = None
+        if not isinstance(v, Lit) or v.type.kind != "int" or v.value is None or \
+                not node.args.get("unit"):
+            raise binder.error("INTERVAL is supported with a constant integer count, not "
+                               f"{node.this.sql(dialect='duckdb')}", node)
+        text = str(v.value)
+    if text is None:
+        text = node.this.name if node.this is not None else ""
     unit = node.args.get("unit")
     unit_s = unit.name.lower() if unit is not None else ""
     if not unit_s:

@@ -95,6 +95,9 @@ QUERIES = [
     "UNION ALL SELECT CAST(TIMESTAMP '1900-11-21' + INTERVAL 100000 YEAR AS DATE) "
     "UNION ALL SELECT DATE '0001-01-01' - 400 UNION ALL SELECT kd FROM t)",
     "SELECT count(*) FROM t WHERE 9223372036854775807 < 0.01",
+    # an interval count that folds to an integer (INTERVAL (-1) DAY was refused)
+    "SELECT kd + INTERVAL (-1) DAY, kd - INTERVAL (2 * 3) HOUR, kd + INTERVAL (1) MONTH FROM t "
+    "WHERE kd BETWEEN DATE '1000-01-01' AND DATE '9000-01-01'",
     # a BIGINT constant at a decimal's scale passes int64: compared as a wide decimal
     "SELECT id, CAST(id AS DECIMAL(18, 2)) <> 9223372036854775807, CAST(id AS DECIMAL(18, 2)) "
     "IN (9223372036854775807, 2.00) FROM t",
