@@ -30,6 +30,7 @@ from sqlglot import exp
 from mapdb.query import asofjoin, columnsexpr, distincton, files, groupingsets, qualify, values
 from mapdb.query import catalog as functions_catalog
 from mapdb.query import functions as fn
+from mapdb.query.catalog import aggregate as aggregate_functions
 from mapdb.query.colname import duckdb_name
 from mapdb.query.expr import (
     IGNORE_NULLS,
@@ -1371,10 +1372,15 @@ class Binder:
             return fn.aggregate("count", self.agg_arg(arg, scope, depth))
         if type(node) in _AGGS:
             arg = node.this
+            name = _AGGS[type(node)]
             if isinstance(arg, exp.Distinct):
-                raise self.error(f"{_AGGS[type(node)].upper()}(DISTINCT ...) is not supported",
-                                 node)
-            return fn.aggregate(_AGGS[type(node)], self.agg_arg(arg, scope, depth))
+                if name not in ("sum", "avg", "min", "max") or len(arg.expressions) != 1:
+                    raise self.error(f"{name.upper()}(DISTINCT ...) is not supported", node)
+                x = self.agg_arg(arg.expressions[0], scope, depth)
+                if name in ("min", "max"):  # DISTINCT changes nothing
+                    return fn.aggregate(name, x)
+                return aggregate_functions.distinct(name, x)  # (catalog/aggregate.py)
+            return fn.aggregate(name, self.agg_arg(arg, scope, depth))
         if isinstance(node, exp.Anonymous):
             return self.anonymous(node, scope, depth)
         if isinstance(node, exp.Subquery):

@@ -87,6 +87,11 @@ def test_grouped_and_global(engines, agg):
     "SELECT g, median(x), quantile_cont(x, 0.9), quantile_disc(x, 0.1), arg_max(s, y), "
     "arg_min(k, y), any_value(s), corr(x, k), regr_slope(k, y) FROM big GROUP BY g",
     "SELECT median(x), quantile_disc(s, 0.5), product(k % 3 + 1) FROM big WHERE g < 3",
+    # SUM/AVG(DISTINCT x) (exact for integers and decimals), MIN/MAX(DISTINCT x)
+    "SELECT g, sum(DISTINCT i), avg(DISTINCT i), sum(DISTINCT d), avg(DISTINCT d), "
+    "sum(DISTINCT f), avg(DISTINCT i8), min(DISTINCT s), max(DISTINCT d) FROM t GROUP BY g",
+    "SELECT sum(DISTINCT i), avg(DISTINCT d), sum(DISTINCT k) FROM t, big WHERE big.g = t.g",
+    "SELECT g, sum(DISTINCT i) FROM t WHERE i > 100 GROUP BY g",
     # infinities: an interpolation between -inf and inf is NaN, a product past 1e308 inf
     "SELECT g, quantile_cont(CAST('-inf' AS DOUBLE), 0.5), median(f), product(f * 1e200), "
     "product(-100 * i) FROM t GROUP BY g",
@@ -155,6 +160,7 @@ def test_column_names(engines, sql):
     ("SELECT corr(s, i) FROM t", "does not take"),
     ("SELECT kurtosis(f) FROM t", "out of range"),  # DuckDB: an error too
     ("SELECT sum(i ORDER BY f) FROM t", "ORDER"),
+    ("SELECT stddev(DISTINCT i) FROM t", "DISTINCT"),
     ("SELECT percentile_cont(i, 0.5) FROM t", "does not exist"),
 ])
 def test_refused(engines, sql, words):

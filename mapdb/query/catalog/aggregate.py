@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
+from mapdb.query import exact
 from mapdb.query.catalog import (
     AGGREGATES,
     DESCENDING,
@@ -211,6 +212,14 @@ def _float_sum(name: str, args: list) -> Expr:
     (x,), _ = _split(name, args, 1)
     _kind(name, x, _NUMBERS)
     return fn.aggregate("avg" if name == "favg" else "sum", fn.to_float(x))
+
+
+def distinct(name: str, x: Expr) -> Agg:
+    """SUM(DISTINCT x) / AVG(DISTINCT x) (the binder's sum and avg with DISTINCT): their
+    type, over each group's distinct values (the finish dedups, ``Options.distinct``)."""
+    from mapdb.query import functions as fn
+    base = fn.aggregate(name, x)
+    return Agg(f"{name}_distinct", x, base.type, Options(distinct=True))
 
 
 def _approx_count_distinct(name: str, args: list) -> Expr:
@@ -644,7 +653,33 @@ def _statistics(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
     return from_numpy(np.asarray(out, np.float64), null)
 
 
+def _sum_distinct(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
+    """sum/avg of the (deduplicated) values: exact for integers and decimals (Python ints
+    where int64 could overflow), doubles summed in float64."""
+    v, gid = _non_null(args[0], gid)
+    n, start = _starts(gid, groups)
+    t = a.arg_type
+    if t.kind == "float":
+        x = _numbers(v, t)
+        total = np.zeros(groups)
+        has = n > 0
+        if has.any():
+            total[has] = np.add.reduceat(x, start[has])
+        if a.fn == "avg_distinct":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return from_numpy(total / n, ~has)
+        return from_numpy(total, ~has)
+    ints, _ = exact.ints(v, t)  # (scaled ints for decimals)
+    sums = [None] * groups
+    for g in np.flatnonzero(n):  # one Python sum per group (exact; groups are few rows each)
+        sums[g] = sum(ints[start[g]:start[g] + n[g]])
+    if a.fn == "avg_distinct":
+        return exact.average(sums, n.tolist(), exact.scale_of(t))
+    return exact.array(sums, a.type, f"sum(DISTINCT) of {t}")
+
+
 for _fns, _finish in ((("quantile_cont", "quantile_disc"), _quantile), (("mode",), _mode),
+                      (("sum_distinct", "avg_distinct"), _sum_distinct),
                       (("mad",), _mad), (("entropy",), _entropy),
                       (("arg_max", "arg_min"), _arg_extreme_finish),
                       (("any_value", "first", "last"), _first_last),
