@@ -550,7 +550,9 @@ def nullif(a: Expr, b: Expr) -> Expr:
     if a.type.kind == "null":  # NULLIF(NULL, b) is NULL
         return Lit(None, b.type if b.type.kind != "null" else a.type)
     aa, bb = unify(a, b, "NULLIF")
-    if aa.type != a.type:  # compared as the common type, a as it is
+    if aa.type != a.type or is_uint64(aa.type) or is_uint64(bb.type):
+        # compared as the common type (a UBIGINT beside a signed value by compare's own
+        # rules), a as it is
         return case([(compare("eq", a, b), Lit(None, a.type))], a)
     return Call("nullif", (aa, bb), aa.type)
 
