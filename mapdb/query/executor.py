@@ -965,8 +965,9 @@ def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
             ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
             return out
     if ctx.fused and not keys and len(aggs) == 1 and aggs[0][1].fn == "count_distinct" \
-            and _int_like(aggs[0][1].arg.type):
-        out = _count_distinct(plan, ctx)
+            and (_int_like(aggs[0][1].arg.type) or aggs[0][1].arg.type.kind == "string"):
+        out = _count_distinct(plan, ctx) if aggs[0][1].arg.type.kind != "string" else \
+            _count_distinct_strings(plan, ctx)
         ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
         return out
 
@@ -1125,6 +1126,41 @@ def _count_distinct(plan: Aggregate, ctx: Context) -> pa.Table:
     for s in sets:
         total.merge(s)
     return pa.table({name: pa.array([len(total)], pa.int64())})
+
+
+def _count_distinct_strings(plan: Aggregate, ctx: Context) -> pa.Table:
+    """COUNT(DISTINCT s) of strings: every morsel's values join one string hash table in
+    the extension (storage.dictionary.DictionaryEncoder: hashing without the GIL), whose
+    size is the answer (a dictionary morsel adds only the entries its rows use)."""
+    from mapdb.storage.dictionary import DictionaryEncoder
+    name, agg = plan.aggs[0]
+    seen = DictionaryEncoder(pa.array([], pa.large_string()))
+    used: dict[tuple, tuple[pa.Array, np.ndarray]] = {}  # a dictionary -> its codes met
+    lock = threading.Lock()
+
+    def sink(batch: Batch, n: int) -> pa.Table:
+        v = evaluate(agg.arg, batch, n)
+        for c in (v.chunks if isinstance(v, pa.ChunkedArray) else [v]):
+            if isinstance(c, pa.DictionaryArray):  # mark the codes; their strings at the end
+                d = c.dictionary
+                key = (len(d), *(b.address if b is not None else 0 for b in d.buffers()))
+                codes = np.asarray(c.indices.drop_null(), np.int64)
+                hit = np.bincount(codes, minlength=len(d)) > 0
+                with lock:
+                    if key in used:
+                        used[key][1][:] |= hit
+                    else:
+                        used[key] = (d, hit)
+                continue
+            with lock:
+                seen.encode(c.drop_null())
+        return pa.table({})
+
+    for _ in stream(plan.input, ctx, sink=sink):
+        pass
+    for d, hit in used.values():
+        seen.encode(d.filter(pa.array(hit)))
+    return pa.table({name: pa.array([len(seen.pending())], pa.int64())})
 
 
 def _concat_any(parts: list[pa.Table]) -> pa.Table | None:

@@ -27,6 +27,14 @@ GROUPED = [
     # joined keys (dictionary columns gathered through a hash join)
     "SELECT ja.s, count(DISTINCT jb.w) FROM ja JOIN jb ON ja.k = jb.k GROUP BY ja.s",
     "SELECT cat, count(DISTINCT g) FROM t WHERE id < 0 GROUP BY cat",
+    # COUNT(DISTINCT) of strings alone: one string hash table (plain, dictionary, both)
+    "SELECT count(DISTINCT s) FROM t",
+    "SELECT count(DISTINCT cat) FROM t",
+    "SELECT count(DISTINCT cat) FROM t WHERE g = 2",
+    "SELECT count(DISTINCT x) FROM (SELECT cat AS x FROM t UNION ALL SELECT s FROM t "
+    "UNION ALL SELECT s FROM ja) u",
+    "SELECT count(DISTINCT s || cat) FROM t",
+    "SELECT count(DISTINCT cat) FROM t WHERE id < 0",
 ]
 
 
