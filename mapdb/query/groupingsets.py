@@ -153,8 +153,10 @@ def _expand(sel: exp.Select, sql: str) -> exp.Expression:
         b.set("expressions", items)
         if b.args.get("having") is not None:
             b.set("having", exp.Having(this=_nulled(b.args["having"].this, nulls, have)))
-        elif not unique:  # the empty set is one group, aggregates or not (HAVING makes
-            b.set("having", exp.Having(this=exp.true()))  # the query an aggregate's)
+        elif not unique and b.find(exp.AggFunc) is None:
+            # the empty set is one group without aggregates too (HAVING makes the query an
+            # aggregate's: one row)
+            b.set("having", exp.Having(this=exp.true()))
         branches.append(b)
     union = branches[0]
     for b in branches[1:]:
