@@ -153,7 +153,7 @@ def _expand(sel: exp.Select, sql: str) -> exp.Expression:
         b.set("expressions", items)
         if b.args.get("having") is not None:
             b.set("having", exp.Having(this=_nulled(b.args["having"].this, nulls, have)))
-        elif not unique and b.find(exp.AggFunc) is None:
+        elif not unique and not _aggregates(b.expressions):
             # the empty set is one group without aggregates too (HAVING makes the query an
             # aggregate's: one row)
             b.set("having", exp.Having(this=exp.true()))
@@ -182,6 +182,13 @@ def _walk(node):
         return []
     return node.walk() if isinstance(node, exp.Expression) else \
         [n for x in node for n in x.walk()]
+
+
+def _aggregates(items: list) -> bool:
+    """Whether select items call an aggregate of their own query (not of a subquery)."""
+    return any(isinstance(n, exp.AggFunc)
+               for item in items
+               for n in item.walk(prune=lambda n: isinstance(n, (exp.Subquery, exp.Select))))
 
 
 def _nulled(e: exp.Expression, nulls: set[str], have: set[str]) -> exp.Expression:
