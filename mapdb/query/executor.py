@@ -1160,7 +1160,7 @@ def _count_distinct_strings(plan: Aggregate, ctx: Context) -> pa.Table:
         pass
     for d, hit in used.values():
         seen.encode(d.filter(pa.array(hit)))
-    return pa.table({name: pa.array([len(seen.pending())], pa.int64())})
+    return pa.table({name: pa.array([len(seen)], pa.int64())})
 
 
 def _concat_any(parts: list[pa.Table]) -> pa.Table | None:

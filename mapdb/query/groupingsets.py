@@ -28,7 +28,7 @@ import itertools
 
 from sqlglot import exp
 
-from mapdb.query.rewrite import innermost_first, order_item, output_name
+from mapdb.query.rewrite import innermost_first, order_item, output_name, replaced
 from mapdb.query.syntax import locate
 from mapdb.query.types import QueryError
 
@@ -207,17 +207,4 @@ def _nulled(e: exp.Expression, nulls: set[str], have: set[str]) -> exp.Expressio
         if _key(node) in nulls:
             return exp.Null()
         return None
-    return _transform(e.copy(), swap)
-
-
-def _transform(node: exp.Expression, fn) -> exp.Expression:
-    out = fn(node)
-    if out is not None:
-        return out
-    for key, value in list(node.args.items()):
-        if isinstance(value, exp.Expression):
-            node.set(key, _transform(value, fn))
-        elif isinstance(value, list):
-            node.set(key, [_transform(v, fn) if isinstance(v, exp.Expression) else v
-                           for v in value])
-    return node
+    return replaced(e.copy(), swap)

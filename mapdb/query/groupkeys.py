@@ -43,7 +43,7 @@ class _Space:
     @property
     def values(self) -> pa.Array | None:
         """The values in code order (None: nothing was coded)."""
-        return self.encoder.pending() if len(self.encoder._table) else None
+        return self.encoder.pending() if len(self.encoder) else None
 
     def mapping(self, dictionary: pa.Array) -> pa.Array | None:
         """Codes of ``dictionary``'s entries (None: they are the codes already)."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from mapdb.query.rewrite import expands, innermost_first, order_item, output_name
+from mapdb.query.rewrite import expands, innermost_first, order_item, output_name, replaced
 from mapdb.query.syntax import locate
 from mapdb.query.types import QueryError
 
@@ -66,14 +66,10 @@ def _expand(sel: exp.Select, sql: str) -> exp.Expression:
 
 
 def _with_aliases(e: exp.Expression, aliases: dict[str, exp.Expression]) -> exp.Expression:
-    if isinstance(e, exp.Column) and not e.table and e.name.lower() in aliases:
-        return aliases[e.name.lower()].copy()
-    if isinstance(e, exp.Subquery | exp.Select):
-        return e  # names inside a subquery are its own
-    for key, value in list(e.args.items()):
-        if isinstance(value, exp.Expression):
-            e.set(key, _with_aliases(value, aliases))
-        elif isinstance(value, list):
-            e.set(key, [_with_aliases(v, aliases) if isinstance(v, exp.Expression) else v
-                        for v in value])
-    return e
+    def swap(n):
+        if isinstance(n, exp.Column) and not n.table and n.name.lower() in aliases:
+            return aliases[n.name.lower()].copy()
+        if isinstance(n, exp.Subquery | exp.Select):
+            return n  # names inside a subquery are its own
+        return None
+    return replaced(e, swap)

@@ -26,6 +26,23 @@ def innermost_first(tree: exp.Expression, nodes: list[exp.Expression],
     return tree
 
 
+def replaced(node: exp.Expression, fn: Callable[[exp.Expression], exp.Expression | None]
+             ) -> exp.Expression:
+    """``node`` rewritten top down, in place: where ``fn(n)`` gives a node it stands for
+    ``n`` (whose inside is not visited); where it gives None, ``n``'s arguments are
+    visited."""
+    out = fn(node)
+    if out is not None:
+        return out
+    for key, value in list(node.args.items()):
+        if isinstance(value, exp.Expression):
+            node.set(key, replaced(value, fn))
+        elif isinstance(value, list):
+            node.set(key, [replaced(v, fn) if isinstance(v, exp.Expression) else v
+                           for v in value])
+    return node
+
+
 def same_expression(a: exp.Expression, b: exp.Expression) -> bool:
     """Whether two expressions are written alike (names compared without case)."""
     return a.sql(dialect="duckdb").lower() == b.sql(dialect="duckdb").lower()

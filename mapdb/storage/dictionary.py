@@ -81,6 +81,10 @@ class DictionaryEncoder:
         return pa.Array.from_buffers(pa.int32(), n, [valid, pa.py_buffer(codes)],
                                      arr.null_count)
 
+    def __len__(self) -> int:
+        """How many distinct values are coded (committed and pending)."""
+        return len(self._table)
+
     def pending(self) -> pa.Array:
         """The values added since the committed dictionary, in code order."""
         offsets, data = self._table.entries(self.committed)
