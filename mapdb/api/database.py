@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -214,7 +216,10 @@ def _arrow_types(schema: dict | None) -> dict[str, pa.DataType] | None:
             for k, v in schema.items()}
 
 
-def connect(path: str | os.PathLike, readonly: bool = False,
+MEMORY = ":memory:"
+
+
+def connect(path: str | os.PathLike = MEMORY, readonly: bool = False,
             pin_budget: int | str | None = DEFAULT_PIN_BUDGET,
             durability: str | None = None) -> Database:
     """Open the database at ``path``, creating it unless ``readonly``. ``pin_budget``
@@ -223,5 +228,25 @@ def connect(path: str | os.PathLike, readonly: bool = False,
     automatic pinning. ``durability``: the default mode of writes through this object,
     "full" (survives power loss), "os" (survives a process crash) or "none" (benchmarks);
     None: the database's persisted setting (``set_durability``), else "full". Not
-    persisted; see docs/durability.md."""
+    persisted; see docs/durability.md.
+
+    ``":memory:"`` (the default, as in DuckDB and sqlite3): a new scratch database of its
+    own, in a temporary directory (its files are still mapped, so the page cache holds
+    them) removed when the Database is garbage-collected or the process exits; its writes
+    default to durability "none".
+
+    >>> import mapdb
+    >>> db = mapdb.connect()
+    >>> db.sql("SELECT 6 * 7 AS answer").to_arrow().to_pydict()
+    {'answer': [42]}
+    """
+    if os.fspath(path) == MEMORY:
+        if readonly:
+            raise InvalidOptionError("a :memory: database cannot be read-only (it starts "
+                                     "empty)")
+        scratch = tempfile.mkdtemp(prefix="mapdb-memory-")
+        db = Database(os.path.join(scratch, "db"), pin_budget=pin_budget,
+                      durability=durability or "none")
+        weakref.finalize(db, shutil.rmtree, scratch, True)
+        return db
     return Database(path, readonly=readonly, pin_budget=pin_budget, durability=durability)

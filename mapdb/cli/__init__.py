@@ -139,9 +139,11 @@ def _check_path(path: str) -> None:
 def _connect(path: str, readonly: bool = True, create: bool | None = None):
     """Open the database at ``path``; only ``create`` (default: when writing, as ingest
     does) makes a new one: a command that fails on a missing database must not leave an
-    empty one behind."""
+    empty one behind. ``:memory:``: a new scratch database, gone when the command ends."""
     import mapdb
     _check_path(path)
+    if path == ":memory:":  # a scratch database for this command (DuckDB's default)
+        return mapdb.connect()
     if create is None:
         create = not readonly
     if not create and not os.path.exists(os.path.join(path, "mapdb.json")):

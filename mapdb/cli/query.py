@@ -59,6 +59,7 @@ def query(db, sql, sql_file, fmt, output, max_rows, explain, analyze, timing) ->
     mapdb query flights.mapdb "SELECT carrier, count(*) FROM flights GROUP BY 1"
     mapdb query flights.mapdb -f report.sql --format csv -o report.csv
     mapdb query flights.mapdb "DELETE FROM flights WHERE dep_delay IS NULL"
+    mapdb query :memory: "SELECT * FROM 'data.parquet' LIMIT 5"
     """
     text = _read_sql(sql, sql_file)
     if max_rows is not None and fmt not in DISPLAY:
@@ -73,7 +74,8 @@ def query(db, sql, sql_file, fmt, output, max_rows, explain, analyze, timing) ->
     t0 = time.perf_counter()
     with _arrow_errors():
         from mapdb.api.statements import writes
-        database = mapdb.connect(db, readonly=not writes(text))
+        database = mapdb.connect() if db == ":memory:" else \
+            mapdb.connect(db, readonly=not writes(text))
         result = database.sql(text)
         if explain and not analyze:
             report, rows = result.explain(), None
