@@ -38,11 +38,11 @@ __all__ = [
     "InvalidNameError", "InvalidOptionError", "LazyFrame", "LockedError", "MapdbError",
     "NotFoundError", "PinWarning", "PoisonedWriterError", "QueryError", "ReadOnlyError",
     "SchemaError", "StorageError", "Table", "TableDroppedError", "TruncatedFileError", "col",
-    "connect", "count", "dense_rank", "errors", "lit", "rank", "row_number",
+    "connect", "count", "dense_rank", "errors", "lit", "rank", "row_number", "sql",
 ]
 
 if TYPE_CHECKING:
-    from mapdb.api import Column, Database, Table, connect
+    from mapdb.api import Column, Database, Table, connect, sql
     from mapdb.api.frame import LazyFrame, col, count, dense_rank, lit, rank, row_number
 
 
@@ -60,7 +60,7 @@ _DBAPI = ("STRING", "BINARY", "NUMBER", "DATETIME", "ROWID", "Date", "Time", "Ti
 def __getattr__(name: str):
     # The API is imported on first use, so `import mapdb.storage` (and the CLI's --help)
     # do not pay for the whole stack.
-    if name in ("Column", "Database", "Table", "connect"):
+    if name in ("Column", "Database", "Table", "connect", "sql"):
         import mapdb.api
         return getattr(mapdb.api, name)
     if name in ("LazyFrame", "col", "count", "dense_rank", "lit", "rank", "row_number"):

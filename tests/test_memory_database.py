@@ -69,3 +69,25 @@ def test_cli_query_memory(tmp_path, monkeypatch):
     r = CliRunner().invoke(main, ["tables", ":memory:"])
     assert r.exit_code == 0, r.output
     assert sorted(os.listdir(tmp_path)) == ["x.parquet"]
+
+
+def test_module_sql_shares_one_scratch_database():
+    mapdb.sql("CREATE OR REPLACE TABLE shared AS SELECT 7 AS x")
+    assert mapdb.sql("SELECT x * 6 AS y FROM shared").fetchall() == [(42,)]
+
+
+def test_duckdb_result_method_names(capsys):
+    import duckdb
+    sql = "SELECT x, x * 0.5 AS h, 'k' || x::VARCHAR AS s FROM range(4) t(x) ORDER BY x"
+    r, d = mapdb.connect().sql(sql), duckdb.sql(sql)
+    want = d.to_arrow_table().to_pydict()
+    assert r.arrow().to_pydict() == want  # a Table (DuckDB 1.4+: a RecordBatchReader)
+    assert r.fetch_arrow_table().equals(r.to_arrow()) and r.to_arrow_table().equals(r.arrow())
+    assert r.df().equals(r.fetchdf())
+    assert r.df().astype(str).values.tolist() == d.df().astype(str).values.tolist()
+    assert r.pl().equals(r.to_polars())
+    got, want = r.fetchnumpy(), d.fetchnumpy()
+    assert list(got) == list(want)
+    assert all(list(got[k]) == list(want[k]) for k in got)
+    r.show(max_rows=2)
+    assert capsys.readouterr().out.splitlines()[-1] == "(4 rows, first 2 shown)"

@@ -250,3 +250,20 @@ def connect(path: str | os.PathLike = MEMORY, readonly: bool = False,
         weakref.finalize(db, shutil.rmtree, scratch, True)
         return db
     return Database(path, readonly=readonly, pin_budget=pin_budget, durability=durability)
+
+
+_default: Database | None = None
+
+
+def sql(text: str, params=None) -> Result:
+    """``text`` run by a scratch database shared by every call in this process (DuckDB's
+    ``duckdb.sql``): files in FROM, VALUES, table functions, tables it made.
+
+    >>> import mapdb
+    >>> mapdb.sql("SELECT sum(x) AS s FROM range(101) t(x)").fetchall()
+    [(5050,)]
+    """
+    global _default
+    if _default is None:
+        _default = connect()
+    return _default.sql(text, params)

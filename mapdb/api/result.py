@@ -374,6 +374,40 @@ class Result:
         import polars as pl
         return pl.from_arrow(self._rest())
 
+    def fetchnumpy(self) -> dict:
+        """The rest as {column: numpy array} (DuckDB's ``fetchnumpy``)."""
+        t = self._rest()
+        return {n: c.to_numpy() for n, c in zip(t.column_names, t.columns, strict=True)}
+
+    # DuckDB's names for the same, so code ported from DuckDB keeps working
+    def arrow(self) -> pa.Table:
+        return self.to_arrow()
+
+    fetch_arrow_table = to_arrow_table = arrow
+
+    def df(self):
+        return self.to_pandas()
+
+    fetchdf = df
+
+    def pl(self):
+        return self.to_polars()
+
+    def show(self, max_rows: int | None = None) -> None:
+        """Print the result as a text table (DuckDB's ``show``): the first ``max_rows``
+        rows (default: as the CLI shows) and the row count.
+
+        >>> import mapdb
+        >>> mapdb.connect().sql("SELECT 1 AS a, 'x' AS b").show()
+        a | b
+        --+--
+        1 | x
+        (1 row)
+        """
+        from mapdb.api.show import text_table
+        print(text_table(self._rest()) if max_rows is None else
+              text_table(self._rest(), limit=max_rows))
+
     def explain(self, analyze: bool = False) -> str:
         """The optimized plan; with ``analyze`` the query runs (to the end: the rows are
         kept for the fetch methods) and each operator shows its rows, time, bytes
