@@ -341,6 +341,12 @@ def _prepare_joins(chain: list[Plan], ctx: Context) -> None:
                 st.extra.setdefault("build_seconds", time.perf_counter() - t0)
 
 
+def _empty_join(chain: list[Plan], ctx: Context) -> bool:
+    """Whether an inner or semi join of the chain built an empty hash table."""
+    return any(isinstance(op, Join) and op.kind in ("inner", "semi") and
+               ctx.builds.get(op).rows == 0 for op in chain)
+
+
 def _join_breaker(j: Join, ctx: Context) -> pa.Table:
     """FULL joins, and semi/anti joins that build their (small) left side and stream the
     right side past it."""
@@ -638,7 +644,10 @@ def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
     from the process (they stay in the page cache; a zero-copy array the reader kept
     faults them back in): a streamed scan's RSS stays within its window of morsels."""
     _prepare_joins(chain, ctx)
-    if scan.index is not None and scan.index.kind == "hash":
+    if _empty_join(chain, ctx):
+        morsels = []  # an inner or semi join's hash table is empty: no row the scan reads
+        #              could come out (a dimension filtered to nothing), so nothing is read
+    if scan.index is not None and scan.index.kind == "hash" and morsels != []:
         yield from _with_tails(_index_pipeline(scan, chain, ctx, sink), chain, ctx, sink)
         return
     prefetch = getattr(scan.source, "prefetch", None)
