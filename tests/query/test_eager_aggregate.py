@@ -19,8 +19,7 @@ def engines(tmp_path_factory):
     cust[rng.random(N) < 0.05] = np.nan
     v = np.round(rng.random(N) * 1000, 2)
     facts = pa.table({
-        "cust": pa.array(cust, pa.float64()).cast(pa.int64()) if False else
-        pa.array([None if np.isnan(c) else int(c) for c in cust], pa.int64()),
+        "cust": pa.array([None if np.isnan(c) else int(c) for c in cust], pa.int64()),
         "day": rng.integers(0, 40, N),
         "v": pa.array([None if i % 17 == 0 else str(x) for i, x in enumerate(v)]).cast(
             pa.decimal128(7, 2)),
