@@ -13,6 +13,7 @@ scan, and the zone-map ranges the scan uses to skip blocks without touching thei
 
 from __future__ import annotations
 
+from mapdb.query.buildexprs import lift_build_exprs
 from mapdb.query.eageragg import eager_aggregate
 from mapdb.query.expr import Agg, Call, Col, Expr, Lit, conjoin, conjuncts, replace
 from mapdb.query.joinorder import (
@@ -96,6 +97,7 @@ def optimize(plan: Plan) -> Plan:
     plan = reorder(plan)
     plan = aggregate_first(plan)
     plan = eager_aggregate(plan)
+    plan = lift_build_exprs(plan)
     _prune(plan, None)
     _ranges(plan)
     _indexes(plan)
