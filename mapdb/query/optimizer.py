@@ -23,6 +23,7 @@ from mapdb.query.joinorder import (
     reorder,
     split_keys,
 )
+from mapdb.query.outerjoins import inner_outer_joins
 from mapdb.query.plan import (
     Aggregate,
     AsofJoin,
@@ -93,6 +94,8 @@ def _simplify(e: Expr) -> Expr:
 def optimize(plan: Plan) -> Plan:
     _optimize_ctes(plan, set())
     plan = _push_filters(plan)
+    if inner_outer_joins(plan):  # their filters and keys go down the sides now
+        plan = _push_filters(plan)
     plan = reduce_subqueries(plan)
     plan = reorder(plan)
     plan = aggregate_first(plan)
