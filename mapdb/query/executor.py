@@ -453,6 +453,22 @@ class KernelFilter:
         return loc.out[:k].copy()
 
 
+def _estimated_share(op: Join, ctx: Context, keep: bool) -> float | None:
+    """The share of probe rows a join's key test is expected to keep, when its built side
+    is one table's scan (filtered, projected) on a unique key: a foreign key into a
+    dimension matches as often as the dimension's filter keeps rows (built rows over the
+    table's). None when it cannot tell (a join or an aggregate built, duplicate keys)."""
+    build = ctx.builds.get(op)
+    side = op.right if op.build == "right" else op.left
+    while isinstance(side, Filter | Project):
+        side = side.input
+    total = getattr(side.source, "row_count", None) if isinstance(side, Scan) else None
+    if build is None or not build.unique or not total:
+        return None
+    share = min(build.rows / total, 1.0)
+    return share if keep else 1.0 - share
+
+
 class JoinFilter:
     """The hash tables of the joins above a scan, applied at the scan: a morsel's key
     columns are read and probed first, and the scan's other columns are gathered only for
@@ -491,7 +507,10 @@ class JoinFilter:
             if set().union(*(e.columns() for e in exprs)) <= have:
                 self.joins.append((op, exprs, True))
         self.ctx = ctx
-        self.passed = [i / 1e6 for i in range(len(self.joins))]  # latest share kept
+        # latest share kept; before the first probe, the share estimated from the built
+        # side (star schemas: the most selective dimension first), else plan order
+        self.passed = [_estimated_share(op, ctx, keep) for op, _, keep in self.joins]
+        self.passed = [i / 1e6 if s is None else s for i, s in enumerate(self.passed)]
         self.pre: dict[tuple[int, int], np.ndarray] = {}  # see preselect
         self.chain_joins = {id(op) for op in chain if isinstance(op, Join)}
         # matches can be handed to the joins only if no filter runs between
