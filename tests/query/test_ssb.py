@@ -177,3 +177,45 @@ def test_unique_values_from_the_stored_column(keys_db, column, unique):
 
 def test_unique_values_never_assumed_of_strings(keys_db):
     assert TableSource("k", keys_db["k"]._snap).unique_values("name") is False
+
+
+# -- the built keys' range in the fact scan's kernel filter ----------------------------------
+
+@pytest.fixture(scope="module")
+def ranged(tmp_path_factory) -> Engines:
+    from .compare import engines_over
+    n = 20_000
+    rng = np.random.default_rng(5)
+    f = pa.table({"k": pa.array(rng.integers(0, 10_000, n), pa.int32()),
+                  "v": pa.array(rng.integers(0, 100, n)),
+                  "u": pa.array(np.arange(n) % 5000)})
+    dk = [*range(0, 10_000, 7), None, -5_000_000_000, 5_000_000_000]
+    x = [k // 100 for k in range(0, 10_000, 7)] + [1, 2, 3]  # x = 5: keys 500..599
+    d = pa.table({"dk": pa.array(dk, pa.int64()), "x": pa.array(x)})
+    e = engines_over(tmp_path_factory.mktemp("ranged") / "db", {"f": f, "d": d})
+    yield e
+    e.db.close()
+
+
+@pytest.mark.parametrize("sql,ranged_to", [
+    ("SELECT sum(v), count(*) FROM f JOIN d ON k = dk WHERE x = 5", "k in [504, 595]"),
+    # keys at both ends of k's range: no range
+    ("SELECT sum(v), count(*) FROM f JOIN d ON k = dk WHERE x = 5 OR x = 99", None),
+    # -5e9 (out of k's INT range) with x = 2: the range starts at k's minimum
+    ("SELECT sum(v), count(*) FROM f JOIN d ON k = dk WHERE x = 2", "k in [0, 294]"),
+    ("SELECT sum(v) FROM f WHERE k IN (SELECT dk FROM d WHERE x = 5)", "k in [504, 595]"),
+    ("SELECT count(*) FROM f WHERE u < 4000 AND k IN (SELECT dk FROM d WHERE x = 5)",
+     "k in [504, 595]"),  # with a filter of the scan's own
+    # rows without a match stay: no range
+    ("SELECT count(*), count(dk) FROM f LEFT JOIN (SELECT * FROM d WHERE x = 5) s "
+     "ON k = dk", None),
+    ("SELECT count(*) FROM f WHERE k NOT IN (SELECT dk FROM d WHERE x = 5 AND dk >= 0)",
+     None),
+])
+def test_join_key_range_in_the_kernel_filter(ranged, sql, ranged_to):
+    check(ranged, sql)
+    text = "\n".join(r[0] for r in ranged.db.sql("EXPLAIN ANALYZE " + sql).fetchall())
+    if ranged_to is None:
+        assert "join keys' ranges" not in text, text
+    else:
+        assert f"join keys' ranges {ranged_to}" in text, text
