@@ -226,7 +226,14 @@ def matching_rows(build: HashBuild, exprs: list[Expr], batch: Batch, n: int,
     """The rows whose keys (``exprs`` over ``batch``; only ``rows`` when given) have a
     match (``keep``; else those with none), as positions into ``rows`` (or the batch), and
     each one's first matching build row."""
-    codes, valid = build.coder.encode(_keys(exprs, batch, n))
+    keys = _keys(exprs, batch, n)
+    if rows is not None and len(rows) < n // 2:
+        # few rows left by the joins probed before: encode only theirs (a whole morsel's
+        # int32 -> int64 copy costs more than the take)
+        take = pa.array(rows)
+        codes, valid = build.coder.encode([a.take(take) for a in keys])
+        return build.table.probe_hits(codes, valid, None, keep)
+    codes, valid = build.coder.encode(keys)
     return build.table.probe_hits(codes, valid, rows, keep)
 
 

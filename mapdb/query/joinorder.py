@@ -124,6 +124,23 @@ def unique_key(plan: Plan, e: Expr) -> bool:
     return ix is not None and ix.unique
 
 
+def likely_unique(plan: Plan, e: Expr) -> bool:
+    """For estimates: ``e`` is a unique key (unique_key), or a column of a filtered or
+    projected scan whose stored values are all different (a dimension's key that no index
+    declares: SSB's tables as plainly ingested)."""
+    if unique_key(plan, e):
+        return True
+    node = plan
+    while isinstance(node, (Filter, Limit, Project)):
+        if isinstance(node, Project):
+            e = dict(node.exprs).get(e.name) if isinstance(e, Col) else None
+        node = node.input
+    if not isinstance(e, Col) or not isinstance(node, Scan) or \
+            not hasattr(node.source, "unique_values") or e.name not in node.source.types():
+        return False
+    return node.source.unique_values(e.name)
+
+
 def distinct_bound(plan: Plan, e: Expr, rows: float) -> float:
     if isinstance(e, Col):
         scan, col = _origin(plan, e.name)
@@ -239,9 +256,9 @@ def estimate(plan: Plan) -> float:
 def _join_estimate(lp, left, rp, right, lk, rk) -> float:
     if not lk:
         return left * right
-    if any(unique_key(rp, k) for k in rk):
+    if any(likely_unique(rp, k) for k in rk):
         return left * min(right / max(_base(rp), 1.0), 1.0)
-    if any(unique_key(lp, k) for k in lk):
+    if any(likely_unique(lp, k) for k in lk):
         return right * min(left / max(_base(lp), 1.0), 1.0)
     ndv = max(distinct_bound(rp, rk[0], right), distinct_bound(lp, lk[0], left))
     return left * right / ndv
@@ -416,7 +433,7 @@ def _fold_dimensions(rels: list[_Rel], preds: list[Expr], start: _Rel) -> None:
             n = nbrs[0]
             _lk, rk, _ = split_keys([p for p in preds if p.columns() <= n.cols | d.cols],
                                    n.cols, d.cols)
-            if not any(unique_key(d.plan, k) for k in rk):
+            if not any(likely_unique(d.plan, k) for k in rk):
                 continue
             plan, rest = _join(n.plan, d.plan, n.cols, d.cols, preds)
             preds[:] = rest

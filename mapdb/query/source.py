@@ -148,6 +148,10 @@ class ArrowSource(Source):
         return out
 
 
+UNIQUE_CHECK_ROWS = 1 << 21  # TableSource.unique_values sorts unsorted columns up to this,
+UNIQUE_SORTED_ROWS = 1 << 25  # and compares neighbours of sorted ones up to this (~30 ms)
+
+
 class TableSource(Source):
     """One committed version of a stored table (a storage Snapshot, pinned while open)."""
 
@@ -162,6 +166,7 @@ class TableSource(Source):
         self._kinds: dict[str, str | None] = {}
         self._morsels: dict[tuple, tuple[list[Morsel], PruneStats]] = {}
         self._bounds: dict[str, tuple[int, int]] = {}
+        self._unique: dict[str, bool] = {}
         self._all_resident = False  # set by residency(): the last scan found every page cached
         self._hash: dict[str, object] = {}  # column -> opened storage HashIndex
         self._index_lock = threading.Lock()
@@ -211,6 +216,38 @@ class TableSource(Source):
                     hi = zhi if hi is None else max(hi, zhi)
             self._bounds[column] = (0, 0) if lo is None else (lo, hi)
         return self._bounds[column]
+
+    def unique_values(self, column: str) -> bool:
+        """Whether the integer ``column`` holds each value once, found from the data (for
+        estimates: a dimension's key without a declared index, see joinorder): no when its
+        bounds span fewer values than rows; a sorted column has no equal neighbours; an
+        unsorted one up to UNIQUE_CHECK_ROWS rows is counted; larger ones (and sorted ones
+        over UNIQUE_SORTED_ROWS) are not assumed unique. Cached (a snapshot does not
+        change)."""
+        if column not in self._unique:
+            self._unique[column] = self._check_unique(column)
+        return self._unique[column]
+
+    def _check_unique(self, column: str) -> bool:
+        t = self.snapshot.manifest.column(column).type
+        rows = self.row_count
+        if t.is_dictionary or t.is_variable or self._types[column].kind != "int" or not rows:
+            return False
+        lo, hi = self.bounds(column)
+        if hi - lo + 1 < rows:
+            return False
+        parts = [p.data for p in self._physical(column, "none")]
+        if self.index_on(column, "sorted") is not None and rows <= UNIQUE_SORTED_ROWS:
+            last = None
+            for d in parts:
+                if len(d) and ((last is not None and d[0] <= last) or
+                               not bool(np.all(d[1:] > d[:-1]))):
+                    return False
+                last = d[-1] if len(d) else last
+            return True
+        if rows > UNIQUE_CHECK_ROWS:
+            return False
+        return len(np.unique(np.concatenate(parts))) == rows
 
     def _sorted_spans(self, ranges: dict) -> list[tuple[int, int]] | None:
         """Per segment, rows [a, b) that a range on a sorted column allows (binary search
