@@ -12,10 +12,10 @@ Each branch scans the input again: no shared partial aggregation, so a ROLLUP of
 costs n + 1 grouped scans. Window functions in the select list, and ORDER BY items that
 are no output column (``ORDER BY grouping(a)``), are evaluated in the query over the
 union: the aggregates, GROUPING(...) calls and keys inside them become hidden columns of
-every branch (``rank() OVER (PARTITION BY grouping(a) ORDER BY sum(x))``, TPC-DS q36,
-q70, q86). Refused here, with their positions: window functions in HAVING, SELECT
-DISTINCT and ``*`` beside grouping sets, and hidden columns beside two output columns of
-one name (the query over the union names its columns).
+every branch (``rank() OVER (PARTITION BY grouping(a) ORDER BY sum(x))``: TPC-DS q70,
+q86; ``ORDER BY grouping(a)``: q18). Refused here, with their positions: window functions
+in HAVING, SELECT DISTINCT and ``*`` beside grouping sets, and hidden columns beside two
+output columns of one name (the query over the union names its columns).
 
 >>> import sqlglot
 >>> sql = "SELECT a, sum(x) FROM t GROUP BY ROLLUP (a) ORDER BY 1"
