@@ -61,3 +61,19 @@ def test_grouped_string_key_of_no_rows(tmp_path):
     check(e, f"SELECT s, avg(v) {empty}")
     assert e.db.sql(f"SELECT s, avg(v) {empty}").to_arrow().schema.field("s").type \
         == pa.large_string()
+
+
+def test_correlation_key_in_every_branch_of_an_or(tmp_path):
+    """q41: the subquery's WHERE repeats its correlation (i_manufact = i1.i_manufact) in
+    each branch of an OR; factored out it is a key, and the rest filters the subquery
+    (it was refused: "may only compare the enclosing query's columns with =")."""
+    e = engines_over(tmp_path / "db", {"t": pa.table({
+        "m": ["x", "x", "y", "y", "z", None],
+        "c": ["a", "q", "b", "q", "q", "a"],
+        "name": ["n1", "n2", "n3", "n4", "n5", "n6"]})})
+    rows = check(e, "SELECT DISTINCT name FROM t i1 WHERE (SELECT count(*) FROM t WHERE "
+                    "(m = i1.m AND c = 'a') OR (m = i1.m AND (c = 'b' OR c IS NULL))) > 0 "
+                    "ORDER BY name")
+    assert rows == [("n1",), ("n2",), ("n3",), ("n4",)]
+    check(e, "SELECT name, (SELECT count(*) FROM t WHERE (m = i1.m AND c = 'a') OR "
+             "(i1.m = m AND c = 'q')) FROM t i1 ORDER BY name")
