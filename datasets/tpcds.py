@@ -220,7 +220,7 @@ CREDIT = ["Good", "Low Risk", "High Risk", "Unknown"]
 BUY_POTENTIAL = [">10000", "5001-10000", "1001-5000", "501-1000", "0-500", "Unknown"]
 # state -> gmt offset; the first ones weigh more, as populous states do in dsdgen's data
 STATES = {"TX": -6, "GA": -5, "VA": -5, "KY": -5, "MO": -6, "IL": -6, "OH": -5, "IN": -5,
-          "TN": -6, "NC": -5, "IA": -6, "MI": -5, "MS": -6, "NE": -6, "WI": -6, "KS": -6,
+          "TN": -5, "NC": -5, "IA": -6, "MI": -5, "MS": -6, "NE": -6, "WI": -6, "KS": -6,
           "MN": -6, "PA": -5, "OK": -6, "AR": -6, "NY": -5, "CA": -8, "FL": -5, "LA": -6,
           "AL": -6, "CO": -7, "SD": -6, "WV": -5, "ND": -6, "MT": -7, "SC": -5, "NM": -7,
           "WA": -8, "OR": -8, "ID": -7, "NJ": -5, "UT": -7, "ME": -5, "MD": -5, "MA": -5,
@@ -262,7 +262,8 @@ CARRIERS = ["UPS", "FEDEX", "AIRBORNE", "USPS", "DHL", "TBS", "ZHOU", "ZOUROS", 
 SHIP_TYPES = ["REGULAR", "EXPRESS", "NEXT DAY", "OVERNIGHT", "TWO DAY", "LIBRARY"]
 MANAGERS = [f"{a} {b}" for a in FIRST_NAMES[:8] for b in LAST_NAMES[:8]]
 DAY_NAMES = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
-# the zip codes of q08/q15/q45's lists, so their IN filters find customers
+# the zip codes of q08/q15/q45's lists, so their IN filters find customers (3% of the
+# addresses: more and s_zip = ca_zip (q24) matches dozens of addresses a store)
 QUERY_ZIPS = [10144, 10336, 10390, 10445, 10516, 10567, 11101, 11356, 11376, 11489, 11634,
               11928, 12305, 13354, 13375, 13376, 13394, 13595, 13695, 13955, 14060, 14089,
               14171, 14328, 14663, 14867, 14922, 15126, 15146, 15371, 15455, 15559, 15723,
@@ -510,7 +511,7 @@ def customer_address(rng, scale):
     cols["ca_state"] = _take(st, st_idx, _nulls(rng, n, FK_NULLS))
     cols["ca_gmt_offset"] = _dec(np.array(list(STATES.values()))[st_idx] * 100,
                                  _nulls(rng, n, FK_NULLS), pa.decimal128(5, 2))
-    zips = np.where(rng.random(n) < 0.3, rng.choice(QUERY_ZIPS, n),
+    zips = np.where(rng.random(n) < 0.03, rng.choice(QUERY_ZIPS, n),
                     rng.integers(10000, 99999, n))
     cols["ca_zip"] = pa.array(np.char.zfill(zips.astype(str), 5))
     return {"ca_address_sk": sk, "ca_address_id": _bkeys(sk), **cols,
@@ -695,6 +696,10 @@ def _orders(rng, n_lines: int, mean_lines: int, n_items: int):
     first = rng.integers(0, n_items, len(sizes))[order - 1]
     stride = 7919 if n_items % 7919 else 7907
     items = (first + pos * stride) % n_items + 1
+    # 5% of the lines sell one of 20 popular items (q23's "frequent items" sell more than
+    # 4 times a day), the n-th line of an order the n-th of them
+    hot = (rng.random(n_lines) < 0.05) & (pos < 20)
+    items[hot] = pos[hot] * (n_items // 20) + 1
     return order, items
 
 
