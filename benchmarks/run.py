@@ -4,6 +4,7 @@
     python -m benchmarks.run ingest --scale 1
     python -m benchmarks.run tpch --scale 1 --engines duckdb,polars
     python -m benchmarks.run tpch22 --scale 1 --engines duckdb,polars
+    python -m benchmarks.run tpcds --scale 1 --runs 3
     python -m benchmarks.run stream_memory --rows 20000000
     python -m benchmarks.run topn --rows 30000000 --runs 5 [--no-topn]
     python -m benchmarks.run ssb --scale 1 --runs 3 --engines duckdb,polars
@@ -13,11 +14,11 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import ingest, lookup, os_layer, ssb, stream_memory, topn, tpch, tpch22
+from benchmarks import ingest, lookup, os_layer, ssb, stream_memory, topn, tpcds, tpch, tpch22
 
 BENCHMARKS = {"os_layer": os_layer.main, "ingest": ingest.main, "tpch": tpch.main,
-              "tpch22": tpch22.main, "lookup": lookup.main, "stream_memory": stream_memory.main,
-              "topn": topn.main, "ssb": ssb.main}
+              "tpch22": tpch22.main, "tpcds": tpcds.main, "lookup": lookup.main,
+              "stream_memory": stream_memory.main, "topn": topn.main, "ssb": ssb.main}
 
 
 def main() -> None:

@@ -45,7 +45,7 @@ from mapdb.query.expr import (
     conjoin,
 )
 from mapdb.query.expr import replace as substitute
-from mapdb.query.optimizer import fold
+from mapdb.query.optimizer import factor_or, fold
 from mapdb.query.params import bind_values, placeholder_key
 from mapdb.query.plan import (
     Aggregate,
@@ -777,7 +777,13 @@ class Binder:
                     self.no_aggs(k, "WHERE", part)
             e = self.boolean(e, part)
             if outer and e.columns() & outer:
-                self.correlate(e, outer, corr, part)
+                # (o = i AND x) OR (o = i AND y): the correlation key repeated in every
+                # branch is a key (TPC-DS q41), the rest a filter or residual
+                for f in factor_or(e):
+                    if f.columns() & outer:
+                        self.correlate(f, outer, corr, part)
+                    else:
+                        local.append(f)
             else:
                 if corr is None and scope.outer is not None:  # e.g. a UNION's branch
                     self.local_only([e], scope, part)

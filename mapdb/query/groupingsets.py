@@ -9,9 +9,13 @@ union, naming its columns; every branch keeps the original items' output names, 
 result has the names and order of columns of the query written.
 
 Each branch scans the input again: no shared partial aggregation, so a ROLLUP of n keys
-costs n + 1 grouped scans. Refused here, with their positions: window functions,
-SELECT DISTINCT and ``*`` beside grouping sets, and an ORDER BY item that is not an output
-column (by name, alias, position or the same expression).
+costs n + 1 grouped scans. Window functions in the select list, and ORDER BY items that
+are no output column (``ORDER BY grouping(a)``), are evaluated in the query over the
+union: the aggregates, GROUPING(...) calls and keys inside them become hidden columns of
+every branch (``rank() OVER (PARTITION BY grouping(a) ORDER BY sum(x))``: TPC-DS q70,
+q86; ``ORDER BY grouping(a)``: q18). Refused here, with their positions: window functions
+in HAVING, SELECT DISTINCT and ``*`` beside grouping sets, and hidden columns beside two
+output columns of one name (the query over the union names its columns).
 
 >>> import sqlglot
 >>> sql = "SELECT a, sum(x) FROM t GROUP BY ROLLUP (a) ORDER BY 1"
@@ -116,12 +120,50 @@ def _position(k: exp.Expression, sel: exp.Select, sql: str) -> exp.Expression:
     return k
 
 
+def _windowed(e: exp.Expression) -> bool:
+    return any(isinstance(n, exp.Window) for n in e.walk())
+
+
+def _lift(e: exp.Expression, every: dict, hidden: list, outputs: set[str]) -> exp.Expression:
+    """``e`` for the query over the union: each aggregate, GROUPING(...) and key in it
+    (the grouped query's values) becomes a hidden column the branches compute (appended to
+    ``hidden`` as (name, expression)); a window function's own call and OVER stay, their
+    insides lifted. Columns named in ``outputs`` name the union's output columns."""
+    def ref(node):
+        name = f"__mapdb_gs_{len(hidden)}"
+        hidden.append((name, node.copy()))
+        return exp.column(name, quoted=True)
+
+    def inside(node):
+        for key, value in list(node.args.items()):
+            if isinstance(value, exp.Expression):
+                node.set(key, replaced(value, swap))
+            elif isinstance(value, list):
+                node.set(key, [replaced(v, swap) if isinstance(v, exp.Expression) else v
+                               for v in value])
+
+    def swap(node):
+        if isinstance(node, exp.Window):
+            inside(node.this)  # rank() / avg(sum(x)): the call stays, its arguments lift
+            for key in ("partition_by", "order"):
+                v = node.args.get(key)
+                if isinstance(v, exp.Expression):
+                    node.set(key, replaced(v, swap))
+                elif isinstance(v, list):
+                    node.set(key, [replaced(x, swap) for x in v])
+            return node
+        if isinstance(node, exp.Column) and not node.table and node.name in outputs:
+            return exp.column(node.name, quoted=True)
+        if isinstance(node, (exp.Grouping, exp.AggFunc, exp.Column)) or _key(node) in every:
+            return ref(node)
+        return None
+    return replaced(e.copy(), swap)
+
+
 def _expand(sel: exp.Select, sql: str) -> exp.Expression:
-    for clause in ("expressions", "having", "order"):
-        for node in _walk(sel.args.get(clause)):
-            if isinstance(node, exp.Window):
-                raise _error("window functions beside ROLLUP / CUBE / GROUPING SETS", node,
-                             sql)
+    for node in _walk(sel.args.get("having")):
+        if isinstance(node, exp.Window):
+            raise _error("window functions in HAVING", node, sql)
     if sel.args.get("distinct"):
         raise _error("SELECT DISTINCT with ROLLUP / CUBE / GROUPING SETS",
                      sel.args["distinct"], sql)
@@ -136,6 +178,31 @@ def _expand(sel: exp.Select, sql: str) -> exp.Expression:
         for k in s:
             every.setdefault(_key(k), k)
     names = [output_name(item, sql) for item in sel.expressions]
+    # Window functions, and ORDER BY items that are no output column, are evaluated in
+    # the query over the union, on hidden columns the branches compute (_lift).
+    hidden: list[tuple[str, exp.Expression]] = []
+    windowed = [_windowed(item) for item in sel.expressions]
+    outer_items = [exp.alias_(_lift(item.this if isinstance(item, exp.Alias) else item,
+                                    every, hidden, set()), name, quoted=True) if w
+                   else exp.column(name, quoted=True)
+                   for item, name, w in zip(sel.expressions, names, windowed, strict=True)]
+    order = sel.args.get("order")
+    order_items = []
+    for o in order.expressions if order is not None else []:
+        if not _windowed(o.this):
+            try:
+                order_items.append(order_item(o, sel, names, sql,
+                                              "ROLLUP / CUBE / GROUPING SETS"))
+                continue
+            except QueryError:
+                if len({n.lower() for n in names}) < len(names):
+                    raise  # the query over the union names its columns: they must differ
+        lifted = o.copy()
+        lifted.set("this", _lift(o.this, every, hidden, set(names)))
+        order_items.append(lifted)
+    if (hidden or any(windowed)) and len({n.lower() for n in names}) < len(names):
+        raise _error("window functions beside ROLLUP / CUBE / GROUPING SETS with two "
+                     "output columns of one name", sel, sql)
     branches = []
     for s in sets:
         have = {_key(k) for k in s}
@@ -146,10 +213,14 @@ def _expand(sel: exp.Select, sql: str) -> exp.Expression:
         unique = list({_key(k): k for k in s}.values())
         b.set("group", exp.Group(expressions=[k.copy() for k in unique]) if unique else None)
         items = []
-        for item, name in zip(b.expressions, names, strict=True):
+        for item, name, w in zip(b.expressions, names, windowed, strict=True):
+            if w:
+                continue  # evaluated over the union, on hidden columns
             inner = item.this if isinstance(item, exp.Alias) else item
             inner = _nulled(inner, nulls, have)
             items.append(exp.alias_(inner, name, quoted=True))
+        items += [exp.alias_(_nulled(e, nulls, have), name, quoted=True)
+                  for name, e in hidden]
         b.set("expressions", items)
         if b.args.get("having") is not None:
             b.set("having", exp.Having(this=_nulled(b.args["having"].this, nulls, have)))
@@ -161,16 +232,13 @@ def _expand(sel: exp.Select, sql: str) -> exp.Expression:
     union = branches[0]
     for b in branches[1:]:
         union = exp.Union(this=union, expression=b, distinct=False)
-    outer = exp.select(exp.Star()).from_(
+    outer = exp.select(*(outer_items if hidden or any(windowed) else [exp.Star()])).from_(
         exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier(
             "__mapdb_grouping_sets"))))
     if sel.args.get("with_") is not None:
         outer.set("with_", sel.args["with_"])
-    order = sel.args.get("order")
     if order is not None:
-        outer.set("order", exp.Order(expressions=[
-            order_item(o, sel, names, sql, "ROLLUP / CUBE / GROUPING SETS")
-            for o in order.expressions]))
+        outer.set("order", exp.Order(expressions=order_items))
     for clause in ("limit", "offset"):
         if sel.args.get(clause) is not None:
             outer.set(clause, sel.args[clause])

@@ -99,10 +99,12 @@ class StringCodes:
         for name, space in self.spaces.items():
             if name not in table.column_names:
                 continue
-            values = space.values
             col = table.column(name)
-            if values is None or not pa.types.is_integer(col.type):
-                continue  # no rows were coded
+            if not pa.types.is_integer(col.type):
+                continue
+            # nothing coded (no rows, or only NULLs) still decodes: to strings, not codes
+            values = space.values if space.values is not None else \
+                pa.array([], pa.large_string())
             i = table.column_names.index(name)
             table = table.set_column(i, name, values.take(col))
         return table

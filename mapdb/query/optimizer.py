@@ -164,13 +164,25 @@ def factor_or(p: Expr) -> list[Expr]:
     if len(ds) < 2:
         return [p]
     sets = [conjuncts(d) for d in ds]
-    common = [c for c in sets[0] if all(c in s for s in sets[1:])]
+    canon = [[_commuted(c) for c in s] for s in sets]  # a = b and b = a alike
+    common = [c for c, k in zip(sets[0], canon[0], strict=True)
+              if all(k in s for s in canon[1:])]
     if not common:
         return [p]
-    rest = [[c for c in s if c not in common] for s in sets]
+    keys = [_commuted(c) for c in common]
+    rest = [[c for c, k in zip(s, ks, strict=True) if k not in keys]
+            for s, ks in zip(sets, canon, strict=True)]
     if any(not r for r in rest):  # a branch is just the common part: the OR is implied
         return common
     return [*common, disjoin([conjoin(r) for r in rest])]
+
+
+def _commuted(e: Expr) -> Expr:
+    """``e`` with the sides of an equality in one order (by their text)."""
+    if isinstance(e, Call) and e.op == "eq" and len(e.args) == 2 \
+            and str(e.args[1]) < str(e.args[0]):
+        return Call("eq", (e.args[1], e.args[0]), e.type, e.param)
+    return e
 
 
 def implied(p: Expr, cols: set[str]) -> Expr | None:

@@ -38,6 +38,18 @@ QUERIES = [
     "ORDER BY 1",
     "SELECT g, h, sum(x) FROM t GROUP BY ROLLUP (g, h) ORDER BY sum(x), 1, 2",
     "SELECT g || '-' || h AS gh, sum(x) FROM t GROUP BY ROLLUP (g, h) ORDER BY 1, 2",
+    # window functions and ORDER BY items that are no output column: over the union
+    "SELECT g, sum(x), rank() OVER (PARTITION BY grouping(g) ORDER BY sum(x) DESC) AS r "
+    "FROM t GROUP BY ROLLUP (g) ORDER BY 1, 2, 3",
+    "SELECT g, h, sum(x), avg(sum(x)) OVER (PARTITION BY g) FROM t GROUP BY ROLLUP (g, h) "
+    "ORDER BY 1, 2",
+    "SELECT g, h, sum(x) AS s, grouping(g) + grouping(h) AS lochierarchy, rank() OVER "
+    "(PARTITION BY grouping(g) + grouping(h), CASE WHEN grouping(h) = 0 THEN g END "
+    "ORDER BY sum(x) DESC NULLS LAST) AS rk FROM t GROUP BY ROLLUP (g, h) ORDER BY "
+    "lochierarchy DESC, CASE WHEN lochierarchy = 0 THEN g END, rk, h",  # TPC-DS q36/q70
+    "SELECT g, sum(x) FROM t GROUP BY ROLLUP (g) ORDER BY avg(y), 1",
+    "SELECT g, h, avg(y) FROM t GROUP BY ROLLUP (g, h) ORDER BY g NULLS FIRST, "
+    "h NULLS FIRST, grouping(g), grouping(h)",  # TPC-DS q18
 ]
 
 
@@ -71,10 +83,10 @@ def test_order_over_the_union(engines):
 
 
 @pytest.mark.parametrize("sql,needle", [
-    ("SELECT g, row_number() OVER () FROM t GROUP BY ROLLUP (g)", "window"),
+    ("SELECT g, g, row_number() OVER () FROM t GROUP BY ROLLUP (g)", "window"),
     ("SELECT DISTINCT g FROM t GROUP BY ROLLUP (g)", "DISTINCT"),
     ("SELECT g FROM t GROUP BY ROLLUP ()", "cannot be empty"),
-    ("SELECT g, sum(x) FROM t GROUP BY ROLLUP (g) ORDER BY avg(y)", "ORDER BY"),
+    ("SELECT g, g, sum(x) FROM t GROUP BY ROLLUP (g) ORDER BY avg(y)", "ORDER BY"),
 ])
 def test_refused_with_position(engines, sql, needle):
     db = engines.db
