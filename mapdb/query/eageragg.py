@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 
 from mapdb.query.expr import Agg, Col
-from mapdb.query.joinorder import unique_key
+from mapdb.query.joinorder import likely_unique
 from mapdb.query.plan import Aggregate, Join, Plan, Project
 
 # aggregate -> how its partial results merge
@@ -86,7 +86,7 @@ def eager_aggregate(plan: Plan) -> Plan:
     facts: Plan = base
     for j in reversed(before):
         facts = dataclasses.replace(j, left=facts)
-    if any(unique_key(facts, e) for e in pre.values()):
+    if any(likely_unique(facts, e) for e in pre.values()):
         return plan  # one fact row per group: nothing to merge (TPC-H Q12: orders probed)
     partial = [(f"{n}$partial", a) for n, a in plan.aggs]
     current: Plan = Aggregate(facts, [(n, e) for n, e in pre.items()], partial)
