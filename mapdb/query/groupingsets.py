@@ -32,7 +32,13 @@ import itertools
 
 from sqlglot import exp
 
-from mapdb.query.rewrite import innermost_first, order_item, output_name, replaced
+from mapdb.query.rewrite import (
+    arguments_replaced,
+    innermost_first,
+    order_item,
+    output_name,
+    replaced,
+)
 from mapdb.query.syntax import locate
 from mapdb.query.types import QueryError
 
@@ -135,12 +141,7 @@ def _lift(e: exp.Expression, every: dict, hidden: list, outputs: set[str]) -> ex
         return exp.column(name, quoted=True)
 
     def inside(node):
-        for key, value in list(node.args.items()):
-            if isinstance(value, exp.Expression):
-                node.set(key, replaced(value, swap))
-            elif isinstance(value, list):
-                node.set(key, [replaced(v, swap) if isinstance(v, exp.Expression) else v
-                               for v in value])
+        arguments_replaced(node, swap)
 
     def swap(node):
         if isinstance(node, exp.Window):

@@ -34,6 +34,14 @@ def replaced(node: exp.Expression, fn: Callable[[exp.Expression], exp.Expression
     out = fn(node)
     if out is not None:
         return out
+    return arguments_replaced(node, fn)
+
+
+def arguments_replaced(node: exp.Expression,
+                       fn: Callable[[exp.Expression], exp.Expression | None]
+                       ) -> exp.Expression:
+    """``node`` with each of its arguments ``replaced`` by ``fn`` (``node`` itself is not
+    offered to ``fn``), in place."""
     for key, value in list(node.args.items()):
         if isinstance(value, exp.Expression):
             node.set(key, replaced(value, fn))
