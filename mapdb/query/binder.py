@@ -27,7 +27,16 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 
-from mapdb.query import asofjoin, columnsexpr, distincton, files, groupingsets, qualify, values
+from mapdb.query import (
+    asofjoin,
+    columnsexpr,
+    distincton,
+    files,
+    groupingsets,
+    qualify,
+    recursive,
+    values,
+)
 from mapdb.query import catalog as functions_catalog
 from mapdb.query import functions as fn
 from mapdb.query.catalog import aggregate as aggregate_functions
@@ -57,12 +66,14 @@ from mapdb.query.plan import (
     Plan,
     Project,
     Query,
+    RecursiveCTE,
     Scan,
     SetOp,
     Sort,
     SortKey,
     Window,
 )
+from mapdb.query.recursive import WorkSource
 from mapdb.query.rewrite import null_safe
 from mapdb.query.syntax import check, locate
 from mapdb.query.types import (
@@ -348,8 +359,6 @@ class Binder:
         if not with_:
             return ctes
         ctes = dict(ctes)
-        if with_.args.get("recursive"):
-            raise self.error("WITH RECURSIVE is not supported", with_)
         for cte in with_.expressions:
             ctes[cte.alias_or_name.lower()] = cte
         return ctes
@@ -602,9 +611,15 @@ class Binder:
         if isinstance(src, exp.Table):
             name = src.name
             schema = src.args.get("db")  # main.t, information_schema.tables (query.resolve)
+            if not schema and isinstance(ctes.get(name.lower()), WorkSource):
+                work = ctes[name.lower()]  # a recursive CTE's step reading its own rows
+                return self.scan_of(work, src, columns or work.names, alias or name)
             if not schema and name.lower() in ctes:
                 cte = ctes[name.lower()]
                 shared = self._cte_plans.get(id(cte))
+                if shared is None and recursive.is_recursive(cte):
+                    inner, names = self.recursive_cte(cte, name, ctes)
+                    shared = self._cte_plans[id(cte)] = (inner, names)
                 if shared is None:
                     inner, names = self.query(cte.this, {k: v for k, v in ctes.items()
                                                          if k != name.lower()})
@@ -639,6 +654,46 @@ class Binder:
             inner, names = self.query(src.this, ctes)
             return self.subplan(inner, self.rename(names, columns, src), alias)
         raise self.error(f"FROM {src.key.upper()} is not supported", src)
+
+    def recursive_cte(self, cte: exp.CTE, name: str, ctes: dict) -> tuple[Plan, list[str]]:
+        """WITH RECURSIVE's ``name AS (anchor UNION [ALL] step)`` as a RecursiveCTE: the
+        anchor bound without the name, the step with the name reading the working table
+        (``recursive.py``); the step's columns cast to the anchor's types, as DuckDB."""
+        union = cte.this
+        others = {k: v for k, v in ctes.items() if k != name.lower()}
+        if recursive.reads(union.this, name):
+            raise self.error(f'WITH RECURSIVE: the first branch of "{name}" may not read '
+                             f'"{name}" (DuckDB: circular reference)', union.this)
+        for arg in ("order", "limit", "offset"):
+            if union.args.get(arg):
+                raise self.error(f"{arg.upper().replace('ORDER', 'ORDER BY')} in a recursive "
+                                 "query is not allowed "
+                                 "(as in DuckDB)", union.args[arg])
+        anchor, names = self.query(union.this, others)
+        cte_cols = cte.args["alias"].columns if cte.args.get("alias") else None
+        if cte_cols:
+            names = self.rename(names, [c.name for c in cte_cols], cte)
+        names = unique_names(names)
+        for i, (n, (_, t)) in enumerate(zip(names, anchor.schema, strict=True)):
+            if t.kind == "null":  # DuckDB errs too (no cast to NULL)
+                where = cte_cols[i] if cte_cols and i < len(cte_cols) else union.this
+                raise self.error(f'WITH RECURSIVE: column "{n}" of "{name}" is NULL in the '
+                                 "first branch; cast it to a type", where)
+        cols = [(self.fresh(n), t) for n, (_, t) in zip(names, anchor.schema, strict=True)]
+        work = WorkSource(name, dict(cols), names)
+        step, snames = self.query(union.expression, {**others, name.lower(): work})
+        if len(snames) != len(names):
+            raise self.error(f'WITH RECURSIVE: the branches of "{name}" have {len(names)} '
+                             f"and {len(snames)} columns", union.expression)
+        if recursive.under_cte(step, work):
+            raise self.error(f'WITH RECURSIVE: "{name}" read through another CTE in its '
+                             "own step is not supported", union.expression)
+        anchor = Project(anchor, [(c, Col(a, t)) for (c, t), (a, _) in
+                                  zip(cols, anchor.schema, strict=True)])
+        step = Project(step, [(c, Col(a, at) if at == t else fn.cast(Col(a, at), t))
+                              for (c, t), (a, at) in zip(cols, step.schema, strict=True)])
+        return RecursiveCTE(anchor, step, work, union.args.get("distinct") is not False), \
+            names
 
     def scan_of(self, source, src, columns: list[str] | None, label: str
                 ) -> tuple[Plan, Scope]:

@@ -49,7 +49,7 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     exp.Intersect: "with_ this expression distinct order limit offset",
     exp.Except: "with_ this expression distinct order limit offset",
     exp.Subquery: "this alias",
-    exp.With: "expressions",
+    exp.With: "expressions recursive",  # recursive: recursive.py
     exp.CTE: "this alias",
     # FROM: from_clause, table_ref
     exp.From: "this",
@@ -259,7 +259,6 @@ ARGUMENTS: dict[tuple[type, str], str] = {
     (exp.Distinct, "on"): "DISTINCT ON",
     (exp.Union, "by_name"): "UNION BY NAME",
     (exp.Union, "side"): "an outer UNION",
-    (exp.With, "recursive"): "WITH RECURSIVE",
     (exp.CTE, "materialized"): "a MATERIALIZED hint on a CTE",
     (exp.LimitOptions, "rows"): "FETCH FIRST ... ROWS",
     (exp.LimitOptions, "with_ties"): "WITH TIES",
