@@ -33,6 +33,7 @@ from mapdb.query import (
     distincton,
     files,
     groupingsets,
+    pivot,
     qualify,
     recursive,
     values,
@@ -317,6 +318,12 @@ class Binder:
             return self.select(node, ctes, outer, corr)
         if isinstance(node, (exp.Union, exp.Intersect, exp.Except)):
             return self.set_op(node, ctes, outer)
+        if isinstance(node, exp.Pivot):  # PIVOT t ON ...: the query it stands for
+            try:
+                rewritten = pivot.statement(node, self, ctes)
+            except pivot.PivotError as e:
+                raise self.error(str(e), e.node) from None
+            return self.query(rewritten, ctes, outer, corr)
         raise self.error(f"{node.key.upper()} statements are not supported; only SELECT is",
                          node)
 
@@ -593,6 +600,11 @@ class Binder:
         return plan, Scope(cols, scope.aliases, scope.outer)
 
     def table_ref(self, src, ctes: dict) -> tuple[Plan, Scope]:
+        if isinstance(src, (exp.Table, exp.Subquery)) and src.args.get("pivots"):
+            try:  # t PIVOT (...): the subquery it stands for
+                src = pivot.in_from(src, self, ctes)
+            except pivot.PivotError as e:
+                raise self.error(str(e), e.node) from None
         alias = src.alias_or_name if src.alias else None
         columns = [c.name for c in src.args["alias"].columns] if src.args.get("alias") \
             and src.args["alias"].columns else None

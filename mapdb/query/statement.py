@@ -31,7 +31,8 @@ from mapdb.query.syntax import locate
 from mapdb.query.types import QueryError
 from mapdb.storage.types import ColumnType
 
-QUERIES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
+QUERIES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery,
+           exp.Pivot)  # PIVOT t ON ...: pivot.py
 _POSITION = re.compile(r" \(line (\d+), column (\d+)\)$")
 
 

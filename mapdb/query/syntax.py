@@ -48,13 +48,19 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     exp.Union: "with_ this expression distinct order limit offset",
     exp.Intersect: "with_ this expression distinct order limit offset",
     exp.Except: "with_ this expression distinct order limit offset",
-    exp.Subquery: "this alias",
+    exp.Subquery: "this alias pivots",  # pivots: t PIVOT (...), pivot.in_from
+    # PIVOT / UNPIVOT: pivot.py rewrites them before binding
+    exp.Pivot: "this expressions using group unpivot into fields alias columns "
+               "default_on_null identify_pivot_strings prefixed_pivot_columns "
+               "pivot_column_naming value_columns_first",
+    exp.PivotAlias: "this alias",
+    exp.UnpivotColumns: "this expressions",
     exp.With: "expressions recursive",  # recursive: recursive.py
     exp.CTE: "this alias",
     # FROM: from_clause, table_ref
     exp.From: "this",
     exp.Join: "this on side kind using method",  # method: NATURAL, ASOF (others refused)
-    exp.Table: "this alias db",  # db: main.t, information_schema.tables
+    exp.Table: "this alias db pivots",  # db: main.t, information_schema.tables
     exp.TableAlias: "this columns",
     # clauses: where, group_keys, order_keys, limit, select_items
     exp.Where: "this",
@@ -240,7 +246,6 @@ ARGUMENTS: dict[tuple[type, str], str] = {
     (exp.Select, "qualify"): "QUALIFY",
     (exp.Select, "laterals"): "LATERAL",
     (exp.Select, "pivots"): "PIVOT",
-    (exp.Table, "pivots"): "PIVOT / UNPIVOT",
     (exp.Select, "kind"): "SELECT AS STRUCT",
     (exp.Select, "into"): "SELECT INTO",
     (exp.Select, "hint"): "a query hint",
@@ -295,7 +300,8 @@ NODES: dict[type, str] = {
 }
 
 
-QUERIES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
+QUERIES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery,
+           exp.Pivot)  # PIVOT t ON ...: pivot.py
 
 
 def empty(value) -> bool:

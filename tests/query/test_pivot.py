@@ -1,0 +1,113 @@
+"""PIVOT and UNPIVOT answered as DuckDB answers them (issue 17 item 4; query/pivot.py
+rewrites them into a GROUP BY with filtered aggregates / a UNION ALL): DuckDB's
+simplified statements and the SQL-standard form in FROM, with NULL values, column names
+and order as DuckDB's."""
+
+from __future__ import annotations
+
+import datetime
+
+import pyarrow as pa
+import pytest
+
+from mapdb.errors import QueryError
+
+from .compare import check, check_names, engines_over
+
+QUERIES = [
+    # ON without IN: the distinct non-NULL values, sorted, found by a query first
+    "PIVOT t ON c USING sum(x) GROUP BY g",
+    "PIVOT t ON c USING count(*) GROUP BY g",  # no rows of a value: 0, as a FILTER
+    "PIVOT t ON c USING sum(x), max(y) GROUP BY g",
+    "PIVOT t ON c USING sum(x) AS s, max(y) AS m GROUP BY g",
+    "PIVOT t ON c USING sum(x) AS s",  # groups: the columns ON and USING do not name
+    "PIVOT t ON c",  # count(*)
+    "PIVOT t ON x USING sum(y) GROUP BY g",  # integers, in numeric order
+    "PIVOT t ON z USING count(*)",
+    "PIVOT t ON d USING sum(x) GROUP BY g",  # dates
+    "PIVOT t ON c || '_' USING sum(y) GROUP BY g",
+    "PIVOT t ON c, g USING sum(x)",  # every combination: a_x, a_y, ...
+    "PIVOT t ON g USING sum(x), count(*) GROUP BY c",
+    "PIVOT t ON c USING count(*) GROUP BY g, c",  # a pivot column named as a group: c_1
+    "PIVOT t ON c USING sum(x) FILTER (WHERE x > 1) GROUP BY g",
+    "PIVOT t ON c USING avg(z) GROUP BY g",
+    # ON ... IN (values): those values only, in that order; NULL takes the NULL rows
+    "PIVOT t ON c IN ('b', 'zz', 'a') USING sum(x) GROUP BY g",
+    "PIVOT t ON c IN ('a', NULL) USING sum(x) GROUP BY g",
+    "PIVOT t ON c IN (a, b) USING sum(x) GROUP BY g",
+    "PIVOT t ON x IN (1, 2) USING sum(y) AS total GROUP BY g",
+    "PIVOT (SELECT * FROM t WHERE x > 1) ON c USING avg(z) GROUP BY g",
+    "SELECT g, a + b AS ab FROM (PIVOT t ON c USING sum(x) GROUP BY g) p ORDER BY g",
+    "WITH p AS (PIVOT t ON c USING sum(x) GROUP BY g) SELECT * FROM p WHERE a > 0",
+    # the SQL-standard form in FROM
+    "SELECT * FROM t PIVOT (sum(x) FOR c IN ('a', 'b'))",
+    "SELECT * FROM t PIVOT (sum(x) AS s, max(y) FOR c IN ('a' AS aa, 'b'))",
+    "SELECT * FROM t PIVOT (sum(x) FOR c IN ('a', 'b') GROUP BY g)",
+    "SELECT * FROM t PIVOT (count(*) FOR c IN ('a', 'b') GROUP BY g, c)",
+    "SELECT g, p.a FROM (SELECT g, c, x FROM t) s PIVOT (sum(x) FOR c IN ('a', 'b')) p",
+    # UNPIVOT: NULL values dropped; the columns' common type
+    "UNPIVOT t ON x, y INTO NAME k VALUE v",
+    "UNPIVOT t ON x, y",  # name, value
+    "UNPIVOT t ON x, z INTO NAME k VALUE v",  # INTEGER and DECIMAL
+    "UNPIVOT t ON COLUMNS(* EXCLUDE (c, g, d)) INTO NAME k VALUE v",
+    "UNPIVOT t ON COLUMNS('x|y') INTO NAME k VALUE v",
+    "SELECT * FROM t UNPIVOT (v FOR k IN (x, y))",
+    "SELECT k, sum(v) FROM t UNPIVOT (v FOR k IN (x, y)) AS u WHERE u.v > 5 GROUP BY k",
+]
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory):
+    d = datetime.date
+    data = pa.table({
+        "c": ["a", "b", None, "a", "c", "b"],
+        "g": ["x", "x", "y", "y", None, "x"],
+        "x": pa.array([1, 2, 3, None, 5, 6], pa.int32()),
+        "y": pa.array([10, None, 30, 40, 50, 60], pa.int32()),
+        "z": [1.5, 2.5, None, 4.5, 5.5, 6.5],
+        "d": [d(2020, 1, 2), d(2019, 5, 6), None, d(2020, 1, 2), d(2021, 1, 1), None],
+    })
+    e = engines_over(tmp_path_factory.mktemp("pivot") / "db", {"t": data})
+    yield e
+    e.db.close()
+    e.con.close()
+
+
+@pytest.mark.parametrize("sql", QUERIES)
+def test_pivot_equals_duckdb(engines, sql):
+    check(engines, sql)
+    check_names(engines, sql)
+
+
+def test_pivot_sees_the_values_of_the_version_it_reads(engines, tmp_path):
+    """The values come from the data (a query run while binding): a new value after an
+    append is a new column, as DuckDB's."""
+    import duckdb
+
+    import mapdb
+    db = mapdb.connect(tmp_path / "db")
+    t = db.create_table("t", {"c": ["a", "b"], "x": [1, 2]})
+    assert db.sql("PIVOT t ON c USING sum(x)").to_arrow().column_names == ["a", "b"]
+    t.append({"c": ["c"], "x": [3]})
+    got = db.sql("PIVOT t ON c USING sum(x)").to_arrow()
+    con = duckdb.connect()
+    con.register("t", db.sql("SELECT * FROM t").to_arrow())
+    want = con.execute("PIVOT t ON c USING sum(x)")
+    assert got.column_names == [x[0] for x in want.description]
+    assert [tuple(r.values()) for r in got.to_pylist()] == want.fetchall()
+    db.close()
+
+
+@pytest.mark.parametrize(("sql", "needle", "col"), [
+    ("UNPIVOT t ON c, x INTO NAME k VALUE v", "explicit cast", 9),
+    ("PIVOT t ON nope USING sum(x)", 'column "nope" not found', 12),
+    ("UNPIVOT t ON COLUMNS('q') INTO NAME k VALUE v", "no columns to unpivot", 9),
+    ("PIVOT t ON c USING x GROUP BY g", "aggregate functions", 20),
+    ("UNPIVOT t ON (x, y) AS xy, z INTO NAME k VALUE v", "TUPLE", 15),
+])
+def test_refusals_name_the_construct(engines, sql, needle, col):
+    with pytest.raises(QueryError, match=needle) as e:
+        engines.db.sql(sql).fetchall()
+    assert f"column {col})" in str(e.value), str(e.value)
+    with pytest.raises(Exception):  # noqa: B017 - DuckDB refuses them too
+        engines.con.execute(sql).fetchall()
