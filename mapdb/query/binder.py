@@ -267,6 +267,17 @@ _ARITH = {exp.Add: "add", exp.Sub: "sub", exp.Mul: "mul", exp.Div: "div",
           exp.IntDiv: "intdiv", exp.Mod: "mod"}
 
 
+def _reads_earlier(node: exp.Expression, scope: Scope) -> bool:
+    """Whether the FROM subquery ``node`` names an earlier FROM item by its alias (t.x)
+    that the subquery does not define itself: DuckDB's implicit LATERAL."""
+    if not isinstance(node, exp.Subquery) or node.args.get("pivots"):
+        return False
+    own = {t.alias_or_name.lower() for t in node.find_all(exp.Table, exp.Subquery)}
+    own |= {c.alias_or_name.lower() for c in node.find_all(exp.CTE)}
+    named = {c.table.lower() for c in node.find_all(exp.Column) if c.table}
+    return any(scope.table(a) is not None for a in named - own)
+
+
 def _fold_tree(e: Expr) -> Expr:
     """``fold`` bottom-up (a cast of a constant is a few calls deep)."""
     if isinstance(e, Call):
@@ -511,7 +522,12 @@ class Binder:
         plan, scope = self.table_ref(frm.this, ctes)
         before_comma: set[str] = set()  # a comma binds looser than JOIN: a, (b ASOF JOIN c)
         for j in sel.args.get("joins") or []:
-            rplan, rscope = self.table_ref(j.this, ctes)
+            lateral = None
+            if isinstance(j.this, exp.Lateral) or _reads_earlier(j.this, scope):
+                scope.ctes, scope.outer = ctes, outer
+                rplan, rscope, lateral = self.lateral(j.this, scope)
+            else:
+                rplan, rscope = self.table_ref(j.this, ctes)
             if not any(j.args.get(a) for a in ("kind", "side", "method", "on", "using")):
                 before_comma = {n for n, _ in plan.schema}
             both = scope.merged(rscope)
@@ -563,7 +579,9 @@ class Binder:
                 raise self.error(f"{side.upper()} JOIN needs ON or USING", j)
             if jkind == "inner" and cond is None:
                 jkind = "cross"
-            if method == "asof":
+            if lateral is not None:
+                plan = self.lateral_join(plan, rplan, lateral, jkind, cond, j)
+            elif method == "asof":
                 try:
                     plan = asofjoin.plan(plan, rplan, cond, jkind == "left", before_comma)
                 except QueryError as e:
@@ -575,6 +593,89 @@ class Binder:
                 plan, scope = self.merge_using(plan, scope, merged, jkind)
         scope.outer = outer
         return plan, scope
+
+    def lateral(self, node, left: Scope) -> tuple[Plan, Scope, tuple]:
+        """``LATERAL (subquery)`` (or a FROM subquery naming an earlier FROM item, DuckDB's
+        implicit lateral), decorrelated as a correlated subquery in WHERE is: bound with
+        the earlier items as its enclosing scope, its ``inner = outer`` equalities become
+        join keys. Returns the subquery's plan, its scope and (correlation, count columns:
+        an aggregate without GROUP BY counts 0 where no inner row matches)."""
+        sub = node.this if isinstance(node, exp.Lateral) else node
+        if not isinstance(sub, exp.Subquery):
+            raise self.error("LATERAL of anything but a subquery (a table function) is not "
+                             "supported", node)
+        alias_node = node.args.get("alias") or sub.args.get("alias")
+        alias = alias_node.name if alias_node is not None and alias_node.name else None
+        columns = [c.name for c in alias_node.columns] if alias_node is not None and \
+            alias_node.columns else None
+        if isinstance(sub.this, exp.Select) and not (sub.this.args.get("from_") or
+                                                     sub.this.args.get("from")):
+            # LATERAL (SELECT t.x + 1 AS y): values of each left row, no table
+            if any(sub.this.args.get(a) for a in ("where", "group", "having", "order",
+                                                  "limit", "offset", "distinct")):
+                raise self.error("LATERAL (SELECT ... ) without FROM takes only a select "
+                                 "list here", sub)
+            items, _ = self.select_items(sub.this, Scope([], outer=left))
+            if any(isinstance(x, (Agg, WindowFn)) for _, e in items for x in e.walk()) \
+                    or left.pending:
+                raise self.error("LATERAL (SELECT ...) without FROM: aggregates, window "
+                                 "functions and subqueries are not supported", sub)
+            cols = [(self.fresh(n), e) for n, e in items]
+            names = self.rename([n for n, _ in items], columns, node)
+            return None, Scope.of([(n, Col(c, e.type)) for n, (c, e) in
+                                   zip(unique_names(names), cols, strict=True)], alias), \
+                ("values", cols)
+        right, names, corr = self.subquery(sub, left)
+        if corr.residual and corr.one_row:  # the aggregate would depend on the left row
+            raise self.error("LATERAL: an aggregate over a correlation other than inner = "
+                             "outer equalities is not supported", sub)
+        if corr.residual and isinstance(sub.this, exp.Select) and sub.this.args.get(
+                "distinct"):  # DISTINCT would see the residual's inner columns too
+            raise self.error("LATERAL: DISTINCT over a correlation other than inner = "
+                             "outer equalities is not supported", sub.this.expressions[0].unalias())
+        if (corr.keys or corr.residual) and isinstance(sub.this, exp.Select) and any(
+                w.find_ancestor(exp.Subquery) is sub for w in sub.this.find_all(exp.Window)):
+            # a window would run over every left row's inner rows at once
+            raise self.error("LATERAL: window functions in a correlated subquery are not "
+                             "supported", next(sub.this.find_all(exp.Window)))
+        inner = first_project(right)
+        exprs = dict(inner.exprs) if inner is not None else {}
+        counts = [c for c, _ in right.schema[:len(names)] if corr.keys and corr.one_row and
+                  isinstance(exprs.get(c), Col) and self._is_count(right, exprs[c].name)]
+        names = unique_names(self.rename(names, columns, node))
+        # the named columns only, not the correlation keys after them
+        scope = Scope.of([(n, Col(c, t)) for n, (c, t) in
+                          zip(names, right.schema[:len(names)], strict=True)], alias)
+        return right, scope, ("join", corr, counts)
+
+    def lateral_join(self, plan: Plan, right: Plan | None, lateral: tuple, jkind: str,
+                     cond: Expr | None, node) -> Plan:
+        """``plan`` joined with a LATERAL subquery (see ``lateral``)."""
+        if lateral[0] == "values":
+            if jkind not in ("cross", "inner", "left") or (
+                    cond is not None and not (isinstance(cond, Lit) and cond.value is True)):
+                raise self.error("LATERAL (SELECT ...) without FROM: only with ON true",
+                                 node)
+            return Project(plan, [(c, Col(c, t)) for c, t in plan.schema] + lateral[1])
+        _, corr, counts = lateral
+        if jkind in ("right", "full"):
+            raise self.error(f"{jkind.upper()} JOIN LATERAL is not supported (DuckDB "
+                             "refuses it too)", node)
+        if corr.one_row and corr.keys:  # one row per left row, matched or not
+            jkind = "left"
+        keys = [o for o, _ in corr.keys], [i for _, i in corr.keys]
+        if cond is not None and isinstance(cond, Lit) and cond.value is True:
+            cond = None
+        if corr.residual:  # other correlated conditions (u.k < t.k): the join's condition
+            cond = fold_and(list(corr.residual) + ([cond] if cond is not None else []))
+        kind = jkind if jkind == "left" else ("inner" if keys[0] or cond is not None
+                                              else "cross")
+        out: Plan = Join(plan, right, kind, keys[0], keys[1], condition=cond)
+        if counts:  # COUNT over no inner rows is 0, not the padding NULL
+            fix = set(counts)
+            out = Project(out, [(c, fn.coalesce([Col(c, t), Lit(0, INT64)]) if c in fix
+                                 else Col(c, t)) for c, t in out.schema])
+        return out
 
     def merge_using(self, plan: Plan, scope: Scope, merged: list[tuple[Col, Col]],
                     kind: str) -> tuple[Plan, Scope]:

@@ -55,6 +55,7 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
                "pivot_column_naming value_columns_first",
     exp.PivotAlias: "this alias",
     exp.UnpivotColumns: "this expressions",
+    exp.Lateral: "this alias view outer",  # Binder.lateral (view, outer: False in DuckDB)
     exp.With: "expressions recursive",  # recursive: recursive.py
     exp.CTE: "this alias",
     # FROM: from_clause, table_ref

@@ -1,0 +1,94 @@
+"""LATERAL answered as DuckDB answers it (issue 17 item 4; Binder.lateral): `FROM t,
+LATERAL (...)`, `[LEFT] JOIN LATERAL ... ON`, DuckDB's implicit lateral (a FROM subquery
+naming an earlier item), decorrelated into joins on the correlation's equalities (other
+correlated conditions: the join's condition; an aggregate without GROUP BY: one row per
+left row, COUNT 0); what cannot be decorrelated is refused with its position."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from mapdb.errors import QueryError
+
+from .compare import check, check_names, engines_over
+
+QUERIES = [
+    "SELECT * FROM t, LATERAL (SELECT y FROM u WHERE u.k = t.k) q",
+    "SELECT * FROM t JOIN LATERAL (SELECT y FROM u WHERE u.k = t.k) q ON true",
+    "SELECT * FROM t LEFT JOIN LATERAL (SELECT y FROM u WHERE u.k = t.k) AS q(z) ON true",
+    "SELECT * FROM t, (SELECT y FROM u WHERE u.k = t.k) q",  # implicit lateral
+    "SELECT * FROM t, LATERAL (SELECT * FROM u WHERE u.k = t.k) q",
+    "SELECT * FROM t, LATERAL (SELECT k FROM u WHERE u.y = t.k * 10) q",
+    "SELECT * FROM t, LATERAL (SELECT DISTINCT k FROM u WHERE u.k = t.k) q",
+    # aggregates: one row per left row, matched or not
+    "SELECT * FROM t, LATERAL (SELECT sum(y) AS s, count(*) AS n, count(y) AS ny "
+    "FROM u WHERE u.k = t.k) q",
+    "SELECT count(*), sum(c) FROM t a, LATERAL (SELECT count(*) AS c FROM t b "
+    "WHERE b.k = a.k) q",
+    # values of the left row, without FROM
+    "SELECT * FROM t, LATERAL (SELECT t.k + 1 AS k1, a || '!' AS b) q",
+    "SELECT * FROM t, LATERAL (SELECT y FROM u WHERE u.k = t.k) q, "
+    "LATERAL (SELECT y * 2 AS y2) r",
+    # correlated conditions other than =: the join's condition
+    "SELECT * FROM t, LATERAL (SELECT y FROM u WHERE u.k < t.k) q",
+    "SELECT * FROM t LEFT JOIN LATERAL (SELECT y FROM u WHERE u.k < t.k AND y > 10) q "
+    "ON true",
+    "SELECT * FROM t LEFT JOIN LATERAL (SELECT y FROM u WHERE u.k = t.k AND u.y <> t.k) q "
+    "ON true",
+    "SELECT * FROM t JOIN LATERAL (SELECT y FROM u WHERE u.k = t.k) q ON q.y > 10",
+    "SELECT * FROM t LEFT JOIN LATERAL (SELECT y FROM u WHERE u.k = t.k) q ON q.y > 10",
+    "SELECT * FROM t, LATERAL (SELECT y FROM u) q",  # uncorrelated: a cross join
+    "SELECT t.a, q.y FROM t, LATERAL (SELECT y FROM u WHERE u.k = t.k) q "
+    "WHERE q.y IS NOT NULL ORDER BY 1, 2",
+    "SELECT * FROM t, LATERAL (SELECT u.k, (SELECT max(y) FROM u u2 WHERE u2.k = u.k) AS m "
+    "FROM u WHERE u.k = t.k) q",
+    "SELECT * FROM t, LATERAL (SELECT y, row_number() OVER (ORDER BY y) AS rn FROM u) q",
+]
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory):
+    t = pa.table({"k": pa.array([1, 2, 3, None, 2], pa.int64()),
+                  "a": ["p", "q", "r", "s", None]})
+    u = pa.table({"k": pa.array([1, 1, 2, None, 4], pa.int64()),
+                  "y": pa.array([10, 20, None, 40, 50], pa.int64())})
+    e = engines_over(tmp_path_factory.mktemp("lateral") / "db", {"t": t, "u": u})
+    yield e
+    e.db.close()
+    e.con.close()
+
+
+@pytest.mark.parametrize("sql", QUERIES)
+def test_lateral_equals_duckdb(engines, sql):
+    check(engines, sql)
+    check_names(engines, sql)
+
+
+@pytest.mark.parametrize(("sql", "needle", "col"), [
+    ("SELECT * FROM t, LATERAL (SELECT sum(y) FROM u WHERE u.k < t.k) q",
+     "LATERAL: an aggregate over a correlation", 34),
+    ("SELECT * FROM t, LATERAL (SELECT DISTINCT u.k > 0 AS pos FROM u WHERE u.k < t.k) q",
+     "LATERAL: DISTINCT", 45),
+    ("SELECT * FROM t, LATERAL (SELECT y, row_number() OVER (ORDER BY y) AS rn FROM u "
+     "WHERE u.k = t.k) q", "LATERAL: window functions", 37),
+    ("SELECT * FROM t, LATERAL (SELECT max(y) AS m FROM u WHERE u.k = t.k GROUP BY u.k) q",
+     "GROUP BY, HAVING or LIMIT", 44),
+    ("SELECT * FROM t, LATERAL (SELECT y FROM u WHERE u.k = t.k ORDER BY y LIMIT 1) q",
+     "GROUP BY, HAVING or LIMIT", 34),
+    ("SELECT * FROM t, LATERAL (SELECT a FROM u WHERE u.k = t.k) q",
+     "enclosing query", 34),
+])
+def test_what_is_not_decorrelated_is_refused(engines, sql, needle, col):
+    """DuckDB answers these; mapdb refuses them, naming the construct and its place."""
+    with pytest.raises(QueryError, match=needle) as e:
+        engines.db.sql(sql).fetchall()
+    assert f"column {col})" in str(e.value), str(e.value)
+
+
+def test_right_join_lateral_is_refused_as_duckdb_refuses_it(engines):
+    sql = "SELECT * FROM t RIGHT JOIN LATERAL (SELECT y FROM u WHERE u.k = t.k) q ON true"
+    with pytest.raises(QueryError, match="RIGHT JOIN LATERAL"):
+        engines.db.sql(sql).fetchall()
+    with pytest.raises(Exception):  # noqa: B017
+        engines.con.execute(sql).fetchall()
