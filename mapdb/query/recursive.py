@@ -5,7 +5,8 @@ the first *working table*. Each round runs ``step`` with every reference to ``t`
 reading the working table (a ``WorkSource``), and the rows the round produces become the
 next working table; the CTE's rows are all rounds' rows, and the loop stops at the first
 round that produces none. With UNION (not ALL) a round keeps only rows no earlier round
-produced (NULLs equal), which is how cycles end. The step's rows are cast to the anchor's
+produced (NULLs equal, NaN equal; a set of the rows seen, as Python tuples), which is
+how cycles end. The step's rows are cast to the anchor's
 column types (DuckDB: ``SELECT 1 UNION ALL SELECT n + 0.5`` stays INTEGER, and a value out
 of the anchor's range is an error).
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 import pyarrow as pa
 from sqlglot import exp
 
-from mapdb.query.plan import CTEScan, Plan, RecursiveCTE, Scan, SetOp, copy_plan
+from mapdb.query.plan import CTEScan, Plan, RecursiveCTE, Scan, copy_plan
 from mapdb.query.source import Morsel, Source
 from mapdb.query.types import SqlType
 
@@ -101,27 +102,38 @@ def execute(plan: RecursiveCTE, ctx, materialize, decoded) -> pa.Table:
         t = decoded(materialize(p, ctx))
         return t.select(names)
 
-    dedupe = SetOp(plan.anchor, plan.anchor, "except")  # new rows EXCEPT seen rows
+    seen: set[tuple] = set()  # UNION: every row so far, NULLs (None) equal
 
-    def unseen(new: pa.Table, seen: pa.Table | None) -> pa.Table:
-        from mapdb.query.setops import set_op
-        empty = seen if seen is not None else new.slice(0, 0)
-        return set_op(dedupe, new, empty)
+    def unseen(new: pa.Table) -> pa.Table:
+        """The rows of ``new`` not seen before (nor earlier in ``new``)."""
+        cols = [_canonical(new.column(n).to_pylist()) for n in names]
+        keep = []
+        for i, row in enumerate(zip(*cols, strict=True)):
+            if row not in seen:
+                seen.add(row)
+                keep.append(i)
+        return new if len(keep) == new.num_rows else new.take(pa.array(keep, pa.int64()))
 
     work = rows(plan.anchor)
     if plan.distinct:
-        work = unseen(work, None)
+        work = unseen(work)
     pieces = [work]
     kept = []  # each round's plan copy, alive until the end (ids stay unique)
-    seen = work
     while work.num_rows:
         source = plan.work.round(work)
         step = copy_plan(plan.step, lambda s, w=source: w if s is plan.work else s)
         kept.append(step)
         work = rows(step)
         if plan.distinct:
-            work = unseen(work, seen)
-            seen = pa.concat_tables([seen, work.cast(seen.schema)])
+            work = unseen(work)
         if work.num_rows:
-            pieces.append(work.cast(pieces[0].schema))
+            work = work.cast(pieces[0].schema)
+            pieces.append(work)
     return pa.concat_tables(pieces)
+
+
+_NAN = object()  # NaN equals NaN here, as in DuckDB's UNION (Python's NaN does not)
+
+
+def _canonical(values: list) -> list:
+    return [_NAN if isinstance(v, float) and v != v else v for v in values]

@@ -58,7 +58,7 @@ QUERIES = [
     "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) "
     "SELECT * FROM t WHERE n IN (SELECT n FROM t WHERE n > 1)",
     "WITH RECURSIVE t AS (SELECT 1 AS n) SELECT * FROM t",  # not recursive at all
-    "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 5000) "
+    "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 1000) "
     "SELECT count(*), sum(n), max(n) FROM t",
 ]
 
