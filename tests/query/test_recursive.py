@@ -53,6 +53,11 @@ QUERIES = [
     "WITH RECURSIVE up(id, boss) AS (SELECT id, boss FROM emp WHERE id = 7 UNION ALL "
     "SELECT e.id, e.boss FROM emp e, up WHERE e.id = up.boss) SELECT * FROM up",
     "WITH RECURSIVE t(n, x) AS (SELECT 1, 1 UNION SELECT 1, NULL FROM t) SELECT * FROM t",
+    # UNION: NaN equals NaN (the walk ends at the second NaN), -0.0 equals 0.0
+    "WITH RECURSIVE r(x) AS (SELECT 1.0::DOUBLE UNION SELECT CASE WHEN x > 3 "
+    "THEN 'nan'::DOUBLE ELSE x + 1 END FROM r) SELECT count(*), count(DISTINCT x) FROM r",
+    "WITH RECURSIVE r(x) AS (SELECT 0.0::DOUBLE UNION SELECT -x FROM r) "
+    "SELECT count(*) FROM r",
     "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT 1 UNION ALL SELECT n + 1 FROM t "
     "WHERE n < 3) SELECT * FROM t",
     "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) "
