@@ -44,6 +44,13 @@ QUERIES = [
     "SELECT * FROM t, LATERAL (SELECT u.k, (SELECT max(y) FROM u u2 WHERE u2.k = u.k) AS m "
     "FROM u WHERE u.k = t.k) q",
     "SELECT * FROM t, LATERAL (SELECT y, row_number() OVER (ORDER BY y) AS rn FROM u) q",
+    "SELECT * FROM t WHERE EXISTS (SELECT 1 FROM u, LATERAL (SELECT y FROM u u2 "
+    "WHERE u2.k = u.k) q WHERE u.k = t.k)",
+    "SELECT * FROM t WHERE EXISTS (SELECT 1 FROM u, LATERAL (SELECT u.y + 1 AS z) q "
+    "WHERE u.k = t.k AND z > 0)",
+    "SELECT * FROM (SELECT * FROM t) a, LATERAL (SELECT y FROM u WHERE u.k = a.k) q",
+    "SELECT * FROM t JOIN u ON t.k = u.k, LATERAL (SELECT t.k * u.y AS p) q",
+    "SELECT * FROM t, LATERAL (SELECT y FROM u WHERE u.k = t.k) q JOIN u u3 ON u3.y = q.y",
 ]
 
 
@@ -78,6 +85,11 @@ def test_lateral_equals_duckdb(engines, sql):
      "GROUP BY, HAVING or LIMIT", 34),
     ("SELECT * FROM t, LATERAL (SELECT a FROM u WHERE u.k = t.k) q",
      "enclosing query", 34),
+    # a LATERAL inside a subquery naming the outermost query (not the items before it)
+    ("SELECT * FROM t WHERE EXISTS (SELECT 1 FROM u, LATERAL (SELECT y FROM u u2 "
+     "WHERE u2.k = t.k) q)", "further out", 64),
+    ("SELECT * FROM t WHERE EXISTS (SELECT 1 FROM u, LATERAL (SELECT t.k + 1 AS z) q "
+     "WHERE u.k = t.k AND z > 0)", "further out", 75),
 ])
 def test_what_is_not_decorrelated_is_refused(engines, sql, needle, col):
     """DuckDB answers these; mapdb refuses them, naming the construct and its place."""
