@@ -1853,6 +1853,8 @@ class Binder:
         if cond.type.kind not in ("bool", "null"):
             raise self.error(f"FILTER (WHERE ...) needs a boolean condition, got "
                              f"{cond.type}", where)
+        if agg.fn in ("first", "last"):  # they keep NULLs: the CASE's NULLs would count
+            raise self.error(f"{agg.fn}() with FILTER (WHERE ...) is not supported", node)
         if agg.fn == "count_star":
             return Agg("count", fn.case([(cond, Lit(1, INT64))], Lit(None, NULL)), INT64)
         arg = fn.case([(cond, agg.arg)], Lit(None, NULL))

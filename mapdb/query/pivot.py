@@ -114,6 +114,10 @@ def _pivot(src, on: list, using: list, group: list | None, binder, ctes: dict,
         inner = agg.this if isinstance(agg, exp.Filter) else agg  # its FILTER is kept
         if not isinstance(inner, (exp.AggFunc, exp.Anonymous)):
             raise PivotError("PIVOT ... USING takes aggregate functions", u)
+        if isinstance(inner, (exp.First, exp.Last)) or (
+                isinstance(inner, exp.Anonymous) and inner.name.lower() == "arbitrary"):
+            # each value's column is a FILTERed aggregate, and these keep NULLs
+            raise PivotError("PIVOT ... USING first()/last() is not supported", u)
         aggs.append((agg, alias))
     # each ON item: [(condition over a row, name)] for its values
     items = []

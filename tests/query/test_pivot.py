@@ -111,3 +111,15 @@ def test_refusals_name_the_construct(engines, sql, needle, col):
     assert f"column {col})" in str(e.value), str(e.value)
     with pytest.raises(Exception):  # noqa: B017 - DuckDB refuses them too
         engines.con.execute(sql).fetchall()
+
+
+@pytest.mark.parametrize(("sql", "needle", "col"), [
+    # DuckDB answers it; a FILTERed first() would count the filtered rows as NULLs
+    ("PIVOT t ON c USING first(x) GROUP BY g", "first()/last()", 20),
+    ("SELECT g, first(x) FILTER (WHERE c = 'b') FROM t GROUP BY g", "first() with FILTER", 11),
+    ("SELECT g, last(x) FILTER (WHERE c = 'a') FROM t GROUP BY g", "last() with FILTER", 11),
+])
+def test_first_and_last_with_a_filter_are_refused(engines, sql, needle, col):
+    with pytest.raises(QueryError, match=needle.replace("(", r"\(").replace(")", r"\)")) as e:
+        engines.db.sql(sql).fetchall()
+    assert f"column {col})" in str(e.value), str(e.value)
