@@ -7,7 +7,8 @@ Simplified syntax: ``PIVOT t ON c [IN (v, ...)] [USING agg(x) [AS a], ...] [GROU
 form in FROM: ``t PIVOT (agg(x) [AS a], ... FOR c IN (v [AS name], ...))`` and ``t UNPIVOT
 (v FOR k IN (c1, c2))``. As DuckDB:
 
-* ``ON c`` without IN pivots on c's distinct non-NULL values, sorted: a query finds them
+* ``ON c`` without IN pivots on c's distinct non-NULL values as VARCHAR (-0.0 and 0.0 are
+  two; '' is named ``''``), in the values' order: a query finds them
   while binding (the plan then holds them; a new table version plans afresh). Several ON
   items give every combination of their values, named ``a_x``. Rows whose ON value is
   NULL, or matches no value, still make their group's row.
@@ -140,7 +141,7 @@ def _pivot(src, on: list, using: list, group: list | None, binder, ctes: dict,
         else:
             expr = o
             vals = [(exp.EQ(this=exp.Cast(this=expr.copy(), to=exp.DataType.build("VARCHAR")),
-                            expression=exp.Literal.string(v)), v)
+                            expression=exp.Literal.string(v)), _value_name(v))
                     for v in _distinct_values(src, expr, binder, ctes)]
         items.append(vals)
     if group is None:
@@ -176,14 +177,23 @@ def _distinct_values(src, expr: exp.Expression, binder, ctes: dict) -> list[str]
     from mapdb.query.executor import run
     from mapdb.query.plan import Query
 
-    inner = exp.select(exp.alias_(expr.copy(), "v")).from_(src.copy()).distinct().where(
+    # distinct as text (DuckDB's values are VARCHAR: -0.0 and 0.0 are two), in the
+    # order of the values, then of the text
+    inner = exp.select(exp.alias_(expr.copy(), "v")).from_(src.copy()).where(
         exp.Not(this=exp.Is(this=expr.copy(), expression=exp.Null())))
-    q = exp.select(exp.alias_(exp.Cast(this=exp.column("v"),
-                                       to=exp.DataType.build("VARCHAR")), "n")).from_(
-        exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("d")))
-    ).order_by("v")
+    text = exp.Cast(this=exp.column("v"), to=exp.DataType.build("VARCHAR"))
+    q = exp.select(exp.alias_(text, "n"), exp.alias_(exp.Min(this=exp.column("v")), "o")
+                   ).from_(exp.Subquery(this=inner, alias=exp.TableAlias(
+                       this=exp.to_identifier("d")))).group_by(text.copy())
+    q = exp.select("n").from_(exp.Subquery(this=q, alias=exp.TableAlias(
+        this=exp.to_identifier("g")))).order_by("o", "n")
     plan, names = binder.query(q, ctes)
     return run(Query(plan, names)).column(0).to_pylist()
+
+
+def _value_name(text: str) -> str:
+    """A pivot column's name for a value's text: DuckDB writes the empty string ''."""
+    return text if text else "''"
 
 
 def _unpivot(src, columns: list, name: str, value: str, binder, ctes: dict,

@@ -45,6 +45,10 @@ QUERIES = [
     "SELECT * FROM t PIVOT (sum(x) FOR c IN ('a', 'b') GROUP BY g)",
     "SELECT * FROM t PIVOT (count(*) FOR c IN ('a', 'b') GROUP BY g, c)",
     "SELECT g, p.a FROM (SELECT g, c, x FROM t) s PIVOT (sum(x) FOR c IN ('a', 'b')) p",
+    "PIVOT (SELECT f, x FROM w) ON f USING sum(x)",  # -0.0, 0.0, 1.5, nan: four
+    "PIVOT (SELECT s, b, x FROM w) ON s USING sum(x) GROUP BY b",  # '' named ''
+    "PIVOT (SELECT b, x FROM w) ON b USING sum(x)",
+    "PIVOT (SELECT s, x FROM w) ON s IN ('a b', 'O''Neil') USING sum(x)",
     # UNPIVOT: NULL values dropped; the columns' common type
     "UNPIVOT t ON x, y INTO NAME k VALUE v",
     "UNPIVOT t ON x, y",  # name, value
@@ -67,7 +71,13 @@ def engines(tmp_path_factory):
         "z": [1.5, 2.5, None, 4.5, 5.5, 6.5],
         "d": [d(2020, 1, 2), d(2019, 5, 6), None, d(2020, 1, 2), d(2021, 1, 1), None],
     })
-    e = engines_over(tmp_path_factory.mktemp("pivot") / "db", {"t": data})
+    odd = pa.table({  # values whose text matters: -0.0 and 0.0, NaN, '', quotes
+        "f": [1.5, float("nan"), -0.0, 0.0, None, 1.5],
+        "s": ["a b", "O'Neil", "", None, "a b", "x"],
+        "b": [True, False, None, True, False, True],
+        "x": pa.array([1, 2, 3, 4, 5, 6], pa.int64()),
+    })
+    e = engines_over(tmp_path_factory.mktemp("pivot") / "db", {"t": data, "w": odd})
     yield e
     e.db.close()
     e.con.close()
