@@ -303,6 +303,7 @@ class Binder:
         self._scanned: set[str] = set()  # column names earlier scans produce
         self.subquery_cols: set[str] = set()  # columns scalar subquery joins add
         self._cte_plans: dict[int, tuple] = {}  # CTEs read more than once: bound once
+        self._lateral_items = False  # the next select is a LATERAL subquery's (lateral())
         self._tree: exp.Expression | None = None  # the statement (to count CTE references)
         self._views: list[str] = []  # the stored views being bound, outermost first
 
@@ -384,6 +385,8 @@ class Binder:
     def select(self, sel: exp.Select, ctes: dict, outer: Scope | None = None,
                corr: Correlation | None = None) -> tuple[Plan, list[str]]:
         ctes = self.with_(sel, ctes)  # clauses not bound here were refused by check()
+        # this select is a LATERAL subquery's (its subqueries are not): see lateral()
+        lateral_items, self._lateral_items = self._lateral_items, False
         plan, scope = self.from_clause(sel, ctes, outer)
         scope.ctes, scope.corr = ctes, corr
         if sel.args.get("where"):
@@ -408,7 +411,13 @@ class Binder:
                                         for x in k.expr.walk()) or any(
             isinstance(x, Agg) for j in pending for k in j.left_keys for x in k.walk())
         if outer is not None:  # correlation is bound from WHERE only (see where())
-            self.local_only([e for _, e in bound_items] + [k.expr for k in order_keys] +
+            # (a LATERAL subquery's plain select items may: lateral() moves them above
+            # its join)
+            plain = lateral_items and not (has_aggs or group or order or sel.args.get(
+                "distinct") or any(isinstance(x, WindowFn) for _, e in bound_items
+                                   for x in e.walk()))
+            self.local_only(([] if plain else [e for _, e in bound_items]) +
+                            [k.expr for k in order_keys] +
                             ([having_e] if having_e is not None else []), scope, sel)
         limit, offset, percent = self.limit(sel)
         if corr is not None and (corr.keys or corr.residual) and (
@@ -630,7 +639,11 @@ class Binder:
             return None, Scope.of([(n, Col(c, e.type)) for n, (c, e) in
                                    zip(unique_names(names), cols, strict=True)], alias), \
                 ("values", cols)
-        right, names, corr = self.subquery(sub, left)
+        self._lateral_items = isinstance(sub.this, exp.Select)
+        try:
+            right, names, corr = self.subquery(sub, left)
+        finally:
+            self._lateral_items = False
         if corr.residual and corr.one_row:  # the aggregate would depend on the left row
             raise self.error("LATERAL: an aggregate over a correlation other than inner = "
                              "outer equalities is not supported", sub)
@@ -658,7 +671,29 @@ class Binder:
         # the named columns only, not the correlation keys after them
         scope = Scope.of([(n, Col(c, t)) for n, (c, t) in
                           zip(names, right.schema[:len(names)], strict=True)], alias)
-        return right, scope, ("join", corr, counts)
+        right, after = self.lift_lateral_items(right, mine, corr, sub)
+        return right, scope, ("join", corr, counts, after)
+
+    def lift_lateral_items(self, right: Plan, mine: set[str], corr: Correlation,
+                           sub) -> tuple[Plan, list]:
+        """A LATERAL subquery's select items that read the left side's columns (``SELECT
+        t.a, y FROM u WHERE u.k = t.k``) are computed above the join, where the left row
+        is: the subquery passes up the inner columns they read instead. (``select`` lets
+        them through only in a plain select list: no aggregate, DISTINCT, ORDER BY or
+        window, so the subquery's plan ends with its items' projection.)"""
+        if not isinstance(right, Project) or not any(e.columns() & mine
+                                                      for _, e in right.exprs):
+            return right, []
+        types = right.input.types()
+        after = [(n, e) for n, e in right.exprs if e.columns() & mine]
+        keep = [(n, e) for n, e in right.exprs if not e.columns() & mine]
+        have = {n for n, _ in keep}
+        for _, e in after:
+            for c in sorted(e.columns() - mine):
+                if c not in have:
+                    keep.append((c, Col(c, types[c])))
+                    have.add(c)
+        return Project(right.input, keep), after
 
     def lateral_join(self, plan: Plan, right: Plan | None, lateral: tuple, jkind: str,
                      cond: Expr | None, node) -> Plan:
@@ -669,7 +704,7 @@ class Binder:
                 raise self.error("LATERAL (SELECT ...) without FROM: only with ON true",
                                  node)
             return Project(plan, [(c, Col(c, t)) for c, t in plan.schema] + lateral[1])
-        _, corr, counts = lateral
+        _, corr, counts, after = lateral
         if jkind in ("right", "full"):
             raise self.error(f"{jkind.upper()} JOIN LATERAL is not supported (DuckDB "
                              "refuses it too)", node)
@@ -683,6 +718,15 @@ class Binder:
         kind = jkind if jkind == "left" else ("inner" if keys[0] or cond is not None
                                               else "cross")
         out: Plan = Join(plan, right, kind, keys[0], keys[1], condition=cond)
+        if after:  # select items over the left row, on the joined rows
+            if kind == "left" and not keys[1]:
+                raise self.error("LEFT JOIN LATERAL with the left side's columns in the "
+                                 "select list needs an inner = outer correlation", node)
+            # a left row without a match has no subquery row: its items are NULL
+            matched = Call("is_not_null", (keys[1][0],), BOOL) if kind == "left" else None
+            out = Project(out, [(c, Col(c, t)) for c, t in out.schema] + [
+                (n, e if matched is None else fn.case([(matched, e)], Lit(None, e.type)))
+                for n, e in after])
         if counts:  # COUNT over no inner rows is 0, not the padding NULL
             fix = set(counts)
             out = Project(out, [(c, fn.coalesce([Col(c, t), Lit(0, INT64)]) if c in fix

@@ -44,6 +44,18 @@ QUERIES = [
     "SELECT * FROM t, LATERAL (SELECT u.k, (SELECT max(y) FROM u u2 WHERE u2.k = u.k) AS m "
     "FROM u WHERE u.k = t.k) q",
     "SELECT * FROM t, LATERAL (SELECT y, row_number() OVER (ORDER BY y) AS rn FROM u) q",
+    # the left row's columns in the select list: computed above the join
+    "SELECT * FROM t, LATERAL (SELECT t.a, y FROM u WHERE u.k = t.k) q",
+    "SELECT * FROM t, LATERAL (SELECT a FROM u WHERE u.k = t.k) q",
+    "SELECT * FROM t LEFT JOIN LATERAL (SELECT t.a AS ta, y, t.k * 10 + y AS z FROM u "
+    "WHERE u.k = t.k) q ON true",  # no match: NULL, not the left value
+    "SELECT * FROM t, LATERAL (SELECT t.k + u.y AS s FROM u WHERE u.k < t.k) q",
+    "SELECT * FROM t, (SELECT t.a AS ta, y FROM u WHERE u.k = t.k) q",
+    "SELECT * FROM t, LATERAL (SELECT t.a, y FROM u) q",
+    "SELECT count(*) FROM t, LATERAL (SELECT t.a AS ta FROM u WHERE u.k = t.k) q "
+    "WHERE q.ta IS NULL",
+    "SELECT * FROM t, LATERAL (SELECT t.a, y FROM u WHERE u.k = t.k AND y IN "
+    "(SELECT y FROM u WHERE y > 10)) q",
     "SELECT * FROM t WHERE EXISTS (SELECT 1 FROM u, LATERAL (SELECT y FROM u u2 "
     "WHERE u2.k = u.k) q WHERE u.k = t.k)",
     "SELECT * FROM t WHERE EXISTS (SELECT 1 FROM u, LATERAL (SELECT u.y + 1 AS z) q "
@@ -83,8 +95,14 @@ def test_lateral_equals_duckdb(engines, sql):
      "GROUP BY, HAVING or LIMIT", 44),
     ("SELECT * FROM t, LATERAL (SELECT y FROM u WHERE u.k = t.k ORDER BY y LIMIT 1) q",
      "GROUP BY, HAVING or LIMIT", 34),
-    ("SELECT * FROM t, LATERAL (SELECT a FROM u WHERE u.k = t.k) q",
-     "enclosing query", 34),
+    ("SELECT * FROM t, LATERAL (SELECT t.a, sum(y) AS s FROM u WHERE u.k = t.k) q",
+     "enclosing query", 36),
+    ("SELECT * FROM t, LATERAL (SELECT DISTINCT t.a FROM u WHERE u.k = t.k) q",
+     "enclosing query", 45),
+    ("SELECT * FROM t LEFT JOIN LATERAL (SELECT t.k + u.y AS s FROM u WHERE u.k < t.k) q "
+     "ON true", "needs an inner = outer correlation", 82),
+    ("SELECT * FROM t, LATERAL (SELECT (SELECT t.a) AS m FROM u WHERE u.k = t.k) q",
+     "enclosing query", 44),
     # a LATERAL inside a subquery naming the outermost query (not the items before it)
     ("SELECT * FROM t WHERE EXISTS (SELECT 1 FROM u, LATERAL (SELECT y FROM u u2 "
      "WHERE u2.k = t.k) q)", "further out", 64),
