@@ -72,6 +72,16 @@ def statement(node: exp.Pivot, binder, ctes: dict) -> exp.Expression:
         this=query, alias=exp.TableAlias(this=exp.to_identifier("pivot"))))
 
 
+def from_data(tree: exp.Expression) -> exp.Pivot | None:
+    """The first PIVOT statement in ``tree`` whose values come from the data (an ON item
+    without IN), if any (views may not hold one, as in DuckDB)."""
+    for p in tree.find_all(exp.Pivot):
+        if not p.args.get("unpivot") and p.this is not None and any(
+                not isinstance(o, exp.In) for o in p.expressions):
+            return p
+    return None
+
+
 def in_from(src: exp.Expression, binder, ctes: dict) -> exp.Subquery:
     """A FROM item with the standard ``PIVOT (...)`` / ``UNPIVOT (...)`` after it, as the
     subquery it stands for."""
