@@ -5,10 +5,10 @@ the first *working table*. Each round runs ``step`` with every reference to ``t`
 reading the working table (a ``WorkSource``), and the rows the round produces become the
 next working table; the CTE's rows are all rounds' rows, and the loop stops at the first
 round that produces none. With UNION (not ALL) a round keeps only rows no earlier round
-produced (NULLs equal, NaN equal; a set of the rows seen, as Python tuples), which is
-how cycles end. The step's rows are cast to the anchor's
-column types (DuckDB: ``SELECT 1 UNION ALL SELECT n + 0.5`` stays INTEGER, and a value out
-of the anchor's range is an error).
+produced (NULLs equal, NaN equal; a set of the rows seen, as Python tuples), which is how
+cycles end. The step's rows are cast to the anchor's column types (DuckDB: ``SELECT 1
+UNION ALL SELECT n + 0.5`` stays INTEGER, and a value out of the anchor's range is an
+error).
 
 Each round runs a fresh copy of the optimized step plan (``copy_plan``, the work scans
 pointing at that round's rows); the copies are kept until the CTE is done, since the
@@ -40,7 +40,6 @@ class WorkSource(Source):
         self._types = types
         self.names = names  # the CTE's column names users see
         self.table = table
-        self.origin = self  # the binder's placeholder this round's copy stands for
 
     def types(self) -> dict[str, SqlType]:
         return self._types
@@ -50,9 +49,7 @@ class WorkSource(Source):
         return 0 if self.table is None else self.table.num_rows
 
     def round(self, table: pa.Table) -> WorkSource:
-        w = WorkSource(self.name, self._types, self.names, table.combine_chunks())
-        w.origin = self
-        return w
+        return WorkSource(self.name, self._types, self.names, table.combine_chunks())
 
     def morsels(self, ranges: dict, stats=None, rows: int = 1 << 17) -> list[Morsel]:
         n = self.row_count
