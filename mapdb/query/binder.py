@@ -639,11 +639,17 @@ class Binder:
             return None, Scope.of([(n, Col(c, e.type)) for n, (c, e) in
                                    zip(unique_names(names), cols, strict=True)], alias), \
                 ("values", cols)
+        written, sub, topn = sub, *self.lateral_topn(sub)
         self._lateral_items = isinstance(sub.this, exp.Select)
         try:
             right, names, corr = self.subquery(sub, left)
         finally:
             self._lateral_items = False
+        if topn is not None:
+            names = names[:len(names) - len(topn[2])]  # not the ORDER BY keys after them
+            if corr.residual or corr.one_row:
+                raise self.error("LATERAL: LIMIT/OFFSET needs a correlation by inner = outer "
+                                 "equalities only, and no aggregate", written)
         if corr.residual and corr.one_row:  # the aggregate would depend on the left row
             raise self.error("LATERAL: an aggregate over a correlation other than inner = "
                              "outer equalities is not supported", sub)
@@ -671,8 +677,59 @@ class Binder:
         # the named columns only, not the correlation keys after them
         scope = Scope.of([(n, Col(c, t)) for n, (c, t) in
                           zip(names, right.schema[:len(names)], strict=True)], alias)
+        # the ORDER BY keys' columns (topn), before lifting moves columns about
+        keys = [c for c, _ in right.schema[len(names):len(names) + len(topn[2])]] \
+            if topn is not None else []
         right, after = self.lift_lateral_items(right, mine, corr, sub)
+        if topn is not None:  # each left row's first rows: numbered per correlation key
+            limit, offset, order = topn
+            cols = dict(right.schema)
+            if any(c not in cols for c in keys) or {n for n, _ in after} & set(keys):
+                raise self.error("LATERAL: ORDER BY over the left side's columns with LIMIT "
+                                 "is not supported", written)
+            rn = self.fresh("rn")
+            right = Window(right, [(rn, WindowFn(
+                "row_number", (), tuple(i for _, i in corr.keys),
+                tuple(SortSpec(Col(c, cols[c]), d, nf) for c, (d, nf) in
+                      zip(keys, order, strict=True)), None, INT64))])
+            kept = [fn.compare("gt", Col(rn, INT64), Lit(offset, INT64))]
+            if limit is not None:
+                kept.append(fn.compare("le", Col(rn, INT64), Lit(offset + limit, INT64)))
+            right = Filter(right, fold_and(kept))
         return right, scope, ("join", corr, counts, after)
+
+    def lateral_topn(self, sub: exp.Subquery) -> tuple[exp.Subquery, tuple | None]:
+        """``LATERAL (SELECT ... ORDER BY o LIMIT n OFFSET m)``: the subquery without ORDER
+        BY/LIMIT/OFFSET, its ORDER BY keys as extra select items at the end; ``lateral``
+        then keeps rows m+1..m+n of each correlation key by ``row_number() OVER
+        (PARTITION BY the keys ORDER BY o)``. Returns (subquery, (limit, offset,
+        [(desc, nulls_first)] per key)) or (sub, None) when there is no LIMIT/OFFSET."""
+        sel = sub.this
+        if not isinstance(sel, exp.Select) or not (sel.args.get("limit") or
+                                                   sel.args.get("offset")):
+            return sub, None
+        limit, offset, percent = self.limit(sel)
+        if percent is not None or sel.args.get("distinct") or sel.args.get("group") or \
+                sel.args.get("having"):
+            return sub, None  # refused as before (a correlated LIMIT, GROUP BY, ...)
+        sel = sel.copy()
+        aliases = {e.alias.lower(): e.unalias() for e in sel.expressions if e.alias}
+        order = []
+        for i, o in enumerate((sel.args.get("order") or exp.Order()).expressions):
+            e = o.this
+            if isinstance(e, exp.Literal) and not e.is_string:  # ORDER BY 2
+                k = int(e.this)
+                if not 1 <= k <= len(sel.expressions) or isinstance(
+                        sel.expressions[k - 1], exp.Star):
+                    return sub, None
+                e = sel.expressions[k - 1].unalias()
+            elif isinstance(e, exp.Column) and not e.table and e.name.lower() in aliases:
+                e = aliases[e.name.lower()]
+            sel.select(exp.alias_(e.copy(), f"__mapdb_lateral_order{i}"), copy=False)
+            order.append((bool(o.args.get("desc")), bool(o.args.get("nulls_first"))))
+        for arg in ("order", "limit", "offset"):
+            sel.set(arg, None)
+        return exp.Subquery(this=sel, alias=sub.args.get("alias")), (limit, offset, order)
 
     def lift_lateral_items(self, right: Plan, mine: set[str], corr: Correlation,
                            sub) -> tuple[Plan, list]:

@@ -44,6 +44,20 @@ QUERIES = [
     "SELECT * FROM t, LATERAL (SELECT u.k, (SELECT max(y) FROM u u2 WHERE u2.k = u.k) AS m "
     "FROM u WHERE u.k = t.k) q",
     "SELECT * FROM t, LATERAL (SELECT y, row_number() OVER (ORDER BY y) AS rn FROM u) q",
+    # ORDER BY ... LIMIT/OFFSET per left row: row_number() per correlation key
+    "SELECT * FROM t, LATERAL (SELECT y FROM u WHERE u.k = t.k ORDER BY y LIMIT 1) q",
+    "SELECT * FROM t, LATERAL (SELECT y FROM u WHERE u.k = t.k ORDER BY y DESC LIMIT 1) q",
+    "SELECT * FROM t LEFT JOIN LATERAL (SELECT y AS yy FROM u WHERE u.k = t.k "
+    "ORDER BY yy DESC NULLS LAST LIMIT 1) q ON true",
+    "SELECT * FROM t, LATERAL (SELECT y FROM u WHERE u.k = t.k ORDER BY 1 LIMIT 1 OFFSET 1) q",
+    "SELECT * FROM t, LATERAL (SELECT u.k AS kk FROM u WHERE u.k = t.k "
+    "ORDER BY y NULLS FIRST LIMIT 1) q",
+    "SELECT * FROM t, LATERAL (SELECT t.a, y FROM u WHERE u.k = t.k ORDER BY y DESC LIMIT 1) q",
+    "SELECT * FROM t, LATERAL (SELECT y, u.k * 2 AS k2 FROM u WHERE u.k = t.k "
+    "ORDER BY k2 DESC, y LIMIT 1) q",
+    "SELECT * FROM t, LATERAL (SELECT y FROM u WHERE u.k = t.k LIMIT 0) q",
+    "SELECT * FROM t, LATERAL (SELECT y FROM u ORDER BY y LIMIT 2) q",
+    "SELECT * FROM t, LATERAL (SELECT * FROM u WHERE u.k = t.k ORDER BY y LIMIT 5) q",
     # the left row's columns in the select list: computed above the join
     "SELECT * FROM t, LATERAL (SELECT t.a, y FROM u WHERE u.k = t.k) q",
     "SELECT * FROM t, LATERAL (SELECT a FROM u WHERE u.k = t.k) q",
@@ -93,8 +107,12 @@ def test_lateral_equals_duckdb(engines, sql):
      "WHERE u.k = t.k) q", "LATERAL: window functions", 37),
     ("SELECT * FROM t, LATERAL (SELECT max(y) AS m FROM u WHERE u.k = t.k GROUP BY u.k) q",
      "GROUP BY, HAVING or LIMIT", 44),
-    ("SELECT * FROM t, LATERAL (SELECT y FROM u WHERE u.k = t.k ORDER BY y LIMIT 1) q",
-     "GROUP BY, HAVING or LIMIT", 34),
+    ("SELECT * FROM t, LATERAL (SELECT y FROM u WHERE u.k < t.k ORDER BY y LIMIT 1) q",
+     "LIMIT/OFFSET needs a correlation by inner = outer", 34),
+    ("SELECT * FROM t, LATERAL (SELECT y FROM u WHERE u.k = t.k ORDER BY t.a LIMIT 1) q",
+     "ORDER BY over the left side's columns", 34),
+    ("SELECT * FROM t, LATERAL (SELECT DISTINCT y FROM u WHERE u.k = t.k ORDER BY y "
+     "LIMIT 1) q", "GROUP BY, HAVING or LIMIT", 43),
     ("SELECT * FROM t, LATERAL (SELECT t.a, sum(y) AS s FROM u WHERE u.k = t.k) q",
      "enclosing query", 36),
     ("SELECT * FROM t, LATERAL (SELECT DISTINCT t.a FROM u WHERE u.k = t.k) q",
