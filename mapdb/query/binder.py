@@ -27,7 +27,17 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 
-from mapdb.query import asofjoin, columnsexpr, distincton, files, groupingsets, qualify, values
+from mapdb.query import (
+    asofjoin,
+    columnsexpr,
+    distincton,
+    files,
+    groupingsets,
+    pivot,
+    qualify,
+    recursive,
+    values,
+)
 from mapdb.query import catalog as functions_catalog
 from mapdb.query import functions as fn
 from mapdb.query.catalog import aggregate as aggregate_functions
@@ -57,12 +67,14 @@ from mapdb.query.plan import (
     Plan,
     Project,
     Query,
+    RecursiveCTE,
     Scan,
     SetOp,
     Sort,
     SortKey,
     Window,
 )
+from mapdb.query.recursive import WorkSource
 from mapdb.query.rewrite import null_safe
 from mapdb.query.syntax import check, locate
 from mapdb.query.types import (
@@ -255,6 +267,17 @@ _ARITH = {exp.Add: "add", exp.Sub: "sub", exp.Mul: "mul", exp.Div: "div",
           exp.IntDiv: "intdiv", exp.Mod: "mod"}
 
 
+def _reads_earlier(node: exp.Expression, scope: Scope) -> bool:
+    """Whether the FROM subquery ``node`` names an earlier FROM item by its alias (t.x)
+    that the subquery does not define itself: DuckDB's implicit LATERAL."""
+    if not isinstance(node, exp.Subquery) or node.args.get("pivots"):
+        return False
+    own = {t.alias_or_name.lower() for t in node.find_all(exp.Table, exp.Subquery)}
+    own |= {c.alias_or_name.lower() for c in node.find_all(exp.CTE)}
+    named = {c.table.lower() for c in node.find_all(exp.Column) if c.table}
+    return any(scope.table(a) is not None for a in named - own)
+
+
 def _fold_tree(e: Expr) -> Expr:
     """``fold`` bottom-up (a cast of a constant is a few calls deep)."""
     if isinstance(e, Call):
@@ -280,6 +303,7 @@ class Binder:
         self._scanned: set[str] = set()  # column names earlier scans produce
         self.subquery_cols: set[str] = set()  # columns scalar subquery joins add
         self._cte_plans: dict[int, tuple] = {}  # CTEs read more than once: bound once
+        self._lateral_items = False  # the next select is a LATERAL subquery's (lateral())
         self._tree: exp.Expression | None = None  # the statement (to count CTE references)
         self._views: list[str] = []  # the stored views being bound, outermost first
 
@@ -306,6 +330,12 @@ class Binder:
             return self.select(node, ctes, outer, corr)
         if isinstance(node, (exp.Union, exp.Intersect, exp.Except)):
             return self.set_op(node, ctes, outer)
+        if isinstance(node, exp.Pivot):  # PIVOT t ON ...: the query it stands for
+            try:
+                rewritten = pivot.statement(node, self, ctes)
+            except pivot.PivotError as e:
+                raise self.error(str(e), e.node) from None
+            return self.query(rewritten, ctes, outer, corr)
         raise self.error(f"{node.key.upper()} statements are not supported; only SELECT is",
                          node)
 
@@ -348,8 +378,6 @@ class Binder:
         if not with_:
             return ctes
         ctes = dict(ctes)
-        if with_.args.get("recursive"):
-            raise self.error("WITH RECURSIVE is not supported", with_)
         for cte in with_.expressions:
             ctes[cte.alias_or_name.lower()] = cte
         return ctes
@@ -357,6 +385,8 @@ class Binder:
     def select(self, sel: exp.Select, ctes: dict, outer: Scope | None = None,
                corr: Correlation | None = None) -> tuple[Plan, list[str]]:
         ctes = self.with_(sel, ctes)  # clauses not bound here were refused by check()
+        # this select is a LATERAL subquery's (its subqueries are not): see lateral()
+        lateral_items, self._lateral_items = self._lateral_items, False
         plan, scope = self.from_clause(sel, ctes, outer)
         scope.ctes, scope.corr = ctes, corr
         if sel.args.get("where"):
@@ -381,7 +411,13 @@ class Binder:
                                         for x in k.expr.walk()) or any(
             isinstance(x, Agg) for j in pending for k in j.left_keys for x in k.walk())
         if outer is not None:  # correlation is bound from WHERE only (see where())
-            self.local_only([e for _, e in bound_items] + [k.expr for k in order_keys] +
+            # (a LATERAL subquery's plain select items may: lateral() moves them above
+            # its join)
+            plain = lateral_items and not (has_aggs or group or order or sel.args.get(
+                "distinct") or any(isinstance(x, WindowFn) for _, e in bound_items
+                                   for x in e.walk()))
+            self.local_only(([] if plain else [e for _, e in bound_items]) +
+                            [k.expr for k in order_keys] +
                             ([having_e] if having_e is not None else []), scope, sel)
         limit, offset, percent = self.limit(sel)
         if corr is not None and (corr.keys or corr.residual) and (
@@ -495,7 +531,12 @@ class Binder:
         plan, scope = self.table_ref(frm.this, ctes)
         before_comma: set[str] = set()  # a comma binds looser than JOIN: a, (b ASOF JOIN c)
         for j in sel.args.get("joins") or []:
-            rplan, rscope = self.table_ref(j.this, ctes)
+            lateral = None
+            if isinstance(j.this, exp.Lateral) or _reads_earlier(j.this, scope):
+                scope.ctes, scope.outer = ctes, outer
+                rplan, rscope, lateral = self.lateral(j.this, scope)
+            else:
+                rplan, rscope = self.table_ref(j.this, ctes)
             if not any(j.args.get(a) for a in ("kind", "side", "method", "on", "using")):
                 before_comma = {n for n, _ in plan.schema}
             both = scope.merged(rscope)
@@ -547,7 +588,9 @@ class Binder:
                 raise self.error(f"{side.upper()} JOIN needs ON or USING", j)
             if jkind == "inner" and cond is None:
                 jkind = "cross"
-            if method == "asof":
+            if lateral is not None:
+                plan = self.lateral_join(plan, rplan, lateral, jkind, cond, j)
+            elif method == "asof":
                 try:
                     plan = asofjoin.plan(plan, rplan, cond, jkind == "left", before_comma)
                 except QueryError as e:
@@ -559,6 +602,193 @@ class Binder:
                 plan, scope = self.merge_using(plan, scope, merged, jkind)
         scope.outer = outer
         return plan, scope
+
+    def lateral(self, node, left: Scope) -> tuple[Plan, Scope, tuple]:
+        """``LATERAL (subquery)`` (or a FROM subquery naming an earlier FROM item, DuckDB's
+        implicit lateral), decorrelated as a correlated subquery in WHERE is: bound with
+        the earlier items as its enclosing scope, its ``inner = outer`` equalities become
+        join keys. Returns the subquery's plan, its scope and (correlation, count columns:
+        an aggregate without GROUP BY counts 0 where no inner row matches)."""
+        sub = node.this if isinstance(node, exp.Lateral) else node
+        if not isinstance(sub, exp.Subquery):
+            raise self.error("LATERAL of anything but a subquery (a table function) is not "
+                             "supported", node)
+        alias_node = node.args.get("alias") or sub.args.get("alias")
+        alias = alias_node.name if alias_node is not None and alias_node.name else None
+        columns = [c.name for c in alias_node.columns] if alias_node is not None and \
+            alias_node.columns else None
+        if isinstance(sub.this, exp.Select) and not (sub.this.args.get("from_") or
+                                                     sub.this.args.get("from")):
+            # LATERAL (SELECT t.x + 1 AS y): values of each left row, no table
+            if any(sub.this.args.get(a) for a in ("where", "group", "having", "order",
+                                                  "limit", "offset", "distinct")):
+                raise self.error("LATERAL (SELECT ... ) without FROM takes only a select "
+                                 "list here", sub)
+            items, _ = self.select_items(sub.this, Scope([], outer=left))
+            if any(isinstance(x, (Agg, WindowFn)) for _, e in items for x in e.walk()) \
+                    or left.pending:
+                raise self.error("LATERAL (SELECT ...) without FROM: aggregates, window "
+                                 "functions and subqueries are not supported", sub)
+            mine = {c.name for _, c in left.columns} | {
+                c.name for cols in left.aliases.values() for _, c in cols}
+            if any(not e.columns() <= mine for _, e in items):
+                raise self.error("LATERAL: a subquery naming a column of a query further "
+                                 "out than the FROM items before it is not supported", sub)
+            cols = [(self.fresh(n), e) for n, e in items]
+            names = self.rename([n for n, _ in items], columns, node)
+            return None, Scope.of([(n, Col(c, e.type)) for n, (c, e) in
+                                   zip(unique_names(names), cols, strict=True)], alias), \
+                ("values", cols)
+        written, sub, topn = sub, *self.lateral_topn(sub)
+        self._lateral_items = isinstance(sub.this, exp.Select)
+        try:
+            right, names, corr = self.subquery(sub, left)
+        finally:
+            self._lateral_items = False
+        if topn is not None:
+            names = names[:len(names) - len(topn[2])]  # not the ORDER BY keys after them
+            if corr.residual or corr.one_row:
+                raise self.error("LATERAL: LIMIT/OFFSET needs a correlation by inner = outer "
+                                 "equalities only, and no aggregate", written)
+        if corr.residual and corr.one_row:  # the aggregate would depend on the left row
+            raise self.error("LATERAL: an aggregate over a correlation other than inner = "
+                             "outer equalities is not supported", sub)
+        mine = {c.name for _, c in left.columns} | {
+            c.name for cols in left.aliases.values() for _, c in cols}
+        inner_cols = {c for c, _ in right.schema}
+        if any(not o.columns() <= mine for o, _ in corr.keys) or any(
+                not e.columns() - inner_cols <= mine for e in corr.residual):
+            raise self.error("LATERAL: a subquery naming a column of a query further out "
+                             "than the FROM items before it is not supported", sub)
+        if corr.residual and isinstance(sub.this, exp.Select) and sub.this.args.get(
+                "distinct"):  # DISTINCT would see the residual's inner columns too
+            raise self.error("LATERAL: DISTINCT over a correlation other than inner = "
+                             "outer equalities is not supported", sub.this.expressions[0].unalias())
+        if (corr.keys or corr.residual) and isinstance(sub.this, exp.Select) and any(
+                w.find_ancestor(exp.Subquery) is sub for w in sub.this.find_all(exp.Window)):
+            # a window would run over every left row's inner rows at once
+            raise self.error("LATERAL: window functions in a correlated subquery are not "
+                             "supported", next(sub.this.find_all(exp.Window)))
+        inner = first_project(right)
+        exprs = dict(inner.exprs) if inner is not None else {}
+        counts = [c for c, _ in right.schema[:len(names)] if corr.keys and corr.one_row and
+                  isinstance(exprs.get(c), Col) and self._is_count(right, exprs[c].name)]
+        names = unique_names(self.rename(names, columns, node))
+        # the named columns only, not the correlation keys after them
+        scope = Scope.of([(n, Col(c, t)) for n, (c, t) in
+                          zip(names, right.schema[:len(names)], strict=True)], alias)
+        # the ORDER BY keys' columns (topn), before lifting moves columns about
+        keys = [c for c, _ in right.schema[len(names):len(names) + len(topn[2])]] \
+            if topn is not None else []
+        right, after = self.lift_lateral_items(right, mine, corr, sub)
+        if topn is not None:  # each left row's first rows: numbered per correlation key
+            limit, offset, order = topn
+            cols = dict(right.schema)
+            if any(c not in cols for c in keys) or {n for n, _ in after} & set(keys):
+                raise self.error("LATERAL: ORDER BY over the left side's columns with LIMIT "
+                                 "is not supported", written)
+            rn = self.fresh("rn")
+            right = Window(right, [(rn, WindowFn(
+                "row_number", (), tuple(i for _, i in corr.keys),
+                tuple(SortSpec(Col(c, cols[c]), d, nf) for c, (d, nf) in
+                      zip(keys, order, strict=True)), None, INT64))])
+            kept = [fn.compare("gt", Col(rn, INT64), Lit(offset, INT64))]
+            if limit is not None:
+                kept.append(fn.compare("le", Col(rn, INT64), Lit(offset + limit, INT64)))
+            right = Filter(right, fold_and(kept))
+        return right, scope, ("join", corr, counts, after)
+
+    def lateral_topn(self, sub: exp.Subquery) -> tuple[exp.Subquery, tuple | None]:
+        """``LATERAL (SELECT ... ORDER BY o LIMIT n OFFSET m)``: the subquery without ORDER
+        BY/LIMIT/OFFSET, its ORDER BY keys as extra select items at the end; ``lateral``
+        then keeps rows m+1..m+n of each correlation key by ``row_number() OVER
+        (PARTITION BY the keys ORDER BY o)``. Returns (subquery, (limit, offset,
+        [(desc, nulls_first)] per key)) or (sub, None) when there is no LIMIT/OFFSET."""
+        sel = sub.this
+        if not isinstance(sel, exp.Select) or not (sel.args.get("limit") or
+                                                   sel.args.get("offset")):
+            return sub, None
+        limit, offset, percent = self.limit(sel)
+        if percent is not None or sel.args.get("distinct") or sel.args.get("group") or \
+                sel.args.get("having"):
+            return sub, None  # refused as before (a correlated LIMIT, GROUP BY, ...)
+        sel = sel.copy()
+        aliases = {e.alias.lower(): e.unalias() for e in sel.expressions if e.alias}
+        order = []
+        for i, o in enumerate((sel.args.get("order") or exp.Order()).expressions):
+            e = o.this
+            if isinstance(e, exp.Literal) and not e.is_string:  # ORDER BY 2
+                k = int(e.this)
+                if not 1 <= k <= len(sel.expressions) or isinstance(
+                        sel.expressions[k - 1], exp.Star):
+                    return sub, None
+                e = sel.expressions[k - 1].unalias()
+            elif isinstance(e, exp.Column) and not e.table and e.name.lower() in aliases:
+                e = aliases[e.name.lower()]
+            sel.select(exp.alias_(e.copy(), f"__mapdb_lateral_order{i}"), copy=False)
+            order.append((bool(o.args.get("desc")), bool(o.args.get("nulls_first"))))
+        for arg in ("order", "limit", "offset"):
+            sel.set(arg, None)
+        return exp.Subquery(this=sel, alias=sub.args.get("alias")), (limit, offset, order)
+
+    def lift_lateral_items(self, right: Plan, mine: set[str], corr: Correlation,
+                           sub) -> tuple[Plan, list]:
+        """A LATERAL subquery's select items that read the left side's columns (``SELECT
+        t.a, y FROM u WHERE u.k = t.k``) are computed above the join, where the left row
+        is: the subquery passes up the inner columns they read instead. (``select`` lets
+        them through only in a plain select list: no aggregate, DISTINCT, ORDER BY or
+        window, so the subquery's plan ends with its items' projection.)"""
+        if not isinstance(right, Project) or not any(e.columns() & mine
+                                                      for _, e in right.exprs):
+            return right, []
+        types = right.input.types()
+        after = [(n, e) for n, e in right.exprs if e.columns() & mine]
+        keep = [(n, e) for n, e in right.exprs if not e.columns() & mine]
+        have = {n for n, _ in keep}
+        for _, e in after:
+            for c in sorted(e.columns() - mine):
+                if c not in have:
+                    keep.append((c, Col(c, types[c])))
+                    have.add(c)
+        return Project(right.input, keep), after
+
+    def lateral_join(self, plan: Plan, right: Plan | None, lateral: tuple, jkind: str,
+                     cond: Expr | None, node) -> Plan:
+        """``plan`` joined with a LATERAL subquery (see ``lateral``)."""
+        if lateral[0] == "values":
+            if jkind not in ("cross", "inner", "left") or (
+                    cond is not None and not (isinstance(cond, Lit) and cond.value is True)):
+                raise self.error("LATERAL (SELECT ...) without FROM: only with ON true",
+                                 node)
+            return Project(plan, [(c, Col(c, t)) for c, t in plan.schema] + lateral[1])
+        _, corr, counts, after = lateral
+        if jkind in ("right", "full"):
+            raise self.error(f"{jkind.upper()} JOIN LATERAL is not supported (DuckDB "
+                             "refuses it too)", node)
+        if corr.one_row and corr.keys:  # one row per left row, matched or not
+            jkind = "left"
+        keys = [o for o, _ in corr.keys], [i for _, i in corr.keys]
+        if cond is not None and isinstance(cond, Lit) and cond.value is True:
+            cond = None
+        if corr.residual:  # other correlated conditions (u.k < t.k): the join's condition
+            cond = fold_and(list(corr.residual) + ([cond] if cond is not None else []))
+        kind = jkind if jkind == "left" else ("inner" if keys[0] or cond is not None
+                                              else "cross")
+        out: Plan = Join(plan, right, kind, keys[0], keys[1], condition=cond)
+        if after:  # select items over the left row, on the joined rows
+            if kind == "left" and not keys[1]:
+                raise self.error("LEFT JOIN LATERAL with the left side's columns in the "
+                                 "select list needs an inner = outer correlation", node)
+            # a left row without a match has no subquery row: its items are NULL
+            matched = Call("is_not_null", (keys[1][0],), BOOL) if kind == "left" else None
+            out = Project(out, [(c, Col(c, t)) for c, t in out.schema] + [
+                (n, e if matched is None else fn.case([(matched, e)], Lit(None, e.type)))
+                for n, e in after])
+        if counts:  # COUNT over no inner rows is 0, not the padding NULL
+            fix = set(counts)
+            out = Project(out, [(c, fn.coalesce([Col(c, t), Lit(0, INT64)]) if c in fix
+                                 else Col(c, t)) for c, t in out.schema])
+        return out
 
     def merge_using(self, plan: Plan, scope: Scope, merged: list[tuple[Col, Col]],
                     kind: str) -> tuple[Plan, Scope]:
@@ -584,6 +814,11 @@ class Binder:
         return plan, Scope(cols, scope.aliases, scope.outer)
 
     def table_ref(self, src, ctes: dict) -> tuple[Plan, Scope]:
+        if isinstance(src, (exp.Table, exp.Subquery)) and src.args.get("pivots"):
+            try:  # t PIVOT (...): the subquery it stands for
+                src = pivot.in_from(src, self, ctes)
+            except pivot.PivotError as e:
+                raise self.error(str(e), e.node) from None
         alias = src.alias_or_name if src.alias else None
         columns = [c.name for c in src.args["alias"].columns] if src.args.get("alias") \
             and src.args["alias"].columns else None
@@ -602,9 +837,15 @@ class Binder:
         if isinstance(src, exp.Table):
             name = src.name
             schema = src.args.get("db")  # main.t, information_schema.tables (query.resolve)
+            if not schema and isinstance(ctes.get(name.lower()), WorkSource):
+                work = ctes[name.lower()]  # a recursive CTE's step reading its own rows
+                return self.scan_of(work, src, columns or work.names, alias or name)
             if not schema and name.lower() in ctes:
                 cte = ctes[name.lower()]
                 shared = self._cte_plans.get(id(cte))
+                if shared is None and recursive.is_recursive(cte):
+                    inner, names = self.recursive_cte(cte, name, ctes)
+                    shared = self._cte_plans[id(cte)] = (inner, names)
                 if shared is None:
                     inner, names = self.query(cte.this, {k: v for k, v in ctes.items()
                                                          if k != name.lower()})
@@ -639,6 +880,46 @@ class Binder:
             inner, names = self.query(src.this, ctes)
             return self.subplan(inner, self.rename(names, columns, src), alias)
         raise self.error(f"FROM {src.key.upper()} is not supported", src)
+
+    def recursive_cte(self, cte: exp.CTE, name: str, ctes: dict) -> tuple[Plan, list[str]]:
+        """WITH RECURSIVE's ``name AS (anchor UNION [ALL] step)`` as a RecursiveCTE: the
+        anchor bound without the name, the step with the name reading the working table
+        (``recursive.py``); the step's columns cast to the anchor's types, as DuckDB."""
+        union = cte.this
+        others = {k: v for k, v in ctes.items() if k != name.lower()}
+        if recursive.reads(union.this, name):
+            raise self.error(f'WITH RECURSIVE: the first branch of "{name}" may not read '
+                             f'"{name}" (DuckDB: circular reference)', union.this)
+        for arg in ("order", "limit", "offset"):
+            if union.args.get(arg):
+                raise self.error(f"{arg.upper().replace('ORDER', 'ORDER BY')} in a recursive "
+                                 "query is not allowed "
+                                 "(as in DuckDB)", union.args[arg])
+        anchor, names = self.query(union.this, others)
+        cte_cols = cte.args["alias"].columns if cte.args.get("alias") else None
+        if cte_cols:
+            names = self.rename(names, [c.name for c in cte_cols], cte)
+        names = unique_names(names)
+        for i, (n, (_, t)) in enumerate(zip(names, anchor.schema, strict=True)):
+            if t.kind == "null":  # DuckDB errs too (no cast to NULL)
+                where = cte_cols[i] if cte_cols and i < len(cte_cols) else union.this
+                raise self.error(f'WITH RECURSIVE: column "{n}" of "{name}" is NULL in the '
+                                 "first branch; cast it to a type", where)
+        cols = [(self.fresh(n), t) for n, (_, t) in zip(names, anchor.schema, strict=True)]
+        work = WorkSource(name, dict(cols), names)
+        step, snames = self.query(union.expression, {**others, name.lower(): work})
+        if len(snames) != len(names):
+            raise self.error(f'WITH RECURSIVE: the branches of "{name}" have {len(names)} '
+                             f"and {len(snames)} columns", union.expression)
+        if recursive.under_cte(step, work):
+            raise self.error(f'WITH RECURSIVE: "{name}" read through another CTE in its '
+                             "own step is not supported", union.expression)
+        anchor = Project(anchor, [(c, Col(a, t)) for (c, t), (a, _) in
+                                  zip(cols, anchor.schema, strict=True)])
+        step = Project(step, [(c, Col(a, at) if at == t else fn.cast(Col(a, at), t))
+                              for (c, t), (a, at) in zip(cols, step.schema, strict=True)])
+        return RecursiveCTE(anchor, step, work, union.args.get("distinct") is not False), \
+            names
 
     def scan_of(self, source, src, columns: list[str] | None, label: str
                 ) -> tuple[Plan, Scope]:
@@ -1679,6 +1960,8 @@ class Binder:
         if cond.type.kind not in ("bool", "null"):
             raise self.error(f"FILTER (WHERE ...) needs a boolean condition, got "
                              f"{cond.type}", where)
+        if agg.fn in ("first", "last"):  # they keep NULLs: the CASE's NULLs would count
+            raise self.error(f"{agg.fn}() with FILTER (WHERE ...) is not supported", node)
         if agg.fn == "count_star":
             return Agg("count", fn.case([(cond, Lit(1, INT64))], Lit(None, NULL)), INT64)
         arg = fn.case([(cond, agg.arg)], Lit(None, NULL))

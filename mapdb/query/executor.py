@@ -61,6 +61,7 @@ from mapdb.query.plan import (
     Plan,
     Project,
     Query,
+    RecursiveCTE,
     Scan,
     SetOp,
     Sort,
@@ -207,6 +208,12 @@ def materialize(plan: Plan, ctx: Context) -> pa.Table:
         out = pa.table({out: t.column(c) for out, c in plan.columns})
         ctx.op(plan).add(out.num_rows, 0.0)
         return out
+    if isinstance(plan, RecursiveCTE):
+        from mapdb.query import recursive
+        t0 = time.perf_counter()
+        out = recursive.execute(plan, ctx, materialize, _decoded)
+        ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
+        return out
     if isinstance(plan, SetOp):
         from mapdb.query.setops import set_op
         t0 = time.perf_counter()
@@ -292,7 +299,7 @@ def streamed(plan: Plan) -> bool:
 def _breaker(plan: Plan) -> bool:
     """Whether ``materialize`` runs ``plan`` as a whole (not a pipeline to stream)."""
     return isinstance(plan, Aggregate | Sort | Limit | TopN | CTEScan | SetOp | Window |
-                      Distinct) \
+                      Distinct | RecursiveCTE) \
         or (isinstance(plan, Join) and not _streams(plan))
 
 

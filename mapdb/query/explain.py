@@ -25,6 +25,7 @@ from mapdb.query.plan import (
     Limit,
     Plan,
     Project,
+    RecursiveCTE,
     Scan,
     SetOp,
     Sort,
@@ -97,6 +98,9 @@ def _label(p: Plan, names: dict[str, str]) -> str:
         return f"{p.op.upper()}{' ALL' if p.all else ''}"
     if isinstance(p, CTEScan):
         return f"CTE {p.name} (computed once, read by each reference)"
+    if isinstance(p, RecursiveCTE):
+        return (f"Recursive CTE {p.work.name}: anchor UNION{'' if p.distinct else ' ALL'} "
+                "step, the step repeated over the last round's rows until it adds none")
     if isinstance(p, Window):
         return "Window " + ", ".join(f"{n(c)} := {f}" for c, f in p.funcs)
     return type(p).__name__

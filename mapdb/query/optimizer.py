@@ -35,6 +35,7 @@ from mapdb.query.plan import (
     Limit,
     Plan,
     Project,
+    RecursiveCTE,
     Scan,
     SetOp,
     Sort,
@@ -108,7 +109,11 @@ def optimize(plan: Plan) -> Plan:
 
 
 def _optimize_ctes(plan: Plan, done: set[int]) -> None:
-    """Each shared CTE plan is optimized once, on its own (its readers are leaves here)."""
+    """Each shared CTE plan is optimized once, on its own (its readers are leaves here);
+    so are a recursive CTE's anchor and step."""
+    if isinstance(plan, RecursiveCTE):
+        plan.anchor, plan.step = optimize(plan.anchor), optimize(plan.step)
+        return
     if isinstance(plan, CTEScan):
         if id(plan.cte) not in done:
             done.add(id(plan.cte))

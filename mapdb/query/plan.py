@@ -254,6 +254,23 @@ class CTEScan(Plan):
         return [(out, t[c]) for out, c in self.columns]
 
 
+@dataclass(eq=False)
+class RecursiveCTE(Plan):
+    """WITH RECURSIVE's CTE: ``anchor``'s rows, then ``step`` run again and again over the
+    rows the previous round added (its scans of ``work``, a ``recursive.WorkSource``,
+    read them) until a round adds none. ``distinct`` (UNION): a round keeps only rows not
+    seen before. Both inputs produce the columns of ``work`` (the anchor's types); a leaf
+    to the optimizer, which optimizes the two inputs on their own."""
+    anchor: Plan
+    step: Plan
+    work: object
+    distinct: bool
+
+    @property
+    def schema(self):
+        return list(self.work.types().items())
+
+
 @dataclass
 class Query:
     """A bound statement: the plan, the names users see, and whether EXPLAIN was asked."""

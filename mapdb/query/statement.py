@@ -26,12 +26,14 @@ from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
 from mapdb.errors import SchemaError
+from mapdb.query import pivot
 from mapdb.query.binder import parse
 from mapdb.query.syntax import locate
 from mapdb.query.types import QueryError
 from mapdb.storage.types import ColumnType
 
-QUERIES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
+QUERIES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery,
+           exp.Pivot)  # PIVOT t ON ...: pivot.py
 _POSITION = re.compile(r" \(line (\d+), column (\d+)\)$")
 
 
@@ -550,6 +552,11 @@ def _create_view(piece: Piece) -> CreateView:
     if i is None:
         raise refuse("this CREATE VIEW", tree, sql)
     out.query = query_text(piece, toks.span(i + 1))
+    found = pivot.from_data(tree.expression) if tree.expression is not None else None
+    if found is not None:  # its columns would change with the data (DuckDB refuses it too)
+        raise QueryError("PIVOT with values taken from the data (ON c without IN) cannot "
+                         "be used in a view, as in DuckDB: list them, ON c IN (v1, v2, ...)",
+                         locate(found), sql)
     return out
 
 

@@ -48,13 +48,20 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     exp.Union: "with_ this expression distinct order limit offset",
     exp.Intersect: "with_ this expression distinct order limit offset",
     exp.Except: "with_ this expression distinct order limit offset",
-    exp.Subquery: "this alias",
-    exp.With: "expressions",
+    exp.Subquery: "this alias pivots",  # pivots: t PIVOT (...), pivot.in_from
+    # PIVOT / UNPIVOT: pivot.py rewrites them before binding
+    exp.Pivot: "this expressions using group unpivot into fields alias columns "
+               "default_on_null identify_pivot_strings prefixed_pivot_columns "
+               "pivot_column_naming value_columns_first",
+    exp.PivotAlias: "this alias",
+    exp.UnpivotColumns: "this expressions",
+    exp.Lateral: "this alias view outer",  # Binder.lateral (view, outer: False in DuckDB)
+    exp.With: "expressions recursive",  # recursive: recursive.py
     exp.CTE: "this alias",
     # FROM: from_clause, table_ref
     exp.From: "this",
     exp.Join: "this on side kind using method",  # method: NATURAL, ASOF (others refused)
-    exp.Table: "this alias db",  # db: main.t, information_schema.tables
+    exp.Table: "this alias db pivots",  # db: main.t, information_schema.tables
     exp.TableAlias: "this columns",
     # clauses: where, group_keys, order_keys, limit, select_items
     exp.Where: "this",
@@ -240,7 +247,6 @@ ARGUMENTS: dict[tuple[type, str], str] = {
     (exp.Select, "qualify"): "QUALIFY",
     (exp.Select, "laterals"): "LATERAL",
     (exp.Select, "pivots"): "PIVOT",
-    (exp.Table, "pivots"): "PIVOT / UNPIVOT",
     (exp.Select, "kind"): "SELECT AS STRUCT",
     (exp.Select, "into"): "SELECT INTO",
     (exp.Select, "hint"): "a query hint",
@@ -259,7 +265,6 @@ ARGUMENTS: dict[tuple[type, str], str] = {
     (exp.Distinct, "on"): "DISTINCT ON",
     (exp.Union, "by_name"): "UNION BY NAME",
     (exp.Union, "side"): "an outer UNION",
-    (exp.With, "recursive"): "WITH RECURSIVE",
     (exp.CTE, "materialized"): "a MATERIALIZED hint on a CTE",
     (exp.LimitOptions, "rows"): "FETCH FIRST ... ROWS",
     (exp.LimitOptions, "with_ties"): "WITH TIES",
@@ -296,7 +301,8 @@ NODES: dict[type, str] = {
 }
 
 
-QUERIES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
+QUERIES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery,
+           exp.Pivot)  # PIVOT t ON ...: pivot.py
 
 
 def empty(value) -> bool:

@@ -231,7 +231,7 @@ REFUSED = [
     ("SELECT nvl(s, '-') FROM t1", "nvl"),
     ("SELECT DISTINCT ON (5) x FROM t1", "DISTINCT ON: position 5"),
     ("SELECT max(x, 2) FROM t1", "max(x, n)"),
-    ("SELECT x FROM t1, LATERAL (SELECT x) q", "LATERAL"),
+    ("SELECT x FROM t1, LATERAL (SELECT y FROM t2 WHERE y < x LIMIT 1) q", "LIMIT"),
     ("SELECT concat_ws_nope('-', s, s) FROM t1", "concat_ws_nope"),
     ("SELECT * FROM t1 ASOF RIGHT JOIN t2 ON x >= y", "ASOF RIGHT JOIN"),
     ("SELECT count(*) FROM t1 NATURAL JOIN t2", "NATURAL"),
