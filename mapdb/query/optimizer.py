@@ -44,6 +44,7 @@ from mapdb.query.plan import (
 )
 from mapdb.query.ranges import bound_max, bound_min, range_of
 from mapdb.query.types import QueryError
+from mapdb.query.unionjoin import join_through_union
 
 
 def fold(e: Expr) -> Expr:
@@ -99,6 +100,7 @@ def optimize(plan: Plan) -> Plan:
         plan = _push_filters(plan)
     plan = reduce_subqueries(plan)
     plan = reorder(plan)
+    plan = join_through_union(plan)
     plan = aggregate_first(plan)
     plan = eager_aggregate(plan)
     plan = lift_build_exprs(plan)
@@ -345,8 +347,18 @@ def _prune(plan: Plan, needed: set[str] | None, counted: bool = False) -> None:
                 setattr(plan, side, Project(child, [(n, Col(n, t)) for n, t in child.schema
                                                     if n in want]))
     elif isinstance(plan, SetOp):
-        _prune(plan.left, None)
-        _prune(plan.right, None)
+        keep = list(range(len(plan.left.schema)))
+        if needed is not None and plan.op == "union" and plan.all:
+            # UNION ALL matches columns by position: both sides drop the same ones (a
+            # set operation that compares rows needs them all)
+            keep = [i for i, (n, _) in enumerate(plan.left.schema) if n in needed] or [0]
+        for side in ("left", "right"):
+            child = getattr(plan, side)
+            if len(keep) < len(child.schema):
+                cols = [child.schema[i] for i in keep]
+                child = Project(child, [(n, Col(n, t)) for n, t in cols])
+                setattr(plan, side, child)
+            _prune(child, None)
     elif isinstance(plan, Window):
         cols = set(needed) if needed is not None else {n for n, _ in plan.schema}
         for _, f in plan.funcs:
