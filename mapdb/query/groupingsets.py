@@ -32,6 +32,7 @@ import itertools
 
 from sqlglot import exp
 
+from mapdb.query import catalog
 from mapdb.query.rewrite import (
     arguments_replaced,
     innermost_first,
@@ -155,7 +156,8 @@ def _lift(e: exp.Expression, every: dict, hidden: list, outputs: set[str]) -> ex
             return node
         if isinstance(node, exp.Column) and not node.table and node.name in outputs:
             return exp.column(node.name, quoted=True)
-        if isinstance(node, (exp.Grouping, exp.AggFunc, exp.Column)) or _key(node) in every:
+        if isinstance(node, (exp.Grouping, exp.Column)) or is_aggregate(node) or \
+                _key(node) in every:
             return ref(node)
         return None
     return replaced(e.copy(), swap)
@@ -253,9 +255,27 @@ def _walk(node):
         [n for x in node for n in x.walk()]
 
 
+# aggregates sqlglot parses as plain calls (exp.Anonymous) that the binder knows itself
+_ANONYMOUS_AGGREGATES = frozenset({"mean", "stddev_pop", "stddev_samp", "var_pop",
+                                   "var_samp"})
+
+
+def is_aggregate(node: exp.Expression) -> bool:
+    """Whether ``node`` calls an aggregate: one sqlglot knows (exp.AggFunc), or a plain
+    call whose name the catalog's aggregate family or the binder holds (``mean(x)``,
+    ``arg_max(x, y)``): a rolled-up key inside its arguments is still the rows' values."""
+    if isinstance(node, exp.AggFunc):
+        return True
+    if not isinstance(node, exp.Anonymous):
+        return False
+    name = node.name.lower()
+    f = catalog.lookup(name)
+    return name in _ANONYMOUS_AGGREGATES or (f is not None and f.family == "aggregate")
+
+
 def _aggregates(items: list) -> bool:
     """Whether select items call an aggregate of their own query (not of a subquery)."""
-    return any(isinstance(n, exp.AggFunc)
+    return any(is_aggregate(n)
                for item in items
                for n in item.walk(prune=lambda n: isinstance(n, (exp.Subquery, exp.Select))))
 
@@ -269,7 +289,7 @@ def _nulled(e: exp.Expression, nulls: set[str], have: set[str]) -> exp.Expressio
             for a in node.expressions:
                 bits = bits * 2 + (0 if _key(a) in have else 1)
             return exp.Literal.number(bits)
-        if isinstance(node, exp.AggFunc):
+        if is_aggregate(node):
             return node  # its argument is the rows' values, grouped or not
         if _key(node) in have:
             return node  # a key of this set whole: w + 1 keeps its w when w is rolled up

@@ -12,6 +12,10 @@ from .compare import check, check_names, engines_over
 
 QUERIES = [
     "SELECT g, h, sum(x) FROM t GROUP BY ROLLUP (g, h) ORDER BY 1, 2",
+    # a rolled-up key inside an aggregate sqlglot does not know (mean, arg_max, product)
+    # is still each row's value (mean(x) of a rolled-up x was NULL)
+    "SELECT x, mean(x), arg_max(h, x), product(x) FROM t GROUP BY CUBE (g, 1) "
+    "ORDER BY ALL",
     # the empty set is one row without aggregates too (it was one per input row)
     "SELECT g FROM t GROUP BY ROLLUP (g) ORDER BY 1",
     "SELECT NULL FROM t GROUP BY GROUPING SETS ((g), ())",
