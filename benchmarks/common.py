@@ -1,11 +1,16 @@
-"""Helpers shared by the benchmarks: TPC-H data, disk usage, page-cache eviction, I/O counters."""
+"""Helpers shared by the benchmarks: TPC-H data, disk usage, page-cache eviction, I/O
+counters, saved answers, error texts, the geometric mean."""
 
 from __future__ import annotations
 
+import math
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+import pyarrow as pa
 
 HERE = Path(__file__).parent
 DATA = HERE / "data"
@@ -56,3 +61,26 @@ def read_bytes() -> int:
     """Bytes this process (all its threads) caused to be read from storage."""
     with open("/proc/self/io") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("read_bytes:"))
+
+
+def save_answer(path: Path, answer: pa.Table) -> None:
+    """An answer as an Arrow IPC file, for the runner to check against another engine's."""
+    with pa.OSFile(str(path), "wb") as f, pa.ipc.new_file(f, answer.schema) as w:
+        w.write_table(answer)
+
+
+def read_answer(path: Path) -> pa.Table | None:
+    """The answer save_answer wrote there, None if there is none."""
+    if not path.exists():
+        return None
+    with pa.memory_map(str(path)) as src:
+        return pa.ipc.open_file(src).read_all()
+
+
+def error_text(e: BaseException) -> str:
+    """An exception as a report records it: its first line, at most 200 characters."""
+    return f"{type(e).__name__}: {e}".splitlines()[0][:200]
+
+
+def geomean(xs: list[float]) -> float | None:
+    return math.exp(statistics.fmean(math.log(x) for x in xs)) if xs else None

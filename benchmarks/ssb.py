@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -34,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.common import DATA, HERE, RESULTS
+from benchmarks.common import DATA, HERE, RESULTS, error_text, geomean
 from benchmarks.tpch import check, machine
 
 QUERY_DIR = HERE / "queries" / "ssb"
@@ -233,10 +232,6 @@ def engines(names: list[str], files: dict[str, Path], db: Path, threads: int) ->
 
 # -- run ----------------------------------------------------------------------------------
 
-def _error(e: BaseException) -> str:
-    return (f"{type(e).__name__}: {e}".splitlines() or [""])[0][:200]
-
-
 def run_query(sql: str, fns: dict, runs: int) -> dict:
     """{engine: {"times": [...], "answer": table} or {"error": text}}: one untimed run
     each, then ``runs`` rounds of one timed run per engine."""
@@ -245,7 +240,7 @@ def run_query(sql: str, fns: dict, runs: int) -> dict:
         try:
             out[e] = {"answer": fn(sql), "times": []}
         except Exception as exc:  # recorded, like a refusal: the others carry on
-            out[e] = {"error": _error(exc)}
+            out[e] = {"error": error_text(exc)}
     for _ in range(runs):
         for e, fn in fns.items():
             if "error" in out[e]:
@@ -254,14 +249,6 @@ def run_query(sql: str, fns: dict, runs: int) -> dict:
             fn(sql)
             out[e]["times"].append(time.perf_counter() - t0)
     return out
-
-
-def _geomean(xs: list[float]) -> float | None:
-    return math.exp(statistics.fmean(math.log(x) for x in xs)) if xs else None
-
-
-def _ms(t: float | None) -> str:
-    return "n/a" if t is None else f"{t * 1000:.1f}"
 
 
 def summarize(raw: dict[str, dict], names: list[str]) -> tuple[list[dict], dict]:
@@ -291,7 +278,7 @@ def summarize(raw: dict[str, dict], names: list[str]) -> tuple[list[dict], dict]
     summ = {}
     for e in names[1:]:
         ratios = [r[f"mapdb/{e}"] for r in rows if r[f"mapdb/{e}"]]
-        summ[f"mapdb/{e}"] = {"geomean": _geomean(ratios), "compared": len(ratios),
+        summ[f"mapdb/{e}"] = {"geomean": geomean(ratios), "compared": len(ratios),
                               "over_2x": [r["query"] for r in rows
                                           if (r[f"mapdb/{e}"] or 0) > SLOW]}
     summ["mismatches"] = {f"{r['query']} {e}": r[e]["check"] for r in rows for e in names

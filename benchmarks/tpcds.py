@@ -33,15 +33,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import os
 import re
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -49,9 +46,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from benchmarks import tpch as lineitem_bench
-from benchmarks.common import DATA, HERE, RESULTS
-from benchmarks.tpch import _median, _ms, _read_arrow, _same, machine
-from benchmarks.tpch22 import _die_with_parent, _error, _save_answer, _write, _write_json
+from benchmarks import workers
+from benchmarks.common import DATA, HERE, RESULTS, error_text, geomean
+from benchmarks.tpch import _median, _ms, _same, machine
 from datasets import tpcds as tpcds_data
 
 QUERY_DIR = HERE / "queries" / "tpcds"
@@ -86,18 +83,8 @@ def tpcds_tables(scale: float) -> dict[str, Path]:
     return paths
 
 
-class AllTables:
-    """Mixed into a tpch.py engine: the 24 Parquet files, and a stamp that changes with
-    any of them."""
-
-    def __init__(self, scale: float):
-        self.scale = scale
-        self.files = tpcds_tables(scale)
-        super().__init__(self.files["store_sales"])
-
-    def stamp(self) -> str:
-        stats = [p.stat() for p in self.files.values()]
-        return " ".join([super().stamp(), *(f"{s.st_size}:{s.st_mtime_ns}" for s in stats)])
+class AllTables(lineitem_bench.AllTables):  # tpch.py's engines over the 24 tables
+    main, schema = "store_sales", staticmethod(tpcds_tables)
 
 
 class Mapdb(AllTables, lineitem_bench.Mapdb):
@@ -116,14 +103,6 @@ class Mapdb(AllTables, lineitem_bench.Mapdb):
 class DuckDB(AllTables, lineitem_bench.DuckDB):
     def target(self) -> Path:
         return self.dir / "tpcds.duckdb"
-
-    def load(self) -> None:
-        import duckdb
-        with duckdb.connect(str(self.target())) as con:
-            con.execute("SET enable_progress_bar = false")
-            for table, path in self.files.items():
-                con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet('{path}')")
-            con.execute("CHECKPOINT")
 
 
 ENGINE_CLASSES = {"mapdb": Mapdb, "duckdb": DuckDB}
@@ -191,108 +170,31 @@ def _kind(e: BaseException) -> str:
     return "refused" if isinstance(e, MapdbError) else "exception"
 
 
-def worker(name: str, args: argparse.Namespace, out: Path) -> None:
-    """Runs the queries out/NAME.json has no record of yet, on one engine; before each
-    execution out/NAME.beat says which (the parent times it)."""
-    _die_with_parent()
-    report_path, beat = out / f"{name}.json", out / f"{name}.beat"
-    report = json.loads(report_path.read_text()) if report_path.exists() else {"queries": {}}
-    _write(beat, "load")
-    try:
-        eng = ENGINE_CLASSES[name](args.scale)
-        report.setdefault("load_s", eng.prepare())
-        eng.open()
-        report["threads"] = eng.threads()
-    except Exception as e:
-        report["error"] = _error(e)
-        _write_json(report_path, report)
-        print(f"[{name}] cannot start: {report['error']}", flush=True)
-        return
-    for q in args.queries:
-        if q in report["queries"]:
-            continue
-        sql = (QUERY_DIR / f"{q}.sql").read_text()
-        rec: dict = {"warm": []}
-        report["queries"][q] = rec
-        try:
-            _write(beat, f"{q} untimed")
-            answer = eng.query(sql)
-            _save_answer(out / f"{name}-{q}.arrow", answer)
-            rec["rows"] = answer.num_rows
-            want = _read_arrow(out / f"duckdb-{q}.arrow")
-            if name != "duckdb":
-                rec["outcome"] = "different: DuckDB has no answer" if want is None \
-                    else compare(answer, want)
-                if rec["outcome"].startswith("different") and want is not None:
-                    _write(beat, f"{q} without its LIMIT")
-                    if ties_at_limit(eng.query, sql, args.scale):
-                        rec["outcome"] = "equal (LIMIT cuts through ties)"
-            for i in range(args.runs):
-                _write(beat, f"{q} run {i + 1}")
-                t0 = time.perf_counter()
-                eng.query(sql)
-                rec["warm"].append(time.perf_counter() - t0)
-        except Exception as e:
-            rec["outcome"] = f"{_kind(e)}: {_error(e)}"
-            rec["warm"] = []
-            try:  # the next query starts from a fresh connection
-                eng.close()
-                eng.open()
-            except Exception:
-                pass
-        _write_json(report_path, report)
+class Worker(workers.Worker):
+    engines, query_dir = ENGINE_CLASSES, QUERY_DIR
+
+    def judge(self, q: str, sql: str, answer: pa.Table, rec: dict) -> None:
+        rec["rows"] = answer.num_rows
+        if self.name == "duckdb":
+            return
+        want = self.reference(q)
+        rec["outcome"] = "different: DuckDB has no answer" if want is None \
+            else compare(answer, want)
+        if rec["outcome"].startswith("different") and want is not None:
+            self.beat(f"{q} without its LIMIT")
+            if ties_at_limit(self.eng.query, sql, self.args.scale):
+                rec["outcome"] = "equal (LIMIT cuts through ties)"
+
+    def failed(self, rec: dict, e: Exception) -> None:
+        rec["outcome"] = f"{_kind(e)}: {error_text(e)}"
+        rec["warm"] = []
+
+    def line(self, rec: dict) -> str:
         loud = "  <<<<<<<< WRONG ANSWER" if rec.get("outcome", "").startswith("different") else ""
-        print(f"[{name}] {q}: warm {_ms(_median(rec['warm']))} ms  "
-              f"{rec.get('outcome', '')}{loud}", flush=True)
-    _write(beat, "done")
-
-
-def run_engine(name: str, args: argparse.Namespace, out: Path) -> dict:
-    """Runs ``name``'s worker to the end of the queries, replacing a worker that is killed
-    (timeout) or dies (crash) with a new one that starts after that query."""
-    report_path, beat = out / f"{name}.json", out / f"{name}.beat"
-    cmd = [sys.executable, "-m", "benchmarks.tpcds", "--worker", name, "--out", str(out),
-           "--scale", f"{args.scale:g}", "--runs", str(args.runs),
-           "--queries", ",".join(args.queries)]
-    while True:
-        _write(beat, "start")
-        proc = subprocess.Popen(cmd, cwd=HERE.parent, start_new_session=True)
-        seen, since, timed_out = "start", time.monotonic(), False
-        try:
-            while proc.poll() is None:
-                time.sleep(0.1)
-                now = beat.read_text()
-                if now != seen:
-                    seen, since = now, time.monotonic()
-                elif seen not in ("start", "load", "done") \
-                        and time.monotonic() - since > args.timeout:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
-                    timed_out = True
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        report = json.loads(report_path.read_text()) if report_path.exists() else {"queries": {}}
-        if proc.returncode == 0 or seen in ("start", "load", "done"):
-            if proc.returncode != 0:
-                report.setdefault("error", f"worker exited with code {proc.returncode} "
-                                           f"before its first query")
-            return report
-        q = seen.split()[0]
-        if q not in report["queries"]:  # else it died after recording q: carry on
-            why = (f"timeout: one execution took over {args.timeout:g} s" if timed_out else
-                   f"crash: the worker died (exit code {proc.returncode})")
-            print(f"[{name}] {q}: {why}; carrying on with a new worker", flush=True)
-            report["queries"][q] = {"warm": [], "outcome": why}
-            _write_json(report_path, report)
+        return f"warm {_ms(_median(rec['warm']))} ms  {rec.get('outcome', '')}{loud}"
 
 
 # -- report -------------------------------------------------------------------------------
-
-def _geomean(xs: list[float]) -> float | None:
-    return math.exp(statistics.fmean(math.log(x) for x in xs)) if xs else None
-
 
 def _group(msg: str) -> str:
     """A refusal message without its position and quoted specifics, so one construct's
@@ -333,7 +235,7 @@ def summary(rows: list[dict]) -> dict:
     ratios = [r for r in rows if r["ratio"]]
     worst = sorted(ratios, key=lambda r: -r["ratio"])[:10]
     return {"counts": {k: len(v) for k, v in by.items()}, "queries": dict(by),
-            "geomean_ratio": _geomean([r["ratio"] for r in ratios]), "compared": len(ratios),
+            "geomean_ratio": geomean([r["ratio"] for r in ratios]), "compared": len(ratios),
             "refusals": dict(sorted(refusals.items(), key=lambda kv: -len(kv[1]))),
             "worst": [(r["query"], r["ratio"]) for r in worst],
             "other_failures": {r["query"]: r["detail"] for r in rows
@@ -373,37 +275,18 @@ def write_report(args, rows, summ, info) -> list[str]:
     return lines
 
 
-def _query_names(s: str) -> list[str]:  # "q1,3,q06" -> ["q01", "q03", "q06"]
-    names = [f"q{int(q.lower().removeprefix('q')):02d}" if q.lower().lstrip("q").isdigit()
-             else q for q in s.split(",")]
-    if unknown := [q for q in names if q not in QUERIES]:
-        raise argparse.ArgumentTypeError(f"unknown {','.join(unknown)}; known: q01..q99")
-    return names
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", type=float, default=1)
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--queries", type=_query_names, default=QUERIES)
-    ap.add_argument("--timeout", type=float, default=60,
-                    help="seconds one execution of a query may take (default 60)")
-    ap.add_argument("--worker", help=argparse.SUPPRESS)
-    ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    workers.add_options(ap, QUERIES, scale=1, timeout=60)
     args = ap.parse_args(argv)
     if args.worker:
-        return worker(args.worker, args, args.out)
+        return Worker(args).run()
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # the workers go with it
     tpcds_tables(args.scale)  # once, before the workers
     info = machine()
-    DATA.mkdir(exist_ok=True)
-    reports = {}
-    with tempfile.TemporaryDirectory(dir=DATA) as tmp:
-        for e in ENGINES:
-            print(f"== {e}", flush=True)
-            reports[e] = run_engine(e, args, Path(tmp))
+    reports = dict(workers.run_engines("benchmarks.tpcds", ENGINES, args, "outcome"))
     rows = results(args.queries, reports)
     summ = summary(rows)
     print("\n".join(write_report(args, rows, summ, info)))

@@ -39,7 +39,18 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from benchmarks.common import DATA, HERE, RESULTS, evict, query_path, read_bytes, tpch_parquet
+from benchmarks.common import (
+    DATA,
+    HERE,
+    RESULTS,
+    error_text,
+    evict,
+    query_path,
+    read_answer,
+    read_bytes,
+    save_answer,
+    tpch_parquet,
+)
 from benchmarks.plot import chart
 
 QUERIES = ["q1", "q6", "late_shipmode", "top_price", "distinct_orders", "comment_like",
@@ -65,6 +76,9 @@ class Engine:
 
     def target(self) -> Path | None:  # the cached load, None if held only in memory
         return None
+
+    def tables(self) -> dict[str, Path]:  # {table: Parquet file} to load
+        return {"lineitem": self.parquet}
 
     def stamp(self) -> str:  # changes when the cached load must be rebuilt
         st = self.parquet.stat()
@@ -142,7 +156,8 @@ class DuckDB(Engine):
         import duckdb
         with duckdb.connect(str(self.target())) as con:
             con.execute("SET enable_progress_bar = false")
-            con.execute(f"CREATE TABLE lineitem AS SELECT * FROM read_parquet('{self.parquet}')")
+            for table, path in self.tables().items():
+                con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet('{path}')")
             con.execute("CHECKPOINT")
 
     def open(self) -> None:
@@ -158,6 +173,29 @@ class DuckDB(Engine):
 
     def query(self, sql: str) -> pa.Table:
         return self.con.sql(sql).to_arrow_table()
+
+
+class AllTables:
+    """Mixed into an engine above (by tpch22, tpcds): every table of a schema, not lineitem
+    alone. ``schema(scale)`` gives {table: Parquet file}; the engine's ``parquet`` is
+    ``main``'s, and its stamp changes when any of the files does."""
+
+    main: str
+
+    def __init__(self, scale: float):
+        self.scale = scale
+        self.files = self.schema(scale)
+        super().__init__(self.files[self.main])
+
+    def schema(self, scale: float) -> dict[str, Path]:
+        raise NotImplementedError
+
+    def tables(self) -> dict[str, Path]:
+        return self.files
+
+    def stamp(self) -> str:  # the engine's own covers main's file
+        stats = [p.stat() for t, p in self.files.items() if t != self.main]
+        return " ".join([super().stamp(), *(f"{s.st_size}:{s.st_mtime_ns}" for s in stats)])
 
 
 class Polars(Engine):
@@ -224,9 +262,7 @@ def worker(engine_name: str, args: argparse.Namespace, out: Path) -> None:
         report["queries"][name] = rec
         try:
             answer = eng.query(sql)
-            with pa.OSFile(str(out / f"{engine_name}-{name}.arrow"), "wb") as f, \
-                    pa.ipc.new_file(f, answer.schema) as w:
-                w.write_table(answer)
+            save_answer(out / f"{engine_name}-{name}.arrow", answer)
             for _ in range(args.runs):
                 t0 = time.perf_counter()
                 eng.query(sql)
@@ -241,7 +277,7 @@ def worker(engine_name: str, args: argparse.Namespace, out: Path) -> None:
                 rec["cold"].append(time.perf_counter() - t0)
                 rec["read"].append(read_bytes() - b0)
         except Exception as e:
-            rec["error"] = f"{type(e).__name__}: {e}".splitlines()[0][:200]
+            rec["error"] = error_text(e)
             try:  # start the next query from a fresh connection
                 eng.close()
                 eng.open()
@@ -273,13 +309,6 @@ def check(got: pa.Table, want: pa.Table) -> str:
             if not _same(x, y):
                 return f"MISMATCH col {i} row {row}: {x!r} != {y!r}"
     return "ok"
-
-
-def _read_arrow(path: Path) -> pa.Table | None:
-    if not path.exists():
-        return None
-    with pa.memory_map(str(path)) as src:
-        return pa.ipc.open_file(src).read_all()
 
 
 # -- report -------------------------------------------------------------------------------
@@ -371,7 +400,7 @@ def main(argv: list[str] | None = None) -> None:
             reports[e] = json.loads(path.read_text()) if path.exists() else {"queries": {}}
             if rc:
                 reports[e].setdefault("error", f"worker exited with code {rc}")
-        answers = {(e, q): _read_arrow(out / f"{e}-{q}.arrow")
+        answers = {(e, q): read_answer(out / f"{e}-{q}.arrow")
                    for e in args.engines for q in args.queries}
 
     rows = []

@@ -23,22 +23,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchmarks import tpch as lineitem_bench
-from benchmarks.common import DATA, HERE, RESULTS
-from benchmarks.tpch import _median, _ms, _ratio, _read_arrow, check, machine
+from benchmarks import workers
+from benchmarks.common import DATA, HERE, RESULTS, geomean
+from benchmarks.tpch import _median, _ms, _ratio, check, machine
 from datasets import tpch as tpch_data
 
 QUERY_DIR = HERE / "queries" / "tpch"
@@ -79,18 +77,8 @@ def tpch_tables(scale: float) -> dict[str, Path]:
 
 # -- engines: tpch.py's, over all eight tables ----------------------------------------------
 
-class AllTables:
-    """Mixed into a tpch.py engine: the Parquet of every table (lineitem's is the engine's
-    ``parquet``), and a stamp that changes when any of them does."""
-
-    def __init__(self, scale: float):
-        self.scale = scale
-        self.files = tpch_tables(scale)
-        super().__init__(self.files["lineitem"])
-
-    def stamp(self) -> str:
-        stats = [p.stat() for t, p in self.files.items() if t != "lineitem"]
-        return " ".join([super().stamp(), *(f"{s.st_size}:{s.st_mtime_ns}" for s in stats)])
+class AllTables(lineitem_bench.AllTables):
+    main, schema = "lineitem", staticmethod(tpch_tables)
 
 
 class Mapdb(AllTables, lineitem_bench.Mapdb):
@@ -106,14 +94,6 @@ class Mapdb(AllTables, lineitem_bench.Mapdb):
 class DuckDB(AllTables, lineitem_bench.DuckDB):
     def target(self) -> Path:
         return self.dir / "tpch22.duckdb"
-
-    def load(self) -> None:
-        import duckdb
-        with duckdb.connect(str(self.target())) as con:
-            con.execute("SET enable_progress_bar = false")
-            for table, path in self.files.items():
-                con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet('{path}')")
-            con.execute("CHECKPOINT")
 
 
 class Polars(AllTables, lineitem_bench.Polars):
@@ -132,137 +112,21 @@ ENGINE_CLASSES = {"mapdb": Mapdb, "duckdb": DuckDB, "polars": Polars}
 
 # -- one engine, in a worker process ------------------------------------------------------
 
-def _error(e: BaseException) -> str:
-    return (f"{type(e).__name__}: {e}".splitlines() or [""])[0][:200]
+class Worker(workers.Worker):
+    engines, query_dir = ENGINE_CLASSES, QUERY_DIR
 
+    def judge(self, q: str, sql: str, answer: pa.Table, rec: dict) -> None:
+        want = self.reference(q)
+        rec["check"] = "-" if self.name == "duckdb" or want is None else check(answer, want)
 
-def _write(path: Path, text: str) -> None:  # whole or not at all: the worker may be killed
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _write_json(path: Path, obj: dict) -> None:
-    _write(path, json.dumps(obj))
-
-
-def _save_answer(path: Path, answer: pa.Table) -> None:
-    with pa.OSFile(str(path), "wb") as f, pa.ipc.new_file(f, answer.schema) as w:
-        w.write_table(answer)
-
-
-def _die_with_parent() -> None:
-    """Linux: this worker is killed when the runner that started it dies, even by SIGKILL
-    (it runs in a session of its own, so the runner can kill it with its children)."""
-    try:
-        import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() == 1:  # the runner died before the prctl
-        sys.exit(1)
-
-
-def worker(name: str, args: argparse.Namespace, out: Path) -> None:
-    """Runs the queries out/NAME.json has no record of yet, on one engine. Before each
-    execution out/NAME.beat says which (the parent's watchdog times it); after each query
-    out/NAME.json is rewritten and its answer saved as out/NAME-QUERY.arrow."""
-    _die_with_parent()
-    report_path, beat = out / f"{name}.json", out / f"{name}.beat"
-    report = json.loads(report_path.read_text()) if report_path.exists() else {"queries": {}}
-    _write(beat, "load")
-    try:
-        eng = ENGINE_CLASSES[name](args.scale)
-        load_s = eng.prepare()
-        report.setdefault("load_s", load_s)
-        eng.open()
-        report["threads"] = eng.threads()
-    except Exception as e:
-        report["error"] = _error(e)
-        _write_json(report_path, report)
-        print(f"[{name}] cannot start: {report['error']}", flush=True)
-        return
-    for q in args.queries:
-        if q in report["queries"]:
-            continue
-        sql = (QUERY_DIR / f"{q}.sql").read_text()
-        rec: dict = {"warm": []}
-        report["queries"][q] = rec
-        try:
-            _write(beat, f"{q} untimed")
-            answer = eng.query(sql)
-            _save_answer(out / f"{name}-{q}.arrow", answer)
-            want = _read_arrow(out / f"duckdb-{q}.arrow")
-            rec["check"] = "-" if name == "duckdb" or want is None else check(answer, want)
-            for i in range(args.runs):
-                _write(beat, f"{q} run {i + 1}")
-                t0 = time.perf_counter()
-                eng.query(sql)
-                rec["warm"].append(time.perf_counter() - t0)
-        except Exception as e:
-            rec["error"] = _error(e)
-            try:  # the next query starts from a fresh connection
-                eng.close()
-                eng.open()
-            except Exception:
-                pass
-        _write_json(report_path, report)
+    def line(self, rec: dict) -> str:
         if "error" in rec:
-            print(f"[{name}] {q}: error: {rec['error']}", flush=True)
-        else:
-            loud = "  <<<<<<<< WRONG ANSWER" if rec["check"].startswith("MISMATCH") else ""
-            print(f"[{name}] {q}: warm {_ms(_median(rec['warm']))} ms  {rec['check']}{loud}",
-                  flush=True)
-    _write(beat, "done")
-
-
-def run_engine(name: str, args: argparse.Namespace, out: Path) -> dict:
-    """Runs ``name``'s worker to the end of the queries: a worker that runs one execution
-    past the timeout is killed, one that dies is not retried on the same query; in both
-    cases the query is recorded as failed and a new worker continues after it."""
-    report_path, beat = out / f"{name}.json", out / f"{name}.beat"
-    cmd = [sys.executable, "-m", "benchmarks.tpch22", "--worker", name, "--out", str(out),
-           "--scale", f"{args.scale:g}", "--runs", str(args.runs),
-           "--queries", ",".join(args.queries)]
-    while True:
-        _write(beat, "start")
-        proc = subprocess.Popen(cmd, cwd=HERE.parent, start_new_session=True)
-        seen, since, timed_out = "start", time.monotonic(), False
-        try:
-            while proc.poll() is None:
-                time.sleep(0.2)
-                now = beat.read_text()
-                if now != seen:
-                    seen, since = now, time.monotonic()
-                elif seen not in ("start", "load", "done") \
-                        and time.monotonic() - since > args.timeout:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
-                    timed_out = True
-        finally:
-            if proc.poll() is None:  # interrupted: take the worker (and its children) along
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        report = json.loads(report_path.read_text()) if report_path.exists() else {"queries": {}}
-        if proc.returncode == 0 or seen in ("start", "load", "done"):
-            if proc.returncode != 0:
-                report.setdefault("error", f"worker exited with code {proc.returncode} "
-                                           f"before its first query")
-            return report
-        q = seen.split()[0]
-        if q not in report["queries"]:  # else it died after recording q: just carry on
-            why = (f"timeout: one execution took over {args.timeout:g} s" if timed_out else
-                   f"crash: the worker died (exit code {proc.returncode})")
-            print(f"[{name}] {q}: {why}; carrying on with a new worker", flush=True)
-            report["queries"][q] = {"warm": [], "error": why}
-            _write_json(report_path, report)
+            return f"error: {rec['error']}"
+        loud = "  <<<<<<<< WRONG ANSWER" if rec["check"].startswith("MISMATCH") else ""
+        return f"warm {_ms(_median(rec['warm']))} ms  {rec['check']}{loud}"
 
 
 # -- report -------------------------------------------------------------------------------
-
-def _geomean(xs: list[float]) -> float | None:
-    return math.exp(statistics.fmean(math.log(x) for x in xs)) if xs else None
-
 
 def results(queries: list[str], engines: list[str], reports: dict[str, dict]) -> list[dict]:
     rows = []
@@ -290,7 +154,7 @@ def summary(rows: list[dict], engines: list[str]) -> dict:
         good = [r for r in mine if r["vs_duckdb"] and not r["check"].startswith("MISMATCH")]
         out[e] = {"ran": sum(r["error"] is None for r in mine), "of": len(mine),
                   "geomean_vs_duckdb": None if e == "duckdb" else
-                  _geomean([r["vs_duckdb"] for r in good]),
+                  geomean([r["vs_duckdb"] for r in good]),
                   "compared": len(good),
                   "slower_than_2x": [r["query"] for r in good if r["vs_duckdb"] > SLOW],
                   "errors": {r["query"]: r["error"] for r in mine if r["error"]},
@@ -391,14 +255,6 @@ def write_report(args: argparse.Namespace, reports: dict[str, dict],
         print(f"wrote {stem}.json and {stem}.md")
 
 
-def _query_names(s: str) -> list[str]:  # "q1,3,q06" -> ["q01", "q03", "q06"]
-    names = [f"q{int(q.lower().removeprefix('q')):02d}" if q.lower().lstrip("q").isdigit()
-             else q for q in s.split(",")]
-    if unknown := [q for q in names if q not in QUERIES]:
-        raise argparse.ArgumentTypeError(f"unknown {','.join(unknown)}; known: q01..q22")
-    return names
-
-
 def _engine_names(s: str) -> list[str]:
     if unknown := [e for e in s.split(",") if e not in ENGINE_CLASSES]:
         raise argparse.ArgumentTypeError(f"unknown {','.join(unknown)}; "
@@ -409,29 +265,20 @@ def _engine_names(s: str) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", type=float, default=10)
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--queries", type=_query_names, default=QUERIES)
+    workers.add_options(ap, QUERIES, scale=10, timeout=300)
     ap.add_argument("--engines", type=_engine_names, default=ENGINES)
-    ap.add_argument("--timeout", type=float, default=300,
-                    help="seconds one execution of a query may take (default 300)")
-    ap.add_argument("--worker", help=argparse.SUPPRESS)
-    ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
-        return worker(args.worker, args, args.out)
+        return Worker(args).run()
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # the workers go with it
     files = tpch_tables(args.scale)  # once, before the workers
     args.engines = sorted(args.engines, key=lambda e: e != "duckdb")  # the reference first
     info = machine()
-    DATA.mkdir(exist_ok=True)
     reports = {}
-    with tempfile.TemporaryDirectory(dir=DATA) as tmp:
-        for e in args.engines:
-            print(f"== {e}", flush=True)
-            reports[e] = run_engine(e, args, Path(tmp))
-            write_report(args, reports, files, info, final=e == args.engines[-1])
+    for e, report in workers.run_engines("benchmarks.tpch22", args.engines, args, "error"):
+        reports[e] = report
+        write_report(args, reports, files, info, final=e == args.engines[-1])
 
 
 if __name__ == "__main__":
