@@ -27,7 +27,16 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 
-from mapdb.query import asofjoin, columnsexpr, distincton, files, groupingsets, qualify, values
+from mapdb.query import (
+    asofjoin,
+    columnsexpr,
+    distincton,
+    files,
+    groupingsets,
+    intervals,
+    qualify,
+    values,
+)
 from mapdb.query import catalog as functions_catalog
 from mapdb.query import functions as fn
 from mapdb.query.catalog import aggregate as aggregate_functions
@@ -74,6 +83,7 @@ from mapdb.query.types import (
     INTERVAL,
     NULL,
     STRING,
+    TIME,
     TIMESTAMP,
     TIMESTAMPTZ,
     UINT64,
@@ -1804,13 +1814,6 @@ def literal(node: exp.Literal) -> Lit:
                      "(-2**63 to 2**64-1)")
 
 
-_UNITS = {"year": (12, 0, 0), "years": (12, 0, 0), "quarter": (3, 0, 0), "month": (1, 0, 0),
-          "months": (1, 0, 0), "week": (0, 7, 0), "weeks": (0, 7, 0), "day": (0, 1, 0),
-          "days": (0, 1, 0), "hour": (0, 0, 3_600_000_000), "hours": (0, 0, 3_600_000_000),
-          "minute": (0, 0, 60_000_000), "minutes": (0, 0, 60_000_000),
-          "second": (0, 0, 1_000_000), "seconds": (0, 0, 1_000_000)}
-
-
 def interval(node: exp.Interval, binder: Binder) -> tuple[int, int, int]:
     text = None
     if node.this is not None and not isinstance(node.this, exp.Literal):
@@ -1828,19 +1831,22 @@ def interval(node: exp.Interval, binder: Binder) -> tuple[int, int, int]:
         text = node.this.name if node.this is not None else ""
     unit = node.args.get("unit")
     unit_s = unit.name.lower() if unit is not None else ""
-    if not unit_s:
-        parts = text.split()
-        if len(parts) != 2:
-            raise binder.error(f"cannot read interval {text!r}", node)
-        text, unit_s = parts
-    if unit_s not in _UNITS:
+    if not unit_s:  # INTERVAL '1 day 2 hours': DuckDB's interval text
+        try:
+            return intervals.interval_value(text)
+        except QueryError as err:
+            raise binder.error(str(err), node) from None
+    if unit_s not in intervals.UNITS:
         raise binder.error(f"interval unit {unit_s!r} is not supported", node)
     try:
         k = int(text)
     except ValueError:
         raise binder.error(f"interval count {text!r} is not an integer", node) from None
-    m, d, us = _UNITS[unit_s]
-    return (k * m, k * d, k * us)
+    m, d, us = intervals.UNITS[unit_s]
+    try:
+        return intervals.check(k * m, k * d, k * us)
+    except QueryError as err:
+        raise binder.error(str(err), node) from None
 
 
 def unit_name(node) -> str:
@@ -1853,6 +1859,7 @@ _TYPES = {"INT": "int32", "INTEGER": "int32", "BIGINT": "int64", "SMALLINT": "in
           "UTINYINT": "uint8", "DOUBLE": "float64", "FLOAT": "float32", "REAL": "float32",
           "BOOLEAN": "bool", "VARCHAR": "string", "TEXT": "string", "CHAR": "string",
           "NCHAR": "string", "NVARCHAR": "string", "DATE": "date", "TIMESTAMP": "timestamp",
+          "TIME": "time", "INTERVAL": "interval",
           "TIMESTAMPNTZ": "timestamp", "DATETIME": "timestamp", "TIMESTAMPTZ": "timestamptz",
           "DECIMAL": "decimal",
           "NUMERIC": "decimal"}
@@ -1873,7 +1880,7 @@ def sql_type(dt: exp.DataType, binder: Binder) -> SqlType:
             raise binder.error(f"DECIMAL({p},{s}): precision over 18 is not supported", dt)
         return DECIMAL(p, s)
     named = {"bool": BOOL, "string": STRING, "date": DATE, "timestamp": TIMESTAMP,
-             "timestamptz": TIMESTAMPTZ}
+             "timestamptz": TIMESTAMPTZ, "time": TIME, "interval": INTERVAL}
     return named.get(kind) or SqlType("float" if kind.startswith("float") else "int",
                                       arrow=getattr(pa, kind)())
 

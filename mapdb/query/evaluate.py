@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mapdb.query import exact, totext
+from mapdb.query import exact, intervals, timeofday, totext
 from mapdb.query.expr import Agg, Call, Col, Expr, Lit
 from mapdb.query.types import QueryError, SqlType
 
@@ -39,8 +39,10 @@ def scalar(value: object, t: SqlType) -> pa.Scalar:
         return pa.scalar(None, t.arrow if t.kind != "null" else pa.null())
     if t.kind == "date":
         return pa.scalar(value, pa.int32()).cast(pa.date32())
-    if t.kind == "timestamp":
+    if t.kind in ("timestamp", "time"):
         return pa.scalar(value, pa.int64()).cast(t.arrow)
+    if t.kind == "interval":
+        return intervals.scalar(value)
     return pa.scalar(value, t.arrow)
 
 
@@ -198,6 +200,8 @@ def from_float_key(k: pa.Array, t: pa.DataType) -> pa.Array:
 
 
 def _compare(op: str, e: Call, a: Value, b: Value) -> Value:
+    if e.args[0].type.kind == "interval":  # (Arrow has no comparison of intervals)
+        return intervals.compare(_CMP[op], a, b)
     if e.args[0].type.kind == "float" and e.args[1].type.kind == "float" and (
             has_nan(a) or has_nan(b)):
         # NaN: IEEE says unordered, DuckDB says equal to NaN and above every number
@@ -341,7 +345,7 @@ def _call_op(e: Call, a: list[Value]) -> Value:
         src = e.args[0].type
         return _as_text(a[0], lambda x: totext.decimal_text(x, src.precision, src.scale))
     if op == "to_string":
-        return _to_string(a[0])
+        return to_text(a[0])
     if op == "date_to_timestamp":
         return pc.cast(a[0], pa.timestamp("us"))
     if op == "parse_timestamptz":
@@ -349,7 +353,29 @@ def _call_op(e: Call, a: list[Value]) -> Value:
     if op == "add_interval":
         if pa.types.is_null(a[0].type):  # NULL + INTERVAL (DuckDB: an untyped NULL is
             return pc.cast(a[0], t.arrow)  # refused; here e.g. a rolled-up key)
+        if t.kind == "time":
+            return timeofday.add_micros(a[0], e.param[2])
         return add_interval(a[0], e.param)
+    if op == "add_interval_col":
+        if pa.types.is_null(a[0].type):
+            return pc.cast(a[0], t.arrow)
+        return intervals.add_to(a[0], a[1], t.kind)
+    if op in ("interval_add", "interval_sub", "interval_neg"):
+        return intervals.combine(op[9:], *a)
+    if op == "interval_mul":
+        return intervals.multiply(a[0], a[1])
+    if op == "interval_part":
+        return intervals.part(a[0], e.param)
+    if op == "timestamp_diff":
+        return intervals.timestamp_diff(a[0], a[1])
+    if op == "interval_age":
+        return intervals.age(a[0], a[1])
+    if op == "parse_time":
+        return timeofday.parse_times(a[0])
+    if op == "parse_interval":
+        return _parse_intervals(a[0])
+    if op == "date_plus_time":
+        return pc.cast(pc.add(_micros(a[0]), pc.cast(a[1], pa.int64())), pa.timestamp("us"))
     if op == "date_diff":
         return pc.cast(pc.subtract(pc.cast(a[0], pa.int32()), pc.cast(a[1], pa.int32())),
                        pa.int64())
@@ -474,7 +500,7 @@ def _as_text(v: Value, fmt) -> Value:
     return fmt(v)
 
 
-def _to_string(v: Value) -> Value:
+def to_text(v: Value) -> Value:
     """CAST(v AS VARCHAR) as DuckDB writes each type (``totext``)."""
     t = v.type
     if pa.types.is_floating(t):
@@ -485,7 +511,31 @@ def _to_string(v: Value) -> Value:
         return _as_text(v, totext.timestamp_text)
     if pa.types.is_date(t):
         return _as_text(v, totext.date_text)
+    if pa.types.is_time(t):
+        return _as_text(v, timeofday.time_text)
+    if pa.types.is_interval(t):
+        if isinstance(v, pa.Scalar):
+            x = v.as_py()
+            return pa.scalar(None if x is None else intervals.interval_text(
+                x.months, x.days, x.nanoseconds // 1000), pa.large_string())
+        return _as_text(v, _interval_texts)
     return pc.cast(v, pa.large_string())  # integers, booleans ('true'), strings
+
+
+def _interval_texts(v: pa.Array) -> pa.Array:
+    m, d, us, nulls = intervals.parts(v)
+    return pa.array([None if nulls is not None and nulls[i] else intervals.interval_text(
+        int(m[i]), int(d[i]), int(us[i])) for i in range(len(m))], pa.large_string())
+
+
+def _parse_intervals(x: Value) -> Value:
+    if isinstance(x, pa.Scalar):
+        return intervals.scalar(intervals.interval_value(x.as_py()) if x.is_valid else None)
+    vals = [None if v is None else intervals.interval_value(v) for v in x.to_pylist()]
+    ok = np.array([v is not None for v in vals], bool)
+    fill = [v if v is not None else (0, 0, 0) for v in vals]
+    cols = np.array(fill, np.int64).reshape(-1, 3)
+    return intervals.build(cols[:, 0], cols[:, 1], cols[:, 2], None if ok.all() else ~ok)
 
 
 def _concat_ws(sep: Value, *values: Value) -> Value:
@@ -722,6 +772,13 @@ def extract(x: Value, field: str) -> Value:
 
 
 def _extract(x: Value, field: str) -> Value:
+    if pa.types.is_time(x.type):
+        us = pc.cast(x, pa.int64())
+        if field == "epoch":
+            return pc.divide(pc.cast(us, pa.float64()), 1e6)
+        if field in ("millisecond", "microsecond"):  # DuckDB: the seconds field included
+            part = pc.subtract(us, pc.multiply(pc.divide(us, 60_000_000), 60_000_000))
+            return part if field == "microsecond" else pc.divide(part, 1000)
     if field in ("year", "doy", "week", "isoyear") and _far(x):
         return _extract_far(x, field)  # numpy's calendar (Arrow's wraps in 16 bits)
     if field in _EXTRACT:

@@ -17,6 +17,7 @@ import datetime
 
 import pyarrow as pa
 
+from mapdb.query import intervals, timeofday
 from mapdb.query.expr import Agg, Call, Expr, IntLit, Lit
 from mapdb.query.types import (
     BOOL,
@@ -24,8 +25,10 @@ from mapdb.query.types import (
     DECIMAL,
     FLOAT64,
     INT64,
+    INTERVAL,
     MAX_DECIMAL_PRECISION,
     STRING,
+    TIME,
     TIMESTAMP,
     TIMESTAMPTZ,
     UINT64,
@@ -131,7 +134,13 @@ def arith(op: str, a: Expr, b: Expr) -> Expr:
         return _interval_arith(op, a, b)
     if ta.kind == "date" and tb.kind == "date" and op == "sub":
         return Call("date_diff", (a, b), INT64)
-    if ta.kind in ("date", "timestamp") or tb.kind in ("date", "timestamp"):
+    if op == "add" and {ta.kind, tb.kind} == {"date", "time"}:  # DuckDB: a TIMESTAMP
+        d, t = (a, b) if ta.kind == "date" else (b, a)
+        return Call("date_plus_time", (d, t), TIMESTAMP)
+    if op == "sub" and ta.kind == tb.kind == "timestamp":  # DuckDB: an INTERVAL
+        a, b = unify(a, b, "-")
+        return Call("timestamp_diff", (a, b), INTERVAL)
+    if ta.kind in ("date", "timestamp", "time") or tb.kind in ("date", "timestamp", "time"):
         raise QueryError(f"cannot apply {op} to {ta} and {tb}")
     for t in (ta, tb):
         if t.kind not in ("int", "float", "decimal", "null"):
@@ -237,15 +246,30 @@ def _int_arith(op: str, a: Expr, b: Expr) -> Expr:
 
 
 def _interval_arith(op: str, a: Expr, b: Expr) -> Expr:
-    if b.type.kind == "interval" and a.type.kind in ("date", "timestamp", "null") and \
-            op in ("add", "sub") and isinstance(b, Lit):
-        m, d, us = b.value
-        sign = 1 if op == "add" else -1
-        return Call("add_interval", (a,), TIMESTAMP if a.type.kind != "timestamp" else a.type,
-                    (sign * m, sign * d, sign * us))
-    if a.type.kind == "interval" and b.type.kind != "interval" and op == "add":
+    ta, tb = a.type, b.type
+    if tb.kind == "interval" and ta.kind in ("date", "timestamp", "time", "null") and \
+            op in ("add", "sub"):
+        out = TIME if ta.kind == "time" else TIMESTAMP if ta.kind != "timestamp" else ta
+        if isinstance(b, Lit) and b.value is not None:
+            m, d, us = b.value
+            sign = 1 if op == "add" else -1
+            return Call("add_interval", (a,), out, (sign * m, sign * d, sign * us))
+        if op == "sub":
+            b = Call("interval_neg", (b,), INTERVAL)
+        return Call("add_interval_col", (a, b), out)
+    if ta.kind == "interval" and tb.kind != "interval" and op == "add" and \
+            tb.kind != "int" and tb.kind != "float" and tb.kind != "decimal":
         return _interval_arith(op, b, a)
-    raise QueryError(f"cannot apply {op} to {a.type} and {b.type}")
+    if ta.kind == tb.kind == "interval" and op in ("add", "sub"):
+        return Call("interval_" + op, (a, b), INTERVAL)
+    if op == "mul" and {ta.kind, tb.kind} & {"int", "float", "decimal", "null"} and \
+            "interval" in (ta.kind, tb.kind):
+        iv, k = (a, b) if ta.kind == "interval" else (b, a)
+        return Call("interval_mul", (iv, to_float(k) if k.type.kind != "int" else k),
+                    INTERVAL)
+    if op == "div" and ta.kind == "interval" and tb.kind in ("int", "float", "decimal"):
+        return Call("interval_div", (a, to_float(b)), INTERVAL)
+    raise QueryError(f"cannot apply {op} to {ta} and {tb}")
 
 
 def _sign_op(op: str, a: Expr, what: str) -> Expr:
@@ -260,6 +284,8 @@ def _sign_op(op: str, a: Expr, what: str) -> Expr:
 
 
 def negate(a: Expr) -> Expr:
+    if a.type.kind == "interval":
+        return Call("interval_neg", (a,), INTERVAL)
     return _sign_op("neg", a, "unary minus")
 
 
@@ -271,6 +297,10 @@ def _coerce_literal(e: Expr, t: SqlType) -> Expr:
         return Lit(date_value(e.value), DATE)
     if t.kind == "timestamp":
         return Lit(_timestamp_value(e.value), t)
+    if t.kind == "time":
+        return Lit(timeofday.time_value(e.value), TIME)
+    if t.kind == "interval":
+        return Lit(intervals.interval_value(e.value), INTERVAL)
     if t.kind == "float":  # x = 'NaN', x < 'inf'
         return Lit(float_value(e.value), FLOAT64)
     return e
@@ -565,7 +595,7 @@ def cast(e: Expr, t: SqlType, where: tuple[int | None, str] = (None, "")) -> Exp
     if isinstance(e, Lit) and s.kind == "string":
         if t.kind == "date":
             return _coerce_literal(e, t)
-        if t.kind == "timestamp":
+        if t.kind in ("timestamp", "time", "interval"):
             return _coerce_literal(e, t)
     if s == t:  # (a literal cast is a typed constant: CAST(1 AS BIGINT) + i8 is a BIGINT)
         return Lit(e.value, t) if isinstance(e, IntLit) else e
@@ -605,6 +635,12 @@ def cast(e: Expr, t: SqlType, where: tuple[int | None, str] = (None, "")) -> Exp
         return Call("cast", (e,), TIMESTAMP)  # (a TIMESTAMPTZ: its UTC wall time)
     if t.kind == "bool" and s.kind in ("int", "string"):
         return Call("cast", (e,), BOOL)
+    if t.kind == "time" and s.kind == "string":
+        return Call("parse_time", (e,), TIME)
+    if t.kind == "time" and s.kind == "timestamp":  # (a TIMESTAMPTZ: its UTC wall time)
+        return Call("cast", (e,), TIME)
+    if t.kind == "interval" and s.kind == "string":
+        return Call("parse_interval", (e,), INTERVAL)
     raise QueryError(f"CAST from {s} to {t} is not supported")
 
 
@@ -695,12 +731,26 @@ _FIELD_ALIASES = {"dayofweek": "dow", "weekday": "dow", "dayofyear": "doy", "day
                   "weekofyear": "week", "dayofmonth": "day"}
 
 
+_TIME_FIELDS = {"hour", "minute", "second", "millisecond", "microsecond", "epoch"}
+_INTERVAL_FIELDS = {"year", "month", "day", "hour", "minute", "second", "millisecond",
+                    "microsecond", "epoch", "quarter"}
+
+
 def extract(field: str, x: Expr) -> Expr:
     field = _FIELD_ALIASES.get(field, field)
     if field not in _FIELDS:
         raise QueryError(f"EXTRACT({field.upper()}) is not supported")
+    if x.type.kind == "time":
+        if field not in _TIME_FIELDS:
+            raise QueryError(f"EXTRACT({field.upper()}) of a TIME is not supported "
+                             f"(DuckDB has no such part of a time of day)")
+        return Call("extract", (x,), FLOAT64 if field == "epoch" else INT64, field)
+    if x.type.kind == "interval":
+        if field not in _INTERVAL_FIELDS:
+            raise QueryError(f"EXTRACT({field.upper()}) of an INTERVAL is not supported")
+        return Call("interval_part", (x,), FLOAT64 if field == "epoch" else INT64, field)
     if x.type.kind not in ("date", "timestamp", "null"):
-        raise QueryError(f"EXTRACT needs a date or timestamp, got {x.type}")
+        raise QueryError(f"EXTRACT needs a date, time, timestamp or interval, got {x.type}")
     if x.type.kind == "date" and field in ("hour", "minute", "second", "millisecond",
                                            "microsecond", "epoch"):
         x = Call("date_to_timestamp", (x,), TIMESTAMP)

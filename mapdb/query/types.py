@@ -25,7 +25,7 @@ __all__ = ["QueryError", "SqlType"]  # QueryError: mapdb.errors, re-exported for
 
 @dataclass(frozen=True)
 class SqlType:
-    kind: str  # bool int float decimal date timestamp string interval null
+    kind: str  # bool int float decimal date time timestamp string interval null
     precision: int = 0
     scale: int = 0
     arrow: pa.DataType = None  # type: ignore[assignment] - every constant below sets it
@@ -66,7 +66,9 @@ TIMESTAMP = SqlType("timestamp", arrow=pa.timestamp("us"))
 # instants in UTC: DuckDB's TIMESTAMP WITH TIME ZONE with its session zone UTC (docs/query.md)
 TIMESTAMPTZ = SqlType("timestamp", arrow=pa.timestamp("us", "UTC"))
 STRING = SqlType("string", arrow=pa.large_string())
-INTERVAL = SqlType("interval", arrow=pa.null())
+TIME = SqlType("time", arrow=pa.time64("us"))  # microseconds since midnight
+# (months, days, microseconds) as DuckDB; Arrow's month_day_nano in arrays (nanoseconds)
+INTERVAL = SqlType("interval", arrow=pa.month_day_nano_interval())
 NULL = SqlType("null", arrow=pa.null())
 MAX_DECIMAL_PRECISION = 18
 
@@ -96,6 +98,10 @@ def from_arrow(t: pa.DataType) -> SqlType:
         return DATE
     if pa.types.is_timestamp(t):
         return SqlType("timestamp", arrow=pa.timestamp("us", t.tz))
+    if pa.types.is_time(t):
+        return TIME
+    if pa.types.is_interval(t) or pa.types.is_duration(t):
+        return INTERVAL
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return STRING
     if pa.types.is_binary(t) or pa.types.is_large_binary(t):
