@@ -34,7 +34,7 @@ def _store(db_path, table: pa.Table):
 
 
 def test_round_trip_and_types(db_path):
-    db, snap = _store(db_path, pa.table({"t": TIMES, "i": IVS}))
+    _db, snap = _store(db_path, pa.table({"t": TIMES, "i": IVS}))
     got = snap.to_arrow()
     assert got.schema.types == [pa.time64("us"), pa.month_day_nano_interval()]
     assert got.column("t").to_pylist() == TIMES.to_pylist()
@@ -65,7 +65,7 @@ def test_inputs_converted_on_the_way_in(db_path):
                   "b": pa.array([1_000_000, None, -5], pa.duration("us")),
                   "c": pa.array([1, None, 2_000_000], pa.duration("ms")),
                   "d": pa.array([5_000, None, 0], pa.time64("ns"))})
-    db, snap = _store(db_path, t)
+    _db, snap = _store(db_path, t)
     got = snap.to_arrow()
     assert got.column("a").to_pylist() == [datetime.time(1), None, datetime.time(23, 59, 59)]
     assert got.column("b").to_pylist() == [MDN([0, 0, 1_000_000_000]), None, MDN([0, 0, -5000])]
