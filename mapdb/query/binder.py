@@ -125,7 +125,42 @@ def parse(sql: str) -> exp.Expression:
         raise QueryError("statement is nested too deeply") from None
     if len(stmts) != 1:
         raise QueryError(f"expected one statement, got {len(stmts)}")
-    return stmts[0]
+    return _interval_texts(stmts[0], sql)
+
+
+def _interval_texts(tree: exp.Expression, sql: str) -> exp.Expression:
+    """sqlglot reads INTERVAL 'text' with one count and unit in it as that count and unit
+    and drops the rest: '2 days ago' and '1 day 10:00:00' would be 2 and 1 days. The
+    statement's tokens still have the whole text: such an interval gets it back (and
+    when two texts split alike, one whole, one not, the statement is refused)."""
+    if "'" not in sql or not any(i.args.get("unit") is not None and
+                                 isinstance(i.this, exp.Literal)
+                                 for i in tree.find_all(exp.Interval)):
+        return tree
+    from sqlglot.expressions.builders import INTERVAL_STRING_RE
+    from sqlglot.tokens import TokenType
+    tokens = sqlglot.Dialect.get_or_raise("duckdb").tokenize(sql)
+    split: dict[tuple[str, str], set[str]] = {}
+    for prev, tok in itertools.pairwise(tokens):
+        if prev.token_type == TokenType.INTERVAL and tok.token_type == TokenType.STRING:
+            parts = INTERVAL_STRING_RE.findall(tok.text)
+            if len(parts) == 1:
+                split.setdefault((parts[0][0], parts[0][1].upper()), set()).add(tok.text)
+    for node in list(tree.find_all(exp.Interval)):
+        unit = node.args.get("unit")
+        if unit is None or not isinstance(node.this, exp.Literal):
+            continue
+        texts = split.get((node.this.name, unit.name.upper()), set())
+        lossy = [t for t in texts if not INTERVAL_STRING_RE.fullmatch(t)]
+        if lossy and len(texts) > 1:
+            raise QueryError(f"INTERVAL {lossy[0]!r} beside another interval of the same "
+                             f"count and unit is not supported; write it as INTERVAL "
+                             f"(...) + INTERVAL (...)")
+        if lossy:
+            node.set("this", exp.Literal.string(lossy[0]))
+            node.set("unit", None)
+            node.set("fraction_in_string", None)
+    return tree
 
 
 MAX_SERIES = 100_000_000  # rows of range() / generate_series(), held in memory
@@ -471,6 +506,9 @@ class Binder:
                 final_keys.append(SortKey(visible[k.expr], k.desc, k.nulls_first))
         plan = Project(plan, out_cols + hidden)
         if distinct is not None:
+            if any(e.type.kind == "interval" for _, e in out_cols):
+                raise self.error("SELECT DISTINCT of an INTERVAL is not supported (DuckDB "
+                                 "makes '30 days' and '1 month' one value)", distinct)
             plan = Distinct(plan)
         plan = self.sort_limit(plan, final_keys, limit, offset, percent)
         if (hidden or percent is not None) and corr is None:
@@ -1102,6 +1140,8 @@ class Binder:
         for node in group.expressions:
             e = self.resolve_item(node, scope, items, "GROUP BY")
             self.no_aggs(e, "GROUP BY", node)
+            if e.type.kind == "interval":  # (DuckDB: '30 days' and '1 month' one group)
+                raise self.error("GROUP BY an INTERVAL is not supported", node)
             if e not in keys:
                 keys.append(e)
         return keys
@@ -1841,7 +1881,16 @@ def interval(node: exp.Interval, binder: Binder) -> tuple[int, int, int]:
     try:
         k = int(text)
     except ValueError:
-        raise binder.error(f"interval count {text!r} is not an integer", node) from None
+        if not (isinstance(node.this, exp.Literal) and node.this.is_string):
+            raise binder.error(f"interval count {text!r} is not an integer", node) from None
+        if not node.args.get("fraction_in_string") and \
+                text.strip().replace(".", "", 1).lstrip("+-").isdigit():
+            k = int(text.strip().split(".")[0])  # INTERVAL '1.5' MONTH: DuckDB truncates
+        else:  # INTERVAL '1 day -1' MICROSECOND: the text with its unit
+            try:
+                return intervals.interval_value(f"{text} {unit_s}")
+            except QueryError as err:
+                raise binder.error(str(err), node) from None
     m, d, us = intervals.UNITS[unit_s]
     try:
         return intervals.check(k * m, k * d, k * us)

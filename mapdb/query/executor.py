@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mapdb.query import arrayagg, asofjoin, exact, fused, topn, variance
+from mapdb.query import arrayagg, asofjoin, exact, fused, intervals, topn, variance
 from mapdb.query import catalog as functions_catalog
 from mapdb.query.catalog import aggregate as aggregate_functions
 from mapdb.query.evaluate import (
@@ -784,6 +784,8 @@ def sort(plan: Sort, top: int | None, ctx: Context) -> pa.Table:
                 continue
             if pa.types.is_floating(v.type):  # Arrow puts NaN last both ways; DuckDB
                 v = float_key(v)              # orders it above +inf
+            elif pa.types.is_interval(v.type):  # (Arrow does not sort intervals)
+                v = intervals.key(v)
             val = f"$key{i}"
             if v.null_count:  # NULLS FIRST/LAST per key: a key of its own before the value
                 nul = f"$null{i}"

@@ -816,6 +816,10 @@ def canonical_zero(e: Expr) -> Expr:
 
 def aggregate(fn: str, arg: Expr) -> Agg:
     t = arg.type
+    if t.kind == "interval" and fn in ("count_distinct", "min", "max"):
+        # (DuckDB orders and groups intervals by their 30-day total: '1 month' = '30 days')
+        raise QueryError(f"{fn.upper().replace('_', '(')}{')' if '_' in fn else ''} of an "
+                         f"INTERVAL is not supported")
     if fn == "count_distinct":
         return Agg(fn, canonical_zero(arg), INT64)
     if fn == "count":

@@ -34,7 +34,8 @@ def _to(name: str, args: list[Expr]) -> Expr:
         x = fn.to_float(args[0])
     else:
         kinds(name, args, "int")
-        integers(name, args, 32 if arg == "INTEGER" else 64)
+        integers(name, args, 64)  # (DuckDB takes a BIGINT column for an INTEGER: the
+        # count's range is checked as it converts)
         x = args[0] if args[0].type.arrow == INT64.arrow else Call("cast", (args[0],), INT64)
     return null_result(args, INTERVAL) or Call("to_interval", (x,), INTERVAL, (part, q))
 
