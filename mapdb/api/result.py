@@ -63,7 +63,7 @@ def type_code(t: SqlType) -> str:
     ['BIGINT', 'DECIMAL(15,2)', 'VARCHAR']
     """
     if t.kind == "decimal":
-        return f"DECIMAL({t.precision},{t.scale})" if not t.wide else f"DECIMAL(38,{t.scale})"
+        return f"DECIMAL({t.precision},{t.scale})"
     if t.kind == "int":
         return {"int8": "TINYINT", "int16": "SMALLINT", "int32": "INTEGER", "int64": "BIGINT",
                 "uint8": "UTINYINT", "uint16": "USMALLINT", "uint32": "UINTEGER",
@@ -81,7 +81,7 @@ def describe(names: list[str], types: list[SqlType]) -> list[tuple]:
     scale, null_ok) per column; precision and scale for decimals, the rest None."""
     out = []
     for n, t in zip(names, types, strict=True):
-        p, s = (t.precision if not t.wide else 38, t.scale) if t.kind == "decimal" else \
+        p, s = (t.precision, t.scale) if t.kind == "decimal" else \
             (None, None)
         out.append((n, type_code(t), None, None, p, s, None))
     return out

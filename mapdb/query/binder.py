@@ -1925,8 +1925,9 @@ def sql_type(dt: exp.DataType, binder: Binder) -> SqlType:
         p, s = (*params, 18, 3)[:2] if params else (18, 3)
         if len(params) == 1:
             s = 0
-        if p > 18:
-            raise binder.error(f"DECIMAL({p},{s}): precision over 18 is not supported", dt)
+        if not 1 <= p <= 38 or not 0 <= s <= p:
+            raise binder.error(f"DECIMAL({p},{s}): the precision must be 1 to 38 and the "
+                               f"scale 0 to the precision (DuckDB's)", dt)
         return DECIMAL(p, s)
     named = {"bool": BOOL, "string": STRING, "date": DATE, "timestamp": TIMESTAMP,
              "timestamptz": TIMESTAMPTZ, "time": TIME, "interval": INTERVAL}

@@ -308,6 +308,9 @@ def _call_op(e: Call, a: list[Value]) -> Value:
     if op == "canonical":  # a float group/distinct/join key: -0.0 as 0.0, one NaN
         return canonical_float(a[0])
     if op.startswith("exact_"):  # DECIMAL(38, s) / HUGEINT, exactly (Python integers)
+        fast = _narrow_exact(op[6:], e, a)
+        if fast is not None:
+            return fast
         return exact.compute(op[6:], a, [x.type for x in e.args], t, e.param)
     if op == "widen":  # scaled int64 decimal -> decimal128(38, s) (against a uint64)
         return to_decimal128(a[0], e.args[0].type.scale)
@@ -472,7 +475,7 @@ def _as_scaled(v: Value, scale: int, digits: int, where: tuple, t: SqlType) -> V
             if not -limit < n < limit:
                 _in_range(pa.scalar(False), t, where)
             out.append(n)
-    arr = pa.array(out, pa.int64())
+    arr = exact.array(out, t, "CAST", digits) if t.wide else pa.array(out, pa.int64())
     return arr[0] if scalar else arr
 
 
@@ -489,6 +492,31 @@ def _in_range(ok: Value, t: SqlType, where: tuple[int | None, str]) -> None:
                          f"Error){text}")
         err.position = position  # (located: the binder adds no second position)
         raise err
+
+
+def _narrow_exact(op: str, e: Call, a: list[Value]) -> Value | None:
+    """``+ - *`` of two int64 operands (integers, scaled decimals) whose DuckDB type is a
+    decimal of 19 digits or more: in int64 with overflow checks, widened to decimal128 at
+    the end; None (the exact path in Python integers) when a value overflows int64 or an
+    operand is not int64."""
+    if op not in ("add", "sub", "mul") or not all(
+            x.type == pa.int64() for x in a) or not all(
+            x.type.kind == "int" or (x.type.kind == "decimal" and not x.type.wide)
+            for x in e.args):
+        return None
+    scales = [x.type.scale if x.type.kind == "decimal" else 0 for x in e.args]
+    try:
+        if op == "mul":
+            out = pc.multiply_checked(a[0], a[1])
+        else:
+            top = max(scales)
+            x, y = (pc.multiply_checked(v, 10 ** (top - s)) if s < top else v
+                    for v, s in zip(a, scales, strict=True))
+            out = pc.add_checked(x, y) if op == "add" else pc.subtract_checked(x, y)
+    except pa.ArrowInvalid:  # an int64 overflow: the exact path
+        return None
+    return to_decimal128(out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out,
+                         e.type.scale)
 
 
 def _as_text(v: Value, fmt) -> Value:

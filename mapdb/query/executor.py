@@ -162,8 +162,8 @@ def output(table: pa.Table, schema: list[tuple[str, SqlType]], names: list[str])
         a = decode(a)
         if t.kind == "decimal" and not t.wide:
             a = to_decimal128(a, t.scale, t.precision)
-        elif t.kind == "decimal":
-            a = a.cast(pa.decimal128(38, t.scale))
+        elif t.kind == "decimal":  # (decimal128(38, s) inside: DuckDB's precision out)
+            a = a.cast(t.output_type)
         elif t.kind == "string" and a.type != large_string:
             a = a.cast(pa.large_string())
         elif t.kind == "null":

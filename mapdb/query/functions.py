@@ -8,7 +8,7 @@ and multiply by adding scales, exactly, in int64 (overflow is an error, never a 
 >>> from mapdb.query.types import DECIMAL, INT64
 >>> e = arith("sub", Lit(1, INT64), Col("d", DECIMAL(15, 2)))
 >>> str(e), str(e.type)
-('(1.00 - d)', 'decimal(18,2)')
+('(1.00 - d)', 'decimal(16,2)')
 """
 
 from __future__ import annotations
@@ -125,7 +125,48 @@ def _exact_arith(op: str, a: Expr, b: Expr) -> Expr:
     if s > 38:
         raise QueryError(f"multiplication of decimals needs scale {s}, over 38 (DuckDB: "
                          f"Out of Range Error)")
-    return Call("exact_" + op, (a, b), DECIMAL(38, s))
+    p = _decimal_result(op, a, b)[0]
+    return Call("exact_" + op, (a, b), DECIMAL(max(p, s, MAX_DECIMAL_PRECISION + 1), s))
+
+
+_INT_PRECISION = {8: 3, 16: 5, 32: 10, 64: 19}  # DuckDB: an integer as a DECIMAL(p, 0)
+
+
+def _decimal_shape(e: Expr) -> tuple[int, int]:
+    """(precision, scale) of an operand as DuckDB sees it beside a decimal: an integer
+    column as DECIMAL(3/5/10/19, 0) by its width (UBIGINT 20), an integer literal as an
+    INTEGER (10 digits) or BIGINT (19)."""
+    t = e.type
+    if t.kind == "decimal":
+        return t.precision, t.scale
+    if isinstance(e, Lit) and t.kind == "int":
+        v = e.value or 0
+        return (10 if -(1 << 31) <= v < (1 << 31) else 19 if -(1 << 63) <= v < (1 << 63)
+                else 20), 0
+    if t.kind == "int":
+        if is_uint64(t):
+            return 20, 0
+        return _INT_PRECISION[t.arrow.bit_width], 0
+    return 1, 0  # NULL
+
+
+def _decimal_result(op: str, a: Expr, b: Expr) -> tuple[int, int]:
+    """DuckDB's DECIMAL(p, s) of ``a op b`` (checked with the duckdb module): + and - one
+    integer digit more than the larger operand's, * the sum of the precisions (at most 18
+    when both fit 18, else 38), % the larger precision; the scale the larger one (* their
+    sum)."""
+    (pa_, sa), (pb, sb) = _decimal_shape(a), _decimal_shape(b)
+    if op in ("add", "sub"):
+        s = max(sa, sb)
+        p = max(pa_ - sa, pb - sb) + s + 1
+    elif op == "mul":
+        s = sa + sb
+        p = pa_ + pb
+        if pa_ <= MAX_DECIMAL_PRECISION and pb <= MAX_DECIMAL_PRECISION:
+            p = min(p, MAX_DECIMAL_PRECISION)  # (in int64, an overflow an error: DuckDB's)
+    else:
+        s, p = max(sa, sb), max(pa_, pb)
+    return min(max(p, s), 38), s
 
 
 def arith(op: str, a: Expr, b: Expr) -> Expr:
@@ -159,14 +200,15 @@ def arith(op: str, a: Expr, b: Expr) -> Expr:
         return _int_arith(op, a, b)
     if ta.kind == "null" and tb.kind == "null":
         return Call(op, (a, b), INT64)
+    p, s = _decimal_result(op, a, b)
+    if p > MAX_DECIMAL_PRECISION or s > MAX_DECIMAL_PRECISION:
+        # DuckDB computes it in int128: exactly here, as a decimal128 (query/exact.py)
+        return _exact_arith(op, a, b)
     if op == "mul":
         sa = ta.scale if ta.kind == "decimal" else 0
         sb = tb.scale if tb.kind == "decimal" else 0
-        if sa + sb > MAX_DECIMAL_PRECISION:  # DuckDB: DECIMAL(38, sa + sb)
-            return _exact_arith("mul", a, b)
-        return Call("mul", (to_decimal(a, sa), to_decimal(b, sb)),
-                    DECIMAL(MAX_DECIMAL_PRECISION, sa + sb))
-    return Call(op, (to_decimal(a, t.scale), to_decimal(b, t.scale)), t)
+        return Call("mul", (to_decimal(a, sa), to_decimal(b, sb)), DECIMAL(p, s))
+    return Call(op, (to_decimal(a, t.scale), to_decimal(b, t.scale)), DECIMAL(p, s))
 
 
 def _int_bits(t: SqlType) -> tuple[int, bool]:
@@ -646,8 +688,14 @@ def cast(e: Expr, t: SqlType, where: tuple[int | None, str] = (None, "")) -> Exp
 
 def _cast_decimal(e: Expr, t: SqlType, where: tuple) -> Expr:
     s = e.type
-    if _is_wide(e):  # rounded half away from zero, checked against t's precision
+    if _is_wide(e) or (t.wide and s.kind in ("int", "decimal")):
+        # exactly, rounded half away from zero, checked against t's precision
         return Call("exact_rescale", (e,), t, t.precision)
+    if t.wide and s.kind == "string":  # digit by digit, exactly
+        return Call("parse_decimal", (e,), t, (t.scale, t.precision, where))
+    if t.wide:  # (a DOUBLE: DuckDB's rounding of the double's product not reproduced)
+        raise QueryError(f"CAST from {s} to DECIMAL({t.precision},{t.scale}) is not "
+                         f"supported (precision over 18: CAST to VARCHAR first)")
     if s.kind == "float":
         return Call("float_to_decimal", (e,), t, (t.scale, t.precision, where))
     if s.kind == "decimal" and s.scale > t.scale:
@@ -712,8 +760,7 @@ def round_(x: Expr, digits: Expr) -> Expr:
         if n >= t.scale:
             return x
         if t.wide or n < 0:  # exactly; to tens, hundreds ... at scale 0 (DuckDB)
-            return Call("exact_round", (x,), DECIMAL(38 if t.wide else t.precision,
-                                                      max(n, 0)), n)
+            return Call("exact_round", (x,), DECIMAL(t.precision, max(n, 0)), n)
         return Call("round_scaled", (x,), DECIMAL(t.precision, n), t.scale - n)
     if t.kind == "null":
         return x

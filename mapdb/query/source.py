@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from mapdb import _ext
 from mapdb.query.types import SqlType, from_arrow
+from mapdb.storage.types import ColumnType, convert_array
 
 MORSEL_ROWS = 1 << 17  # 8 zone-map blocks: a few MB per column, enough to amortize a call
 PREFETCH_MORSELS = 8   # how far ahead of the scan WILLNEED runs (a few MB per column)
@@ -114,6 +115,12 @@ def engine_array(arr: pa.Array) -> pa.Array:
         return arr.cast(pa.date32())
     if pa.types.is_float16(t):
         return arr.cast(pa.float32())
+    if pa.types.is_time(t) and t != pa.time64("us"):
+        return arr.cast(pa.time64("us"))  # (a fraction of a microsecond: an error)
+    if pa.types.is_duration(t):  # DuckDB reads a duration as an INTERVAL
+        return convert_array(arr, ColumnType("interval"))
+    if pa.types.is_decimal(t) and t.precision > 18 and t != pa.decimal128(38, t.scale):
+        return arr.cast(pa.decimal128(38, t.scale))  # (the engine's wide decimal)
     return arr
 
 
@@ -277,7 +284,12 @@ class TableSource(Source):
         _variable_morsel)."""
         out = {}
         for c in columns:
-            if self._types[c].kind == "decimal":
+            t = self._types[c]
+            if t.kind == "decimal" and t.wide:  # 16-byte values: read as decimal128(38, s)
+                a = self._fixed_morsel(c, m)   # without a copy (the same layout)
+                out[c] = pa.Array.from_buffers(t.arrow, len(a), a.buffers(), a.null_count,
+                                               a.offset)
+            elif t.kind == "decimal":
                 out[c] = self._decimal_morsel(c, m)
             elif c in self._variable:
                 out[c] = self._variable_morsel(c, m)
@@ -339,7 +351,7 @@ class TableSource(Source):
                         pa.Array.from_buffers(pa.int32(), len(vals), [None, pa.py_buffer(
                             vals)]), self.dictionary(c))
                     continue
-                if t.kind == "decimal":
+                if t.kind == "decimal" and not t.wide:
                     vals = vals.astype(np.int64)
                 out[c] = pa.Array.from_buffers(t.arrow, len(vals), [None, pa.py_buffer(vals)])
                 continue

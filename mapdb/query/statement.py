@@ -298,7 +298,7 @@ def column_type(dt: exp.DataType, sql: str) -> ColumnType:
 def sql_cast_name(t: ColumnType) -> str | None:
     """The type name the engine's CAST takes for values of stored type ``t`` (None: CAST
     cannot produce it; the caller converts with Arrow)."""
-    if t.kind == "decimal":
+    if t.kind in ("decimal", "decimal128"):
         p, s = t.decimal_params
         return f"DECIMAL({p},{s})"
     if t.kind == "timestamp":

@@ -74,11 +74,15 @@ MAX_DECIMAL_PRECISION = 18
 
 
 def DECIMAL(precision: int, scale: int) -> SqlType:
-    """Up to 18 digits: a scaled int64; more (sums): decimal128(38, scale)."""
-    if scale > MAX_DECIMAL_PRECISION:
-        raise QueryError(f"decimal scale {scale} is over {MAX_DECIMAL_PRECISION}")
-    if precision > MAX_DECIMAL_PRECISION:
-        return SqlType("decimal", 38, scale, pa.decimal128(38, scale))
+    """Up to 18 digits: a scaled int64; more (to 38, sums): a decimal128(38, scale) inside
+    the engine (``query/exact.py``), decimal128(precision, scale) in results."""
+    if scale > 38:
+        raise QueryError(f"decimal scale {scale} is over 38")
+    if precision > 38:
+        raise QueryError(f"DECIMAL({precision},{scale}): precision over 38 (DuckDB's "
+                         f"largest)")
+    if precision > MAX_DECIMAL_PRECISION or scale > MAX_DECIMAL_PRECISION:
+        return SqlType("decimal", max(precision, scale), scale, pa.decimal128(38, scale))
     return SqlType("decimal", precision, scale, pa.int64())
 
 

@@ -10,6 +10,8 @@ int8..int64         int8..int64                  data: little-endian values
 uint8..uint64       uint8..uint64                data
 float32, float64    float32, float64             data
 decimal(p,s) p<=18  decimal128(p, s)             data: int64 scaled by 10**s
+decimal128(p,s)     decimal128(p, s)             data: 16 bytes a value, Arrow's layout
+  19<=p<=38                                      (little-endian int128 scaled by 10**s)
 date32              date32                       data: int32 days since 1970-01-01
 timestamp[u, tz]    timestamp(u, tz)             data: int64 since the epoch
 time64[us]          time64(us)                   data: int64 microseconds since midnight
@@ -48,6 +50,7 @@ _FIXED = {
 _VARIABLE = {"string": pa.large_string(), "binary": pa.large_binary()}
 # fixed-width types added later: after the first codes, so stored codes keep their meaning
 _LATER = {"time64": pa.time64("us"), "interval": pa.month_day_nano_interval()}
+WIDE_DECIMAL_DTYPE = np.dtype([("lo", "<u8"), ("hi", "<i8")])
 INTERVAL_DTYPE = np.dtype([("months", "<i4"), ("days", "<i4"), ("nanos", "<i8")])
 MAX_DECIMAL_PRECISION = 18  # fits a scaled int64
 # DuckDB's type names (and common ones) -> mapdb's canonical names: one grammar for every
@@ -71,7 +74,8 @@ TYPE_ALIASES = {
     "dictionary": "dict", "category": "dict",
 }
 TYPE_CODES = {name: i for i, name in enumerate(
-    [*_FIXED, "decimal", "timestamp", "string", "dict", "binary", *_LATER], start=1)}
+    [*_FIXED, "decimal", "timestamp", "string", "dict", "binary", *_LATER, "decimal128"],
+    start=1)}
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,8 @@ class ColumnType:
             return None
         if k in _LATER:
             return _LATER[k].bit_width // 8
+        if k == "decimal128":
+            return 16
         return _FIXED[k].bit_width // 8
 
     @property
@@ -124,6 +130,8 @@ class ColumnType:
             return np.dtype("<i8")
         if k == "interval":
             return INTERVAL_DTYPE
+        if k == "decimal128":
+            return WIDE_DECIMAL_DTYPE
         if k == "bool" or k in _VARIABLE:
             return None
         return np.dtype(_FIXED[k].to_pandas_dtype()).newbyteorder("<")
@@ -139,7 +147,7 @@ class ColumnType:
             return _VARIABLE[k]
         if k == "dict":
             return pa.dictionary(pa.int32(), pa.large_string())
-        if k == "decimal":
+        if k in ("decimal", "decimal128"):
             p, s = self.decimal_params
             return pa.decimal128(p, s)
         unit, tz = self.timestamp_params
@@ -147,7 +155,7 @@ class ColumnType:
 
     @property
     def decimal_params(self) -> tuple[int, int]:
-        p, s = re.fullmatch(r"decimal\((\d+),(-?\d+)\)", self.name).groups()
+        p, s = re.fullmatch(r"decimal(?:128)?\((\d+),(-?\d+)\)", self.name).groups()
         return int(p), int(s)
 
     @property
@@ -177,7 +185,8 @@ class ColumnType:
             t = low = TYPE_ALIASES[low]
         if low in _FIXED or low in _VARIABLE or low in _LATER or low == "dict":
             return cls(low)
-        m = re.fullmatch(r"(?:decimal|numeric|dec)(?:\(\s*(\d+)\s*(?:,\s*(-?\d+)\s*)?\))?", low)
+        m = re.fullmatch(r"(?:decimal|numeric|dec|decimal128)"
+                         r"(?:\(\s*(\d+)\s*(?:,\s*(-?\d+)\s*)?\))?", low)
         if m:
             p = int(m.group(1)) if m.group(1) else 18
             sc = int(m.group(2)) if m.group(2) else (0 if m.group(1) else 3)
@@ -192,11 +201,14 @@ class ColumnType:
 
     @classmethod
     def decimal(cls, precision: int, scale: int) -> ColumnType:
-        if not 1 <= precision <= MAX_DECIMAL_PRECISION:
-            raise SchemaError(f"decimal({precision},{scale}): mapdb stores decimals as "
-                              f"scaled int64, so precision must be 1..{MAX_DECIMAL_PRECISION}")
+        """decimal(p,s) up to 18 digits (scaled int64, stored narrower where the values
+        allow), decimal128(p,s) from 19 to 38 (Arrow's 16-byte layout, as DuckDB's)."""
+        if not 1 <= precision <= 38:
+            raise SchemaError(f"decimal({precision},{scale}): precision must be 1..38")
         if not 0 <= scale <= precision:
             raise SchemaError(f"decimal({precision},{scale}): scale must be 0..precision")
+        if precision > MAX_DECIMAL_PRECISION:
+            return cls(f"decimal128({precision},{scale})")
         return cls(f"decimal({precision},{scale})")
 
     @classmethod
