@@ -1848,6 +1848,8 @@ def literal(node: exp.Literal) -> Lit:
         return IntLit(v, INT64)
     if 0 <= v < (1 << 64):  # DuckDB: a HUGEINT; here a UBIGINT (it compares and sorts alike)
         return IntLit(v, UINT64)
+    if abs(v) < 10 ** 38:  # DuckDB: a HUGEINT; here a DECIMAL(38, 0), as HUGEINTs are
+        return Lit(v, DECIMAL(38, 0))
     # DuckDB reads it as a HUGEINT; a double would silently lose digits
     shown = text if len(text) <= 40 else f"{text[:20]}...({len(text)} digits)"
     raise QueryError(f"integer literal {shown} is out of the BIGINT range and of UBIGINT's "

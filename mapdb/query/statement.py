@@ -306,7 +306,8 @@ def sql_cast_name(t: ColumnType) -> str | None:
     return {"bool": "BOOLEAN", "int8": "TINYINT", "int16": "SMALLINT", "int32": "INTEGER",
             "int64": "BIGINT", "uint8": "UTINYINT", "uint16": "USMALLINT",
             "uint32": "UINTEGER", "uint64": "UBIGINT", "float32": "FLOAT",
-            "float64": "DOUBLE", "date32": "DATE", "string": "VARCHAR",
+            "float64": "DOUBLE", "date32": "DATE", "string": "VARCHAR", "time64": "TIME",
+            "interval": "INTERVAL",
             "dict": "VARCHAR"}.get(t.kind)
 
 

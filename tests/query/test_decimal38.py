@@ -75,6 +75,15 @@ def test_as_duckdb(engines, sql):
     check_arrow(engines, sql)
 
 
+def test_hugeint_literals(engines):
+    """Integer literals past UBIGINT: DuckDB's HUGEINT, here a DECIMAL(38, 0): the same
+    Arrow (decimal128(38, 0)) and values; Python values differ (DuckDB's fetchall gives an
+    int, mapdb's a Decimal)."""
+    check_arrow(engines, "SELECT 12345678901234567890123 AS a, -12345678901234567890123 + 1 "
+                "AS b, 99999999999999999999999999999999999999 AS c, "
+                "12345678901234567890123 * 2 AS d")
+
+
 @pytest.mark.parametrize("sql", [
     "SELECT id FROM t WHERE v > 2 ORDER BY id",
     "SELECT id FROM t WHERE w < 0 ORDER BY id",

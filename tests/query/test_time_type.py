@@ -104,3 +104,9 @@ def test_refused_as_duckdb_refuses(engines, sql):
         engines.con.sql(sql).fetchall()
     with pytest.raises(QueryError):
         engines.db.sql(sql).fetchall()
+
+
+def test_python_time_parameters_as_duckdb(engines):
+    sql = "SELECT ? AS a, ? + INTERVAL 1 HOUR AS b, CAST(? AS VARCHAR) AS c"
+    params = [datetime.time(10, 0, 1, 500000), datetime.time(23, 30), datetime.time(0, 0)]
+    assert engines.db.sql(sql, params).fetchall() == engines.con.execute(sql, params).fetchall()

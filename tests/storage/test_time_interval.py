@@ -126,3 +126,28 @@ def test_csv_times_are_sniffed_as_time(tmp_path):
     assert [str(x) for x in want.schema.types][:3] == ["time64[us]", "int64", "time64[us]"]
     for name in "abc":
         assert got.column(name).to_pylist() == want.column(name).to_pylist(), name
+
+
+def test_create_insert_select_as_duckdb(tmp_path):
+    """CREATE TABLE with TIME, INTERVAL and DECIMAL(30/38) columns, INSERT of literals and
+    text, and the values read back: as DuckDB stores and returns them."""
+    import duckdb
+
+    import mapdb
+    stmts = ["CREATE TABLE t (a TIME, b INTERVAL, c DECIMAL(30,2), d DECIMAL(38,0))",
+             "INSERT INTO t VALUES (TIME '10:00:01.5', INTERVAL '1 day 2 hours', 1.25, "
+             "12345678901234567890123), ('23:59:59.999999', '-1 month', "
+             "'-99999999999999999999999999.99', NULL), (NULL, NULL, NULL, NULL)"]
+    db = mapdb.connect(tmp_path / "db")
+    con = duckdb.connect()
+    for s in stmts:
+        db.sql(s)
+        con.execute(s)
+    sql = "SELECT a, b, c, d, CAST(a AS VARCHAR) x, CAST(b AS VARCHAR) y FROM t ORDER BY c"
+    want = con.sql(sql).arrow()
+    want = want.read_all() if hasattr(want, "read_all") else want
+    got = db.sql(sql).to_arrow()
+    assert got.schema.types[:4] == want.schema.types[:4]
+    assert got.to_pylist() == want.to_pylist()
+    assert [r[:2] for r in db.sql("DESCRIBE t").fetchall()] == \
+        [r[:2] for r in con.sql("DESCRIBE t").fetchall()]
