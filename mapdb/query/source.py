@@ -119,9 +119,20 @@ def engine_array(arr: pa.Array) -> pa.Array:
         return arr.cast(pa.time64("us"))  # (a fraction of a microsecond: an error)
     if pa.types.is_duration(t):  # DuckDB reads a duration as an INTERVAL
         return convert_array(arr, ColumnType("interval"))
-    if pa.types.is_decimal(t) and t.precision > 18 and t != pa.decimal128(38, t.scale):
-        return arr.cast(pa.decimal128(38, t.scale))  # (the engine's wide decimal)
     return arr
+
+
+def engine_values(a: pa.Array, t: SqlType) -> pa.Array:
+    """A column's values in the engine's representation of SQL type ``t``: a decimal of
+    up to 18 digits as its scaled int64, a wider one as decimal128(38, s) (the same bytes:
+    no copy)."""
+    if t.kind != "decimal":
+        return a
+    if not t.wide:
+        return scaled_ints(a)
+    if a.type == t.arrow:
+        return a
+    return pa.Array.from_buffers(t.arrow, len(a), a.buffers(), a.null_count, a.offset)
 
 
 class ArrowSource(Source):
@@ -150,8 +161,7 @@ class ArrowSource(Source):
             a = self.table.column(c).chunk(0) if self.table.column(c).num_chunks else \
                 pa.array([], self.table.column(c).type)
             a = a.slice(m.start, m.rows)
-            out[c] = scaled_ints(a) if self._types[c].kind == "decimal" and \
-                not self._types[c].wide else a
+            out[c] = engine_values(a, self._types[c])
         return out
 
 

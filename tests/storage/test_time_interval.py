@@ -151,3 +151,22 @@ def test_create_insert_select_as_duckdb(tmp_path):
     assert got.to_pylist() == want.to_pylist()
     assert [r[:2] for r in db.sql("DESCRIBE t").fetchall()] == \
         [r[:2] for r in con.sql("DESCRIBE t").fetchall()]
+
+
+def test_parquet_durations_are_bigint_as_duckdb_reads_them(tmp_path):
+    """pyarrow writes a duration to Parquet as an int64 (the Arrow type in metadata):
+    DuckDB reads the BIGINT, and so do a query over the file and an ingest."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    import mapdb
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"du": pa.array([1_000_000, None, -5000], pa.duration("us")),
+                             "dms": pa.array([1, None, 2], pa.duration("ms"))}), path)
+    db = mapdb.connect(tmp_path / "db")
+    sql = f"SELECT * FROM '{path}'"
+    want = duckdb.sql(sql).fetchall()
+    assert db.sql(sql).fetchall() == want
+    db.ingest("p", str(path))
+    assert db.sql("SELECT * FROM p").fetchall() == want
+    assert db.sql("SELECT * FROM p").to_arrow().schema.types == [pa.int64(), pa.int64()]
