@@ -368,6 +368,11 @@ class Binder:
             rcols.append((self.fresh("set"), fn.convert(Col(rn, rt), t)))
         op = {exp.Union: "union", exp.Intersect: "intersect", exp.Except: "except"}[type(node)]
         distinct = node.args.get("distinct")
+        if (op != "union" or distinct is not False) and any(
+                e.type.kind == "interval" for _, e in lcols):
+            # (DuckDB makes '30 days' and '1 month' one value)
+            raise self.error(f"{op.upper()} of INTERVAL columns is not supported (UNION ALL "
+                             f"is)", node)
         plan: Plan = SetOp(Project(left, lcols), Project(right, rcols), op,
                            all=distinct is False)
         order = node.args.get("order")
@@ -1514,6 +1519,10 @@ class Binder:
         partition = tuple(sub(p) for p in part_nodes)
         keys = tuple(SortSpec(k.expr, k.desc, k.nulls_first)
                      for k in (self.order_keys(order, scope, []) if order else []))
+        if any(e.type.kind == "interval" for e in (*partition, *(k.expr for k in keys))):
+            # (DuckDB orders and partitions intervals on their 30-day total)
+            raise self.error("a window PARTITION BY or ORDER BY an INTERVAL is not "
+                             "supported", node)
         frame = self.range_frame(self.frame(spec, node), keys, node)
         ignore_nulls = False
         if isinstance(f, (exp.IgnoreNulls, exp.RespectNulls)):

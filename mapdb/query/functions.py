@@ -309,8 +309,6 @@ def _interval_arith(op: str, a: Expr, b: Expr) -> Expr:
         iv, k = (a, b) if ta.kind == "interval" else (b, a)
         return Call("interval_mul", (iv, to_float(k) if k.type.kind != "int" else k),
                     INTERVAL)
-    if op == "div" and ta.kind == "interval" and tb.kind in ("int", "float", "decimal"):
-        return Call("interval_div", (a, to_float(b)), INTERVAL)
     raise QueryError(f"cannot apply {op} to {ta} and {tb}")
 
 
@@ -529,8 +527,8 @@ def in_list(x: Expr, values: list[Expr]) -> Expr:
         ft = FLOAT64 if any(t == FLOAT64 for t in types) else common_type(types, "IN")
         x = to_float(x, ft)
         values = [fold(to_float(v, ft)) for v in values]
-    if not all(isinstance(v, Lit) for v in values):
-        return _or_eq(x, values)
+    if not all(isinstance(v, Lit) for v in values) or x.type.kind == "interval":
+        return _or_eq(x, values)  # (intervals: equal on their 30-day total, as DuckDB)
     if is_uint64(x.type) and all(v.type.kind in ("int", "null") for v in values):
         # the integers as they are: the evaluator drops those no uint64 can equal
         return Call("in", (x,), BOOL, tuple(v.value for v in values))

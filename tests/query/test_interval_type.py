@@ -102,6 +102,10 @@ def test_as_duckdb(engines, sql):
     "SELECT id FROM t WHERE du < INTERVAL '1 hour' ORDER BY id",
     "SELECT id FROM t WHERE i <= du ORDER BY id",
     "SELECT id FROM t ORDER BY i NULLS FIRST, id",
+    "SELECT id FROM t WHERE i IN (INTERVAL 1 MONTH, INTERVAL 2 DAY) ORDER BY id",
+    "SELECT a.id, b.id FROM t a JOIN t b ON a.i = b.i ORDER BY 1, 2",
+    "SELECT i FROM t UNION ALL SELECT i FROM t",
+    "SELECT id, CASE WHEN id > 2 THEN i ELSE INTERVAL 1 DAY END c FROM t ORDER BY id",
 ])
 def test_comparisons(engines, sql):
     check(engines, sql)
@@ -126,10 +130,13 @@ def test_refused_as_duckdb_refuses(engines, sql):
     "SELECT i, count(*) n FROM t GROUP BY i ORDER BY n, i",
     "SELECT count(DISTINCT i) FROM t",
     "SELECT DISTINCT i FROM t",
+    "SELECT i FROM t UNION SELECT i FROM t",
+    "SELECT id, row_number() OVER (ORDER BY i, id) FROM t",
+    "SELECT id, i / 2 FROM t",  # (DuckDB divides; mapdb does not yet)
 ])
 def test_refused_where_duckdb_merges_equal_intervals(engines, sql):
     """DuckDB groups '30 days' with '1 month' (equal as compared) and keeps one of them;
     mapdb refuses rather than pick another."""
     engines.con.sql(sql).fetchall()
-    with pytest.raises(QueryError, match="INTERVAL"):
+    with pytest.raises(QueryError, match="(?i)interval"):
         engines.db.sql(sql).fetchall()
