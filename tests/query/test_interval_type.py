@@ -138,5 +138,5 @@ def test_refused_where_duckdb_merges_equal_intervals(engines, sql):
     """DuckDB groups '30 days' with '1 month' (equal as compared) and keeps one of them;
     mapdb refuses rather than pick another."""
     engines.con.sql(sql).fetchall()
-    with pytest.raises(QueryError, match="(?i)interval"):
+    with pytest.raises(QueryError, match=r"(?i)interval"):
         engines.db.sql(sql).fetchall()
