@@ -307,8 +307,9 @@ def _interval_arith(op: str, a: Expr, b: Expr) -> Expr:
     if op == "mul" and {ta.kind, tb.kind} & {"int", "float", "decimal", "null"} and \
             "interval" in (ta.kind, tb.kind):
         iv, k = (a, b) if ta.kind == "interval" else (b, a)
-        return Call("interval_mul", (iv, to_float(k) if k.type.kind != "int" else k),
-                    INTERVAL)
+        if k.type.kind not in ("int", "null"):  # (DuckDB carries fractions down: not yet)
+            raise QueryError(f"INTERVAL * {k.type} is not supported (an integer is)")
+        return Call("interval_mul", (iv, k), INTERVAL)
     raise QueryError(f"cannot apply {op} to {ta} and {tb}")
 
 

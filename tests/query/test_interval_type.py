@@ -82,6 +82,8 @@ def check_arrow(engines, sql: str) -> None:
     "SELECT id, i * 3 a, 2 * i b, i * k c, -i d, i + INTERVAL 1 HOUR e, "
     "i - INTERVAL '1 month' f, i + du g FROM t ORDER BY id",
     "SELECT id, ts + i a, ts - i b, d + i c, ts + du e FROM t ORDER BY id",
+    "SELECT id, CAST(ts AS TIME) + i a, CAST(ts AS TIME) - du b, ts + i * 2 c FROM t "
+    "ORDER BY id",
     "SELECT id, extract(epoch FROM i) a, extract(day FROM i) b, extract(hour FROM i) c, "
     "extract(month FROM i) e, extract(year FROM i) f, extract(second FROM i) g, "
     "extract(microsecond FROM i) h, epoch(i) j FROM t ORDER BY id",
@@ -133,6 +135,8 @@ def test_refused_as_duckdb_refuses(engines, sql):
     "SELECT i FROM t UNION SELECT i FROM t",
     "SELECT id, row_number() OVER (ORDER BY i, id) FROM t",
     "SELECT id, i / 2 FROM t",  # (DuckDB divides; mapdb does not yet)
+    "SELECT id, i * 1.5 FROM t",
+    "SELECT INTERVAL 1 DAY * 1.5",
 ])
 def test_refused_where_duckdb_merges_equal_intervals(engines, sql):
     """DuckDB groups '30 days' with '1 month' (equal as compared) and keeps one of them;
