@@ -586,7 +586,8 @@ def convert(e: Expr, t: SqlType) -> Expr:
     if t.kind == "float":
         return to_float(e, t)
     if t.kind == "decimal" and t.wide:  # beside a SUM of decimals, or a uint64
-        return to_wide(e, t.scale)
+        out = to_wide(e, t.scale)
+        return out if out.type == t else _retype(out, t)  # (DuckDB's precision: results)
     if t.kind == "decimal":  # (a DECIMAL(9, 2) beside a DECIMAL(18, 2) is one)
         out = to_decimal(e, t.scale)
         return out if out.type == t else _retype(out, t)

@@ -164,6 +164,13 @@ def common_type(types: list[SqlType], what: str) -> SqlType:
         return DECIMAL(38, 0) if signed else UINT64
     if kinds <= {"int", "decimal"} and any(t.wide for t in known):
         return _wide_common(known, what)
+    if kinds == {"decimal"}:
+        # DuckDB: the most integer digits and the largest scale; past 18 digits a 128-bit
+        # decimal (COALESCE(DECIMAL(10, 3), DECIMAL(18, 2)) is a DECIMAL(19, 3))
+        scale = max(t.scale for t in known)
+        digits = max(t.precision - t.scale for t in known)
+        if digits + scale > MAX_DECIMAL_PRECISION:
+            return DECIMAL(min(digits + scale, 38), min(scale, 38 - digits))
     if kinds <= {"int", "float", "decimal"}:
         out = known[0]
         for t in known[1:]:

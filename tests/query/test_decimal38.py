@@ -69,6 +69,11 @@ def check_arrow(engines, sql: str) -> None:
     "avg(w) aw, count(v) c FROM t",
     "SELECT s, sum(v) sv, max(w) mw, min(n) mn FROM t GROUP BY s ORDER BY s",
     "SELECT v, count(*) c FROM t GROUP BY v ORDER BY v",
+    # DuckDB's common type of decimals: the most integer digits and the largest scale
+    # (DECIMAL(18, 2) beside DECIMAL(10, 3): DECIMAL(19, 3), past int64)
+    "SELECT id, coalesce(n, CAST(s AS DECIMAL(10,3))) c, "
+    "CASE WHEN id > 2 THEN n ELSE CAST(s AS DECIMAL(10,3)) END d FROM t ORDER BY id",
+    "SELECT n AS x FROM t UNION ALL SELECT CAST(s AS DECIMAL(10,3)) FROM t ORDER BY x",
 ])
 def test_as_duckdb(engines, sql):
     check(engines, sql)
