@@ -17,6 +17,7 @@ those rows in memory, and the fetch methods then read them from there.
 
 from __future__ import annotations
 
+import datetime
 import numbers
 
 import pyarrow as pa
@@ -32,7 +33,13 @@ def _pylist(t: pa.Table | pa.RecordBatch, i: int) -> list:
     """Column ``i`` as Python values; a value Python cannot hold (a date past year 9999, a
     timestamp past datetime's range) is a QueryError naming the column."""
     try:
-        return t.column(i).to_pylist()
+        col = t.column(i)
+        if pa.types.is_interval(col.type):  # as DuckDB's Python values: a timedelta,
+            # a month 30 days
+            return [None if v is None else datetime.timedelta(
+                days=v.months * 30 + v.days, microseconds=v.nanoseconds // 1000)
+                for v in col.to_pylist()]
+        return col.to_pylist()
     except (OverflowError, ValueError, pa.ArrowException) as e:
         raise QueryError(f"column {t.schema.names[i]!r} holds a value Python cannot "
                          f"represent ({type(e).__name__}: {e}); use to_arrow()") from None
@@ -56,7 +63,7 @@ def type_code(t: SqlType) -> str:
     ['BIGINT', 'DECIMAL(15,2)', 'VARCHAR']
     """
     if t.kind == "decimal":
-        return f"DECIMAL({t.precision},{t.scale})" if not t.wide else f"DECIMAL(38,{t.scale})"
+        return f"DECIMAL({t.precision},{t.scale})"
     if t.kind == "int":
         return {"int8": "TINYINT", "int16": "SMALLINT", "int32": "INTEGER", "int64": "BIGINT",
                 "uint8": "UTINYINT", "uint16": "USMALLINT", "uint32": "UINTEGER",
@@ -74,7 +81,7 @@ def describe(names: list[str], types: list[SqlType]) -> list[tuple]:
     scale, null_ok) per column; precision and scale for decimals, the rest None."""
     out = []
     for n, t in zip(names, types, strict=True):
-        p, s = (t.precision if not t.wide else 38, t.scale) if t.kind == "decimal" else \
+        p, s = (t.precision, t.scale) if t.kind == "decimal" else \
             (None, None)
         out.append((n, type_code(t), None, None, p, s, None))
     return out

@@ -90,6 +90,17 @@ def text_cell(v) -> str:
     return s
 
 
+def values(col) -> list:
+    """A column's Python values; TIME and INTERVAL as DuckDB's text ('10:00:01.5',
+    '1 day 02:00:00': Python's time prints six fractional digits, and intervals have
+    months Python's timedelta has not)."""
+    import pyarrow as pa
+    if pa.types.is_time(col.type) or pa.types.is_interval(col.type):
+        from mapdb.query.evaluate import to_text
+        return to_text(col).to_pylist()
+    return col.to_pylist()
+
+
 def _markdown_cell(v) -> str:
     if isinstance(v, str):
         return v.replace("\\", "\\\\").replace("|", "\\|").replace("\r\n", "<br>") \
@@ -100,7 +111,7 @@ def _markdown_cell(v) -> str:
 def _text_rows(t, max_rows: int | None, cell=text_cell
                ) -> tuple[list[str], list[bool], list[list[str]]]:
     head = t if max_rows is None else t.slice(0, max_rows)
-    cols = [[cell(v) for v in head.column(i).to_pylist()] for i in range(head.num_columns)]
+    cols = [[cell(v) for v in values(head.column(i))] for i in range(head.num_columns)]
     rows = [list(r) for r in zip(*cols, strict=True)] if cols else [[] for _ in range(len(head))]
     return head.column_names, [_is_numeric(f.type) for f in head.schema], rows
 
@@ -218,7 +229,7 @@ def json_objects(t) -> Iterator[str]:
     import json
     keys = [json.dumps(n) + ": " for n in t.column_names]
     for batch in t.to_batches(max_chunksize=65536):
-        cols = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+        cols = [values(batch.column(i)) for i in range(batch.num_columns)]
         for row in zip(*cols, strict=True):
             yield "{" + ", ".join(k + json.dumps(json_value(v), ensure_ascii=False)
                                   for k, v in zip(keys, row, strict=True)) + "}"

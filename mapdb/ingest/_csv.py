@@ -63,7 +63,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from ._dates import DateFormat, sniff_candidates
+from ._dates import DateFormat, TimeText, sniff_candidates
 from ._sniff import CsvOptions, generated_names, header_names, sniff_dialect
 from ._stream import MAX_COLUMNS, check_override_columns, check_width
 from ._text import (
@@ -87,6 +87,7 @@ _NOT_EOL = re.compile(rb"[^\r\n]")
 _EOL_BYTE = re.compile(rb"[\r\n]")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _ISO_DATE = DateFormat.compile("%Y-%m-%d")
+_TIME_TEXT = TimeText()
 _ZERO_PADDED = re.compile(r"[ \t]*0\d")
 _TRUE = ["true", "True", "TRUE", "t", "T", "yes", "Yes", "YES"]  # DuckDB's spellings
 _FALSE = ["false", "False", "FALSE", "f", "F", "no", "No", "NO"]
@@ -339,6 +340,8 @@ class CsvStream(TextStream):
                 fixed.setdefault("date", None)
             elif pa.types.is_timestamp(f.type):
                 fixed.setdefault("timestamp", None)
+            elif pa.types.is_time(f.type):  # pyarrow's time32[s] (HH:MM[:SS]): DuckDB's TIME
+                out[f.name] = (pa.time64("us"), _TIME_TEXT)
             if not _is_text(f.type):
                 continue
             values = table.column(f.name)
@@ -362,6 +365,8 @@ class CsvStream(TextStream):
                     if user[kind] is None:
                         fixed[kind] = fmt
                     break
+            if f.name not in out and ":" in first and _TIME_TEXT.fits(values):
+                out[f.name] = (pa.time64("us"), _TIME_TEXT)  # DuckDB's TIME
         return out
 
     def _override_format(self, values: pa.ChunkedArray, target: pa.DataType

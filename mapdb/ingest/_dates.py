@@ -215,3 +215,42 @@ def sniff_candidates(value: str, kind: str) -> list[DateFormat]:
     sep = m.group(1)
     templates = _DATE_TEMPLATES if kind == "date" else _TIMESTAMP_TEMPLATES
     return [DateFormat.compile(t.replace("-", sep)) for t in reversed(templates)]
+
+
+class TimeText:
+    """Times of day written ``HH:MM[:SS[.ffffff]]`` (DuckDB's CSV sniffer reads such a
+    column as TIME; pyarrow reads ``HH:MM:SS`` as time32[s] but a fraction as text): the
+    same interface as DateFormat (``text``, ``parse``)."""
+
+    text = "HH:MM:SS[.ffffff]"
+    PATTERN = r"^\s*(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,9}))?)?\s*$"
+
+    def fits(self, values: pa.ChunkedArray) -> bool:
+        """Whether every value is a time of day (and there is one)."""
+        present = pc.drop_null(values)
+        return len(present) > 0 and self.parse(present, pa.time64("us"))[1] is None
+
+    def parse(self, values, target: pa.DataType) -> tuple[pa.Array, int | None]:
+        """(``values`` as time64[us], index of the first value that is no time or None)."""
+        if isinstance(values, pa.ChunkedArray):
+            values = pa.concat_arrays(values.chunks) if values.num_chunks else \
+                pa.array([], pa.string())
+        ok = pc.match_substring_regex(values, self.PATTERN)
+        parts = pc.extract_regex(pc.if_else(ok, values, "0:00"), self.PATTERN)
+
+        def num(name, scale=1):
+            return pc.multiply(pc.cast(pc.if_else(pc.equal(parts.field(name), ""), "0",
+                                                  parts.field(name)), pa.int64()), scale)
+        h, m, s = num("h"), num("m"), num("s")
+        frac = pc.utf8_slice_codeunits(pc.binary_join_element_wise(
+            parts.field("f"), "000000", ""), 0, 6)
+        bad = pc.or_(pc.invert(ok), pc.or_(pc.greater(h, 23), pc.or_(
+            pc.greater(m, 59), pc.greater(s, 59))))
+        bad = pc.and_(bad, pc.is_valid(values))
+        first = pc.index(bad, True).as_py()
+        if first >= 0:
+            return values, first
+        us = pc.add(pc.multiply(pc.add(pc.multiply(pc.add(pc.multiply(h, 60), m), 60), s),
+                                1_000_000), pc.cast(frac, pa.int64()))
+        return pc.if_else(pc.is_valid(values), us, None).cast(target), None
+

@@ -165,7 +165,11 @@ class ParquetStream(_CastingStream):
             # pre_buffer=False + buffer_size: read column chunks through a small buffer
             # instead of loading whole row groups up front.
             self._file = pq.ParquetFile(name, pre_buffer=False, buffer_size=4 << 20)
+            # DuckDB reads a duration (pyarrow writes an int64 and the Arrow type in the
+            # metadata) as the BIGINT stored: read it so (cast_batch converts)
             file_schema = self._file.schema_arrow
+            file_schema = pa.schema([f.with_type(pa.int64()) if pa.types.is_duration(f.type)
+                                     else f for f in file_schema], file_schema.metadata)
             self._num_rows = self._file.metadata.num_rows
         except (pa.ArrowException, OSError) as exc:
             self.close()

@@ -33,6 +33,7 @@ from mapdb.query import (
     distincton,
     files,
     groupingsets,
+    intervals,
     pivot,
     qualify,
     recursive,
@@ -86,6 +87,7 @@ from mapdb.query.types import (
     INTERVAL,
     NULL,
     STRING,
+    TIME,
     TIMESTAMP,
     TIMESTAMPTZ,
     UINT64,
@@ -127,7 +129,42 @@ def parse(sql: str) -> exp.Expression:
         raise QueryError("statement is nested too deeply") from None
     if len(stmts) != 1:
         raise QueryError(f"expected one statement, got {len(stmts)}")
-    return stmts[0]
+    return _interval_texts(stmts[0], sql)
+
+
+def _interval_texts(tree: exp.Expression, sql: str) -> exp.Expression:
+    """sqlglot reads INTERVAL 'text' with one count and unit in it as that count and unit
+    and drops the rest: '2 days ago' and '1 day 10:00:00' would be 2 and 1 days. The
+    statement's tokens still have the whole text: such an interval gets it back (and
+    when two texts split alike, one whole, one not, the statement is refused)."""
+    if "'" not in sql or not any(i.args.get("unit") is not None and
+                                 isinstance(i.this, exp.Literal)
+                                 for i in tree.find_all(exp.Interval)):
+        return tree
+    from sqlglot.expressions.builders import INTERVAL_STRING_RE
+    from sqlglot.tokens import TokenType
+    tokens = sqlglot.Dialect.get_or_raise("duckdb").tokenize(sql)
+    split: dict[tuple[str, str], set[str]] = {}
+    for prev, tok in itertools.pairwise(tokens):
+        if prev.token_type == TokenType.INTERVAL and tok.token_type == TokenType.STRING:
+            parts = INTERVAL_STRING_RE.findall(tok.text)
+            if len(parts) == 1:
+                split.setdefault((parts[0][0], parts[0][1].upper()), set()).add(tok.text)
+    for node in list(tree.find_all(exp.Interval)):
+        unit = node.args.get("unit")
+        if unit is None or not isinstance(node.this, exp.Literal):
+            continue
+        texts = split.get((node.this.name, unit.name.upper()), set())
+        lossy = [t for t in texts if not INTERVAL_STRING_RE.fullmatch(t)]
+        if lossy and len(texts) > 1:
+            raise QueryError(f"INTERVAL {lossy[0]!r} beside another interval of the same "
+                             f"count and unit is not supported; write it as INTERVAL "
+                             f"(...) + INTERVAL (...)")
+        if lossy:
+            node.set("this", exp.Literal.string(lossy[0]))
+            node.set("unit", None)
+            node.set("fraction_in_string", None)
+    return tree
 
 
 MAX_SERIES = 100_000_000  # rows of range() / generate_series(), held in memory
@@ -353,6 +390,11 @@ class Binder:
             rcols.append((self.fresh("set"), fn.convert(Col(rn, rt), t)))
         op = {exp.Union: "union", exp.Intersect: "intersect", exp.Except: "except"}[type(node)]
         distinct = node.args.get("distinct")
+        if (op != "union" or distinct is not False) and any(
+                e.type.kind == "interval" for _, e in lcols):
+            # (DuckDB makes '30 days' and '1 month' one value)
+            raise self.error(f"{op.upper()} of INTERVAL columns is not supported (UNION ALL "
+                             f"is)", node)
         plan: Plan = SetOp(Project(left, lcols), Project(right, rcols), op,
                            all=distinct is False)
         order = node.args.get("order")
@@ -497,6 +539,9 @@ class Binder:
                 final_keys.append(SortKey(visible[k.expr], k.desc, k.nulls_first))
         plan = Project(plan, out_cols + hidden)
         if distinct is not None:
+            if any(e.type.kind == "interval" for _, e in out_cols):
+                raise self.error("SELECT DISTINCT of an INTERVAL is not supported (DuckDB "
+                                 "makes '30 days' and '1 month' one value)", distinct)
             plan = Distinct(plan)
         plan = self.sort_limit(plan, final_keys, limit, offset, percent)
         if (hidden or percent is not None) and corr is None:
@@ -1379,6 +1424,8 @@ class Binder:
         for node in group.expressions:
             e = self.resolve_item(node, scope, items, "GROUP BY")
             self.no_aggs(e, "GROUP BY", node)
+            if e.type.kind == "interval":  # (DuckDB: '30 days' and '1 month' one group)
+                raise self.error("GROUP BY an INTERVAL is not supported", node)
             if e not in keys:
                 keys.append(e)
         return keys
@@ -1751,6 +1798,10 @@ class Binder:
         partition = tuple(sub(p) for p in part_nodes)
         keys = tuple(SortSpec(k.expr, k.desc, k.nulls_first)
                      for k in (self.order_keys(order, scope, []) if order else []))
+        if any(e.type.kind == "interval" for e in (*partition, *(k.expr for k in keys))):
+            # (DuckDB orders and partitions intervals on their 30-day total)
+            raise self.error("a window PARTITION BY or ORDER BY an INTERVAL is not "
+                             "supported", node)
         frame = self.range_frame(self.frame(spec, node), keys, node)
         ignore_nulls = False
         if isinstance(f, (exp.IgnoreNulls, exp.RespectNulls)):
@@ -2087,17 +2138,12 @@ def literal(node: exp.Literal) -> Lit:
         return IntLit(v, INT64)
     if 0 <= v < (1 << 64):  # DuckDB: a HUGEINT; here a UBIGINT (it compares and sorts alike)
         return IntLit(v, UINT64)
+    if abs(v) < 10 ** 38:  # DuckDB: a HUGEINT; here a DECIMAL(38, 0), as HUGEINTs are
+        return Lit(v, DECIMAL(38, 0))
     # DuckDB reads it as a HUGEINT; a double would silently lose digits
     shown = text if len(text) <= 40 else f"{text[:20]}...({len(text)} digits)"
     raise QueryError(f"integer literal {shown} is out of the BIGINT range and of UBIGINT's "
                      "(-2**63 to 2**64-1)")
-
-
-_UNITS = {"year": (12, 0, 0), "years": (12, 0, 0), "quarter": (3, 0, 0), "month": (1, 0, 0),
-          "months": (1, 0, 0), "week": (0, 7, 0), "weeks": (0, 7, 0), "day": (0, 1, 0),
-          "days": (0, 1, 0), "hour": (0, 0, 3_600_000_000), "hours": (0, 0, 3_600_000_000),
-          "minute": (0, 0, 60_000_000), "minutes": (0, 0, 60_000_000),
-          "second": (0, 0, 1_000_000), "seconds": (0, 0, 1_000_000)}
 
 
 def interval(node: exp.Interval, binder: Binder) -> tuple[int, int, int]:
@@ -2117,19 +2163,31 @@ def interval(node: exp.Interval, binder: Binder) -> tuple[int, int, int]:
         text = node.this.name if node.this is not None else ""
     unit = node.args.get("unit")
     unit_s = unit.name.lower() if unit is not None else ""
-    if not unit_s:
-        parts = text.split()
-        if len(parts) != 2:
-            raise binder.error(f"cannot read interval {text!r}", node)
-        text, unit_s = parts
-    if unit_s not in _UNITS:
+    if not unit_s:  # INTERVAL '1 day 2 hours': DuckDB's interval text
+        try:
+            return intervals.interval_value(text)
+        except QueryError as err:
+            raise binder.error(str(err), node) from None
+    if unit_s not in intervals.UNITS:
         raise binder.error(f"interval unit {unit_s!r} is not supported", node)
     try:
         k = int(text)
     except ValueError:
-        raise binder.error(f"interval count {text!r} is not an integer", node) from None
-    m, d, us = _UNITS[unit_s]
-    return (k * m, k * d, k * us)
+        if not (isinstance(node.this, exp.Literal) and node.this.is_string):
+            raise binder.error(f"interval count {text!r} is not an integer", node) from None
+        if not node.args.get("fraction_in_string") and \
+                text.strip().replace(".", "", 1).lstrip("+-").isdigit():
+            k = int(text.strip().split(".")[0])  # INTERVAL '1.5' MONTH: DuckDB truncates
+        else:  # INTERVAL '1 day -1' MICROSECOND: the text with its unit
+            try:
+                return intervals.interval_value(f"{text} {unit_s}")
+            except QueryError as err:
+                raise binder.error(str(err), node) from None
+    m, d, us = intervals.UNITS[unit_s]
+    try:
+        return intervals.check(k * m, k * d, k * us)
+    except QueryError as err:
+        raise binder.error(str(err), node) from None
 
 
 def unit_name(node) -> str:
@@ -2142,6 +2200,7 @@ _TYPES = {"INT": "int32", "INTEGER": "int32", "BIGINT": "int64", "SMALLINT": "in
           "UTINYINT": "uint8", "DOUBLE": "float64", "FLOAT": "float32", "REAL": "float32",
           "BOOLEAN": "bool", "VARCHAR": "string", "TEXT": "string", "CHAR": "string",
           "NCHAR": "string", "NVARCHAR": "string", "DATE": "date", "TIMESTAMP": "timestamp",
+          "TIME": "time", "INTERVAL": "interval",
           "TIMESTAMPNTZ": "timestamp", "DATETIME": "timestamp", "TIMESTAMPTZ": "timestamptz",
           "DECIMAL": "decimal",
           "NUMERIC": "decimal"}
@@ -2158,11 +2217,12 @@ def sql_type(dt: exp.DataType, binder: Binder) -> SqlType:
         p, s = (*params, 18, 3)[:2] if params else (18, 3)
         if len(params) == 1:
             s = 0
-        if p > 18:
-            raise binder.error(f"DECIMAL({p},{s}): precision over 18 is not supported", dt)
+        if not 1 <= p <= 38 or not 0 <= s <= p:
+            raise binder.error(f"DECIMAL({p},{s}): the precision must be 1 to 38 and the "
+                               f"scale 0 to the precision (DuckDB's)", dt)
         return DECIMAL(p, s)
     named = {"bool": BOOL, "string": STRING, "date": DATE, "timestamp": TIMESTAMP,
-             "timestamptz": TIMESTAMPTZ}
+             "timestamptz": TIMESTAMPTZ, "time": TIME, "interval": INTERVAL}
     return named.get(kind) or SqlType("float" if kind.startswith("float") else "int",
                                       arrow=getattr(pa, kind)())
 

@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mapdb.query import exact, totext
+from mapdb.query import exact, intervals, timeofday, totext
 from mapdb.query.expr import Agg, Call, Col, Expr, Lit
 from mapdb.query.types import QueryError, SqlType
 
@@ -39,8 +39,10 @@ def scalar(value: object, t: SqlType) -> pa.Scalar:
         return pa.scalar(None, t.arrow if t.kind != "null" else pa.null())
     if t.kind == "date":
         return pa.scalar(value, pa.int32()).cast(pa.date32())
-    if t.kind == "timestamp":
+    if t.kind in ("timestamp", "time"):
         return pa.scalar(value, pa.int64()).cast(t.arrow)
+    if t.kind == "interval":
+        return intervals.scalar(value)
     return pa.scalar(value, t.arrow)
 
 
@@ -198,6 +200,8 @@ def from_float_key(k: pa.Array, t: pa.DataType) -> pa.Array:
 
 
 def _compare(op: str, e: Call, a: Value, b: Value) -> Value:
+    if e.args[0].type.kind == "interval":  # (Arrow has no comparison of intervals)
+        return intervals.compare(_CMP[op], a, b)
     if e.args[0].type.kind == "float" and e.args[1].type.kind == "float" and (
             has_nan(a) or has_nan(b)):
         # NaN: IEEE says unordered, DuckDB says equal to NaN and above every number
@@ -304,6 +308,9 @@ def _call_op(e: Call, a: list[Value]) -> Value:
     if op == "canonical":  # a float group/distinct/join key: -0.0 as 0.0, one NaN
         return canonical_float(a[0])
     if op.startswith("exact_"):  # DECIMAL(38, s) / HUGEINT, exactly (Python integers)
+        fast = _narrow_exact(op[6:], e, a)
+        if fast is not None:
+            return fast
         return exact.compute(op[6:], a, [x.type for x in e.args], t, e.param)
     if op == "widen":  # scaled int64 decimal -> decimal128(38, s) (against a uint64)
         return to_decimal128(a[0], e.args[0].type.scale)
@@ -341,7 +348,7 @@ def _call_op(e: Call, a: list[Value]) -> Value:
         src = e.args[0].type
         return _as_text(a[0], lambda x: totext.decimal_text(x, src.precision, src.scale))
     if op == "to_string":
-        return _to_string(a[0])
+        return to_text(a[0])
     if op == "date_to_timestamp":
         return pc.cast(a[0], pa.timestamp("us"))
     if op == "parse_timestamptz":
@@ -349,7 +356,29 @@ def _call_op(e: Call, a: list[Value]) -> Value:
     if op == "add_interval":
         if pa.types.is_null(a[0].type):  # NULL + INTERVAL (DuckDB: an untyped NULL is
             return pc.cast(a[0], t.arrow)  # refused; here e.g. a rolled-up key)
+        if t.kind == "time":
+            return timeofday.add_micros(a[0], e.param[2])
         return add_interval(a[0], e.param)
+    if op == "add_interval_col":
+        if pa.types.is_null(a[0].type):
+            return pc.cast(a[0], t.arrow)
+        return intervals.add_to(a[0], a[1], t.kind)
+    if op in ("interval_add", "interval_sub", "interval_neg"):
+        return intervals.combine(op[9:], *a)
+    if op == "interval_mul":
+        return intervals.multiply(a[0], a[1])
+    if op == "interval_part":
+        return intervals.part(a[0], e.param)
+    if op == "timestamp_diff":
+        return intervals.timestamp_diff(a[0], a[1])
+    if op == "interval_age":
+        return intervals.age(a[0], a[1])
+    if op == "parse_time":
+        return timeofday.parse_times(a[0])
+    if op == "parse_interval":
+        return _parse_intervals(a[0])
+    if op == "date_plus_time":
+        return pc.cast(pc.add(_micros(a[0]), pc.cast(a[1], pa.int64())), pa.timestamp("us"))
     if op == "date_diff":
         return pc.cast(pc.subtract(pc.cast(a[0], pa.int32()), pc.cast(a[1], pa.int32())),
                        pa.int64())
@@ -446,7 +475,7 @@ def _as_scaled(v: Value, scale: int, digits: int, where: tuple, t: SqlType) -> V
             if not -limit < n < limit:
                 _in_range(pa.scalar(False), t, where)
             out.append(n)
-    arr = pa.array(out, pa.int64())
+    arr = exact.array(out, t, "CAST", digits) if t.wide else pa.array(out, pa.int64())
     return arr[0] if scalar else arr
 
 
@@ -465,6 +494,31 @@ def _in_range(ok: Value, t: SqlType, where: tuple[int | None, str]) -> None:
         raise err
 
 
+def _narrow_exact(op: str, e: Call, a: list[Value]) -> Value | None:
+    """``+ - *`` of two int64 operands (integers, scaled decimals) whose DuckDB type is a
+    decimal of 19 digits or more: in int64 with overflow checks, widened to decimal128 at
+    the end; None (the exact path in Python integers) when a value overflows int64 or an
+    operand is not int64."""
+    if op not in ("add", "sub", "mul") or not all(
+            x.type == pa.int64() for x in a) or not all(
+            x.type.kind == "int" or (x.type.kind == "decimal" and not x.type.wide)
+            for x in e.args):
+        return None
+    scales = [x.type.scale if x.type.kind == "decimal" else 0 for x in e.args]
+    try:
+        if op == "mul":
+            out = pc.multiply_checked(a[0], a[1])
+        else:
+            top = max(scales)
+            x, y = (pc.multiply_checked(v, 10 ** (top - s)) if s < top else v
+                    for v, s in zip(a, scales, strict=True))
+            out = pc.add_checked(x, y) if op == "add" else pc.subtract_checked(x, y)
+    except pa.ArrowInvalid:  # an int64 overflow: the exact path
+        return None
+    return to_decimal128(out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out,
+                         e.type.scale)
+
+
 def _as_text(v: Value, fmt) -> Value:
     """``fmt`` (an array -> text array) over an array or a scalar."""
     if isinstance(v, pa.Scalar):  # (not through as_py: a timestamp may pass year 9999)
@@ -474,7 +528,7 @@ def _as_text(v: Value, fmt) -> Value:
     return fmt(v)
 
 
-def _to_string(v: Value) -> Value:
+def to_text(v: Value) -> Value:
     """CAST(v AS VARCHAR) as DuckDB writes each type (``totext``)."""
     t = v.type
     if pa.types.is_floating(t):
@@ -485,7 +539,31 @@ def _to_string(v: Value) -> Value:
         return _as_text(v, totext.timestamp_text)
     if pa.types.is_date(t):
         return _as_text(v, totext.date_text)
+    if pa.types.is_time(t):
+        return _as_text(v, timeofday.time_text)
+    if pa.types.is_interval(t):
+        if isinstance(v, pa.Scalar):
+            x = v.as_py()
+            return pa.scalar(None if x is None else intervals.interval_text(
+                x.months, x.days, x.nanoseconds // 1000), pa.large_string())
+        return _as_text(v, _interval_texts)
     return pc.cast(v, pa.large_string())  # integers, booleans ('true'), strings
+
+
+def _interval_texts(v: pa.Array) -> pa.Array:
+    m, d, us, nulls = intervals.parts(v)
+    return pa.array([None if nulls is not None and nulls[i] else intervals.interval_text(
+        int(m[i]), int(d[i]), int(us[i])) for i in range(len(m))], pa.large_string())
+
+
+def _parse_intervals(x: Value) -> Value:
+    if isinstance(x, pa.Scalar):
+        return intervals.scalar(intervals.interval_value(x.as_py()) if x.is_valid else None)
+    vals = [None if v is None else intervals.interval_value(v) for v in x.to_pylist()]
+    ok = np.array([v is not None for v in vals], bool)
+    fill = [v if v is not None else (0, 0, 0) for v in vals]
+    cols = np.array(fill, np.int64).reshape(-1, 3)
+    return intervals.build(cols[:, 0], cols[:, 1], cols[:, 2], None if ok.all() else ~ok)
 
 
 def _concat_ws(sep: Value, *values: Value) -> Value:
@@ -722,6 +800,13 @@ def extract(x: Value, field: str) -> Value:
 
 
 def _extract(x: Value, field: str) -> Value:
+    if pa.types.is_time(x.type):
+        us = pc.cast(x, pa.int64())
+        if field == "epoch":
+            return pc.divide(pc.cast(us, pa.float64()), 1e6)
+        if field in ("millisecond", "microsecond"):  # DuckDB: the seconds field included
+            part = pc.subtract(us, pc.multiply(pc.divide(us, 60_000_000), 60_000_000))
+            return part if field == "microsecond" else pc.divide(part, 1000)
     if field in ("year", "doy", "week", "isoyear") and _far(x):
         return _extract_far(x, field)  # numpy's calendar (Arrow's wraps in 16 bits)
     if field in _EXTRACT:

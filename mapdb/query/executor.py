@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mapdb.query import arrayagg, asofjoin, exact, fused, topn, variance
+from mapdb.query import arrayagg, asofjoin, exact, fused, intervals, topn, variance
 from mapdb.query import catalog as functions_catalog
 from mapdb.query.catalog import aggregate as aggregate_functions
 from mapdb.query.evaluate import (
@@ -164,8 +164,8 @@ def output(table: pa.Table, schema: list[tuple[str, SqlType]], names: list[str])
         a = decode(a)
         if t.kind == "decimal" and not t.wide:
             a = to_decimal128(a, t.scale, t.precision)
-        elif t.kind == "decimal":
-            a = a.cast(pa.decimal128(38, t.scale))
+        elif t.kind == "decimal":  # (decimal128(38, s) inside: DuckDB's precision out)
+            a = a.cast(t.output_type)
         elif t.kind == "string" and a.type != large_string:
             a = a.cast(pa.large_string())
         elif t.kind == "null":
@@ -864,6 +864,8 @@ def sort(plan: Sort, top: int | None, ctx: Context) -> pa.Table:
                 continue
             if pa.types.is_floating(v.type):  # Arrow puts NaN last both ways; DuckDB
                 v = float_key(v)              # orders it above +inf
+            elif pa.types.is_interval(v.type):  # (Arrow does not sort intervals)
+                v = intervals.key(v)
             val = f"$key{i}"
             if v.null_count:  # NULLS FIRST/LAST per key: a key of its own before the value
                 nul = f"$null{i}"

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from mapdb.query.expr import Call, Col, Expr, Lit, conjuncts
-from mapdb.query.source import Morsel, PruneStats, Source, engine_array, scaled_ints
+from mapdb.query.source import Morsel, PruneStats, Source, engine_array, engine_values
 from mapdb.query.types import QueryError, SqlType, from_arrow
 
 # table function -> format (DuckDB's names; read_json reads NDJSON only here)
@@ -156,7 +156,10 @@ class ParquetSource(Source):
         self._types: dict[str, SqlType] = {}
         for f in self.schema:
             try:
-                self._types[f.name] = from_arrow(engine_array(pa.array([], f.type)).type)
+                # DuckDB reads a Parquet duration (pyarrow writes an int64 and the Arrow
+                # type in metadata) as the BIGINT it stores; an Arrow one as an INTERVAL
+                self._types[f.name] = from_arrow(pa.int64()) if pa.types.is_duration(
+                    f.type) else from_arrow(engine_array(pa.array([], f.type)).type)
             except QueryError as e:
                 raise QueryError(f'"{name}", column "{f.name}": {e}') from None
         self._rows = [g.row_groups[0].num_rows for g in self.groups]
@@ -197,11 +200,11 @@ class ParquetSource(Source):
             raise QueryError(f'cannot read "{self.name}": {e}') from None
         out = {}
         for c in columns:
-            a = engine_array(t.column(c).combine_chunks())
+            a = t.column(c).combine_chunks()
+            a = a.cast(pa.int64()) if pa.types.is_duration(a.type) else engine_array(a)
             if m.start or m.stop < len(a):
                 a = a.slice(m.start, m.rows)
-            out[c] = scaled_ints(a) if self._types[c].kind == "decimal" and \
-                not self._types[c].wide else a
+            out[c] = engine_values(a, self._types[c])
         return out
 
 

@@ -8,7 +8,7 @@ and multiply by adding scales, exactly, in int64 (overflow is an error, never a 
 >>> from mapdb.query.types import DECIMAL, INT64
 >>> e = arith("sub", Lit(1, INT64), Col("d", DECIMAL(15, 2)))
 >>> str(e), str(e.type)
-('(1.00 - d)', 'decimal(18,2)')
+('(1.00 - d)', 'decimal(16,2)')
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import datetime
 
 import pyarrow as pa
 
+from mapdb.query import intervals, timeofday
 from mapdb.query.expr import Agg, Call, Expr, IntLit, Lit
 from mapdb.query.types import (
     BOOL,
@@ -24,8 +25,10 @@ from mapdb.query.types import (
     DECIMAL,
     FLOAT64,
     INT64,
+    INTERVAL,
     MAX_DECIMAL_PRECISION,
     STRING,
+    TIME,
     TIMESTAMP,
     TIMESTAMPTZ,
     UINT64,
@@ -122,7 +125,48 @@ def _exact_arith(op: str, a: Expr, b: Expr) -> Expr:
     if s > 38:
         raise QueryError(f"multiplication of decimals needs scale {s}, over 38 (DuckDB: "
                          f"Out of Range Error)")
-    return Call("exact_" + op, (a, b), DECIMAL(38, s))
+    p = _decimal_result(op, a, b)[0]
+    return Call("exact_" + op, (a, b), DECIMAL(max(p, s, MAX_DECIMAL_PRECISION + 1), s))
+
+
+_INT_PRECISION = {8: 3, 16: 5, 32: 10, 64: 19}  # DuckDB: an integer as a DECIMAL(p, 0)
+
+
+def _decimal_shape(e: Expr) -> tuple[int, int]:
+    """(precision, scale) of an operand as DuckDB sees it beside a decimal: an integer
+    column as DECIMAL(3/5/10/19, 0) by its width (UBIGINT 20), an integer literal as an
+    INTEGER (10 digits) or BIGINT (19)."""
+    t = e.type
+    if t.kind == "decimal":
+        return t.precision, t.scale
+    if isinstance(e, Lit) and t.kind == "int":
+        v = e.value or 0
+        return (10 if -(1 << 31) <= v < (1 << 31) else 19 if -(1 << 63) <= v < (1 << 63)
+                else 20), 0
+    if t.kind == "int":
+        if is_uint64(t):
+            return 20, 0
+        return _INT_PRECISION[t.arrow.bit_width], 0
+    return 1, 0  # NULL
+
+
+def _decimal_result(op: str, a: Expr, b: Expr) -> tuple[int, int]:
+    """DuckDB's DECIMAL(p, s) of ``a op b`` (checked with the duckdb module): + and - one
+    integer digit more than the larger operand's, * the sum of the precisions (at most 18
+    when both fit 18, else 38), % the larger precision; the scale the larger one (* their
+    sum)."""
+    (pa_, sa), (pb, sb) = _decimal_shape(a), _decimal_shape(b)
+    if op in ("add", "sub"):
+        s = max(sa, sb)
+        p = max(pa_ - sa, pb - sb) + s + 1
+    elif op == "mul":
+        s = sa + sb
+        p = pa_ + pb
+        if pa_ <= MAX_DECIMAL_PRECISION and pb <= MAX_DECIMAL_PRECISION:
+            p = min(p, MAX_DECIMAL_PRECISION)  # (in int64, an overflow an error: DuckDB's)
+    else:
+        s, p = max(sa, sb), max(pa_, pb)
+    return min(max(p, s), 38), s
 
 
 def arith(op: str, a: Expr, b: Expr) -> Expr:
@@ -131,7 +175,13 @@ def arith(op: str, a: Expr, b: Expr) -> Expr:
         return _interval_arith(op, a, b)
     if ta.kind == "date" and tb.kind == "date" and op == "sub":
         return Call("date_diff", (a, b), INT64)
-    if ta.kind in ("date", "timestamp") or tb.kind in ("date", "timestamp"):
+    if op == "add" and {ta.kind, tb.kind} == {"date", "time"}:  # DuckDB: a TIMESTAMP
+        d, t = (a, b) if ta.kind == "date" else (b, a)
+        return Call("date_plus_time", (d, t), TIMESTAMP)
+    if op == "sub" and ta.kind == tb.kind == "timestamp":  # DuckDB: an INTERVAL
+        a, b = unify(a, b, "-")
+        return Call("timestamp_diff", (a, b), INTERVAL)
+    if ta.kind in ("date", "timestamp", "time") or tb.kind in ("date", "timestamp", "time"):
         raise QueryError(f"cannot apply {op} to {ta} and {tb}")
     for t in (ta, tb):
         if t.kind not in ("int", "float", "decimal", "null"):
@@ -150,14 +200,15 @@ def arith(op: str, a: Expr, b: Expr) -> Expr:
         return _int_arith(op, a, b)
     if ta.kind == "null" and tb.kind == "null":
         return Call(op, (a, b), INT64)
+    p, s = _decimal_result(op, a, b)
+    if p > MAX_DECIMAL_PRECISION or s > MAX_DECIMAL_PRECISION:
+        # DuckDB computes it in int128: exactly here, as a decimal128 (query/exact.py)
+        return _exact_arith(op, a, b)
     if op == "mul":
         sa = ta.scale if ta.kind == "decimal" else 0
         sb = tb.scale if tb.kind == "decimal" else 0
-        if sa + sb > MAX_DECIMAL_PRECISION:  # DuckDB: DECIMAL(38, sa + sb)
-            return _exact_arith("mul", a, b)
-        return Call("mul", (to_decimal(a, sa), to_decimal(b, sb)),
-                    DECIMAL(MAX_DECIMAL_PRECISION, sa + sb))
-    return Call(op, (to_decimal(a, t.scale), to_decimal(b, t.scale)), t)
+        return Call("mul", (to_decimal(a, sa), to_decimal(b, sb)), DECIMAL(p, s))
+    return Call(op, (to_decimal(a, t.scale), to_decimal(b, t.scale)), DECIMAL(p, s))
 
 
 def _int_bits(t: SqlType) -> tuple[int, bool]:
@@ -237,15 +288,29 @@ def _int_arith(op: str, a: Expr, b: Expr) -> Expr:
 
 
 def _interval_arith(op: str, a: Expr, b: Expr) -> Expr:
-    if b.type.kind == "interval" and a.type.kind in ("date", "timestamp", "null") and \
-            op in ("add", "sub") and isinstance(b, Lit):
-        m, d, us = b.value
-        sign = 1 if op == "add" else -1
-        return Call("add_interval", (a,), TIMESTAMP if a.type.kind != "timestamp" else a.type,
-                    (sign * m, sign * d, sign * us))
-    if a.type.kind == "interval" and b.type.kind != "interval" and op == "add":
+    ta, tb = a.type, b.type
+    if tb.kind == "interval" and ta.kind in ("date", "timestamp", "time", "null") and \
+            op in ("add", "sub"):
+        out = TIME if ta.kind == "time" else TIMESTAMP if ta.kind != "timestamp" else ta
+        if isinstance(b, Lit) and b.value is not None:
+            m, d, us = b.value
+            sign = 1 if op == "add" else -1
+            return Call("add_interval", (a,), out, (sign * m, sign * d, sign * us))
+        if op == "sub":
+            b = Call("interval_neg", (b,), INTERVAL)
+        return Call("add_interval_col", (a, b), out)
+    if ta.kind == "interval" and tb.kind != "interval" and op == "add" and \
+            tb.kind != "int" and tb.kind != "float" and tb.kind != "decimal":
         return _interval_arith(op, b, a)
-    raise QueryError(f"cannot apply {op} to {a.type} and {b.type}")
+    if ta.kind == tb.kind == "interval" and op in ("add", "sub"):
+        return Call("interval_" + op, (a, b), INTERVAL)
+    if op == "mul" and {ta.kind, tb.kind} & {"int", "float", "decimal", "null"} and \
+            "interval" in (ta.kind, tb.kind):
+        iv, k = (a, b) if ta.kind == "interval" else (b, a)
+        if k.type.kind not in ("int", "null"):  # (DuckDB carries fractions down: not yet)
+            raise QueryError(f"INTERVAL * {k.type} is not supported (an integer is)")
+        return Call("interval_mul", (iv, k), INTERVAL)
+    raise QueryError(f"cannot apply {op} to {ta} and {tb}")
 
 
 def _sign_op(op: str, a: Expr, what: str) -> Expr:
@@ -260,6 +325,8 @@ def _sign_op(op: str, a: Expr, what: str) -> Expr:
 
 
 def negate(a: Expr) -> Expr:
+    if a.type.kind == "interval":
+        return Call("interval_neg", (a,), INTERVAL)
     return _sign_op("neg", a, "unary minus")
 
 
@@ -271,6 +338,10 @@ def _coerce_literal(e: Expr, t: SqlType) -> Expr:
         return Lit(date_value(e.value), DATE)
     if t.kind == "timestamp":
         return Lit(_timestamp_value(e.value), t)
+    if t.kind == "time":
+        return Lit(timeofday.time_value(e.value), TIME)
+    if t.kind == "interval":
+        return Lit(intervals.interval_value(e.value), INTERVAL)
     if t.kind == "float":  # x = 'NaN', x < 'inf'
         return Lit(float_value(e.value), FLOAT64)
     return e
@@ -457,8 +528,8 @@ def in_list(x: Expr, values: list[Expr]) -> Expr:
         ft = FLOAT64 if any(t == FLOAT64 for t in types) else common_type(types, "IN")
         x = to_float(x, ft)
         values = [fold(to_float(v, ft)) for v in values]
-    if not all(isinstance(v, Lit) for v in values):
-        return _or_eq(x, values)
+    if not all(isinstance(v, Lit) for v in values) or x.type.kind == "interval":
+        return _or_eq(x, values)  # (intervals: equal on their 30-day total, as DuckDB)
     if is_uint64(x.type) and all(v.type.kind in ("int", "null") for v in values):
         # the integers as they are: the evaluator drops those no uint64 can equal
         return Call("in", (x,), BOOL, tuple(v.value for v in values))
@@ -515,7 +586,8 @@ def convert(e: Expr, t: SqlType) -> Expr:
     if t.kind == "float":
         return to_float(e, t)
     if t.kind == "decimal" and t.wide:  # beside a SUM of decimals, or a uint64
-        return to_wide(e, t.scale)
+        out = to_wide(e, t.scale)
+        return out if out.type == t else _retype(out, t)  # (DuckDB's precision: results)
     if t.kind == "decimal":  # (a DECIMAL(9, 2) beside a DECIMAL(18, 2) is one)
         out = to_decimal(e, t.scale)
         return out if out.type == t else _retype(out, t)
@@ -565,7 +637,7 @@ def cast(e: Expr, t: SqlType, where: tuple[int | None, str] = (None, "")) -> Exp
     if isinstance(e, Lit) and s.kind == "string":
         if t.kind == "date":
             return _coerce_literal(e, t)
-        if t.kind == "timestamp":
+        if t.kind in ("timestamp", "time", "interval"):
             return _coerce_literal(e, t)
     if s == t:  # (a literal cast is a typed constant: CAST(1 AS BIGINT) + i8 is a BIGINT)
         return Lit(e.value, t) if isinstance(e, IntLit) else e
@@ -605,13 +677,25 @@ def cast(e: Expr, t: SqlType, where: tuple[int | None, str] = (None, "")) -> Exp
         return Call("cast", (e,), TIMESTAMP)  # (a TIMESTAMPTZ: its UTC wall time)
     if t.kind == "bool" and s.kind in ("int", "string"):
         return Call("cast", (e,), BOOL)
+    if t.kind == "time" and s.kind == "string":
+        return Call("parse_time", (e,), TIME)
+    if t.kind == "time" and s.kind == "timestamp":  # (a TIMESTAMPTZ: its UTC wall time)
+        return Call("cast", (e,), TIME)
+    if t.kind == "interval" and s.kind == "string":
+        return Call("parse_interval", (e,), INTERVAL)
     raise QueryError(f"CAST from {s} to {t} is not supported")
 
 
 def _cast_decimal(e: Expr, t: SqlType, where: tuple) -> Expr:
     s = e.type
-    if _is_wide(e):  # rounded half away from zero, checked against t's precision
+    if _is_wide(e) or (t.wide and s.kind in ("int", "decimal")):
+        # exactly, rounded half away from zero, checked against t's precision
         return Call("exact_rescale", (e,), t, t.precision)
+    if t.wide and s.kind == "string":  # digit by digit, exactly
+        return Call("parse_decimal", (e,), t, (t.scale, t.precision, where))
+    if t.wide:  # (a DOUBLE: DuckDB's rounding of the double's product not reproduced)
+        raise QueryError(f"CAST from {s} to DECIMAL({t.precision},{t.scale}) is not "
+                         f"supported (precision over 18: CAST to VARCHAR first)")
     if s.kind == "float":
         return Call("float_to_decimal", (e,), t, (t.scale, t.precision, where))
     if s.kind == "decimal" and s.scale > t.scale:
@@ -676,8 +760,7 @@ def round_(x: Expr, digits: Expr) -> Expr:
         if n >= t.scale:
             return x
         if t.wide or n < 0:  # exactly; to tens, hundreds ... at scale 0 (DuckDB)
-            return Call("exact_round", (x,), DECIMAL(38 if t.wide else t.precision,
-                                                      max(n, 0)), n)
+            return Call("exact_round", (x,), DECIMAL(t.precision, max(n, 0)), n)
         return Call("round_scaled", (x,), DECIMAL(t.precision, n), t.scale - n)
     if t.kind == "null":
         return x
@@ -695,12 +778,26 @@ _FIELD_ALIASES = {"dayofweek": "dow", "weekday": "dow", "dayofyear": "doy", "day
                   "weekofyear": "week", "dayofmonth": "day"}
 
 
+_TIME_FIELDS = {"hour", "minute", "second", "millisecond", "microsecond", "epoch"}
+_INTERVAL_FIELDS = {"year", "month", "day", "hour", "minute", "second", "millisecond",
+                    "microsecond", "epoch", "quarter"}
+
+
 def extract(field: str, x: Expr) -> Expr:
     field = _FIELD_ALIASES.get(field, field)
     if field not in _FIELDS:
         raise QueryError(f"EXTRACT({field.upper()}) is not supported")
+    if x.type.kind == "time":
+        if field not in _TIME_FIELDS:
+            raise QueryError(f"EXTRACT({field.upper()}) of a TIME is not supported "
+                             f"(DuckDB has no such part of a time of day)")
+        return Call("extract", (x,), FLOAT64 if field == "epoch" else INT64, field)
+    if x.type.kind == "interval":
+        if field not in _INTERVAL_FIELDS:
+            raise QueryError(f"EXTRACT({field.upper()}) of an INTERVAL is not supported")
+        return Call("interval_part", (x,), FLOAT64 if field == "epoch" else INT64, field)
     if x.type.kind not in ("date", "timestamp", "null"):
-        raise QueryError(f"EXTRACT needs a date or timestamp, got {x.type}")
+        raise QueryError(f"EXTRACT needs a date, time, timestamp or interval, got {x.type}")
     if x.type.kind == "date" and field in ("hour", "minute", "second", "millisecond",
                                            "microsecond", "epoch"):
         x = Call("date_to_timestamp", (x,), TIMESTAMP)
@@ -766,6 +863,10 @@ def canonical_zero(e: Expr) -> Expr:
 
 def aggregate(fn: str, arg: Expr) -> Agg:
     t = arg.type
+    if t.kind == "interval" and fn in ("count_distinct", "min", "max"):
+        # (DuckDB orders and groups intervals by their 30-day total: '1 month' = '30 days')
+        raise QueryError(f"{fn.upper().replace('_', '(')}{')' if '_' in fn else ''} of an "
+                         f"INTERVAL is not supported")
     if fn == "count_distinct":
         return Agg(fn, canonical_zero(arg), INT64)
     if fn == "count":

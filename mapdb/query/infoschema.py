@@ -26,7 +26,8 @@ _NAMES = {
     "bool": "BOOLEAN", "int8": "TINYINT", "int16": "SMALLINT", "int32": "INTEGER",
     "int64": "BIGINT", "uint8": "UTINYINT", "uint16": "USMALLINT", "uint32": "UINTEGER",
     "uint64": "UBIGINT", "float32": "FLOAT", "float64": "DOUBLE", "date32": "DATE",
-    "string": "VARCHAR", "dict": "VARCHAR", "binary": "BLOB",
+    "string": "VARCHAR", "dict": "VARCHAR", "binary": "BLOB", "time64": "TIME",
+    "interval": "INTERVAL",
 }
 _TIMESTAMPS = {"s": "TIMESTAMP_S", "ms": "TIMESTAMP_MS", "us": "TIMESTAMP", "ns": "TIMESTAMP_NS"}
 # numeric_precision, numeric_precision_radix, numeric_scale as DuckDB reports them
@@ -38,7 +39,7 @@ def duckdb_type(t: ColumnType) -> str:
     """DuckDB's name of a stored column type (what DESCRIBE shows)."""
     if t.kind in _NAMES:
         return _NAMES[t.kind]
-    if t.kind == "decimal":
+    if t.kind in ("decimal", "decimal128"):
         p, s = t.decimal_params
         return f"DECIMAL({p},{s})"
     unit, tz = t.timestamp_params

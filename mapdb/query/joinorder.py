@@ -64,7 +64,8 @@ def split_keys(preds: list[Expr], left: set[str], right: set[str]
     """Equalities of a left-only and a right-only expression as key pairs; the rest."""
     lk, rk, rest = [], [], []
     for p in preds:
-        if isinstance(p, Call) and p.op == "eq" and len(p.args) == 2:
+        if isinstance(p, Call) and p.op == "eq" and len(p.args) == 2 and \
+                p.args[0].type.kind != "interval":  # (intervals: equal on their total)
             a, b = p.args
             ca, cb = a.columns(), b.columns()
             if ca and cb and ca <= left and cb <= right:

@@ -70,8 +70,11 @@ def _rep_value(s, t):
         return None
     if t.kind == "date":
         return s.cast(pa.int32()).as_py()
-    if t.kind == "timestamp":
+    if t.kind in ("timestamp", "time"):
         return s.cast(pa.int64()).as_py()
+    if t.kind == "interval":
+        v = s.as_py()
+        return (v.months, v.days, v.nanoseconds // 1000)
     return s.as_py()
 
 

@@ -13,9 +13,9 @@ The rules are DuckDB's (its Python API's ``execute(sql, params)``):
   in one statement are refused, as are values nothing uses and parameters without one.
 - Types follow the Python value: int BIGINT (UBIGINT from 2**63), float DOUBLE, bool
   BOOLEAN, str VARCHAR, Decimal DECIMAL(p,s) (DOUBLE past 18 digits), datetime.date DATE,
-  datetime.datetime TIMESTAMP (TIMESTAMPTZ when it has a time zone), timedelta INTERVAL,
-  bytes BLOB, None NULL; numpy scalars as their Python value. Anything else is refused
-  with the parameter's name.
+  datetime.datetime TIMESTAMP (TIMESTAMPTZ when it has a time zone), datetime.time
+  TIME, timedelta INTERVAL, bytes BLOB, None NULL; numpy scalars as their Python value.
+  Anything else is refused with the parameter's name.
 
 A bound plan whose parameters all survive binding as ``Param`` nodes does not depend on
 their values beyond their types (see ``signature``): the session keeps it and binds a
@@ -59,6 +59,7 @@ from mapdb.query.types import (
     INTERVAL,
     NULL,
     STRING,
+    TIME,
     TIMESTAMP,
     TIMESTAMPTZ,
     UINT64,
@@ -239,11 +240,14 @@ def constant(value, key: int | str) -> tuple[object, SqlType]:
         return (value - datetime.date(1970, 1, 1)).days, DATE
     if isinstance(value, datetime.timedelta):
         return (0, value.days, value.seconds * 1_000_000 + value.microseconds), INTERVAL
+    if isinstance(value, datetime.time) and value.tzinfo is None:
+        return ((value.hour * 60 + value.minute) * 60 + value.second) * 1_000_000 + \
+            value.microsecond, TIME
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value), BINARY
     raise _error(f"parameter {name(key)}: a {type(value).__name__} value cannot be a "
                  "SQL constant (use None, bool, int, float, Decimal, str, bytes, date, "
-                 "datetime or timedelta)", key)
+                 "datetime, time or timedelta)", key)
 
 
 def signature(bound: dict[int | str, Param]) -> tuple:

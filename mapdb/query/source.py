@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from mapdb import _ext
 from mapdb.query.types import SqlType, from_arrow
+from mapdb.storage.types import ColumnType, convert_array
 
 MORSEL_ROWS = 1 << 17  # 8 zone-map blocks: a few MB per column, enough to amortize a call
 PREFETCH_MORSELS = 8   # how far ahead of the scan WILLNEED runs (a few MB per column)
@@ -114,7 +115,24 @@ def engine_array(arr: pa.Array) -> pa.Array:
         return arr.cast(pa.date32())
     if pa.types.is_float16(t):
         return arr.cast(pa.float32())
+    if pa.types.is_time(t) and t != pa.time64("us"):
+        return arr.cast(pa.time64("us"))  # (a fraction of a microsecond: an error)
+    if pa.types.is_duration(t):  # DuckDB reads a duration as an INTERVAL
+        return convert_array(arr, ColumnType("interval"))
     return arr
+
+
+def engine_values(a: pa.Array, t: SqlType) -> pa.Array:
+    """A column's values in the engine's representation of SQL type ``t``: a decimal of
+    up to 18 digits as its scaled int64, a wider one as decimal128(38, s) (the same bytes:
+    no copy)."""
+    if t.kind != "decimal":
+        return a
+    if not t.wide:
+        return scaled_ints(a)
+    if a.type == t.arrow:
+        return a
+    return pa.Array.from_buffers(t.arrow, len(a), a.buffers(), a.null_count, a.offset)
 
 
 class ArrowSource(Source):
@@ -143,8 +161,7 @@ class ArrowSource(Source):
             a = self.table.column(c).chunk(0) if self.table.column(c).num_chunks else \
                 pa.array([], self.table.column(c).type)
             a = a.slice(m.start, m.rows)
-            out[c] = scaled_ints(a) if self._types[c].kind == "decimal" and \
-                not self._types[c].wide else a
+            out[c] = engine_values(a, self._types[c])
         return out
 
 
@@ -314,7 +331,12 @@ class TableSource(Source):
         _variable_morsel)."""
         out = {}
         for c in columns:
-            if self._types[c].kind == "decimal":
+            t = self._types[c]
+            if t.kind == "decimal" and t.wide:  # 16-byte values: read as decimal128(38, s)
+                a = self._fixed_morsel(c, m)   # without a copy (the same layout)
+                out[c] = pa.Array.from_buffers(t.arrow, len(a), a.buffers(), a.null_count,
+                                               a.offset)
+            elif t.kind == "decimal":
                 out[c] = self._decimal_morsel(c, m)
             elif c in self._variable:
                 out[c] = self._variable_morsel(c, m)
@@ -376,7 +398,7 @@ class TableSource(Source):
                         pa.Array.from_buffers(pa.int32(), len(vals), [None, pa.py_buffer(
                             vals)]), self.dictionary(c))
                     continue
-                if t.kind == "decimal":
+                if t.kind == "decimal" and not t.wide:
                     vals = vals.astype(np.int64)
                 out[c] = pa.Array.from_buffers(t.arrow, len(vals), [None, pa.py_buffer(vals)])
                 continue

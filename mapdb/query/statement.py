@@ -300,7 +300,7 @@ def column_type(dt: exp.DataType, sql: str) -> ColumnType:
 def sql_cast_name(t: ColumnType) -> str | None:
     """The type name the engine's CAST takes for values of stored type ``t`` (None: CAST
     cannot produce it; the caller converts with Arrow)."""
-    if t.kind == "decimal":
+    if t.kind in ("decimal", "decimal128"):
         p, s = t.decimal_params
         return f"DECIMAL({p},{s})"
     if t.kind == "timestamp":
@@ -308,7 +308,8 @@ def sql_cast_name(t: ColumnType) -> str | None:
     return {"bool": "BOOLEAN", "int8": "TINYINT", "int16": "SMALLINT", "int32": "INTEGER",
             "int64": "BIGINT", "uint8": "UTINYINT", "uint16": "USMALLINT",
             "uint32": "UINTEGER", "uint64": "UBIGINT", "float32": "FLOAT",
-            "float64": "DOUBLE", "date32": "DATE", "string": "VARCHAR",
+            "float64": "DOUBLE", "date32": "DATE", "string": "VARCHAR", "time64": "TIME",
+            "interval": "INTERVAL",
             "dict": "VARCHAR"}.get(t.kind)
 
 

@@ -93,7 +93,7 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     exp.Boolean: "this",
     exp.Null: "",
     exp.Placeholder: "this",  # ?, $1, $name: query parameters (query.params)
-    exp.Interval: "this unit",
+    exp.Interval: "this unit fraction_in_string",
     exp.Var: "this",  # interval, EXTRACT and date_trunc units
     exp.Add: "this expression",
     exp.Sub: "this expression",

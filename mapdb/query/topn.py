@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mapdb.query import intervals
 from mapdb.query.evaluate import decode, evaluate, float_key, from_float_key
 from mapdb.query.expr import Col, Expr, replace
 from mapdb.query.pipelines import pipeline
@@ -141,6 +142,8 @@ def _key_array(v: pa.Array) -> pa.Array:
     v = decode(v)
     if pa.types.is_floating(v.type):
         v = float_key(v)
+    elif pa.types.is_interval(v.type):  # (Arrow does not sort intervals)
+        v = intervals.key(v)
     elif pa.types.is_string(v.type):
         v = v.cast(pa.large_string())
     elif pa.types.is_binary(v.type):

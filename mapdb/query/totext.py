@@ -68,8 +68,10 @@ def wide_decimal_text(arr: pa.Array) -> pa.Array:
         if v is None:
             out.append(None)
             continue
-        out.append(_decimal(int(v.scaleb(t.scale).to_integral_value(decimal.ROUND_HALF_EVEN)),
-                            t.precision, t.scale))
+        with decimal.localcontext() as ctx:  # (38 digits: past the default 28)
+            ctx.prec = 80
+            out.append(_decimal(int(v.scaleb(t.scale).to_integral_value(
+                decimal.ROUND_HALF_EVEN)), t.precision, t.scale))
     return pa.array(out, pa.large_string())
 
 

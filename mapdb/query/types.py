@@ -25,7 +25,7 @@ __all__ = ["QueryError", "SqlType"]  # QueryError: mapdb.errors, re-exported for
 
 @dataclass(frozen=True)
 class SqlType:
-    kind: str  # bool int float decimal date timestamp string interval null
+    kind: str  # bool int float decimal date time timestamp string interval null
     precision: int = 0
     scale: int = 0
     arrow: pa.DataType = None  # type: ignore[assignment] - every constant below sets it
@@ -66,17 +66,23 @@ TIMESTAMP = SqlType("timestamp", arrow=pa.timestamp("us"))
 # instants in UTC: DuckDB's TIMESTAMP WITH TIME ZONE with its session zone UTC (docs/query.md)
 TIMESTAMPTZ = SqlType("timestamp", arrow=pa.timestamp("us", "UTC"))
 STRING = SqlType("string", arrow=pa.large_string())
-INTERVAL = SqlType("interval", arrow=pa.null())
+TIME = SqlType("time", arrow=pa.time64("us"))  # microseconds since midnight
+# (months, days, microseconds) as DuckDB; Arrow's month_day_nano in arrays (nanoseconds)
+INTERVAL = SqlType("interval", arrow=pa.month_day_nano_interval())
 NULL = SqlType("null", arrow=pa.null())
 MAX_DECIMAL_PRECISION = 18
 
 
 def DECIMAL(precision: int, scale: int) -> SqlType:
-    """Up to 18 digits: a scaled int64; more (sums): decimal128(38, scale)."""
-    if scale > MAX_DECIMAL_PRECISION:
-        raise QueryError(f"decimal scale {scale} is over {MAX_DECIMAL_PRECISION}")
-    if precision > MAX_DECIMAL_PRECISION:
-        return SqlType("decimal", 38, scale, pa.decimal128(38, scale))
+    """Up to 18 digits: a scaled int64; more (to 38, sums): a decimal128(38, scale) inside
+    the engine (``query/exact.py``), decimal128(precision, scale) in results."""
+    if scale > 38:
+        raise QueryError(f"decimal scale {scale} is over 38")
+    if precision > 38:
+        raise QueryError(f"DECIMAL({precision},{scale}): precision over 38 (DuckDB's "
+                         f"largest)")
+    if precision > MAX_DECIMAL_PRECISION or scale > MAX_DECIMAL_PRECISION:
+        return SqlType("decimal", max(precision, scale), scale, pa.decimal128(38, scale))
     return SqlType("decimal", precision, scale, pa.int64())
 
 
@@ -96,6 +102,10 @@ def from_arrow(t: pa.DataType) -> SqlType:
         return DATE
     if pa.types.is_timestamp(t):
         return SqlType("timestamp", arrow=pa.timestamp("us", t.tz))
+    if pa.types.is_time(t):
+        return TIME
+    if pa.types.is_interval(t) or pa.types.is_duration(t):
+        return INTERVAL
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return STRING
     if pa.types.is_binary(t) or pa.types.is_large_binary(t):
@@ -154,6 +164,13 @@ def common_type(types: list[SqlType], what: str) -> SqlType:
         return DECIMAL(38, 0) if signed else UINT64
     if kinds <= {"int", "decimal"} and any(t.wide for t in known):
         return _wide_common(known, what)
+    if kinds == {"decimal"}:
+        # DuckDB: the most integer digits and the largest scale; past 18 digits a 128-bit
+        # decimal (COALESCE(DECIMAL(10, 3), DECIMAL(18, 2)) is a DECIMAL(19, 3))
+        scale = max(t.scale for t in known)
+        digits = max(t.precision - t.scale for t in known)
+        if digits + scale > MAX_DECIMAL_PRECISION:
+            return DECIMAL(min(digits + scale, 38), min(scale, 38 - digits))
     if kinds <= {"int", "float", "decimal"}:
         out = known[0]
         for t in known[1:]:

@@ -51,6 +51,9 @@ USE_COUNTS: Counter[tuple[str, str]] = Counter()
 
 def check_indexable(spec: ColumnSpec, kind: str) -> None:
     t = spec.type
+    if kind == "hash" and t.kind in ("interval", "decimal128"):
+        raise SchemaError(f"column {spec.name!r} is {t.name}: a hash index needs a column "
+                          f"of at most 8 bytes a value or a string column")
     if kind == "hash" and t.kind == "bool":
         raise SchemaError(f"column {spec.name!r} is bool: a hash index needs a fixed-width "
                           f"(not bool) or string column")

@@ -10,8 +10,13 @@ int8..int64         int8..int64                  data: little-endian values
 uint8..uint64       uint8..uint64                data
 float32, float64    float32, float64             data
 decimal(p,s) p<=18  decimal128(p, s)             data: int64 scaled by 10**s
+decimal128(p,s)     decimal128(p, s)             data: 16 bytes a value, Arrow's layout
+  19<=p<=38                                      (little-endian int128 scaled by 10**s)
 date32              date32                       data: int32 days since 1970-01-01
 timestamp[u, tz]    timestamp(u, tz)             data: int64 since the epoch
+time64[us]          time64(us)                   data: int64 microseconds since midnight
+interval            month_day_nano_interval      data: 16 bytes a value: int32 months,
+                                                 int32 days, int64 nanoseconds
 string              large_string                 offsets: int64 (n+1), data: UTF-8
 dict                dictionary(int32, string)    data: int32 codes into the table-wide
                                                  dictionary (chunk files, append-only)
@@ -43,6 +48,10 @@ _FIXED = {
     "date32": pa.date32(),
 }
 _VARIABLE = {"string": pa.large_string(), "binary": pa.large_binary()}
+# fixed-width types added later: after the first codes, so stored codes keep their meaning
+_LATER = {"time64": pa.time64("us"), "interval": pa.month_day_nano_interval()}
+WIDE_DECIMAL_DTYPE = np.dtype([("lo", "<u8"), ("hi", "<i8")])
+INTERVAL_DTYPE = np.dtype([("months", "<i4"), ("days", "<i4"), ("nanos", "<i8")])
 MAX_DECIMAL_PRECISION = 18  # fits a scaled int64
 # DuckDB's type names (and common ones) -> mapdb's canonical names: one grammar for every
 # place a user writes a type (ColumnType.parse). One clash: DuckDB's INT8 is BIGINT (8
@@ -61,10 +70,12 @@ TYPE_ALIASES = {
     "timestamp_s": "timestamp[s]", "timestamp_ms": "timestamp[ms]",
     "timestamp_ns": "timestamp[ns]", "timestamp_us": "timestamp[us]",
     "timestamptz": "timestamp[us, UTC]", "timestamp with time zone": "timestamp[us, UTC]",
+    "time": "time64", "time64[us]": "time64", "interval": "interval",
     "dictionary": "dict", "category": "dict",
 }
 TYPE_CODES = {name: i for i, name in enumerate(
-    [*_FIXED, "decimal", "timestamp", "string", "dict", "binary"], start=1)}
+    [*_FIXED, "decimal", "timestamp", "string", "dict", "binary", *_LATER, "decimal128"],
+    start=1)}
 
 
 @dataclass(frozen=True)
@@ -99,6 +110,10 @@ class ColumnType:
             return 4
         if k == "bool" or k in _VARIABLE:
             return None
+        if k in _LATER:
+            return _LATER[k].bit_width // 8
+        if k == "decimal128":
+            return 16
         return _FIXED[k].bit_width // 8
 
     @property
@@ -111,6 +126,12 @@ class ColumnType:
             return np.dtype("<i4")
         if k == "date32":
             return np.dtype("<i4")
+        if k == "time64":
+            return np.dtype("<i8")
+        if k == "interval":
+            return INTERVAL_DTYPE
+        if k == "decimal128":
+            return WIDE_DECIMAL_DTYPE
         if k == "bool" or k in _VARIABLE:
             return None
         return np.dtype(_FIXED[k].to_pandas_dtype()).newbyteorder("<")
@@ -120,11 +141,13 @@ class ColumnType:
         k = self.kind
         if k in _FIXED:
             return _FIXED[k]
+        if k in _LATER:
+            return _LATER[k]
         if k in _VARIABLE:
             return _VARIABLE[k]
         if k == "dict":
             return pa.dictionary(pa.int32(), pa.large_string())
-        if k == "decimal":
+        if k in ("decimal", "decimal128"):
             p, s = self.decimal_params
             return pa.decimal128(p, s)
         unit, tz = self.timestamp_params
@@ -132,7 +155,7 @@ class ColumnType:
 
     @property
     def decimal_params(self) -> tuple[int, int]:
-        p, s = re.fullmatch(r"decimal\((\d+),(-?\d+)\)", self.name).groups()
+        p, s = re.fullmatch(r"decimal(?:128)?\((\d+),(-?\d+)\)", self.name).groups()
         return int(p), int(s)
 
     @property
@@ -160,9 +183,10 @@ class ColumnType:
                      r"\1", low)  # a length is accepted and ignored, as in DuckDB
         if low in TYPE_ALIASES:
             t = low = TYPE_ALIASES[low]
-        if low in _FIXED or low in _VARIABLE or low == "dict":
+        if low in _FIXED or low in _VARIABLE or low in _LATER or low == "dict":
             return cls(low)
-        m = re.fullmatch(r"(?:decimal|numeric|dec)(?:\(\s*(\d+)\s*(?:,\s*(-?\d+)\s*)?\))?", low)
+        m = re.fullmatch(r"(?:decimal|numeric|dec|decimal128)"
+                         r"(?:\(\s*(\d+)\s*(?:,\s*(-?\d+)\s*)?\))?", low)
         if m:
             p = int(m.group(1)) if m.group(1) else 18
             sc = int(m.group(2)) if m.group(2) else (0 if m.group(1) else 3)
@@ -177,11 +201,14 @@ class ColumnType:
 
     @classmethod
     def decimal(cls, precision: int, scale: int) -> ColumnType:
-        if not 1 <= precision <= MAX_DECIMAL_PRECISION:
-            raise SchemaError(f"decimal({precision},{scale}): mapdb stores decimals as "
-                              f"scaled int64, so precision must be 1..{MAX_DECIMAL_PRECISION}")
+        """decimal(p,s) up to 18 digits (scaled int64, stored narrower where the values
+        allow), decimal128(p,s) from 19 to 38 (Arrow's 16-byte layout, as DuckDB's)."""
+        if not 1 <= precision <= 38:
+            raise SchemaError(f"decimal({precision},{scale}): precision must be 1..38")
         if not 0 <= scale <= precision:
             raise SchemaError(f"decimal({precision},{scale}): scale must be 0..precision")
+        if precision > MAX_DECIMAL_PRECISION:
+            return cls(f"decimal128({precision},{scale})")
         return cls(f"decimal({precision},{scale})")
 
     @classmethod
@@ -205,6 +232,14 @@ class ColumnType:
             return cls(f"timestamp[{t.unit}, {t.tz}]" if t.tz else f"timestamp[{t.unit}]")
         if pa.types.is_date64(t):
             return cls("date32")
+        if pa.types.is_time(t):  # (nanoseconds: stored if none has a fraction of a us)
+            return cls("time64")
+        if pa.types.is_interval(t) or pa.types.is_duration(t):
+            # DuckDB reads a duration as an INTERVAL (of microseconds)
+            if pa.types.is_interval(t) and t != pa.month_day_nano_interval():
+                raise SchemaError(f"Arrow type {t} has no mapdb column type (intervals: "
+                                  f"month_day_nano_interval or a duration)")
+            return cls("interval")
         if pa.types.is_float16(t):
             return cls("float32")
         if pa.types.is_null(t):
@@ -225,8 +260,30 @@ def convert_array(arr: pa.Array, ctype: ColumnType) -> pa.Array:
             arr = arr.dictionary_decode()
     if arr.type == target:
         return arr
+    if ctype.kind == "interval" and pa.types.is_duration(arr.type):
+        return _duration_interval(arr)
     try:
         return arr.cast(target, safe=True)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
         raise SchemaError(f"cannot store {arr.type} as {ctype.name}: {e}") from None
 
+
+
+def _duration_interval(arr: pa.Array) -> pa.Array:
+    """A duration array as month_day_nano intervals of nanoseconds (no months nor days,
+    as DuckDB reads durations); a fraction of a microsecond is refused (DuckDB's unit)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = pa.concat_arrays(arr.chunks) if arr.num_chunks else pa.array([], arr.type)
+    try:
+        us = arr.cast(pa.duration("us"), safe=True)
+    except pa.ArrowInvalid as e:
+        raise SchemaError(f"cannot store {arr.type} as interval: {e}") from None
+    raw = np.zeros(len(us), INTERVAL_DTYPE)
+    raw["nanos"] = np.asarray(us.cast(pa.int64()).fill_null(0).to_numpy(
+        zero_copy_only=False), np.int64) * 1000
+    valid = us.buffers()[0]
+    if valid is not None and us.offset:
+        valid = pa.py_buffer(np.packbits(np.asarray(us.is_valid().to_numpy(
+            zero_copy_only=False)), bitorder="little"))
+    return pa.Array.from_buffers(pa.month_day_nano_interval(), len(us),
+                                 [valid, pa.py_buffer(raw.tobytes())], us.null_count)

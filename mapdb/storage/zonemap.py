@@ -63,6 +63,9 @@ def build(arr: pa.Array, ctype: ColumnType, block_rows: int = ZONE_ROWS) -> np.n
             out[i, 0] = _prefix(mm["min"].as_py())
             out[i, 1] = _prefix(mm["max"].as_py())
         return out
+    if ctype.kind in ("interval", "decimal128"):  # null counts only (intervals have no
+        # order of their own; 128-bit decimals do not fit the int64 zone values)
+        return out
     if ctype.kind == "bool":
         values = np.unpackbits(np.frombuffer(arr.buffers()[1], np.uint8), count=n + arr.offset,
                                bitorder="little")[arr.offset:]

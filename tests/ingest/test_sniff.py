@@ -386,9 +386,17 @@ def test_quoted_empty_string_is_not_null(write):
     assert mapdb_read(path).column("a").to_pylist() == ["", None]
 
 
+def test_times_are_time_as_duckdb_sniffs_them(write):
+    """HH:MM[:SS[.f]] columns are TIME (time64[us]) in both; a value that is no time keeps
+    the column text in both."""
+    path = write("t.csv", "t,u,v\n10:30:00,1:02,10:30:00.25\n,23:59,x\n")
+    want, got = duckdb_read(path), mapdb_read(path)
+    assert want.schema.types == got.schema.types == [pa.time64("us"), pa.time64("us"),
+                                                     pa.string()]
+    assert [c.to_pylist() for c in got.columns] == [c.to_pylist() for c in want.columns]
+
+
 @pytest.mark.parametrize("content,options,duckdb_type,mapdb_type", [
-    # mapdb has no TIME type: times stay text
-    ("t\n10:30:00\n", {}, pa.time64("us"), pa.string()),
     # pyarrow reads +2 as a float; DuckDB keeps the column as text
     ("a\n-1\n+2\n", {}, pa.string(), pa.float64()),
     # nanoseconds are kept (DuckDB's timestamps are microseconds)
@@ -396,7 +404,7 @@ def test_quoted_empty_string_is_not_null(write):
     # after a sniffed non-ISO timestamp format, DuckDB reads ISO timestamps WITH TIME ZONE
     ("a,b\n25/12/2024 10:00:00,2024-01-02 10:00:00\n", {}, pa.timestamp("us", "Etc/UTC"),
      pa.timestamp("us")),
-], ids=["time", "plus_sign", "nanoseconds", "iso_timestamp_after_a_format"])
+], ids=["plus_sign", "nanoseconds", "iso_timestamp_after_a_format"])
 def test_small_type_differences(write, content, options, duckdb_type, mapdb_type):
     path = write("t.csv", content)
     assert duckdb_read(path, **options).schema.types[-1] == duckdb_type

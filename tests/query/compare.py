@@ -21,7 +21,8 @@ class Engines:
 
     def mapdb(self, sql: str, fused: bool) -> list[tuple]:
         t = self.db.sql(sql, fused=fused).to_arrow()
-        cols = [c.to_pylist() for c in t.columns]  # not to_pylist(): names may repeat
+        # not to_pylist(): names may repeat; intervals as DuckDB's fetchall gives them
+        cols = [_pylist(t, i) for i in range(t.num_columns)]
         return list(zip(*cols, strict=True)) if cols else [], t.num_columns
 
     def duckdb(self, sql: str) -> tuple[list[tuple], int]:
@@ -30,6 +31,11 @@ class Engines:
         cur = self.con.execute(sql)
         rows = cur.fetchall()
         return rows, len(cur.description)
+
+
+def _pylist(t, i: int) -> list:
+    from mapdb.api.result import _pylist as values
+    return values(t, i)
 
 
 def _kind(v) -> str:

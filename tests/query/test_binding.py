@@ -242,8 +242,9 @@ REFUSED = [
     ("SELECT x, count(*) + x FROM t1 GROUP BY ALL", "GROUP BY ALL"),
     ("SELECT a.x FROM t1 a JOIN t1 A ON true", "ambiguous"),
     ("SELECT x FROM t1 WHERE x = ?", "parameter"),
-    # interval + interval looped until the recursion limit ("nested too deeply")
-    ("SELECT INTERVAL 1 DAY + INTERVAL 2 HOUR", "interval"),
+    # (INTERVAL + INTERVAL once looped to the recursion limit; now answered as DuckDB:
+    # tests/query/test_interval_type.py), INTERVAL + an integer is refused as DuckDB does
+    ("SELECT INTERVAL 1 DAY + 1", "interval"),
     ("SELECT * FROM glob('*')", "table function glob()"),
     ("SELECT INTERVAL (x) DAY FROM t1", "constant integer count"),
     # DuckDB refuses these; mapdb ordered by a constant or read +1 as a position

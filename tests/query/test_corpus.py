@@ -65,7 +65,8 @@ def statements() -> list[str]:
 
 
 def _rows(t: pa.Table) -> list[tuple]:
-    cols = [c.to_pylist() for c in t.columns]
+    from mapdb.api.result import _pylist  # (intervals as DuckDB's Python values)
+    cols = [_pylist(t, i) for i in range(t.num_columns)]
     return list(zip(*cols, strict=True)) if cols else []
 
 

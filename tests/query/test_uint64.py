@@ -130,8 +130,7 @@ def test_frames(engines):
     t.close()
 
 
-@pytest.mark.parametrize("sql", ["SELECT u + 1 FROM t", "SELECT -u FROM t",
-                                 "SELECT 18446744073709551616 FROM t"])
+@pytest.mark.parametrize("sql", ["SELECT u + 1 FROM t", "SELECT -u FROM t"])
 def test_refused_not_wrong(engines, sql):
     """What mapdb does not compute for uint64 is a QueryError (DuckDB refuses the first two
     too: overflow), never a raw Arrow exception."""

@@ -293,6 +293,7 @@ from mapdb.query.catalog import (  # noqa: E402
     aggregate,  # noqa: F401
     core,  # noqa: F401
     datetime,  # noqa: F401
+    interval,  # noqa: F401
     math,  # noqa: F401
     regexp,  # noqa: F401
     string,  # noqa: F401

@@ -53,7 +53,7 @@ from mapdb.query.evaluate import float_key, from_numpy
 from mapdb.query.expr import Agg, Call, Expr, SortSpec
 from mapdb.query.types import FLOAT64, STRING, TIMESTAMP, QueryError, SqlType
 
-_ORDERABLE = ("int", "float", "decimal", "date", "timestamp", "string", "bool")
+_ORDERABLE = ("int", "float", "decimal", "date", "time", "timestamp", "string", "bool")
 _NUMBERS = ("int", "float", "decimal")
 
 

@@ -27,6 +27,8 @@ for _name, _field, _aliases in (("year", "year", ()), ("month", "month", ()),
                                 ("dayofweek", "dow", ()), ("dayofyear", "doy", ()),
                                 ("week", "week", ())):
     register(_name, _part(_field), "(DATE) -> BIGINT", "(TIMESTAMP) -> BIGINT",
+             *(("(INTERVAL) -> BIGINT",) if _field in ("year", "month", "day", "quarter")
+               else ()),
              aliases=_aliases, builtin=True, family="datetime")
 
 

@@ -268,12 +268,19 @@ kernel("monthname")(lambda e, x: pc.take(pa.array(_MONTHS, pa.large_string()),
                                          pc.subtract(pc.month(_naive(x)), 1)))
 
 
+_OF_TIME = ("hour", "minute", "second", "millisecond", "microsecond")
+
+
 def _part(field: str, name: str, *aliases: str, cls=None):
+    more = ("time", "interval") if field in _OF_TIME else ("interval",) if field == "day" \
+        else ()
+
     def bind(n: str, args: list[Expr]) -> Expr:
-        _temporal(n, args)
+        arity(n, args, 1)
+        kinds(n, args, (*T, *more))
         return fn.extract(field, args[0])
-    register(name, bind, "(DATE) -> BIGINT", "(TIMESTAMP) -> BIGINT", aliases=aliases,
-             family="datetime")
+    sigs = [f"({t}) -> BIGINT" for t in ("DATE", "TIMESTAMP", *(m.upper() for m in more))]
+    register(name, bind, *sigs, aliases=aliases, family="datetime")
     if cls is not None:
         node(cls, "this", name)(lambda nd: (name, [nd.this]))
 
@@ -308,7 +315,10 @@ def _yearweek_kernel(e, x):
 
 
 def _epoch(name: str, args: list[Expr]) -> Expr:
-    _temporal(name, args)
+    arity(name, args, 1)
+    kinds(name, args, (*T, "time", "interval"))
+    if args[0].type.kind in ("time", "interval"):
+        return fn.extract("epoch", args[0])
     return null_result(args, FLOAT64) or Call("epoch_seconds", (args[0],), FLOAT64)
 
 
@@ -318,7 +328,8 @@ def _epoch_seconds(e, x):
     return from_numpy(us / 1e6, nulls)
 
 
-register("epoch", _epoch, "(DATE) -> DOUBLE", "(TIMESTAMP) -> DOUBLE", doc="seconds",
+register("epoch", _epoch, "(DATE) -> DOUBLE", "(TIMESTAMP) -> DOUBLE", "(TIME) -> DOUBLE",
+         "(INTERVAL) -> DOUBLE", doc="seconds (an interval's year 365.25 days, month 30)",
          family="datetime")
 node(exp.TimeToUnix, "this", "epoch")(lambda n: ("epoch", [n.this]))
 
