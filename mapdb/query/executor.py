@@ -64,6 +64,7 @@ from mapdb.query.plan import (
     SetOp,
     Sort,
     TopN,
+    Unnest,
     Window,
 )
 from mapdb.query.source import Morsel
@@ -222,6 +223,11 @@ def materialize(plan: Plan, ctx: Context) -> pa.Table:
         out = pa.table(batch) if batch else pa.table({})
         ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
         return out
+    if isinstance(plan, Unnest):
+        t0 = time.perf_counter()
+        out = unnest(_concat(list(stream(plan.input, ctx)), plan.input.schema), plan)
+        ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
+        return out
     if isinstance(plan, Distinct):
         t0 = time.perf_counter()
         t = _concat(list(stream(plan.input, ctx)), plan.input.schema)
@@ -288,10 +294,21 @@ def streamed(plan: Plan) -> bool:
     return not _breaker(node) and isinstance(_pipeline(node)[0], Scan)
 
 
+def unnest(t: pa.Table, plan: Unnest) -> pa.Table:
+    """Each row of ``t`` once per element of its list column (query/nested.py)."""
+    from mapdb.query.nested import ListParts, from_output
+    parts = ListParts(t.column(plan.column).combine_chunks() if t.num_rows else
+                      pa.array([], t.schema.field(plan.column).type))
+    rows = pa.array(parts.parents())
+    cols = {n: (from_output(parts.elements(), plan.element) if n == plan.column
+                else t.column(n).take(rows)) for n in t.column_names}
+    return pa.table(cols) if cols else t
+
+
 def _breaker(plan: Plan) -> bool:
     """Whether ``materialize`` runs ``plan`` as a whole (not a pipeline to stream)."""
     return isinstance(plan, Aggregate | Sort | Limit | TopN | CTEScan | SetOp | Window |
-                      Distinct) \
+                      Distinct | Unnest) \
         or (isinstance(plan, Join) and not _streams(plan))
 
 

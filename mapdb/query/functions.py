@@ -335,6 +335,9 @@ _MIRROR = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne
 
 
 def compare(op: str, a: Expr, b: Expr) -> Expr:
+    if a.type.nested or b.type.nested:
+        nested = a.type if a.type.nested else b.type
+        raise QueryError(f"comparing {nested.kind.upper()} values ({nested}) is not supported")
     if a.type.kind == "null" and b.type.kind == "null":
         return Lit(None, BOOL)  # NULL = NULL: Arrow has no kernel for two null arrays
     if isinstance(a, Lit) and not isinstance(b, Lit):
@@ -512,6 +515,8 @@ def convert(e: Expr, t: SqlType) -> Expr:
         return e
     if e.type.kind == "null":
         return Lit(None, t)
+    if t.kind == "list" and e.type.kind == "list":  # [] beside [1]: the elements converted
+        return Call("list_cast", (e,), t)
     if t.kind == "float":
         return to_float(e, t)
     if t.kind == "decimal" and t.wide:  # beside a SUM of decimals, or a uint64
@@ -728,6 +733,9 @@ def string_fn(op: str, x: Expr) -> Expr:
 
 
 def length(x: Expr) -> Expr:
+    if x.type.kind == "list":  # len(l) / length(l): the list's (catalog/nested.py)
+        from mapdb.query.catalog import nested
+        return nested.list_length(x)
     return Call("length", (_string(x, "LENGTH"),), INT64)
 
 

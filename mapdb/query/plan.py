@@ -149,6 +149,18 @@ class Distinct(Unary):
 
 
 @dataclass
+class Unnest(Unary):
+    """``SELECT unnest(l), ...``: each input row once per element of its list column
+    ``column``, which becomes the element (a NULL or empty list: no row), as DuckDB."""
+    column: str
+    element: SqlType
+
+    @property
+    def schema(self):
+        return [(n, self.element if n == self.column else t) for n, t in self.input.schema]
+
+
+@dataclass
 class Join(Plan):
     """A join of two inputs.
 

@@ -143,8 +143,10 @@ class ArrowSource(Source):
             a = self.table.column(c).chunk(0) if self.table.column(c).num_chunks else \
                 pa.array([], self.table.column(c).type)
             a = a.slice(m.start, m.rows)
-            out[c] = scaled_ints(a) if self._types[c].kind == "decimal" and \
-                not self._types[c].wide else a
+            t = self._types[c]
+            if t.nested and a.type != t.arrow:  # (list<string>, large_list: as the engine's)
+                a = a.cast(t.arrow)
+            out[c] = scaled_ints(a) if t.kind == "decimal" and not t.wide else a
         return out
 
 
