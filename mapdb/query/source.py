@@ -528,7 +528,7 @@ class TableSource(Source):
             return "int32"
         if t.kind == "string":
             return "string"
-        if t.is_variable or t.kind == "bool":
+        if t.is_variable or t.kind == "bool" or t.is_nested:
             return None
         if t.kind == "decimal":
             kinds = {p.data.dtype.name for p in self._physical(column, "none")}
@@ -537,6 +537,8 @@ class TableSource(Source):
 
     def row_width(self, column: str) -> float:
         """Average bytes per row a kernel reads from the column's data."""
+        if self._types[column].nested:  # (no kernel reads one: a nominal width)
+            return 16.0
         parts = self._physical(column, "none")
         rows = sum(p.rows for p in parts)
         return sum(p.data.nbytes for p in parts) / rows if rows else 0.0

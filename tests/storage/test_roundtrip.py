@@ -255,7 +255,8 @@ def test_many_types_in_one_table(tmp_path):
 
 
 @pytest.mark.parametrize("t", [
-    pa.map_(pa.string(), pa.int64()),  # (lists and structs: test_nested_columns.py) pa.decimal128(30, 2), pa.decimal128(19, 0),
+    # (lists and structs are stored: test_nested_columns.py)
+    pa.map_(pa.string(), pa.int64()), pa.decimal128(30, 2), pa.decimal128(19, 0),
     pa.decimal128(38, 10), pa.time32("s"), pa.duration("ms"), pa.decimal128(10, -2),
 ], ids=str)
 def test_unsupported_types_raise_schema_error(tmp_path, t):
