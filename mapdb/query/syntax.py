@@ -198,6 +198,7 @@ CALLED: dict[type, frozenset[str]] = {t: frozenset(names.split()) for t, names i
     exp.Array: "list_value",  # (or [...], which has no name)
     exp.Struct: "struct_pack",  # (or {...})
     exp.Explode: "unnest",
+    exp.Unnest: "unnest",
     exp.LogicalOr: "bool_or",
     exp.CountIf: "count_if countif",
     exp.Coalesce: "coalesce ifnull",

@@ -9,7 +9,7 @@ division, ``//`` and ``%`` truncate toward zero, decimals round half away from z
 >>> DECIMAL(15, 2).output_type
 Decimal128Type(decimal128(15, 2))
 >>> common_numeric(INT64, DECIMAL(15, 2))
-SqlType(kind='decimal', precision=18, scale=2, arrow=DataType(int64))
+SqlType(kind='decimal', precision=18, scale=2, arrow=DataType(int64), fields=())
 """
 
 from __future__ import annotations
