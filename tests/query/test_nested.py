@@ -87,6 +87,9 @@ CONSTANTS = [
     "SELECT {'a': 1}.a AS x, {'a': 1}['a'] AS y, struct_extract({'a': 2, 'b': 3}, 'b') AS z",
     "SELECT [[1], [2, 3]][2][1] AS m, [[1], [2, 3]][2] AS n",
     "SELECT CASE WHEN true THEN [] ELSE [1] END AS a, coalesce(NULL, [2]) AS b",
+    "SELECT array_to_string([1, NULL, 3], '-') a, array_to_string([], ',') b, "
+    "array_to_string(['a', NULL], NULL) c, array_to_string([1.5, 2], '|') d, "
+    "array_to_string([true], '') e, array_to_string([1.5::double, 1e20], ',') f",
 ]
 
 
@@ -111,6 +114,8 @@ COLUMNS = [
     "list_sum(ld) f, list_max(ld) g FROM t ORDER BY id",
     "SELECT id, list_concat(l, [9]) a, l || l b, list_concat(ls, NULL) c FROM t ORDER BY id",
     "SELECT id, string_split(w, ',') a, str_split(w, ' ') b FROM t ORDER BY id",
+    "SELECT id, array_to_string(l, ',') a, array_to_string(ls, '') b, "
+    "array_to_string(ld, ';') c FROM t ORDER BY id",
     "SELECT id, s.a AS a, s.b AS b, s['a'] AS c, t.s AS d, struct_extract(s, 'b') e FROM t "
     "ORDER BY id",
     "SELECT id, {'k': id, 'l': l} AS p, [s.a, i] AS q FROM t ORDER BY id",

@@ -473,6 +473,34 @@ def _split(s: str, sep: str) -> list[str]:
     return s.split(sep)
 
 
+def _array_to_string(name: str, args: list[Expr]) -> Expr:
+    """array_to_string(l, sep): the non-NULL elements as VARCHAR (as CAST writes them),
+    joined by a constant ``sep`` (a NULL one joins with '', as DuckDB)."""
+    arity(name, args, 2)
+    _list(name, args[0])
+    sep = constant(name, args, 1, "separator")
+    if sep is not None and not isinstance(sep, str):
+        raise QueryError(f"{name}(): the separator must be a VARCHAR constant")
+    if args[0].type.kind == "null":
+        return Lit(None, STRING)
+    if args[0].type.element.nested:
+        raise QueryError(f"{name}() of a list of {args[0].type.element} is not supported")
+    return Call("array_to_string", (args[0],), STRING, sep or "")
+
+
+@kernel("array_to_string")
+def _array_to_string_kernel(e: Call, a: pa.Array) -> pa.Array:
+    p = ListParts(a)
+    elem = e.args[0].type.element
+    values = from_output(p.elements(), elem)
+    text = _cast_values(values, elem, STRING) if elem.kind != "null" else \
+        pa.nulls(len(values), pa.large_string())
+    keep = np.asarray(text.is_valid(), bool)
+    length = np.bincount(p.parents()[keep], minlength=len(p))
+    lists = make_list(length, text.filter(pa.array(keep)).cast(pa.large_string()), p.valid)
+    return pc.binary_join(lists, pa.scalar(e.param, pa.large_string()))
+
+
 def _struct_pack_positional(name: str, args: list[Expr]) -> Expr:
     raise QueryError(f"{name}() takes named arguments: struct_pack(a := 1)")
 
@@ -506,6 +534,9 @@ for _name in _REDUCE:
 register("list_concat", list_concat, "(LIST, LIST) -> LIST",
          aliases=("list_cat", "array_concat", "array_cat"), family=_FAMILY,
          doc="NULL reads as []; `a || b` NULL if either is")
+register("array_to_string", _array_to_string, "(LIST, VARCHAR separator) -> VARCHAR",
+         family=_FAMILY,
+         doc="NULL elements skipped; separator constant")
 register("string_split", _string_split, "(VARCHAR, VARCHAR separator) -> VARCHAR[]",
          aliases=("str_split", "string_to_array"), family=_FAMILY)
 
@@ -517,6 +548,8 @@ node(exp.ArrayContains, "this expression",
 node(exp.ArrayConcat, "this expressions", "list_concat list_cat array_concat array_cat",
      fixed={"null_propagation": (False, None)})(
     lambda n: ("list_concat", [n.this, *n.expressions]))
+node(exp.ArrayToString, "this expression", "array_to_string")(
+    lambda n: ("array_to_string", [n.this, n.expression]))
 node(exp.Split, "this expression", "string_split str_split string_to_array")(
     lambda n: ("string_split", [n.this, n.expression]))
 node(exp.ArrayDistinct, "this", "list_distinct array_distinct",
