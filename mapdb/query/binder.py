@@ -75,6 +75,7 @@ from mapdb.query.types import (
     FLOAT64,
     INT64,
     INTERVAL,
+    LIST,
     NULL,
     STRING,
     TIMESTAMP,
@@ -1964,6 +1965,9 @@ _TYPES = {"INT": "int32", "INTEGER": "int32", "BIGINT": "int64", "SMALLINT": "in
 def sql_type(dt: exp.DataType, binder: Binder) -> SqlType:
     import pyarrow as pa
     name = dt.this.name if hasattr(dt.this, "name") else str(dt.this)
+    if name == "ARRAY" and len(dt.expressions) == 1 and \
+            isinstance(dt.expressions[0], exp.DataType):  # INTEGER[]: a LIST
+        return LIST(sql_type(dt.expressions[0], binder))
     kind = _TYPES.get(name)
     if kind is None:
         raise binder.error(f"CAST to {dt.sql(dialect='duckdb')} is not supported", dt)

@@ -25,6 +25,7 @@ from mapdb.query.types import (
     FLOAT64,
     INT64,
     MAX_DECIMAL_PRECISION,
+    NULL,
     STRING,
     TIMESTAMP,
     TIMESTAMPTZ,
@@ -562,6 +563,11 @@ def nullif(a: Expr, b: Expr) -> Expr:
     return Call("nullif", (aa, bb), aa.type)
 
 
+def _placeholder(t: SqlType) -> Expr:
+    from mapdb.query.expr import Col
+    return Col("element", t)
+
+
 def cast(e: Expr, t: SqlType, where: tuple[int | None, str] = (None, "")) -> Expr:
     """CAST(e AS t); ``where`` (offset, " (line 1, column 8)") locates a runtime error."""
     s = e.type
@@ -574,6 +580,12 @@ def cast(e: Expr, t: SqlType, where: tuple[int | None, str] = (None, "")) -> Exp
             return _coerce_literal(e, t)
     if s == t:  # (a literal cast is a typed constant: CAST(1 AS BIGINT) + i8 is a BIGINT)
         return Lit(e.value, t) if isinstance(e, IntLit) else e
+    if s.nested or t.nested:  # INTEGER[] to BIGINT[]: each element cast (catalog/nested.py)
+        if s.kind == t.kind == "list":
+            cast(Lit(None, NULL) if s.element.kind == "null" else _placeholder(s.element),
+                 t.element)  # (refused here if the elements cannot be cast)
+            return Call("list_cast", (e,), t)
+        raise QueryError(f"CAST of {s} to {t} is not supported")
     if t.kind == "string":
         if s.kind == "decimal" and not s.wide:
             return Call("decimal_to_string", (e,), STRING)

@@ -123,7 +123,7 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     exp.Nullif: "this expression",
     exp.Cast: "this to",
     exp.TryCast: "this to",  # (catalog/core.py: NULL where the CAST fails)
-    exp.DataType: "this expressions",
+    exp.DataType: "this expressions nested",  # nested: INTEGER[] (binder.sql_type)
     exp.DataTypeParam: "this",
     exp.Round: "this decimals",
     exp.Abs: "this",

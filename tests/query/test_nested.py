@@ -87,6 +87,9 @@ CONSTANTS = [
     "SELECT {'a': 1}.a AS x, {'a': 1}['a'] AS y, struct_extract({'a': 2, 'b': 3}, 'b') AS z",
     "SELECT [[1], [2, 3]][2][1] AS m, [[1], [2, 3]][2] AS n",
     "SELECT CASE WHEN true THEN [] ELSE [1] END AS a, coalesce(NULL, [2]) AS b",
+    "SELECT NULL::int[] AS a, CAST([1, 2] AS BIGINT[]) AS b, CAST([1.5] AS DOUBLE[]) AS c, "
+    "[1, 2]::VARCHAR[] AS d, CAST([[1]] AS BIGINT[][]) AS e, list_concat(NULL, NULL::int[]) "
+    "AS f, len(NULL::int[]) AS g",
     "SELECT array_to_string([1, NULL, 3], '-') a, array_to_string([], ',') b, "
     "array_to_string(['a', NULL], NULL) c, array_to_string([1.5, 2], '|') d, "
     "array_to_string([true], '') e, array_to_string([1.5::double, 1e20], ',') f",
@@ -192,6 +195,9 @@ def test_types_as_duckdb():
     ("SELECT s.c FROM t", 'no field "c"'),
     ("SELECT l[1:2:1] FROM t", "STEP"),
     ("SELECT list_contains(s, 1) FROM t", "must be a list"),
+    ("SELECT CAST(['x'] AS INTEGER[])", "Failed to parse string"),
+    ("SELECT CAST(id AS INTEGER[]) FROM t", "CAST of int64 to int32"),
+    ("SELECT CAST(s AS STRUCT(a BIGINT)) FROM t", "COLUMNDEF"),
 ])
 def test_refused(sql, message):
     with pytest.raises(QueryError, match=message):

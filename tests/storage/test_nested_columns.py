@@ -185,6 +185,21 @@ def test_describe_names_types_as_duckdb(tmp_path):
     assert got == want  # INTEGER[], BIGINT[][], DECIMAL(5,2)[], STRUCT(a BIGINT, b VARCHAR)
 
 
+def test_insert_converts_lists_as_duckdb(tmp_path):
+    """INSERT casts a list's elements to the column's element type (DuckDB's implicit cast);
+    a struct must have the column's field names; a value that does not convert is an error
+    naming the column."""
+    e = engines_over(tmp_path / "db", {"t": T})
+    e.db.sql("INSERT INTO t (id, l, ll, s) VALUES (9, [7, NULL], [[1, 2]], {'a': 3, 'b': 'q'})"
+             ).to_arrow()
+    got = e.db.sql("SELECT l, ll, s FROM t WHERE id = 9").to_arrow().to_pylist()
+    assert got == [{"l": [7, None], "ll": [[1, 2]], "s": {"a": 3, "b": "q"}}]
+    with pytest.raises(mapdb.MapdbError, match='column "l": cannot convert VARCHAR'):
+        e.db.sql("INSERT INTO t (id, l) VALUES (10, ['x'])").to_arrow()
+    with pytest.raises(mapdb.MapdbError, match='column "s" is STRUCT'):
+        e.db.sql("INSERT INTO t (id, s) VALUES (10, {'z': 1})").to_arrow()
+
+
 def test_changes_keep_nested_values(tmp_path):
     """INSERT ... SELECT, DELETE, UPDATE of another column, CREATE TABLE AS and compaction
     rewrite segments with their nested columns; the table verifies after each."""
@@ -205,3 +220,13 @@ def test_changes_keep_nested_values(tmp_path):
     assert sorted(map(repr, (tuple(r.values()) for r in got))) == \
         sorted(map(repr, want))
     assert e.db.table("u")._snap.verify() == []
+
+
+def test_lists_without_elements(tmp_path):
+    """A segment whose lists hold no element: the child columns are empty files."""
+    t = pa.table({"l": pa.array([[], None, []], pa.list_(pa.decimal128(5, 2))),
+                  "s": pa.array([None, None, None], pa.struct([("a", pa.list_(pa.int8()))]))})
+    db = mapdb.connect(tmp_path / "db")
+    db.create_table("t", t)
+    assert _rows(db.table("t").to_arrow()) == _rows(t)
+    assert db.table("t")._snap.verify() == []
