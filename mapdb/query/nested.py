@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mapdb.query.types import SqlType
 
@@ -73,11 +74,12 @@ class ListParts:
 
     def parents(self) -> np.ndarray:
         """The row of each element in ``gather(self.start, self.length)`` order."""
-        return np.repeat(np.arange(len(self.valid)), self.length)
+        return np.repeat(np.arange(len(self.valid), dtype=np.int64), self.length)
 
     def elements(self) -> pa.Array:
-        """Every row's elements, in row order (NULL lists contribute none)."""
-        return self.values.take(pa.array(gather(self.start, self.length)))
+        """Every row's elements, in row order (NULL lists contribute none): Arrow's
+        list_flatten, a slice of the child where the rows are contiguous."""
+        return pc.list_flatten(self.array)
 
 
 def gather(start: np.ndarray, length: np.ndarray) -> np.ndarray:

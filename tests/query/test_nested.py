@@ -81,6 +81,9 @@ CONSTANTS = [
     "list_distinct([3, NULL, 1, 3]) c, list_sort([3, NULL, 1], 'DESC', 'NULLS FIRST') d",
     "SELECT list_sum([1, 2]) a, list_min(['b', 'a']) b, list_avg([1.5, 2.5]) c, "
     "list_max([]) d, list_sum([1.5, NULL]) e, list_avg([1, 2]) f",
+    "SELECT list_max([1.0::double, 'nan'::double]) a, list_min([2.0::double, 'nan'::double]) "
+    "b, list_sum([0.5::double, 0.25]) c, list_max([NULL, 1.5::double]) d, "
+    "list_min([]::double[]) e, list_min([-0.0::double, 0.0]) f",
     "SELECT [1] || [2.5] a, list_concat([1], NULL) b, [1] || NULL c, list_concat([1], [2]) d",
     "SELECT string_split('a,,b', ',') a, string_split('abc', '') b, str_split('', '') c, "
     "string_split('', ',') d, string_split(NULL, ',') e",

@@ -403,6 +403,9 @@ def _grouped(values: pa.Array, p: ListParts, what: str) -> pa.Array:
     rows = p.parents()
     if pa.types.is_null(values.type):
         return pa.nulls(len(p))
+    if not values.null_count and what in ("sum", "min", "max") and (
+            pa.types.is_integer(values.type) or pa.types.is_floating(values.type)):
+        return _reduced(values.to_numpy(), p, what, values.type)
     t = pa.table({"r": rows, "v": values})
     what = "mean" if what == "avg" else what  # (Arrow's name)
     opts = pc.ScalarAggregateOptions(min_count=1) if what in ("sum", "mean") else None
@@ -415,6 +418,19 @@ def _grouped(values: pa.Array, p: ListParts, what: str) -> pa.Array:
         return pa.nulls(len(p), col.type)
     out = col.take(pa.array(np.where(ok, at, 0)))
     return pc.if_else(pa.array(ok), out, pa.scalar(None, out.type)) if not ok.all() else out
+
+
+def _reduced(v: np.ndarray, p: ListParts, what: str, t: pa.DataType) -> pa.Array:
+    """sum/min/max of each row's elements without NULLs: numpy's reduceat over the rows'
+    runs (rows are in order), NULL where a row has no element (a float's min/max
+    arrives here as its order key, so NaN is the largest)."""
+    has = p.length > 0
+    out = np.zeros(len(p), v.dtype)
+    if has.any():
+        starts = (np.cumsum(p.length) - p.length)[has]
+        ufunc = {"sum": np.add, "min": np.minimum, "max": np.maximum}[what]
+        out[has] = ufunc.reduceat(v, starts)
+    return pa.array(out, t, mask=~has)
 
 
 def list_concat(name: str, args: list[Expr]) -> Expr:
