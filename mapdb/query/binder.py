@@ -327,6 +327,9 @@ class Binder:
             rcols.append((self.fresh("set"), fn.convert(Col(rn, rt), t)))
         op = {exp.Union: "union", exp.Intersect: "intersect", exp.Except: "except"}[type(node)]
         distinct = node.args.get("distinct")
+        if op != "union" or distinct is not False:  # (rows matched by value: hashed)
+            word = f"{op.upper()}{' ALL' if distinct is False else ''}"
+            self.not_nested([e for _, e in lcols], word, node)
         plan: Plan = SetOp(Project(left, lcols), Project(right, rcols), op,
                            all=distinct is False)
         order = node.args.get("order")

@@ -786,6 +786,9 @@ def canonical_zero(e: Expr) -> Expr:
 
 def aggregate(fn: str, arg: Expr) -> Agg:
     t = arg.type
+    if t.nested and fn != "count":  # (min/max order, DISTINCT hashes: not for lists)
+        what = "COUNT(DISTINCT)" if fn == "count_distinct" else fn.upper()
+        raise QueryError(f"{what} of a {t.kind.upper()} value ({t}) is not supported")
     if fn == "count_distinct":
         return Agg(fn, canonical_zero(arg), INT64)
     if fn == "count":

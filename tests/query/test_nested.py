@@ -127,6 +127,9 @@ COLUMNS = [
     "SELECT id, {'k': id, 'l': l} AS p, [s.a, i] AS q FROM t ORDER BY id",
     "SELECT id FROM t WHERE s.a > 1 ORDER BY id",
     "SELECT id FROM t WHERE list_contains(l, 1) OR len(ls) = 0 ORDER BY id",
+    "SELECT id, l FROM t UNION ALL SELECT id + 10, [id] FROM t ORDER BY id",
+    "SELECT id, lag(l) OVER (ORDER BY id) AS p, count(l) OVER () AS n FROM t ORDER BY id",
+    "SELECT a.id, b.s, b.ll FROM t a JOIN t b ON a.id = b.id + 1 ORDER BY a.id",
     "SELECT id, [id, i] AS a, [w, 'z'] AS b FROM t ORDER BY id",
 ]
 
@@ -199,6 +202,11 @@ def test_types_as_duckdb():
     ("SELECT l[1:2:1] FROM t", "STEP"),
     ("SELECT list_contains(s, 1) FROM t", "must be a list"),
     ("SELECT CAST(['x'] AS INTEGER[])", "Failed to parse string"),
+    ("SELECT l FROM t UNION SELECT l FROM t", "UNION on a LIST"),
+    ("SELECT s FROM t EXCEPT ALL SELECT s FROM t", "EXCEPT ALL on a STRUCT"),
+    ("SELECT count(DISTINCT l) FROM t", "COUNT.DISTINCT. of a LIST"),
+    ("SELECT max(s) FROM t", "MAX of a STRUCT"),
+    ("SELECT any_value(l) FROM t", "does not take"),
     ("SELECT CAST(id AS INTEGER[]) FROM t", "CAST of int64 to int32"),
     ("SELECT CAST(s AS STRUCT(a BIGINT)) FROM t", "COLUMNDEF"),
 ])
