@@ -1569,6 +1569,8 @@ class Binder:
         partition = tuple(sub(p) for p in part_nodes)
         keys = tuple(SortSpec(k.expr, k.desc, k.nulls_first)
                      for k in (self.order_keys(order, scope, []) if order else []))
+        self.not_nested(list(partition), "PARTITION BY", node)
+        self.not_nested([k.expr for k in keys], "a window's ORDER BY", node)
         frame = self.range_frame(self.frame(spec, node), keys, node)
         ignore_nulls = False
         if isinstance(f, (exp.IgnoreNulls, exp.RespectNulls)):

@@ -51,6 +51,9 @@ USE_COUNTS: Counter[tuple[str, str]] = Counter()
 
 def check_indexable(spec: ColumnSpec, kind: str) -> None:
     t = spec.type
+    if t.is_nested:
+        raise SchemaError(f"column {spec.name!r} is {t.name}: an index needs a column of "
+                          f"plain values, not a list or struct")
     if kind == "hash" and t.kind == "bool":
         raise SchemaError(f"column {spec.name!r} is bool: a hash index needs a fixed-width "
                           f"(not bool) or string column")

@@ -207,6 +207,8 @@ def test_types_as_duckdb():
     ("SELECT count(DISTINCT l) FROM t", "COUNT.DISTINCT. of a LIST"),
     ("SELECT max(s) FROM t", "MAX of a STRUCT"),
     ("SELECT any_value(l) FROM t", "does not take"),
+    ("SELECT row_number() OVER (PARTITION BY l) FROM t", "PARTITION BY on a LIST"),
+    ("SELECT row_number() OVER (ORDER BY s) FROM t", "window's ORDER BY on a STRUCT"),
     ("SELECT CAST(id AS INTEGER[]) FROM t", "CAST of int64 to int32"),
     ("SELECT CAST(s AS STRUCT(a BIGINT)) FROM t", "COLUMNDEF"),
 ])

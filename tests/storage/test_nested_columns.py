@@ -230,3 +230,13 @@ def test_lists_without_elements(tmp_path):
     db.create_table("t", t)
     assert _rows(db.table("t").to_arrow()) == _rows(t)
     assert db.table("t")._snap.verify() == []
+
+
+def test_index_and_frame_sort_on_a_nested_column_are_refused(tmp_path):
+    db = mapdb.connect(tmp_path / "db")
+    db.create_table("t", T)
+    for kind in ("hash", "sorted"):
+        with pytest.raises(mapdb.MapdbError, match="an index needs a column of plain values"):
+            db.table("t").create_index("l", kind=kind)
+    with pytest.raises(mapdb.MapdbError, match="cannot be grouped or sorted by"):
+        db.table("t").sort("s")
