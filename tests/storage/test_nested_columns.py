@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.feather
 import pyarrow.parquet as pq
 import pytest
 
@@ -71,11 +72,14 @@ def test_zero_copy_children(tmp_path):
     assert not data.is_mutable  # a read-only mapping, not a copy made here
 
 
-def test_ingest_parquet_and_ndjson(tmp_path):
+def test_ingest_parquet_arrow_ipc_and_ndjson(tmp_path):
     db = mapdb.connect(tmp_path / "db")
     pq.write_table(T, tmp_path / "x.parquet")
     db.ingest("p", str(tmp_path / "x.parquet"))
     assert _rows(db.table("p").to_arrow()) == _rows(T)
+    pa.feather.write_feather(T, tmp_path / "x.arrow")
+    db.ingest("a", str(tmp_path / "x.arrow"))
+    assert _rows(db.table("a").to_arrow()) == _rows(T)
     rows = [{"id": 1, "l": [1, 2, None], "s": {"a": 1, "b": "x"}, "ll": [[1], []]},
             {"id": 2, "l": None, "s": None, "ll": None},
             {"id": 3, "l": [], "s": {"a": None, "b": None}, "ll": [[None]]}]
