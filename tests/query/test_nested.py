@@ -84,6 +84,8 @@ CONSTANTS = [
     "SELECT list_max([1.0::double, 'nan'::double]) a, list_min([2.0::double, 'nan'::double]) "
     "b, list_sum([0.5::double, 0.25]) c, list_max([NULL, 1.5::double]) d, "
     "list_min([]::double[]) e, list_min([-0.0::double, 0.0]) f",
+    "SELECT list_aggregate([1, 2, NULL], 'sum') a, list_aggregate([1, 2], 'min') b, "
+    "array_aggregate([1, 2], 'avg') c, list_aggr([3], 'max') d, array_aggr([], 'sum') e",
     "SELECT [1] || [2.5] a, list_concat([1], NULL) b, [1] || NULL c, list_concat([1], [2]) d",
     "SELECT string_split('a,,b', ',') a, string_split('abc', '') b, str_split('', '') c, "
     "string_split('', ',') d, string_split(NULL, ',') e",
@@ -207,6 +209,7 @@ def test_types_as_duckdb():
     ("SELECT count(DISTINCT l) FROM t", "COUNT.DISTINCT. of a LIST"),
     ("SELECT max(s) FROM t", "MAX of a STRUCT"),
     ("SELECT any_value(l) FROM t", "does not take"),
+    ("SELECT list_aggregate(l, 'count') FROM t", "aggregate 'count' is not supported"),
     ("SELECT row_number() OVER (PARTITION BY l) FROM t", "PARTITION BY on a LIST"),
     ("SELECT row_number() OVER (ORDER BY s) FROM t", "window's ORDER BY on a STRUCT"),
     ("SELECT CAST(id AS INTEGER[]) FROM t", "CAST of int64 to int32"),

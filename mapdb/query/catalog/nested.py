@@ -433,6 +433,16 @@ def _reduced(v: np.ndarray, p: ListParts, what: str, t: pa.DataType) -> pa.Array
     return pa.array(out, t, mask=~has)
 
 
+def _list_aggregate(name: str, args: list[Expr]) -> Expr:
+    """list_aggregate(l, 'sum' | 'min' | 'max' | 'avg'): list_sum and its siblings."""
+    arity(name, args, 2)
+    what = constant(name, args, 1, "aggregate name")
+    if not isinstance(what, str) or f"list_{what.lower()}" not in _REDUCE:
+        raise QueryError(f"{name}(): aggregate {what!r} is not supported (sum, min, max, "
+                         f"avg)")
+    return _reduce(f"list_{what.lower()}", args[:1])
+
+
 def list_concat(name: str, args: list[Expr]) -> Expr:
     """list_concat(a, b): NULL reads as an empty list (DuckDB; ``||`` is NULL instead)."""
     arity(name, args, 2)
@@ -547,6 +557,9 @@ register("list_distinct", _distinct, "(LIST) -> LIST", aliases=("array_distinct"
          family=_FAMILY, doc="NULLs dropped; in ascending order")
 for _name in _REDUCE:
     register(_name, _reduce, "(LIST) -> the aggregate's type", family=_FAMILY)
+register("list_aggregate", _list_aggregate, "(LIST, VARCHAR name) -> the aggregate's type",
+         aliases=("array_aggregate", "list_aggr", "array_aggr"), family=_FAMILY,
+         doc="name: sum, min, max or avg (a constant)")
 register("list_concat", list_concat, "(LIST, LIST) -> LIST",
          aliases=("list_cat", "array_concat", "array_cat"), family=_FAMILY,
          doc="NULL reads as []; `a || b` NULL if either is")
