@@ -1058,20 +1058,22 @@ class Binder:
         return Call("unnest", (x,), x.type.element if x.type.kind == "list" else NULL)
 
     def unnest_rows(self, plan: Plan, items: list, order_keys: list, node):
-        """The select list's unnest(l) item: l computed into a column, then each row once
-        per element (plan.Unnest). One per select list (DuckDB zips several)."""
+        """The select list's unnest(l) items: each l computed into a column, then each row
+        once per element (plan.Unnest; several are zipped, as DuckDB)."""
         at = [i for i, (_, e) in enumerate(items) if isinstance(e, Call) and e.op == "unnest"]
         if not at:
             return plan, items, order_keys
-        if len(at) > 1:
-            raise self.error("more than one unnest() in a select list is not supported", node)
-        e = items[at[0]][1]
-        c = self.fresh("unnest")
-        plan = Project(plan, [(n, Col(n, t)) for n, t in plan.schema] + [(c, e.args[0])])
-        plan = Unnest(plan, c, e.type)
-        col = Col(c, e.type)
-        items = [(n, col if i == at[0] else x) for i, (n, x) in enumerate(items)]
-        order_keys = [SortKey(col if k.expr == e else k.expr, k.desc, k.nulls_first)
+        made: dict[Expr, Col] = {}  # (the same unnest(l) twice is one column)
+        for i in at:
+            e = items[i][1]
+            if e not in made:
+                made[e] = Col(self.fresh("unnest"), e.type)
+        plan = Project(plan, [(n, Col(n, t)) for n, t in plan.schema] +
+                       [(c.name, e.args[0]) for e, c in made.items()])
+        plan = Unnest(plan, tuple(c.name for c in made.values()),
+                      tuple(e.type for e in made))
+        items = [(n, made.get(x, x)) for n, x in items]
+        order_keys = [SortKey(made.get(k.expr, k.expr), k.desc, k.nulls_first)
                       for k in order_keys]
         return plan, items, order_keys
 

@@ -295,13 +295,28 @@ def streamed(plan: Plan) -> bool:
 
 
 def unnest(t: pa.Table, plan: Unnest) -> pa.Table:
-    """Each row of ``t`` once per element of its list column (query/nested.py)."""
-    from mapdb.query.nested import ListParts, from_output
-    parts = ListParts(t.column(plan.column).combine_chunks() if t.num_rows else
-                      pa.array([], t.schema.field(plan.column).type))
-    rows = pa.array(parts.parents())
-    cols = {n: (from_output(parts.elements(), plan.element) if n == plan.column
-                else t.column(n).take(rows)) for n in t.column_names}
+    """Each row of ``t`` once per element of its list columns, zipped (query/nested.py)."""
+    from mapdb.query.nested import ListParts, from_output, gather
+    parts = [ListParts(t.column(c).combine_chunks() if t.num_rows else
+                       pa.array([], t.schema.field(c).type)) for c in plan.columns]
+    length = np.max([p.length for p in parts], axis=0) if t.num_rows else \
+        np.zeros(0, np.int64)
+    rows = np.repeat(np.arange(t.num_rows, dtype=np.int64), length)
+    at = gather(np.zeros(t.num_rows, np.int64), length)  # each element's place in its row
+    out = {}
+    for c, el, p in zip(plan.columns, plan.elements, parts, strict=True):
+        if len(parts) == 1:  # (one list: its elements as they lie)
+            out[c] = from_output(p.elements(), el)
+            continue
+        has = at < p.length[rows]
+        pos = np.where(has, p.start[rows] + at, 0)
+        values = p.values.take(pa.array(pos)) if len(p.values) else \
+            pa.nulls(len(pos), p.values.type)
+        if not has.all():
+            values = pc.if_else(pa.array(has), values, pa.scalar(None, values.type))
+        out[c] = from_output(values, el)
+    take = pa.array(rows)
+    cols = {n: out[n] if n in out else t.column(n).take(take) for n in t.column_names}
     return pa.table(cols) if cols else t
 
 

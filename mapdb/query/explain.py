@@ -72,7 +72,7 @@ def _label(p: Plan, names: dict[str, str]) -> str:
     if isinstance(p, Distinct):
         return "Distinct"
     if isinstance(p, Unnest):
-        return f"Unnest {p.column}"
+        return f"Unnest {', '.join(p.columns)}"
     if isinstance(p, Join):
         s = f"{p.kind.capitalize()} join"
         if p.left_keys:

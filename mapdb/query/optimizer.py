@@ -307,7 +307,7 @@ def _prune(plan: Plan, needed: set[str] | None, counted: bool = False) -> None:
         _prune(plan.input, {n for n, _ in plan.input.schema})
     elif isinstance(plan, Unnest):
         _prune(plan.input, (set(needed) if needed is not None else
-                            {n for n, _ in plan.schema}) | {plan.column})
+                            {n for n, _ in plan.schema}) | set(plan.columns))
     elif isinstance(plan, Limit):
         _prune(plan.input, needed)
     elif isinstance(plan, Join | AsofJoin):

@@ -150,14 +150,17 @@ class Distinct(Unary):
 
 @dataclass
 class Unnest(Unary):
-    """``SELECT unnest(l), ...``: each input row once per element of its list column
-    ``column``, which becomes the element (a NULL or empty list: no row), as DuckDB."""
-    column: str
-    element: SqlType
+    """``SELECT unnest(l), ...``: each input row once per element of its list columns
+    ``columns``, each of which becomes its element (of type ``elements``); several are
+    zipped, the shorter padded with NULLs, and a row whose lists are all NULL or empty
+    gives no row, as DuckDB."""
+    columns: tuple[str, ...]
+    elements: tuple[SqlType, ...]
 
     @property
     def schema(self):
-        return [(n, self.element if n == self.column else t) for n, t in self.input.schema]
+        el = dict(zip(self.columns, self.elements, strict=True))
+        return [(n, el.get(n, t)) for n, t in self.input.schema]
 
 
 @dataclass
