@@ -244,3 +244,19 @@ def test_index_and_frame_sort_on_a_nested_column_are_refused(tmp_path):
             db.table("t").create_index("l", kind=kind)
     with pytest.raises(mapdb.MapdbError, match="cannot be grouped or sorted by"):
         db.table("t").sort("s")
+
+
+def test_lookups_return_nested_columns(tmp_path):
+    """Row lookups (Table.lookup, and SQL point queries through a hash index) take the
+    nested columns' rows from the segment's checked array; a lookup by a nested column is
+    refused."""
+    e = engines_over(tmp_path / "db", {"t": T})
+    db = e.db
+    want = [r for r in _rows(T) if r["id"] in (0, 3, 5)]
+    assert _rows(db.table("t").lookup(id=[0, 3, 5])) == want
+    db.table("t").create_index("id")
+    assert _rows(db.table("t").lookup(id=[5, 0, 3]).sort_by("id")) == want
+    check(e, "SELECT id, l, ll, s FROM t WHERE id = 3", ordered=True)
+    check(e, "SELECT id, ls, s.b FROM t WHERE id IN (1, 4) ORDER BY id", ordered=True)
+    with pytest.raises(mapdb.MapdbError, match="lookup by column 'l'"):
+        db.table("t").lookup(l=[[1, 2, 3]])
