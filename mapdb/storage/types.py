@@ -178,6 +178,8 @@ class ColumnType:
         """
         if text.startswith(NESTED) and text.endswith(">"):  # list<int32>, struct<"a": ...>
             return cls.nested(text)
+        if text.rstrip().endswith("[]"):  # DuckDB's INTEGER[]: a list
+            return cls.of("list", [("item", cls.parse(text.rstrip()[:-2]))])
         t = " ".join(text.split())
         low = t.lower()
         low = re.sub(r"^(varchar|char|bpchar|character varying|string|text)\s*\(\s*\d+\s*\)$",

@@ -260,3 +260,19 @@ def test_lookups_return_nested_columns(tmp_path):
     check(e, "SELECT id, ls, s.b FROM t WHERE id IN (1, 4) ORDER BY id", ordered=True)
     with pytest.raises(mapdb.MapdbError, match="lookup by column 'l'"):
         db.table("t").lookup(l=[[1, 2, 3]])
+
+
+def test_ddl_with_list_types(tmp_path):
+    """CREATE TABLE and ALTER TABLE ADD COLUMN take DuckDB's ``T[]`` (nested too)."""
+    e = engines_over(tmp_path / "db", {})
+    for sql in ["CREATE TABLE v (id INTEGER, l INTEGER[], ll VARCHAR[][])",
+                "INSERT INTO v VALUES (1, [1, NULL], [['a'], []]), (2, NULL, [NULL])",
+                "ALTER TABLE v ADD COLUMN d DOUBLE[]",
+                "INSERT INTO v VALUES (3, [], NULL, [1.5])"]:
+        e.db.sql(sql).to_arrow()
+        e.con.execute(sql)
+    check(e, "SELECT * FROM v ORDER BY id", ordered=True)
+    want = [(r[0], r[1]) for r in e.con.execute("DESCRIBE v").fetchall()]
+    assert [(r["column_name"], r["column_type"]) for r in
+            e.db.sql("DESCRIBE v").to_arrow().to_pylist()] == want
+    assert e.db.table("v")._snap.verify() == []
