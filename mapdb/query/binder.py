@@ -1482,7 +1482,7 @@ class Binder:
         if isinstance(node, exp.Struct):
             items = []
             for x in node.expressions:
-                if not isinstance(x, exp.PropertyEQ):
+                if not isinstance(x, exp.PropertyEQ) or self.numeric_key(x):
                     raise self.error("a struct's fields must be named ({'a': 1} or "
                                      "struct_pack(a := 1))", x)
                 items.append((x.this.name, sub(x.expression)))
@@ -1505,6 +1505,16 @@ class Binder:
         # generator does, so the index is the one written
         written = apply_index_offset(node.this, [idx.copy()], 1, dialect="duckdb")[0]
         return functions_catalog.bind("list_extract", [x, sub(written)])
+
+    def numeric_key(self, x: exp.PropertyEQ) -> bool:
+        """``{1: 2}``: sqlglot reads the number as a quoted name; DuckDB's parser refuses
+        it (the text before the value is ``1:``, not a name or a string)."""
+        from mapdb.query.syntax import position
+        at = position(x.expression)
+        if at is None or not isinstance(x.this, exp.Identifier) or not x.this.quoted:
+            return False
+        before = self.spelling[:at].rstrip()
+        return before.endswith(":") and before[:-1].rstrip()[-1:].isdigit()
 
     def window_clause(self, sel: exp.Select) -> list[exp.Window]:
         """``WINDOW w AS (...), ...``: the definitions, bound where a window function names

@@ -113,6 +113,10 @@ def _split(name: str, args: list, lo: int, hi: int | None = None) -> tuple[list,
     for a in (*plain, *(o.expr for o in order)):
         if any(isinstance(x, Agg) for x in a.walk()):
             raise QueryError(f"{name}(): aggregate function calls cannot be nested")
+    for o in order:
+        if o.expr.type.nested:
+            raise QueryError(f"{name}(): ORDER BY a {o.expr.type.kind.upper()} value is not "
+                             f"supported")
     return plain, (order, distinct, desc)
 
 
