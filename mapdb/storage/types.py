@@ -72,6 +72,7 @@ TYPE_ALIASES = {
 TYPE_CODES = {name: i for i, name in enumerate(
     [*_FIXED, "decimal", "timestamp", "string", "dict", "binary", "list", "struct"], start=1)}
 NESTED = ("list", "struct")
+MAX_NESTING = 64  # LIST/STRUCT levels: a child's files are c<k>.<i>.<j>..., within NAME_MAX
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,23 @@ class ColumnType:
     @cached_property
     def is_nested(self) -> bool:
         return self.kind in NESTED
+
+    @cached_property
+    def depth(self) -> int:
+        """Levels of LIST/STRUCT nesting (0 for other types): the deepest ``<`` of the name
+        (field names, JSON strings, skipped)."""
+        import json
+        deepest = level = i = 0
+        name = self.name
+        while i < len(name):
+            ch = name[i]
+            if ch == '"':
+                i = json.JSONDecoder().raw_decode(name, i)[1]
+                continue
+            level += 1 if ch == "<" else -1 if ch == ">" else 0
+            deepest = max(deepest, level)
+            i += 1
+        return deepest
 
     @cached_property
     def children(self) -> tuple[tuple[str, ColumnType], ...]:
@@ -216,6 +234,10 @@ class ColumnType:
     def of(cls, kind: str, fields) -> ColumnType:
         """The nested type of ``kind`` over ``fields`` ((name, ColumnType) pairs)."""
         import json
+        depth = 1 + max((t.depth for _, t in fields), default=0)  # (from the names)
+        if depth > MAX_NESTING:  # (each level adds ".<i>" to its files' names)
+            raise SchemaError(f"a type nested {depth} levels deep: mapdb stores up to "
+                              f"{MAX_NESTING}")
         if kind == "list":
             return cls(f"list<{fields[0][1].name}>")
         return cls("struct<" + ", ".join(f"{json.dumps(n)}: {t.name}" for n, t in fields)

@@ -276,3 +276,20 @@ def test_ddl_with_list_types(tmp_path):
     assert [(r["column_name"], r["column_type"]) for r in
             e.db.sql("DESCRIBE v").to_arrow().to_pylist()] == want
     assert e.db.table("v")._snap.verify() == []
+
+
+def test_nesting_depth_is_limited(tmp_path):
+    """64 levels are stored (file names c<k>.0.0...); 65 are a SchemaError, not a name
+    too long for the filesystem."""
+    deep = pa.int8()
+    for _ in range(64):
+        deep = pa.struct([("a", deep)])
+    assert ColumnType.from_arrow(deep).depth == 64
+    db = mapdb.connect(tmp_path / "db")
+    value = 1
+    for _ in range(64):
+        value = {"a": value}
+    db.create_table("t", pa.table({"x": pa.array([value, None], deep)}))
+    assert _rows(db.table("t").to_arrow()) == [{"x": value}, {"x": None}]
+    with pytest.raises(mapdb.MapdbError, match="nested 65 levels deep"):
+        ColumnType.from_arrow(pa.list_(deep))
