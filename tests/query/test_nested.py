@@ -212,6 +212,7 @@ def test_types_as_duckdb():
     ("SELECT any_value(l) FROM t", "does not take"),
     ("SELECT list(l ORDER BY l) FROM t", "ORDER BY a LIST value"),
     ("SELECT {1: 2}", "must be named"),
+    ("SELECT list_sum([9223372036854775807, 1])", "out of BIGINT's range"),
     ("SELECT list_aggregate(l, 'count') FROM t", "aggregate 'count' is not supported"),
     ("SELECT row_number() OVER (PARTITION BY l) FROM t", "PARTITION BY on a LIST"),
     ("SELECT row_number() OVER (ORDER BY s) FROM t", "window's ORDER BY on a STRUCT"),

@@ -394,6 +394,11 @@ def _reduce_kernel(e: Call, a: pa.Array) -> pa.Array:
         values = values.cast(pa.float64())
     out = _grouped(values, p, e.param)
     if e.param == "sum" and e.type.kind == "int":
+        # (DuckDB sums into a HUGEINT; an int64 sum past 2**63 would wrap: refused)
+        approx = _grouped(values.cast(pa.float64(), safe=False), p, "sum")
+        if len(approx) and (pc.max(pc.abs(approx)).as_py() or 0) >= 2.0 ** 63:
+            raise QueryError("list_sum(): a sum is out of BIGINT's range (DuckDB's is a "
+                             "HUGEINT)")
         return out.cast(pa.int64())
     return out
 
