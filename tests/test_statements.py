@@ -223,7 +223,7 @@ def test_errors_where_duckdb_errs(pair, stmt, match):
     ("CREATE TABLE u (a INTEGER, b INTEGER, PRIMARY KEY (a, b))", "several columns"),
     ("CREATE TABLE u (a INTEGER CHECK (a > 0))", "CHECK"),
     ("CREATE TEMP TABLE u (a INTEGER)", "TEMPORARY"),
-    ("CREATE TABLE u (a INTEGER[])", r"INT\[\]"),
+    ("CREATE TABLE u (a STRUCT(x INT))", r"STRUCT\(x INT\)"),
     ("ALTER TABLE t ALTER COLUMN c TYPE BIGINT", "ALTER COLUMN"),
     ("ALTER TABLE t ADD COLUMN z INTEGER NOT NULL", "constraint"),
     ("CREATE SEQUENCE s", "SEQUENCE"),

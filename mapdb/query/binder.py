@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.expressions.builders import apply_index_offset
 
 from mapdb.query import (
     asofjoin,
@@ -42,6 +43,7 @@ from mapdb.query import (
 from mapdb.query import catalog as functions_catalog
 from mapdb.query import functions as fn
 from mapdb.query.catalog import aggregate as aggregate_functions
+from mapdb.query.catalog import nested as nested_functions
 from mapdb.query.colname import duckdb_name
 from mapdb.query.expr import (
     IGNORE_NULLS,
@@ -73,6 +75,7 @@ from mapdb.query.plan import (
     SetOp,
     Sort,
     SortKey,
+    Unnest,
     Window,
 )
 from mapdb.query.recursive import WorkSource
@@ -85,6 +88,7 @@ from mapdb.query.types import (
     FLOAT64,
     INT64,
     INTERVAL,
+    LIST,
     NULL,
     STRING,
     TIME,
@@ -395,6 +399,9 @@ class Binder:
             # (DuckDB makes '30 days' and '1 month' one value)
             raise self.error(f"{op.upper()} of INTERVAL columns is not supported (UNION ALL "
                              f"is)", node)
+        if op != "union" or distinct is not False:  # (rows matched by value: hashed)
+            word = f"{op.upper()}{' ALL' if distinct is False else ''}"
+            self.not_nested([e for _, e in lcols], word, node)
         plan: Plan = SetOp(Project(left, lcols), Project(right, rcols), op,
                            all=distinct is False)
         order = node.args.get("order")
@@ -475,6 +482,7 @@ class Binder:
                 keys = self.group_all(bound_items, sel)
             if outer is not None:
                 self.local_only(keys, scope, group)
+            self.not_nested(keys, "GROUP BY", group or sel)
             if corr is not None:  # correlated aggregate: one group per outer key
                 keys += [inner for _, inner in corr.keys if inner not in keys]
                 corr.one_row = not group
@@ -505,9 +513,13 @@ class Binder:
         else:
             plan = self.apply(plan, pending)
         plan, bound_items, order_keys = self.windows(plan, bound_items, order_keys)
+        plan, bound_items, order_keys = self.unnest_rows(plan, bound_items, order_keys, sel)
         distinct = sel.args.get("distinct")
         if distinct is not None and distinct.args.get("on"):
             raise self.error("DISTINCT ON is not supported", distinct)
+        self.not_nested([k.expr for k in order_keys], "ORDER BY", order)
+        if distinct is not None:
+            self.not_nested([e for _, e in bound_items], "SELECT DISTINCT", distinct)
         out_cols = [(self.fresh(n), e) for n, e in bound_items]
         visible = {e: Col(c, e.type) for c, e in out_cols}
         if distinct is not None:
@@ -924,6 +936,13 @@ class Binder:
         if isinstance(src, exp.Subquery):
             inner, names = self.query(src.this, ctes)
             return self.subplan(inner, self.rename(names, columns, src), alias)
+        if isinstance(src, exp.Unnest):  # FROM unnest(l): SELECT unnest(l) AS unnest
+            if len(src.expressions) != 1:
+                raise self.error("FROM unnest() takes one list", src)
+            name = columns[0] if columns else alias or "unnest"
+            inner, names = self.query(exp.select(exp.alias_(
+                exp.Explode(this=src.expressions[0].copy()), name, quoted=True)), ctes)
+            return self.subplan(inner, self.rename(names, columns, src), alias or "unnest")
         raise self.error(f"FROM {src.key.upper()} is not supported", src)
 
     def recursive_cte(self, cte: exp.CTE, name: str, ctes: dict) -> tuple[Plan, list[str]]:
@@ -1337,6 +1356,11 @@ class Binder:
             name = bare.alias_or_name if isinstance(bare, (exp.Alias, exp.Column)) else \
                 duckdb_name(node, self.spelling)
             inner = node.this if isinstance(node, exp.Alias) else node
+            while isinstance(inner, exp.Paren):
+                inner = inner.this
+            if isinstance(inner, exp.Explode):  # unnest(l): the rows multiply (select())
+                items.append((name, self.unnest_item(inner, scope)))
+                continue
             items.append((name, self.expr(inner, scope)))
             if isinstance(bare, exp.Column) and isinstance(items[-1][1], Col) and \
                     items[-1][1].name.lower() == name.lower():
@@ -1346,6 +1370,44 @@ class Binder:
         if not items:
             raise self.error("the select list is empty (every column excluded)", sel)
         return items, aliases
+
+    def not_nested(self, exprs: list[Expr], what: str, node) -> None:
+        """Grouping, ordering and DISTINCT on LIST and STRUCT values are not implemented
+        (DuckDB compares them element by element): refused, naming the clause."""
+        for e in exprs:
+            if e.type.nested:
+                raise self.error(f"{what} on a {e.type.kind.upper()} value ({e.type}) is "
+                                 "not supported", node)
+
+    def unnest_item(self, node: exp.Explode, scope: Scope) -> Expr:
+        """``unnest(l)`` as a select item: a marker call, made an Unnest operator by
+        ``unnest_rows`` once the select list's aggregates and windows are computed."""
+        if node.expressions:
+            raise self.error("unnest() takes one argument (no options)", node)
+        x = self.expr(node.this, scope)
+        if x.type.kind not in ("list", "null"):
+            raise self.error(f"unnest() needs a list, got {x.type}", node)
+        return Call("unnest", (x,), x.type.element if x.type.kind == "list" else NULL)
+
+    def unnest_rows(self, plan: Plan, items: list, order_keys: list, node):
+        """The select list's unnest(l) items: each l computed into a column, then each row
+        once per element (plan.Unnest; several are zipped, as DuckDB)."""
+        at = [i for i, (_, e) in enumerate(items) if isinstance(e, Call) and e.op == "unnest"]
+        if not at:
+            return plan, items, order_keys
+        made: dict[Expr, Col] = {}  # (the same unnest(l) twice is one column)
+        for i in at:
+            e = items[i][1]
+            if e not in made:
+                made[e] = Col(self.fresh("unnest"), e.type)
+        plan = Project(plan, [(n, Col(n, t)) for n, t in plan.schema] +
+                       [(c.name, e.args[0]) for e, c in made.items()])
+        plan = Unnest(plan, tuple(c.name for c in made.values()),
+                      tuple(e.type for e in made))
+        items = [(n, made.get(x, x)) for n, x in items]
+        order_keys = [SortKey(made.get(k.expr, k.expr), k.desc, k.nulls_first)
+                      for k in order_keys]
+        return plan, items, order_keys
 
     def star(self, star: exp.Star, cols: list[tuple[str, Col]], scope: Scope,
              aliases: dict[str, Expr]) -> list[tuple[str, Expr]]:
@@ -1574,6 +1636,10 @@ class Binder:
             if isinstance(node.this, exp.Star):
                 raise self.error("* is only allowed in the select list and COUNT(*)", node)
             c = scope.lookup(node.name, node.table or None)
+            if c is None and node.table and not scope.knows_table(node.table):
+                s = scope.lookup(node.table, None)  # s.a: field a of struct column s
+                if s is not None and s.type.kind == "struct":
+                    return nested_functions.struct_extract(s, node.name)
             if c is None:
                 if node.table and not scope.knows_table(node.table):
                     raise self.error(f'table "{node.table}" not found', node)
@@ -1682,7 +1748,15 @@ class Binder:
                                 node.args.get("start") else Lit(1, INT64),
                                 sub(node.args["length"]) if node.args.get("length") else None)
         if isinstance(node, exp.DPipe):
-            return fn.concat([sub(node.this), sub(node.expression)], "concat_op")
+            a, b = sub(node.this), sub(node.expression)
+            if "list" in (a.type.kind, b.type.kind):  # [1] || [2] (catalog/nested.py)
+                return nested_functions.list_concat("||", [a, b])
+            return fn.concat([a, b], "concat_op")
+        if isinstance(node, (exp.Array, exp.Struct, exp.Bracket, exp.Dot)):
+            return self.nested_value(node, scope, depth)
+        if isinstance(node, exp.Explode):
+            raise self.error("UNNEST is supported only as a select item of its own or in "
+                             "FROM", node)
         if isinstance(node, exp.ConcatWs):  # (a subclass of Concat)
             return fn.concat_ws([sub(x) for x in node.expressions])
         if isinstance(node, exp.Concat):
@@ -1732,6 +1806,49 @@ class Binder:
                                                       for a in called[1]])
         raise self.error(f"{node.key.upper()} ({node.sql(dialect='duckdb')[:40]}) is not "
                          "supported", node)
+
+    def nested_value(self, node, scope, depth) -> Expr:
+        """``[a, b]``, ``{'k': v}``, ``l[i]``, ``l[a:b]``, ``s['k']``, ``(s).k``
+        (catalog/nested.py)."""
+        sub = lambda n: self.expr(n, scope, depth)  # noqa: E731
+        if isinstance(node, exp.Array):
+            return functions_catalog.bind("list_value", [sub(x) for x in node.expressions])
+        if isinstance(node, exp.Struct):
+            items = []
+            for x in node.expressions:
+                if not isinstance(x, exp.PropertyEQ) or self.numeric_key(x):
+                    raise self.error("a struct's fields must be named ({'a': 1} or "
+                                     "struct_pack(a := 1))", x)
+                items.append((x.this.name, sub(x.expression)))
+            return nested_functions.struct_pack(items)
+        if isinstance(node, exp.Dot):
+            return nested_functions.struct_extract(sub(node.this), node.expression.name)
+        x = sub(node.this)
+        if len(node.expressions) != 1:
+            raise self.error("a subscript takes one index", node)
+        idx = node.expressions[0]
+        if isinstance(idx, exp.Slice):
+            if isinstance(idx.this, exp.Slice) or isinstance(idx.expression, exp.Slice):
+                raise self.error("a slice with a step is not supported", idx)
+            return nested_functions.list_slice(
+                x, sub(idx.this) if idx.this is not None else None,
+                sub(idx.expression) if idx.expression is not None else None)
+        if x.type.kind == "struct":
+            return functions_catalog.bind("struct_extract", [x, sub(idx)])
+        # sqlglot made an integer index 0-based (DuckDB's offset is 1): undone as its
+        # generator does, so the index is the one written
+        written = apply_index_offset(node.this, [idx.copy()], 1, dialect="duckdb")[0]
+        return functions_catalog.bind("list_extract", [x, sub(written)])
+
+    def numeric_key(self, x: exp.PropertyEQ) -> bool:
+        """``{1: 2}``: sqlglot reads the number as a quoted name; DuckDB's parser refuses
+        it (the text before the value is ``1:``, not a name or a string)."""
+        from mapdb.query.syntax import position
+        at = position(x.expression)
+        if at is None or not isinstance(x.this, exp.Identifier) or not x.this.quoted:
+            return False
+        before = self.spelling[:at].rstrip()
+        return before.endswith(":") and before[:-1].rstrip()[-1:].isdigit()
 
     def window_clause(self, sel: exp.Select) -> list[exp.Window]:
         """``WINDOW w AS (...), ...``: the definitions, bound where a window function names
@@ -1802,6 +1919,8 @@ class Binder:
             # (DuckDB orders and partitions intervals on their 30-day total)
             raise self.error("a window PARTITION BY or ORDER BY an INTERVAL is not "
                              "supported", node)
+        self.not_nested(list(partition), "PARTITION BY", node)
+        self.not_nested([k.expr for k in keys], "a window's ORDER BY", node)
         frame = self.range_frame(self.frame(spec, node), keys, node)
         ignore_nulls = False
         if isinstance(f, (exp.IgnoreNulls, exp.RespectNulls)):
@@ -2015,6 +2134,8 @@ class Binder:
             raise self.error(f"{agg.fn}() with FILTER (WHERE ...) is not supported", node)
         if agg.fn == "count_star":
             return Agg("count", fn.case([(cond, Lit(1, INT64))], Lit(None, NULL)), INT64)
+        if agg.fn in aggregate_functions.KEEPS_NULLS:
+            return aggregate_functions.filtered(agg, cond)
         arg = fn.case([(cond, agg.arg)], Lit(None, NULL))
         return Agg(agg.fn, arg, agg.type, agg.param)
 
@@ -2209,6 +2330,9 @@ _TYPES = {"INT": "int32", "INTEGER": "int32", "BIGINT": "int64", "SMALLINT": "in
 def sql_type(dt: exp.DataType, binder: Binder) -> SqlType:
     import pyarrow as pa
     name = dt.this.name if hasattr(dt.this, "name") else str(dt.this)
+    if name == "ARRAY" and len(dt.expressions) == 1 and \
+            isinstance(dt.expressions[0], exp.DataType):  # INTEGER[]: a LIST
+        return LIST(sql_type(dt.expressions[0], binder))
     kind = _TYPES.get(name)
     if kind is None:
         raise binder.error(f"CAST to {dt.sql(dialect='duckdb')} is not supported", dt)

@@ -140,6 +140,9 @@ class _Printer:
             return self.count(n)
         if isinstance(n, exp.Anonymous):
             return self.call(n.name, n.expressions)
+        if isinstance(n, (exp.Array, exp.Struct, exp.Bracket, exp.Dot, exp.Explode,
+                          exp.ArraySort)):
+            return self.nested(n)
         if isinstance(n, exp.WithinGroup):
             return self.within_group(n)
         from mapdb.query import catalog  # functions of query/catalog/ with a node of their own
@@ -158,6 +161,39 @@ class _Printer:
         if isinstance(n, _PLAIN_FUNCS):
             return self.call(self.written_name(n), _args(n))
         raise _Unknown
+
+    def nested(self, n: exp.Expression) -> str:
+        """``[1, 2]`` is ``list_value(1, 2)``, ``{'a': 1}`` ``struct_pack(a := 1)``,
+        ``s.a`` on an expression ``(s).a``, subscripts as written."""
+        p = self.print
+        if isinstance(n, exp.Array):
+            return f"list_value({', '.join(p(e) for e in n.expressions)})"
+        if isinstance(n, exp.Struct):
+            if not all(isinstance(e, exp.PropertyEQ) for e in n.expressions):
+                raise _Unknown
+            return "struct_pack(" + ", ".join(f"{_ident(e.this)} := {p(e.expression)}"
+                                              for e in n.expressions) + ")"
+        if isinstance(n, exp.Dot):
+            return f"({p(n.this)}).{_ident(n.expression)}"
+        if isinstance(n, exp.Explode):
+            return self.call("unnest", [n.this, *n.expressions])
+        if isinstance(n, exp.ArraySort):  # (the order words are flags: only without them)
+            name = self.written_name(n)
+            first, asc = n.args.get("nulls_first"), n.args.get("asc")
+            plain = "reverse" in name.lower() or asc is None
+            if not plain or (isinstance(first, exp.Boolean) and first.this):
+                raise _Unknown
+            return self.call(name, [n.this])
+        if len(n.expressions) != 1:
+            raise _Unknown
+        idx = n.expressions[0]
+        if isinstance(idx, exp.Slice):
+            lo = p(idx.this) if idx.this is not None else ""
+            hi = p(idx.expression) if idx.expression is not None else ""
+            return f"{p(n.this)}[{lo}:{hi}]"
+        from sqlglot.expressions.builders import apply_index_offset
+        written = apply_index_offset(n.this, [idx.copy()], 1, dialect="duckdb")[0]
+        return f"{p(n.this)}[{p(written)}]"
 
     def call(self, name: str, args: list, distinct: bool = False) -> str:
         name = name.lower()

@@ -99,9 +99,13 @@ def _arrow_cast(arr: pa.Array, t: ColumnType, name: str) -> pa.Array:
         (pa.types.is_date(arr.type) and t.kind == "timestamp") or \
         ((pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type)) and \
         t.kind == "binary")
-    if same:
-        try:
-            return arr.cast(t.arrow_type, safe=False)
+    is_list = pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type)
+    same_fields = pa.types.is_struct(arr.type) and \
+        [f.name for f in arr.type] == [n for n, _ in t.children]  # (DuckDB: by name)
+    nested = (t.kind == "list" and is_list) or (t.kind == "struct" and same_fields)
+    if same or nested:
+        try:  # (a list or struct: Arrow's cast of each element, checked for overflow)
+            return arr.cast(t.arrow_type, safe=not same)
         except pa.ArrowException as e:
             raise QueryError(f'column "{name}": cannot convert {_what(arr.type)} to '
                              f"{infoschema.duckdb_type(t)}: {e}") from None

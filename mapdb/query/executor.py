@@ -66,6 +66,7 @@ from mapdb.query.plan import (
     SetOp,
     Sort,
     TopN,
+    Unnest,
     Window,
 )
 from mapdb.query.source import Morsel
@@ -230,6 +231,11 @@ def materialize(plan: Plan, ctx: Context) -> pa.Table:
         out = pa.table(batch) if batch else pa.table({})
         ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
         return out
+    if isinstance(plan, Unnest):
+        t0 = time.perf_counter()
+        out = unnest(_concat(list(stream(plan.input, ctx)), plan.input.schema), plan)
+        ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
+        return out
     if isinstance(plan, Distinct):
         t0 = time.perf_counter()
         t = _concat(list(stream(plan.input, ctx)), plan.input.schema)
@@ -296,10 +302,36 @@ def streamed(plan: Plan) -> bool:
     return not _breaker(node) and isinstance(_pipeline(node)[0], Scan)
 
 
+def unnest(t: pa.Table, plan: Unnest) -> pa.Table:
+    """Each row of ``t`` once per element of its list columns, zipped (query/nested.py)."""
+    from mapdb.query.nested import ListParts, from_output, gather
+    parts = [ListParts(t.column(c).combine_chunks() if t.num_rows else
+                       pa.array([], t.schema.field(c).type)) for c in plan.columns]
+    length = np.max([p.length for p in parts], axis=0) if t.num_rows else \
+        np.zeros(0, np.int64)
+    rows = np.repeat(np.arange(t.num_rows, dtype=np.int64), length)
+    at = gather(np.zeros(t.num_rows, np.int64), length)  # each element's place in its row
+    out = {}
+    for c, el, p in zip(plan.columns, plan.elements, parts, strict=True):
+        if len(parts) == 1:  # (one list: its elements as they lie)
+            out[c] = from_output(p.elements(), el)
+            continue
+        has = at < p.length[rows]
+        pos = np.where(has, p.start[rows] + at, 0)
+        values = p.values.take(pa.array(pos)) if len(p.values) else \
+            pa.nulls(len(pos), p.values.type)
+        if not has.all():
+            values = pc.if_else(pa.array(has), values, pa.scalar(None, values.type))
+        out[c] = from_output(values, el)
+    take = pa.array(rows)
+    cols = {n: out[n] if n in out else t.column(n).take(take) for n in t.column_names}
+    return pa.table(cols) if cols else t
+
+
 def _breaker(plan: Plan) -> bool:
     """Whether ``materialize`` runs ``plan`` as a whole (not a pipeline to stream)."""
     return isinstance(plan, Aggregate | Sort | Limit | TopN | CTEScan | SetOp | Window |
-                      Distinct | RecursiveCTE) \
+                      Distinct | RecursiveCTE | Unnest) \
         or (isinstance(plan, Join) and not _streams(plan))
 
 

@@ -30,6 +30,7 @@ from mapdb.query.plan import (
     SetOp,
     Sort,
     TopN,
+    Unnest,
     Window,
 )
 
@@ -71,6 +72,8 @@ def _label(p: Plan, names: dict[str, str]) -> str:
         return f"Limit {p.limit}" + (f" offset {p.offset}" if p.offset else "")
     if isinstance(p, Distinct):
         return "Distinct"
+    if isinstance(p, Unnest):
+        return f"Unnest {', '.join(p.columns)}"
     if isinstance(p, Join):
         s = f"{p.kind.capitalize()} join"
         if p.left_keys:

@@ -859,6 +859,7 @@ class Frame:
             if _has_agg(b):
                 raise QueryError(f"aggregate functions are not allowed in group_by ({k!r})")
             _no_window(b, f"group_by ({k!r}); add the column with with_columns() first")
+            _not_nested(b, f"group_by ({k!r})")
             bound_keys.append((k.output_name, b))
         aexprs = [as_expression(a) for a in aggs]
         bound = [(a.output_name, self.bind(a)) for a in aexprs]
@@ -913,6 +914,7 @@ class Frame:
             if _has_agg(b):
                 raise QueryError(f"aggregate functions are not allowed in sort ({e!r})")
             _no_window(b, f"sort ({e!r}); add the column with with_columns() first")
+            _not_nested(b, f"sort ({e!r})")
             keys.append(SortKey(b, bool(d), not nl))
         if not keys:
             raise QueryError("sort needs at least one column or expression")
@@ -1106,3 +1108,10 @@ def collect(frame: Frame, workers: int | None = None, fused: bool = True) -> pa.
 
 __all__ = ["Expression", "Frame", "bind", "col", "collect", "count", "dense_rank", "lit",
            "parse_type", "plan_sources", "prepare", "rank", "row_number"]
+
+
+def _not_nested(e: Expr, where: str) -> None:
+    """Grouping and sorting by a LIST or STRUCT value are not implemented (as in SQL)."""
+    if e.type.nested:
+        raise QueryError(f"{where}: a {e.type.kind.upper()} value ({e.type}) cannot be "
+                         f"grouped or sorted by")

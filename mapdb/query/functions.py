@@ -27,6 +27,7 @@ from mapdb.query.types import (
     INT64,
     INTERVAL,
     MAX_DECIMAL_PRECISION,
+    NULL,
     STRING,
     TIME,
     TIMESTAMP,
@@ -406,6 +407,9 @@ _MIRROR = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne
 
 
 def compare(op: str, a: Expr, b: Expr) -> Expr:
+    if a.type.nested or b.type.nested:
+        nested = a.type if a.type.nested else b.type
+        raise QueryError(f"comparing {nested.kind.upper()} values ({nested}) is not supported")
     if a.type.kind == "null" and b.type.kind == "null":
         return Lit(None, BOOL)  # NULL = NULL: Arrow has no kernel for two null arrays
     if isinstance(a, Lit) and not isinstance(b, Lit):
@@ -583,6 +587,8 @@ def convert(e: Expr, t: SqlType) -> Expr:
         return e
     if e.type.kind == "null":
         return Lit(None, t)
+    if t.kind == "list" and e.type.kind == "list":  # [] beside [1]: the elements converted
+        return Call("list_cast", (e,), t)
     if t.kind == "float":
         return to_float(e, t)
     if t.kind == "decimal" and t.wide:  # beside a SUM of decimals, or a uint64
@@ -629,6 +635,11 @@ def nullif(a: Expr, b: Expr) -> Expr:
     return Call("nullif", (aa, bb), aa.type)
 
 
+def _placeholder(t: SqlType) -> Expr:
+    from mapdb.query.expr import Col
+    return Col("element", t)
+
+
 def cast(e: Expr, t: SqlType, where: tuple[int | None, str] = (None, "")) -> Expr:
     """CAST(e AS t); ``where`` (offset, " (line 1, column 8)") locates a runtime error."""
     s = e.type
@@ -641,6 +652,12 @@ def cast(e: Expr, t: SqlType, where: tuple[int | None, str] = (None, "")) -> Exp
             return _coerce_literal(e, t)
     if s == t:  # (a literal cast is a typed constant: CAST(1 AS BIGINT) + i8 is a BIGINT)
         return Lit(e.value, t) if isinstance(e, IntLit) else e
+    if s.nested or t.nested:  # INTEGER[] to BIGINT[]: each element cast (catalog/nested.py)
+        if s.kind == t.kind == "list":
+            cast(Lit(None, NULL) if s.element.kind == "null" else _placeholder(s.element),
+                 t.element)  # (refused here if the elements cannot be cast)
+            return Call("list_cast", (e,), t)
+        raise QueryError(f"CAST of {s} to {t} is not supported")
     if t.kind == "string":
         if s.kind == "decimal" and not s.wide:
             return Call("decimal_to_string", (e,), STRING)
@@ -825,6 +842,9 @@ def string_fn(op: str, x: Expr) -> Expr:
 
 
 def length(x: Expr) -> Expr:
+    if x.type.kind == "list":  # len(l) / length(l): the list's (catalog/nested.py)
+        from mapdb.query.catalog import nested
+        return nested.list_length(x)
     return Call("length", (_string(x, "LENGTH"),), INT64)
 
 
@@ -867,6 +887,9 @@ def aggregate(fn: str, arg: Expr) -> Agg:
         # (DuckDB orders and groups intervals by their 30-day total: '1 month' = '30 days')
         raise QueryError(f"{fn.upper().replace('_', '(')}{')' if '_' in fn else ''} of an "
                          f"INTERVAL is not supported")
+    if t.nested and fn != "count":  # (min/max order, DISTINCT hashes: not for lists)
+        what = "COUNT(DISTINCT)" if fn == "count_distinct" else fn.upper()
+        raise QueryError(f"{what} of a {t.kind.upper()} value ({t}) is not supported")
     if fn == "count_distinct":
         return Agg(fn, canonical_zero(arg), INT64)
     if fn == "count":

@@ -42,8 +42,20 @@ def duckdb_type(t: ColumnType) -> str:
     if t.kind in ("decimal", "decimal128"):
         p, s = t.decimal_params
         return f"DECIMAL({p},{s})"
+    if t.kind == "list":  # INTEGER[], STRUCT(a BIGINT, b VARCHAR)
+        return duckdb_type(t.children[0][1]) + "[]"
+    if t.kind == "struct":
+        return "STRUCT(" + ", ".join(f"{_field(n)} {duckdb_type(c)}"
+                                     for n, c in t.children) + ")"
     unit, tz = t.timestamp_params
     return "TIMESTAMP WITH TIME ZONE" if tz else _TIMESTAMPS[unit]
+
+
+def _field(name: str) -> str:
+    """A struct field's name as DuckDB prints it in a type (quoted unless plain)."""
+    import re
+    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else \
+        '"' + name.replace('"', '""') + '"'
 
 
 def arrow_type_name(t: pa.DataType) -> str:

@@ -125,6 +125,13 @@ class _Shape:
     def __init__(self, source, where: tuple[str, ...], names: tuple[str, ...]):
         m = source.snapshot.manifest
         self.specs = {c: m.column(c) for c in where + names}  # NotFoundError if unknown
+        for c in where:
+            if self.specs[c].type.is_nested:
+                raise QueryError(f"lookup by column {c!r}, a {self.specs[c].type.name}, is "
+                                 f"not supported")
+        # LIST and STRUCT columns: the segment's array over the mapped files (checked when
+        # opened), no page advice (storage.segment.open_column)
+        self.nested = {c for c in names if self.specs[c].type.is_nested}
         self.schema = pa.schema([pa.field(c, self.specs[c].type.arrow_type) for c in names])
         self.names = names
         self.probe = next((c for c in where if source.index_on(c, "hash") is not None), None)
@@ -137,7 +144,7 @@ class _Shape:
                                      "uint32"):
             self.one = source.hash_index(self.probe)._lookup_one
         # a fault reads its own page only (no read-around of pages no lookup wants)
-        for c in set(where + names):
+        for c in set(where + names) - self.nested:
             for p in source._physical(c, "none"):
                 p.advise_all("random")
 
@@ -146,7 +153,7 @@ class _Shape:
         parallel instead of one fault at a time (strings last: their data range is
         known once their offsets are in)."""
         lo, hi = int(rows[0]), int(rows[-1]) + 1
-        cols = sorted(self.names, key=lambda c: self.types[c].is_variable)
+        cols = sorted(set(self.names) - self.nested, key=lambda c: self.types[c].is_variable)
         for c in cols:
             source._physical(c, "none")[seg].advise(lo, hi, "willneed")
 
@@ -162,6 +169,9 @@ class _Shape:
             plain = [c for c in self.names if self.types[c].kind != "decimal"]
             arrays = []
             for c in plain:
+                if c in self.nested:
+                    arrays.append(source.snapshot.column_chunks(c)[seg])
+                    continue
                 d = source.dictionary(c) if self.types[c].is_dictionary else None
                 # never handed out whole: its slices and takes are checked (_valid)
                 arrays.append(source._physical(c, "rows")[seg].arrow(d, safe=False))
@@ -177,6 +187,8 @@ class _Shape:
         else:
             from mapdb.storage.scan import check_rows
             for c in base.column_names:  # Arrow's take trusts the offsets and codes
+                if c in self.nested:
+                    continue  # (its offsets were checked when the segment was opened)
                 check_rows(source._physical(c, "rows")[seg], rows,
                            source.dictionary_size(c) if self.types[c].is_dictionary
                            else None)

@@ -40,6 +40,7 @@ from mapdb.query.plan import (
     SetOp,
     Sort,
     TopN,
+    Unnest,
     Window,
 )
 from mapdb.query.ranges import bound_max, bound_min, range_of
@@ -51,8 +52,8 @@ def fold(e: Expr) -> Expr:
     """Evaluate a call whose arguments are all constants (errors surface at bind time)."""
     if not isinstance(e, Call) or not all(isinstance(a, Lit) for a in e.args):
         return _simplify(e)
-    if e.type.kind in ("interval", "pair"):  # (a pair: two aggregate arguments as one)
-        return e
+    if e.type.kind in ("interval", "pair") or e.type.nested:
+        return e  # (a pair: two aggregate arguments as one; lists and structs stay calls)
     import pyarrow as pa
 
     from mapdb.query.evaluate import evaluate
@@ -333,6 +334,9 @@ def _prune(plan: Plan, needed: set[str] | None, counted: bool = False) -> None:
         _prune(plan.input, cols)
     elif isinstance(plan, Distinct):
         _prune(plan.input, {n for n, _ in plan.input.schema})
+    elif isinstance(plan, Unnest):
+        _prune(plan.input, (set(needed) if needed is not None else
+                            {n for n, _ in plan.schema}) | set(plan.columns))
     elif isinstance(plan, Limit):
         _prune(plan.input, needed)
     elif isinstance(plan, Join | AsofJoin):

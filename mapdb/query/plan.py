@@ -149,6 +149,21 @@ class Distinct(Unary):
 
 
 @dataclass
+class Unnest(Unary):
+    """``SELECT unnest(l), ...``: each input row once per element of its list columns
+    ``columns``, each of which becomes its element (of type ``elements``); several are
+    zipped, the shorter padded with NULLs, and a row whose lists are all NULL or empty
+    gives no row, as DuckDB."""
+    columns: tuple[str, ...]
+    elements: tuple[SqlType, ...]
+
+    @property
+    def schema(self):
+        el = dict(zip(self.columns, self.elements, strict=True))
+        return [(n, el.get(n, t)) for n, t in self.input.schema]
+
+
+@dataclass
 class Join(Plan):
     """A join of two inputs.
 

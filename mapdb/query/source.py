@@ -161,7 +161,10 @@ class ArrowSource(Source):
             a = self.table.column(c).chunk(0) if self.table.column(c).num_chunks else \
                 pa.array([], self.table.column(c).type)
             a = a.slice(m.start, m.rows)
-            out[c] = engine_values(a, self._types[c])
+            t = self._types[c]
+            if t.nested and a.type != t.arrow:  # (list<string>, large_list: as the engine's)
+                a = a.cast(t.arrow)
+            out[c] = engine_values(a, t)
         return out
 
 
@@ -332,7 +335,9 @@ class TableSource(Source):
         out = {}
         for c in columns:
             t = self._types[c]
-            if t.kind == "decimal" and t.wide:  # 16-byte values: read as decimal128(38, s)
+            if t.nested:
+                out[c] = self._nested_morsel(c, m)
+            elif t.kind == "decimal" and t.wide:  # 16-byte values: read as decimal128(38, s)
                 a = self._fixed_morsel(c, m)   # without a copy (the same layout)
                 out[c] = pa.Array.from_buffers(t.arrow, len(a), a.buffers(), a.null_count,
                                                a.offset)
@@ -343,6 +348,14 @@ class TableSource(Source):
             else:
                 out[c] = self._fixed_morsel(c, m)
         return out
+
+    def _nested_morsel(self, column: str, m: Morsel) -> pa.Array:
+        """A LIST or STRUCT column's rows: a slice of the segment's array over the mapped
+        files (storage.segment.open_column: the children's buffers mapped, a list's offsets
+        copied and checked when the segment's column was opened)."""
+        a = self.snapshot.column_chunks(column)[m.segment].slice(m.start, m.rows)
+        t = self._types[column]
+        return a if a.type == t.arrow else a.cast(t.arrow)
 
     def _fixed_morsel(self, column: str, m: Morsel) -> pa.Array:
         """The morsel's rows of a fixed-width column as views over the mappings the kernels
@@ -389,6 +402,9 @@ class TableSource(Source):
         out = {}
         for c in columns:
             t = self._types[c]
+            if t.nested:
+                out[c] = self._nested_morsel(c, m).take(pa.array(rows))
+                continue
             p = self._physical(c)[m.segment]
             kind = self.physical_kind(c)
             if p.validity is None and kind not in (None, "string") and t.kind != "bool":
@@ -475,6 +491,10 @@ class TableSource(Source):
         dictionary columns come decoded (a few rows: cheaper than decoding at output)."""
         out = {}
         for c in columns:
+            if self._types[c].nested:  # (the segment's array over the mapped files)
+                a = self.snapshot.column_chunks(c)[segment].take(pa.array(rows))
+                out[c] = a if a.type == self._types[c].arrow else a.cast(self._types[c].arrow)
+                continue
             fn = self._takers.get((c, segment))
             if fn is None:
                 from mapdb.storage.scan import taker
@@ -492,7 +512,7 @@ class TableSource(Source):
         for m in morsels:
             lo_hi = spans.setdefault(m.segment, [m.start, m.stop])
             lo_hi[0], lo_hi[1] = min(lo_hi[0], m.start), max(lo_hi[1], m.stop)
-        for c in columns:
+        for c in self._flat(columns):
             parts = self._physical(c, "none")
             for seg, (lo, hi) in spans.items():
                 yield parts[seg], lo, hi
@@ -528,12 +548,17 @@ class TableSource(Source):
         """A streamed result is done with morsel ``m``: its pages leave this process's
         RSS (they stay in the page cache; see PhysicalColumn.release), so reading a
         result of any size keeps about a window of morsels mapped in."""
-        for c in columns:
+        for c in self._flat(columns):
             self._physical(c, "none")[m.segment].release(m.start, m.stop)
 
     def _willneed(self, columns: list[str], m: Morsel) -> None:
-        for c in columns:
+        for c in self._flat(columns):
             self._physical(c, "none")[m.segment].advise(m.start, m.stop, "willneed")
+
+    def _flat(self, columns: list[str]) -> list[str]:
+        """The columns page-cache advice covers: LIST and STRUCT columns (files per child,
+        row spans that are not element spans) are left to the kernel's read-ahead."""
+        return [c for c in columns if not self._types[c].nested]
 
     # -- what the fused kernels need: raw buffers and dictionaries --------------------
     def is_dictionary(self, column: str) -> bool:
@@ -563,7 +588,7 @@ class TableSource(Source):
             return "int32"
         if t.kind == "string":
             return "string"
-        if t.is_variable or t.kind == "bool":
+        if t.is_variable or t.kind == "bool" or t.is_nested:
             return None
         if t.kind == "decimal":
             kinds = {p.data.dtype.name for p in self._physical(column, "none")}
@@ -572,6 +597,8 @@ class TableSource(Source):
 
     def row_width(self, column: str) -> float:
         """Average bytes per row a kernel reads from the column's data."""
+        if self._types[column].nested:  # (no kernel reads one: a nominal width)
+            return 16.0
         parts = self._physical(column, "none")
         rows = sum(p.rows for p in parts)
         return sum(p.data.nbytes for p in parts) / rows if rows else 0.0

@@ -70,7 +70,15 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     # FROM read_parquet('x' or ['a', 'b']) / read_csv('x'): Binder.file_args (query.files)
     exp.ReadParquet: "expressions",
     exp.ReadCSV: "this expressions",
-    exp.Array: "expressions",  # only as read_parquet's list of paths (else refused)
+    exp.Array: "expressions",  # [a, b]: list_value; read_parquet's list of paths
+    # nested values (catalog/nested.py): {'a': 1}, l[i], l[a:b], s['a'], s.a, unnest(l)
+    exp.Struct: "expressions",
+    exp.PropertyEQ: "this expression",  # {'a': 1}'s and struct_pack(a := 1)'s fields
+    exp.Bracket: "this expressions",
+    exp.Slice: "this expression",
+    exp.Dot: "this expression",
+    exp.Explode: "this",  # unnest(l) in the select list: Binder.unnest_items
+    exp.Unnest: "expressions alias",  # FROM unnest(l): Binder.table_ref
     exp.LogicalAnd: "this",  # bool_and, bool_or, count_if: Binder.bool_agg
     exp.LogicalOr: "this",
     exp.CountIf: "this",
@@ -122,7 +130,7 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     exp.Nullif: "this expression",
     exp.Cast: "this to",
     exp.TryCast: "this to",  # (catalog/core.py: NULL where the CAST fails)
-    exp.DataType: "this expressions",
+    exp.DataType: "this expressions nested",  # nested: INTEGER[] (binder.sql_type)
     exp.DataTypeParam: "this",
     exp.Round: "this decimals",
     exp.Abs: "this",
@@ -195,6 +203,9 @@ CALLED: dict[type, frozenset[str]] = {t: frozenset(names.split()) for t, names i
     exp.ReadParquet: "read_parquet",
     exp.ReadCSV: "read_csv",
     exp.Array: "list_value",  # (or [...], which has no name)
+    exp.Struct: "struct_pack",  # (or {...})
+    exp.Explode: "unnest",
+    exp.Unnest: "unnest",
     exp.LogicalOr: "bool_or",
     exp.CountIf: "count_if countif",
     exp.Coalesce: "coalesce ifnull",

@@ -9,7 +9,7 @@ division, ``//`` and ``%`` truncate toward zero, decimals round half away from z
 >>> DECIMAL(15, 2).output_type
 Decimal128Type(decimal128(15, 2))
 >>> common_numeric(INT64, DECIMAL(15, 2))
-SqlType(kind='decimal', precision=18, scale=2, arrow=DataType(int64))
+SqlType(kind='decimal', precision=18, scale=2, arrow=DataType(int64), fields=())
 """
 
 from __future__ import annotations
@@ -25,10 +25,24 @@ __all__ = ["QueryError", "SqlType"]  # QueryError: mapdb.errors, re-exported for
 
 @dataclass(frozen=True)
 class SqlType:
-    kind: str  # bool int float decimal date time timestamp string interval null
+    kind: str  # bool int float decimal date time timestamp string interval null list struct
     precision: int = 0
     scale: int = 0
     arrow: pa.DataType = None  # type: ignore[assignment] - every constant below sets it
+    # list: (("item", element type),); struct: ((field name, type), ...). A nested value's
+    # ``arrow`` is its output type all the way down (decimals as decimal128, strings as
+    # large_string): the scalar representations are taken out only where an element or a
+    # field leaves the value (query/nested.py)
+    fields: tuple = ()
+
+    @property
+    def nested(self) -> bool:
+        return self.kind in ("list", "struct")
+
+    @property
+    def element(self) -> SqlType:
+        """A list's element type."""
+        return self.fields[0][1]
 
     @property
     def numeric(self) -> bool:
@@ -53,6 +67,10 @@ class SqlType:
             return f"decimal({self.precision},{self.scale})"
         if self.kind == "int":
             return str(self.arrow)
+        if self.kind == "list":
+            return f"{self.element}[]"
+        if self.kind == "struct":
+            return "struct(" + ", ".join(f"{n} {t}" for n, t in self.fields) + ")"
         return self.kind
 
 
@@ -86,8 +104,28 @@ def DECIMAL(precision: int, scale: int) -> SqlType:
     return SqlType("decimal", precision, scale, pa.int64())
 
 
+def LIST(element: SqlType) -> SqlType:
+    """DuckDB's ``element[]``: an Arrow list of the element's output type."""
+    if element.kind == "interval":
+        raise QueryError("lists of INTERVAL are not supported")
+    return SqlType("list", arrow=pa.list_(element.output_type), fields=(("item", element),))
+
+
+def STRUCT(fields: list[tuple[str, SqlType]]) -> SqlType:
+    """DuckDB's ``STRUCT(name type, ...)``: an Arrow struct of the fields' output types."""
+    if any(t.kind == "interval" for _, t in fields):
+        raise QueryError("structs with an INTERVAL field are not supported")
+    return SqlType("struct", arrow=pa.struct([(n, t.output_type) for n, t in fields]),
+                   fields=tuple(fields))
+
+
 def from_arrow(t: pa.DataType) -> SqlType:
     """The SQL type of a stored or in-memory Arrow column."""
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return LIST(from_arrow(t.value_type))
+    if pa.types.is_struct(t):
+        return STRUCT([(t.field(i).name, from_arrow(t.field(i).type))
+                       for i in range(t.num_fields)])
     if pa.types.is_dictionary(t):
         return from_arrow(t.value_type)
     if pa.types.is_boolean(t):
@@ -180,6 +218,10 @@ def common_type(types: list[SqlType], what: str) -> SqlType:
         # DuckDB: TIMESTAMPTZ beside a TIMESTAMP or a DATE (taken in the session's zone)
         return next((t for t in known if t.kind == "timestamp" and t.arrow.tz is not None),
                     TIMESTAMP)
+    if kinds == {"list"}:  # [1] beside [2.5]: DuckDB's common element type
+        return LIST(common_type([t.element for t in known], what))
+    if len(kinds) == 1 and len(set(known)) > 1 and kinds <= {"struct"}:
+        raise QueryError(f"{what}: cannot mix types {', '.join(sorted(str(t) for t in known))}")
     if len(kinds) == 1:
         return known[0]
     raise QueryError(f"{what}: cannot mix types {', '.join(sorted(str(t) for t in known))}")

@@ -54,6 +54,9 @@ def check_indexable(spec: ColumnSpec, kind: str) -> None:
     if kind == "hash" and t.kind in ("interval", "decimal128"):
         raise SchemaError(f"column {spec.name!r} is {t.name}: a hash index needs a column "
                           f"of at most 8 bytes a value or a string column")
+    if t.is_nested:
+        raise SchemaError(f"column {spec.name!r} is {t.name}: an index needs a column of "
+                          f"plain values, not a list or struct")
     if kind == "hash" and t.kind == "bool":
         raise SchemaError(f"column {spec.name!r} is bool: a hash index needs a fixed-width "
                           f"(not bool) or string column")

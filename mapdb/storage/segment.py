@@ -1,8 +1,11 @@
 """Segments: immutable directories of column files, written once, then only read.
 
 A segment holds ``rows`` rows of every column. Column ``id`` k has files ``c<k>.data``,
-``c<k>.valid`` (only if it has nulls), ``c<k>.offsets`` (strings, binaries) and
-``c<k>.zones`` (zone map). File names use column ids, never names.
+``c<k>.valid`` (only if it has nulls), ``c<k>.offsets`` (strings, binaries, lists) and
+``c<k>.zones`` (zone map). File names use column ids, never names. A LIST or STRUCT
+column's children (a list's elements, a struct's fields) are columns of their own files,
+``c<k>.<i>.data`` and so on, recursively, each with its own length: Arrow's layout, each
+buffer a file, mapped and read without a copy (``ColumnFiles.children``).
 """
 
 from __future__ import annotations
@@ -71,6 +74,8 @@ class ColumnFiles:
     null_count: int
     width: int | None = None
     sorted: tuple[int, int] | None = None
+    children: tuple[ColumnFiles, ...] = ()  # a LIST's element column, a STRUCT's fields
+    rows: int | None = None  # a child's length (a list's elements); None: the segment's
 
     def refs(self) -> list[tuple[BufferKind, FileRef]]:
         out = [(BufferKind.DATA, self.data), (BufferKind.ZONES, self.zones)]
@@ -86,16 +91,28 @@ class ColumnFiles:
                 "offsets": self.offsets.to_json() if self.offsets else None,
                 "nulls": self.null_count,
                 **({"width": self.width} if self.width is not None else {}),
-                **({"sorted": list(self.sorted)} if self.sorted is not None else {})}
+                **({"sorted": list(self.sorted)} if self.sorted is not None else {}),
+                **({"children": [c.to_json() for c in self.children]} if self.children
+                   else {}),
+                **({"rows": self.rows} if self.rows is not None else {})}
 
     @classmethod
     def from_json(cls, j: dict) -> ColumnFiles:
         opt = lambda v: FileRef.from_json(v) if v else None  # noqa: E731
-        width, srt = j.get("width"), j.get("sorted")
+        width, srt, rows = j.get("width"), j.get("sorted"), j.get("rows")
         return cls(FileRef.from_json(j["data"]), opt(j["validity"]), opt(j["offsets"]),
                    FileRef.from_json(j["zones"]), int(j["nulls"]),
                    None if width is None else int(width),
-                   None if srt is None else (int(srt[0]), int(srt[1])))
+                   None if srt is None else (int(srt[0]), int(srt[1])),
+                   tuple(cls.from_json(c) for c in j.get("children", ())),
+                   None if rows is None else int(rows))
+
+    def all_refs(self) -> list[tuple[BufferKind, FileRef, int | None]]:
+        """Every file of the column and its children: (kind, ref, child length or None)."""
+        out = [(k, r, self.rows) for k, r in self.refs()]
+        for c in self.children:
+            out += c.all_refs()
+        return out
 
     def data_width(self, ctype: ColumnType) -> int | None:
         """Bytes per value in ``.data`` (None for bool bitmaps and variable types)."""
@@ -133,7 +150,8 @@ class SegmentMeta:
 
     def bytes_on_disk(self) -> int:
         from mapdb.storage.header import HEADER_SIZE
-        return sum(HEADER_SIZE + r.length for c in self.columns.values() for _, r in c.refs())
+        return sum(HEADER_SIZE + r.length for c in self.columns.values()
+                   for _, r, _ in c.all_refs())
 
 
 DECIMAL_WIDTHS = (1, 2, 4, 8)
@@ -248,31 +266,81 @@ def write_column(path: str, seg_id: int, table_id: bytes, spec: ColumnSpec,
     """Write one column's files into the segment directory ``path`` (a new segment's, or
     an existing one's for a column added by ALTER TABLE: file names carry the column id,
     so no file of another column is touched)."""
-    owner = Owner(table_id, seg_id, spec.id, spec.type.code)
     try:
-        all_parts, width, srt = _column_parts(chunks, spec.type)
-        refs = {kind: write_buffer(path, f"c{spec.id}.{_SUFFIX[kind]}", kind, owner, rows,
-                                   parts, pending)
-                for kind, parts in all_parts.items()}
+        return _write_files(path, f"c{spec.id}", (table_id, seg_id, spec.id), spec.type,
+                            chunks, rows, pending, None)
     finally:
         pending.close()
+
+
+def _write_files(path: str, prefix: str, owner_ids: tuple, ctype: ColumnType,
+                 chunks: list[pa.Array], rows: int, pending: PendingFiles,
+                 child_rows: int | None) -> ColumnFiles:
+    """The files ``<prefix>.*`` of one column (or of a nested column's child: its length
+    ``child_rows``), and its children's ``<prefix>.<i>.*``."""
+    owner = Owner(*owner_ids, ctype.code)
+    children: tuple[ColumnFiles, ...] = ()
+    if ctype.is_nested:
+        all_parts, width, srt, kids = _nested_parts(chunks, ctype)
+        children = tuple(
+            _write_files(path, f"{prefix}.{i}", owner_ids, t, [kid], len(kid), pending,
+                         len(kid))
+            for i, (kid, (_, t)) in enumerate(zip(kids, ctype.children, strict=True)))
+    else:
+        all_parts, width, srt = _column_parts(chunks, ctype)
+    refs = {kind: write_buffer(path, f"{prefix}.{_SUFFIX[kind]}", kind, owner, rows,
+                               parts, pending)
+            for kind, parts in all_parts.items()}
     return ColumnFiles(refs[BufferKind.DATA], refs.get(BufferKind.VALIDITY),
                        refs.get(BufferKind.OFFSETS), refs[BufferKind.ZONES],
-                       sum(c.null_count for c in chunks), width, srt)
+                       sum(c.null_count for c in chunks), width, srt, children, child_rows)
+
+
+def _nested_parts(chunks: list[pa.Array], ctype: ColumnType) -> tuple:
+    """A LIST or STRUCT column's own buffers (an empty data file, its validity, a list's
+    int32 offsets from 0, null-count zones) and its children's arrays, sliced to the
+    parent's rows."""
+    arr = chunks[0] if len(chunks) == 1 else pa.concat_arrays(chunks)
+    n = len(arr)
+    parts: dict[BufferKind, list] = {BufferKind.DATA: [b""],
+                                     BufferKind.ZONES: [zonemap.build(arr, ctype)]}
+    if arr.null_count:
+        parts[BufferKind.VALIDITY] = [bitmap(arr.buffers()[0], arr.offset, n) or
+                                      np.full((n + 7) // 8, 0xFF, np.uint8)]
+    if ctype.kind == "list":
+        offs = np.asarray(arr.offsets, np.int64)
+        first, last = int(offs[0]), int(offs[-1])
+        parts[BufferKind.OFFSETS] = [(offs - first).astype("<i4")]
+        kids = [arr.values.slice(first, last - first)]
+    else:
+        kids = [arr.field(i) for i in range(arr.type.num_fields)]
+    return parts, None, None, kids
 
 
 def check_lengths(d: str, seg: SegmentMeta, spec: ColumnSpec) -> None:
     """CorruptionError unless the manifest's lengths and decimal width fit the row count
     (headers are checked against the manifest, so together they pin every file's size)."""
-    files = seg.columns[spec.id]
-    t, rows = spec.type, seg.rows
+    _check_files(d, seg.columns[spec.id], spec.name, spec.type, seg.rows)
+
+
+def _check_files(d: str, files: ColumnFiles, name: str, t: ColumnType, rows: int) -> None:
+    if t.is_nested:
+        if len(files.children) != len(t.children):
+            raise CorruptionError(f"{d}: column {name!r} has {len(files.children)} child "
+                                  f"columns; its type {t.name} has {len(t.children)}")
+        for (field, ct), c in zip(t.children, files.children, strict=True):
+            if c.rows is None or c.rows < 0 or (t.kind == "struct" and c.rows != rows):
+                raise CorruptionError(f"{d}: column {name!r}: child {field!r} has "
+                                      f"{c.rows!r} rows for {rows} rows of {t.name}")
+            _check_files(d, c, f"{name}.{field}", ct, c.rows)
     if t.kind == "decimal" and files.width not in (None, *DECIMAL_WIDTHS):
-        raise CorruptionError(f"{d}: column {spec.name!r} has decimal width {files.width!r} "
+        raise CorruptionError(f"{d}: column {name!r} has decimal width {files.width!r} "
                               f"(expected one of {DECIMAL_WIDTHS})")
     w = files.data_width(t)
-    expect = {BufferKind.DATA: rows * w if w else (rows + 7) // 8 if t.kind == "bool" else None,
+    expect = {BufferKind.DATA: 0 if t.is_nested else rows * w if w else
+              (rows + 7) // 8 if t.kind == "bool" else None,
               BufferKind.VALIDITY: (rows + 7) // 8,
-              BufferKind.OFFSETS: (rows + 1) * 8,
+              BufferKind.OFFSETS: (rows + 1) * (4 if t.kind == "list" else 8),
               BufferKind.ZONES: -(-rows // zonemap.ZONE_ROWS) * 24}
     for kind, ref in files.refs():
         if expect[kind] is not None and ref.length != expect[kind]:
@@ -287,20 +355,27 @@ def map_column(d: str, seg: SegmentMeta, spec: ColumnSpec, table_id: bytes,
     """Map a segment's column files but the zone map (BufferKind -> open _ext.Mapping),
     after checking headers and lengths and, with ``check``, what the buffers may tell a
     kernel (storage.validate, once per file). The caller owns the mappings."""
-    files = seg.columns[spec.id]
     check_lengths(d, seg, spec)
-    owner = Owner(table_id, seg.id, spec.id, spec.type.code)
+    return _map_files(d, seg.columns[spec.id], spec.type, (table_id, seg.id, spec.id),
+                      seg.rows, check)
+
+
+def _map_files(d: str, files: ColumnFiles, t: ColumnType, owner_ids: tuple, rows: int,
+               check: bool) -> dict[BufferKind, object]:
+    """map_column's work for one column or nested child (its own files only)."""
+    owner = Owner(*owner_ids, t.code)
     maps: dict[BufferKind, object] = {}
     try:
         for kind, ref in files.refs():
             if kind != BufferKind.ZONES:
-                maps[kind] = map_buffer(d, ref, kind, owner, seg.rows)
-        if files.offsets is not None:
+                maps[kind] = map_buffer(d, ref, kind, owner, rows)
+        if files.offsets is not None and not t.is_nested:
             # a contained SIGBUS patches a truncated page with the data's length, not
-            # zeros, so the offsets stay inside the data (mapdb_sigbus.h)
+            # zeros, so the offsets stay inside the data (mapdb_sigbus.h); a list's
+            # offsets are copied and checked when opened (_list_offsets)
             maps[BufferKind.OFFSETS].guard_fill(files.data.length)
         if check:
-            validate.column(d, spec.type, files, maps)
+            validate.column(d, t, files, maps)
     except BaseException:
         for m in maps.values():
             m.close()
@@ -314,8 +389,29 @@ def open_column(segments_dir: str, seg: SegmentMeta, spec: ColumnSpec, table_id:
     decimals, which are widened from their stored width to decimal128). A dict column
     without ``dictionary`` comes back as its int32 codes."""
     d = os.path.join(segments_dir, seg.dirname)
-    files = seg.columns[spec.id]
-    maps = map_column(d, seg, spec, table_id)
+    check_lengths(d, seg, spec)
+    return _open_files(d, seg.columns[spec.id], spec.type, (table_id, seg.id, spec.id),
+                       seg.rows, dictionary)
+
+
+def _list_offsets(d: str, files: ColumnFiles, buf: pa.Buffer, rows: int,
+                  values: int) -> pa.Buffer:
+    """A list column's offsets, copied out of the mapping and checked: from 0,
+    non-decreasing, within the ``values`` elements of its child. Arrow trusts offsets (a
+    damaged file would read outside the child), and a copy stays as checked even if the
+    file is truncated under the reader."""
+    offs = np.frombuffer(buf, "<i4", count=rows + 1).copy()
+    if offs[0] != 0 or offs[-1] > values or (rows and (np.diff(offs) < 0).any()):
+        raise CorruptionError(f"{os.path.join(d, files.offsets.name)}: list offsets are not "
+                              f"non-decreasing from 0 within the {values} elements of the "
+                              f"list (the file is damaged)")
+    return pa.py_buffer(offs)
+
+
+def _open_files(d: str, files: ColumnFiles, t: ColumnType, owner_ids: tuple, rows: int,
+                dictionary: pa.Array | None = None) -> pa.Array:
+    """open_column's work for one column or nested child (recursively)."""
+    maps = _map_files(d, files, t, owner_ids, rows, True)
     refs = dict(files.refs())
     try:
         bufs = {kind: pa.py_buffer(m).slice(HEADER_SIZE, refs[kind].length)
@@ -326,22 +422,31 @@ def open_column(segments_dir: str, seg: SegmentMeta, spec: ColumnSpec, table_id:
     validity = bufs.get(BufferKind.VALIDITY)
     data = bufs[BufferKind.DATA]
     offsets = bufs.get(BufferKind.OFFSETS)
-    t = spec.type
+    if t.is_nested:
+        kids = [_open_files(d, c, ct, owner_ids, c.rows)
+                for c, (_, ct) in zip(files.children, t.children, strict=True)]
+        if t.kind == "list":
+            return pa.Array.from_buffers(
+                t.arrow_type, rows, [validity, _list_offsets(d, files, offsets, rows,
+                                                             len(kids[0]))],
+                files.null_count, children=kids)
+        return pa.Array.from_buffers(t.arrow_type, rows, [validity], files.null_count,
+                                     children=kids)
     if t.is_variable:
-        return pa.Array.from_buffers(t.arrow_type, seg.rows, [validity, offsets, data],
+        return pa.Array.from_buffers(t.arrow_type, rows, [validity, offsets, data],
                                      files.null_count)
     if t.is_dictionary:
-        codes = pa.Array.from_buffers(pa.int32(), seg.rows, [validity, data], files.null_count)
+        codes = pa.Array.from_buffers(pa.int32(), rows, [validity, data], files.null_count)
         return codes if dictionary is None else pa.DictionaryArray.from_arrays(
             codes, dictionary, safe=False)  # the codes file's checksum was checked
     if t.kind == "decimal":
-        low = np.frombuffer(data, f"<i{files.data_width(t)}", count=seg.rows)
-        wide = np.empty(2 * seg.rows, np.int64)
+        low = np.frombuffer(data, f"<i{files.data_width(t)}", count=rows)
+        wide = np.empty(2 * rows, np.int64)
         wide[0::2] = low  # sign-extends from the stored width
         wide[1::2] = wide[0::2] >> 63  # and on to 128 bits
-        return pa.Array.from_buffers(t.arrow_type, seg.rows, [validity, pa.py_buffer(wide)],
+        return pa.Array.from_buffers(t.arrow_type, rows, [validity, pa.py_buffer(wide)],
                                      files.null_count)
-    return pa.Array.from_buffers(t.arrow_type, seg.rows, [validity, data], files.null_count)
+    return pa.Array.from_buffers(t.arrow_type, rows, [validity, data], files.null_count)
 
 
 def open_zones(segments_dir: str, seg: SegmentMeta, spec: ColumnSpec,
@@ -375,14 +480,24 @@ def verify_segment(segments_dir: str, seg: SegmentMeta, schema: list[ColumnSpec]
         if files is None:
             problems.append(f"{d}: column {spec.name!r} (id {spec.id}) has no files")
             continue
-        owner = Owner(table_id, seg.id, spec.id, spec.type.code)
         try:
             check_lengths(d, seg, spec)
         except MapdbError as e:
             problems.append(str(e))
-        for kind, ref in files.refs():
-            try:
-                verify_buffer(d, ref, kind, owner, seg.rows)
-            except MapdbError as e:
-                problems.append(str(e))
+        problems += _verify_files(d, files, spec.type, (table_id, seg.id, spec.id), seg.rows)
+    return problems
+
+
+def _verify_files(d: str, files: ColumnFiles, t: ColumnType, owner_ids: tuple,
+                  rows: int) -> list[str]:
+    from mapdb.errors import MapdbError
+    problems = []
+    owner = Owner(*owner_ids, t.code)
+    for kind, ref in files.refs():
+        try:
+            verify_buffer(d, ref, kind, owner, rows)
+        except MapdbError as e:
+            problems.append(str(e))
+    for c, (_, ct) in zip(files.children, t.children, strict=False):
+        problems += _verify_files(d, c, ct, owner_ids, c.rows if c.rows is not None else 0)
     return problems

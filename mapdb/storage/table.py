@@ -245,7 +245,7 @@ class Snapshot:
         for spec in m.schema:
             for seg in m.segments:
                 d = os.path.join(self.segments_dir, seg.dirname)
-                for kind, ref in seg.columns[spec.id].refs():
+                for kind, ref, _ in seg.columns[spec.id].all_refs():
                     out.append(TableFile(os.path.join(d, ref.name), spec.name,
                                          roles[kind.name], seg.id, HEADER_SIZE + ref.length))
             for c in m.dictionaries.get(spec.id, []):
@@ -790,7 +790,7 @@ class Writer:
         for seg in m.segments:
             d = os.path.join(self.segments_dir, seg.dirname)
             for files in seg.columns.values():
-                for _kind, ref in files.refs():
+                for _kind, ref, _ in files.all_refs():
                     fileops.fdatasync_path(os.path.join(d, ref.name))
             fileops.fsync_dir(d)
         for col, chunks in m.dictionaries.items():
@@ -1019,7 +1019,7 @@ def reclaim(table_dir: str) -> int:
             return removed  # never delete data on the word of a damaged manifest
         for seg in m.segments:
             live_segments.setdefault(seg.dirname, set()).update(
-                ref.name for files in seg.columns.values() for _, ref in files.refs())
+                ref.name for files in seg.columns.values() for _, ref, _ in files.all_refs())
         for col, chunks in m.dictionaries.items():
             live_chunks |= {f"c{col}-{c.id:06d}" for c in chunks}
         live_index |= {ref.name for ix in m.indexes for ref in ix.files.values()}

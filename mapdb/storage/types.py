@@ -21,7 +21,13 @@ string              large_string                 offsets: int64 (n+1), data: UTF
 dict                dictionary(int32, string)    data: int32 codes into the table-wide
                                                  dictionary (chunk files, append-only)
 binary              large_binary                 offsets: int64 (n+1), data: bytes
+list<T>             list(T)                      offsets: int32 (n+1); a child column of
+                                                 type T (its own files, ``c<k>.0.*``)
+struct<"a": T,...>  struct(a: T, ...)            one child column per field (``c<k>.<i>.*``)
 =================  ===========================  ======================================
+
+A nested column's own ``.data`` file is empty; its children are columns of their own
+files, lengths and null counts (segment.ColumnFiles.children), recursively.
 
 >>> t = ColumnType.from_arrow(pa.decimal128(12, 2))
 >>> t.name, t.arrow_type
@@ -74,8 +80,10 @@ TYPE_ALIASES = {
     "dictionary": "dict", "category": "dict",
 }
 TYPE_CODES = {name: i for i, name in enumerate(
-    [*_FIXED, "decimal", "timestamp", "string", "dict", "binary", *_LATER, "decimal128"],
-    start=1)}
+    [*_FIXED, "decimal", "timestamp", "string", "dict", "binary", *_LATER, "decimal128",
+     "list", "struct"], start=1)}
+NESTED = ("list", "struct")
+MAX_NESTING = 64  # LIST/STRUCT levels: a child's files are c<k>.<i>.<j>..., within NAME_MAX
 
 
 @dataclass(frozen=True)
@@ -86,7 +94,35 @@ class ColumnType:
 
     @cached_property  # read on every lookup and plan: parse the name once
     def kind(self) -> str:
-        return self.name.split("(")[0].split("[")[0]
+        return self.name.split("(")[0].split("[")[0].split("<")[0]
+
+    @cached_property
+    def is_nested(self) -> bool:
+        return self.kind in NESTED
+
+    @cached_property
+    def depth(self) -> int:
+        """Levels of LIST/STRUCT nesting (0 for other types): the deepest ``<`` of the name
+        (field names, JSON strings, skipped)."""
+        import json
+        deepest = level = i = 0
+        name = self.name
+        while i < len(name):
+            ch = name[i]
+            if ch == '"':
+                i = json.JSONDecoder().raw_decode(name, i)[1]
+                continue
+            level += 1 if ch == "<" else -1 if ch == ">" else 0
+            deepest = max(deepest, level)
+            i += 1
+        return deepest
+
+    @cached_property
+    def children(self) -> tuple[tuple[str, ColumnType], ...]:
+        """A list's element ``(("item", T),)``, a struct's fields; () for other types."""
+        if not self.is_nested:
+            return ()
+        return tuple(_parse_fields(self.name[len(self.kind) + 1:-1], self.kind == "struct"))
 
     @property
     def code(self) -> int:
@@ -108,7 +144,7 @@ class ColumnType:
             return 8
         if k == "dict":
             return 4
-        if k == "bool" or k in _VARIABLE:
+        if k == "bool" or k in _VARIABLE or k in NESTED:
             return None
         if k in _LATER:
             return _LATER[k].bit_width // 8
@@ -132,13 +168,17 @@ class ColumnType:
             return INTERVAL_DTYPE
         if k == "decimal128":
             return WIDE_DECIMAL_DTYPE
-        if k == "bool" or k in _VARIABLE:
+        if k == "bool" or k in _VARIABLE or k in NESTED:
             return None
         return np.dtype(_FIXED[k].to_pandas_dtype()).newbyteorder("<")
 
     @cached_property
     def arrow_type(self) -> pa.DataType:
         k = self.kind
+        if k == "list":
+            return pa.list_(self.children[0][1].arrow_type)
+        if k == "struct":
+            return pa.struct([(n, t.arrow_type) for n, t in self.children])
         if k in _FIXED:
             return _FIXED[k]
         if k in _LATER:
@@ -177,6 +217,10 @@ class ColumnType:
         >>> ColumnType.parse("timestamp with time zone").name
         'timestamp[us, UTC]'
         """
+        if text.startswith(NESTED) and text.endswith(">"):  # list<int32>, struct<"a": ...>
+            return cls.nested(text)
+        if text.rstrip().endswith("[]"):  # DuckDB's INTEGER[]: a list
+            return cls.of("list", [("item", cls.parse(text.rstrip()[:-2]))])
         t = " ".join(text.split())
         low = t.lower()
         low = re.sub(r"^(varchar|char|bpchar|character varying|string|text)\s*\(\s*\d+\s*\)$",
@@ -198,6 +242,30 @@ class ColumnType:
         raise SchemaError(f"unknown type {text!r} (types: DuckDB's names such as INTEGER, "
                           f"BIGINT, DOUBLE, DECIMAL(p,s), VARCHAR, DATE, TIMESTAMP, "
                           f"TIMESTAMPTZ, BLOB, or int8..uint64, float32/64, string, dict)")
+
+    @classmethod
+    def nested(cls, text: str) -> ColumnType:
+        """``list<T>`` or ``struct<"name": T, ...>`` (names as JSON strings), checked."""
+        kind = text.split("<", 1)[0]
+        fields = _parse_fields(text[len(kind) + 1:-1], kind == "struct")
+        if kind == "list" and (len(fields) != 1 or fields[0][0] != "item"):
+            raise SchemaError(f"{text!r}: a list has one element type")
+        if kind == "struct" and not fields:
+            raise SchemaError(f"{text!r}: a struct needs a field")
+        return cls.of(kind, fields)
+
+    @classmethod
+    def of(cls, kind: str, fields) -> ColumnType:
+        """The nested type of ``kind`` over ``fields`` ((name, ColumnType) pairs)."""
+        import json
+        depth = 1 + max((t.depth for _, t in fields), default=0)  # (from the names)
+        if depth > MAX_NESTING:  # (each level adds ".<i>" to its files' names)
+            raise SchemaError(f"a type nested {depth} levels deep: mapdb stores up to "
+                              f"{MAX_NESTING}")
+        if kind == "list":
+            return cls(f"list<{fields[0][1].name}>")
+        return cls("struct<" + ", ".join(f"{json.dumps(n)}: {t.name}" for n, t in fields)
+                   + ">")
 
     @classmethod
     def decimal(cls, precision: int, scale: int) -> ColumnType:
@@ -244,8 +312,43 @@ class ColumnType:
             return cls("float32")
         if pa.types.is_null(t):
             return cls("string")
+        if pa.types.is_list(t) or pa.types.is_large_list(t):
+            return cls.of("list", [("item", cls.from_arrow(t.value_type))])
+        if pa.types.is_struct(t):
+            if t.num_fields == 0:
+                raise SchemaError("a struct without fields cannot be stored")
+            return cls.of("struct", [(t.field(i).name, cls.from_arrow(t.field(i).type))
+                                     for i in range(t.num_fields)])
         raise SchemaError(f"Arrow type {t} has no mapdb column type (supported: bool, "
-                          f"integers, floats, decimal(p<=18), date, timestamp, string, binary)")
+                          f"integers, floats, decimal(p<=18), date, timestamp, string, binary, and "
+                          f"lists and structs of them)")
+
+
+def _parse_fields(text: str, named: bool) -> list[tuple[str, ColumnType]]:
+    """The fields of a nested type name's inside: ``T`` (a list's) or ``"a": T, ...``."""
+    import json
+    if not named:
+        return [("item", ColumnType.parse(text))]
+    out, i = [], 0
+    while i < len(text):
+        try:
+            name, end = json.JSONDecoder().raw_decode(text, i)
+        except ValueError:
+            raise SchemaError(f"struct<{text}>: a field name must be a quoted string") from None
+        if not isinstance(name, str) or text[end:end + 2] != ": ":
+            raise SchemaError(f"struct<{text}>: expected \"name\": type")
+        depth, j = 0, end + 2
+        while j < len(text) and not (depth == 0 and text[j] == ","):
+            if text[j] == '"':  # an inner struct's field name: skipped whole
+                j = json.JSONDecoder().raw_decode(text, j)[1]
+                continue
+            depth += {"<": 1, ">": -1, "[": 1, "]": -1, "(": 1, ")": -1}.get(text[j], 0)
+            j += 1
+        out.append((name, ColumnType.parse(text[end + 2:j].strip())))
+        i = j + 1
+        while i < len(text) and text[i] == " ":
+            i += 1
+    return out
 
 
 def convert_array(arr: pa.Array, ctype: ColumnType) -> pa.Array:

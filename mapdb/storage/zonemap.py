@@ -57,6 +57,8 @@ def build(arr: pa.Array, ctype: ColumnType, block_rows: int = ZONE_ROWS) -> np.n
     counts = np.diff(np.append(starts, n))
     if valid is not None:  # else no nulls: the column stays 0
         out[:, 2] = counts - np.add.reduceat(valid, starts)
+    if ctype.is_nested:  # a LIST or STRUCT: only the null counts (no order to bound)
+        return out
     if ctype.is_variable:
         for i, s in enumerate(starts):
             mm = pc.min_max(arr.slice(s, block_rows))

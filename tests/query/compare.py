@@ -85,6 +85,8 @@ def _sort_key(row: tuple) -> tuple:
             v = float(v)
         elif k == "timestamp" and v.tzinfo is not None:
             v = v.replace(tzinfo=None)
+        elif k in ("list", "dict"):  # (a LIST or STRUCT value: ordered by its text)
+            v = repr(v)
         out.append((k == "null", k, v if k != "null" else 0))
     return tuple(out)
 

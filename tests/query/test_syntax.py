@@ -59,7 +59,8 @@ def test_functions_have_duckdb_names():
     ("SELECT x FROM t WHERE x IS DISTINCT FROM 1", "IS DISTINCT FROM", 23),
     ("SELECT sum(x) OVER (ORDER BY x ROWS 1 PRECEDING EXCLUDE CURRENT ROW) FROM t",
      "EXCLUDE", 37),
-    ("SELECT list(x) OVER (ORDER BY x) FROM t", "list() as a window function", 8),
+    ("SELECT approx_quantile(x, 0.5) OVER (ORDER BY x) FROM t",
+     "approx_quantile() as a window function", 24),
 ])
 def test_refusals_name_the_construct_and_its_place(sql, needle, col):
     msg = refusal(sql)

@@ -98,6 +98,13 @@ def batch(lo: int, n: int, seg: int) -> pa.Table:
                        f"cat{i % 13}" for i in j], pa.string()),
         "bin": pa.array([None if i % 31 == 0 else bytes([i % 256]) * (i % 5) for i in j],
                         pa.binary()),
+        # nested: a list's offsets and child files, a struct's validity and fields
+        "ln": pa.array([None if i % 37 == 0 else [] if i % 41 == 0 else
+                        [None if (i + x) % 9 == 0 else i * x % 1000 for x in range(i % 4 + 1)]
+                        for i in j], pa.list_(pa.int32())),
+        "st": pa.array([None if i % 43 == 0 else {"a": None if i % 47 == 0 else i * 3,
+                                                   "b": s_value(i + 1)} for i in j],
+                       pa.struct([("a", pa.int64()), ("b", pa.string())])),
     })
 
 
@@ -301,6 +308,10 @@ SQL = {
     "group by d": "SELECT d, count(*), sum(k), min(s), max(f) FROM t GROUP BY d",
     "group by s": "SELECT s, count(*), max(k) FROM t GROUP BY s",
     "group by bin": "SELECT bin, count(*) FROM t GROUP BY bin",
+    "nested": "SELECT k, ln, st FROM t WHERE k % 5 = 0",
+    "nested fns": "SELECT count(ln), sum(len(ln)), sum(list_sum(ln)), count(st.a), max(st.b), "
+                  "count(*) FROM t",
+    "unnest": "SELECT count(*), sum(e), min(e) FROM (SELECT unnest(ln) AS e FROM t)",
 }
 GENERAL = ["agg k", "agg s", "agg d", "k between", "i32 between", "s >=", "d =", "group by d"]
 COLUMNS = list(batch(0, 1, 0).column_names)
@@ -352,6 +363,8 @@ def _canonical(arr) -> pa.Array:
     be out of datetime's range)."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks() if arr.num_chunks else pa.array([], arr.type)
+    if pa.types.is_list(arr.type) or pa.types.is_struct(arr.type):  # (sortable as text)
+        return pa.array([repr(v) for v in arr.to_pylist()], pa.string())
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
     if pa.types.is_floating(arr.type) or pa.types.is_temporal(arr.type):

@@ -155,7 +155,7 @@ def leftovers(table_dir: str) -> list[str]:
         if n not in live:
             out.append(f"segments/{n}")
     for s in m.segments:
-        want = {r.name for c in s.columns.values() for _, r in c.refs()}
+        want = {r.name for c in s.columns.values() for _, r, _ in c.all_refs()}
         have = set(os.listdir(os.path.join(table_dir, "segments", s.dirname)))
         out += [f"segments/{s.dirname}/{n}" for n in sorted(have - want)]
     chunks = {f"c{col}-{c.id:06d}.{ext}" for col, cs in m.dictionaries.items() for c in cs

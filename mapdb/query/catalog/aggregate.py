@@ -51,7 +51,7 @@ from mapdb.query.catalog import (
 )
 from mapdb.query.evaluate import float_key, from_numpy
 from mapdb.query.expr import Agg, Call, Expr, SortSpec
-from mapdb.query.types import FLOAT64, STRING, TIMESTAMP, QueryError, SqlType
+from mapdb.query.types import FLOAT64, LIST, STRING, TIMESTAMP, QueryError, SqlType
 
 _ORDERABLE = ("int", "float", "decimal", "date", "time", "timestamp", "string", "bool")
 _NUMBERS = ("int", "float", "decimal")
@@ -68,6 +68,22 @@ class Options:
     order: tuple[tuple[bool, bool], ...] = ()
     distinct: bool = False
     desc: bool = False  # a quantile of the values in descending order (WITHIN GROUP)
+    filtered: bool = False  # the struct's last field is a FILTER's condition (KEEPS_NULLS)
+
+
+# aggregates whose answer sees NULL values (list(x) keeps them): their FILTER cannot be
+# CASE WHEN c THEN x END, so the condition travels with the arguments (``filtered``)
+KEEPS_NULLS = frozenset({"list"})
+
+
+def filtered(a: Agg, cond: Expr) -> Agg:
+    """``a FILTER (WHERE cond)`` for an aggregate of KEEPS_NULLS."""
+    import dataclasses
+    cols = [*(a.arg.args if a.arg.type.kind == "pair" else (a.arg,)), cond]
+    t_arg = SqlType("pair", arrow=pa.struct([(f"a{i}", c.type.arrow)
+                                              for i, c in enumerate(cols)]))
+    return Agg(a.fn, Call("pair", tuple(cols), t_arg), a.type,
+               dataclasses.replace(a.param, filtered=True))
 
 
 def _agg(fn_name: str, inputs: list[Expr], t: SqlType, parts: tuple, **kw) -> Agg:
@@ -97,6 +113,10 @@ def _split(name: str, args: list, lo: int, hi: int | None = None) -> tuple[list,
     for a in (*plain, *(o.expr for o in order)):
         if any(isinstance(x, Agg) for x in a.walk()):
             raise QueryError(f"{name}(): aggregate function calls cannot be nested")
+    for o in order:
+        if o.expr.type.nested:
+            raise QueryError(f"{name}(): ORDER BY a {o.expr.type.kind.upper()} value is not "
+                             f"supported")
     return plain, (order, distinct, desc)
 
 
@@ -205,6 +225,17 @@ def _string_agg(name: str, args: list) -> Expr:
     return _agg("string_agg", [fn.cast(plain[0], STRING)], STRING, parts, sep=sep)
 
 
+def _list_agg(name: str, args: list) -> Expr:
+    """list(x) / array_agg(x): each group's values in a list, NULLs included, in input
+    order or the call's ORDER BY (a group of no rows, after FILTER: NULL)."""
+    from mapdb.query.catalog.nested import _typed
+    plain, parts = _split(name, args, 1)
+    x = _typed(plain[0])
+    if parts[1]:
+        raise QueryError(f"{name}(DISTINCT ...) is not supported")
+    return _agg("list", [x], LIST(x.type), parts)
+
+
 def _float_sum(name: str, args: list) -> Expr:
     """fsum/kahan_sum and favg: the sum or mean of the values as DOUBLEs (DuckDB adds them
     with Kahan's compensation; Arrow's pairwise sum agrees to about 1e-15)."""
@@ -254,6 +285,8 @@ register("product", _double("product"), "(number) -> DOUBLE", family=_AGG)
 register("string_agg", _string_agg, "(any[, VARCHAR separator]) -> VARCHAR",
          aliases=("group_concat", "listagg"), family=_AGG,
          doc="separator ',' unless given (a constant); ORDER BY inside the call")
+register("list", _list_agg, "(any) -> LIST", aliases=("array_agg",), family=_AGG,
+         doc="NULLs kept; ORDER BY inside the call")
 register("kurtosis", _double("kurtosis"), "(number) -> DOUBLE", family=_AGG,
          doc="sample excess kurtosis; NULL below 4 values or without spread")
 register("kurtosis_pop", _double("kurtosis_pop"), "(number) -> DOUBLE", family=_AGG)
@@ -343,6 +376,8 @@ def _within_group(n):
 node(exp.GroupConcat, "this separator", "string_agg group_concat listagg")(
     _reads("string_agg", "separator"))
 node(exp.Kurtosis, "this", "kurtosis")(_reads("kurtosis"))
+node(exp.ArrayAgg, "this", "list array_agg", fixed={"nulls_excluded": (None, False)})(
+    _reads("list"))
 node(exp.Skewness, "this", "skewness")(_reads("skewness"))
 node(exp.BitwiseAndAgg, "this", "bit_and")(_reads("bit_and"))
 node(exp.BitwiseOrAgg, "this", "bit_or")(_reads("bit_or"))
@@ -556,6 +591,12 @@ def _string_agg(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
     return pc.if_else(pa.array(n > 0), out, pa.scalar(None, pa.large_string()))
 
 
+def _list_finish(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
+    from mapdb.query.nested import make_list, to_output
+    n, _ = _starts(gid, groups)  # (gid in group order: the values are the groups' runs)
+    return make_list(n, to_output(args[0], a.arg_type), n > 0, a.type.arrow)
+
+
 def _bits_finish(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
     v, gid = _non_null(args[0], gid)
     n, start = _starts(gid, groups)
@@ -684,6 +725,7 @@ for _fns, _finish in ((("quantile_cont", "quantile_disc"), _quantile), (("mode",
                       (("arg_max", "arg_min"), _arg_extreme_finish),
                       (("any_value", "first", "last"), _first_last),
                       (("string_agg",), _string_agg), (("product",), _product),
+                      (("list",), _list_finish),
                       (("bit_and", "bit_or", "bit_xor"), _bits_finish),
                       (("kurtosis", "kurtosis_pop", "skewness", "sem"), _moments),
                       (("corr", "covar_pop", "covar_samp", "regr_slope", "regr_intercept",
@@ -712,6 +754,10 @@ def finish(a: Agg, values: pa.Array, gid: np.ndarray, groups: int) -> pa.Array:
     gid = gid.astype(np.int64)
     cols = [values.field(i) for i in range(values.type.num_fields)] \
         if a.arg.type.kind == "pair" else [values]
+    if opts.filtered:  # only the rows where the FILTER's condition is true
+        keep = cols[-1].fill_null(False) if len(cols[-1]) else pa.array([], pa.bool_())
+        cols = [c.filter(keep) for c in cols[:-1]]
+        gid = gid[np.asarray(keep, bool)]
     args, keys = cols[:opts.inputs], cols[opts.inputs:]
     if opts.distinct:  # each (group, value) once: its first row
         order = _sorted(gid, args[0])
