@@ -29,6 +29,7 @@ from sqlglot import exp
 from sqlglot.expressions.builders import apply_index_offset
 
 from mapdb.query import (
+    anyall,
     asofjoin,
     columnsexpr,
     distincton,
@@ -176,11 +177,11 @@ MAX_SERIES = 100_000_000  # rows of range() / generate_series(), held in memory
 
 def _rewrite(tree: exp.Expression, sql: str) -> exp.Expression:
     """The statement with the constructs defined by other SQL written as that SQL: VALUES
-    lists, DISTINCT ON, grouping sets, QUALIFY, IS [NOT] DISTINCT FROM (each module says
-    how)."""
+    lists, DISTINCT ON, grouping sets, QUALIFY, ANY/ALL comparisons, IS [NOT] DISTINCT
+    FROM (each module says how)."""
     tree = distincton.expand(values.expand(tree, sql), sql)
     tree = qualify.expand(groupingsets.expand(tree, sql), sql)
-    return null_safe(tree, sql)
+    return null_safe(anyall.expand(tree, sql), sql)
 
 
 def bind_sql(sql: str, catalog: Callable[[str], object], cache=None,

@@ -57,9 +57,7 @@ UNSUPPORTED = [
     ("SELECT s + 1 FROM t", "add", True),
     ("SELECT id FROM t WHERE NOT s", "NOT", True),
     ("SELECT CAST(i8 AS BLOB) FROM t", "BLOB", True),
-    ("SELECT CAST(d92 AS DECIMAL(30,2)) FROM t", "precision", True),
-    ("SELECT 18446744073709551616 FROM t", "UBIGINT", True),  # 2**64: a HUGEINT in DuckDB
-    ("SELECT -9223372036854775809 FROM t", "BIGINT", True),
+    # (DECIMAL(30,2), 2**64 and -2**63-1 are answered now: test_decimal38.py)
     ("SELECT id FROM t WHERE s LIKE s", "pattern", True),
     ("SELECT substring(s, id) FROM t", "SUBSTRING", True),
     ("SELECT round(f64, i8) FROM t", "ROUND", True),
