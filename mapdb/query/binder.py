@@ -2255,7 +2255,7 @@ def literal(node: exp.Literal) -> Lit:
             return Lit(float(text), FLOAT64)
         return Lit(int(d.scaleb(scale)), DECIMAL(max(len(digits), scale + 1), scale))
     # Python refuses int() of over 4300 digits (ValueError); no BIGINT needs 20
-    v = int(text) if len(text) <= 40 else 1 << 64
+    v = int(text) if len(text) <= 40 else 10 ** 40  # (past every range below)
     if -(1 << 63) <= v < (1 << 63):
         return IntLit(v, INT64)
     if 0 <= v < (1 << 64):  # DuckDB: a HUGEINT; here a UBIGINT (it compares and sorts alike)
@@ -2264,8 +2264,8 @@ def literal(node: exp.Literal) -> Lit:
         return Lit(v, DECIMAL(38, 0))
     # DuckDB reads it as a HUGEINT; a double would silently lose digits
     shown = text if len(text) <= 40 else f"{text[:20]}...({len(text)} digits)"
-    raise QueryError(f"integer literal {shown} is out of the BIGINT range and of UBIGINT's "
-                     "(-2**63 to 2**64-1)")
+    raise QueryError(f"integer literal {shown} is out of the BIGINT range and past 38 "
+                     "digits (DuckDB's BIGNUM is not supported)")
 
 
 def interval(node: exp.Interval, binder: Binder) -> tuple[int, int, int]:

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mapdb.query import exact, intervals, timeofday, totext
+from mapdb.query.arrays import from_numpy
 from mapdb.query.expr import Agg, Call, Col, Expr, Lit
 from mapdb.query.types import QueryError, SqlType
 
@@ -358,7 +359,7 @@ def _call_op(e: Call, a: list[Value]) -> Value:
             return pc.cast(a[0], t.arrow)  # refused; here e.g. a rolled-up key)
         if t.kind == "time":
             return timeofday.add_micros(a[0], e.param[2])
-        return add_interval(a[0], e.param)
+        return intervals.add_interval(a[0], e.param)
     if op == "add_interval_col":
         if pa.types.is_null(a[0].type):
             return pc.cast(a[0], t.arrow)
@@ -642,22 +643,6 @@ def _case(a: list[Value], t: SqlType) -> Value:
     return out
 
 
-def from_numpy(values: np.ndarray, nulls: np.ndarray | None = None,
-               type: pa.DataType | None = None) -> pa.Array:
-    """A numpy array (and a bool mask of NULLs) as Arrow without a copy of the values and
-    without ``pa.array(..., mask=)``, which imports pandas (a second, on first use)."""
-    values = np.ascontiguousarray(values)
-    t = type or pa.from_numpy_dtype(values.dtype)
-    n = len(values)
-    if values.dtype == np.bool_:  # Arrow booleans are bits
-        values = np.packbits(values, bitorder="little")
-    if nulls is None or not nulls.any():
-        return pa.Array.from_buffers(t, n, [None, pa.py_buffer(values)], 0)
-    bits = np.packbits(~nulls, bitorder="little")
-    return pa.Array.from_buffers(t, n, [pa.py_buffer(bits), pa.py_buffer(values)],
-                                 int(nulls.sum()))
-
-
 def round_scaled(x: Value, digits: int) -> Value:
     if digits <= 0:
         return x
@@ -702,44 +687,6 @@ def to_decimal128(x: pa.Array, scale: int, precision: int = 38) -> pa.Array:
 # -- dates and times --------------------------------------------------------------------
 
 _EPOCH = datetime.date(1970, 1, 1)
-
-
-def add_interval(x: Value, interval: tuple[int, int, int]) -> Value:
-    """date or timestamp + (months, days, micros) -> timestamp[us] (DuckDB's result type);
-    month arithmetic clamps the day to the month's end (Jan 31 + 1 month = Feb 29)."""
-    months, days, micros = interval
-    ts = pc.cast(x, pa.timestamp("us")) if x.type == pa.date32() else x
-    tz = ts.type.tz
-    if tz is not None:
-        ts = ts.cast(pa.timestamp("us"))
-    if months:
-        ts = _add_months(ts, months)
-    if days or micros:
-        ts = pc.add(ts.cast(pa.int64()), days * 86_400_000_000 + micros).cast(
-            pa.timestamp("us"))
-    return ts if tz is None else ts.cast(pa.timestamp("us", tz))
-
-
-def _add_months(ts: Value, months: int) -> Value:
-    # (a scalar through its integer: Python's datetime ends at year 9999)
-    arr = ts if isinstance(ts, pa.Array) else pa.array(
-        [ts.value if ts.is_valid else None], pa.int64()).cast(pa.timestamp("us"))
-    # nulls filled first: to_numpy of an int64 array with nulls would give float64
-    us = pc.fill_null(arr.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
-    valid = arr.is_valid().to_numpy(zero_copy_only=False) if arr.null_count else None
-    day_us = np.int64(86_400_000_000)
-    days = np.floor_divide(us, day_us)
-    rest = us - days * day_us
-    d = days.astype("datetime64[D]")
-    m = d.astype("datetime64[M]")
-    dom = (d - m.astype("datetime64[D]")).astype(np.int64)
-    nm = m + np.timedelta64(months, "M")
-    last = ((nm + np.timedelta64(1, "M")).astype("datetime64[D]")
-            - nm.astype("datetime64[D]")).astype(np.int64) - 1
-    nd = nm.astype("datetime64[D]").astype(np.int64) + np.minimum(dom, last)
-    out = from_numpy(nd * day_us + rest, None if valid is None else ~valid).cast(
-        pa.timestamp("us"))
-    return out if isinstance(ts, pa.Array) else out[0]
 
 
 _EXTRACT = {"year": pc.year, "month": pc.month, "day": pc.day, "quarter": pc.quarter,

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mapdb.errors import QueryError
+from mapdb.query.arrays import from_numpy
 
 DAY_US = 86_400_000_000
 MONTH_US = 30 * DAY_US
@@ -374,7 +375,6 @@ def age(a, b):
 
 def add_to(x, iv, kind: str):
     """date/timestamp/time + an interval per row (a column of intervals)."""
-    from mapdb.query.evaluate import add_interval
     (ii, si) = as_array(iv)
     m, d, us, ni = parts(ii)
     xs, sx = _ts_array(x) if isinstance(x, pa.Scalar) else (x, False)
@@ -404,3 +404,42 @@ def add_to(x, iv, kind: str):
     out = _checked(out, _checked(d * DAY_US, us))
     res = _np_array(out, _or(nx, ni)).cast(pa.timestamp("us", tz))
     return res[0] if sx and si else res
+
+
+def add_interval(x: pa.Array | pa.Scalar, interval: tuple[int, int, int]
+                 ) -> pa.Array | pa.Scalar:
+    """date or timestamp + (months, days, micros) -> timestamp[us] (DuckDB's result type);
+    month arithmetic clamps the day to the month's end (Jan 31 + 1 month = Feb 29)."""
+    months, days, micros = interval
+    ts = pc.cast(x, pa.timestamp("us")) if x.type == pa.date32() else x
+    tz = ts.type.tz
+    if tz is not None:
+        ts = ts.cast(pa.timestamp("us"))
+    if months:
+        ts = _add_months(ts, months)
+    if days or micros:
+        ts = pc.add(ts.cast(pa.int64()), days * 86_400_000_000 + micros).cast(
+            pa.timestamp("us"))
+    return ts if tz is None else ts.cast(pa.timestamp("us", tz))
+
+
+def _add_months(ts: pa.Array | pa.Scalar, months: int) -> pa.Array | pa.Scalar:
+    # (a scalar through its integer: Python's datetime ends at year 9999)
+    arr = ts if isinstance(ts, pa.Array) else pa.array(
+        [ts.value if ts.is_valid else None], pa.int64()).cast(pa.timestamp("us"))
+    # nulls filled first: to_numpy of an int64 array with nulls would give float64
+    us = pc.fill_null(arr.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+    valid = arr.is_valid().to_numpy(zero_copy_only=False) if arr.null_count else None
+    day_us = np.int64(86_400_000_000)
+    days = np.floor_divide(us, day_us)
+    rest = us - days * day_us
+    d = days.astype("datetime64[D]")
+    m = d.astype("datetime64[M]")
+    dom = (d - m.astype("datetime64[D]")).astype(np.int64)
+    nm = m + np.timedelta64(months, "M")
+    last = ((nm + np.timedelta64(1, "M")).astype("datetime64[D]")
+            - nm.astype("datetime64[D]")).astype(np.int64) - 1
+    nd = nm.astype("datetime64[D]").astype(np.int64) + np.minimum(dom, last)
+    out = from_numpy(nd * day_us + rest, None if valid is None else ~valid).cast(
+        pa.timestamp("us"))
+    return out if isinstance(ts, pa.Array) else out[0]

@@ -146,7 +146,7 @@ KNOWN = [
           lambda o, p: _raw(o, "object has no attribute 'dictionary'"),
           fixed="95193f3 (edge values the differential generator found)"),
     Known("interval-overflow", "NEW: date/timestamp +- INTERVAL n YEAR|MONTH past year 9999 "
-          "raises OverflowError (evaluate._add_months through Python datetime)", True,
+          "raises OverflowError (intervals._add_months through Python datetime)", True,
           lambda o, p: _raw(o, "date value out of range") or _raw(o, "year "),
           fixed="95193f3"),
     Known("bigint-vs-decimal-constant", "NEW: comparing a BIGINT constant near 2**63 with a "

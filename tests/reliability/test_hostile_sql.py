@@ -65,7 +65,7 @@ CASES = {
     'SELECT "id FROM t': ('syntax error: Missing "', True),
     "SELECT id FROM t /* unterminated": ("syntax error", False),
     "SELECT " + "9" * 5000 + " FROM t": ("out of the BIGINT range", True),
-    "SELECT -" + "9" * 30 + " FROM t": ("out of the BIGINT range", True),
+    "SELECT -" + "9" * 39 + " FROM t": ("out of the BIGINT range", True),
     "SELECT id FROM t WHERE s = '\udcff'": ("not valid Unicode", True),
     "SELECT max() FROM t": ("argument is missing", False),
     "SELECT " + "(" * 3000 + "id" + ")" * 3000 + " FROM t": ("nested too deeply", False),
