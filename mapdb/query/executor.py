@@ -213,10 +213,16 @@ def materialize(plan: Plan, ctx: Context) -> pa.Table:
         ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
         return out
     if isinstance(plan, Window):
-        from mapdb.query.window import compute
+        from mapdb.query.window import compute, top_rows
         t0 = time.perf_counter()
         t = _decoded(materialize(plan.input, ctx))
         batch = {c: t.column(c).combine_chunks() for c in t.column_names}
+        if plan.keep is not None and t.num_rows:  # a Filter above keeps rank <= keep
+            rows = top_rows(plan.funcs[0][1], batch, t.num_rows, plan.keep)
+            if rows is not None and len(rows) < t.num_rows:
+                rows = pa.array(rows)
+                batch = {c: a.take(rows) for c, a in batch.items()}
+                t = t.take(rows)
         for name, f in plan.funcs:
             batch[name] = compute(f, batch, t.num_rows)
         out = pa.table(batch) if batch else pa.table({})

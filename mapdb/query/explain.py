@@ -98,7 +98,8 @@ def _label(p: Plan, names: dict[str, str]) -> str:
     if isinstance(p, CTEScan):
         return f"CTE {p.name} (computed once, read by each reference)"
     if isinstance(p, Window):
-        return "Window " + ", ".join(f"{n(c)} := {f}" for c, f in p.funcs)
+        return "Window " + ", ".join(f"{n(c)} := {f}" for c, f in p.funcs) + (
+            f" (top {p.keep} per partition first)" if p.keep is not None else "")
     return type(p).__name__
 
 
