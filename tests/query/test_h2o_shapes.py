@@ -99,3 +99,81 @@ def test_top_k_plan(h2o):
         plan = "\n".join(h2o.db.sql("EXPLAIN " + other).to_arrow().column(0).to_pylist())
         assert "per partition first" not in plan, plan
         check(h2o, other.replace(", rn FROM", " FROM", 1))
+
+
+MANY_KEYS = [
+    # the benchmark's q10 shape: six keys (strings as codes, ints; NULL keys in some)
+    "SELECT id1, id3, id4, id6, sum(v3) AS v3, count(*) AS count FROM x "
+    "GROUP BY id1, id3, id4, id6",
+    "SELECT id1, id3n, id4, id6, v1, sum(v3), count(*), count(v2), avg(v2), min(v4), "
+    "max(v2) FROM x GROUP BY id1, id3n, id4, id6, v1",
+    "SELECT id4, id6, quantile_cont(v3, 0.5), stddev(v3), pow(corr(v1, v2), 2) FROM x "
+    "GROUP BY id4, id6",  # one pass (not mergeable aggregates)
+    "SELECT v2, v4, count(*) FROM x GROUP BY v2, v4",  # a key of only NULLs in a group
+    "SELECT id4 * 1000000000000 AS big, id6, count(*) FROM x GROUP BY big, id6",  # too wide
+]
+
+
+@pytest.mark.parametrize("sql", MANY_KEYS)
+def test_many_keys(h2o, sql):
+    check(h2o, sql)
+
+
+@pytest.fixture(scope="module")
+def wide(tmp_path_factory):
+    """300,000 rows (three morsels) in nearly as many groups."""
+    rng = np.random.default_rng(6)
+    n = 300_000
+    t = pa.table({
+        "a": pa.array(rng.integers(0, 1000, n, dtype=np.int32),
+                      mask=rng.random(n) < 0.01),
+        "b": rng.integers(-500, 500, n).astype(np.int64),
+        "s": pa.array([f"k{i}" for i in rng.integers(0, 50, n)]).dictionary_encode(),
+        "v": pa.array(rng.integers(0, 100, n), mask=rng.random(n) < 0.1),
+        "f": rng.random(n),
+    })
+    return engines_over(tmp_path_factory.mktemp("wide") / "db", {"w": t})
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT a, b, s, count(*), count(v), sum(v), avg(f), min(v), max(s) FROM w "
+    "GROUP BY a, b, s",
+    "SELECT a, b, sum(v) FROM w WHERE f < 0.5 GROUP BY a, b",
+    "SELECT s, a % 10 AS m, sum(v) FROM w GROUP BY s, m",  # few groups: partials shrink
+])
+def test_ungrouped_partials(wide, monkeypatch, sql):
+    """After one grouped morsel with nearly as many groups as rows, the rest pass their
+    rows on ungrouped; the merge's answer is still DuckDB's."""
+    from mapdb.query import executor
+    monkeypatch.setattr(executor, "_PROBE_MORSELS", 1)
+    check(wide, sql)
+
+
+def test_packed_group_by_equals_arrow():
+    from mapdb.query.packedkeys import group_by
+    rng = np.random.default_rng(7)
+    n = 5000
+    t = pa.table({
+        "a": pa.array(rng.integers(-3, 3, n), pa.int8()),
+        "b": pa.array(rng.integers(0, 40, n).astype(np.uint32), mask=rng.random(n) < 0.2),
+        "c": pa.nulls(n, pa.int64()),
+        "d": pa.array(rng.integers(-2**62, 2**62, n)),  # wide: too wide with the others
+        "v": rng.random(n),
+    })
+    for keys in (["a", "b"], ["a", "b", "c"], ["b", "d"], ["a", "d"]):
+        got = group_by(t, keys, [("v", "sum"), ([], "count_all")])
+        want = t.group_by(keys, use_threads=False).aggregate([("v", "sum"),
+                                                              ([], "count_all")])
+        assert got.schema == want.schema
+        order = [(k, "ascending") for k in keys]
+        assert got.sort_by(order).equals(want.sort_by(order)), keys
+
+
+def test_packed_keys_at_the_type_limits():
+    """A NULL key slot one past a column's maximum that its type cannot hold."""
+    from mapdb.query.packedkeys import group_by
+    t = pa.table({"a": pa.array([2**31 - 1, None, 2**31 - 1, -2**31], pa.int32()),
+                  "b": pa.array([255, 0, 255, None], pa.uint8()), "v": [1, 2, 3, 4]})
+    got = group_by(t, ["a", "b"], [("v", "sum")])
+    assert sorted(zip(*got.to_pydict().values(), strict=True), key=str) == \
+        [(-2**31, None, 4), (2**31 - 1, 255, 4), (None, 0, 2)]
