@@ -114,6 +114,22 @@ MANY_KEYS = [
 ]
 
 
+STATISTICS = [  # corr and friends of integers: exact one-pass sums (catalog/aggregate.py)
+    "SELECT id1, id4, pow(corr(v1, v2), 2) AS r2 FROM x GROUP BY id1, id4",
+    "SELECT id4, corr(v1, v2), covar_pop(v1, v2), covar_samp(v2, v1), regr_slope(v1, v2), "
+    "regr_intercept(v2, v4), regr_r2(v1, v2), regr_sxx(v1, v2), regr_sxy(v2, v1) "
+    "FROM x GROUP BY id4",
+    "SELECT id1, corr(v1, id4 % 1), corr(id4, id4), regr_r2(v2, v2) FROM x GROUP BY id1",
+    "SELECT id1, corr(v2 * 1000000000, v1), covar_pop(v2 * 1000000000, v1) FROM x "
+    "GROUP BY id1",  # too large for exact double sums: the two-pass deviations
+]
+
+
+@pytest.mark.parametrize("sql", STATISTICS)
+def test_statistics(h2o, sql):
+    check(h2o, sql)
+
+
 @pytest.mark.parametrize("sql", MANY_KEYS)
 def test_many_keys(h2o, sql):
     check(h2o, sql)
