@@ -426,6 +426,7 @@ def main(argv: list[str]) -> None:
         except ImportError:
             engines.remove("polars")
     suites = list(SUITES) if args.suite == "all" else [args.suite]
+    rev = _rev()  # (now: the code this process runs, whatever is committed meanwhile)
     data = prepare(args.rows, suites)
     questions = [q for q in args.questions.split(",") if q]
     results = []
@@ -434,7 +435,7 @@ def main(argv: list[str]) -> None:
     import duckdb
     meta = {"rows": args.rows, "runs": args.runs, "threads": args.threads,
             "machine": platform.machine(), "cpus": len(os.sched_getaffinity(0)),
-            "mapdb_rev": _rev(), "duckdb": duckdb.__version__, "polars": "n/a"}
+            "mapdb_rev": rev, "duckdb": duckdb.__version__, "polars": "n/a"}
     if "polars" in engines:
         import polars
         meta["polars"] = polars.__version__
