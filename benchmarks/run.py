@@ -8,17 +8,30 @@
     python -m benchmarks.run stream_memory --rows 20000000
     python -m benchmarks.run topn --rows 30000000 --runs 5 [--no-topn]
     python -m benchmarks.run ssb --scale 1 --runs 3 --engines duckdb,polars
+    python -m benchmarks.run h2o --rows 10000000 --runs 3 --suite groupby|join|all
 """
 
 from __future__ import annotations
 
 import sys
 
-from benchmarks import ingest, lookup, os_layer, ssb, stream_memory, topn, tpcds, tpch, tpch22
+from benchmarks import (
+    h2o,
+    ingest,
+    lookup,
+    os_layer,
+    ssb,
+    stream_memory,
+    topn,
+    tpcds,
+    tpch,
+    tpch22,
+)
 
 BENCHMARKS = {"os_layer": os_layer.main, "ingest": ingest.main, "tpch": tpch.main,
               "tpch22": tpch22.main, "tpcds": tpcds.main, "lookup": lookup.main,
-              "stream_memory": stream_memory.main, "topn": topn.main, "ssb": ssb.main}
+              "stream_memory": stream_memory.main, "topn": topn.main, "ssb": ssb.main,
+              "h2o": h2o.main}
 
 
 def main() -> None:

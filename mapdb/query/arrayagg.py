@@ -45,16 +45,32 @@ class _Fallback(Exception):
 
 def _summable(plan: Aggregate) -> bool:
     """Every aggregate is COUNT(*), COUNT, or SUM/AVG of a narrow number."""
-    for _, a in plan.aggs:
-        if a.fn == "count_star":
-            continue
-        if a.fn not in ("count", "sum", "avg"):
-            return False
-        t = a.arg.type
-        if a.fn != "count" and (t.kind not in ("int", "decimal", "float", "bool") or t.wide
-                                or str(t.arrow) == "uint64"):
-            return False
-    return True
+    return all(_summable_agg(a) for _, a in plan.aggs)
+
+
+def _summable_agg(a) -> bool:
+    if a.fn == "count_star":
+        return True
+    if a.fn not in ("count", "sum", "avg"):
+        return False
+    t = a.arg.type
+    return a.fn == "count" or (t.kind in ("int", "decimal", "float", "bool") and not t.wide
+                               and str(t.arrow) != "uint64")
+
+
+def _dense_ok(plan: Aggregate) -> bool:
+    """What the dense paths take: ``_summable``'s aggregates, and MIN/MAX of an integer
+    (per-group extremes by ``np.minimum.at`` / ``np.maximum.at``)."""
+    return all(_summable_agg(a) or (a.fn in _EXTREME and _int_extreme(a.arg.type))
+               for _, a in plan.aggs)
+
+
+def _int_extreme(t) -> bool:
+    return t.kind == "int" and not t.wide and str(t.arrow) != "uint64"
+
+
+_EXTREME = {"min": (np.minimum, np.iinfo(np.int64).max),
+            "max": (np.maximum, np.iinfo(np.int64).min)}
 
 
 def _values(a, batch, n: int) -> tuple[np.ndarray | None, np.ndarray]:
@@ -87,6 +103,9 @@ def _finish(plan: Aggregate, key: pa.Array, rows: np.ndarray, counts: dict,
         count = counts[name]
         if a.fn == "count":
             out[name] = pa.array(count, pa.int64())
+            continue
+        if a.fn in _EXTREME:
+            out[name] = pa.array(sums[name], pa.int64(), mask=count == 0).cast(a.arg.type.arrow)
             continue
         total, empty, t = sums[name], count == 0, a.arg.type
         if a.fn == "avg" and t.kind in ("decimal", "int", "bool"):  # (exact, one rounding)
@@ -211,7 +230,7 @@ def run_sorted(plan: Aggregate, stream_input) -> pa.Table | None:
 def key_range(plan: Aggregate) -> tuple[int, int] | None:
     """[lo, hi] of the one group key, when the aggregate qualifies (see module doc)."""
     from mapdb.query.joinorder import _origin, estimate
-    if len(plan.keys) != 1 or not plan.aggs or not _summable(plan):
+    if len(plan.keys) != 1 or not plan.aggs or not _dense_ok(plan):
         return None
     key = plan.keys[0][1]
     if not isinstance(key, Col) or key.type.kind != "int" or str(key.type.arrow) == "uint64":
@@ -230,11 +249,11 @@ def key_range(plan: Aggregate) -> tuple[int, int] | None:
 
 
 def strings_apply(plan: Aggregate) -> bool:
-    """GROUP BY one string key with COUNT/SUM/AVG: ``run_dense`` over the key's codes
-    (``groupkeys.StringCodes``: dense, in order of first appearance, the range growing as
-    values appear)."""
+    """GROUP BY one string key with COUNT/SUM/AVG (and MIN/MAX of integers): ``run_dense``
+    over the key's codes (``groupkeys.StringCodes``: dense, in order of first appearance,
+    the range growing as values appear)."""
     return len(plan.keys) == 1 and plan.keys[0][1].type.kind == "string" and \
-        bool(plan.aggs) and _summable(plan)
+        bool(plan.aggs) and _dense_ok(plan)
 
 
 def run_dense(plan: Aggregate, bounds: tuple[int, int], stream_input,
@@ -251,6 +270,13 @@ def run_dense(plan: Aggregate, bounds: tuple[int, int], stream_input,
     states: list[dict] = []
     lock = threading.Lock()
     flush_rows = max(span, 1 << 20)  # buffer at least a span's worth: O(rows + span) work
+    aggs = {n: a.fn for n, a in plan.aggs}
+
+    def _pad(key: str, arr: np.ndarray, width: int) -> np.ndarray:
+        """``arr`` grown to ``width`` with its accumulator's identity (0, or MIN/MAX's)."""
+        fn = aggs.get(key.removesuffix("#s"))
+        fill = _EXTREME[fn][1] if fn in _EXTREME and key.endswith("#s") else 0
+        return np.concatenate([arr, np.full(width - len(arr), fill, arr.dtype)])
 
     def state() -> dict:
         if not hasattr(local, "st"):
@@ -268,7 +294,7 @@ def run_dense(plan: Aggregate, bounds: tuple[int, int], stream_input,
         span = max(len(acc["$rows"]), int(idx.max(initial=-1)) + 1)  # (codes grow)
         for name, arr in acc.items():
             if len(arr) < span:
-                acc[name] = np.concatenate([arr, np.zeros(span - len(arr), arr.dtype)])
+                acc[name] = _pad(name, arr, span)
         acc["$rows"] += np.bincount(idx, minlength=span)
         for j, (name, a) in enumerate(plan.aggs):
             if a.fn == "count_star":
@@ -278,6 +304,12 @@ def run_dense(plan: Aggregate, bounds: tuple[int, int], stream_input,
             cnt = acc.setdefault(name + "#n", np.zeros(span, np.int64))
             cnt += np.bincount(idx, weights=valid, minlength=span).astype(np.int64)
             if a.fn == "count":
+                continue
+            if a.fn in _EXTREME:  # (NULLs: left out; a group of only NULLs stays empty)
+                ufunc, init = _EXTREME[a.fn]
+                ext = acc.setdefault(name + "#s", np.full(span, init, np.int64))
+                keep = valid.astype(np.bool_)
+                ufunc.at(ext, idx[keep], vals[keep])
                 continue
             if vals.dtype.kind == "f":
                 total = acc.setdefault(name + "#s", np.zeros(span, np.float64))
@@ -313,7 +345,8 @@ def run_dense(plan: Aggregate, bounds: tuple[int, int], stream_input,
                 cols.append(None)
                 continue
             valid, vals = _values(a, batch, n)
-            st["bound"] += _bound(vals)
+            if a.fn not in _EXTREME:
+                st["bound"] += _bound(vals)
             cols.append((np.ones(n) if valid is None else valid.astype(np.float64), vals))
         st["buf"].append((idx, cols))
         st["rows"] += n
@@ -334,8 +367,10 @@ def run_dense(plan: Aggregate, bounds: tuple[int, int], stream_input,
     total: dict[str, np.ndarray] = {}
     for st in states:
         for key, arr in st["acc"].items():
-            arr = np.concatenate([arr, np.zeros(width - len(arr), arr.dtype)])
-            total[key] = arr if key not in total else total[key] + arr
+            arr = _pad(key, arr, width)
+            fn = aggs.get(key.removesuffix("#s"))
+            merge = _EXTREME[fn][0] if fn in _EXTREME and key.endswith("#s") else np.add
+            total[key] = arr if key not in total else merge(total[key], arr)
     if int(total["$rows"].sum()) >= 1 << 27:
         return None  # the 26-bit halves' float sums could round past this many rows
     present = np.flatnonzero(total["$rows"])

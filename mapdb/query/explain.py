@@ -105,7 +105,8 @@ def _label(p: Plan, names: dict[str, str]) -> str:
         return (f"Recursive CTE {p.work.name}: anchor UNION{'' if p.distinct else ' ALL'} "
                 "step, the step repeated over the last round's rows until it adds none")
     if isinstance(p, Window):
-        return "Window " + ", ".join(f"{n(c)} := {f}" for c, f in p.funcs)
+        return "Window " + ", ".join(f"{n(c)} := {f}" for c, f in p.funcs) + (
+            f" (top {p.keep} per partition first)" if p.keep is not None else "")
     return type(p).__name__
 
 

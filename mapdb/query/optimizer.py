@@ -111,6 +111,7 @@ def optimize(plan: Plan) -> Plan:
     _prune(plan, None)
     _ranges(plan)
     _indexes(plan)
+    _window_keep(plan)
     return top_n(plan)
 
 
@@ -371,6 +372,34 @@ def _prune(plan: Plan, needed: set[str] | None, counted: bool = False) -> None:
         for _, f in plan.funcs:
             cols |= f.columns()
         _prune(plan.input, cols & names(plan.input))
+
+
+KEEP_MAX = 64  # row_number() <= k above this: the whole sort (the rounds cost k passes)
+
+
+def _window_keep(plan: Plan) -> None:
+    """Mark a Window of one row_number() under a Filter that keeps ``rn <= k`` (or
+    ``rn < k``, a conjunct): only each partition's first k rows matter (``Window.keep``).
+    The h2o benchmark's "largest two v3 by id6" is this shape."""
+    for p in plan.inputs:
+        _window_keep(p)
+    if not isinstance(plan, Filter) or not isinstance(plan.input, Window) or \
+            len(plan.input.funcs) != 1:
+        return
+    name, f = plan.input.funcs[0]
+    if f.fn != "row_number" or not f.order:
+        return
+    for c in conjuncts(plan.predicate):
+        if isinstance(c, Call) and c.op in ("le", "lt") and len(c.args) == 2:
+            a, b = c.args
+            while isinstance(b, Call) and b.op == "cast" and len(b.args) == 1:
+                b = b.args[0]
+            if isinstance(a, Col) and a.name == name and isinstance(b, Lit) and \
+                    type(b.value) is int:
+                k = b.value - (c.op == "lt")
+                if 1 <= k <= KEEP_MAX:
+                    plan.input.keep = k
+                    return
 
 
 def _width(t) -> tuple:

@@ -246,8 +246,12 @@ class SetOp(Plan):
 
 @dataclass
 class Window(Unary):
-    """The input's rows with window function columns added."""
+    """The input's rows with window function columns added. ``keep``: only the rows
+    ranked up to ``keep`` in their partition matter (a Filter above keeps
+    ``row_number() <= keep``), so the others may be left out before the sort
+    (``window.top_rows``)."""
     funcs: list[tuple[str, WindowFn]]
+    keep: int | None = None
 
     @property
     def schema(self):

@@ -151,6 +151,57 @@ class _Layout:
         return sorted_pos if self.perm is None else self.perm[sorted_pos]
 
 
+def top_rows(w: WindowFn, batch: dict[str, pa.Array], n: int, keep: int
+             ) -> np.ndarray | None:
+    """The input rows that can rank among the first ``keep`` of their partition in
+    ``w``'s order (rows tied with the keep-th included), ascending; None when the keys do
+    not allow it cheaply (then every row is sorted). Rows left out all sort after the kept
+    rows of their partition, so ranks computed over the kept rows alone are the same.
+
+    How, without sorting: the partition keys become one dense group id and the ORDER BY
+    key one uint64 that sorts like it (``_codes``, DESC and NULLS placement folded in);
+    then ``keep`` rounds, each taking every group's smallest code above the last round's
+    (``np.minimum.at``) and counting its rows, give each group the code of its keep-th
+    row: rows up to that code are kept."""
+    if len(w.order) != 1 or n == 0:
+        return None
+    gid, groups = np.zeros(n, np.intp), 1
+    for e in w.partition:
+        c = _codes(_array(evaluate(e, batch, n)))
+        radix = c.rng + 1 + (c.nulls is not None)
+        if groups * radix > max(4 * n, 1 << 16):
+            return None  # (too sparse for per-group arrays)
+        u = c.u.astype(np.intp)
+        if c.nulls is not None:
+            u[c.nulls] = c.rng + 1
+        gid = gid * radix + u
+        groups *= radix
+    s = w.order[0]
+    c = _codes(_array(evaluate(s.expr, batch, n)))
+    if c.rng >= 1 << 62:
+        return None
+    code = np.uint64(c.rng) - c.u if s.desc else c.u.copy()
+    if c.nulls is not None:
+        code += np.uint64(s.nulls_first)
+        code[c.nulls] = 0 if s.nulls_first else c.rng + 1
+    top = np.iinfo(np.uint64).max
+    thr = np.full(groups, top, np.uint64)  # a group of fewer than keep rows keeps them all
+    need = np.full(groups, keep, np.int64)
+    active = np.ones(n, np.bool_)
+    for _ in range(keep):
+        g, k = gid[active], code[active]
+        if not len(g):
+            break
+        m = np.full(groups, top, np.uint64)
+        np.minimum.at(m, g, k)
+        at = k == m[g]
+        need -= np.bincount(g[at], minlength=groups)
+        done = need <= 0
+        thr = np.where(done & (thr == top), m, thr)
+        active[active] = (k > m[g]) & ~done[g]
+    return np.flatnonzero(code <= thr[gid])
+
+
 def _bounds(new: np.ndarray, gid: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     starts = np.flatnonzero(new)
     if len(starts) == 1:

@@ -656,20 +656,39 @@ def _moments(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
     return from_numpy(out, null)
 
 
+def _exact_moments(ty: SqlType, tx: SqlType, x: np.ndarray, y: np.ndarray,
+                   n: np.ndarray) -> bool:
+    """Both arguments are integers small enough that every group's n * sum(v*v) and
+    sum(v)**2 are exact in a double (below 2**53)."""
+    if ty.kind != "int" or tx.kind != "int" or not len(x):
+        return False
+    big = max(float(np.abs(x).max()), float(np.abs(y).max()))
+    return float(n.max()) ** 2 * big * big < 2.0 ** 53
+
+
 def _statistics(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
     """corr, covar and regr_* of (y, x) pairs where both are non-NULL: means first, then
     sums of products of deviations (two passes, as exact as doubles allow)."""
     ty, tx = (e.type for e in a.arg.args[:2])
     ok = _valid(args[0]) & _valid(args[1])
-    y, x, gid = _numbers(args[0], ty)[ok], _numbers(args[1], tx)[ok], gid[ok]
+    y, x = _numbers(args[0], ty), _numbers(args[1], tx)
+    if not ok.all():
+        y, x, gid = y[ok], x[ok], gid[ok]
     n = np.bincount(gid, minlength=groups).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mx = np.bincount(gid, x, groups) / n
-        my = np.bincount(gid, y, groups) / n
-        dx, dy = x - mx[gid], y - my[gid]
-        sxx = np.bincount(gid, dx * dx, groups)
-        syy = np.bincount(gid, dy * dy, groups)
-        sxy = np.bincount(gid, dx * dy, groups)
+        sx, sy = np.bincount(gid, x, groups), np.bincount(gid, y, groups)
+        mx, my = sx / n, sy / n
+        if _exact_moments(ty, tx, x, y, n):
+            # integers: one pass of exact sums, n * sxx = n * sum(x*x) - sum(x)**2 exactly
+            # (no gathers of the means; the h2o benchmark's corr(v1, v2) by 10,000 groups)
+            sxx = (n * np.bincount(gid, x * x, groups) - sx * sx) / n
+            syy = (n * np.bincount(gid, y * y, groups) - sy * sy) / n
+            sxy = (n * np.bincount(gid, x * y, groups) - sx * sy) / n
+        else:
+            dx, dy = x - mx[gid], y - my[gid]
+            sxx = np.bincount(gid, dx * dx, groups)
+            syy = np.bincount(gid, dy * dy, groups)
+            sxy = np.bincount(gid, dx * dy, groups)
         null = n == 0
         fn = a.fn
         if fn == "regr_count":
