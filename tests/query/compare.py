@@ -7,6 +7,7 @@ import decimal
 import math
 from dataclasses import dataclass
 
+import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
@@ -169,3 +170,14 @@ def check_names(engines: Engines, sql: str) -> None:
     """Assert mapdb's result columns are named as DuckDB names them."""
     want = [d[0] for d in engines.con.execute(sql).description]
     assert engines.db.sql(sql).to_arrow().column_names == want, sql
+
+
+def check_arrow(engines: Engines, sql: str) -> None:
+    """mapdb's result as Arrow equals DuckDB's ``.arrow()``: types and values (text:
+    mapdb's results are large_string, DuckDB's string)."""
+    want = engines.con.sql(sql).arrow()
+    want = want.read_all() if hasattr(want, "read_all") else want  # (DuckDB 1.4+: a reader)
+    got = engines.db.sql(sql).to_arrow()
+    assert [pa.string() if t == pa.large_string() else t for t in got.schema.types] == \
+        want.schema.types, sql
+    assert got.to_pylist() == want.to_pylist(), sql

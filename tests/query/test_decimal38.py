@@ -13,7 +13,7 @@ import pytest
 
 from mapdb.errors import QueryError
 
-from .compare import check, engines_over
+from .compare import check, check_arrow, engines_over
 
 D = decimal.Decimal
 MAX38 = D("9" * 35 + ".999")  # DECIMAL(38, 3) at its limit
@@ -36,16 +36,6 @@ T = pa.table({
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory):
     return engines_over(tmp_path_factory.mktemp("dec38"), {"t": T})
-
-
-def check_arrow(engines, sql: str) -> None:
-    """mapdb's result as Arrow equals DuckDB's ``.arrow()``: types and values."""
-    want = engines.con.sql(sql).arrow()
-    want = want.read_all() if hasattr(want, "read_all") else want
-    got = engines.db.sql(sql).to_arrow()
-    assert [pa.string() if t == pa.large_string() else t for t in got.schema.types] == \
-        want.schema.types, sql
-    assert got.to_pylist() == want.to_pylist(), sql
 
 
 @pytest.mark.parametrize("sql", [

@@ -12,7 +12,7 @@ import pytest
 
 from mapdb.errors import QueryError
 
-from .compare import check, engines_over
+from .compare import check, check_arrow, engines_over
 
 T = pa.table({
     "id": pa.array(range(6), pa.int64()),
@@ -34,17 +34,6 @@ T = pa.table({
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory):
     return engines_over(tmp_path_factory.mktemp("time"), {"t": T})
-
-
-def check_arrow(engines, sql: str) -> None:
-    """mapdb's result as Arrow equals DuckDB's ``.arrow()``: types and values."""
-    want = engines.con.sql(sql).arrow()
-    want = want.read_all() if hasattr(want, "read_all") else want
-    got = engines.db.sql(sql).to_arrow()
-    # (text: mapdb's results are large_string, DuckDB's string)
-    assert [pa.string() if t == pa.large_string() else t for t in got.schema.types] == \
-        want.schema.types, sql
-    assert got.to_pylist() == want.to_pylist(), sql
 
 
 @pytest.mark.parametrize("sql", [
