@@ -12,7 +12,10 @@ rows alone or inside its group, so merging partial aggregates that are decomposa
 Inner joins commute, so of the dimensions joined to the facts only those that bring
 string group keys are joined after the partial aggregate; the others (a date filtered to
 a year, a store) still join, and drop facts, before it. Not when a partial group key is
-unique among the facts (nothing would merge). ``joinorder.aggregate_first`` handles the
+unique among the facts (nothing would merge), when a string dimension is filtered (it
+drops facts before they are aggregated: TPC-DS q03, q21, q89), or with more than two
+partial keys (their groups are about as many as the rows: q67's item, store, year,
+quarter and month took 3x as long split). ``joinorder.aggregate_first`` handles the
 case that needs no second step (the dimension's unique key is itself a group key); this
 one runs after it.
 """
@@ -22,12 +25,13 @@ from __future__ import annotations
 import dataclasses
 
 from mapdb.query.expr import Agg, Col
-from mapdb.query.joinorder import likely_unique
+from mapdb.query.joinorder import _base, estimate, likely_unique
 from mapdb.query.plan import Aggregate, Join, Plan, Project
 
 # aggregate -> how its partial results merge
 MERGE = {"sum": "sum", "count": "sum", "count_star": "sum", "min": "min", "max": "max"}
 _CHEAP = ("int", "date", "timestamp", "bool")  # key kinds hashed as fixed-width integers
+MAX_PARTIAL_KEYS = 2  # a fact's join key and one key of its own (q04's customer, year)
 
 
 def eager_aggregate(plan: Plan) -> Plan:
@@ -61,8 +65,9 @@ def eager_aggregate(plan: Plan) -> Plan:
     after = [j for j in joins if any(keys[n].type.kind == "string"
                                      for n in _names(j.right) & set(keys))]
     before = [j for j in joins if j not in after]
-    if not after or not agg_cols <= _names(base):
-        return plan
+    if not after or not agg_cols <= _names(base) or \
+            any(estimate(j.right) < _base(j.right) * 0.9 for j in after):
+        return plan  # (a filtered dimension drops facts: it joins before aggregating)
     facts_cols = _names(base).union(*(_names(j.right) for j in before))
     for j in reversed(before):  # each joins on columns the facts side has by then
         if not {k.name for k in j.left_keys} <= _names(base).union(
@@ -81,8 +86,8 @@ def eager_aggregate(plan: Plan) -> Plan:
             pre[name] = e
         elif name not in attached:
             return plan
-    if not all(e.type.kind in _CHEAP for e in pre.values()):
-        return plan
+    if not all(e.type.kind in _CHEAP for e in pre.values()) or len(pre) > MAX_PARTIAL_KEYS:
+        return plan  # (with more keys the partial groups are about as many as the rows)
     facts: Plan = base
     for j in reversed(before):
         facts = dataclasses.replace(j, left=facts)

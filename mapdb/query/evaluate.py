@@ -500,13 +500,16 @@ def _narrow_exact(op: str, e: Call, a: list[Value]) -> Value | None:
     decimal of 19 digits or more: in int64 with overflow checks, widened to decimal128 at
     the end; None (the exact path in Python integers) when a value overflows int64 or an
     operand is not int64."""
+    if op == "rescale":
+        return _fast_rescale(e, a[0])
     if op not in ("add", "sub", "mul") or not all(
-            x.type == pa.int64() for x in a) or not all(
+            pa.types.is_integer(x.type) for x in a) or not all(
             x.type.kind == "int" or (x.type.kind == "decimal" and not x.type.wide)
             for x in e.args):
         return None
     scales = [x.type.scale if x.type.kind == "decimal" else 0 for x in e.args]
     try:
+        a = [x if x.type == pa.int64() else pc.cast(x, pa.int64()) for x in a]  # (checked)
         if op == "mul":
             out = pc.multiply_checked(a[0], a[1])
         else:
@@ -518,6 +521,24 @@ def _narrow_exact(op: str, e: Call, a: list[Value]) -> Value | None:
         return None
     return to_decimal128(out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out,
                          e.type.scale)
+
+
+def _fast_rescale(e: Call, x: Value) -> Value | None:
+    """An integer or decimal column as DECIMAL(38, s) at a scale at least its own, with
+    Arrow's checked cast (C++, not Python integers per value); None for the exact path
+    (a scale going down rounds half away from zero; a CAST's precision is checked there)."""
+    src = e.args[0].type
+    scale = src.scale if src.kind == "decimal" else 0
+    if e.param or e.type.kind != "decimal" or e.type.scale < scale or \
+            isinstance(x, pa.Scalar) or not (pa.types.is_integer(x.type) or
+                                             pa.types.is_decimal128(x.type)):
+        return None
+    try:
+        if pa.types.is_integer(x.type):
+            x = to_decimal128(x if x.type == pa.int64() else pc.cast(x, pa.int64()), scale)
+        return pc.cast(x, pa.decimal128(38, e.type.scale))
+    except (pa.ArrowInvalid, OverflowError):
+        return None
 
 
 def _as_text(v: Value, fmt) -> Value:
