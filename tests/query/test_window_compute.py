@@ -143,6 +143,9 @@ def to_sql(w: WindowFn) -> str:
 @pytest.fixture(scope="module")
 def con():
     c = duckdb.connect()
+    # one thread: DuckDB 2.0.1's RANGE frames over NaN keys answer differently now and
+    # then on two (count(*) ... ORDER BY f DESC RANGE ... 2.0 PRECEDING: 1 in ~20 runs)
+    c.execute("SET threads = 1")
     yield c
     c.close()
 
