@@ -176,8 +176,15 @@ def common_numeric(a: SqlType, b: SqlType) -> SqlType:
     return INT64
 
 
+def _integer_digits(t: SqlType) -> int:
+    """The digits before the point a decimal or integer type holds (UBIGINT: 20)."""
+    if t.kind == "decimal":
+        return t.precision - t.scale
+    return {8: 3, 16: 5, 32: 10}.get(t.arrow.bit_width, 20 if is_uint64(t) else 19)
+
+
 def _wide_common(known: list[SqlType], what: str) -> SqlType:
-    """DuckDB's common type of decimals beside a DECIMAL(38, s): the most integer digits,
+    """DuckDB's common type of decimals beside one past 18 digits: the most integer digits,
     then the largest scale that still fits 38 digits (a SUM of DECIMAL(38, 2) beside 0.125
     is a DECIMAL(38, 2): 0.13). A HUGEINT is a DECIMAL(38, 0) here, and DuckDB combines
     it with a decimal differently from a DECIMAL(38, 0): refused."""
@@ -185,8 +192,9 @@ def _wide_common(known: list[SqlType], what: str) -> SqlType:
     if any(t.wide and t.scale == 0 for t in known) and max(scales) > 0:
         raise QueryError(f"{what}: a HUGEINT or DECIMAL(38, 0) beside a decimal with a "
                          f"scale is not supported; CAST one side")
-    extra = max(t.precision - t.scale if t.kind == "decimal" else 0 for t in known)
-    return DECIMAL(38, min(max(scales), 38 - extra))
+    extra = max(_integer_digits(t) for t in known)
+    scale = min(max(scales), 38 - extra)
+    return DECIMAL(min(extra + scale, 38), scale)
 
 
 def common_type(types: list[SqlType], what: str) -> SqlType:

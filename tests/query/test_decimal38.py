@@ -89,6 +89,13 @@ def test_hugeint_literals(engines):
     "SELECT id FROM t ORDER BY w DESC NULLS LAST, id",
     "SELECT id, coalesce(v, n) c FROM t ORDER BY id",
     "SELECT a.id, b.id FROM t a JOIN t b ON a.v = b.v ORDER BY 1, 2",
+    # a wide decimal's common type keeps DuckDB's digits, so a later branch's larger scale
+    # still fits (pairwise, a DECIMAL(38, 1) squeezed 0.01 to 0.0)
+    "SELECT x FROM (SELECT CAST(id AS DECIMAL(22, 1)) AS x FROM t UNION ALL SELECT 0.5 "
+    "UNION ALL SELECT 0.01) ORDER BY x",
+    "SELECT x FROM (SELECT CAST(id AS DECIMAL(22, 1)) AS x FROM t UNION SELECT 0.5 "
+    "UNION SELECT 0.01) ORDER BY x",
+    "SELECT coalesce(coalesce(CAST(NULL AS DECIMAL(22, 1)), 0.5), 0.001) FROM t",
 ])
 def test_comparisons(engines, sql):
     check(engines, sql)
