@@ -8,6 +8,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -84,3 +85,14 @@ def error_text(e: BaseException) -> str:
 
 def geomean(xs: list[float]) -> float | None:
     return math.exp(statistics.fmean(math.log(x) for x in xs)) if xs else None
+
+
+def timed(fn, runs: int) -> tuple[list[float], object]:
+    """``fn`` run once to warm, then ``runs`` times: (the timed runs' seconds, its result)."""
+    out = fn()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times, out

@@ -26,18 +26,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import DATA, RESULTS
+from benchmarks.common import DATA, RESULTS, geomean, timed
 
 K = 100  # the groupby data's G1_{N}_1e2 cardinality
 
@@ -274,21 +272,6 @@ def same(got, want, keys: list[str]) -> str:
     return "ok"
 
 
-def _time(fn, runs: int) -> tuple[list[float], object]:
-    out = fn()  # warm
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return times, out
-
-
-def _geomean(xs: list[float]) -> float | None:
-    xs = [x for x in xs if x]
-    return round(math.exp(sum(math.log(x) for x in xs) / len(xs)), 2) if xs else None
-
-
 def run_suite(suite: str, data: Path, engines: list[str], runs: int, threads: int,
               questions: list[str] | None = None) -> list[dict]:
     import duckdb
@@ -320,7 +303,7 @@ def run_suite(suite: str, data: Path, engines: list[str], runs: int, threads: in
             else:
                 fn = lambda q=q: pl_q[q].collect().to_arrow()  # noqa: E731
             try:
-                times, out = _time(fn, runs)
+                times, out = timed(fn, runs)
             except Exception as e:  # an engine refusing a question is a result, not a crash
                 res[eng] = {"error": f"{type(e).__name__}: {str(e)[:200]}"}
                 continue
@@ -367,8 +350,10 @@ def summary(results: list[dict]) -> dict:
     for suite in SUITES:
         rs = [r for r in results if r["suite"] == suite]
         if rs:
-            out[suite] = {f"geomean mapdb/{o}": _geomean([r.get(f"mapdb/{o}") for r in rs])
-                          for o in ("duckdb", "polars")}
+            out[suite] = {}
+            for o in ("duckdb", "polars"):
+                g = geomean([x for x in (r.get(f"mapdb/{o}") for r in rs) if x])
+                out[suite][f"geomean mapdb/{o}"] = round(g, 2) if g else None
             out[suite]["over 2x DuckDB"] = [r["q"] for r in rs
                                             if (r.get("mapdb/duckdb") or 0) > 2]
     return out

@@ -22,10 +22,9 @@ import platform
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from benchmarks.common import DATA, RESULTS
+from benchmarks.common import DATA, RESULTS, timed
 
 QUERIES = {
     "nullable desc nulls last": ("SELECT * FROM t ORDER BY v DESC NULLS LAST LIMIT 3",
@@ -105,16 +104,6 @@ def prepare(rows: int) -> tuple[Path, Path]:
     return parquet, db
 
 
-def _time(fn, runs: int) -> tuple[list[float], object]:
-    out = fn()  # warm
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return times, out
-
-
 def _keys(table, cols: list[str]) -> list[tuple]:
     return list(zip(*(table.column(c).to_pylist() for c in cols), strict=True))
 
@@ -163,16 +152,16 @@ def main(argv: list[str]) -> None:
         ref = None
         for eng in engines:
             if eng == "duckdb":
-                times, out = _time(lambda sql=sql: con.sql(sql).to_arrow_table(),
+                times, out = timed(lambda sql=sql: con.sql(sql).to_arrow_table(),
                                    args.runs)
                 ref = out
             elif eng == "mapdb":
-                times, out = _time(lambda sql=sql: db.sql(sql, workers=args.threads).to_arrow(),
+                times, out = timed(lambda sql=sql: db.sql(sql, workers=args.threads).to_arrow(),
                                    args.runs)
                 res["mapdb_rows"] = out.num_rows
                 mine = out
             else:
-                times, out = _time(lambda sql=sql: pl_ctx.execute(sql, eager=True),
+                times, out = timed(lambda sql=sql: pl_ctx.execute(sql, eager=True),
                                    args.runs)
             res[eng] = {"min_ms": round(min(times) * 1000, 2),
                         "median_ms": round(statistics.median(times) * 1000, 2),
