@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 
 from mapdb.query.expr import Agg, Col
-from mapdb.query.joinorder import _base, estimate, likely_unique
+from mapdb.query.joinorder import base_rows, estimate, likely_unique
 from mapdb.query.plan import Aggregate, Join, Plan, Project
 
 # aggregate -> how its partial results merge
@@ -66,7 +66,7 @@ def eager_aggregate(plan: Plan) -> Plan:
                                      for n in _names(j.right) & set(keys))]
     before = [j for j in joins if j not in after]
     if not after or not agg_cols <= _names(base) or \
-            any(estimate(j.right) < _base(j.right) * 0.9 for j in after):
+            any(estimate(j.right) < base_rows(j.right) * 0.9 for j in after):
         return plan  # (a filtered dimension drops facts: it joins before aggregating)
     facts_cols = _names(base).union(*(_names(j.right) for j in before))
     for j in reversed(before):  # each joins on columns the facts side has by then

@@ -258,14 +258,14 @@ def _join_estimate(lp, left, rp, right, lk, rk) -> float:
     if not lk:
         return left * right
     if any(likely_unique(rp, k) for k in rk):
-        return left * min(right / max(_base(rp), 1.0), 1.0)
+        return left * min(right / max(base_rows(rp), 1.0), 1.0)
     if any(likely_unique(lp, k) for k in lk):
-        return right * min(left / max(_base(lp), 1.0), 1.0)
+        return right * min(left / max(base_rows(lp), 1.0), 1.0)
     ndv = max(distinct_bound(rp, rk[0], right), distinct_bound(lp, lk[0], left))
     return left * right / ndv
 
 
-def _base(plan: Plan) -> float:
+def base_rows(plan: Plan) -> float:
     """Rows of the input before its filters (what a unique key's values range over)."""
     node = plan
     while isinstance(node, (Filter, Project)):
@@ -274,8 +274,8 @@ def _base(plan: Plan) -> float:
         rows = node.source.row_count
         return rows() if callable(rows) else rows
     if isinstance(node, Join) and node.kind in ("inner", "semi", "anti"):
-        return _base(node.left) if node.kind != "inner" else max(_base(node.left),
-                                                                  _base(node.right))
+        return base_rows(node.left) if node.kind != "inner" else max(base_rows(node.left),
+                                                                  base_rows(node.right))
     return estimate(plan)
 
 
@@ -438,7 +438,7 @@ def _fold_dimensions(rels: list[_Rel], preds: list[Expr], start: _Rel) -> None:
                 continue
             plan, rest = _join(n.plan, d.plan, n.cols, d.cols, preds)
             preds[:] = rest
-            sel = min(d.rows / max(_base(d.plan), 1.0), 1.0)
+            sel = min(d.rows / max(base_rows(d.plan), 1.0), 1.0)
             merged = _Rel(plan, n.cols | d.cols, n.rows * sel)
             rels[rels.index(n)] = merged
             rels.remove(d)
@@ -447,7 +447,7 @@ def _fold_dimensions(rels: list[_Rel], preds: list[Expr], start: _Rel) -> None:
 
 
 def _filtered(r: _Rel) -> bool:
-    return r.rows < _base(r.plan) * 0.99
+    return r.rows < base_rows(r.plan) * 0.99
 
 
 def _connected(a: _Rel, b: _Rel, preds: list[Expr]) -> bool:
@@ -540,7 +540,7 @@ def aggregate_first(plan: Plan) -> Plan:
                for _, e in plan.keys):
         return plan
     for j in dims:  # a dimension join that drops many facts: aggregate after it, as is
-        if estimate(j.right) < _base(j.right) * 0.9:
+        if estimate(j.right) < base_rows(j.right) * 0.9:
             return plan
     group = Col(f"{dim_key.name}$g", fact_key.type)
     pre = Aggregate(facts, [(group.name, fact_key)], list(plan.aggs))
