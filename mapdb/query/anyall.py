@@ -8,14 +8,18 @@ only TRUE keeps a row, so NULL and FALSE need not be told apart:
   ``NOT EXISTS (SELECT 1 FROM ... WHERE w AND NOT coalesce(x op e, false))`` (TRUE over
   no rows, as DuckDB).
 
-A subquery with GROUP BY, aggregates, DISTINCT, LIMIT, a window or a set operation is read
-as a table instead (``FROM (subquery) AS __mapdb_any(v)``). Elsewhere (in a select item,
-under OR or NOT, with an aggregate on the left) ANY and ALL stay refused by name.
+Written inside the subquery, ``x``'s columns are qualified with the outer query's FROM item
+so the subquery's own columns cannot capture them. Where that cannot be made sure (several
+outer FROM items, a qualifier the subquery defines too), or the subquery has GROUP BY,
+aggregates, DISTINCT, LIMIT or a window, the subquery is read as a table instead
+(``FROM (subquery) AS __mapdb_any(v)``; correlated, that is refused). Elsewhere (in a
+select item, under OR or NOT, with an aggregate on the left) ANY and ALL stay refused by
+name.
 
 >>> import sqlglot
 >>> sql = "SELECT a FROM f WHERE a > ALL (SELECT b FROM g WHERE g.k = f.k)"
 >>> print(expand(sqlglot.parse_one(sql, read="duckdb"), sql).sql(dialect="duckdb"))
-SELECT a FROM f WHERE NOT EXISTS(SELECT 1 FROM g WHERE g.k = f.k AND NOT COALESCE(a > b, FALSE))
+SELECT a FROM f WHERE NOT EXISTS(SELECT 1 FROM g WHERE g.k = f.k AND NOT COALESCE(f.a > b, FALSE))
 """
 
 from __future__ import annotations
@@ -34,27 +38,67 @@ def expand(tree: exp.Expression, sql: str) -> exp.Expression:
         for key in ("where", "having"):
             clause = select.args.get(key)
             if clause is not None:
-                clause.set("this", _conjuncts_rewritten(clause.this))
+                clause.set("this", _conjuncts_rewritten(clause.this, select))
         return select
     if not any(True for _ in tree.find_all(exp.Any, exp.All)):
         return tree
     return innermost_first(tree, list(tree.find_all(exp.Select)), rewrite)
 
 
-def _conjuncts_rewritten(cond: exp.Expression) -> exp.Expression:
+def _conjuncts_rewritten(cond: exp.Expression, outer: exp.Select) -> exp.Expression:
     if isinstance(cond, exp.And):
-        cond.set("this", _conjuncts_rewritten(cond.this))
-        cond.set("expression", _conjuncts_rewritten(cond.expression))
+        cond.set("this", _conjuncts_rewritten(cond.this, outer))
+        cond.set("expression", _conjuncts_rewritten(cond.expression, outer))
         return cond
     if isinstance(cond, exp.Paren):
-        cond.set("this", _conjuncts_rewritten(cond.this))
+        cond.set("this", _conjuncts_rewritten(cond.this, outer))
         return cond
     if isinstance(cond, _COMPARE) and isinstance(cond.expression, (exp.Any, exp.All)):
-        return _exists(cond) or cond
+        return _exists(cond, outer) or cond
     return cond
 
 
-def _exists(cmp: exp.Expression) -> exp.Expression | None:
+def _visible(select: exp.Select) -> list[str] | None:
+    """The names a SELECT's FROM items are seen by (alias, else table name), lower case;
+    None when one is neither a table nor aliased."""
+    names = []
+    for src in [select.args.get("from_") or select.args.get("from"),
+                *(select.args.get("joins") or [])]:
+        if src is None:
+            continue
+        item = src.this
+        alias = item.alias if hasattr(item, "alias") else ""
+        if alias:
+            names.append(alias.lower())
+        elif isinstance(item, exp.Table):
+            names.append(item.name.lower())
+        else:
+            return None
+    return names
+
+
+def _outer_side(x: exp.Expression, outer: exp.Select, inner: exp.Select
+                ) -> exp.Expression | None:
+    """``x`` (the outer query's side of the comparison) with each column qualified so
+    that the subquery's own columns cannot capture it once ``x`` is written inside it:
+    an unqualified column takes the outer query's one FROM item; None when that cannot be
+    made sure (several FROM items, or a qualifier the subquery also defines)."""
+    inside, mine = _visible(inner), _visible(outer)
+    if inside is None:
+        return None
+    x = x.copy()
+    for col in list(x.find_all(exp.Column)):
+        if col.table:
+            if col.table.lower() in inside:
+                return None
+        elif mine is not None and len(mine) == 1 and mine[0] not in inside:
+            col.set("table", exp.to_identifier(mine[0]))
+        else:
+            return None
+    return x
+
+
+def _exists(cmp: exp.Expression, outer: exp.Select) -> exp.Expression | None:
     quant = cmp.expression
     if any(isinstance(n, (exp.AggFunc, exp.Window)) for n in cmp.this.walk()):
         return None  # (an aggregate of the outer query inside the subquery: not bound)
@@ -66,14 +110,17 @@ def _exists(cmp: exp.Expression) -> exp.Expression | None:
     inner = inner.copy()
     item = inner.expressions[0]
     value = item.this if isinstance(item, exp.Alias) else item
-    if any(inner.args.get(k) for k in _TABLE_ONLY) or \
-            any(isinstance(n, (exp.AggFunc, exp.Window)) for n in item.walk()):
-        # read the subquery as a table: its rows are what the comparison runs over
+    as_table = any(inner.args.get(k) for k in _TABLE_ONLY) or \
+        any(isinstance(n, (exp.AggFunc, exp.Window)) for n in item.walk())
+    x = None if as_table else _outer_side(cmp.this, outer, inner)
+    if x is None:
+        # read the subquery as a table: its rows are what the comparison runs over, and
+        # nothing in it can take x's columns (a correlated one is refused there)
         inner = exp.select("__mapdb_v").from_(exp.Subquery(
             this=inner, alias=exp.TableAlias(this=exp.to_identifier("__mapdb_any"),
                                              columns=[exp.to_identifier("__mapdb_v")])))
-        value = exp.column("__mapdb_v")
-    test = type(cmp)(this=cmp.this.copy(), expression=value.copy())
+        value, x = exp.column("__mapdb_v"), cmp.this.copy()
+    test = type(cmp)(this=x, expression=value.copy())
     if isinstance(quant, exp.All):
         test = exp.Not(this=exp.Coalesce(this=test, expressions=[exp.false()]))
     where = inner.args.get("where")

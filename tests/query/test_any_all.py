@@ -45,6 +45,16 @@ def engines(tmp_path_factory):
     "AND y IS NOT NULL)",
     "SELECT count(*) FROM f WHERE k < 10 AND (x > ANY (SELECT y FROM g WHERE gk = 2)) "
     "AND s <> 's3'",
+    # the subquery has a column named like x's: x must stay the outer row's (it was the
+    # inner one: every x > ALL compared the subquery's rows with themselves)
+    "SELECT count(*) FROM f WHERE x > ALL (SELECT x FROM f f2 WHERE f2.k = 3 AND x IS NOT "
+    "NULL)",
+    "SELECT count(*) FROM f WHERE x < ANY (SELECT x FROM f WHERE k = 3)",
+    "SELECT k, count(*) FROM f WHERE x >= ALL (SELECT x - 40 FROM f f2 WHERE f2.k = f.k "
+    "AND f2.s = 's1') GROUP BY k",
+    # several outer FROM items: the subquery read as a table (uncorrelated: answered)
+    "SELECT count(*) FROM f, g WHERE f.k = g.gk AND x > ALL (SELECT y FROM g WHERE gk = 7 "
+    "AND y IS NOT NULL)",
 ])
 def test_answers_as_duckdb(engines, sql):
     check(engines, sql)
@@ -59,3 +69,15 @@ def test_answers_as_duckdb(engines, sql):
 def test_elsewhere_refused_by_name(engines, sql):
     with pytest.raises(QueryError, match=r"ANY|ALL"):
         engines.db.sql(sql).to_arrow()
+
+
+@pytest.mark.parametrize("sql", [
+    # several outer FROM items and a correlated subquery: x cannot be placed safely
+    "SELECT count(*) FROM f, g WHERE f.k = g.gk AND x > ALL (SELECT y FROM g g2 WHERE "
+    "g2.gk = f.k)",
+])
+def test_unplaceable_correlated_refused(engines, sql):
+    with pytest.raises(QueryError):
+        engines.db.sql(sql).to_arrow()
+
+
