@@ -195,14 +195,10 @@ def key(x: pa.Array) -> pa.Array:
     intervals (int64 where it fits, else decimal128(38, 0))."""
     m, d, us, nulls = parts(x)
     if not len(m) or np.abs(m).max() < (1 << 63) // MONTH_US // 2:
-        return _np_array(m * MONTH_US + d * DAY_US + us, nulls)
+        return from_numpy(m * MONTH_US + d * DAY_US + us, nulls)
     vals = [None if nulls is not None and nulls[i] else
             int(m[i]) * MONTH_US + int(d[i]) * DAY_US + int(us[i]) for i in range(len(m))]
     return pa.array(vals, pa.decimal128(38, 0))
-
-
-def _np_array(v: np.ndarray, nulls: np.ndarray | None) -> pa.Array:
-    return pa.array(v, mask=nulls) if nulls is not None else pa.array(v)
 
 
 def compare(fn, a, b):
@@ -287,16 +283,16 @@ def part(x, field: str):
         years = np.trunc(m / 12)
         secs = ((years * 365.25 + (m - years * 12) * 30.0 + d) * 86400.0
                 + us / 1e6)
-        return _out(_np_array(secs.astype(np.float64), nulls), sx)
+        return _out(from_numpy(secs.astype(np.float64), nulls), sx)
     tr = lambda a, q: np.trunc(a / q).astype(np.int64) if q != 1 else a  # noqa: E731
     out = {"year": lambda: tr(m, 12), "month": lambda: m - tr(m, 12) * 12,
-           "quarter": lambda: (m - tr(m, 12) * 12) // 3 + 1, "day": lambda: d,
+           "quarter": lambda: _div(m - tr(m, 12) * 12, 3) + 1, "day": lambda: d,
            "hour": lambda: _div(us, 3_600_000_000),
            "minute": lambda: _div(_rem(us, 3_600_000_000), 60_000_000),
            "second": lambda: _div(_rem(us, 60_000_000), 1_000_000),
            "millisecond": lambda: _div(_rem(us, 60_000_000), 1000),
            "microsecond": lambda: _rem(us, 60_000_000)}[field]()
-    return _out(_np_array(np.asarray(out, np.int64), nulls), sx)
+    return _out(from_numpy(np.asarray(out, np.int64), nulls), sx)
 
 
 def _div(a: np.ndarray, q: int) -> np.ndarray:
@@ -389,7 +385,7 @@ def add_to(x, iv, kind: str):
     nx = np.asarray(xs.is_null().to_numpy(zero_copy_only=False)) if xs.null_count else None
     if kind == "time":
         t = np.asarray(pc.fill_null(xs.cast(pa.int64()), 0).to_numpy(zero_copy_only=False))
-        res = _np_array(np.mod(t + np.mod(us, DAY_US), DAY_US), _or(nx, ni)).cast(
+        res = from_numpy(np.mod(t + np.mod(us, DAY_US), DAY_US), _or(nx, ni)).cast(
             pa.time64("us"))
         return res[0] if sx and si else res
     tz = xs.type.tz if pa.types.is_timestamp(xs.type) else None
@@ -402,7 +398,7 @@ def add_to(x, iv, kind: str):
         moved = add_interval(ts.take(pa.array(rows)), (int(k), 0, 0))
         out[rows] = np.asarray(moved.cast(pa.int64()).to_numpy(zero_copy_only=False))
     out = _checked(out, _checked(d * DAY_US, us))
-    res = _np_array(out, _or(nx, ni)).cast(pa.timestamp("us", tz))
+    res = from_numpy(out, _or(nx, ni)).cast(pa.timestamp("us", tz))
     return res[0] if sx and si else res
 
 

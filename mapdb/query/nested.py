@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mapdb.query.arrays import from_numpy
 from mapdb.query.types import SqlType
 
 
@@ -49,7 +50,7 @@ def from_output(a: pa.Array, t: SqlType) -> pa.Array:
         a = a.cast(pa.decimal128(38, t.scale)) if a.type.scale != t.scale else a
         words = np.frombuffer(a.buffers()[1], dtype=np.int64)  # (low, high) per value
         low = words[2 * a.offset:2 * (a.offset + len(a)):2]  # 18 digits fit the low word
-        return pa.array(low, pa.int64(), mask=np.asarray(a.is_null()))
+        return from_numpy(low, np.asarray(a.is_null()) if a.null_count else None)
     return a if a.type == t.arrow else a.cast(t.arrow)
 
 

@@ -26,6 +26,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mapdb.query.arrays import from_numpy
+
 _LIMIT = 1 << 63
 _KEY = "$packed"
 
@@ -84,6 +86,6 @@ def _pack(table: pa.Table, keys: list[str]):
         for name, t, lo, radix, stride in plan:
             slot = (k // stride) % radix
             nulls = slot == radix - 1 if table.column(name).null_count else None
-            out[name] = pa.array(slot + lo, mask=nulls).cast(t)
+            out[name] = from_numpy(slot + lo, nulls).cast(t)
         return out
     return pa.array(packed), unpack

@@ -78,6 +78,10 @@ def engines(tmp_path_factory):
     "extract(microsecond FROM i) h, epoch(i) j FROM t ORDER BY id",
     "SELECT extract(epoch FROM INTERVAL '-1 month 3 days -01:00:00.5') a, "
     "extract(minute FROM INTERVAL '-1:02:03') b, epoch(INTERVAL 1 YEAR) c",
+    # quarters of negative months truncate toward zero, as DuckDB's (floor gave 0, -1)
+    "SELECT extract(quarter FROM INTERVAL '-1 month') a, extract(quarter FROM "
+    "INTERVAL '-4 months') b, extract(quarter FROM INTERVAL '-14 months') c, "
+    "extract(quarter FROM i) d FROM t ORDER BY id",
 ])
 def test_as_duckdb(engines, sql):
     check(engines, sql)

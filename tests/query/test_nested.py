@@ -75,12 +75,17 @@ CONSTANTS = [
     "SELECT [1, 2, 3][2] a, [1, 2, 3][-1] b, [1, 2][3] c, [1, 2][0] d, [1, 2][-3] e",
     "SELECT [1, 2, 3, 4][2:3] a, [1, 2, 3, 4][-2:] b, [1, 2, 3, 4][:-1] c, "
     "[1, 2, 3, 4][3:1] d, [1, 2, 3, 4][-10:10] e, [1, 2, 3, 4][0:2] f",
+    # an explicit NULL bound is a NULL list (was an internal "Invalid null value")
+    "SELECT [1, 2, 3][1:NULL] a, list_slice([1, 2], NULL, 1) b",
     "SELECT len([1, 2]) a, len([]) b, array_length([1, NULL]) c, list_contains([1, 2], 2) d, "
     "array_contains([1, NULL], NULL) e, list_has([NULL, 3], 1) f",
     "SELECT list_sort([3, NULL, 1]) a, list_reverse_sort([3, NULL, 1]) b, "
     "list_distinct([3, NULL, 1, 3]) c, list_sort([3, NULL, 1], 'DESC', 'NULLS FIRST') d",
     "SELECT list_sum([1, 2]) a, list_min(['b', 'a']) b, list_avg([1.5, 2.5]) c, "
     "list_max([]) d, list_sum([1.5, NULL]) e, list_avg([1, 2]) f",
+    # averages from exact sums, divided once (0.15, not 0.15000000000000002; integers
+    # past 2**53 were refused by a cast to double)
+    "SELECT list_avg([0.1, 0.2]) a, list_avg([9007199254740993, 9007199254740993, 1]) b",
     "SELECT list_max([1.0::double, 'nan'::double]) a, list_min([2.0::double, 'nan'::double]) "
     "b, list_sum([0.5::double, 0.25]) c, list_max([NULL, 1.5::double]) d, "
     "list_min([]::double[]) e, list_min([-0.0::double, 0.0]) f",

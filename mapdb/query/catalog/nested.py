@@ -21,7 +21,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
+from mapdb.query import exact
 from mapdb.query import functions as fn
+from mapdb.query.arrays import from_numpy
 from mapdb.query.catalog import arity, constant, kernel, node, null_result, register
 from mapdb.query.expr import Call, Expr, IntLit, Lit
 from mapdb.query.nested import ListParts, from_output, gather, make_list, to_output
@@ -185,7 +187,9 @@ def list_slice(x: Expr, begin: Expr | None, end: Expr | None) -> Expr:
     for b in (begin, end):
         if b is None:
             args.append(Lit(None, INT64))
-        elif b.type.kind not in ("int", "null"):
+        elif b.type.kind == "null" or (isinstance(b, Lit) and b.value is None):
+            return Lit(None, x.type)  # an explicit NULL bound: NULL, as DuckDB
+        elif b.type.kind != "int":
             raise QueryError(f"list_slice(): the bounds must be integers, got {b.type}")
         else:
             args.append(fn.cast(b, INT64) if b.type.kind == "int" and b.type != INT64 else b)
@@ -269,7 +273,7 @@ def _contains_kernel(e: Call, a: pa.Array, v: pa.Array) -> pa.Array:
     parents = p.parents()
     eq = pc.equal(values, v.take(pa.array(parents))).fill_null(False)
     hit = np.bincount(parents[np.asarray(eq, bool)], minlength=len(p)) > 0
-    return pa.array(hit, mask=~(p.valid & np.asarray(v.is_valid(), bool)))
+    return from_numpy(hit, ~(p.valid & np.asarray(v.is_valid(), bool)))
 
 
 def _sort_fn(desc: bool):
@@ -383,12 +387,14 @@ def _reduce_kernel(e: Call, a: pa.Array) -> pa.Array:
         keyed = float_key(values)
         raw = _grouped(keyed, p, e.param)
         return from_float_key(raw, values.type) if raw.type != values.type else raw
-    if elem.kind == "decimal" and e.param in ("sum", "avg"):
-        dec = to_output(values, elem) if not elem.wide else values
-        out = _grouped(dec.cast(pa.decimal128(38, elem.scale)), p, "sum")
+    if (elem.kind == "decimal" and e.param in ("sum", "avg")) or \
+            (elem.kind == "int" and e.param == "avg"):
+        # exact sums; an average divided once from them, as the grouped avg (exact.py)
+        dec = to_output(values, elem) if elem.kind == "decimal" and not elem.wide else values
+        out = _grouped(dec.cast(pa.decimal128(38, elem.scale if elem.kind == "decimal"
+                                              else 0)), p, "sum")
         if e.param == "avg":
-            count = _grouped(values, p, "count")
-            return pc.divide(out.cast(pa.float64()), count.cast(pa.float64()))
+            return exact.average_of(out, _grouped(values, p, "count"), elem)
         return out
     if e.param == "avg":
         values = values.cast(pa.float64())
