@@ -675,6 +675,12 @@ class Binder:
         alias = alias_node.name if alias_node is not None and alias_node.name else None
         columns = [c.name for c in alias_node.columns] if alias_node is not None and \
             alias_node.columns else None
+        mine = {c.name for _, c in left.columns} | {  # the FROM items before it
+            c.name for cols in left.aliases.values() for _, c in cols}
+
+        def further_out():
+            return self.error("LATERAL: a subquery naming a column of a query further out "
+                              "than the FROM items before it is not supported", sub)
         if isinstance(sub.this, exp.Select) and not (sub.this.args.get("from_") or
                                                      sub.this.args.get("from")):
             # LATERAL (SELECT t.x + 1 AS y): values of each left row, no table
@@ -687,11 +693,8 @@ class Binder:
                     or left.pending:
                 raise self.error("LATERAL (SELECT ...) without FROM: aggregates, window "
                                  "functions and subqueries are not supported", sub)
-            mine = {c.name for _, c in left.columns} | {
-                c.name for cols in left.aliases.values() for _, c in cols}
             if any(not e.columns() <= mine for _, e in items):
-                raise self.error("LATERAL: a subquery naming a column of a query further "
-                                 "out than the FROM items before it is not supported", sub)
+                raise further_out()
             cols = [(self.fresh(n), e) for n, e in items]
             names = self.rename([n for n, _ in items], columns, node)
             return None, Scope.of([(n, Col(c, e.type)) for n, (c, e) in
@@ -711,13 +714,10 @@ class Binder:
         if corr.residual and corr.one_row:  # the aggregate would depend on the left row
             raise self.error("LATERAL: an aggregate over a correlation other than inner = "
                              "outer equalities is not supported", sub)
-        mine = {c.name for _, c in left.columns} | {
-            c.name for cols in left.aliases.values() for _, c in cols}
         inner_cols = {c for c, _ in right.schema}
         if any(not o.columns() <= mine for o, _ in corr.keys) or any(
                 not e.columns() - inner_cols <= mine for e in corr.residual):
-            raise self.error("LATERAL: a subquery naming a column of a query further out "
-                             "than the FROM items before it is not supported", sub)
+            raise further_out()
         if corr.residual and isinstance(sub.this, exp.Select) and sub.this.args.get(
                 "distinct"):  # DISTINCT would see the residual's inner columns too
             raise self.error("LATERAL: DISTINCT over a correlation other than inner = "

@@ -226,14 +226,15 @@ def materialize(plan: Plan, ctx: Context) -> pa.Table:
         t0 = time.perf_counter()
         t = _decoded(materialize(plan.input, ctx))
         batch = {c: t.column(c).combine_chunks() for c in t.column_names}
-        if plan.keep is not None and t.num_rows:  # a Filter above keeps rank <= keep
-            rows = top_rows(plan.funcs[0][1], batch, t.num_rows, plan.keep)
-            if rows is not None and len(rows) < t.num_rows:
+        n = t.num_rows
+        if plan.keep is not None and n:  # a Filter above keeps rank <= keep
+            rows = top_rows(plan.funcs[0][1], batch, n, plan.keep)
+            if rows is not None and len(rows) < n:
                 rows = pa.array(rows)
                 batch = {c: a.take(rows) for c, a in batch.items()}
-                t = t.take(rows)
+                n = len(rows)
         for name, f in plan.funcs:
-            batch[name] = compute(f, batch, t.num_rows)
+            batch[name] = compute(f, batch, n)
         out = pa.table(batch) if batch else pa.table({})
         ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
         return out

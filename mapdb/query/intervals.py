@@ -33,11 +33,11 @@ import pyarrow.compute as pc
 
 from mapdb.errors import QueryError
 from mapdb.query.arrays import from_numpy
+from mapdb.query.timeofday import DAY_US
+from mapdb.storage.types import INTERVAL_DTYPE
 
-DAY_US = 86_400_000_000
 MONTH_US = 30 * DAY_US
 TYPE = pa.month_day_nano_interval()
-_LAYOUT = np.dtype([("months", "<i4"), ("days", "<i4"), ("nanos", "<i8")])
 # unit -> (months, days, microseconds) of one
 UNITS = {}
 for _names, _one in (
@@ -149,7 +149,7 @@ def parts(x: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray |
                         .to_numpy(zero_copy_only=False), np.int64)
         z = np.zeros(len(x), np.int32)
         return z, z.copy(), us, nulls
-    raw = np.frombuffer(x.buffers()[1], _LAYOUT, count=len(x) + x.offset)[x.offset:]
+    raw = np.frombuffer(x.buffers()[1], INTERVAL_DTYPE, count=len(x) + x.offset)[x.offset:]
     return (raw["months"].astype(np.int64), raw["days"].astype(np.int64),
             raw["nanos"] // 1000, nulls)
 
@@ -162,7 +162,7 @@ def build(months: np.ndarray, days: np.ndarray, micros: np.ndarray,
     if n and (np.abs(months).max(initial=0) >= lim32 or np.abs(days).max(initial=0) >= lim32
               or np.abs(micros).max(initial=0) > (1 << 63) // 1000 - 1):
         raise QueryError("interval out of range (DuckDB: Overflow in interval arithmetic)")
-    raw = np.empty(n, _LAYOUT)
+    raw = np.empty(n, INTERVAL_DTYPE)
     raw["months"], raw["days"], raw["nanos"] = months, days, np.asarray(micros) * 1000
     validity = None
     if nulls is not None and nulls.any():

@@ -166,7 +166,7 @@ def test_ungrouped_partials(wide, monkeypatch, sql):
 
 
 def test_packed_group_by_equals_arrow():
-    from mapdb.query.packedkeys import group_by
+    from mapdb.query.packedkeys import _pack, group_by
     rng = np.random.default_rng(7)
     n = 5000
     t = pa.table({
@@ -176,7 +176,9 @@ def test_packed_group_by_equals_arrow():
         "d": pa.array(rng.integers(-2**62, 2**62, n)),  # wide: too wide with the others
         "v": rng.random(n),
     })
-    for keys in (["a", "b"], ["a", "b", "c"], ["b", "d"], ["a", "d"]):
+    for keys, packs in ((["a", "b"], True), (["a", "b", "c"], True), (["b", "d"], False),
+                        (["a", "d"], False)):
+        assert (_pack(t, keys) is not None) == packs, keys  # the path under test ran
         got = group_by(t, keys, [("v", "sum"), ([], "count_all")])
         want = t.group_by(keys, use_threads=False).aggregate([("v", "sum"),
                                                               ([], "count_all")])

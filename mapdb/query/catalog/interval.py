@@ -62,7 +62,8 @@ def _to_interval_kernel(e, x):
     else:
         k = np.asarray(pc.fill_null(arr, 0).to_numpy(zero_copy_only=False), np.int64)
         limit = (1 << 31) if part < 2 else (1 << 63)
-        if (np.abs(k.astype(object) * q) >= limit).any() if len(k) else False:
+        bound = -(-limit // q)  # |k * q| >= limit exactly when |k| >= bound (no overflow)
+        if bound < (1 << 63) and len(k) and ((k >= bound) | (k <= -bound)).any():
             raise QueryError(f"{e}: interval value out of range (DuckDB: Out of Range)")
         counts = k * q
     zero = np.zeros(len(counts), np.int64)
