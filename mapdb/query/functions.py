@@ -896,7 +896,8 @@ def aggregate(fn: str, arg: Expr) -> Agg:
         return Agg(fn, arg, INT64)
     if fn in ("min", "max"):
         return Agg(fn, arg, t)
-    if t.kind not in ("int", "float", "decimal", "null", "bool"):
+    if t.kind not in ("int", "float", "decimal", "null", "bool") or \
+            (t.kind == "bool" and fn != "sum"):  # (DuckDB sums booleans, averages none)
         raise QueryError(f"{fn.upper()} needs a number, got {t}")
     if fn == "sum":
         if is_uint64(t):  # DuckDB: HUGEINT; two values can pass 2**64
