@@ -1675,8 +1675,16 @@ class Binder:
         if isinstance(node, exp.Not):
             return fn.logic_not(sub(node.this))
         if isinstance(node, exp.Is):
+            if isinstance(node.expression, exp.Boolean):  # x IS TRUE: never NULL
+                x = sub(node.this)
+                if x.type.kind not in ("bool", "null"):
+                    raise self.error(f"IS TRUE / IS FALSE needs a BOOLEAN, got {x.type}",
+                                     node)
+                if not node.expression.this:
+                    x = fn.logic_not(x)
+                return fn.coalesce([x, Lit(False, BOOL)])
             if not isinstance(node.expression, exp.Null):
-                raise self.error("IS only supports NULL here", node)
+                raise self.error("IS only supports NULL, TRUE and FALSE here", node)
             return Call("is_null", (sub(node.this),), BOOL)
         if isinstance(node, exp.Between):
             x = sub(node.this)
