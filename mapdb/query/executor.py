@@ -1076,6 +1076,11 @@ def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
             out = arrayagg.run_dense(plan, bounds,
                                      lambda sink: stream(plan.input, ctx, sink=sink))
             how = f"dense key range {bounds[0]}..{bounds[1]} (no hashing)"
+        elif (domain := arrayagg.key_domain(plan)) is not None:
+            out = arrayagg.run_dense(plan, (0, 0),
+                                     lambda sink: stream(plan.input, ctx, sink=sink),
+                                     domain=domain)
+            how = f"dense keys over {domain.span:,} slots (no hashing)"
         elif arrayagg.strings_apply(plan):
             out = arrayagg.run_dense(plan, (0, 0),
                                      lambda sink: stream(plan.input, ctx, sink=sink),
