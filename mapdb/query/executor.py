@@ -1332,6 +1332,10 @@ def _concat_any(parts: list[pa.Table]) -> pa.Table | None:
 def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
     key_names = [n for n, _ in keys]
     specs, finals = [], []
+    # integer keys pack: each row's group is found for catalog aggregates that take rows
+    # in any order, instead of gathering every group's rows together
+    numbered = bool(key_names) and table is not None and \
+        all(packedkeys.int_key(table.column(k).type) for k in key_names)
     for name, a in aggs:
         if a.fn == "count_star":
             specs.append(([], "count_all"))
@@ -1343,7 +1347,8 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
             finals.append((name, a, f"{name}_list" if key_names else None))
             continue
         if a.fn in functions_catalog.AGGREGATES:  # a group's values together: row numbers
-            if key_names and ("$row", "list") not in specs:
+            if key_names and not (numbered and aggregate_functions.order_free(a)) and \
+                    ("$row", "list") not in specs:
                 specs.append(("$row", "list"))
             finals.append((name, a, "$row_list" if key_names else None))
             continue
@@ -1365,12 +1370,11 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
     if table is None:  # no rows at all: the aggregates' inputs still need their types
         table = pa.table({n: pa.array([], t.arrow) for n, t in schema} | {
             name: pa.array([], _empty_input_type(a)) for name, a in aggs if a.arg is not None})
-    if ("$row", "list") in specs:
+    if key_names and any(a.fn in functions_catalog.AGGREGATES for _, a, _ in finals):
         table = table.append_column("$row", pa.array(np.arange(table.num_rows)))
-    if not specs:
-        g = packedkeys.group_by(table, key_names, [])
-    else:
-        g = packedkeys.group_by(table, key_names, specs)
+    g, gid = packedkeys.grouped_rows(table, key_names, specs, numbered and any(
+        a.fn in functions_catalog.AGGREGATES and aggregate_functions.order_free(a)
+        for _, a, _ in finals))
     cols = {n: g.column(n) for n in key_names}
     for name, a, col in finals:
         if a.fn.startswith(("var", "stddev")):
@@ -1381,10 +1385,18 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
                 cols[name] = aggregate_functions.finish(
                     a, table.column(name), np.zeros(table.num_rows, np.int64), 1)
                 continue
+            if gid is not None and aggregate_functions.order_free(a):
+                cols[name] = aggregate_functions.finish(a, table.column(name), gid,
+                                                        g.num_rows)
+                continue
+            if "$row_list" not in g.column_names:  # ranges past 63 bits: gathered after all
+                # (the same grouping again: Arrow's groups come in the same order)
+                specs.append(("$row", "list"))
+                g = packedkeys.group_by(table, key_names, specs)
             rows = g.column(col).combine_chunks()
-            gid = np.repeat(np.arange(len(rows)), np.diff(np.asarray(rows.offsets)))
+            group = np.repeat(np.arange(len(rows)), np.diff(np.asarray(rows.offsets)))
             cols[name] = aggregate_functions.finish(a, table.column(name).take(rows.flatten()),
-                                                    gid, len(rows))
+                                                    group, len(rows))
             continue
         if a.fn == "avg" and pa.types.is_decimal(g.column(col[0]).type):  # ints too
             cols[name] = exact.average_of(g.column(col[0]), g.column(col[1]), a.arg.type)

@@ -610,6 +610,9 @@ def _bits_finish(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
 
 
 def _numbers(v: pa.Array, t: SqlType) -> np.ndarray:
+    if not v.null_count and t.kind in ("int", "float") and \
+            (pa.types.is_integer(v.type) or pa.types.is_floating(v.type)):
+        return np.asarray(v.to_numpy(), np.float64)  # (no NULLs: a view, then one cast)
     if t.kind == "decimal" and not t.wide:  # a scaled int64
         v = pc.divide(pc.cast(v, pa.float64(), safe=False), float(10 ** t.scale))
     return np.asarray(pc.cast(v, pa.float64(), safe=False).fill_null(0.0).to_numpy(
@@ -763,10 +766,25 @@ class _Bound:
         self.arg_type = a.arg.args[0].type if a.arg.type.kind == "pair" else a.arg.type
 
 
+# finishes that add per group with np.bincount: any row order will do
+_ORDER_FREE = frozenset({"corr", "covar_pop", "covar_samp", "regr_slope", "regr_intercept",
+                         "regr_r2", "regr_count", "regr_avgx", "regr_avgy", "regr_sxx",
+                         "regr_syy", "regr_sxy", "kurtosis", "kurtosis_pop", "skewness",
+                         "sem"})
+
+
+def order_free(a: Agg) -> bool:
+    """Whether ``finish`` takes ``a``'s rows in any order (its group numbers need not be
+    sorted): the hash aggregate then numbers each row's group instead of gathering every
+    group's rows together."""
+    return a.fn in _ORDER_FREE and not a.param.distinct and not a.param.order
+
+
 def finish(a: Agg, values: pa.Array, gid: np.ndarray, groups: int) -> pa.Array:
     """Aggregate ``a`` of every group: ``values`` (its argument column, a struct of its
     arguments and ORDER BY keys for several) in group order, each group's rows in input
-    order; ``gid`` their group numbers (non-decreasing); ``groups`` how many."""
+    order (any order where ``order_free(a)``); ``gid`` their group numbers (non-decreasing
+    unless order-free); ``groups`` how many."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     opts: Options = a.param
