@@ -31,7 +31,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mapdb.query import arrayagg, asofjoin, exact, fused, intervals, packedkeys, topn, variance
+from mapdb.query import (
+    arrayagg,
+    asofjoin,
+    exact,
+    fused,
+    intervals,
+    packedkeys,
+    physical,
+    topn,
+    variance,
+)
 from mapdb.query import catalog as functions_catalog
 from mapdb.query.catalog import aggregate as aggregate_functions
 from mapdb.query.evaluate import (
@@ -1060,40 +1070,31 @@ _ARROW_AGG = {"sum": "sum", "avg": "sum", "min": "min", "max": "max", "count": "
 
 
 def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
-    if ctx.fused:
-        out = fused.try_aggregate(plan, ctx)
-        if out is not None:
-            return out
+    """Run the algorithm ``physical.aggregate_algorithm`` picks (the one EXPLAIN shows); a
+    dense or sorted path that finds its guarantee broken gives way to the hash paths."""
+    alg = physical.aggregate_algorithm(plan, ctx.fused)
+    if alg.kind == "fused":
+        return fused.run_aggregate(plan, ctx, alg.detail)
     t0 = time.perf_counter()
     keys, aggs = plan.keys, plan.aggs
-    if ctx.fused:
-        node, chain = _pipeline(plan.input)
-        out, how = None, None
-        if arrayagg.sorted_applies(plan, node, chain):
-            out = arrayagg.run_sorted(plan, lambda sink: stream(plan.input, ctx, sink=sink))
-            how = "runs of the sorted key (no hashing)"
-        elif (bounds := arrayagg.key_range(plan)) is not None:
-            out = arrayagg.run_dense(plan, bounds,
-                                     lambda sink: stream(plan.input, ctx, sink=sink))
-            how = f"dense key range {bounds[0]}..{bounds[1]} (no hashing)"
-        elif (domain := arrayagg.key_domain(plan)) is not None:
-            out = arrayagg.run_dense(plan, (0, 0),
-                                     lambda sink: stream(plan.input, ctx, sink=sink),
-                                     domain=domain)
-            how = f"dense keys over {domain.span:,} slots (no hashing)"
-        elif arrayagg.strings_apply(plan):
-            out = arrayagg.run_dense(plan, (0, 0),
-                                     lambda sink: stream(plan.input, ctx, sink=sink),
-                                     StringCodes([plan.keys[0][0]]))
-            how = "dense string codes (no hashing)"
-        if out is not None:
-            ctx.op(plan).extra["kernel"] = how
-            ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
-            return out
-    if ctx.fused and not keys and len(aggs) == 1 and aggs[0][1].fn == "count_distinct" \
-            and (_int_like(aggs[0][1].arg.type) or aggs[0][1].arg.type.kind == "string"):
+
+    def stream_input(sink):
+        return stream(plan.input, ctx, sink=sink)
+    out = None
+    if alg.kind == "sorted":
+        out = arrayagg.run_sorted(plan, stream_input)
+    elif alg.kind == "dense":
+        out = arrayagg.run_dense(plan, alg.detail, stream_input)
+    elif alg.kind == "dense_keys":
+        out = arrayagg.run_dense(plan, (0, 0), stream_input, domain=alg.detail)
+    elif alg.kind == "string_codes":
+        out = arrayagg.run_dense(plan, (0, 0), stream_input, StringCodes([keys[0][0]]))
+    elif alg.kind == "count_distinct":
         out = _count_distinct(plan, ctx) if aggs[0][1].arg.type.kind != "string" else \
             _count_distinct_strings(plan, ctx)
+    if out is not None:
+        if alg.kind != "count_distinct":
+            ctx.op(plan).extra["kernel"] = alg.describe()
         ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
         return out
 
@@ -1121,7 +1122,7 @@ def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
 
     distinct_only = bool(aggs) and all(a.fn == "count_distinct" for _, a in aggs) and \
         len({a.arg for _, a in aggs}) == 1 and len(aggs) == 1
-    if ctx.fused and arrayagg.distinct_applies(plan):
+    if alg.kind == "distinct_sort":
         out, packed = arrayagg.run_distinct(plan, codes.encode,
                                             lambda sink: stream(plan.input, ctx, sink=sink))
         out = codes.decode(out)
@@ -1129,7 +1130,8 @@ def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
             "keys too wide to pack: hashed"
         ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
         return out
-    if aggs and all(a.fn in _MERGEABLE for _, a in aggs):
+    if alg.kind == "two_phase" or (alg.kind != "hash" and aggs and
+                                   all(a.fn in physical.MERGEABLE for _, a in aggs)):
         out = _two_phase(plan, ctx, partial)
         if out is not None:
             out = codes.decode(out)
@@ -1143,7 +1145,6 @@ def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
     return out
 
 
-_MERGEABLE = ("sum", "avg", "min", "max", "count", "count_star")
 _PROBE_MORSELS = 4  # grouped morsels before deciding whether grouping them pays
 _UNGROUPED = 0.9  # more groups than this fraction of their rows: pass the rest ungrouped
 # (at 0.5, GROUP BY id6 of the h2o q5, 100,000 groups of 10M rows, 56% per morsel, lost the
@@ -1249,11 +1250,6 @@ def _two_phase(plan: Aggregate, ctx: Context, rows_of) -> pa.Table | None:
         else:
             result[name] = _min_max_out(a, col[f"{name}#m"])
     return pa.table(result)
-
-
-def _int_like(t: SqlType) -> bool:
-    return (t.kind in ("int", "date", "timestamp") and str(t.arrow) != "uint64") or (
-        t.kind == "decimal" and not t.wide)
 
 
 def _count_distinct(plan: Aggregate, ctx: Context) -> pa.Table:

@@ -57,7 +57,8 @@ def _label(p: Plan, names: dict[str, str]) -> str:
     if isinstance(p, Aggregate):
         keys = ", ".join(str(e) for _, e in p.keys)
         aggs = ", ".join(str(a) for _, a in p.aggs)
-        return f"Aggregate keys [{keys}] aggs [{aggs}]"
+        from mapdb.query.physical import aggregate_algorithm
+        return f"Aggregate keys [{keys}] aggs [{aggs}] ({aggregate_algorithm(p).describe()})"
     if isinstance(p, Sort):
         return "Sort " + ", ".join(f"{k.expr}{' DESC' if k.desc else ''}"
                                    f"{' NULLS FIRST' if k.nulls_first else ''}"

@@ -495,12 +495,8 @@ def compile_filter(scan: Scan):
     return program, conjoin(residual) if residual else None
 
 
-def try_aggregate(plan: Aggregate, ctx):
-    """Run ``plan`` with the fused kernel and return its table, or None if it has no
-    kernel form."""
-    compiled = compile_aggregate(plan)
-    if compiled is None:
-        return None
+def run_aggregate(plan: Aggregate, ctx, compiled) -> pa.Table:
+    """Run ``plan`` with its fused kernel (``compiled``: ``compile_aggregate(plan)``)."""
     program, comp, key_specs, plan_aggs, scan = compiled
     t0 = time.perf_counter()
     morsels = plan_morsels(scan, ctx)
