@@ -32,6 +32,7 @@ from mapdb.query import (
     anyall,
     asofjoin,
     columnsexpr,
+    commonsub,
     distincton,
     files,
     groupingsets,
@@ -176,10 +177,10 @@ MAX_SERIES = 100_000_000  # rows of range() / generate_series(), held in memory
 
 
 def _rewrite(tree: exp.Expression, sql: str) -> exp.Expression:
-    """The statement with the constructs defined by other SQL written as that SQL: VALUES
-    lists, DISTINCT ON, grouping sets, QUALIFY, ANY/ALL comparisons, IS [NOT] DISTINCT
-    FROM (each module says how)."""
-    tree = distincton.expand(values.expand(tree, sql), sql)
+    """The statement with the constructs defined by other SQL written as that SQL: a
+    derived table written twice as one CTE, VALUES lists, DISTINCT ON, grouping sets,
+    QUALIFY, ANY/ALL comparisons, IS [NOT] DISTINCT FROM (each module says how)."""
+    tree = distincton.expand(values.expand(commonsub.share(tree), sql), sql)
     tree = qualify.expand(groupingsets.expand(tree, sql), sql)
     return null_safe(anyall.expand(tree, sql), sql)
 
