@@ -39,6 +39,7 @@ from mapdb.query import (
     pivot,
     qualify,
     recursive,
+    rows,
     values,
 )
 from mapdb.query import catalog as functions_catalog
@@ -181,7 +182,7 @@ def _rewrite(tree: exp.Expression, sql: str) -> exp.Expression:
     FROM (each module says how)."""
     tree = distincton.expand(values.expand(tree, sql), sql)
     tree = qualify.expand(groupingsets.expand(tree, sql), sql)
-    return null_safe(anyall.expand(tree, sql), sql)
+    return null_safe(rows.expand(anyall.expand(tree, sql), sql), sql)
 
 
 def bind_sql(sql: str, catalog: Callable[[str], object], cache=None,
@@ -1165,7 +1166,7 @@ class Binder:
         if not (isinstance(node, exp.Exists) or (isinstance(node, exp.In) and
                                                  node.args.get("query"))):
             return None
-        x = self.expr(node.this, scope) if isinstance(node, exp.In) else None
+        x = self.in_operand(node, scope) if isinstance(node, exp.In) else None
         plan = self.apply(plan, self.take_pending(scope))  # x's own subqueries first
         test = self.membership(node, x, scope)
         if isinstance(test, Join) and not (negate and test.null_aware and (
@@ -1176,33 +1177,48 @@ class Binder:
         e = self.mark_column(test, scope)
         return fn.logic_not(e) if negate else e
 
-    def membership(self, node, x: Expr | None, scope: Scope) -> Join | Expr:
-        """EXISTS (``x`` None) or x IN (subquery) bound and decorrelated: the mark join
-        that answers it (its left input to come; the correlation's equalities are its keys
-        after x's, the rest its condition), or, for a correlated aggregate without GROUP
-        BY (one row per outer row), the answer as an expression."""
+    def in_operand(self, node: exp.In, scope: Scope) -> list[Expr]:
+        """x of x IN (subquery): one value, or a row value's fields ((a, b) IN ...)."""
+        this = node.this
+        while isinstance(this, exp.Paren):
+            this = this.this
+        fields = this.expressions if isinstance(this, exp.Tuple) else [this]
+        return [self.expr(f, scope) for f in fields]
+
+    def membership(self, node, x: list[Expr] | None, scope: Scope) -> Join | Expr:
+        """EXISTS (``x`` None) or x IN (subquery) bound and decorrelated (``x``: one
+        value, or a row value's fields): the mark join that answers it (its left input to
+        come; x's fields its first keys, the correlation's equalities its keys after them,
+        the rest its condition), or, for a correlated aggregate without GROUP BY (one row
+        per outer row), the answer as an expression."""
         query = node.this if x is None else node.args["query"]
         right, names, corr = self.subquery(query, scope)
-        if x is not None and len(names) != 1:
+        if x is not None and len(names) != len(x):
             raise self.error(f"IN (subquery): the subquery returns {len(names)} columns, "
-                             "not 1", node)
+                             f"not {len(x)}", node)
+        if x is not None and len(x) > 1 and (corr.keys or corr.residual):
+            raise self.error("a row value IN a correlated subquery is not supported "
+                             "(DuckDB: not implemented)", node)
         if corr.one_row and (corr.keys or corr.residual):
             if x is None:
                 return Lit(True, BOOL)
-            return fn.compare("eq", x, self.single_value(right, names, corr, query, scope))
+            return fn.compare("eq", x[0], self.single_value(right, names, corr, query,
+                                                            scope))
         lk, rk = [o for o, _ in corr.keys], [i for _, i in corr.keys]
         if x is not None:
-            if any(isinstance(e, WindowFn) for e in x.walk()):
+            if any(isinstance(e, WindowFn) for f in x for e in f.walk()):
                 raise self.error("a window function before IN (subquery) is not supported",
                                  node)
-            col, t = right.schema[0]
-            if x.type.kind == "null":
-                x = Lit(None, t)
-            eq = fn.compare("eq", x, Col(col, t))
-            a, b = eq.args if isinstance(eq, Call) and eq.op == "eq" else (x, Col(col, t))
-            lk, rk = [a, *lk], [b, *rk]
+            fields = []
+            for f, (col, t) in zip(x, right.schema, strict=False):
+                if f.type.kind == "null":
+                    f = Lit(None, t)
+                eq = fn.compare("eq", f, Col(col, t))
+                fields.append(eq.args if isinstance(eq, Call) and eq.op == "eq" else
+                              (f, Col(col, t)))
+            lk, rk = [a for a, _ in fields] + lk, [b for _, b in fields] + rk
         j = Join(None, right, "mark", lk, rk, condition=fold_and(corr.residual),
-                 null_aware=x is not None, mark=self.fresh("mark"))
+                 null_aware=len(x) if x is not None else 0, mark=self.fresh("mark"))
         self.enclosing_only(j, scope, node)
         return j
 
@@ -1684,7 +1700,7 @@ class Binder:
                             fn.compare("le", x, sub(node.args["high"])))
         if isinstance(node, exp.In):
             if node.args.get("query"):  # a mark join's column
-                x = sub(node.this)  # first: subqueries in x join before this one
+                x = self.in_operand(node, scope)  # first: x's subqueries join before
                 return self.mark_column(self.membership(node, x, scope), scope)
             if node.args.get("unnest"):
                 raise self.error("IN UNNEST is not supported", node)
