@@ -347,6 +347,9 @@ class Binder:
         self.subquery_cols: set[str] = set()  # columns scalar subquery joins add
         self._cte_plans: dict[int, tuple] = {}  # CTEs read more than once: bound once
         self._lateral_items = False  # the next select is a LATERAL subquery's (lateral())
+        # names in WHERE and HAVING that may stand for a select alias: id -> (the Column
+        # node, the aliased expression) (see alias_refs)
+        self._alias_refs: dict[int, tuple[exp.Column, exp.Expression]] = {}
         self._tree: exp.Expression | None = None  # the statement (to count CTE references)
         self._views: list[str] = []  # the stored views being bound, outermost first
 
@@ -440,6 +443,7 @@ class Binder:
         lateral_items, self._lateral_items = self._lateral_items, False
         plan, scope = self.from_clause(sel, ctes, outer)
         scope.ctes, scope.corr = ctes, corr
+        self.alias_refs(sel)
         if sel.args.get("where"):
             plan = self.where(plan, sel.args["where"].this, scope, corr)
 
@@ -456,6 +460,9 @@ class Binder:
         order_keys = self.order_keys(order, scope, bound_items, aliases) if order else []
         pending = self.take_pending(scope)  # scalar subqueries of the items
         having_e = self.expr(having.this, scope) if having else None
+        if having_e is not None and any(isinstance(x, WindowFn) for x in having_e.walk()):
+            raise self.error("window functions are not allowed in HAVING (DuckDB refuses "
+                             "them too; QUALIFY filters on them)", having)
         pending_having = self.take_pending(scope)
         has_aggs = any(isinstance(x, Agg) for _, e in bound_items for x in e.walk()) or (
             having_e is not None) or any(isinstance(x, Agg) for k in order_keys
@@ -561,6 +568,33 @@ class Binder:
         if (hidden or percent is not None) and corr is None:
             plan = Project(plan, [(c, Col(c, e.type)) for c, e in out_cols])
         return plan, names
+
+    def alias_refs(self, sel: exp.Select) -> None:
+        """Note the bare names in ``sel``'s WHERE and HAVING that a select alias may
+        stand for, as in DuckDB: where the FROM clause has no column of that name
+        (checked when bound), before the enclosing query's columns; of equal aliases the
+        last. Not inside a subquery, nor in HAVING inside an aggregate or window (DuckDB:
+        not found there); an alias of an aggregate in WHERE is DuckDB's error (the
+        binder's "WHERE cannot contain aggregates")."""
+        aliases = {i.alias.lower(): i.this for i in sel.expressions
+                   if isinstance(i, exp.Alias) and not columnsexpr.found(i)}
+        if not aliases:
+            return
+        for clause in ("where", "having"):
+            root = sel.args.get(clause)
+            if root is None:
+                continue
+            for c in root.find_all(exp.Column):
+                if c.table or not isinstance(c.this, exp.Identifier) or \
+                        c.name.lower() not in aliases:
+                    continue
+                up, inside = c.parent, False
+                while up is not None and up is not root:
+                    inside |= isinstance(up, (exp.Select, exp.Subquery)) or (
+                        clause == "having" and isinstance(up, (exp.AggFunc, exp.Window)))
+                    up = up.parent
+                if not inside:
+                    self._alias_refs[id(c)] = (c, aliases[c.name.lower()])
 
     def local_only(self, exprs: list[Expr], scope: Scope, node) -> None:
         """A subquery may use the enclosing query's columns in its WHERE (the correlation
@@ -1622,6 +1656,8 @@ class Binder:
     def no_aggs(self, e: Expr, where: str, node) -> None:
         if any(isinstance(x, Agg) for x in e.walk()):
             raise self.error(f"aggregate functions are not allowed in {where}", node)
+        if any(isinstance(x, WindowFn) for x in e.walk()):  # (DuckDB's error too)
+            raise self.error(f"window functions are not allowed in {where}", node)
 
     def boolean(self, e: Expr, node) -> Expr:
         if e.type.kind == "null":
@@ -1652,6 +1688,10 @@ class Binder:
         if isinstance(node, exp.Column):
             if isinstance(node.this, exp.Star):
                 raise self.error("* is only allowed in the select list and COUNT(*)", node)
+            alias = self._alias_refs.get(id(node))
+            if alias is not None and alias[0] is node and not any(
+                    n.lower() == node.name.lower() for n, _ in scope.columns):
+                return sub(alias[1])  # a select alias (alias_refs)
             c = scope.lookup(node.name, node.table or None)
             if c is None and node.table and not scope.knows_table(node.table):
                 s = scope.lookup(node.table, None)  # s.a: field a of struct column s
