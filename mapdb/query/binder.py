@@ -246,6 +246,9 @@ class Scope:
     ctes: dict = field(default_factory=dict)
     pending: list = field(default_factory=list)  # subquery joins its expressions need
     corr: Correlation | None = None  # when a subquery's: its correlation with ``outer``
+    # the aliases that are a stored table's or view's own name (FROM t, not FROM t AS a):
+    # only those may be qualified by schema (main.t.c)
+    named: frozenset = frozenset()
 
     @staticmethod
     def of(cols: list[tuple[str, Col]], alias: str | None) -> Scope:
@@ -267,6 +270,11 @@ class Scope:
         """The columns of the table(s) under alias ``name``, in this scope only."""
         return self.aliases.get(name.lower())
 
+    def names_table(self, table: str) -> bool:
+        """Whether ``table`` is a stored table's own name here or further out."""
+        return table.lower() in self.named or (self.outer is not None and
+                                               self.outer.names_table(table))
+
     def knows_table(self, table: str) -> bool:
         return table.lower() in self.aliases or (self.outer is not None and
                                                  self.outer.knows_table(table))
@@ -275,7 +283,8 @@ class Scope:
         aliases = dict(self.aliases)
         for a, cols in other.aliases.items():
             aliases[a] = aliases.get(a, []) + cols
-        return Scope(self.columns + other.columns, aliases, self.outer)
+        return Scope(self.columns + other.columns, aliases, self.outer,
+                     named=self.named | other.named)
 
     def outer_names(self) -> set[str]:
         """Internal names of the enclosing queries' columns."""
@@ -904,7 +913,7 @@ class Binder:
         if extra:
             plan = Project(plan, [(n, Col(n, t)) for n, t in plan.schema] + extra)
         cols = [(n, replace.get(c.name, c)) for n, c in scope.columns if c.name not in drop]
-        return plan, Scope(cols, scope.aliases, scope.outer)
+        return plan, Scope(cols, scope.aliases, scope.outer, named=scope.named)
 
     def table_ref(self, src, ctes: dict) -> tuple[Plan, Scope]:
         if isinstance(src, (exp.Table, exp.Subquery)) and src.args.get("pivots"):
@@ -929,11 +938,11 @@ class Binder:
             return self.scan_of(self.open_file(ref, src), src, columns, alias or what)
         if isinstance(src, exp.Table):
             name = src.name
-            schema = src.args.get("db")  # main.t, information_schema.tables (query.resolve)
-            if not schema and isinstance(ctes.get(name.lower()), WorkSource):
+            schema = self.schema_of(src)  # main.t, information_schema.tables (query.resolve)
+            if not src.args.get("db") and isinstance(ctes.get(name.lower()), WorkSource):
                 work = ctes[name.lower()]  # a recursive CTE's step reading its own rows
                 return self.scan_of(work, src, columns or work.names, alias or name)
-            if not schema and name.lower() in ctes:
+            if not src.args.get("db") and name.lower() in ctes:
                 cte = ctes[name.lower()]
                 shared = self._cte_plans.get(id(cte))
                 if shared is None and recursive.is_recursive(cte):
@@ -967,8 +976,13 @@ class Binder:
                 return self.scan_of(source, src, columns, alias or files.alias_of(name))
             if isinstance(source, ViewDef):
                 inner, names = self.view(source, src)
-                return self.subplan(inner, self.rename(names, columns, src), alias or name)
-            return self.scan_of(source, src, columns, alias or name)
+                plan, scope = self.subplan(inner, self.rename(names, columns, src),
+                                           alias or name)
+            else:
+                plan, scope = self.scan_of(source, src, columns, alias or name)
+            if alias is None:
+                scope.named = frozenset({name.lower()})
+            return plan, scope
         if isinstance(src, exp.Subquery):
             inner, names = self.query(src.this, ctes)
             return self.subplan(inner, self.rename(names, columns, src), alias)
@@ -980,6 +994,45 @@ class Binder:
                 exp.Explode(this=src.expressions[0].copy()), name, quoted=True)), ctes)
             return self.subplan(inner, self.rename(names, columns, src), alias or "unnest")
         raise self.error(f"FROM {src.key.upper()} is not supported", src)
+
+    def database(self) -> str | None:
+        """The database's name, as DuckDB names a database opened from its path (query.
+        resolve.database_name); None where the catalog is not a database's."""
+        return getattr(self.catalog, "database", None)
+
+    def schema_of(self, src: exp.Table) -> exp.Identifier | None:
+        """The schema a table name is qualified by: ``<database>.main.t`` and
+        ``<database>.t`` are ``main.t`` and ``t`` (DuckDB reads ``x.t`` as schema x,
+        else catalog x); another catalog is DuckDB's error."""
+        cat, schema = src.args.get("catalog"), src.args.get("db")
+        db = self.database()
+        if cat is not None:
+            if db is None or cat.name.lower() != db.lower() or schema.name.lower() != "main":
+                raise self.error(f'table "{cat.name}.{schema.name}.{src.name}" not found: '
+                                 f'no catalog "{cat.name}" with schema "{schema.name}" (the '
+                                 f'database is "{db}", its schema main)', src)
+            return schema
+        if schema is not None and db is not None and schema.name.lower() == db.lower() \
+                and schema.name.lower() not in ("main", "information_schema"):
+            return None
+        return schema
+
+    def qualified(self, node: exp.Column, scope: Scope) -> None:
+        """``main.t.c``, ``<database>.t.c`` and ``<database>.main.t.c``: t must be a
+        stored table or view named in FROM without an alias (DuckDB: ``FROM t AS a``
+        hides main.t); ``s.a.b`` (a struct's field qualified by table) stays refused."""
+        cat, schema = node.args.get("catalog"), node.args.get("db")
+        db = (self.database() or "").lower()
+        ok = schema.name.lower() == "main" or (cat is None and schema.name.lower() == db)
+        if cat is not None:
+            ok = ok and cat.name.lower() == db and schema.name.lower() == "main"
+        if not ok:
+            raise self.error("a column qualified by schema and table is not supported "
+                             "(other than main.t.c, or with the database's name)", node)
+        if not scope.names_table(node.table):
+            parts = [p.name for p in (cat, schema) if p is not None]
+            raise self.error(f'table "{".".join([*parts, node.table])}" not found (a '
+                             f'table given an alias is named by it)', node)
 
     def recursive_cte(self, cte: exp.CTE, name: str, ctes: dict) -> tuple[Plan, list[str]]:
         """WITH RECURSIVE's ``name AS (anchor UNION [ALL] step)`` as a RecursiveCTE: the
@@ -1688,6 +1741,8 @@ class Binder:
         if isinstance(node, exp.Column):
             if isinstance(node.this, exp.Star):
                 raise self.error("* is only allowed in the select list and COUNT(*)", node)
+            if node.args.get("db") is not None:
+                self.qualified(node, scope)  # main.t.c: t.c
             alias = self._alias_refs.get(id(node))
             if alias is not None and alias[0] is node and not any(
                     n.lower() == node.name.lower() for n, _ in scope.columns):

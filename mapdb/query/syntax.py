@@ -61,7 +61,7 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     # FROM: from_clause, table_ref
     exp.From: "this",
     exp.Join: "this on side kind using method",  # method: NATURAL, ASOF (others refused)
-    exp.Table: "this alias db pivots",  # db: main.t, information_schema.tables
+    exp.Table: "this alias db catalog pivots",  # main.t, <database>.main.t (Binder.table_ref)
     exp.TableAlias: "this columns",
     # clauses: where, group_keys, order_keys, limit, select_items
     exp.Where: "this",
@@ -92,7 +92,7 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     exp.Distinct: "expressions",  # SELECT DISTINCT; COUNT(DISTINCT x)
     exp.Star: "except_ replace rename",
     exp.Columns: "this",  # COLUMNS('regex' | * | [names]) in the select list: columnsexpr
-    exp.Column: "this table",
+    exp.Column: "this table db catalog",  # main.t.c, <database>.main.t.c: Binder.qualified
     exp.Identifier: "this quoted",  # quoted or not, names match case-insensitively
     exp.Alias: "this alias",
     exp.Paren: "this",
