@@ -408,16 +408,18 @@ class Binder:
             rcols.append((self.fresh("set"), fn.convert(Col(rn, rt), t)))
         op = {exp.Union: "union", exp.Intersect: "intersect", exp.Except: "except"}[type(node)]
         distinct = node.args.get("distinct")
-        if (op != "union" or distinct is not False) and any(
-                e.type.kind == "interval" for _, e in lcols):
+        intervals = any(e.type.kind == "interval" for _, e in lcols)
+        if op != "union" and intervals:
             # (DuckDB makes '30 days' and '1 month' one value)
-            raise self.error(f"{op.upper()} of INTERVAL columns is not supported (UNION ALL "
+            raise self.error(f"{op.upper()} of INTERVAL columns is not supported (UNION "
                              f"is)", node)
         if op != "union" or distinct is not False:  # (rows matched by value: hashed)
             word = f"{op.upper()}{' ALL' if distinct is False else ''}"
             self.not_nested([e for _, e in lcols], word, node)
         plan: Plan = SetOp(Project(left, lcols), Project(right, rcols), op,
-                           all=distinct is False)
+                           all=distinct is False or intervals)
+        if intervals and distinct is not False:  # UNION: as SELECT DISTINCT's intervals
+            plan = self.interval_groups(plan)
         order = node.args.get("order")
         if order:
             scope = Scope([(n, Col(c, t)) for n, (c, t) in zip(names, plan.schema,
@@ -569,10 +571,8 @@ class Binder:
                 final_keys.append(SortKey(visible[k.expr], k.desc, k.nulls_first))
         plan = Project(plan, out_cols + hidden)
         if distinct is not None:
-            if any(e.type.kind == "interval" for _, e in out_cols):
-                raise self.error("SELECT DISTINCT of an INTERVAL is not supported (DuckDB "
-                                 "makes '30 days' and '1 month' one value)", distinct)
-            plan = Distinct(plan)
+            plan = self.interval_groups(plan) if any(
+                t.kind == "interval" for _, t in plan.schema) else Distinct(plan)
         plan = self.sort_limit(plan, final_keys, limit, offset, percent)
         if (hidden or percent is not None) and corr is None:
             plan = Project(plan, [(c, Col(c, e.type)) for c, e in out_cols])
@@ -1590,8 +1590,6 @@ class Binder:
         for node in group.expressions:
             e = self.resolve_item(node, scope, items, "GROUP BY")
             self.no_aggs(e, "GROUP BY", node)
-            if e.type.kind == "interval":  # (DuckDB: '30 days' and '1 month' one group)
-                raise self.error("GROUP BY an INTERVAL is not supported", node)
             if e not in keys:
                 keys.append(e)
         return keys
@@ -1677,6 +1675,11 @@ class Binder:
         key_map = {k: Col(c, e.type) for (c, e), k in zip(key_cols, keys, strict=True)}
         aggs: list[tuple[str, Agg]] = []
         agg_map: dict[Agg, Col] = {}
+        for i, k in enumerate(keys):  # intervals: see interval_groups
+            if k.type.kind == "interval":
+                key_cols[i] = (key_cols[i][0], fn.interval_total(k))
+                aggs.append((self.fresh("agg"), Agg("first", k, k.type)))
+                key_map[k] = Col(aggs[-1][0], k.type)
 
         def lift(e: Expr, node) -> Expr:
             if e in key_map:
@@ -1704,6 +1707,23 @@ class Binder:
 
         # lift() registers aggregates as it meets them; the node shares the list
         return Aggregate(plan, key_cols, aggs), lift
+
+    def interval_groups(self, plan: Plan) -> Plan:
+        """SELECT DISTINCT with INTERVAL columns, as DuckDB: intervals of one 30-day total
+        are one value ('1 month', '30 days', '720 hours'), shown as the first of them in
+        input order (GROUP BY keys likewise, aggregate()): an aggregate on the totals
+        with ``first`` of each interval, its columns put back in order."""
+        keys, aggs, out = [], [], []
+        for c, t in plan.schema:
+            k = self.fresh("key")
+            if t.kind == "interval":
+                keys.append((k, fn.interval_total(Col(c, t))))
+                aggs.append((c, Agg("first", Col(c, t), t)))
+                out.append((c, Col(c, t)))
+            else:
+                keys.append((k, fn.canonical_zero(Col(c, t))))
+                out.append((c, Col(k, t)))
+        return Project(Aggregate(plan, keys, aggs), out)
 
     # -- expressions -------------------------------------------------------------------
     def no_aggs(self, e: Expr, where: str, node) -> None:
