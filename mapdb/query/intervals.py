@@ -302,7 +302,7 @@ def scale(a, k, divide: bool):
     error (DuckDB's would wrap), so is division by zero."""
     (aa, sa) = as_array(a)
     m, d, us, na = parts(aa)
-    kk = k.cast(pa.float64()) if isinstance(k, pa.Scalar) else k.cast(pa.float64())
+    kk = k.cast(pa.float64())  # (the binder cast it to DOUBLE already)
     if isinstance(kk, pa.Scalar):
         f = np.full(len(m), kk.as_py() if kk.is_valid else 1.0, np.float64)
         nk = None if kk.is_valid else np.ones(len(m), bool)

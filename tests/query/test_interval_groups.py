@@ -6,7 +6,6 @@ compared as text too (``::VARCHAR``), which tells '1 month' from '30 days'."""
 
 from __future__ import annotations
 
-import pyarrow as pa
 import pytest
 
 from mapdb.errors import QueryError
