@@ -51,6 +51,7 @@ from mapdb.query.conform import (
 from mapdb.query.params import placeholders, values_for
 from mapdb.query.resolve import (
     PRIMARY_KEY_INDEX,
+    database_name,
     query_columns,
     relations,
     resolve,
@@ -234,6 +235,7 @@ class Statement:
                 pinned[name.lower()] = src
                 return src
             return key
+        lookup.database = database_name(self.store)  # <database>.main.t (Binder.table_ref)
         return lookup
 
     def table(self, name: str, node=None) -> str:

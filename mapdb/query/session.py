@@ -22,7 +22,7 @@ from mapdb.query.parsecache import ParseCache, normalize
 from mapdb.query.plan import CTEScan, Plan, Query, Scan
 from mapdb.query.plancache import MAX_TEXT, PlanCache
 from mapdb.query.points import PointTemplates
-from mapdb.query.resolve import resolve
+from mapdb.query.resolve import database_name, resolve
 from mapdb.query.source import TableSource
 from mapdb.query.types import QueryError
 from mapdb.storage import guard
@@ -95,6 +95,7 @@ class _Catalog:
 
     def __init__(self, store, cache: SourceCache | None):
         self.store, self.cache = store, cache
+        self.database = database_name(store)  # <database>.main.t (Binder.table_ref)
         self.sources: dict[str, TableSource] = {}
         self.owned: list[TableSource] = []
         self.dynamic: list = []

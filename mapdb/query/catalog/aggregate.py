@@ -581,6 +581,11 @@ def _first_last(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
     return _pick(v, start + (n - 1 if a.fn == "last" else 0), n > 0)
 
 
+def _interval_extreme(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
+    from mapdb.query.intervals import extreme
+    return extreme(args[0], gid, groups, a.fn == "interval_max")
+
+
 def _string_agg(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
     v, gid = _non_null(args[0], gid)
     n, start = _starts(gid, groups)
@@ -746,6 +751,7 @@ for _fns, _finish in ((("quantile_cont", "quantile_disc"), _quantile), (("mode",
                       (("mad",), _mad), (("entropy",), _entropy),
                       (("arg_max", "arg_min"), _arg_extreme_finish),
                       (("any_value", "first", "last"), _first_last),
+                      (("interval_min", "interval_max"), _interval_extreme),
                       (("string_agg",), _string_agg), (("product",), _product),
                       (("list",), _list_finish),
                       (("bit_and", "bit_or", "bit_xor"), _bits_finish),
@@ -787,7 +793,7 @@ def finish(a: Agg, values: pa.Array, gid: np.ndarray, groups: int) -> pa.Array:
     unless order-free); ``groups`` how many."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    opts: Options = a.param
+    opts: Options = a.param or Options()  # (interval_min/max, a GROUP BY interval's first)
     gid = gid.astype(np.int64)
     cols = [values.field(i) for i in range(values.type.num_fields)] \
         if a.arg.type.kind == "pair" else [values]
