@@ -269,7 +269,7 @@ def test_generous_limit_gives_duckdbs_answer(engines, what, sql):
 def test_statements_run_under_the_connections_limit(engines, tmp_path):
     db = mapdb.connect(tmp_path / "db", memory_limit="256KiB")
     db.create_table("t", engines.db["t"].to_arrow())
-    with pytest.raises(MemoryLimitError, match="^sort needs"):
+    with pytest.raises(MemoryLimitError, match=r"^sort needs"):
         db.sql("CREATE TABLE o AS SELECT * FROM t ORDER BY v")
     assert "o" not in db.tables()
 
