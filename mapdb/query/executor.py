@@ -1122,15 +1122,18 @@ def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
     what = "hash aggregate" + (" (COUNT DISTINCT)" if any(
         a.fn == "count_distinct" for _, a in plan.aggs) else "")
     with ctx.memory.reservation(what) as held:
-        return _aggregate(plan, ctx, held)
+        out = _aggregate(plan, ctx, held)
+        held.grow(table_bytes(out))  # the result, while the state it came from is alive
+        return out
 
 
-def _charged(sink, held: Reservation, per_row: int = 0):
+def _charged(sink, held: Reservation, per_row: int = 0, factor: int = 1):
     """``sink``, charging ``held`` with what each morsel's result keeps (its Arrow or
-    numpy buffers), plus ``per_row`` bytes per input row for state a sink keeps aside."""
+    numpy buffers; ``factor`` times: the merge's copies of it), plus ``per_row`` bytes per
+    input row for state a sink keeps aside."""
     def run(batch: Batch, n: int):
         out = sink(batch, n)
-        held.grow(per_row * n + _kept_bytes(out))
+        held.grow(per_row * n + factor * _kept_bytes(out))
         return out
     return run
 
@@ -1160,8 +1163,9 @@ def _aggregate(plan: Aggregate, ctx: Context, held: Reservation) -> pa.Table:
         # values buffered until they are added
         dense = 8 * (1 + 2 * len(aggs))
         if arrayagg.sorted_applies(plan, node, chain):
+            # (the runs, their concatenation, and the merged groups' arrays)
             out = arrayagg.run_sorted(plan, lambda sink: stream(
-                plan.input, ctx, sink=_charged(sink, held)))
+                plan.input, ctx, sink=_charged(sink, held, factor=3)))
             how = "runs of the sorted key (no hashing)"
         elif (bounds := arrayagg.key_range(plan)) is not None:
             held.grow(min(ctx.workers, 64) * dense * (bounds[1] - bounds[0] + 1))
