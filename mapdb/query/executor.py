@@ -48,7 +48,7 @@ from mapdb.query.groupkeys import StringCodes, string_keys
 from mapdb.query.hashjoin import Builds, MarkSink, full_outer, probe
 from mapdb.query.markjoin import mark
 from mapdb.query.memory import Reservation, Tracker
-from mapdb.query.morsels import plan_morsels
+from mapdb.query.morsels import dropping, plan_morsels
 from mapdb.query.optimizer import optimize
 from mapdb.query.pipelines import pipeline as _pipeline
 from mapdb.query.pipelines import streams as _streams
@@ -836,6 +836,10 @@ def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
         morsels = narrow(scan, morsels)
     if jfilter and jfilter.pre:
         prefetch = None  # preselected rows: read where they are, nothing ahead
+    # a cold scan drops its pages behind itself (morsels.cold_scan): after a sink took
+    # what it keeps, or once a streamed result's reader is done with a morsel; rows
+    # collected whole may still be zero-copy views of the pages, so those are left cached
+    drop = dropping(scan, ctx) if sink is not None or release else None
 
     def work(i: int, m: Morsel):
         if prefetch is not None:
@@ -844,21 +848,27 @@ def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
         batch, n = scan_batch(scan, m, ctx, kfilter, jfilter, found)
         batch, n = _apply(chain, batch, n, ctx, found)
         if sink is not None:
-            return sink(batch, n)
+            out = sink(batch, n)
+            if drop is not None:
+                drop(m)
+            return out
         return pa.table(batch) if batch else pa.table({})
 
     results = _morsel_results(ctx, sink, limit, morsels, work)
     if release and hasattr(scan.source, "release"):
-        results = _released(results, scan, morsels)
+        results = _released(results, scan, morsels, drop if sink is None else None)
     yield from _with_tails(results, chain, ctx, sink)
 
 
-def _released(results: Iterator, scan: Scan, morsels: list[Morsel]) -> Iterator:
+def _released(results: Iterator, scan: Scan, morsels: list[Morsel], drop=None) -> Iterator:
     """``results`` (one per morsel, in order), releasing each morsel's pages once the
-    reader comes back for the next."""
+    reader comes back for the next (``drop``: from the page cache too)."""
     for m, out in zip(morsels, results, strict=False):
         yield out
-        scan.source.release(scan.columns, m)
+        if drop is not None:
+            drop(m)
+        else:
+            scan.source.release(scan.columns, m)
 
 
 def _with_tails(results: Iterator, chain: list[Plan], ctx: Context, sink) -> Iterator:
