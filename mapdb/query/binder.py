@@ -37,6 +37,7 @@ from mapdb.query import (
     files,
     groupingsets,
     intervals,
+    memory,
     pivot,
     qualify,
     recursive,
@@ -2301,6 +2302,21 @@ class Binder:
             raise self.error("aggregate function calls cannot be nested", node)
         return e
 
+    def current_setting(self, node: exp.Anonymous, args: list[Expr]) -> Expr:
+        """``current_setting('memory_limit')``: the limit in force while binding (the
+        connection's, see query.memory.scope) as DuckDB shows it; a constant, so a plan
+        with it is never cached (session.prepare)."""
+        if len(args) != 1 or not isinstance(args[0], Lit):
+            raise self.error("current_setting takes one constant setting name", node)
+        if args[0].value is None:
+            raise self.error('the "setting_name" argument in function "current_setting" '
+                             "must not be NULL", node)
+        setting = str(args[0].value).lower()
+        if setting not in memory.SETTINGS:
+            raise self.error(f"current_setting({args[0].value!r}) is not supported (mapdb's "
+                             f"settings: {', '.join(memory.SETTINGS)})", node)
+        return Lit(memory.format_size(memory.current_limit()), STRING)
+
     def anonymous(self, node: exp.Anonymous, scope, depth) -> Expr:
         name = node.name.lower()
         args = node.expressions
@@ -2318,6 +2334,8 @@ class Binder:
             return fn.aggregate(_AGG_NAMES[name], self.agg_arg(args[0], scope, depth))
         if name in ("ifnull",) and len(args) == 2:
             return fn.coalesce([sub(a) for a in args])
+        if name == "current_setting":
+            return self.current_setting(node, [sub(a) for a in args])
         if functions_catalog.lookup(name) is not None:  # query/catalog/
             return functions_catalog.bind(name, [sub(a) for a in args])
         raise self.error(f"function {name}() is not supported", node)

@@ -153,6 +153,8 @@ def render(plan: Plan, names: list[str], stats: dict | None = None) -> str:
                 line += f", blocks {x['blocks']:,} skipped {x['blocks_skipped']:,}"
             if x.get("resident_before") is not None:
                 line += f", resident before {x['resident_before'] * 100:.0f}%"
+            if x.get("drop_behind"):
+                line += ", cold: pages dropped from the cache behind the scan"
             if "major_faults" in x:
                 line += f", major faults {x['major_faults']:,}"
             if "kernel" in x:

@@ -26,7 +26,7 @@ from mapdb._ext import FusedProgram
 from mapdb.query import exact
 from mapdb.query.evaluate import from_numpy
 from mapdb.query.expr import Call, Col, Expr, Lit, conjoin, conjuncts, replace
-from mapdb.query.morsels import plan_morsels
+from mapdb.query.morsels import dropping, plan_morsels
 from mapdb.query.optimizer import disjuncts
 from mapdb.query.plan import Aggregate, Project, Scan
 from mapdb.query.ranges import bound_max, bound_min, range_of
@@ -504,6 +504,8 @@ def run_aggregate(plan: Aggregate, ctx, compiled) -> pa.Table:
     st_scan = ctx.op(scan)
     claim = itertools.count()  # next() is atomic: workers take morsels in order
 
+    drop = dropping(scan, ctx)  # a cold scan: pages out of the cache behind it
+
     def worker():
         """One task per worker thread, looping over morsels: a few Python calls per morsel
         and no future per morsel (each costs GIL hand-offs with the running workers)."""
@@ -514,6 +516,8 @@ def run_aggregate(plan: Aggregate, ctx, compiled) -> pa.Table:
             if prefetch is not None:
                 prefetch(comp.cols, morsels, i)
             program.run(state, m.segment, m.start, m.stop)
+            if drop is not None:
+                drop(m)
         return state, resource.getrusage(resource.RUSAGE_THREAD).ru_majflt - faults0
 
     n = min(ctx.workers, len(morsels))
