@@ -46,6 +46,7 @@ from mapdb.query import functions as fn
 from mapdb.query.catalog import aggregate as aggregate_functions
 from mapdb.query.catalog import nested as nested_functions
 from mapdb.query.colname import duckdb_name
+from mapdb.query.decorrelate import Domain, empty_value, fill, is_null, null_rejecting, sentinel
 from mapdb.query.expr import (
     IGNORE_NULLS,
     Agg,
@@ -78,6 +79,7 @@ from mapdb.query.plan import (
     SortKey,
     Unnest,
     Window,
+    copy_plan,
 )
 from mapdb.query.recursive import WorkSource
 from mapdb.query.rewrite import null_safe
@@ -295,6 +297,9 @@ class Correlation:
     # an aggregate without GROUP BY: one row per outer row, even where no inner row matches
     # (so the keys' join would miss those rows: EXISTS is TRUE, IN compares with the value)
     one_row: bool = False
+    scalar: bool = False  # used as a value: decorrelated over a domain (see decorrelate)
+    domain: Domain | None = None  # the outer keys' values it is computed for
+    marker: str | None = None  # a column TRUE on its rows (NULL: no row matched)
 
 
 _AGGS = {exp.Sum: "sum", exp.Avg: "avg", exp.Min: "min", exp.Max: "max",
@@ -348,6 +353,7 @@ class Binder:
         self._lateral_items = False  # the next select is a LATERAL subquery's (lateral())
         self._tree: exp.Expression | None = None  # the statement (to count CTE references)
         self._views: list[str] = []  # the stored views being bound, outermost first
+        self._domains: dict[int, tuple] = {}  # subquery plan id -> (plan, its Domain)
 
     def _references(self, name: str) -> int:
         """How many times the statement names table ``name`` (a CTE's readers)."""
@@ -471,9 +477,12 @@ class Binder:
                             ([having_e] if having_e is not None else []), scope, sel)
         limit, offset, percent = self.limit(sel)
         if corr is not None and (corr.keys or corr.residual) and (
-                group or having_e is not None or (limit, offset, percent) != (None, 0, None)):
+                (lateral_items and (group or having_e is not None)) or
+                (having_e is not None and not group) or
+                (limit, offset, percent) != (None, 0, None)):
             raise self.error("a correlated subquery with GROUP BY, HAVING or LIMIT is not "
-                             "supported", sel)
+                             "supported" if lateral_items else "a correlated subquery with "
+                             "LIMIT/OFFSET, or HAVING without GROUP BY, is not supported", sel)
         if group and group.args.get("all") and not has_aggs and \
                 not self.group_all(bound_items, sel):
             group = None  # DuckDB: GROUP BY ALL of constants alone groups nothing
@@ -485,6 +494,8 @@ class Binder:
                 self.local_only(keys, scope, group)
             self.not_nested(keys, "GROUP BY", group or sel)
             if corr is not None:  # correlated aggregate: one group per outer key
+                if corr.residual and not lateral_items:  # per domain value instead
+                    plan = self.domain_join(plan, scope, corr, sel)
                 keys += [inner for _, inner in corr.keys if inner not in keys]
                 corr.one_row = not group
             # the subqueries a group key or an aggregate reads join before the aggregate
@@ -512,6 +523,8 @@ class Binder:
             if having_e is not None:
                 plan = Filter(plan, self.boolean(lift(having_e, having), having))
         else:
+            if corr is not None and corr.residual and corr.scalar and not lateral_items:
+                plan = self.domain_join(plan, scope, corr, sel)
             plan = self.apply(plan, pending)
         plan, bound_items, order_keys = self.windows(plan, bound_items, order_keys)
         plan, bound_items, order_keys = self.unnest_rows(plan, bound_items, order_keys, sel)
@@ -533,6 +546,9 @@ class Binder:
                 hidden.append((c, inner))
                 keys.append((o, Col(c, inner.type)))
             corr.keys = keys
+            if corr.one_row and keys and not lateral_items:  # (see single_value)
+                corr.marker = self.fresh("matched")
+                hidden.append((corr.marker, Lit(True, BOOL)))
             inner_cols = {n for n, _ in plan.schema}
             for r in corr.residual:
                 for c in sorted(r.columns() & inner_cols):
@@ -559,7 +575,58 @@ class Binder:
         plan = self.sort_limit(plan, final_keys, limit, offset, percent)
         if (hidden or percent is not None) and corr is None:
             plan = Project(plan, [(c, Col(c, e.type)) for c, e in out_cols])
+        if corr is not None and corr.domain is not None:  # filled by fill_domain
+            self._domains[id(plan)] = (plan, corr.domain)
         return plan, names
+
+    def domain_join(self, plan: Plan, scope: Scope, corr: Correlation, node) -> Plan:
+        """A subquery whose correlation is more than equalities, joined with the domain of
+        the outer values it reads (query.decorrelate), so that the correlation becomes
+        equalities on the domain's columns: ``corr`` is rewritten to them."""
+        outer = scope.outer_names()
+        types = {x.name: x.type for r in corr.residual for x in r.walk()
+                 if isinstance(x, Col) and x.name in outer}
+        columns, keys, lk, rk, subst = [], [], [], [], {}
+        for o, i in corr.keys:
+            d = self.fresh("dom")
+            columns.append((d, o.type))
+            keys.append((o, Col(d, o.type)))
+            lk.append(i)
+            rk.append(Col(d, o.type))
+        for c in sorted(types):
+            t = types[c]
+            if null_rejecting(corr.residual, c):
+                d = self.fresh("dom")
+                columns.append((d, t))
+                keys.append((Col(c, t), Col(d, t)))
+                subst[Col(c, t)] = Col(d, t)
+                continue
+            s = sentinel(t)
+            if s is None:
+                raise self.error(f"a correlated subquery whose correlation may match a NULL "
+                                 f"of the enclosing query's {t} column is not supported", node)
+            dv, dn = self.fresh("dom"), self.fresh("domnull")
+            columns += [(dv, t), (dn, BOOL)]
+            keys += [(fn.coalesce([Col(c, t), s]), Col(dv, t)),
+                     (is_null(Col(c, t)), Col(dn, BOOL))]
+            subst[Col(c, t)] = fn.case([(Col(dn, BOOL), Lit(None, t))], Col(dv, t))
+        corr.domain = Domain(columns)
+        cond = fold_and([substitute(r, subst) for r in corr.residual])
+        corr.keys, corr.residual = keys, []
+        return Join(plan, corr.domain, "inner" if lk or cond is not None else "cross",
+                    lk, rk, condition=cond)
+
+    def fill_domain(self, plan: Plan, j: Join) -> Plan:
+        """``j``'s subquery with its domain (if it has one) computed from ``plan``, the
+        query it joins: the distinct values of the join's last keys."""
+        entry = self._domains.pop(id(j.right), None)
+        if entry is None or entry[0] is not j.right:
+            return j.right
+        dom = entry[1]
+        keys = j.left_keys[len(j.left_keys) - len(dom.columns):]
+        fill(j.right, dom, Distinct(Project(copy_plan(plan), [
+            (c, k) for (c, _), k in zip(dom.columns, keys, strict=True)])))
+        return j.right
 
     def local_only(self, exprs: list[Expr], scope: Scope, node) -> None:
         """A subquery may use the enclosing query's columns in its WHERE (the correlation
@@ -1170,7 +1237,8 @@ class Binder:
         test = self.membership(node, x, scope)
         if isinstance(test, Join) and not (negate and test.null_aware and (
                 len(test.left_keys) > 1 or test.condition is not None)):
-            return Join(plan, test.right, "anti" if negate else "semi", test.left_keys,
+            return Join(plan, self.fill_domain(plan, test), "anti" if negate else "semi",
+                        test.left_keys,
                         test.right_keys, condition=test.condition,
                         null_aware=negate and test.null_aware)
         e = self.mark_column(test, scope)
@@ -1241,15 +1309,16 @@ class Binder:
                              "columns only where the middle one equates them with its own "
                              "(outer.c = inner.c in its WHERE)", node)
 
-    def subquery(self, node, scope: Scope) -> tuple[Plan, list[str], Correlation]:
-        corr = Correlation()
+    def subquery(self, node, scope: Scope, scalar: bool = False
+                 ) -> tuple[Plan, list[str], Correlation]:
+        corr = Correlation(scalar=scalar)
         while isinstance(node, exp.Subquery):
             node = node.this
         plan, names = self.query(node, scope.ctes, scope, corr)
         return plan, names, corr
 
     def scalar_subquery(self, node, scope: Scope) -> Expr:
-        right, names, corr = self.subquery(node, scope)
+        right, names, corr = self.subquery(node, scope, scalar=True)
         return self.single_value(right, names, corr, node, scope)
 
     def single_value(self, right: Plan, names: list[str], corr: Correlation, node,
@@ -1266,10 +1335,15 @@ class Binder:
         self.enclosing_only(j, scope, node)
         scope.pending.append(j)
         value: Expr = Col(col, t)
-        inner = first_project(right)
-        if corr.keys and inner is not None and isinstance(dict(inner.exprs).get(col), Col) \
-                and self._is_count(right, dict(inner.exprs)[col].name):
-            value = fn.coalesce([value, Lit(0, INT64)])  # no group: count is 0, not NULL
+        empty = empty_value(right, col) if corr.marker is not None else None
+        if empty is not None:
+            # no row matched (the marker NULL): the value over no rows (COUNT's 0)
+            empty = _fold_tree(empty)
+            if not (isinstance(empty, Lit) and empty.value is None):
+                if empty.type != t:
+                    empty = fn.convert(empty, t)
+                value = fn.case([(is_null(Col(corr.marker, BOOL)), empty)], value)
+                self.subquery_cols.add(corr.marker)
         self.subquery_cols.add(col)
         return value
 
@@ -1290,7 +1364,8 @@ class Binder:
         """``plan`` joined with the subquery joins its expressions read (their left input
         left open until now)."""
         for j in pending:
-            plan = Join(plan, j.right, j.kind, j.left_keys, j.right_keys, j.condition,
+            plan = Join(plan, self.fill_domain(plan, j), j.kind, j.left_keys, j.right_keys,
+                        j.condition,
                         j.null_aware, mark=j.mark)
         return plan
 

@@ -1,0 +1,108 @@
+"""General unnesting of correlated subqueries (Neumann and Kemper, "Unnesting Arbitrary
+Queries", BTW 2015), the fallback where a correlation is not only ``inner = outer``
+equalities (those stay the binder's grouped-join fast path).
+
+A subquery whose correlation has other conditions (``g.month < f.month``, an OR, BETWEEN)
+and that aggregates, groups or is used as a value cannot take them as a join condition:
+the aggregate would have to be computed per outer row. Instead it is computed per
+*domain* value: the distinct values of the outer columns the correlation reads. The
+subquery's input is joined with a ``Domain`` (a placeholder, filled by the binder once the
+outer plan is known: ``SELECT DISTINCT <outer keys> FROM <outer plan>``) on the
+correlation, grouped by the domain columns as well as its own keys, and joined back to
+the outer query on them, so the correlation becomes equalities. Where the correlation
+lets a NULL outer value match (it is not NULL-rejecting in that column), the column is
+carried as a pair (value with NULL replaced, is-NULL flag) so the join back matches NULL
+with NULL (IS NOT DISTINCT FROM). An outer row whose domain value no inner row matched
+gets the subquery's value over no rows (``empty_value``: COUNT 0, not NULL)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from mapdb.query.expr import Agg, Call, Col, Expr, Lit
+from mapdb.query.expr import replace as substitute
+from mapdb.query.plan import Aggregate, CTEScan, Plan, Project, RecursiveCTE
+from mapdb.query.types import BOOL, SqlType
+
+# calls that are NULL when any argument is (an outer column under them rejects NULL)
+_STRICT = {"eq", "ne", "lt", "le", "gt", "ge", "add", "sub", "mul", "div", "intdiv", "mod",
+           "neg", "cast", "like", "ilike", "not"}
+_COUNTS = ("count", "count_star", "count_distinct")
+
+
+@dataclass(eq=False)
+class Domain(Plan):
+    """The distinct values of the outer keys a decorrelated subquery is computed for;
+    replaced by ``SELECT DISTINCT`` over the outer plan when the subquery's join is applied
+    (``fill``). ``columns``: one per key, in the join's key order (its last keys)."""
+    columns: list[tuple[str, SqlType]]
+
+    @property
+    def schema(self):
+        return list(self.columns)
+
+
+def null_rejecting(conds: list[Expr], col: str) -> bool:
+    """Whether the conjunction ``conds`` is never TRUE when column ``col`` is NULL."""
+    def strict(e: Expr) -> bool:
+        if isinstance(e, Col):
+            return e.name == col
+        return isinstance(e, Call) and e.op in _STRICT and any(strict(a) for a in e.args)
+    return any(strict(c) for c in conds)
+
+
+def sentinel(t: SqlType) -> Lit | None:
+    """A value of type ``t`` to stand for NULL beside an is-NULL flag (None: no such)."""
+    kind = t.kind
+    if kind == "int" or kind == "date" or kind == "timestamp" or kind == "decimal":
+        return Lit(0, t)
+    if kind == "float":
+        return Lit(0.0, t)
+    if kind == "string":
+        return Lit("", t)
+    if kind == "bool":
+        return Lit(False, t)
+    return None
+
+
+def empty_value(right: Plan, col: str) -> Expr | None:
+    """The value a subquery ending in an aggregate without GROUP BY gives over no rows,
+    as a constant expression (``count(*) + 1`` -> 1, ``sum(x)`` -> NULL): its output column
+    ``col`` with each aggregate replaced by its value over no rows. None where the value
+    reads anything else (it is then left NULL)."""
+    node, project = right, None
+    while node is not None and not isinstance(node, Aggregate):
+        if isinstance(node, Project) and project is None:
+            project = node
+        node = node.inputs[0] if node.inputs else None
+    if node is None or project is None or (node.keys and any(
+            not isinstance(e, Col) for _, e in node.keys)):
+        return None
+    empty = {Col(n, a.type): Lit(0, a.type) if a.fn in _COUNTS else Lit(None, a.type)
+             for n, a in node.aggs}
+    e = dict(project.exprs).get(col)
+    if e is None:
+        return None
+    # a Project between the top one and the aggregate would rename: only direct reads
+    out = substitute(e, empty)
+    if any(isinstance(x, (Col, Agg)) for x in out.walk()):
+        return None
+    return out
+
+
+def fill(plan: Plan, domain: Domain, values: Plan) -> None:
+    """Put ``values`` in ``plan`` where ``domain`` is (in place: the subquery's plan is
+    used by one join only)."""
+    if isinstance(plan, (CTEScan, RecursiveCTE)):
+        return
+    for f in dataclasses.fields(plan):
+        v = getattr(plan, f.name)
+        if v is domain:
+            setattr(plan, f.name, values)
+        elif isinstance(v, Plan):
+            fill(v, domain, values)
+
+
+def is_null(e: Expr) -> Expr:
+    return Call("is_null", (e,), BOOL)
