@@ -476,13 +476,17 @@ class Binder:
                             [k.expr for k in order_keys] +
                             ([having_e] if having_e is not None else []), scope, sel)
         limit, offset, percent = self.limit(sel)
+        limited = (limit, offset, percent) != (None, 0, None)
         if corr is not None and (corr.keys or corr.residual) and (
-                (lateral_items and (group or having_e is not None)) or
-                (having_e is not None and not group) or
-                (limit, offset, percent) != (None, 0, None)):
+                (lateral_items and (group or having_e is not None or limited)) or
+                (having_e is not None and not group) or percent is not None or
+                (limited and not group and has_aggs and (offset or limit == 0))):
             raise self.error("a correlated subquery with GROUP BY, HAVING or LIMIT is not "
                              "supported" if lateral_items else "a correlated subquery with "
-                             "LIMIT/OFFSET, or HAVING without GROUP BY, is not supported", sel)
+                             "LIMIT PERCENT, OFFSET or LIMIT 0 over one aggregate row, or "
+                             "HAVING without GROUP BY, is not supported", sel)
+        if corr is not None and limited and not group and has_aggs:
+            limit = None  # LIMIT n >= 1 of the one aggregate row keeps it
         if group and group.args.get("all") and not has_aggs and \
                 not self.group_all(bound_items, sel):
             group = None  # DuckDB: GROUP BY ALL of constants alone groups nothing
@@ -523,7 +527,8 @@ class Binder:
             if having_e is not None:
                 plan = Filter(plan, self.boolean(lift(having_e, having), having))
         else:
-            if corr is not None and corr.residual and corr.scalar and not lateral_items:
+            if corr is not None and corr.residual and (corr.scalar or limited) and \
+                    not lateral_items:  # (a LIMIT is per outer row: per domain value)
                 plan = self.domain_join(plan, scope, corr, sel)
             plan = self.apply(plan, pending)
         plan, bound_items, order_keys = self.windows(plan, bound_items, order_keys)
@@ -572,7 +577,19 @@ class Binder:
                 raise self.error("SELECT DISTINCT of an INTERVAL is not supported (DuckDB "
                                  "makes '30 days' and '1 month' one value)", distinct)
             plan = Distinct(plan)
-        plan = self.sort_limit(plan, final_keys, limit, offset, percent)
+        if corr is not None and corr.keys and (limit, offset) != (None, 0):
+            # each outer row's first rows: numbered per correlation key (as LATERAL)
+            rn = self.fresh("rn")
+            plan = Window(plan, [(rn, WindowFn(
+                "row_number", (), tuple(i for _, i in corr.keys),
+                tuple(SortSpec(k.expr, k.desc, k.nulls_first) for k in final_keys),
+                None, INT64))])
+            kept = [fn.compare("gt", Col(rn, INT64), Lit(offset, INT64))]
+            if limit is not None:
+                kept.append(fn.compare("le", Col(rn, INT64), Lit(offset + limit, INT64)))
+            plan = Filter(plan, fold_and(kept))
+        else:
+            plan = self.sort_limit(plan, final_keys, limit, offset, percent)
         if (hidden or percent is not None) and corr is None:
             plan = Project(plan, [(c, Col(c, e.type)) for c, e in out_cols])
         if corr is not None and corr.domain is not None:  # filled by fill_domain
