@@ -46,7 +46,14 @@ from mapdb.query import functions as fn
 from mapdb.query.catalog import aggregate as aggregate_functions
 from mapdb.query.catalog import nested as nested_functions
 from mapdb.query.colname import duckdb_name
-from mapdb.query.decorrelate import Domain, empty_value, fill, is_null, null_rejecting, sentinel
+from mapdb.query.decorrelate import (
+    Domain,
+    empty_value,
+    is_null,
+    null_rejecting,
+    resolve,
+    sentinel,
+)
 from mapdb.query.expr import (
     IGNORE_NULLS,
     Agg,
@@ -300,6 +307,9 @@ class Correlation:
     scalar: bool = False  # used as a value: decorrelated over a domain (see decorrelate)
     domain: Domain | None = None  # the outer keys' values it is computed for
     marker: str | None = None  # a column TRUE on its rows (NULL: no row matched)
+    lateral: bool = False  # a LATERAL subquery's (decorrelated by Binder.lateral)
+    # after domain_join: an outer column -> what stands for it inside (its domain column)
+    stands: dict = field(default_factory=dict)
 
 
 _AGGS = {exp.Sum: "sum", exp.Avg: "avg", exp.Min: "min", exp.Max: "max",
@@ -370,8 +380,10 @@ class Binder:
     # -- statements ------------------------------------------------------------------
     def query(self, node: exp.Expression, ctes: dict, outer: Scope | None = None,
               corr: Correlation | None = None) -> tuple[Plan, list[str]]:
-        if self._tree is None:
+        if self._tree is None:  # the statement: its subqueries' domains put in place
             self._tree = node
+            plan, names = self.query(node, ctes, outer, corr)
+            return resolve(plan), names
         if isinstance(node, exp.Subquery):
             return self.query(node.this, ctes, outer, corr)
         if isinstance(node, exp.Select):
@@ -445,6 +457,8 @@ class Binder:
         lateral_items, self._lateral_items = self._lateral_items, False
         plan, scope = self.from_clause(sel, ctes, outer)
         scope.ctes, scope.corr = ctes, corr
+        if corr is not None:
+            corr.lateral = lateral_items
         if sel.args.get("where"):
             plan = self.where(plan, sel.args["where"].this, scope, corr)
 
@@ -596,13 +610,18 @@ class Binder:
             self._domains[id(plan)] = (plan, corr.domain)
         return plan, names
 
-    def domain_join(self, plan: Plan, scope: Scope, corr: Correlation, node) -> Plan:
+    def domain_join(self, plan: Plan, scope: Scope, corr: Correlation, node,
+                    also: list[Col] = ()) -> Plan:
         """A subquery whose correlation is more than equalities, joined with the domain of
         the outer values it reads (query.decorrelate), so that the correlation becomes
         equalities on the domain's columns: ``corr`` is rewritten to them."""
+        if corr.domain is not None:
+            raise self.error("a correlated subquery whose correlation is read both before "
+                             "and after its nested subqueries is not supported", node)
         outer = scope.outer_names()
         types = {x.name: x.type for r in corr.residual for x in r.walk()
                  if isinstance(x, Col) and x.name in outer}
+        types.update({c.name: c.type for c in also})  # (read by nested subqueries)
         columns, keys, lk, rk, subst = [], [], [], [], {}
         for o, i in corr.keys:
             d = self.fresh("dom")
@@ -627,6 +646,7 @@ class Binder:
             keys += [(fn.coalesce([Col(c, t), s]), Col(dv, t)),
                      (is_null(Col(c, t)), Col(dn, BOOL))]
             subst[Col(c, t)] = fn.case([(Col(dn, BOOL), Lit(None, t))], Col(dv, t))
+        corr.stands = dict(subst)
         corr.domain = Domain(columns)
         cond = fold_and([substitute(r, subst) for r in corr.residual])
         corr.keys, corr.residual = keys, []
@@ -641,8 +661,8 @@ class Binder:
             return j.right
         dom = entry[1]
         keys = j.left_keys[len(j.left_keys) - len(dom.columns):]
-        fill(j.right, dom, Distinct(Project(copy_plan(plan), [
-            (c, k) for (c, _), k in zip(dom.columns, keys, strict=True)])))
+        dom.cell.plan = Distinct(Project(copy_plan(plan), [
+            (c, k) for (c, _), k in zip(dom.columns, keys, strict=True)]))
         return j.right
 
     def local_only(self, exprs: list[Expr], scope: Scope, node) -> None:
@@ -1196,6 +1216,14 @@ class Binder:
         # conjuncts with subqueries last: theirs may stand on this one's correlation keys
         # (see enclosing_only)
         for part in sorted(and_parts(node), key=lambda p: p.find(exp.Select) is not None):
+            further = self.further_out(part, scope, corr)
+            if further:
+                # a nested subquery reads the enclosing query's columns: over the domain
+                # they are this query's own (enclosing_only reads them through it)
+                plan = self.apply(plan, self.take_pending(scope))
+                if local:
+                    plan, local = Filter(plan, fold_and(local)), []
+                plan = self.domain_join(plan, scope, corr, part, further)
             joined = self.subquery_conjunct(plan, part, scope)
             if isinstance(joined, Plan):
                 plan = joined
@@ -1220,6 +1248,27 @@ class Binder:
                 local.append(e)
         plan = self.apply(plan, self.take_pending(scope))
         return Filter(plan, fold_and(local)) if local else plan
+
+    @staticmethod
+    def further_out(part, scope: Scope, corr: Correlation | None) -> list[Col]:
+        """The columns of the enclosing queries that a subquery in WHERE conjunct ``part``
+        names (qualified) and this (correlated) subquery does not equate with its own:
+        they are read through its domain (none where it is not to have one)."""
+        if corr is None or corr.lateral or corr.domain is not None or scope.outer is None:
+            return []
+        equated = {o.name for o, _ in corr.keys if isinstance(o, Col)}
+        out = {}
+        for sel in part.find_all(exp.Select):
+            own = {t.alias_or_name.lower() for t in sel.find_all(exp.Table)}
+            for c in sel.find_all(exp.Column):
+                if c.table and c.table.lower() not in own and scope.table(c.table) is None:
+                    try:
+                        col = scope.outer.lookup(c.name, c.table)
+                    except QueryError:
+                        col = None
+                    if col is not None and col.name not in equated:
+                        out[col.name] = col
+        return list(out.values())
 
     def correlate(self, e: Expr, outer: set[str], corr: Correlation, node) -> None:
         if isinstance(e, Call) and e.op == "eq":
@@ -1318,6 +1367,8 @@ class Binder:
             return
         same = {o: i for o, i in (scope.corr.keys if scope.corr is not None else [])
                 if isinstance(o, Col)}
+        if scope.corr is not None:
+            same.update(scope.corr.stands)
         j.left_keys = [substitute(k, same) for k in j.left_keys]
         if j.condition is not None:
             j.condition = substitute(j.condition, same)

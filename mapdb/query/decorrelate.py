@@ -20,9 +20,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from mapdb.errors import QueryError
 from mapdb.query.expr import Agg, Call, Col, Expr, Lit
 from mapdb.query.expr import replace as substitute
-from mapdb.query.plan import Aggregate, CTEScan, Plan, Project, RecursiveCTE
+from mapdb.query.plan import Aggregate, Plan, Project, copy_plan
 from mapdb.query.types import BOOL, SqlType
 
 # calls that are NULL when any argument is (an outer column under them rejects NULL)
@@ -31,12 +32,20 @@ _STRICT = {"eq", "ne", "lt", "le", "gt", "ge", "add", "sub", "mul", "div", "intd
 _COUNTS = ("count", "count_star", "count_distinct")
 
 
+class Cell:
+    """What a Domain stands for, shared by the copies ``copy_plan`` makes of it."""
+    plan: Plan | None = None
+
+
 @dataclass(eq=False)
 class Domain(Plan):
-    """The distinct values of the outer keys a decorrelated subquery is computed for;
-    replaced by ``SELECT DISTINCT`` over the outer plan when the subquery's join is applied
-    (``fill``). ``columns``: one per key, in the join's key order (its last keys)."""
+    """The distinct values of the outer keys a decorrelated subquery is computed for:
+    ``SELECT DISTINCT`` over the outer plan, known once the subquery's join is applied
+    (``cell``), put in its place when the statement is bound (``resolve``); a nested
+    subquery's domain may copy the plan of a query whose own domain is still to come.
+    ``columns``: one per key, in the join's key order (its last keys)."""
     columns: list[tuple[str, SqlType]]
+    cell: Cell = dataclasses.field(default_factory=Cell)
 
     @property
     def schema(self):
@@ -91,17 +100,23 @@ def empty_value(right: Plan, col: str) -> Expr | None:
     return out
 
 
-def fill(plan: Plan, domain: Domain, values: Plan) -> None:
-    """Put ``values`` in ``plan`` where ``domain`` is (in place: the subquery's plan is
-    used by one join only)."""
-    if isinstance(plan, (CTEScan, RecursiveCTE)):
-        return
+def resolve(plan: Plan, seen: set[int] | None = None) -> Plan:
+    """``plan`` (a bound statement) with each Domain replaced, in place, by a copy of the
+    plan it stands for."""
+    seen = set() if seen is None else seen
+    if id(plan) in seen:  # (a CTE's plan, shared by its readers)
+        return plan
+    seen.add(id(plan))
     for f in dataclasses.fields(plan):
         v = getattr(plan, f.name)
-        if v is domain:
-            setattr(plan, f.name, values)
+        if isinstance(v, Domain):
+            if v.cell.plan is None:
+                raise QueryError("a correlated subquery's outer values could not be placed "
+                                 "(not supported here)")
+            setattr(plan, f.name, resolve(copy_plan(v.cell.plan), seen))
         elif isinstance(v, Plan):
-            fill(v, domain, values)
+            resolve(v, seen)
+    return plan
 
 
 def is_null(e: Expr) -> Expr:
