@@ -51,6 +51,7 @@ from mapdb.query.decorrelate import (
     empty_value,
     is_null,
     null_rejecting,
+    preaggregate,
     resolve,
     sentinel,
 )
@@ -308,6 +309,7 @@ class Correlation:
     domain: Domain | None = None  # the outer keys' values it is computed for
     marker: str | None = None  # a column TRUE on its rows (NULL: no row matched)
     lateral: bool = False  # a LATERAL subquery's (decorrelated by Binder.lateral)
+    empty: Expr | None = None  # its first column's value over no rows (with ``marker``)
     # after domain_join: an outer column -> what stands for it inside (its domain column)
     stands: dict = field(default_factory=dict)
 
@@ -606,7 +608,10 @@ class Binder:
             plan = self.sort_limit(plan, final_keys, limit, offset, percent)
         if (hidden or percent is not None) and corr is None:
             plan = Project(plan, [(c, Col(c, e.type)) for c, e in out_cols])
+        if corr is not None and corr.marker is not None and out_cols:
+            corr.empty = empty_value(plan, out_cols[0][0])  # (before preaggregate)
         if corr is not None and corr.domain is not None:  # filled by fill_domain
+            preaggregate(plan)
             self._domains[id(plan)] = (plan, corr.domain)
         return plan, names
 
@@ -1403,7 +1408,7 @@ class Binder:
         self.enclosing_only(j, scope, node)
         scope.pending.append(j)
         value: Expr = Col(col, t)
-        empty = empty_value(right, col) if corr.marker is not None else None
+        empty = corr.empty if corr.marker is not None else None
         if empty is not None:
             # no row matched (the marker NULL): the value over no rows (COUNT's 0)
             empty = _fold_tree(empty)

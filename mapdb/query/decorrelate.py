@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from mapdb.errors import QueryError
 from mapdb.query.expr import Agg, Call, Col, Expr, Lit
 from mapdb.query.expr import replace as substitute
-from mapdb.query.plan import Aggregate, Plan, Project, copy_plan
-from mapdb.query.types import BOOL, SqlType
+from mapdb.query.plan import Aggregate, Join, Plan, Project, copy_plan
+from mapdb.query.types import BOOL, FLOAT64, INT64, SqlType
 
 # calls that are NULL when any argument is (an outer column under them rejects NULL)
 _STRICT = {"eq", "ne", "lt", "le", "gt", "ge", "add", "sub", "mul", "div", "intdiv", "mod",
@@ -121,3 +121,73 @@ def resolve(plan: Plan, seen: set[int] | None = None) -> Plan:
 
 def is_null(e: Expr) -> Expr:
     return Call("is_null", (e,), BOOL)
+
+
+# aggregate -> how its partial results merge (as query.eageragg)
+_MERGE = {"sum": "sum", "count": "sum", "count_star": "sum", "min": "min", "max": "max"}
+MAX_PARTIAL_KEYS = 3  # more: the partial groups are about as many as the rows
+
+
+def preaggregate(plan: Plan) -> None:
+    """``plan`` (a subquery's) with its aggregate over its domain join split in two, in
+    place (``split``; the aggregate's list of aggregates is complete only once the
+    subquery is bound)."""
+    for f in dataclasses.fields(plan):
+        v = getattr(plan, f.name)
+        if isinstance(v, Aggregate) and isinstance(v.input, Join) and \
+                isinstance(v.input.right, Domain):
+            setattr(plan, f.name, split(v))
+        elif isinstance(v, Plan) and not isinstance(v, Domain):
+            preaggregate(v)
+
+
+def split(agg: Aggregate) -> Aggregate:
+    """An aggregate over the join of a subquery's rows with its domain, computed in two
+    steps (eager aggregation, Yan and Larson): the rows are first aggregated by the
+    columns the join reads, then joined with the domain and merged. A correlation such as
+    ``g.day <= f.day`` otherwise joins every row with every domain value it passes (1M rows
+    x 365 days); this joins 365 partial groups. ``agg`` itself where the aggregates do not
+    merge (DISTINCT, variances) or the join reads more than a few of the rows' columns.
+    AVG of numbers merges as the sum of sums over the sum of counts."""
+    join = agg.input
+    if not isinstance(join, Join) or join.kind not in ("inner", "cross") or \
+            not isinstance(join.right, Domain) or \
+            any(not (a.fn in _MERGE or _averages(a)) or a.param is not None
+                for _, a in agg.aggs):
+        return agg
+    rows = {n for n, _ in join.left.schema}
+    domain = {n for n, _ in join.right.schema}
+    needed = set().union(*(k.columns() for k in join.left_keys), *(
+        e.columns() - domain for _, e in agg.keys))
+    if join.condition is not None:
+        needed |= join.condition.columns() & rows
+    if not needed <= rows or len(needed) > MAX_PARTIAL_KEYS or any(
+            a.columns() - rows for _, a in agg.aggs):
+        return agg
+    from mapdb.query import functions as fn
+    types = join.left.types()
+    partial, merged, averages = [], [], {}
+    for n, a in agg.aggs:
+        if a.fn == "avg":
+            total, count = fn.aggregate("sum", a.arg), fn.aggregate("count", a.arg)
+            partial += [(f"{n}$sum", total), (f"{n}$count", count)]
+            merged += [(f"{n}$sums", Agg("sum", Col(f"{n}$sum", total.type), total.type)),
+                       (f"{n}$counts", Agg("sum", Col(f"{n}$count", INT64), INT64))]
+            averages[n] = fn.arith("div", fn.to_float(Col(f"{n}$sums", total.type)),
+                                   fn.nullif(fn.to_float(Col(f"{n}$counts", INT64)),
+                                             Lit(0.0, FLOAT64)))
+        else:
+            partial.append((f"{n}$partial", a))
+            merged.append((n, Agg(_MERGE[a.fn], Col(f"{n}$partial", a.type), a.type)))
+    pre = Aggregate(join.left, [(c, Col(c, types[c])) for c in sorted(needed)], partial)
+    out = Aggregate(dataclasses.replace(join, left=pre), list(agg.keys), merged)
+    if not averages:
+        return out
+    return Project(out, [(n, Col(n, e.type)) for n, e in agg.keys] + [
+        (n, averages.get(n, Col(n, a.type))) for n, a in agg.aggs])
+
+
+def _averages(a: Agg) -> bool:
+    """AVG of integers or doubles (a DOUBLE: the sum's quotient by the count)."""
+    return a.fn == "avg" and a.arg is not None and a.type == FLOAT64 and \
+        a.arg.type.kind in ("int", "float")

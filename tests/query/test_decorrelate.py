@@ -94,6 +94,13 @@ QUERIES = [
     "WHERE u2.k = t.m AND y IS NOT NULL)) AS c FROM t",
     "SELECT id FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.k = t.k + 1 AND u.y IN "
     "(SELECT y FROM u u2 WHERE u2.m > t.m))",
+    # aggregated in two steps (by the columns the join reads, then merged): sums, counts,
+    # min/max, averages of integers and doubles; DISTINCT is not split
+    "SELECT id, (SELECT max(y) - min(y) FROM u WHERE u.k < t.k AND u.m > t.m) AS r FROM t",
+    "SELECT id, (SELECT avg(x) FROM t t2 WHERE t2.m < t.m) AS a FROM t",
+    "SELECT id, (SELECT avg(y) + count(DISTINCT b) FROM u WHERE u.k < t.k) AS a FROM t",
+    "SELECT id, (SELECT sum(y) * 1.0 / count(*) FROM u WHERE u.m <= t.m "
+    "AND u.k > t.k) AS a FROM t",
     # the equality fast path's no-match value: the subquery over no rows
     "SELECT id, (SELECT count(*) + 1 FROM u WHERE u.k = t.k) AS c FROM t",
 ]
@@ -111,12 +118,14 @@ def test_multiple_rows_is_an_error(engines):
 
 def test_equality_correlation_keeps_the_grouped_join(engines):
     """The fast path has no domain (no DISTINCT over the outer query); the general one
-    does."""
+    does, and aggregates the subquery's rows before joining them with it."""
     def plan(sql):
         return "\n".join(r["explain"] for r in engines.db.sql("EXPLAIN " + sql).to_arrow()
                          .to_pylist())
     assert "Distinct" not in plan("SELECT (SELECT count(*) FROM u WHERE u.k = t.k) FROM t")
-    assert "Distinct" in plan("SELECT (SELECT count(*) FROM u WHERE u.k < t.k) FROM t")
+    general = plan("SELECT (SELECT count(*) FROM u WHERE u.k < t.k) FROM t")
+    assert "Distinct" in general
+    assert general.count("Aggregate") == 2  # rows aggregated by u.k before the join
 
 
 @pytest.mark.parametrize("sql,needle", [
