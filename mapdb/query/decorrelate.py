@@ -85,8 +85,7 @@ def empty_value(right: Plan, col: str) -> Expr | None:
         if isinstance(node, Project) and project is None:
             project = node
         node = node.inputs[0] if node.inputs else None
-    if node is None or project is None or (node.keys and any(
-            not isinstance(e, Col) for _, e in node.keys)):
+    if node is None or project is None:
         return None
     empty = {Col(n, a.type): Lit(0, a.type) if a.fn in _COUNTS else Lit(None, a.type)
              for n, a in node.aggs}

@@ -143,3 +143,21 @@ def test_still_refused(engines, sql, needle):
     with pytest.raises(QueryError, match=needle) as e:
         engines.db.sql(sql).to_arrow()
     assert "line 1" in str(e.value)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT x, (SELECT count(*) FROM u WHERE u.x <= t.x) AS c FROM t",
+    "SELECT x, (SELECT count(*) FROM u WHERE u.x = t.x OR t.x IS NULL) AS c FROM t",
+    "SELECT x, s, (SELECT count(*) FROM u WHERE u.x = t.x AND u.s < t.s) AS c FROM t",
+    "SELECT s, (SELECT count(*) FROM u WHERE u.s = t.s OR t.s IS NULL) AS c FROM t",
+    "SELECT x, (SELECT max(x) FROM u WHERE u.x < t.x) AS m FROM t",
+])
+def test_float_and_string_domains(tmp_path, sql):
+    """Domain values -0.0 and 0.0, NaN, NULL and '' (the NULL stand-in of a string pair)
+    each meet the outer rows DuckDB matches them with, once."""
+    t = pa.table({"x": pa.array([0.0, -0.0, float("nan"), None, 1.5, float("nan"), -0.0]),
+                  "s": ["a", "b", None, "a", "", "c", "b"]})
+    u = pa.table({"x": pa.array([0.0, -0.0, float("nan"), 2.0, -1.0, None]),
+                  "s": ["a", "", None, "b", "z", "a"]})
+    e = engines_over(tmp_path / "db", {"t": t, "u": u})
+    check(e, sql)
