@@ -161,3 +161,29 @@ def test_float_and_string_domains(tmp_path, sql):
                   "s": ["a", "", None, "b", "z", "a"]})
     e = engines_over(tmp_path / "db", {"t": t, "u": u})
     check(e, sql)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT d, (SELECT count(*) FROM u WHERE u.d = t.d OR t.d IS NULL) AS c FROM t",
+    "SELECT n, (SELECT count(*) FROM u WHERE u.n = t.n OR t.n IS NULL) AS c FROM t",
+    "SELECT n, (SELECT sum(n) FROM u WHERE u.n < t.n) AS s FROM t",
+    "SELECT b, (SELECT count(*) FROM u WHERE u.b = t.b OR t.b IS NULL) AS c FROM t",
+    "SELECT ts, (SELECT min(d) FROM u WHERE u.ts <= t.ts) AS m FROM t",
+])
+def test_dates_decimals_booleans(tmp_path, sql):
+    """NULL-matching correlations over the other key types (their NULL stand-in is 0,
+    1970-01-01 or FALSE, values the data also holds)."""
+    import datetime
+    import decimal
+    day, ts, dec = datetime.date, datetime.datetime, decimal.Decimal
+    t = pa.table({"d": pa.array([day(2020, 1, 1), None, day(1970, 1, 1), day(2021, 5, 5)]),
+                  "n": pa.array([dec("1.50"), None, dec("0.00"), dec("2.25")],
+                                pa.decimal128(9, 2)),
+                  "b": pa.array([True, None, False, True]),
+                  "ts": pa.array([ts(2020, 1, 1, 5), None, ts(1970, 1, 1), ts(2021, 1, 1)])})
+    u = pa.table({"d": pa.array([day(2020, 1, 1), day(1970, 1, 1), None, day(2022, 1, 1)]),
+                  "n": pa.array([dec("1.50"), dec("0.00"), None, dec("3.00")],
+                                pa.decimal128(9, 2)),
+                  "b": pa.array([True, False, None, False]),
+                  "ts": pa.array([ts(2020, 1, 1, 5), ts(1970, 1, 1), None, ts(2019, 1, 1)])})
+    check(engines_over(tmp_path / "db", {"t": t, "u": u}), sql)
