@@ -310,6 +310,7 @@ class Correlation:
     marker: str | None = None  # a column TRUE on its rows (NULL: no row matched)
     lateral: bool = False  # a LATERAL subquery's (decorrelated by Binder.lateral)
     empty: Expr | None = None  # its first column's value over no rows (with ``marker``)
+    empties: dict = field(default_factory=dict)  # each column's
     # after domain_join: an outer column -> what stands for it inside (its domain column)
     stands: dict = field(default_factory=dict)
 
@@ -514,7 +515,7 @@ class Binder:
                 self.local_only(keys, scope, group)
             self.not_nested(keys, "GROUP BY", group or sel)
             if corr is not None:  # correlated aggregate: one group per outer key
-                if corr.residual and not lateral_items:  # per domain value instead
+                if corr.residual and not (group and lateral_items):  # per domain value
                     plan = self.domain_join(plan, scope, corr, sel)
                 keys += [inner for _, inner in corr.keys if inner not in keys]
                 corr.one_row = not group
@@ -567,7 +568,8 @@ class Binder:
                 hidden.append((c, inner))
                 keys.append((o, Col(c, inner.type)))
             corr.keys = keys
-            if corr.one_row and keys and not lateral_items:  # (see single_value)
+            if corr.one_row and keys and (corr.domain is not None or not lateral_items):
+                # (see single_value; LATERAL's fast path has its own COUNT fix)
                 corr.marker = self.fresh("matched")
                 hidden.append((corr.marker, Lit(True, BOOL)))
             inner_cols = {n for n, _ in plan.schema}
@@ -609,7 +611,9 @@ class Binder:
         if (hidden or percent is not None) and corr is None:
             plan = Project(plan, [(c, Col(c, e.type)) for c, e in out_cols])
         if corr is not None and corr.marker is not None and out_cols:
-            corr.empty = empty_value(plan, out_cols[0][0])  # (before preaggregate)
+            # (before preaggregate)
+            corr.empties = {c: empty_value(plan, c) for c, _ in out_cols}
+            corr.empty = corr.empties[out_cols[0][0]]
         if corr is not None and corr.domain is not None:  # filled by fill_domain
             preaggregate(plan)
             self._domains[id(plan)] = (plan, corr.domain)
@@ -932,15 +936,21 @@ class Binder:
         if jkind in ("right", "full"):
             raise self.error(f"{jkind.upper()} JOIN LATERAL is not supported (DuckDB "
                              "refuses it too)", node)
+        asked, after_cond = jkind, None
         if corr.one_row and corr.keys:  # one row per left row, matched or not
             jkind = "left"
         keys = [o for o, _ in corr.keys], [i for _, i in corr.keys]
         if cond is not None and isinstance(cond, Lit) and cond.value is True:
             cond = None
+        if jkind != asked or (corr.one_row and corr.keys and asked == "left"):
+            # ON reads the row the aggregate gives (COUNT 0 where nothing matched): it is
+            # tested above the join, not as its condition
+            after_cond, cond = cond, None
         if corr.residual:  # other correlated conditions (u.k < t.k): the join's condition
             cond = fold_and(list(corr.residual) + ([cond] if cond is not None else []))
         kind = jkind if jkind == "left" else ("inner" if keys[0] or cond is not None
                                               else "cross")
+        right = self.fill_domain(plan, Join(None, right, kind, keys[0], keys[1]))
         out: Plan = Join(plan, right, kind, keys[0], keys[1], condition=cond)
         if after:  # select items over the left row, on the joined rows
             if kind == "left" and not keys[1]:
@@ -951,10 +961,24 @@ class Binder:
             out = Project(out, [(c, Col(c, t)) for c, t in out.schema] + [
                 (n, e if matched is None else fn.case([(matched, e)], Lit(None, e.type)))
                 for n, e in after])
-        if counts:  # COUNT over no inner rows is 0, not the padding NULL
+        if corr.domain is not None and corr.marker is not None:  # over no inner rows
+            empties = {c: _fold_tree(e) for c, e in corr.empties.items() if e is not None}
+            unmatched = is_null(Col(corr.marker, BOOL))
+            out = Project(out, [(c, fn.case([(unmatched, fn.convert(empties[c], t))],
+                                             Col(c, t))
+                                 if c in empties and not (isinstance(empties[c], Lit) and
+                                                          empties[c].value is None)
+                                 else Col(c, t)) for c, t in out.schema])
+        elif counts:  # COUNT over no inner rows is 0, not the padding NULL
             fix = set(counts)
             out = Project(out, [(c, fn.coalesce([Col(c, t), Lit(0, INT64)]) if c in fix
                                  else Col(c, t)) for c, t in out.schema])
+        if after_cond is not None and asked == "left":  # no match: the subquery's NULLs
+            mine = {c for c, _ in right.schema}
+            out = Project(out, [(c, fn.case([(after_cond, Col(c, t))], Lit(None, t))
+                                 if c in mine else Col(c, t)) for c, t in out.schema])
+        elif after_cond is not None:
+            out = Filter(out, after_cond)
         return out
 
     def merge_using(self, plan: Plan, scope: Scope, merged: list[tuple[Col, Col]],
