@@ -494,6 +494,8 @@ class Binder:
                             ([having_e] if having_e is not None else []), scope, sel)
         limit, offset, percent = self.limit(sel)
         limited = (limit, offset, percent) != (None, 0, None)
+        windowed = any(isinstance(x, WindowFn) for e in [*(e for _, e in bound_items), *(
+            k.expr for k in order_keys)] for x in e.walk())
         if corr is not None and (corr.keys or corr.residual) and (
                 (lateral_items and (group or having_e is not None or limited)) or
                 (having_e is not None and not group) or percent is not None or
@@ -544,10 +546,20 @@ class Binder:
             if having_e is not None:
                 plan = Filter(plan, self.boolean(lift(having_e, having), having))
         else:
-            if corr is not None and corr.residual and (corr.scalar or limited) and \
-                    not lateral_items:  # (a LIMIT is per outer row: per domain value)
+            if corr is not None and corr.residual and (corr.scalar or limited or windowed) \
+                    and not lateral_items:  # (LIMIT, windows: per outer row, per domain value)
                 plan = self.domain_join(plan, scope, corr, sel)
             plan = self.apply(plan, pending)
+        if windowed and corr is not None and (corr.keys or corr.residual) and \
+                not lateral_items:
+            if corr.one_row or corr.residual:
+                raise self.error("a window function over a correlated subquery's one "
+                                 "aggregate row is not supported", sel)
+            # the rows one outer row sees are one correlation key's (or domain value's)
+            part = tuple(i for _, i in corr.keys)
+            bound_items = [(n, _partitioned(e, part)) for n, e in bound_items]
+            order_keys = [SortKey(_partitioned(k.expr, part), k.desc, k.nulls_first)
+                          for k in order_keys]
         plan, bound_items, order_keys = self.windows(plan, bound_items, order_keys)
         plan, bound_items, order_keys = self.unnest_rows(plan, bound_items, order_keys, sel)
         distinct = sel.args.get("distinct")
@@ -2402,6 +2414,17 @@ def _joined(j: Join) -> set[str]:
 
 def fold_and(parts: list[Expr]) -> Expr | None:
     return fold(conjoin(parts)) if parts else None
+
+
+def _partitioned(e: Expr, part: tuple) -> Expr:
+    """``e`` with ``part`` added to each window's PARTITION BY."""
+    if isinstance(e, WindowFn):
+        import dataclasses
+        return dataclasses.replace(e, args=tuple(_partitioned(a, part) for a in e.args),
+                                   partition=e.partition + part)
+    if isinstance(e, Call):
+        return Call(e.op, tuple(_partitioned(a, part) for a in e.args), e.type, e.param)
+    return e
 
 
 def first_project(plan: Plan) -> Project | None:

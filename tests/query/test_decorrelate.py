@@ -114,6 +114,13 @@ QUERIES = [
     "ON q.n > 20",  # (the equality path gave unmatched rows 0 and kept them)
     "SELECT t.id, q.n FROM t LEFT JOIN LATERAL (SELECT count(*) AS n FROM u "
     "WHERE u.k = t.k) q ON q.n > 20",
+    # window functions see one outer row's rows: partitioned by the keys or the domain
+    "SELECT id, (SELECT max(y) OVER () FROM u WHERE u.k < t.k ORDER BY y LIMIT 1) AS w "
+    "FROM t",
+    "SELECT id, (SELECT max(y) OVER () FROM u WHERE u.k = t.k ORDER BY y LIMIT 1) AS w "
+    "FROM t",
+    "SELECT id, m * 10 IN (SELECT y - lag(y, 1, 0) OVER (ORDER BY y) FROM u "
+    "WHERE u.k <> t.k) AS i FROM t",
     # the equality fast path's no-match value: the subquery over no rows
     "SELECT id, (SELECT count(*) + 1 FROM u WHERE u.k = t.k) AS c FROM t",
 ]
@@ -145,6 +152,8 @@ def test_equality_correlation_keeps_the_grouped_join(engines):
     ("SELECT (SELECT count(*) FROM u WHERE u.k < t.k HAVING count(*) > 1) FROM t",
      "HAVING without GROUP BY"),
     ("SELECT (SELECT count(*) FROM u WHERE u.k < t.k LIMIT 0) FROM t", "LIMIT 0"),
+    ("SELECT (SELECT sum(count(*)) OVER () FROM u WHERE u.k < t.k) FROM t",
+     "window function over a correlated"),
     ("SELECT id, EXISTS (SELECT max(y) FROM u WHERE u.k <> t.k GROUP BY u.b "
      "HAVING max(y) > t.m) FROM t", "only in its WHERE"),
     ("SELECT (SELECT count(*) FROM u WHERE u.k = t.k OR t.k IS NULL AND EXISTS "
