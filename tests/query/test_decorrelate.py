@@ -94,6 +94,10 @@ QUERIES = [
     "WHERE u2.k = t.m AND y IS NOT NULL)) AS c FROM t",
     "SELECT id FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.k = t.k + 1 AND u.y IN "
     "(SELECT y FROM u u2 WHERE u2.m > t.m))",
+    "SELECT id FROM t WHERE EXISTS (SELECT 1 FROM u WHERE EXISTS (SELECT 1 FROM u v "
+    "WHERE v.y = u.y AND v.k = t.k))",  # the middle one correlated only through the inner
+    "SELECT id, (SELECT count(*) FROM u WHERE u.y NOT IN (SELECT y FROM u v "
+    "WHERE v.k < t.k AND y IS NOT NULL)) AS c FROM t",
     # aggregated in two steps (by the columns the join reads, then merged): sums, counts,
     # min/max, averages of integers and doubles; DISTINCT is not split
     "SELECT id, (SELECT max(y) - min(y) FROM u WHERE u.k < t.k AND u.m > t.m) AS r FROM t",
