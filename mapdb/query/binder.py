@@ -954,7 +954,7 @@ class Binder:
         keys = [o for o, _ in corr.keys], [i for _, i in corr.keys]
         if cond is not None and isinstance(cond, Lit) and cond.value is True:
             cond = None
-        if jkind != asked or (corr.one_row and corr.keys and asked == "left"):
+        if corr.one_row and corr.keys:
             # ON reads the row the aggregate gives (COUNT 0 where nothing matched): it is
             # tested above the join, not as its condition
             after_cond, cond = cond, None
