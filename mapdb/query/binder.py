@@ -49,6 +49,15 @@ from mapdb.query import functions as fn
 from mapdb.query.catalog import aggregate as aggregate_functions
 from mapdb.query.catalog import nested as nested_functions
 from mapdb.query.colname import duckdb_name
+from mapdb.query.decorrelate import (
+    Domain,
+    empty_value,
+    is_null,
+    null_rejecting,
+    preaggregate,
+    resolve,
+    sentinel,
+)
 from mapdb.query.expr import (
     IGNORE_NULLS,
     Agg,
@@ -81,6 +90,7 @@ from mapdb.query.plan import (
     SortKey,
     Unnest,
     Window,
+    copy_plan,
 )
 from mapdb.query.recursive import WorkSource
 from mapdb.query.rewrite import null_safe
@@ -307,6 +317,14 @@ class Correlation:
     # an aggregate without GROUP BY: one row per outer row, even where no inner row matches
     # (so the keys' join would miss those rows: EXISTS is TRUE, IN compares with the value)
     one_row: bool = False
+    scalar: bool = False  # used as a value: decorrelated over a domain (see decorrelate)
+    domain: Domain | None = None  # the outer keys' values it is computed for
+    marker: str | None = None  # a column TRUE on its rows (NULL: no row matched)
+    lateral: bool = False  # a LATERAL subquery's (decorrelated by Binder.lateral)
+    empty: Expr | None = None  # its first column's value over no rows (with ``marker``)
+    empties: dict = field(default_factory=dict)  # each column's
+    # after domain_join: an outer column -> what stands for it inside (its domain column)
+    stands: dict = field(default_factory=dict)
 
 
 _AGGS = {exp.Sum: "sum", exp.Avg: "avg", exp.Min: "min", exp.Max: "max",
@@ -363,6 +381,7 @@ class Binder:
         self._alias_refs: dict[int, tuple[exp.Column, exp.Expression]] = {}
         self._tree: exp.Expression | None = None  # the statement (to count CTE references)
         self._views: list[str] = []  # the stored views being bound, outermost first
+        self._domains: dict[int, tuple] = {}  # subquery plan id -> (plan, its Domain)
 
     def _references(self, name: str) -> int:
         """How many times the statement names table ``name`` (a CTE's readers)."""
@@ -379,8 +398,10 @@ class Binder:
     # -- statements ------------------------------------------------------------------
     def query(self, node: exp.Expression, ctes: dict, outer: Scope | None = None,
               corr: Correlation | None = None) -> tuple[Plan, list[str]]:
-        if self._tree is None:
+        if self._tree is None:  # the statement: its subqueries' domains put in place
             self._tree = node
+            plan, names = self.query(node, ctes, outer, corr)
+            return resolve(plan), names
         if isinstance(node, exp.Subquery):
             return self.query(node.this, ctes, outer, corr)
         if isinstance(node, exp.Select):
@@ -457,6 +478,8 @@ class Binder:
         plan, scope = self.from_clause(sel, ctes, outer)
         scope.ctes, scope.corr = ctes, corr
         self.alias_refs(sel)
+        if corr is not None:
+            corr.lateral = lateral_items
         if sel.args.get("where"):
             plan = self.where(plan, sel.args["where"].this, scope, corr)
 
@@ -491,10 +514,19 @@ class Binder:
                             [k.expr for k in order_keys] +
                             ([having_e] if having_e is not None else []), scope, sel)
         limit, offset, percent = self.limit(sel)
+        limited = (limit, offset, percent) != (None, 0, None)
+        windowed = any(isinstance(x, WindowFn) for e in [*(e for _, e in bound_items), *(
+            k.expr for k in order_keys)] for x in e.walk())
         if corr is not None and (corr.keys or corr.residual) and (
-                group or having_e is not None or (limit, offset, percent) != (None, 0, None)):
+                (lateral_items and (group or having_e is not None or limited)) or
+                (having_e is not None and not group) or percent is not None or
+                (limited and not group and has_aggs and (offset or limit == 0))):
             raise self.error("a correlated subquery with GROUP BY, HAVING or LIMIT is not "
-                             "supported", sel)
+                             "supported" if lateral_items else "a correlated subquery with "
+                             "LIMIT PERCENT, OFFSET or LIMIT 0 over one aggregate row, or "
+                             "HAVING without GROUP BY, is not supported", sel)
+        if corr is not None and limited and not group and has_aggs:
+            limit = None  # LIMIT n >= 1 of the one aggregate row keeps it
         if group and group.args.get("all") and not has_aggs and \
                 not self.group_all(bound_items, sel):
             group = None  # DuckDB: GROUP BY ALL of constants alone groups nothing
@@ -506,6 +538,8 @@ class Binder:
                 self.local_only(keys, scope, group)
             self.not_nested(keys, "GROUP BY", group or sel)
             if corr is not None:  # correlated aggregate: one group per outer key
+                if corr.residual and not (group and lateral_items):  # per domain value
+                    plan = self.domain_join(plan, scope, corr, sel)
                 keys += [inner for _, inner in corr.keys if inner not in keys]
                 corr.one_row = not group
             # the subqueries a group key or an aggregate reads join before the aggregate
@@ -533,7 +567,20 @@ class Binder:
             if having_e is not None:
                 plan = Filter(plan, self.boolean(lift(having_e, having), having))
         else:
+            if corr is not None and corr.residual and (corr.scalar or limited or windowed) \
+                    and not lateral_items:  # (LIMIT, windows: per outer row, per domain value)
+                plan = self.domain_join(plan, scope, corr, sel)
             plan = self.apply(plan, pending)
+        if windowed and corr is not None and (corr.keys or corr.residual) and \
+                not lateral_items:
+            if corr.one_row or corr.residual:
+                raise self.error("a window function over a correlated subquery's one "
+                                 "aggregate row is not supported", sel)
+            # the rows one outer row sees are one correlation key's (or domain value's)
+            part = tuple(i for _, i in corr.keys)
+            bound_items = [(n, _partitioned(e, part)) for n, e in bound_items]
+            order_keys = [SortKey(_partitioned(k.expr, part), k.desc, k.nulls_first)
+                          for k in order_keys]
         plan, bound_items, order_keys = self.windows(plan, bound_items, order_keys)
         plan, bound_items, order_keys = self.unnest_rows(plan, bound_items, order_keys, sel)
         distinct = sel.args.get("distinct")
@@ -554,6 +601,10 @@ class Binder:
                 hidden.append((c, inner))
                 keys.append((o, Col(c, inner.type)))
             corr.keys = keys
+            if corr.one_row and keys and (corr.domain is not None or not lateral_items):
+                # (see single_value; LATERAL's fast path has its own COUNT fix)
+                corr.marker = self.fresh("matched")
+                hidden.append((corr.marker, Lit(True, BOOL)))
             inner_cols = {n for n, _ in plan.schema}
             for r in corr.residual:
                 for c in sorted(r.columns() & inner_cols):
@@ -575,9 +626,28 @@ class Binder:
         if distinct is not None:
             plan = self.interval_groups(plan) if any(
                 t.kind == "interval" for _, t in plan.schema) else Distinct(plan)
-        plan = self.sort_limit(plan, final_keys, limit, offset, percent)
+        if corr is not None and corr.keys and (limit, offset) != (None, 0):
+            # each outer row's first rows: numbered per correlation key (as LATERAL)
+            rn = self.fresh("rn")
+            plan = Window(plan, [(rn, WindowFn(
+                "row_number", (), tuple(i for _, i in corr.keys),
+                tuple(SortSpec(k.expr, k.desc, k.nulls_first) for k in final_keys),
+                None, INT64))])
+            kept = [fn.compare("gt", Col(rn, INT64), Lit(offset, INT64))]
+            if limit is not None:
+                kept.append(fn.compare("le", Col(rn, INT64), Lit(offset + limit, INT64)))
+            plan = Filter(plan, fold_and(kept))
+        else:
+            plan = self.sort_limit(plan, final_keys, limit, offset, percent)
         if (hidden or percent is not None) and corr is None:
             plan = Project(plan, [(c, Col(c, e.type)) for c, e in out_cols])
+        if corr is not None and corr.marker is not None and out_cols:
+            # (before preaggregate)
+            corr.empties = {c: empty_value(plan, c) for c, _ in out_cols}
+            corr.empty = corr.empties[out_cols[0][0]]
+        if corr is not None and corr.domain is not None:  # filled by fill_domain
+            preaggregate(plan)
+            self._domains[id(plan)] = (plan, corr.domain)
         return plan, names
 
     def alias_refs(self, sel: exp.Select) -> None:
@@ -606,6 +676,61 @@ class Binder:
                     up = up.parent
                 if not inside:
                     self._alias_refs[id(c)] = (c, aliases[c.name.lower()])
+
+    def domain_join(self, plan: Plan, scope: Scope, corr: Correlation, node,
+                    also: list[Col] = ()) -> Plan:
+        """A subquery whose correlation is more than equalities, joined with the domain of
+        the outer values it reads (query.decorrelate), so that the correlation becomes
+        equalities on the domain's columns: ``corr`` is rewritten to them."""
+        if corr.domain is not None:
+            raise self.error("a correlated subquery whose correlation is read both before "
+                             "and after its nested subqueries is not supported", node)
+        outer = scope.outer_names()
+        types = {x.name: x.type for r in corr.residual for x in r.walk()
+                 if isinstance(x, Col) and x.name in outer}
+        types.update({c.name: c.type for c in also})  # (read by nested subqueries)
+        columns, keys, lk, rk, subst = [], [], [], [], {}
+        for o, i in corr.keys:
+            d = self.fresh("dom")
+            columns.append((d, o.type))
+            keys.append((o, Col(d, o.type)))
+            lk.append(i)
+            rk.append(Col(d, o.type))
+        for c in sorted(types):
+            t = types[c]
+            if null_rejecting(corr.residual, c):
+                d = self.fresh("dom")
+                columns.append((d, t))
+                keys.append((Col(c, t), Col(d, t)))
+                subst[Col(c, t)] = Col(d, t)
+                continue
+            s = sentinel(t)
+            if s is None:
+                raise self.error(f"a correlated subquery whose correlation may match a NULL "
+                                 f"of the enclosing query's {t} column is not supported", node)
+            dv, dn = self.fresh("dom"), self.fresh("domnull")
+            columns += [(dv, t), (dn, BOOL)]
+            keys += [(fn.coalesce([Col(c, t), s]), Col(dv, t)),
+                     (is_null(Col(c, t)), Col(dn, BOOL))]
+            subst[Col(c, t)] = fn.case([(Col(dn, BOOL), Lit(None, t))], Col(dv, t))
+        corr.stands = dict(subst)
+        corr.domain = Domain(columns)
+        cond = fold_and([substitute(r, subst) for r in corr.residual])
+        corr.keys, corr.residual = keys, []
+        return Join(plan, corr.domain, "inner" if lk or cond is not None else "cross",
+                    lk, rk, condition=cond)
+
+    def fill_domain(self, plan: Plan, j: Join) -> Plan:
+        """``j``'s subquery with its domain (if it has one) computed from ``plan``, the
+        query it joins: the distinct values of the join's last keys."""
+        entry = self._domains.pop(id(j.right), None)
+        if entry is None or entry[0] is not j.right:
+            return j.right
+        dom = entry[1]
+        keys = j.left_keys[len(j.left_keys) - len(dom.columns):]
+        dom.cell.plan = Distinct(Project(copy_plan(plan), [
+            (c, k) for (c, _), k in zip(dom.columns, keys, strict=True)]))
+        return j.right
 
     def local_only(self, exprs: list[Expr], scope: Scope, node) -> None:
         """A subquery may use the enclosing query's columns in its WHERE (the correlation
@@ -869,15 +994,21 @@ class Binder:
         if jkind in ("right", "full"):
             raise self.error(f"{jkind.upper()} JOIN LATERAL is not supported (DuckDB "
                              "refuses it too)", node)
+        asked, after_cond = jkind, None
         if corr.one_row and corr.keys:  # one row per left row, matched or not
             jkind = "left"
         keys = [o for o, _ in corr.keys], [i for _, i in corr.keys]
         if cond is not None and isinstance(cond, Lit) and cond.value is True:
             cond = None
+        if corr.one_row and corr.keys:
+            # ON reads the row the aggregate gives (COUNT 0 where nothing matched): it is
+            # tested above the join, not as its condition
+            after_cond, cond = cond, None
         if corr.residual:  # other correlated conditions (u.k < t.k): the join's condition
             cond = fold_and(list(corr.residual) + ([cond] if cond is not None else []))
         kind = jkind if jkind == "left" else ("inner" if keys[0] or cond is not None
                                               else "cross")
+        right = self.fill_domain(plan, Join(None, right, kind, keys[0], keys[1]))
         out: Plan = Join(plan, right, kind, keys[0], keys[1], condition=cond)
         if after:  # select items over the left row, on the joined rows
             if kind == "left" and not keys[1]:
@@ -888,10 +1019,24 @@ class Binder:
             out = Project(out, [(c, Col(c, t)) for c, t in out.schema] + [
                 (n, e if matched is None else fn.case([(matched, e)], Lit(None, e.type)))
                 for n, e in after])
-        if counts:  # COUNT over no inner rows is 0, not the padding NULL
+        if corr.domain is not None and corr.marker is not None:  # over no inner rows
+            empties = {c: _fold_tree(e) for c, e in corr.empties.items() if e is not None}
+            unmatched = is_null(Col(corr.marker, BOOL))
+            out = Project(out, [(c, fn.case([(unmatched, fn.convert(empties[c], t))],
+                                             Col(c, t))
+                                 if c in empties and not (isinstance(empties[c], Lit) and
+                                                          empties[c].value is None)
+                                 else Col(c, t)) for c, t in out.schema])
+        elif counts:  # COUNT over no inner rows is 0, not the padding NULL
             fix = set(counts)
             out = Project(out, [(c, fn.coalesce([Col(c, t), Lit(0, INT64)]) if c in fix
                                  else Col(c, t)) for c, t in out.schema])
+        if after_cond is not None and asked == "left":  # no match: the subquery's NULLs
+            mine = {c for c, _ in right.schema}
+            out = Project(out, [(c, fn.case([(after_cond, Col(c, t))], Lit(None, t))
+                                 if c in mine else Col(c, t)) for c, t in out.schema])
+        elif after_cond is not None:
+            out = Filter(out, after_cond)
         return out
 
     def merge_using(self, plan: Plan, scope: Scope, merged: list[tuple[Col, Col]],
@@ -1202,6 +1347,14 @@ class Binder:
         # conjuncts with subqueries last: theirs may stand on this one's correlation keys
         # (see enclosing_only)
         for part in sorted(and_parts(node), key=lambda p: p.find(exp.Select) is not None):
+            further = self.further_out(part, scope, corr)
+            if further:
+                # a nested subquery reads the enclosing query's columns: over the domain
+                # they are this query's own (enclosing_only reads them through it)
+                plan = self.apply(plan, self.take_pending(scope))
+                if local:
+                    plan, local = Filter(plan, fold_and(local)), []
+                plan = self.domain_join(plan, scope, corr, part, further)
             joined = self.subquery_conjunct(plan, part, scope)
             if isinstance(joined, Plan):
                 plan = joined
@@ -1226,6 +1379,27 @@ class Binder:
                 local.append(e)
         plan = self.apply(plan, self.take_pending(scope))
         return Filter(plan, fold_and(local)) if local else plan
+
+    @staticmethod
+    def further_out(part, scope: Scope, corr: Correlation | None) -> list[Col]:
+        """The columns of the enclosing queries that a subquery in WHERE conjunct ``part``
+        names (qualified) and this (correlated) subquery does not equate with its own:
+        they are read through its domain (none where it is not to have one)."""
+        if corr is None or corr.lateral or corr.domain is not None or scope.outer is None:
+            return []
+        equated = {o.name for o, _ in corr.keys if isinstance(o, Col)}
+        out = {}
+        for sel in part.find_all(exp.Select):
+            own = {t.alias_or_name.lower() for t in sel.find_all(exp.Table)}
+            for c in sel.find_all(exp.Column):
+                if c.table and c.table.lower() not in own and scope.table(c.table) is None:
+                    try:
+                        col = scope.outer.lookup(c.name, c.table)
+                    except QueryError:
+                        col = None
+                    if col is not None and col.name not in equated:
+                        out[col.name] = col
+        return list(out.values())
 
     def correlate(self, e: Expr, outer: set[str], corr: Correlation, node) -> None:
         if isinstance(e, Call) and e.op == "eq":
@@ -1260,7 +1434,8 @@ class Binder:
         test = self.membership(node, x, scope)
         if isinstance(test, Join) and not (negate and test.null_aware and (
                 len(test.left_keys) > 1 or test.condition is not None)):
-            return Join(plan, test.right, "anti" if negate else "semi", test.left_keys,
+            return Join(plan, self.fill_domain(plan, test), "anti" if negate else "semi",
+                        test.left_keys,
                         test.right_keys, condition=test.condition,
                         null_aware=negate and test.null_aware)
         e = self.mark_column(test, scope)
@@ -1338,6 +1513,8 @@ class Binder:
             return
         same = {o: i for o, i in (scope.corr.keys if scope.corr is not None else [])
                 if isinstance(o, Col)}
+        if scope.corr is not None:
+            same.update(scope.corr.stands)
         j.left_keys = [substitute(k, same) for k in j.left_keys]
         if j.condition is not None:
             j.condition = substitute(j.condition, same)
@@ -1346,15 +1523,16 @@ class Binder:
                              "columns only where the middle one equates them with its own "
                              "(outer.c = inner.c in its WHERE)", node)
 
-    def subquery(self, node, scope: Scope) -> tuple[Plan, list[str], Correlation]:
-        corr = Correlation()
+    def subquery(self, node, scope: Scope, scalar: bool = False
+                 ) -> tuple[Plan, list[str], Correlation]:
+        corr = Correlation(scalar=scalar)
         while isinstance(node, exp.Subquery):
             node = node.this
         plan, names = self.query(node, scope.ctes, scope, corr)
         return plan, names, corr
 
     def scalar_subquery(self, node, scope: Scope) -> Expr:
-        right, names, corr = self.subquery(node, scope)
+        right, names, corr = self.subquery(node, scope, scalar=True)
         return self.single_value(right, names, corr, node, scope)
 
     def single_value(self, right: Plan, names: list[str], corr: Correlation, node,
@@ -1371,10 +1549,15 @@ class Binder:
         self.enclosing_only(j, scope, node)
         scope.pending.append(j)
         value: Expr = Col(col, t)
-        inner = first_project(right)
-        if corr.keys and inner is not None and isinstance(dict(inner.exprs).get(col), Col) \
-                and self._is_count(right, dict(inner.exprs)[col].name):
-            value = fn.coalesce([value, Lit(0, INT64)])  # no group: count is 0, not NULL
+        empty = corr.empty if corr.marker is not None else None
+        if empty is not None:
+            # no row matched (the marker NULL): the value over no rows (COUNT's 0)
+            empty = _fold_tree(empty)
+            if not (isinstance(empty, Lit) and empty.value is None):
+                if empty.type != t:
+                    empty = fn.convert(empty, t)
+                value = fn.case([(is_null(Col(corr.marker, BOOL)), empty)], value)
+                self.subquery_cols.add(corr.marker)
         self.subquery_cols.add(col)
         return value
 
@@ -1395,7 +1578,8 @@ class Binder:
         """``plan`` joined with the subquery joins its expressions read (their left input
         left open until now)."""
         for j in pending:
-            plan = Join(plan, j.right, j.kind, j.left_keys, j.right_keys, j.condition,
+            plan = Join(plan, self.fill_domain(plan, j), j.kind, j.left_keys, j.right_keys,
+                        j.condition,
                         j.null_aware, mark=j.mark)
         return plan
 
@@ -2388,6 +2572,17 @@ def _joined(j: Join) -> set[str]:
 
 def fold_and(parts: list[Expr]) -> Expr | None:
     return fold(conjoin(parts)) if parts else None
+
+
+def _partitioned(e: Expr, part: tuple) -> Expr:
+    """``e`` with ``part`` added to each window's PARTITION BY."""
+    if isinstance(e, WindowFn):
+        import dataclasses
+        return dataclasses.replace(e, args=tuple(_partitioned(a, part) for a in e.args),
+                                   partition=e.partition + part)
+    if isinstance(e, Call):
+        return Call(e.op, tuple(_partitioned(a, part) for a in e.args), e.type, e.param)
+    return e
 
 
 def first_project(plan: Plan) -> Project | None:

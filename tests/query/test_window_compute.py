@@ -115,10 +115,8 @@ def _bound(k, start: bool) -> str:
 
 
 def to_sql(w: WindowFn) -> str:
-    if w.fn == "count_star":
-        call = "count(*)"
-    else:
-        call = f"{w.fn}({', '.join(str(a) for a in w.args)})"
+    args = ", ".join(str(a) for a in w.args)
+    call = "count(*)" if w.fn == "count_star" else f"{w.fn}({args})"
     over = []
     if w.partition:
         over.append("PARTITION BY " + ", ".join(str(p) for p in w.partition))
