@@ -286,6 +286,21 @@ class Scope:
 
 
 @dataclass
+class LambdaScope(Scope):
+    """A lambda body's scope: its parameters (and those of the lambdas around it) shadow
+    the columns, as in DuckDB; everything else is the enclosing scope's."""
+    params: dict = field(default_factory=dict)  # lower-case name -> Col
+
+    def lookup(self, name: str, table: str | None) -> Col | None:
+        if table is None and name.lower() in self.params:
+            return self.params[name.lower()]
+        return super().lookup(name, table)
+
+
+_LAMBDA_IDS = itertools.count()
+
+
+@dataclass
 class Correlation:
     """A subquery's references to the enclosing query, pulled out of its WHERE: equalities
     ``outer = inner`` become join keys (``keys``: outer expression, inner output column);
@@ -1628,6 +1643,10 @@ class Binder:
 
     def _expr(self, node, scope, depth):
         sub = lambda n: self.expr(n, scope, depth)  # noqa: E731
+        if isinstance(scope, LambdaScope) and (
+                isinstance(node, (exp.Subquery, exp.Exists)) or
+                (isinstance(node, exp.In) and node.args.get("query"))):
+            raise self.error("a subquery inside a lambda is not supported", node)
         if isinstance(node, exp.Paren):
             return sub(node.this)
         if isinstance(node, exp.Columns):
@@ -1649,6 +1668,16 @@ class Binder:
             return c
         if isinstance(node, exp.Literal):
             return literal(node)
+        if isinstance(node, exp.Identifier):  # sqlglot's reading of a lambda's parameter
+            c = scope.params.get(node.name.lower()) if isinstance(scope, LambdaScope) \
+                else None
+            if c is None:
+                raise self.error(f'column "{node.name}" not found', node)
+            return c
+        if isinstance(node, exp.Lambda):
+            raise self.error("a lambda (x -> ...) is only allowed as an argument of a "
+                             "function that takes one (list_transform, list_filter, "
+                             "list_reduce)", node)
         if isinstance(node, exp.Placeholder):
             return self.params[placeholder_key(node)]
         if isinstance(node, exp.Boolean):
@@ -2149,7 +2178,29 @@ class Binder:
         if isinstance(node, exp.Ordered):
             return SortSpec(self.expr(node.this, scope, depth), bool(node.args.get("desc")),
                             bool(node.args.get("nulls_first")))
+        if isinstance(node, exp.Lambda):
+            return self.lambda_arg(node, scope, depth)
         return self.expr(node, scope, depth)
+
+    def lambda_arg(self, node: exp.Lambda, scope: Scope, depth: int):
+        """``(x, i) -> body`` as a ``catalog.Lambda``: the function binds the body once it
+        knows the parameters' types (columns of names of their own, so nested lambdas and
+        the query's columns cannot meet)."""
+        names = [p.name for p in node.expressions]
+        if len({n.lower() for n in names}) != len(names):
+            raise self.error("a lambda's parameters must have different names", node)
+
+        def bind(types: list) -> tuple[list[Col], Expr]:
+            n = next(_LAMBDA_IDS)
+            params = [Col(f"__lambda{n}_{name}", t) for name, t in
+                      zip(names, types, strict=True)]
+            outer = scope.params if isinstance(scope, LambdaScope) else {}
+            inner = LambdaScope(scope.columns, scope.aliases, scope.outer, scope.ctes,
+                                scope.pending, scope.corr,
+                                {**outer, **{k.lower(): c for k, c in
+                                             zip(names, params, strict=True)}})
+            return params, self.expr(node.this, inner, depth)
+        return functions_catalog.Lambda(names, bind)
 
     def agg_arg(self, node, scope, depth) -> Expr:
         window, self._window_arg = self._window_arg, False
@@ -2179,7 +2230,9 @@ class Binder:
         if name in ("ifnull",) and len(args) == 2:
             return fn.coalesce([sub(a) for a in args])
         if functions_catalog.lookup(name) is not None:  # query/catalog/
-            return functions_catalog.bind(name, [sub(a) for a in args])
+            return functions_catalog.bind(name, [
+                self.lambda_arg(a, scope, depth) if isinstance(a, exp.Lambda) else sub(a)
+                for a in args])
         raise self.error(f"function {name}() is not supported", node)
 
 

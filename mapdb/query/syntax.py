@@ -94,6 +94,7 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     exp.Columns: "this",  # COLUMNS('regex' | * | [names]) in the select list: columnsexpr
     exp.Column: "this table",
     exp.Identifier: "this quoted",  # quoted or not, names match case-insensitively
+    exp.Lambda: "this expressions",  # (x, i) -> body: Binder.lambda_arg (catalog/lambdas.py)
     exp.Alias: "this alias",
     exp.Paren: "this",
     # expressions: Binder._expr

@@ -29,6 +29,7 @@ from mapdb.query.expr import Call, Expr, IntLit, Lit
 from mapdb.query.nested import ListParts, from_output, gather, make_list, to_output
 from mapdb.query.types import (
     BOOL,
+    DECIMAL,
     INT64,
     LIST,
     NULL,
@@ -36,7 +37,9 @@ from mapdb.query.types import (
     STRUCT,
     QueryError,
     SqlType,
+    _integer_digits,
     common_type,
+    is_uint64,
 )
 
 INT32 = SqlType("int", arrow=pa.int32())
@@ -63,6 +66,14 @@ def element_type(types: list[SqlType], what: str) -> SqlType:
         for t in known[1:]:
             out = fn._int_common(out, t) or INT64
         return out
+    kinds = {t.kind for t in known}
+    if kinds == {"list"}:  # [[1], []]: INTEGER[][], element by element
+        return LIST(element_type([t.element for t in known], what))
+    if kinds <= {"int", "decimal"} and not any(t.wide or is_uint64(t) for t in known):
+        # DuckDB: the most integer digits and the largest scale ([1::INT, 0.5] is a
+        # DECIMAL(11, 1)), not the 18 digits of arithmetic's common type
+        scale = max(t.scale for t in known)
+        return DECIMAL(min(max(_integer_digits(t) for t in known) + scale, 38), scale)
     return common_type(known, what)
 
 
