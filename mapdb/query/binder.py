@@ -92,6 +92,7 @@ from mapdb.query.types import (
     LIST,
     NULL,
     STRING,
+    STRUCT,
     TIME,
     TIMESTAMP,
     TIMESTAMPTZ,
@@ -2387,6 +2388,13 @@ def sql_type(dt: exp.DataType, binder: Binder) -> SqlType:
     if name == "ARRAY" and len(dt.expressions) == 1 and \
             isinstance(dt.expressions[0], exp.DataType):  # INTEGER[]: a LIST
         return LIST(sql_type(dt.expressions[0], binder))
+    if name == "STRUCT" and dt.expressions and all(
+            isinstance(f, exp.ColumnDef) and isinstance(f.args.get("kind"), exp.DataType)
+            for f in dt.expressions):  # STRUCT(a INTEGER, b VARCHAR)
+        fields = [(f.name, sql_type(f.args["kind"], binder)) for f in dt.expressions]
+        if len({n.lower() for n, _ in fields}) != len(fields):
+            raise binder.error("a STRUCT type's field names must differ", dt)
+        return STRUCT(fields)
     kind = _TYPES.get(name)
     if kind is None:
         raise binder.error(f"CAST to {dt.sql(dialect='duckdb')} is not supported", dt)

@@ -657,6 +657,9 @@ def cast(e: Expr, t: SqlType, where: tuple[int | None, str] = (None, "")) -> Exp
             cast(Lit(None, NULL) if s.element.kind == "null" else _placeholder(s.element),
                  t.element)  # (refused here if the elements cannot be cast)
             return Call("list_cast", (e,), t)
+        if s.kind == t.kind == "struct":  # field by field (catalog/nested.py)
+            from mapdb.query.catalog import nested
+            return nested.struct_cast(e, t, where)
         raise QueryError(f"CAST of {s} to {t} is not supported")
     if t.kind == "string":
         if s.kind == "decimal" and not s.wide:

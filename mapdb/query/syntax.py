@@ -133,6 +133,7 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     exp.TryCast: "this to",  # (catalog/core.py: NULL where the CAST fails)
     exp.DataType: "this expressions nested",  # nested: INTEGER[] (binder.sql_type)
     exp.DataTypeParam: "this",
+    exp.ColumnDef: "this kind",  # STRUCT(a INTEGER)'s fields (binder.sql_type)
     exp.Round: "this decimals",
     exp.Abs: "this",
     exp.Year: "this",

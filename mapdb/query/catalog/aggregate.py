@@ -227,12 +227,14 @@ def _string_agg(name: str, args: list) -> Expr:
 
 def _list_agg(name: str, args: list) -> Expr:
     """list(x) / array_agg(x): each group's values in a list, NULLs included, in input
-    order or the call's ORDER BY (a group of no rows, after FILTER: NULL)."""
+    order or the call's ORDER BY (a group of no rows, after FILTER: NULL). DISTINCT: each
+    value once, NULL too, as DuckDB; in first-seen order (DuckDB's is its hash table's)."""
     from mapdb.query.catalog.nested import _typed
     plain, parts = _split(name, args, 1)
     x = _typed(plain[0])
-    if parts[1]:
-        raise QueryError(f"{name}(DISTINCT ...) is not supported")
+    if parts[1] and x.type.nested:
+        raise QueryError(f"{name}(DISTINCT ...) of a {x.type.kind.upper()} value is not "
+                         f"supported")
     return _agg("list", [x], LIST(x.type), parts)
 
 
@@ -286,7 +288,7 @@ register("string_agg", _string_agg, "(any[, VARCHAR separator]) -> VARCHAR",
          aliases=("group_concat", "listagg"), family=_AGG,
          doc="separator ',' unless given (a constant); ORDER BY inside the call")
 register("list", _list_agg, "(any) -> LIST", aliases=("array_agg",), family=_AGG,
-         doc="NULLs kept; ORDER BY inside the call")
+         doc="NULLs kept; ORDER BY inside the call; DISTINCT (first-seen order)")
 register("kurtosis", _double("kurtosis"), "(number) -> DOUBLE", family=_AGG,
          doc="sample excess kurtosis; NULL below 4 values or without spread")
 register("kurtosis_pop", _double("kurtosis_pop"), "(number) -> DOUBLE", family=_AGG)

@@ -154,6 +154,48 @@ def _struct_pack_kernel(e: Call, *cols: pa.Array) -> pa.Array:
                                       fields=list(e.type.arrow))
 
 
+def struct_cast(e: Expr, t: SqlType, where: tuple = (None, "")) -> Expr:
+    """CAST(s AS STRUCT(...)) as DuckDB's: the target's fields by name (case-insensitively;
+    a field the source lacks is NULL, one the target lacks dropped), each cast; a row()'s
+    (unnamed) fields by position. A NULL struct stays NULL."""
+    src = {n.lower(): i for i, (n, _) in enumerate(e.type.fields)}
+    by_name = [src.get(n.lower()) for n, _ in t.fields]
+    if _unnamed(e.type) and len(e.type.fields) == len(t.fields):
+        by_name = list(range(len(t.fields)))
+    elif all(i is None for i in by_name):
+        raise QueryError(f"CAST of {e.type} to {t}: no field names in common")
+    vals = []
+    for i, (_, ft) in zip(by_name, t.fields, strict=True):
+        if i is None:
+            vals.append(Lit(None, ft))
+            continue
+        f = Call("struct_extract", (e,), e.type.fields[i][1], i)
+        vals.append(fn.cast(f, ft, where))
+    return Call("struct_cast", (e, *vals), t)
+
+
+def _unnamed(t: SqlType) -> bool:
+    """A row(...) value's type: DuckDB's unnamed struct, fields element1, element2..."""
+    return all(n == f"element{i + 1}" for i, (n, _) in enumerate(t.fields))
+
+
+@kernel("struct_cast")
+def _struct_cast_kernel(e: Call, s: pa.Array, *cols: pa.Array) -> pa.Array:
+    valid = np.asarray(s.is_valid(), bool)
+    return pa.StructArray.from_arrays(
+        [to_output(c, ft) for c, (_, ft) in zip(cols, e.type.fields, strict=True)],
+        fields=list(e.type.arrow), mask=None if valid.all() else pa.array(~valid))
+
+
+def _row(name: str, args: list[Expr]) -> Expr:
+    """row(a, b) / (a, b): DuckDB's unnamed struct, as Arrow's struct<element1, ...>."""
+    if not args:
+        raise QueryError(f"{name}() needs at least one value")
+    vals = [_typed(a) for a in args]  # (a NULL stays a NULL field, unlike struct_pack's)
+    return Call("struct_pack", tuple(vals),
+                STRUCT([(f"element{i + 1}", v.type) for i, v in enumerate(vals)]))
+
+
 def struct_pack(items: list[tuple[str, Expr]]) -> Expr:
     """``{'a': 1, 'b': x}`` / ``struct_pack(a := 1, b := x)`` (the binder reads the names)."""
     return _struct_pack("struct_pack", items)
@@ -557,6 +599,8 @@ register("list_value", _list_value, "(any, ...) -> LIST", aliases=("list_pack",)
          family=_FAMILY, doc="`[a, b]`; elements brought to their common type")
 register("struct_pack", _struct_pack_positional, "(name := any, ...) -> STRUCT",
          family=_FAMILY, doc="`{'a': 1}`; the binder reads the names")
+register("row", _row, "(any, ...) -> STRUCT", family=_FAMILY,
+         doc="an unnamed struct: fields element1, element2... (Arrow's names for it)")
 register("list_extract", _extract, "(LIST, BIGINT index) -> element",
          "(STRUCT, VARCHAR name) -> field", aliases=("list_element", "array_extract"),
          family=_FAMILY, doc="`l[i]`: 1-based, negative from the end, out of range NULL")
