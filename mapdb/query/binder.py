@@ -90,6 +90,7 @@ from mapdb.query.types import (
     INT64,
     INTERVAL,
     LIST,
+    MAP,
     NULL,
     STRING,
     STRUCT,
@@ -1869,6 +1870,8 @@ class Binder:
         # sqlglot made an integer index 0-based (DuckDB's offset is 1): undone as its
         # generator does, so the index is the one written
         written = apply_index_offset(node.this, [idx.copy()], 1, dialect="duckdb")[0]
+        if x.type.kind == "map":  # m[k]: the value (catalog/maps.py)
+            return functions_catalog.bind("map_extract_value", [x, sub(written)])
         return functions_catalog.bind("list_extract", [x, sub(written)])
 
     def numeric_key(self, x: exp.PropertyEQ) -> bool:
@@ -2388,6 +2391,9 @@ def sql_type(dt: exp.DataType, binder: Binder) -> SqlType:
     if name == "ARRAY" and len(dt.expressions) == 1 and \
             isinstance(dt.expressions[0], exp.DataType):  # INTEGER[]: a LIST
         return LIST(sql_type(dt.expressions[0], binder))
+    if name == "MAP" and len(dt.expressions) == 2 and all(
+            isinstance(f, exp.DataType) for f in dt.expressions):  # MAP(VARCHAR, INTEGER)
+        return MAP(*(sql_type(f, binder) for f in dt.expressions))
     if name == "STRUCT" and dt.expressions and all(
             isinstance(f, exp.ColumnDef) and isinstance(f.args.get("kind"), exp.DataType)
             for f in dt.expressions):  # STRUCT(a INTEGER, b VARCHAR)

@@ -145,7 +145,7 @@ class _Printer:
         if isinstance(n, exp.Anonymous):
             return self.call(n.name, n.expressions)
         if isinstance(n, (exp.Array, exp.Struct, exp.Bracket, exp.Dot, exp.Explode,
-                          exp.ArraySort)):
+                          exp.ArraySort, exp.ToMap, exp.Map)):
             return self.nested(n)
         if isinstance(n, exp.WithinGroup):
             return self.within_group(n)
@@ -177,6 +177,26 @@ class _Printer:
                 raise _Unknown
             return "struct_pack(" + ", ".join(f"{_ident(e.this)} := {p(e.expression)}"
                                               for e in n.expressions) + ")"
+        if isinstance(n, exp.ToMap):  # MAP {k: v}: "map"(list_value(k), list_value(v))
+            inner = n.this
+            sub = None
+            if isinstance(inner, exp.Bracket):  # MAP {...}[k]
+                inner, sub = inner.this, inner.expressions
+            if not isinstance(inner, exp.Struct) or not all(
+                    isinstance(e, exp.PropertyEQ) for e in inner.expressions):
+                raise _Unknown
+            keys = ", ".join(p(e.this) for e in inner.expressions)
+            values = ", ".join(p(e.expression) for e in inner.expressions)
+            out = f'"map"(list_value({keys}), list_value({values}))' if \
+                inner.expressions else '"map"()'
+            if sub is not None:
+                if len(sub) != 1:
+                    raise _Unknown
+                out += f"[{p(sub[0])}]"
+            return out
+        if isinstance(n, exp.Map):
+            return self.call("map", [a for a in (n.args.get("keys"), n.args.get("values"))
+                                     if a is not None])
         if isinstance(n, exp.Dot):
             if isinstance(n.this, exp.Identifier):  # s.a of a lambda's parameter s
                 return f"{_ident(n.this)}.{_ident(n.expression)}"
@@ -380,6 +400,8 @@ def _ident(part: exp.Expression) -> str:
 
 
 def _type(t: exp.DataType) -> str:
+    if t.this == exp.DataType.Type.MAP and len(t.expressions) == 2:
+        return f"MAP({_type(t.expressions[0])}, {_type(t.expressions[1])})"
     text = t.sql(dialect="duckdb")
     head, paren, rest = text.partition("(")
     base = head.rstrip("[]")  # INT[] is INTEGER[]

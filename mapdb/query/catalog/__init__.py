@@ -313,6 +313,7 @@ from mapdb.query.catalog import (  # noqa: E402
     datetime,  # noqa: F401
     interval,  # noqa: F401
     lambdas,  # noqa: F401
+    maps,  # noqa: F401
     math,  # noqa: F401
     nested,  # noqa: F401
     regexp,  # noqa: F401
