@@ -498,9 +498,14 @@ class Binder:
             keys = self.group_keys(group, scope, bound_items) if group else []
             if group and group.args.get("all"):
                 keys = self.group_all(bound_items, sel)
+            for k in keys:  # (a MAP has no order key: refused here, with a position)
+                if k.type.nested:
+                    try:
+                        nested_functions.order_key(k)
+                    except QueryError as err:
+                        raise self.error(str(err), group or sel) from None
             if outer is not None:
                 self.local_only(keys, scope, group)
-            self.not_nested(keys, "GROUP BY", group or sel)
             if corr is not None:  # correlated aggregate: one group per outer key
                 keys += [inner for _, inner in corr.keys if inner not in keys]
                 corr.one_row = not group
@@ -535,9 +540,9 @@ class Binder:
         distinct = sel.args.get("distinct")
         if distinct is not None and distinct.args.get("on"):
             raise self.error("DISTINCT ON is not supported", distinct)
-        self.not_nested([k.expr for k in order_keys], "ORDER BY", order)
         if distinct is not None:
-            self.not_nested([e for _, e in bound_items], "SELECT DISTINCT", distinct)
+            self.not_nested([e for _, e in bound_items if e.type.kind == "map"],
+                            "SELECT DISTINCT", distinct)
         out_cols = [(self.fresh(n), e) for n, e in bound_items]
         visible = {e: Col(c, e.type) for c, e in out_cols}
         if distinct is not None:
@@ -557,6 +562,18 @@ class Binder:
                         hidden.append((c, Col(c, plan.types()[c])))
         final_keys = []
         for k in order_keys:
+            if k.expr.type.nested:  # by its order key (catalog/nested.py), a column of its own
+                if k.expr not in visible and distinct is not None:
+                    raise self.error("for SELECT DISTINCT, ORDER BY expressions must appear "
+                                     "in the select list", order)
+                try:
+                    key = nested_functions.order_key(k.expr)
+                except QueryError as err:
+                    raise self.error(str(err), order) from None
+                h = self.fresh("sort")
+                hidden.append((h, key))
+                final_keys.append(SortKey(Col(h, key.type), k.desc, k.nulls_first))
+                continue
             if k.expr in visible:
                 final_keys.append(SortKey(visible[k.expr], k.desc, k.nulls_first))
             elif distinct is not None:
@@ -1587,10 +1604,18 @@ class Binder:
         return keys
 
     def aggregate(self, plan, keys, items, having, order_keys, shown=None):
-        key_cols = [(self.fresh("key"), fn.canonical_zero(k)) for k in keys]
-        key_map = {k: Col(c, e.type) for (c, e), k in zip(key_cols, keys, strict=True)}
+        key_cols, key_map = [], {}
         aggs: list[tuple[str, Agg]] = []
         agg_map: dict[Agg, Col] = {}
+        for k in keys:
+            if k.type.nested:  # grouped on its order key; shown as the group's first value
+                key_cols.append((self.fresh("key"), nested_functions.order_key(k)))
+                a = aggregate_functions.first_of(k)
+                aggs.append((self.fresh("agg"), a))
+                key_map[k] = agg_map[a] = Col(aggs[-1][0], a.type)
+            else:
+                key_cols.append((self.fresh("key"), fn.canonical_zero(k)))
+                key_map[k] = Col(key_cols[-1][0], k.type)
 
         def lift(e: Expr, node) -> Expr:
             if e in key_map:
@@ -1953,8 +1978,13 @@ class Binder:
             # (DuckDB orders and partitions intervals on their 30-day total)
             raise self.error("a window PARTITION BY or ORDER BY an INTERVAL is not "
                              "supported", node)
-        self.not_nested(list(partition), "PARTITION BY", node)
-        self.not_nested([k.expr for k in keys], "a window's ORDER BY", node)
+        try:  # LIST and STRUCT values by their order keys (catalog/nested.py)
+            partition = tuple(nested_functions.order_key(p) if p.type.nested else p
+                              for p in partition)
+            keys = tuple(SortSpec(nested_functions.order_key(k.expr), k.desc, k.nulls_first)
+                         if k.expr.type.nested else k for k in keys)
+        except QueryError as err:
+            raise self.error(str(err), node) from None
         frame = self.range_frame(self.frame(spec, node), keys, node)
         ignore_nulls = False
         if isinstance(f, (exp.IgnoreNulls, exp.RespectNulls)):

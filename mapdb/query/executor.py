@@ -251,7 +251,7 @@ def materialize(plan: Plan, ctx: Context) -> pa.Table:
         for i, f in enumerate(t.schema):  # -0.0 = 0.0 and NaN = NaN (the binder's DISTINCT
             if pa.types.is_floating(f.type):  # does this already; frames' distinct not)
                 t = t.set_column(i, f.name, canonical_float(t.column(i)))
-        out = t.group_by(names, use_threads=False).aggregate([]) if names else t
+        out = _distinct_rows(t) if names else t
         out = out.select(names)
         ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
         return out
@@ -1249,6 +1249,23 @@ def _two_phase(plan: Aggregate, ctx: Context, rows_of) -> pa.Table | None:
 def _int_like(t: SqlType) -> bool:
     return (t.kind in ("int", "date", "timestamp") and str(t.arrow) != "uint64") or (
         t.kind == "decimal" and not t.wide)
+
+
+def _distinct_rows(t: pa.Table) -> pa.Table:
+    """Each distinct row once; LIST and STRUCT columns compared by their order keys
+    (query/nested.py), the first row of each set of equal rows kept."""
+    from mapdb.query.types import from_arrow
+    nested = [f.name for f in t.schema if pa.types.is_list(f.type) or
+              pa.types.is_struct(f.type)]
+    if not nested:
+        return t.group_by(t.column_names, use_threads=False).aggregate([])
+    from mapdb.query.nested import sort_key
+    keys = {f"k{i}": sort_key(t.column(f.name), from_arrow(f.type)) if f.name in nested
+            else t.column(f.name) for i, f in enumerate(t.schema)}
+    keys["$row"] = pa.array(np.arange(t.num_rows, dtype=np.int64))
+    g = pa.table(keys).group_by([k for k in keys if k != "$row"], use_threads=False
+                                ).aggregate([("$row", "min")])
+    return t.take(pa.array(np.sort(np.asarray(g.column("$row_min")))))
 
 
 def _count_distinct(plan: Aggregate, ctx: Context) -> pa.Table:

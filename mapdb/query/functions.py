@@ -407,9 +407,9 @@ _MIRROR = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne
 
 
 def compare(op: str, a: Expr, b: Expr) -> Expr:
-    if a.type.nested or b.type.nested:
-        nested = a.type if a.type.nested else b.type
-        raise QueryError(f"comparing {nested.kind.upper()} values ({nested}) is not supported")
+    if a.type.nested or b.type.nested:  # element by element (catalog/nested.py)
+        from mapdb.query.catalog import nested
+        return nested.compare(op, a, b)
     if a.type.kind == "null" and b.type.kind == "null":
         return Lit(None, BOOL)  # NULL = NULL: Arrow has no kernel for two null arrays
     if isinstance(a, Lit) and not isinstance(b, Lit):

@@ -255,6 +255,12 @@ def distinct(name: str, x: Expr) -> Agg:
     return Agg(f"{name}_distinct", x, base.type, Options(distinct=True))
 
 
+def first_of(x: Expr) -> Agg:
+    """The first row's ``x`` of each group: what a GROUP BY on a LIST or STRUCT shows for
+    its key, the groups being formed on the value's order key (binder.aggregate)."""
+    return _agg("first", [x], x.type, ((), False, False))
+
+
 def _approx_count_distinct(name: str, args: list) -> Expr:
     from mapdb.query import functions as fn
     (x,), _ = _split(name, args, 1)

@@ -43,6 +43,7 @@ from mapdb.query.types import (
 )
 
 INT32 = SqlType("int", arrow=pa.int32())
+BINARY = SqlType("binary", arrow=pa.large_binary())
 _FAMILY = "nested"
 
 
@@ -589,6 +590,51 @@ def _array_to_string_kernel(e: Call, a: pa.Array) -> pa.Array:
     length = np.bincount(p.parents()[keep], minlength=len(p))
     lists = make_list(length, text.filter(pa.array(keep)).cast(pa.large_string()), p.valid)
     return pc.binary_join(lists, pa.scalar(e.param, pa.large_string()))
+
+
+# -- order: comparisons, ORDER BY, GROUP BY, DISTINCT ----------------------------------
+
+def order_key(x: Expr) -> Expr:
+    """A binary key whose byte order is DuckDB's order of the LIST or STRUCT ``x``
+    (``nested.sort_key``): what =, <, ORDER BY, GROUP BY and DISTINCT use for it."""
+    _keyable(x.type)
+    return Call("nested_key", (x,), BINARY)
+
+
+def _keyable(t: SqlType) -> None:
+    if t.kind == "map" or (t.kind == "decimal" and t.wide):
+        raise QueryError(f"ordering or comparing values of {t} is not supported")
+    for _, ft in t.fields:
+        _keyable(ft)
+
+
+@kernel("nested_key")
+def _nested_key_kernel(e: Call, a: pa.Array) -> pa.Array:
+    from mapdb.query.nested import sort_key
+    return sort_key(a, e.args[0].type)
+
+
+def compare(op: str, a: Expr, b: Expr) -> Expr:
+    """``a op b`` of two lists or two structs: brought to a common type (lists: their
+    elements'; structs: the same field names), then their order keys compared."""
+    for x in (a, b):
+        if (isinstance(x, Lit) and x.value is None) or x.type.kind == "null":
+            return Lit(None, BOOL)
+    ta, tb = a.type, b.type
+    if ta.kind != tb.kind:
+        raise QueryError(f"cannot compare {ta} with {tb}")
+    if ta != tb:
+        if ta.kind == "list":
+            t = LIST(element_type([ta.element, tb.element], "a comparison"))
+            a, b = _coerce(a, t), _coerce(b, t)
+        elif ta.kind == "struct" and [n.lower() for n, _ in ta.fields] == \
+                [n.lower() for n, _ in tb.fields]:
+            t = STRUCT([(n, element_type([x, y], "a comparison")) for (n, x), (_, y) in
+                        zip(ta.fields, tb.fields, strict=True)])
+            a, b = fn.cast(a, t), fn.cast(b, t)
+        else:
+            raise QueryError(f"cannot compare {ta} with {tb}")
+    return fn.compare(op, order_key(a), order_key(b))
 
 
 def _struct_pack_positional(name: str, args: list[Expr]) -> Expr:
