@@ -540,9 +540,12 @@ class Binder:
         distinct = sel.args.get("distinct")
         if distinct is not None and distinct.args.get("on"):
             raise self.error("DISTINCT ON is not supported", distinct)
-        if distinct is not None:
-            self.not_nested([e for _, e in bound_items if e.type.kind == "map"],
-                            "SELECT DISTINCT", distinct)
+        for _, e in bound_items if distinct is not None else []:
+            if e.type.nested:  # (by their order keys: refused here where there is none)
+                try:
+                    nested_functions.order_key(e)
+                except QueryError as err:
+                    raise self.error(str(err), distinct) from None
         out_cols = [(self.fresh(n), e) for n, e in bound_items]
         visible = {e: Col(c, e.type) for c, e in out_cols}
         if distinct is not None:

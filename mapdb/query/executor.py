@@ -1252,11 +1252,11 @@ def _int_like(t: SqlType) -> bool:
 
 
 def _distinct_rows(t: pa.Table) -> pa.Table:
-    """Each distinct row once; LIST and STRUCT columns compared by their order keys
+    """Each distinct row once; LIST, STRUCT and MAP columns compared by their order keys
     (query/nested.py), the first row of each set of equal rows kept."""
     from mapdb.query.types import from_arrow
     nested = [f.name for f in t.schema if pa.types.is_list(f.type) or
-              pa.types.is_struct(f.type)]
+              pa.types.is_struct(f.type) or pa.types.is_map(f.type)]
     if not nested:
         return t.group_by(t.column_names, use_threads=False).aggregate([])
     from mapdb.query.nested import sort_key

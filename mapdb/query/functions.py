@@ -657,9 +657,11 @@ def cast(e: Expr, t: SqlType, where: tuple[int | None, str] = (None, "")) -> Exp
             cast(Lit(None, NULL) if s.element.kind == "null" else _placeholder(s.element),
                  t.element)  # (refused here if the elements cannot be cast)
             return Call("list_cast", (e,), t)
-        if s.kind == t.kind == "map" and s.fields[0][1] == t.fields[0][1] and \
-                s.fields[1][1].kind == "null":  # (a map of NULL values to a typed one)
-            return Call("cast", (e,), t)
+        if s.kind == t.kind == "map":  # keys and values cast (catalog/maps.py)
+            for (_, a), (_, b) in zip(s.fields, t.fields, strict=True):
+                if a.kind != "null":
+                    cast(_placeholder(a), b)  # (refused here if they cannot be cast)
+            return Call("map_cast", (e,), t)
         if s.kind == t.kind == "struct":  # field by field (catalog/nested.py)
             from mapdb.query.catalog import nested
             return nested.struct_cast(e, t, where)

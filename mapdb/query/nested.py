@@ -115,10 +115,11 @@ _VALUE, _NULL, _END = b"\x01", b"\x02", b"\x00"
 def sort_key(a: pa.Array, t: SqlType) -> pa.Array:
     """Binary keys whose byte order is DuckDB's order of the nested values ``a`` (output
     representation) of type ``t``: lists element by element (a list before its
-    extensions), structs field by field, a NULL inside after every value, -0.0 = 0.0, NaN
-    after every number; equal values, equal keys (GROUP BY, DISTINCT, =). NULL where
-    ``a`` is NULL. Built column-wise: fixed-width big-endian bytes for scalars, strings
-    with their 0x00 bytes escaped, Arrow's binary joins for the per-row concatenations.
+    extensions), structs field by field, maps as the list of their entries, a NULL inside
+    after every value, -0.0 = 0.0, NaN after every number; equal values, equal keys
+    (GROUP BY, DISTINCT, =). NULL where ``a`` is NULL. Built column-wise: fixed-width
+    big-endian bytes for scalars, strings with their 0x00 bytes escaped, Arrow's binary
+    joins for the per-row concatenations.
 
     >>> from mapdb.query.types import INT64, LIST
     >>> k = sort_key(pa.array([[1, None], [1, 2], [], [1]]), LIST(INT64))
@@ -145,6 +146,11 @@ def _encode(a: pa.Array, t: SqlType) -> pa.Array:
     """One binary key per row of ``a``, a NULL row the NULL marker."""
     n = len(a)
     valid = np.asarray(a.is_valid(), bool) if a.null_count else np.ones(n, bool)
+    if t.kind == "map":  # as DuckDB: the list of its entries, in their order
+        from mapdb.query.types import LIST, STRUCT
+        entries = pa.ListArray.from_arrays(
+            a.offsets, a.values, mask=pc.invert(a.is_valid()) if a.null_count else None)
+        return _encode(entries, LIST(STRUCT(list(t.fields))))
     if t.kind == "list":
         p = ListParts(a)
         elems = _join(_lit(_VALUE, len(p.elements())), _encode(p.elements(), t.element)) \

@@ -319,6 +319,10 @@ class ColumnType:
                 raise SchemaError("a struct without fields cannot be stored")
             return cls.of("struct", [(t.field(i).name, cls.from_arrow(t.field(i).type))
                                      for i in range(t.num_fields)])
+        if pa.types.is_map(t):
+            raise SchemaError(f"Arrow type {t} has no mapdb column type: MAP columns are not "
+                              f"stored yet (type code 23 is reserved for them; a "
+                              f"list<struct<key, value>> is)")
         raise SchemaError(f"Arrow type {t} has no mapdb column type (supported: bool, "
                           f"integers, floats, decimal(p<=18), date, timestamp, string, binary, and "
                           f"lists and structs of them)")

@@ -142,3 +142,25 @@ def test_vectorised_over_many_rows():
 def test_refused(sql, message):
     with pytest.raises(QueryError, match=message):
         sql_arrow(sql, {"t": T})
+
+
+STORED = [
+    "SELECT id, list_transform(l, x -> x + y) a FROM t ORDER BY id",
+    "SELECT sum(len(list_filter(l, x -> x > 1))) FROM t",
+    "SELECT count(*) FROM t WHERE list_reduce(l, (a, b) -> a + b, 0) > 3",
+    "SELECT l, count(*) FROM t GROUP BY l ORDER BY l",
+    "SELECT g, count(*) FROM t WHERE l < [3] GROUP BY g ORDER BY g",
+    "SELECT DISTINCT ls FROM t ORDER BY ls",
+    "SELECT id FROM t ORDER BY ll DESC, id LIMIT 3",
+    "SELECT g, list_sort(list(DISTINCT y)) FROM t GROUP BY g ORDER BY g",
+]
+
+
+@pytest.mark.parametrize("sql", STORED)
+def test_stored_table_both_paths(tmp_path, sql):
+    """Over a stored table (mapped LIST columns), on the general and the fused path."""
+    from .compare import check as check_paths
+    from .compare import engines_over
+    e = engines_over(tmp_path / "db", {"t": T})
+    e.con.execute("SET lambda_syntax = 'ENABLE_SINGLE_ARROW'")
+    check_paths(e, sql)

@@ -262,6 +262,17 @@ def _part_kernel(e: Call, a: pa.Array) -> pa.Array:
     return make_list(m.length, values, m.valid, e.type.arrow)
 
 
+@kernel("map_cast")
+def _map_cast_kernel(e: Call, a: pa.Array) -> pa.Array:
+    from mapdb.query.catalog.nested import _cast_values
+    m = _Entries(a)
+    (_, sk), (_, sv) = e.args[0].type.fields
+    (_, tk), (_, tv) = e.type.fields
+    conv = [to_output(_cast_values(from_output(x, s_), s_, t_), t_) if s_ != t_ else x
+            for x, s_, t_ in ((m.keys, sk, tk), (m.values, sv, tv))]
+    return _make_map(m.length, conv[0], conv[1], m.valid, e.type)
+
+
 register("map", _map, "(LIST keys, LIST values) -> MAP", family=_FAMILY,
          doc="also `MAP {k: v, ...}`; keys unique and not NULL (DuckDB's errors); "
              "`map()` of no entries refused (no key type)")

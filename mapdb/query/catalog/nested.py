@@ -32,6 +32,7 @@ from mapdb.query.types import (
     DECIMAL,
     INT64,
     LIST,
+    MAP,
     NULL,
     STRING,
     STRUCT,
@@ -595,14 +596,14 @@ def _array_to_string_kernel(e: Call, a: pa.Array) -> pa.Array:
 # -- order: comparisons, ORDER BY, GROUP BY, DISTINCT ----------------------------------
 
 def order_key(x: Expr) -> Expr:
-    """A binary key whose byte order is DuckDB's order of the LIST or STRUCT ``x``
+    """A binary key whose byte order is DuckDB's order of the LIST, STRUCT or MAP ``x``
     (``nested.sort_key``): what =, <, ORDER BY, GROUP BY and DISTINCT use for it."""
     _keyable(x.type)
     return Call("nested_key", (x,), BINARY)
 
 
 def _keyable(t: SqlType) -> None:
-    if t.kind == "map" or (t.kind == "decimal" and t.wide):
+    if t.kind == "decimal" and t.wide:
         raise QueryError(f"ordering or comparing values of {t} is not supported")
     for _, ft in t.fields:
         _keyable(ft)
@@ -631,6 +632,10 @@ def compare(op: str, a: Expr, b: Expr) -> Expr:
                 [n.lower() for n, _ in tb.fields]:
             t = STRUCT([(n, element_type([x, y], "a comparison")) for (n, x), (_, y) in
                         zip(ta.fields, tb.fields, strict=True)])
+            a, b = fn.cast(a, t), fn.cast(b, t)
+        elif ta.kind == "map":
+            t = MAP(*(element_type([x, y], "a comparison") for (_, x), (_, y) in
+                      zip(ta.fields, tb.fields, strict=True)))
             a, b = fn.cast(a, t), fn.cast(b, t)
         else:
             raise QueryError(f"cannot compare {ta} with {tb}")
