@@ -292,14 +292,12 @@ class LambdaScope(Scope):
     """A lambda body's scope: its parameters (and those of the lambdas around it) shadow
     the columns, as in DuckDB; everything else is the enclosing scope's."""
     params: dict = field(default_factory=dict)  # lower-case name -> Col
+    depth: int = 0  # lambdas around this one
 
     def lookup(self, name: str, table: str | None) -> Col | None:
         if table is None and name.lower() in self.params:
             return self.params[name.lower()]
         return super().lookup(name, table)
-
-
-_LAMBDA_IDS = itertools.count()
 
 
 @dataclass
@@ -2221,21 +2219,23 @@ class Binder:
 
     def lambda_arg(self, node: exp.Lambda, scope: Scope, depth: int):
         """``(x, i) -> body`` as a ``catalog.Lambda``: the function binds the body once it
-        knows the parameters' types (columns of names of their own, so nested lambdas and
-        the query's columns cannot meet)."""
+        knows the parameters' types (columns of names of their own per nesting level, so
+        nested lambdas and the query's columns cannot meet)."""
         names = [p.name for p in node.expressions]
         if len({n.lower() for n in names}) != len(names):
             raise self.error("a lambda's parameters must have different names", node)
 
         def bind(types: list) -> tuple[list[Col], Expr]:
-            n = next(_LAMBDA_IDS)
+            # named by nesting depth, not by a counter: the same lambda written twice
+            # (a select item and its GROUP BY key) binds to equal expressions
+            outer = scope.params if isinstance(scope, LambdaScope) else {}
+            n = scope.depth + 1 if isinstance(scope, LambdaScope) else 0
             params = [Col(f"__lambda{n}_{name}", t) for name, t in
                       zip(names, types, strict=True)]
-            outer = scope.params if isinstance(scope, LambdaScope) else {}
             inner = LambdaScope(scope.columns, scope.aliases, scope.outer, scope.ctes,
                                 scope.pending, scope.corr,
                                 {**outer, **{k.lower(): c for k, c in
-                                             zip(names, params, strict=True)}})
+                                             zip(names, params, strict=True)}}, n)
             return params, self.expr(node.this, inner, depth)
         return functions_catalog.Lambda(names, bind)
 

@@ -106,6 +106,10 @@ COLUMNS = [
     "ORDER BY g",
     "SELECT id FROM t WHERE len(list_filter(l, x -> x > 2)) > 0 ORDER BY id",
     "SELECT id, list_transform(l, x -> x + 1)[1] AS f FROM t ORDER BY id",
+    # the same lambda written twice binds to one expression (a GROUP BY key and its item)
+    "SELECT list_filter(l, x -> x > 1) AS f, count(*) AS n FROM t "
+    "GROUP BY list_filter(l, x -> x > 1) ORDER BY f",
+    "SELECT id, list_transform(l, x -> list_transform(l, x -> x * 10)) a FROM t ORDER BY id",
 ]
 
 
