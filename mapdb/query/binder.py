@@ -415,9 +415,13 @@ class Binder:
             # (DuckDB makes '30 days' and '1 month' one value)
             raise self.error(f"{op.upper()} of INTERVAL columns is not supported (UNION ALL "
                              f"is)", node)
-        if op != "union" or distinct is not False:  # (rows matched by value: hashed)
-            word = f"{op.upper()}{' ALL' if distinct is False else ''}"
-            self.not_nested([e for _, e in lcols], word, node)
+        if op != "union" or distinct is not False:  # (nested values by their order keys)
+            for _, e in lcols:
+                if e.type.nested:
+                    try:
+                        nested_functions.order_key(e)
+                    except QueryError as err:
+                        raise self.error(str(err), node) from None
         plan: Plan = SetOp(Project(left, lcols), Project(right, rcols), op,
                            all=distinct is False)
         order = node.args.get("order")
@@ -433,8 +437,19 @@ class Binder:
             keys = []
         limit, offset, percent = self.limit(node)
         out = plan.schema
+        hidden = []
+        for i, k in enumerate(keys):  # LIST/STRUCT/MAP keys: by their order keys
+            if k.expr.type.nested:
+                try:
+                    key = nested_functions.order_key(k.expr)
+                except QueryError as err:
+                    raise self.error(str(err), order) from None
+                hidden.append((self.fresh("sort"), key))
+                keys[i] = SortKey(Col(hidden[-1][0], key.type), k.desc, k.nulls_first)
+        if hidden:
+            plan = Project(plan, [(c, Col(c, t)) for c, t in out] + hidden)
         plan = self.sort_limit(plan, keys, limit, offset, percent)
-        if percent is not None:
+        if percent is not None or hidden:
             plan = Project(plan, [(c, Col(c, t)) for c, t in out])
         return plan, names
 
