@@ -895,9 +895,14 @@ def aggregate(fn: str, arg: Expr) -> Agg:
         # (DuckDB orders and groups intervals by their 30-day total: '1 month' = '30 days')
         raise QueryError(f"{fn.upper().replace('_', '(')}{')' if '_' in fn else ''} of an "
                          f"INTERVAL is not supported")
-    if t.nested and fn != "count":  # (min/max order, DISTINCT hashes: not for lists)
-        what = "COUNT(DISTINCT)" if fn == "count_distinct" else fn.upper()
-        raise QueryError(f"{what} of a {t.kind.upper()} value ({t}) is not supported")
+    if t.nested and fn in ("min", "max", "count_distinct"):  # by the order keys
+        from mapdb.query.catalog import aggregate as aggregate_functions
+        from mapdb.query.catalog import nested
+        if fn == "count_distinct":
+            return Agg(fn, nested.order_key(arg), INT64)
+        return aggregate_functions.extreme_of(fn, arg, nested.order_key(arg))
+    if t.nested and fn != "count":
+        raise QueryError(f"{fn.upper()} of a {t.kind.upper()} value ({t}) is not supported")
     if fn == "count_distinct":
         return Agg(fn, canonical_zero(arg), INT64)
     if fn == "count":

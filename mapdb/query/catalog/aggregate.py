@@ -261,6 +261,13 @@ def first_of(x: Expr) -> Agg:
     return _agg("first", [x], x.type, ((), False, False))
 
 
+def extreme_of(fn_name: str, x: Expr, key: Expr) -> Agg:
+    """min/max of a LIST, STRUCT or MAP ``x``: the value with the least/greatest order key
+    ``key`` (equal keys, equal values), as arg_min/arg_max."""
+    return _agg("arg_max" if fn_name == "max" else "arg_min", [x, key], x.type,
+                ((), False, False))
+
+
 def _approx_count_distinct(name: str, args: list) -> Expr:
     from mapdb.query import functions as fn
     (x,), _ = _split(name, args, 1)
