@@ -3,7 +3,7 @@ map_from_entries, ``m[k]``, map_extract/element_at/map_extract_value, map_keys,
 map_values, map_entries, cardinality, map_contains, over NULL maps, empty maps, NULL
 values, maps of lists and in-memory Arrow map columns; ORDER BY, GROUP BY, DISTINCT and
 comparisons of maps; result names and Arrow types as
-DuckDB's; DuckDB's errors stay errors; storing a MAP column is refused."""
+DuckDB's; DuckDB's errors stay errors; stored MAP columns."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from mapdb.api.parts import sql_arrow
-from mapdb.errors import MapdbError, QueryError
+from mapdb.errors import QueryError
 
 from .test_lambdas import _con
 from .test_nested import _same
@@ -116,11 +116,36 @@ def test_refused(sql, message):
         sql_arrow(sql, {"t": T})
 
 
-def test_storing_a_map_column_is_refused(tmp_path):
-    """Stored MAP columns are not implemented: refused with the column named."""
+def test_stored_map_columns(tmp_path):
+    """MAP columns stored (type code 23: a list of key/value structs, docs/format.md):
+    create_table, append, CREATE TABLE AS, INSERT, Parquet; read back after reopening
+    and compaction as Arrow maps; DESCRIBE names DuckDB's type; queries agree with
+    DuckDB's over the same data."""
+    import pyarrow.parquet as pq
+
     import mapdb
-    db = mapdb.connect(tmp_path / "db")
-    with pytest.raises(MapdbError, match="column 'm'"):
-        db.create_table("t", T.select(["id", "m"]))
-    with pytest.raises(MapdbError, match="map"):
-        db.sql("CREATE TABLE u AS SELECT MAP {'a': 1} AS m")
+    path = tmp_path / "db"
+    db = mapdb.connect(path)
+    db.create_table("t", T)
+    db["t"].append(T.slice(0, 2))
+    db.sql("CREATE TABLE u AS SELECT id, MAP {'x': [1, 2]} AS a, map(ks, vs) AS b FROM t")
+    db.sql("INSERT INTO u SELECT 9, MAP {'y': [3]}, NULL")
+    pq.write_table(T, tmp_path / "t.parquet")
+    db.sql(f"CREATE TABLE p AS SELECT * FROM '{tmp_path / 't.parquet'}'")
+    db["t"].compact()
+    db.close()
+    db = mapdb.connect(path)
+    assert db["t"].verify() == []
+    con = _con()
+    con.register("t", pa.concat_tables([T, T.slice(0, 2)]))
+    for sql in ["SELECT id, m, mi, m['a'] AS a, map_keys(mi) AS k FROM t ORDER BY id, m",
+                "SELECT m, count(*) AS n FROM t GROUP BY m ORDER BY m"]:
+        got = db.sql(sql).to_arrow().to_pylist()
+        want = con.sql(sql).arrow().read_all().to_pylist()
+        assert got == want, sql
+    assert db.sql("SELECT a, b FROM u ORDER BY id").to_arrow().to_pylist()[-1] == \
+        {"a": [("y", [3])], "b": None}
+    assert db.sql("SELECT * FROM p ORDER BY id").to_arrow().to_pylist() == T.to_pylist()
+    types = {r["column_name"]: r["column_type"] for r in
+             db.sql("DESCRIBE t").to_arrow().to_pylist()}
+    assert types["m"] == "MAP(VARCHAR, INTEGER)" and types["mi"] == "MAP(BIGINT, VARCHAR)"
