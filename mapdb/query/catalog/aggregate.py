@@ -113,10 +113,9 @@ def _split(name: str, args: list, lo: int, hi: int | None = None) -> tuple[list,
     for a in (*plain, *(o.expr for o in order)):
         if any(isinstance(x, Agg) for x in a.walk()):
             raise QueryError(f"{name}(): aggregate function calls cannot be nested")
-    for o in order:
-        if o.expr.type.nested:
-            raise QueryError(f"{name}(): ORDER BY a {o.expr.type.kind.upper()} value is not "
-                             f"supported")
+    from mapdb.query.catalog.nested import order_key  # (nested keys: by their order keys)
+    order = tuple(SortSpec(order_key(o.expr), o.desc, o.nulls_first) if o.expr.type.nested
+                  else o for o in order)
     return plain, (order, distinct, desc)
 
 
@@ -232,9 +231,6 @@ def _list_agg(name: str, args: list) -> Expr:
     from mapdb.query.catalog.nested import _typed
     plain, parts = _split(name, args, 1)
     x = _typed(plain[0])
-    if parts[1] and x.type.nested:
-        raise QueryError(f"{name}(DISTINCT ...) of a {x.type.kind.upper()} value is not "
-                         f"supported")
     return _agg("list", [x], LIST(x.type), parts)
 
 
@@ -794,8 +790,14 @@ def finish(a: Agg, values: pa.Array, gid: np.ndarray, groups: int) -> pa.Array:
         gid = gid[np.asarray(keep, bool)]
     args, keys = cols[:opts.inputs], cols[opts.inputs:]
     if opts.distinct:  # each (group, value) once: its first row
-        order = _sorted(gid, args[0])
-        keep = np.sort(order[_runs(args[0].take(pa.array(order)), gid[order])])
+        v = args[0]
+        if v.type.num_fields if pa.types.is_struct(v.type) else (
+                pa.types.is_list(v.type) or pa.types.is_map(v.type)):
+            from mapdb.query.nested import sort_key  # (a nested value: by its order key)
+            from mapdb.query.types import from_arrow
+            v = sort_key(v, from_arrow(v.type))
+        order = _sorted(gid, v)
+        keep = np.sort(order[_runs(v.take(pa.array(order)), gid[order])])
         args, keys = [c.take(pa.array(keep)) for c in args], [c.take(pa.array(keep))
                                                               for c in keys]
         gid = gid[keep]

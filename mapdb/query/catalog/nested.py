@@ -354,13 +354,15 @@ def _sort_fn(desc: bool):
 
 
 def _orderable(name: str, t: SqlType) -> None:
-    if t.nested:
-        raise QueryError(f"{name}(): lists of {t} cannot be ordered here")
+    _keyable(t)  # (nested elements: by their order keys)
 
 
 def _element_key(values: pa.Array, t: SqlType) -> pa.Array:
     """What orders elements as DuckDB does (floats: NaN above every number)."""
     from mapdb.query.evaluate import float_key
+    if t.nested:
+        from mapdb.query.nested import sort_key
+        return sort_key(values, t)
     v = from_output(values, t)
     return float_key(v) if t.kind == "float" else v
 
