@@ -19,7 +19,8 @@ to empty slots). Each worker adds its morsels into arrays indexed by ``key - min
 (``np.bincount`` once per span's worth of buffered rows; integer sums as two 26-bit
 halves, exact below 2**27 rows), and the workers' arrays are summed at the end. Q13 counts
 15 million orders per customer key (1..1,500,000 at scale factor 10); Q15 sums revenue per
-supplier key.
+supplier key. *Dense keys* (``key_domain``, a ``Domain``): the same over several integer
+keys packed into one index (mixed radix, a slot for NULL per key).
 """
 
 from __future__ import annotations
@@ -91,11 +92,12 @@ def _bound(vals: np.ndarray) -> float:
     return 0.0 if vals.dtype.kind == "f" else float(np.abs(vals).sum(dtype=np.float64))
 
 
-def _finish(plan: Aggregate, key: pa.Array, rows: np.ndarray, counts: dict,
+def _finish(plan: Aggregate, keys: dict[str, pa.Array], rows: np.ndarray, counts: dict,
             sums: dict) -> pa.Table:
-    """The result table from per-group arrays: COUNT(*) from ``rows``, COUNT from
-    ``counts`` (non-NULL values), SUM/AVG from ``sums`` (NULL where a group had none)."""
-    out = {plan.keys[0][0]: key}
+    """The result table from the group keys' columns and per-group arrays: COUNT(*) from
+    ``rows``, COUNT from ``counts`` (non-NULL values), SUM/AVG from ``sums`` (NULL where a
+    group had none)."""
+    out = dict(keys)
     for name, a in plan.aggs:
         if a.fn == "count_star":
             out[name] = pa.array(rows, pa.int64())
@@ -218,7 +220,7 @@ def run_sorted(plan: Aggregate, stream_input) -> pa.Table | None:
         return np.add.reduceat(np.concatenate([get(p) for p in parts]), starts)
 
     names = [n for n, a in plan.aggs if a.fn != "count_star"]
-    return _finish(plan, _key_array(keys[starts], key_expr.type),
+    return _finish(plan, {plan.keys[0][0]: _key_array(keys[starts], key_expr.type)},
                    merged(lambda p: p.rows),
                    {n: merged(lambda p, n=n: p.counts[n]) for n in names},
                    {n: merged(lambda p, n=n: p.sums[n]) for n in names
@@ -248,6 +250,75 @@ def key_range(plan: Aggregate) -> tuple[int, int] | None:
     return lo, hi
 
 
+class Domain:
+    """Several integer group keys as one dense index: mixed radix over ``value - lo``, a
+    slot past each key's range for NULL (an outer join's, or a nullable column's)."""
+
+    def __init__(self, keys: list[tuple[str, Expr]], bounds: list[tuple[int, int]]):
+        self.keys = keys
+        self.lows = [lo for lo, _ in bounds]
+        self.radices = [hi - lo + 2 for lo, hi in bounds]  # (+1: the NULL slot)
+        self.strides, self.span = [], 1  # (Python ints: a span past int64 is refused)
+        for radix in self.radices:
+            self.strides.append(self.span)
+            self.span *= radix
+
+    def index(self, batch, n: int) -> np.ndarray:
+        idx = np.zeros(n, np.int64)
+        for (_, e), lo, radix, stride in zip(self.keys, self.lows, self.radices,
+                                             self.strides, strict=True):
+            k = decode(evaluate(e, batch, n))
+            slot = _ints(k.fill_null(lo) if k.null_count else k) - lo
+            if slot.min(initial=0) < 0 or slot.max(initial=0) >= radix - 1:
+                raise _Fallback  # newer rows than the bounds (not on a pinned version)
+            if k.null_count:
+                slot[np.asarray(k.is_null().to_numpy(zero_copy_only=False))] = radix - 1
+            idx += slot * stride
+        return idx
+
+    def columns(self, present: np.ndarray) -> dict[str, pa.Array]:
+        out = {}
+        for (name, e), lo, radix, stride in zip(self.keys, self.lows, self.radices,
+                                                self.strides, strict=True):
+            slot = (present // stride) % radix
+            null = slot == radix - 1
+            out[name] = pa.array(slot + lo, pa.int64(), mask=null if null.any() else None
+                                 ).cast(e.type.arrow)
+        return out
+
+
+def key_domain(plan: Aggregate) -> Domain | None:
+    """Two or more integer group keys whose zone-map ranges (NULL slots included) multiply
+    to a dense index space (at most ``MAX_SPAN``, and 4x the input's estimated rows or
+    2**18): TPC-DS
+    q65's GROUP BY ss_store_sk, ss_item_sk (13 x 18,001 slots) over 550k joined rows."""
+    from mapdb.query.joinorder import _origin, estimate
+    if len(plan.keys) < 2 or not plan.aggs or not _dense_ok(plan):
+        return None
+    bounds = []
+    for _, key in plan.keys:
+        if not isinstance(key, Col) or key.type.kind != "int" or \
+                str(key.type.arrow) == "uint64":
+            return None
+        scan, col = _origin(plan.input, key.name)
+        if scan is None or not hasattr(scan.source, "bounds") or \
+                col not in scan.source.types():
+            return None
+        try:
+            lo, hi = scan.source.bounds(col)
+        except Exception:  # no zone-map bounds for this column
+            return None
+        if hi < lo:
+            return None
+        bounds.append((lo, hi))
+    d = Domain(plan.keys, bounds)
+    # (a join's estimate can be far low, q65's 13k for 550k rows; a quarter million empty
+    # slots cost a few milliseconds at worst)
+    if d.span > MAX_SPAN or d.span > max(4 * estimate(plan.input), 1 << 18):
+        return None
+    return d
+
+
 def strings_apply(plan: Aggregate) -> bool:
     """GROUP BY one string key with COUNT/SUM/AVG (and MIN/MAX of integers): ``run_dense``
     over the key's codes (``groupkeys.StringCodes``: dense, in order of first appearance,
@@ -257,12 +328,14 @@ def strings_apply(plan: Aggregate) -> bool:
 
 
 def run_dense(plan: Aggregate, bounds: tuple[int, int], stream_input,
-              codes=None) -> pa.Table | None:
+              codes=None, domain: Domain | None = None) -> pa.Table | None:
     """The aggregate over dense arrays; None when a key falls outside the bounds or is
     NULL, or an integer sum could leave int64 (the caller's hash aggregate runs then).
     With ``codes`` (a StringCodes of the one string key) the index is the key's code and
-    the arrays grow with the codes."""
-    lo, hi = bounds
+    the arrays grow with the codes: each worker codes its morsels in a space of its own
+    (no lock between them), and the spaces' values are coded into ``codes`` at the end,
+    which places each worker's arrays; with ``domain`` (several keys) the index is its."""
+    lo, hi = bounds if domain is None else (0, domain.span - 1)
     span = hi - lo + 1
     key_expr = plan.keys[0][1]
     key_name = plan.keys[0][0]
@@ -281,7 +354,8 @@ def run_dense(plan: Aggregate, bounds: tuple[int, int], stream_input,
     def state() -> dict:
         if not hasattr(local, "st"):
             local.st = {"acc": {"$rows": np.zeros(span, np.int64)}, "bound": 0.0,
-                        "buf": [], "rows": 0}
+                        "buf": [], "rows": 0,
+                        "codes": None if codes is None else type(codes)([key_name])}
             with lock:
                 states.append(local.st)
         return local.st
@@ -326,8 +400,10 @@ def run_dense(plan: Aggregate, bounds: tuple[int, int], stream_input,
     def sink(batch, n: int):
         if not n:
             return None
-        if codes is not None:
-            k = codes.encode(key_name, evaluate(key_expr, batch, n))
+        if domain is not None:
+            idx = domain.index(batch, n)
+        elif codes is not None:
+            k = state()["codes"].encode(key_name, evaluate(key_expr, batch, n))
             if k.null_count:
                 raise _Fallback
             idx = np.asarray(k, np.int64)
@@ -363,10 +439,22 @@ def run_dense(plan: Aggregate, bounds: tuple[int, int], stream_input,
         return None
     for st in states:
         flush(st)
-    width = max(len(st["acc"]["$rows"]) for st in states)
+    places = [None] * len(states)  # each worker's codes in ``codes``
+    if codes is not None:
+        for i, st in enumerate(states):
+            places[i] = np.asarray(codes.encode(key_name, st["codes"].values(key_name)),
+                                   np.int64)
+        width = len(codes.values(key_name))
+    else:
+        width = max(len(st["acc"]["$rows"]) for st in states)
     total: dict[str, np.ndarray] = {}
-    for st in states:
+    for st, place in zip(states, places, strict=True):
         for key, arr in st["acc"].items():
+            if place is not None:  # (a worker's codes are distinct: a plain scatter)
+                arr = _pad(key, arr, len(place))
+                out = _pad(key, arr[:0], width)
+                out[place] = arr[:len(place)]
+                arr = out
             arr = _pad(key, arr, width)
             fn = aggs.get(key.removesuffix("#s"))
             merge = _EXTREME[fn][0] if fn in _EXTREME and key.endswith("#s") else np.add
@@ -375,8 +463,11 @@ def run_dense(plan: Aggregate, bounds: tuple[int, int], stream_input,
         return None  # the 26-bit halves' float sums could round past this many rows
     present = np.flatnonzero(total["$rows"])
     names = [n for n, a in plan.aggs if a.fn != "count_star"]
-    keys = codes.values(key_name).take(pa.array(present)) if codes is not None else \
-        _key_array(present + lo, key_expr.type)
+    if domain is not None:
+        keys = domain.columns(present)
+    else:
+        keys = {key_name: codes.values(key_name).take(pa.array(present))
+                if codes is not None else _key_array(present + lo, key_expr.type)}
     return _finish(plan, keys, total["$rows"][present],
                    {n: total[n + "#n"][present] for n in names},
                    {n: total[n + "#s"][present] for n in names if n + "#s" in total})

@@ -66,6 +66,11 @@ class _Unknown(Exception):
     """A node this module does not print as DuckDB does."""
 
 
+def _is_boolean(x: str, value: exp.Boolean, op: str) -> str:
+    """x IS [NOT] TRUE/FALSE as DuckDB prints it: a cast and IS [NOT] DISTINCT FROM."""
+    return f"(CAST({x} AS BOOLEAN) {op} {'true' if value.this else 'false'})"
+
+
 def duckdb_name(node: exp.Expression, sql: str | None = None) -> str:
     """DuckDB's name for the unnamed select item ``node`` (``sql``: the text it was parsed
     from, for the spelling of function names); sqlglot's text where it is unsure."""
@@ -110,6 +115,8 @@ class _Printer:
                 return f"({p(inner.this)} {_NEGATED[type(inner)]} {p(inner.expression)})"
             if isinstance(inner, exp.Is) and isinstance(inner.expression, exp.Null):
                 return f"({p(inner.this)} IS NOT NULL)"
+            if isinstance(inner, exp.Is) and isinstance(inner.expression, exp.Boolean):
+                return _is_boolean(p(inner.this), inner.expression, "IS DISTINCT FROM")
             return f"(NOT {p(inner)})"
         if type(n) in _BINARY:
             if n.args.get("escape") or (n.args.get("negate") and type(n) not in _NEGATED):
@@ -117,13 +124,17 @@ class _Printer:
             op = (_NEGATED if n.args.get("negate") else _BINARY)[type(n)]
             return f"({p(n.this)} {op} {p(n.expression)})"
         if isinstance(n, exp.Is):
+            if isinstance(n.expression, exp.Boolean):
+                return _is_boolean(p(n.this), n.expression, "IS NOT DISTINCT FROM")
             if not isinstance(n.expression, exp.Null):
-                raise _Unknown  # x IS TRUE: DuckDB prints a cast and IS NOT DISTINCT FROM
+                raise _Unknown
             return f"({p(n.this)} IS NULL)"
         if isinstance(n, exp.In):
             if n.args.get("query") or n.args.get("unnest") or n.args.get("field"):
                 raise _Unknown
             return f"({p(n.this)} IN ({', '.join(p(e) for e in n.expressions)}))"
+        if isinstance(n, exp.Tuple):  # a row value (a, b)
+            return f'"row"({", ".join(p(e) for e in n.expressions)})'
         if isinstance(n, exp.Between):
             return f"({p(n.this)} BETWEEN {p(n.args['low'])} AND {p(n.args['high'])})"
         if isinstance(n, exp.Case):

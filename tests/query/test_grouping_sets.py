@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import decimal
+
 import pyarrow as pa
 import pytest
 
 from mapdb.errors import QueryError
+from mapdb.query import groupingsets
 
 from .compare import check, check_names, engines_over
 
@@ -65,6 +68,9 @@ def engines(tmp_path_factory):
         "x": pa.array([1, 2, 3, None, 5, 6, 7, 8, 9], pa.int64()),
         "y": [0.5, -1.0, None, 2.5, 3.0, 4.0, 1.5, -2.0, 0.0],
         "s": ["k", "l", None, "m", "n", "o", "p", "q", "r"],
+        "d": pa.array([decimal.Decimal(v) if v else None for v in
+                       ("1.25", "2.50", None, "-3.75", "0.01", "9.99", "1.00", "2.22",
+                        "3.33")], pa.decimal128(7, 2)),
     })
     e = engines_over(tmp_path_factory.mktemp("gsets") / "db", {"t": data})
     yield e
@@ -97,3 +103,58 @@ def test_refused_with_position(engines, sql, needle):
     with pytest.raises(QueryError, match=needle) as e:
         db.sql(sql).fetchall()
     assert "line 1, column" in str(e.value)
+
+
+# Each set aggregating one shared partial aggregation (groupingsets._shared_partial): the
+# input runs once. Types as well as values must be the per-set queries' (DuckDB's).
+SHARED = [
+    "SELECT g, h, count(*), count(x), count(s), sum(x), min(s), max(y), avg(x), avg(y) "
+    "FROM t GROUP BY CUBE (g, h)",
+    "SELECT g, sum(d), avg(d), min(d), count(d) FROM t GROUP BY ROLLUP (g)",
+    # FILTER is on the rows: a rolled-up key inside it keeps each row's value
+    "SELECT g, count(*) FILTER (WHERE g = 'a'), avg(x) FILTER (WHERE h = 'p') FROM t "
+    "GROUP BY ROLLUP (g, h)",
+    "SELECT g, h, sum(x) FROM t WHERE x > 100 GROUP BY ROLLUP (g, h)",  # no rows: 1 total
+    "SELECT count(*), avg(y), sum(x) FROM t WHERE x > 100 GROUP BY GROUPING SETS ((g), ())",
+    "SELECT upper(g), sum(x) / count(*) + 1, grouping(g) FROM t GROUP BY ROLLUP (g) "
+    "HAVING avg(y) IS NULL OR count(*) > 1",
+    # a key matches its column written with or without the table (was refused)
+    "SELECT t.g, h, sum(t.x) FROM t GROUP BY ROLLUP (g, t.h)",
+    "SELECT g, t.h, count(*) FROM t GROUP BY ROLLUP (t.g, h) HAVING t.g IS NULL OR h > 'p'",
+    "SELECT substr(s, 1, 1) AS c, sum(x) FROM t GROUP BY ROLLUP (substr(s, 1, 1))",
+    "WITH u AS (SELECT * FROM t WHERE x > 1) SELECT g, sum(x) FROM u GROUP BY ROLLUP (g)",
+    "SELECT * FROM (SELECT g, sum(x) AS s FROM t GROUP BY ROLLUP (g)) q "
+    "UNION ALL SELECT h, sum(x) FROM t GROUP BY CUBE (h)",
+    "SELECT a.g, b.h, count(*) FROM t a JOIN t b ON a.x = b.x GROUP BY ROLLUP (a.g, b.h)",
+]
+
+# The same answers through the per-set branches (not shareable).
+UNSHARED = [
+    "SELECT g, count(DISTINCT h), median(x) FROM t GROUP BY ROLLUP (g)",
+    "SELECT g, sum(x) + (SELECT max(x) FROM t) FROM t GROUP BY ROLLUP (g)",
+    # inside an expression: it may read the outer query's columns
+    "SELECT g, (SELECT count(*) FROM (SELECT h, sum(x) FROM t u GROUP BY ROLLUP (h)) "
+    "WHERE h = o.h) FROM t o",
+]
+
+
+def _shared(engines, sql: str) -> bool:
+    plan = engines.db.sql("EXPLAIN " + sql).fetchall()
+    return any("__mapdb_gs_partial" in line for line, in plan)
+
+
+@pytest.mark.parametrize("sql", SHARED)
+def test_shared_partial_equals_duckdb(engines, sql, monkeypatch):
+    assert _shared(engines, sql)
+    check(engines, sql)
+    check_names(engines, sql)
+    shared = engines.db.sql(sql).to_arrow().schema.types
+    monkeypatch.setattr(groupingsets, "_shared_partial", lambda *a: None)
+    per_set = engines.db.sql(f"SELECT * FROM ({sql}) AS per_set").to_arrow().schema.types
+    assert shared == per_set
+
+
+@pytest.mark.parametrize("sql", UNSHARED)
+def test_unshareable_sets_equal_duckdb(engines, sql):
+    assert not _shared(engines, sql)
+    check(engines, sql)

@@ -264,6 +264,41 @@ def test_group_by_dense_key_range(jn, sql):
         assert "dense key range" in plan, plan
 
 
+_M = 50_000
+M = pa.table({
+    "a": pa.array([(i * 31) % 26 - 5 if i % 11 else None for i in range(_M)], pa.int32()),
+    "b": [1000 + (i * 7) % 1000 for i in range(_M)],
+    "v": pa.array([i % 17 if i % 9 else None for i in range(_M)], pa.int16()),
+    "d": pa.array([(i * 37) % 1000 * 25 for i in range(_M)], pa.decimal128(9, 2)),
+    "f": [((i * 13) % 101) / 7 if i % 5 else None for i in range(_M)],
+})
+M2 = pa.table({"id": list(range(1000, 1900)),  # b 1900..1999 find no row
+               "c": pa.array([i % 40 if i % 3 else None for i in range(900)], pa.int64())})
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT a, b, count(*), count(v), sum(v), avg(v), min(v), max(v), sum(d), avg(d), "
+    "sum(f) FROM jdk JOIN jdk2 ON jdk.b = jdk2.id GROUP BY a, b ORDER BY a, b",
+    # NULL keys: the column's own and an outer join's
+    "SELECT c, a, count(*), sum(v) FROM jdk LEFT JOIN jdk2 ON jdk.b = jdk2.id GROUP BY c, a "
+    "ORDER BY c, a",
+    "SELECT a, c, max(v) FROM jdk JOIN jdk2 ON jdk.b = jdk2.id WHERE v > 3 GROUP BY a, c "
+    "HAVING count(*) > 1 ORDER BY a, c",
+])
+def test_group_by_dense_keys(jn, sql):
+    """GROUP BY several integers whose zone-map ranges multiply to a small index space
+    adds into arrays indexed by the packed keys (a slot for NULL each); the answers are
+    DuckDB's."""
+    for name, t in (("jdk", M), ("jdk2", M2)):
+        if name not in jn.db:
+            jn.db.create_table(name, t)
+            if jn.con is not None:
+                jn.con.register(name, t)
+    check(jn, sql)
+    plan = "\n".join(jn.db.sql("EXPLAIN ANALYZE " + sql).to_arrow().column(0).to_pylist())
+    assert "dense keys over" in plan, plan
+
+
 _P = 60_000
 P = pa.table({"k": [i // 3 for i in range(_P)],  # sorted, each key 3 times
               "v": [i % 7 for i in range(_P)]})

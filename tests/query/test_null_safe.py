@@ -1,6 +1,6 @@
 """IS [NOT] DISTINCT FROM answered and named as DuckDB (query/rewrite.null_safe): NULLs
-compare equal to each other, NaN equals NaN, in SELECT, WHERE and join conditions; and a
-comparison of two NULL constants is NULL."""
+compare equal to each other, NaN equals NaN, in SELECT, WHERE and join conditions; a
+comparison of two NULL constants is NULL; and x IS [NOT] TRUE / FALSE, never NULL."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ QUERIES = [
     "SELECT a IS NOT DISTINCT FROM 1 AS same FROM n ORDER BY 1",
     "SELECT NULL = NULL, NULL < NULL, NULL <> NULL",
     "SELECT b FROM n WHERE b IS NOT DISTINCT FROM 'nan'::DOUBLE",
+    # x IS [NOT] TRUE / FALSE: never NULL (was refused)
+    "SELECT a, a > 1 IS TRUE, a > 1 IS NOT TRUE, a > 1 IS FALSE, a > 1 IS NOT FALSE, "
+    "NULL IS TRUE FROM n ORDER BY a",
+    "SELECT count(*) FROM n WHERE (a < b) IS NOT TRUE",
 ]
 
 
