@@ -22,7 +22,7 @@ import fractions
 import itertools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import sqlglot
 from sqlglot import exp
@@ -103,8 +103,10 @@ from mapdb.query.types import (
     INT64,
     INTERVAL,
     LIST,
+    MAP,
     NULL,
     STRING,
+    STRUCT,
     TIME,
     TIMESTAMP,
     TIMESTAMPTZ,
@@ -308,6 +310,19 @@ class Scope:
 
 
 @dataclass
+class LambdaScope(Scope):
+    """A lambda body's scope: its parameters (and those of the lambdas around it) shadow
+    the columns, as in DuckDB; everything else is the enclosing scope's."""
+    params: dict = field(default_factory=dict)  # lower-case name -> Col
+    depth: int = 0  # lambdas around this one
+
+    def lookup(self, name: str, table: str | None) -> Col | None:
+        if table is None and name.lower() in self.params:
+            return self.params[name.lower()]
+        return super().lookup(name, table)
+
+
+@dataclass
 class Correlation:
     """A subquery's references to the enclosing query, pulled out of its WHERE: equalities
     ``outer = inner`` become join keys (``keys``: outer expression, inner output column);
@@ -436,9 +451,13 @@ class Binder:
             # (DuckDB makes '30 days' and '1 month' one value)
             raise self.error(f"{op.upper()} of INTERVAL columns is not supported (UNION "
                              f"is)", node)
-        if op != "union" or distinct is not False:  # (rows matched by value: hashed)
-            word = f"{op.upper()}{' ALL' if distinct is False else ''}"
-            self.not_nested([e for _, e in lcols], word, node)
+        if op != "union" or distinct is not False:  # (nested values by their order keys)
+            for _, e in lcols:
+                if e.type.nested:
+                    try:
+                        nested_functions.order_key(e)
+                    except QueryError as err:
+                        raise self.error(str(err), node) from None
         plan: Plan = SetOp(Project(left, lcols), Project(right, rcols), op,
                            all=distinct is False or intervals)
         if intervals and distinct is not False:  # UNION: as SELECT DISTINCT's intervals
@@ -456,8 +475,19 @@ class Binder:
             keys = []
         limit, offset, percent = self.limit(node)
         out = plan.schema
+        hidden = []
+        for i, k in enumerate(keys):  # LIST/STRUCT/MAP keys: by their order keys
+            if k.expr.type.nested:
+                try:
+                    key = nested_functions.order_key(k.expr)
+                except QueryError as err:
+                    raise self.error(str(err), order) from None
+                hidden.append((self.fresh("sort"), key))
+                keys[i] = SortKey(Col(hidden[-1][0], key.type), k.desc, k.nulls_first)
+        if hidden:
+            plan = Project(plan, [(c, Col(c, t)) for c, t in out] + hidden)
         plan = self.sort_limit(plan, keys, limit, offset, percent)
-        if percent is not None:
+        if percent is not None or hidden:
             plan = Project(plan, [(c, Col(c, t)) for c, t in out])
         return plan, names
 
@@ -534,9 +564,14 @@ class Binder:
             keys = self.group_keys(group, scope, bound_items) if group else []
             if group and group.args.get("all"):
                 keys = self.group_all(bound_items, sel)
+            for k in keys:  # (a MAP has no order key: refused here, with a position)
+                if k.type.nested:
+                    try:
+                        nested_functions.order_key(k)
+                    except QueryError as err:
+                        raise self.error(str(err), group or sel) from None
             if outer is not None:
                 self.local_only(keys, scope, group)
-            self.not_nested(keys, "GROUP BY", group or sel)
             if corr is not None:  # correlated aggregate: one group per outer key
                 if corr.residual and not (group and lateral_items):  # per domain value
                     plan = self.domain_join(plan, scope, corr, sel)
@@ -586,9 +621,12 @@ class Binder:
         distinct = sel.args.get("distinct")
         if distinct is not None and distinct.args.get("on"):
             raise self.error("DISTINCT ON is not supported", distinct)
-        self.not_nested([k.expr for k in order_keys], "ORDER BY", order)
-        if distinct is not None:
-            self.not_nested([e for _, e in bound_items], "SELECT DISTINCT", distinct)
+        for _, e in bound_items if distinct is not None else []:
+            if e.type.nested:  # (by their order keys: refused here where there is none)
+                try:
+                    nested_functions.order_key(e)
+                except QueryError as err:
+                    raise self.error(str(err), distinct) from None
         out_cols = [(self.fresh(n), e) for n, e in bound_items]
         visible = {e: Col(c, e.type) for c, e in out_cols}
         if distinct is not None:
@@ -612,6 +650,18 @@ class Binder:
                         hidden.append((c, Col(c, plan.types()[c])))
         final_keys = []
         for k in order_keys:
+            if k.expr.type.nested:  # by its order key (catalog/nested.py), a column of its own
+                if k.expr not in visible and distinct is not None:
+                    raise self.error("for SELECT DISTINCT, ORDER BY expressions must appear "
+                                     "in the select list", order)
+                try:
+                    key = nested_functions.order_key(k.expr)
+                except QueryError as err:
+                    raise self.error(str(err), order) from None
+                h = self.fresh("sort")
+                hidden.append((h, key))
+                final_keys.append(SortKey(Col(h, key.type), k.desc, k.nulls_first))
+                continue
             if k.expr in visible:
                 final_keys.append(SortKey(visible[k.expr], k.desc, k.nulls_first))
             elif distinct is not None:
@@ -1857,15 +1907,22 @@ class Binder:
         return keys
 
     def aggregate(self, plan, keys, items, having, order_keys, shown=None):
-        key_cols = [(self.fresh("key"), fn.canonical_zero(k)) for k in keys]
-        key_map = {k: Col(c, e.type) for (c, e), k in zip(key_cols, keys, strict=True)}
+        key_cols, key_map = [], {}
         aggs: list[tuple[str, Agg]] = []
         agg_map: dict[Agg, Col] = {}
-        for i, k in enumerate(keys):  # intervals: see interval_groups
-            if k.type.kind == "interval":
-                key_cols[i] = (key_cols[i][0], fn.interval_total(k))
+        for k in keys:
+            if k.type.nested:  # grouped on its order key; shown as the group's first value
+                key_cols.append((self.fresh("key"), nested_functions.order_key(k)))
+                a = aggregate_functions.first_of(k)
+                aggs.append((self.fresh("agg"), a))
+                key_map[k] = agg_map[a] = Col(aggs[-1][0], a.type)
+            elif k.type.kind == "interval":  # intervals: see interval_groups
+                key_cols.append((self.fresh("key"), fn.interval_total(k)))
                 aggs.append((self.fresh("agg"), Agg("first", k, k.type)))
                 key_map[k] = Col(aggs[-1][0], k.type)
+            else:
+                key_cols.append((self.fresh("key"), fn.canonical_zero(k)))
+                key_map[k] = Col(key_cols[-1][0], k.type)
 
         def lift(e: Expr, node) -> Expr:
             if e in key_map:
@@ -1939,6 +1996,10 @@ class Binder:
 
     def _expr(self, node, scope, depth):
         sub = lambda n: self.expr(n, scope, depth)  # noqa: E731
+        if isinstance(scope, LambdaScope) and (
+                isinstance(node, (exp.Subquery, exp.Exists)) or
+                (isinstance(node, exp.In) and node.args.get("query"))):
+            raise self.error("a subquery inside a lambda is not supported", node)
         if isinstance(node, exp.Paren):
             return sub(node.this)
         if isinstance(node, exp.Columns):
@@ -1966,6 +2027,16 @@ class Binder:
             return c
         if isinstance(node, exp.Literal):
             return literal(node)
+        if isinstance(node, exp.Identifier):  # sqlglot's reading of a lambda's parameter
+            c = scope.params.get(node.name.lower()) if isinstance(scope, LambdaScope) \
+                else None
+            if c is None:
+                raise self.error(f'column "{node.name}" not found', node)
+            return c
+        if isinstance(node, exp.Lambda):
+            raise self.error("a lambda (x -> ...) is only allowed as an argument of a "
+                             "function that takes one (list_transform, list_filter, "
+                             "list_reduce)", node)
         if isinstance(node, exp.Placeholder):
             return self.params[placeholder_key(node)]
         if isinstance(node, exp.Boolean):
@@ -2164,6 +2235,8 @@ class Binder:
         # sqlglot made an integer index 0-based (DuckDB's offset is 1): undone as its
         # generator does, so the index is the one written
         written = apply_index_offset(node.this, [idx.copy()], 1, dialect="duckdb")[0]
+        if x.type.kind == "map":  # m[k]: the value (catalog/maps.py)
+            return functions_catalog.bind("map_extract_value", [x, sub(written)])
         return functions_catalog.bind("list_extract", [x, sub(written)])
 
     def numeric_key(self, x: exp.PropertyEQ) -> bool:
@@ -2245,8 +2318,13 @@ class Binder:
             # (DuckDB orders and partitions intervals on their 30-day total)
             raise self.error("a window PARTITION BY or ORDER BY an INTERVAL is not "
                              "supported", node)
-        self.not_nested(list(partition), "PARTITION BY", node)
-        self.not_nested([k.expr for k in keys], "a window's ORDER BY", node)
+        try:  # LIST and STRUCT values by their order keys (catalog/nested.py)
+            partition = tuple(nested_functions.order_key(p) if p.type.nested else p
+                              for p in partition)
+            keys = tuple(SortSpec(nested_functions.order_key(k.expr), k.desc, k.nulls_first)
+                         if k.expr.type.nested else k for k in keys)
+        except QueryError as err:
+            raise self.error(str(err), node) from None
         frame = self.range_frame(self.frame(spec, node), keys, node)
         ignore_nulls = False
         if isinstance(f, (exp.IgnoreNulls, exp.RespectNulls)):
@@ -2474,7 +2552,30 @@ class Binder:
         if isinstance(node, exp.Ordered):
             return SortSpec(self.expr(node.this, scope, depth), bool(node.args.get("desc")),
                             bool(node.args.get("nulls_first")))
+        if isinstance(node, exp.Lambda):
+            return self.lambda_arg(node, scope, depth)
         return self.expr(node, scope, depth)
+
+    def lambda_arg(self, node: exp.Lambda, scope: Scope, depth: int):
+        """``(x, i) -> body`` as a ``catalog.Lambda``: the function binds the body once it
+        knows the parameters' types (columns of names of their own per nesting level, so
+        nested lambdas and the query's columns cannot meet)."""
+        names = [p.name for p in node.expressions]
+        if len({n.lower() for n in names}) != len(names):
+            raise self.error("a lambda's parameters must have different names", node)
+
+        def bind(types: list) -> tuple[list[Col], Expr]:
+            # named by nesting depth, not by a counter: the same lambda written twice
+            # (a select item and its GROUP BY key) binds to equal expressions
+            outer = scope.params if isinstance(scope, LambdaScope) else {}
+            n = scope.depth + 1 if isinstance(scope, LambdaScope) else 0
+            params = [Col(f"__lambda{n}_{name}", t) for name, t in
+                      zip(names, types, strict=True)]
+            shared = {f.name: getattr(scope, f.name) for f in fields(Scope)}
+            inner = LambdaScope(**shared, params={**outer, **{
+                k.lower(): c for k, c in zip(names, params, strict=True)}}, depth=n)
+            return params, self.expr(node.this, inner, depth)
+        return functions_catalog.Lambda(names, bind)
 
     def agg_arg(self, node, scope, depth) -> Expr:
         window, self._window_arg = self._window_arg, False
@@ -2521,7 +2622,9 @@ class Binder:
         if name == "current_setting":
             return self.current_setting(node, [sub(a) for a in args])
         if functions_catalog.lookup(name) is not None:  # query/catalog/
-            return functions_catalog.bind(name, [sub(a) for a in args])
+            return functions_catalog.bind(name, [
+                self.lambda_arg(a, scope, depth) if isinstance(a, exp.Lambda) else sub(a)
+                for a in args])
         raise self.error(f"function {name}() is not supported", node)
 
 
@@ -2687,6 +2790,16 @@ def sql_type(dt: exp.DataType, binder: Binder) -> SqlType:
     if name == "ARRAY" and len(dt.expressions) == 1 and \
             isinstance(dt.expressions[0], exp.DataType):  # INTEGER[]: a LIST
         return LIST(sql_type(dt.expressions[0], binder))
+    if name == "MAP" and len(dt.expressions) == 2 and all(
+            isinstance(f, exp.DataType) for f in dt.expressions):  # MAP(VARCHAR, INTEGER)
+        return MAP(*(sql_type(f, binder) for f in dt.expressions))
+    if name == "STRUCT" and dt.expressions and all(
+            isinstance(f, exp.ColumnDef) and isinstance(f.args.get("kind"), exp.DataType)
+            for f in dt.expressions):  # STRUCT(a INTEGER, b VARCHAR)
+        fields = [(f.name, sql_type(f.args["kind"], binder)) for f in dt.expressions]
+        if len({n.lower() for n, _ in fields}) != len(fields):
+            raise binder.error("a STRUCT type's field names must differ", dt)
+        return STRUCT(fields)
     kind = _TYPES.get(name)
     if kind is None:
         raise binder.error(f"CAST to {dt.sql(dialect='duckdb')} is not supported", dt)
