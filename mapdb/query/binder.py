@@ -35,6 +35,7 @@ from mapdb.query import (
     distincton,
     files,
     groupingsets,
+    initplan,
     intervals,
     pivot,
     qualify,
@@ -52,6 +53,7 @@ from mapdb.query.expr import (
     Call,
     Col,
     Expr,
+    InitRef,
     IntLit,
     Lit,
     SortSpec,
@@ -1262,6 +1264,8 @@ class Binder:
             raise self.error("a correlated scalar subquery may only compare the enclosing "
                              "query's columns with = ", node)
         col, t = right.schema[0]
+        if not corr.keys and initplan.eligible(right, t):
+            return InitRef(self.fresh("init"), t, right)  # run before the statement
         j = Join(None, right, "single", [o for o, _ in corr.keys], [i for _, i in corr.keys])
         self.enclosing_only(j, scope, node)
         scope.pending.append(j)

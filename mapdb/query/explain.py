@@ -170,5 +170,14 @@ def render(plan: Plan, names: list[str], stats: dict | None = None) -> str:
         for c in p.inputs:
             walk(c, depth + 1)
 
+    def init_plans(p: Plan, depth: int) -> None:
+        """Uncorrelated scalar subqueries run before the plan (query.initplan)."""
+        for i in getattr(p, "inits", ()):
+            lines.append("  " * depth + f"Init plan {i.key} = {i.value} (run once, while "
+                         "planning; the plan below reads the value)")
+            init_plans(i.plan, depth + 1)
+            walk(i.plan, depth + 1)
+
+    init_plans(plan, 0)
     walk(plan, 0)
     return "\n".join(lines)

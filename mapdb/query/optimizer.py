@@ -16,6 +16,7 @@ from __future__ import annotations
 from mapdb.query.buildexprs import lift_build_exprs
 from mapdb.query.eageragg import eager_aggregate
 from mapdb.query.expr import Agg, Call, Col, Expr, Lit, conjoin, conjuncts, replace
+from mapdb.query.initplan import resolve as resolve_inits
 from mapdb.query.joinorder import (
     aggregate_first,
     names,
@@ -98,6 +99,7 @@ def _simplify(e: Expr) -> Expr:
 # -- plan rewrites -------------------------------------------------------------------------
 
 def optimize(plan: Plan) -> Plan:
+    plan, inits = resolve_inits(plan)  # scalar subqueries' values, as constants
     _optimize_ctes(plan, set())
     plan = _push_filters(plan)
     if inner_outer_joins(plan):  # their filters and keys go down the sides now
@@ -112,7 +114,10 @@ def optimize(plan: Plan) -> Plan:
     _ranges(plan)
     _indexes(plan)
     _window_keep(plan)
-    return top_n(plan)
+    plan = top_n(plan)
+    if inits:
+        plan.inits = inits  # for EXPLAIN
+    return plan
 
 
 def _optimize_ctes(plan: Plan, done: set[int]) -> None:
