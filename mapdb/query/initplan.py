@@ -168,7 +168,7 @@ def run(plan: Plan, t: SqlType) -> object:
     try:
         table = materialize(plan, ctx)
         if table.num_rows > 1:
-            raise QueryError("More than one row returned by a subquery used as an "
+            raise QueryError("more than one row returned by a subquery used as an "
                              "expression - scalar subqueries can only return a single row")
         if table.num_rows == 0 or t.kind == "null":
             return None
