@@ -595,6 +595,15 @@ class JoinFilter:
                 if op.kind not in ("semi", "anti"):
                     mapping = {**mapping, **{Col(n, t): Col(f"$built.{n}", t)
                                              for n, t in built.schema}}
+                if op.kind == "inner":
+                    # an inner join's output rows have build key = streaming key: a join
+                    # above on the build side's key tests the scan's (TPC-DS q95: IN
+                    # (SELECT wr_order_number FROM web_returns, ws_wh WHERE wr_order_number
+                    # = ws_order_number) reaches web_sales' scan under the self-join)
+                    other = op.right_keys if op.build == "right" else op.left_keys
+                    mapping.update({Col(b.name, b.type): e for b, e in
+                                    zip(other, exprs, strict=True)
+                                    if isinstance(b, Col) and b.type == e.type})
             elif isinstance(op, Project):
                 mapping = {Col(n, e.type): down(e) for n, e in op.exprs}
         for op, keys in extra:  # a join the chain's output streams into (MarkSink)
