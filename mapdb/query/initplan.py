@@ -23,6 +23,7 @@ every round).
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -37,10 +38,13 @@ _NODES = (Plan, Expr, SortKey, IndexAccess)
 
 @dataclass
 class Init:
-    """One resolved init plan, for EXPLAIN: its name, optimized plan and value."""
+    """One resolved init plan, for EXPLAIN: its name, optimized plan, value, and what its
+    run did (its operators' stats, for EXPLAIN ANALYZE)."""
     key: str
     plan: Plan
     value: Lit
+    stats: dict
+    seconds: float
 
 
 def eligible(plan: Plan, t: SqlType) -> bool:
@@ -152,16 +156,18 @@ def resolve(plan: Plan) -> tuple[Plan, list[Init]]:
     inits, values = [], {}
     for key, ref in refs.items():
         sub = optimize(ref.plan)
-        lit = Lit(run(sub, ref.type), ref.type)
+        t0 = time.perf_counter()
+        value, stats = run(sub, ref.type)
+        lit = Lit(value, ref.type)
         values[key] = lit
-        inits.append(Init(key, sub, lit))
+        inits.append(Init(key, sub, lit, stats, time.perf_counter() - t0))
     substitute(plan, values)
     return plan, inits
 
 
-def run(plan: Plan, t: SqlType) -> object:
+def run(plan: Plan, t: SqlType) -> tuple[object, dict]:
     """The one value ``plan`` gives (its first column), as a Lit's representation: None
-    for no rows; more than one row is DuckDB's error."""
+    for no rows; more than one row is DuckDB's error. With the run's operator stats."""
     from mapdb.query.executor import Context, materialize
     from mapdb.query.optimizer import _rep_value
     ctx = Context()
@@ -171,11 +177,11 @@ def run(plan: Plan, t: SqlType) -> object:
             raise QueryError("more than one row returned by a subquery used as an "
                              "expression - scalar subqueries can only return a single row")
         if table.num_rows == 0 or t.kind == "null":
-            return None
+            return None, ctx.stats
         a = table.column(plan.schema[0][0]).combine_chunks()
         if isinstance(a, pa.DictionaryArray):
             a = a.dictionary.take(a.indices)
-        return _rep_value(a[0], t)
+        return _rep_value(a[0], t), ctx.stats
     except (pa.ArrowException, ArithmeticError, LookupError, ValueError, UnicodeError,
             MemoryError) as e:
         if isinstance(e, MapdbError):

@@ -1,0 +1,120 @@
+"""When a CTE is computed once (CTEScan) and when it is inlined into each reference
+(binder.materialize_cte), AS [NOT] MATERIALIZED with DuckDB's meaning, and the join
+filter that reaches a scan through an inner join's key equality (what makes an inlined
+join CTE under IN cheap, TPC-DS q95). Answers against DuckDB; how often a CTE runs is
+read from EXPLAIN ANALYZE (the scans of its table, and their rows)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from .compare import check, engines_over
+
+N = 60_000  # several morsels; orders of 6 lines over 3 warehouses
+SALES = pa.table({
+    "o": pa.array([i // 6 for i in range(N)], pa.int64()),
+    "wh": pa.array([(i * 7) % 3 if i % 60 else None for i in range(N)], pa.int64()),
+    "site": pa.array([i % 5 for i in range(N)], pa.int64()),
+    "amt": pa.array([float(i % 97) for i in range(N)]),
+})
+RETURNS = pa.table({"ro": pa.array([o for o in range(0, N // 6, 3)] + [None], pa.int64())})
+SITES = pa.table({"site": pa.array(range(5), pa.int64()), "name": ["a", "b", "pri", "c", "d"]})
+
+
+@pytest.fixture(scope="module")
+def eng(tmp_path_factory):
+    return engines_over(tmp_path_factory.mktemp("cte") / "db",
+                        {"sales": SALES, "returns": RETURNS, "sites": SITES})
+
+
+WH = ("WITH ws_wh AS {hint} (SELECT s1.o, s1.wh wh1, s2.wh wh2 FROM sales s1, sales s2 "
+      "WHERE s1.o = s2.o AND s1.wh <> s2.wh) ")
+Q95 = ("SELECT count(DISTINCT o), sum(amt) FROM sales s, sites WHERE s.site = sites.site "
+       "AND name = 'pri' AND s.o < 500 AND s.o IN (SELECT o FROM ws_wh) AND s.o IN "
+       "(SELECT ro FROM returns, ws_wh WHERE ro = ws_wh.o)")
+AGG = "WITH c AS {hint} (SELECT o, sum(amt) v, count(*) n FROM sales GROUP BY o) "
+
+QUERIES = [
+    WH.format(hint="") + Q95,
+    WH.format(hint="MATERIALIZED") + Q95,
+    WH.format(hint="NOT MATERIALIZED") + Q95,
+    # an aggregate read twice with other filters (year-over-year shape)
+    AGG.format(hint="") + "SELECT a.o, a.v, b.v FROM c a, c b WHERE a.o = b.o - 1 AND "
+    "a.o < 50 AND b.n = 6",
+    AGG.format(hint="NOT MATERIALIZED") + "SELECT a.o, a.v, b.v FROM c a, c b WHERE "
+    "a.o = b.o - 1 AND a.o < 50",
+    AGG.format(hint="MATERIALIZED") + "SELECT count(*), sum(v) FROM c WHERE o % 7 = 1",
+    # a CTE against an aggregate of itself, in a scalar subquery and in FROM
+    AGG.format(hint="") + "SELECT count(*) FROM c WHERE v > (SELECT avg(v) FROM c)",
+    "WITH f AS (SELECT o, amt FROM sales WHERE site = 2) SELECT (SELECT count(*) FROM f), "
+    "(SELECT sum(amt) FROM f WHERE o < 100), (SELECT max(o) FROM f WHERE amt > 90)",
+    "WITH f AS MATERIALIZED (SELECT o, amt FROM sales WHERE site = 2), g AS (SELECT o, "
+    "sum(amt) s FROM f GROUP BY o) SELECT count(*) FROM g, f WHERE g.o = f.o AND f.amt > s / 6",
+    "WITH d AS (SELECT DISTINCT wh FROM sales) SELECT a.wh, b.wh FROM d a, d b WHERE a.wh < b.wh",
+    "WITH u AS (SELECT o FROM sales WHERE site = 1 UNION SELECT ro FROM returns) "
+    "SELECT count(*), (SELECT count(*) FROM u WHERE o < 10) FROM u",
+]
+
+
+@pytest.mark.parametrize("sql", QUERIES)
+def test_answers(eng, sql):
+    check(eng, sql)
+
+
+def _analyze(db, sql: str) -> list[str]:
+    return [r[0] for r in db.sql("EXPLAIN ANALYZE " + sql).fetchall()]
+
+
+def _scans(lines: list[str], table: str) -> list[int]:
+    """The rows each scan of ``table`` passed up (after its filter and join filter)."""
+    import re
+    return [int(re.search(r"\(rows ([\d,]+)", x)[1].replace(",", ""))
+            for x in lines if x.lstrip().startswith(f"Scan {table} ")]
+
+
+def test_aggregate_cte_runs_once(eng):
+    """Read twice, an aggregate is computed once: one scan of its table."""
+    sql = AGG.format(hint="") + "SELECT count(*) FROM c a, c b WHERE a.o = b.o - 1"
+    lines = _analyze(eng.db, sql)
+    assert sum("CTE c (computed once" in x for x in lines) == 2, "\n".join(lines)
+    assert len(_scans(lines, "sales")) == 1, "\n".join(lines)
+    # NOT MATERIALIZED: each reference computes it
+    lines = _analyze(eng.db, AGG.format(hint="NOT MATERIALIZED") +
+                     "SELECT count(*) FROM c a, c b WHERE a.o = b.o - 1")
+    assert not any("CTE c" in x for x in lines) and len(_scans(lines, "sales")) == 2
+
+
+def test_materialized_hint_on_one_reference(eng):
+    lines = _analyze(eng.db, "WITH c AS MATERIALIZED (SELECT o FROM sales WHERE site = 1) "
+                             "SELECT count(*) FROM c")
+    assert any("CTE c (computed once" in x for x in lines), "\n".join(lines)
+    lines = _analyze(eng.db, "WITH c AS (SELECT o FROM sales WHERE site = 1) "
+                             "SELECT count(*) FROM c")
+    assert not any("CTE c" in x for x in lines), "\n".join(lines)
+
+
+def test_scan_cte_inlined_with_each_filter(eng):
+    """A filtered scan read twice is re-scanned, each reference's filter in its scan
+    (zone maps skip the blocks o < 100 and o > 9,900 cannot hold), not computed whole."""
+    sql = ("WITH f AS (SELECT o, amt FROM sales WHERE site = 2) SELECT * FROM "
+           "(SELECT sum(amt) FROM f WHERE o < 100) a, (SELECT sum(amt) FROM f WHERE o > 9900) b")
+    check(eng, sql)
+    lines = _analyze(eng.db, sql)
+    assert not any("CTE f" in x for x in lines), "\n".join(lines)
+    scans = _scans(lines, "sales")  # of 12,000 rows with site = 2
+    assert len(scans) == 2 and max(scans) <= 120, "\n".join(lines)
+
+
+def test_join_cte_under_in_reads_few_rows(eng):
+    """q95's shape: the CTE's self-join is inlined under each IN, and the outer query's
+    few orders reach the scans inside through the semi joins' keys, also through the
+    second IN's join of returns with the CTE (ro = o)."""
+    lines = _analyze(eng.db, WH.format(hint="") + Q95)
+    assert not any("CTE ws_wh" in x for x in lines), "\n".join(lines)
+    scans = sorted(_scans(lines, "sales"))
+    # the outer query's 3,000 rows (o < 500); each self-join's build side whole; its
+    # probe side only the lines of the orders the outer query still has (the second
+    # through ro = o: without it, the 20,000 lines of returned orders)
+    assert len(scans) == 5 and scans[-2:] == [N, N] and max(scans[:3]) <= 3000, \
+        "\n".join(lines)
