@@ -1,6 +1,7 @@
 """Running SQL against a database: tables are pinned for the query's duration.
 
-The API and CLI call ``prepare`` (bind + optimize, no data touched) and ``execute``.
+The API and CLI call ``prepare`` (bind + optimize; no data touched but by the init plans
+of uncorrelated scalar subqueries, query.initplan) and ``execute``.
 """
 
 from __future__ import annotations
