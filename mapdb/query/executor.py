@@ -116,6 +116,10 @@ class Context:
             self._ctes[id(plan)] = compute()
         return self._ctes[id(plan)]
 
+    def seed_ctes(self, results: dict[int, pa.Table]) -> None:
+        """CTE results computed already (by init plans while planning: query.initplan)."""
+        self._ctes.update(results)
+
     def op(self, plan: Plan) -> OpStats:
         return self.stats.setdefault(id(plan), OpStats())
 
@@ -147,6 +151,7 @@ def run(query: Query, ctx: Context | None = None) -> pa.Table:
     ctx = ctx or Context()
     try:
         plan = optimize(query.plan)
+        ctx.seed_ctes(plan.__dict__.pop("cte_results", None) or {})  # (query.initplan)
         table = materialize(plan, ctx)
         return output(table, plan.schema, query.names)
     finally:

@@ -147,32 +147,38 @@ def substitute(plan: Plan, values: dict[str, Lit]) -> None:
     node(plan)
 
 
-def resolve(plan: Plan) -> tuple[Plan, list[Init]]:
-    """``plan`` with its init plans run and their values in place of their InitRefs."""
+def resolve(plan: Plan) -> tuple[Plan, list[Init], dict]:
+    """``plan`` with its init plans run and their values in place of their InitRefs;
+    with the results of the CTEs they computed (by id of the CTE's plan, which the
+    statement's CTEScans share: its execution need not compute them again)."""
     refs = find(plan)
     if not refs:
-        return plan, []
+        return plan, [], {}
     from mapdb.query.optimizer import optimize
-    inits, values = [], {}
+    inits, values, ctes = [], {}, {}
     for key, ref in refs.items():
         sub = optimize(ref.plan)
+        ctes.update(sub.__dict__.pop("cte_results", None) or {})
         t0 = time.perf_counter()
-        value, stats = run(sub, ref.type)
+        value, stats = run(sub, ref.type, ctes)
         lit = Lit(value, ref.type)
         values[key] = lit
         inits.append(Init(key, sub, lit, stats, time.perf_counter() - t0))
     substitute(plan, values)
-    return plan, inits
+    return plan, inits, ctes
 
 
-def run(plan: Plan, t: SqlType) -> tuple[object, dict]:
+def run(plan: Plan, t: SqlType, ctes: dict) -> tuple[object, dict]:
     """The one value ``plan`` gives (its first column), as a Lit's representation: None
-    for no rows; more than one row is DuckDB's error. With the run's operator stats."""
+    for no rows; more than one row is DuckDB's error. With the run's operator stats.
+    ``ctes``: CTE results known (read, and added to)."""
     from mapdb.query.executor import Context, materialize
     from mapdb.query.optimizer import _rep_value
     ctx = Context()
+    ctx.seed_ctes(ctes)
     try:
         table = materialize(plan, ctx)
+        ctes.update(ctx._ctes)
         if table.num_rows > 1:
             raise QueryError("more than one row returned by a subquery used as an "
                              "expression - scalar subqueries can only return a single row")

@@ -99,7 +99,7 @@ def _simplify(e: Expr) -> Expr:
 # -- plan rewrites -------------------------------------------------------------------------
 
 def optimize(plan: Plan) -> Plan:
-    plan, inits = resolve_inits(plan)  # scalar subqueries' values, as constants
+    plan, inits, ctes = resolve_inits(plan)  # scalar subqueries' values, as constants
     _optimize_ctes(plan, set())
     plan = _push_filters(plan)
     if inner_outer_joins(plan):  # their filters and keys go down the sides now
@@ -117,6 +117,8 @@ def optimize(plan: Plan) -> Plan:
     plan = top_n(plan)
     if inits:
         plan.inits = inits  # for EXPLAIN
+    if ctes:
+        plan.cte_results = ctes  # for the first execution (session.Prepared takes them)
     return plan
 
 
@@ -127,10 +129,12 @@ def _optimize_ctes(plan: Plan, done: set[int]) -> None:
         plan.anchor, plan.step = optimize(plan.anchor), optimize(plan.step)
         return
     if isinstance(plan, CTEScan):
-        if id(plan.cte) not in done:
+        if id(plan.cte) not in done and not plan.cte.__dict__.get("optimized_cte"):
             done.add(id(plan.cte))
             optimized = optimize(plan.cte)
             _share(plan.cte, optimized)
+            # (an init plan reading the CTE optimized it already: once is all it takes)
+            plan.cte.optimized_cte = True
         return
     for p in plan.inputs:
         _optimize_ctes(p, done)

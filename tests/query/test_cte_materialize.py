@@ -118,3 +118,22 @@ def test_join_cte_under_in_reads_few_rows(eng):
     # through ro = o: without it, the 20,000 lines of returned orders)
     assert len(scans) == 5 and scans[-2:] == [N, N] and max(scans[:3]) <= 3000, \
         "\n".join(lines)
+
+
+def test_cte_read_by_an_init_plan_runs_once(eng, monkeypatch):
+    """A CTE read by a scalar subquery (an init plan, run while planning) and by the
+    query is computed once: the init plan's result is handed to the execution."""
+    from mapdb.query.executor import Context
+    computed = []
+    cte = Context.cte
+
+    def counting(self, plan, compute):
+        return cte(self, plan, lambda: computed.append(1) or compute())
+
+    monkeypatch.setattr(Context, "cte", counting)
+    sql = AGG.format(hint="") + "SELECT count(*), sum(v) FROM c WHERE v > (SELECT avg(v) FROM c)"
+    check(eng, sql)  # (two runs: the general and the fused path, one plan)
+    assert len(computed) == 2, computed  # once while planning, once at the cached plan's run
+    computed.clear()
+    eng.db.sql(sql + " AND n > 0").fetchall()  # planned afresh: the init plan's rows reused
+    assert len(computed) == 1, computed
