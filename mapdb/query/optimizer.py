@@ -100,10 +100,11 @@ def _simplify(e: Expr) -> Expr:
 
 def optimize(plan: Plan) -> Plan:
     plan, inits, ctes = resolve_inits(plan)  # scalar subqueries' values, as constants
-    _optimize_ctes(plan, set())
     plan = _push_filters(plan)
     if inner_outer_joins(plan):  # their filters and keys go down the sides now
         plan = _push_filters(plan)
+    _filter_ctes(plan)  # (the references' filters are right above them now)
+    _optimize_ctes(plan, set())
     plan = reduce_subqueries(plan)
     plan = reorder(plan)
     plan = join_through_union(plan)
@@ -138,6 +139,60 @@ def _optimize_ctes(plan: Plan, done: set[int]) -> None:
         return
     for p in plan.inputs:
         _optimize_ctes(p, done)
+
+
+def _filter_ctes(plan: Plan) -> None:
+    """A CTE computed once for several references computes only the rows some reference
+    keeps: where every reference has a filter right above it, the OR of those filters (in
+    the CTE's column names) filters the CTE's plan, and its optimization pushes that
+    further down (TPC-DS q39: the two months the references compare, d_moy = 1 OR d_moy =
+    2, reach date_dim's scan; the CTE aggregated all twelve). Each reference keeps its own
+    filter. DuckDB pushes such OR filters into its materialized CTEs too. Not when a
+    reference is elsewhere (inside another CTE, whose filters are not pushed yet), or
+    when an init plan has optimized and run the CTE already."""
+    total: dict[int, int] = {}  # references anywhere, by CTE plan
+    found: dict[int, list] = {}  # references in ``plan``: (scan, its filter or None)
+    ctes: dict[int, Plan] = {}
+
+    def count(p: Plan, seen: set[int]) -> None:
+        if isinstance(p, CTEScan):
+            total[id(p.cte)] = total.get(id(p.cte), 0) + 1
+            ctes[id(p.cte)] = p.cte
+            if id(p.cte) not in seen:
+                seen.add(id(p.cte))
+                count(p.cte, seen)
+        if isinstance(p, RecursiveCTE):
+            count(p.anchor, seen)
+            count(p.step, seen)
+        for c in p.inputs:
+            count(c, seen)
+
+    def visit(p: Plan, parent: Plan | None) -> None:
+        if isinstance(p, CTEScan):
+            found.setdefault(id(p.cte), []).append(
+                (p, parent.predicate if isinstance(parent, Filter) else None))
+            return
+        for c in p.inputs:
+            visit(c, p)
+
+    count(plan, set())
+    visit(plan, None)
+    for key, refs in found.items():
+        cte = ctes[key]
+        if len(refs) != total[key] or len(refs) < 2 or any(f is None for _, f in refs) or \
+                cte.__dict__.get("optimized_cte") or isinstance(cte, RecursiveCTE):
+            continue
+        parts: list[Expr] = []
+        for scan, f in refs:
+            types = dict(scan.schema)
+            e = replace(f, {Col(out, types[out]): Col(c, types[out]) for out, c in scan.columns})
+            if str(e) not in {str(x) for x in parts}:
+                parts.append(e)
+        import copy
+        top = Filter(copy.copy(cte), disjoin(parts))  # the CTE's root, in place (CTEScans
+        cte.__class__ = Filter  # hold it), becomes this filter over a copy of itself
+        cte.__dict__.clear()
+        cte.__dict__.update(top.__dict__)
 
 
 def _share(old: Plan, new: Plan) -> None:

@@ -52,6 +52,19 @@ QUERIES = [
     "WITH f AS MATERIALIZED (SELECT o, amt FROM sales WHERE site = 2), g AS (SELECT o, "
     "sum(amt) s FROM f GROUP BY o) SELECT count(*) FROM g, f WHERE g.o = f.o AND f.amt > s / 6",
     "WITH d AS (SELECT DISTINCT wh FROM sales) SELECT a.wh, b.wh FROM d a, d b WHERE a.wh < b.wh",
+    # each reference's filter, OR-ed into the CTE (below a LIMIT, a window, NULL tests)
+    AGG.format(hint="") + "SELECT a.o, a.v, b.v FROM c a, c b WHERE a.o = b.o - 1 AND "
+    "a.o < 50 AND b.o BETWEEN 20 AND 60",
+    AGG.format(hint="") + "SELECT a.o, b.o FROM c a, c b WHERE a.o = b.o AND a.v IS NULL "
+    "AND b.n > 5",
+    "WITH c AS (SELECT o, wh FROM sales ORDER BY o DESC, wh NULLS FIRST LIMIT 40) "
+    "SELECT (SELECT count(*) FROM c WHERE wh IS NULL), (SELECT count(*) FROM c WHERE o > 9995)",
+    "WITH c AS (SELECT o, wh FROM sales ORDER BY o, wh LIMIT 40) SELECT a.o, b.wh FROM c a, "
+    "c b WHERE a.o = b.o AND a.wh = 1 AND b.wh IS NULL",
+    "WITH c AS (SELECT o, row_number() OVER (ORDER BY o DESC, wh, amt) r FROM sales WHERE "
+    "site = 1) SELECT a.o, a.r, b.r FROM c a, c b WHERE a.o = b.o AND a.r < 5 AND b.o > 9990",
+    "WITH c AS (SELECT wh, count(*) n FROM sales GROUP BY wh) SELECT a.n, b.n FROM c a, c b "
+    "WHERE a.wh IS NULL AND b.wh = 2",
     "WITH u AS (SELECT o FROM sales WHERE site = 1 UNION SELECT ro FROM returns) "
     "SELECT count(*), (SELECT count(*) FROM u WHERE o < 10) FROM u",
 ]
@@ -137,3 +150,17 @@ def test_cte_read_by_an_init_plan_runs_once(eng, monkeypatch):
     computed.clear()
     eng.db.sql(sql + " AND n > 0").fetchall()  # planned afresh: the init plan's rows reused
     assert len(computed) == 1, computed
+
+
+def test_references_filters_reach_the_cte(eng):
+    """An aggregate read twice with filters on its group key: the OR of the two filters
+    reaches the CTE's scan (its sorted index), and only those orders are aggregated."""
+    sql = AGG.format(hint="") + ("SELECT a.o, a.v, b.v FROM c a, c b WHERE a.o = b.o - 1 "
+                                 "AND a.o < 50 AND b.o BETWEEN 20 AND 60")
+    lines = _analyze(eng.db, sql)
+    assert any("CTE c (computed once" in x for x in lines), "\n".join(lines)
+    assert _scans(lines, "sales") == [61 * 6], "\n".join(lines)  # orders 0 to 60
+    # a reference without a filter needs every row: nothing is pushed
+    lines = _analyze(eng.db, AGG.format(hint="") + "SELECT count(*) FROM c a, c b WHERE "
+                                                   "a.o = b.o - 1 AND a.o < 50")
+    assert _scans(lines, "sales") == [N], "\n".join(lines)
