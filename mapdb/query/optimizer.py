@@ -272,7 +272,8 @@ def implied(p: Expr, cols: set[str]) -> Expr | None:
         mine = [c for c in conjuncts(d) if c.columns() and c.columns() <= cols]
         if not mine:
             return None
-        parts.append(conjoin(mine))
+        if str(conjoin(mine)) not in {str(x) for x in parts}:  # (x OR x is x)
+            parts.append(conjoin(mine))
     return disjoin(parts)
 
 
@@ -336,6 +337,16 @@ def _push(target: Plan, preds: list[Expr]) -> Plan | None:
         if right:
             target.right = _push(target.right, right) or Filter(target.right, conjoin(right))
         return Filter(target, conjoin(stay)) if stay else target
+    if isinstance(target, SetOp) and target.op == "union" and target.all:
+        # each row is one branch's row: a filter goes into both (the right branch's
+        # columns are the left's by position). Not through UNION, INTERSECT, EXCEPT: their
+        # duplicates test keeps one of equal rows, which a filter might tell apart (-0.0)
+        rename = {Col(n, t): Col(r, rt) for (n, t), (r, rt) in
+                  zip(target.left.schema, target.right.schema, strict=True)}
+        right = [replace(p, rename) for p in preds]
+        target.left = _push(target.left, preds) or Filter(target.left, conjoin(preds))
+        target.right = _push(target.right, right) or Filter(target.right, conjoin(right))
+        return target
     if isinstance(target, AsofJoin):
         # each left row is matched on its own: a filter on left's columns goes below; one
         # on right's stays above (below, it would change which right row is the nearest)
@@ -350,6 +361,10 @@ def _push(target: Plan, preds: list[Expr]) -> Plan | None:
         # never below a global one: over no rows it still gives its one row (HAVING FALSE)
         down = [p for p in preds if p.columns() <= key_names and (p.columns() or key_names)]
         up = [p for p in preds if p not in down]
+        # an OR over groups and aggregates (a CTE's references' filters OR-ed, _filter_ctes:
+        # q11's sale_type = 's' AND dyear = 2001 AND year_total > 0 OR ...) implies one over
+        # the group keys alone (dyear = 2001 OR dyear = 2002), which goes below too
+        down += [q for q in (implied(p, key_names) for p in up) if q is not None]
         if down:
             mapping = {Col(n, e.type): e for n, e in target.keys}
             inner = [replace(p, mapping) for p in down]
