@@ -179,3 +179,17 @@ def test_parameters(tmp_path):
     q = "SELECT count(*) FROM t WHERE x > (SELECT max(x) FROM t WHERE x < ?)"
     assert [db.sql(q, [v]).fetchall() for v in (3, 5, 0, 100)] == \
         [[(7,)], [(5,)], [(0,)], [(0,)]]
+
+
+def test_not_a_point_template(tmp_path):
+    """``k = (SELECT 7 FROM u)`` plans like a point select, but the value comes from u:
+    the next statement of its shape must not reuse the plan with only its literal changed
+    (u has no rows now: no row, not k = 9's)."""
+    import mapdb
+    db = mapdb.connect(tmp_path / "db")
+    db.create_table("t", {"k": [5, 7, 9], "v": ["a", "b", "c"]}).create_index("k")
+    db.create_table("u", {"x": pa.array([1], pa.int64())})
+    assert db.sql("SELECT v FROM t WHERE k = (SELECT 7 FROM u)").fetchall() == [("b",)]
+    db.drop_table("u")
+    db.create_table("u", {"x": pa.array([], pa.int64())})
+    assert db.sql("SELECT v FROM t WHERE k = (SELECT 9 FROM u)").fetchall() == []
