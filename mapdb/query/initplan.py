@@ -174,10 +174,13 @@ def run(plan: Plan, t: SqlType, ctes: dict) -> tuple[object, dict]:
     ``ctes``: CTE results known (read, and added to)."""
     from mapdb.query.executor import Context, materialize
     from mapdb.query.optimizer import _rep_value
+    from mapdb.storage import guard
     ctx = Context()
     ctx.seed_ctes(ctes)
+    faults = guard.events()
     try:
         table = materialize(plan, ctx)
+        guard.check(faults, "a scalar subquery")  # (a file shrank: no value from zeros)
         ctes.update(ctx._ctes)
         if table.num_rows > 1:
             raise QueryError("more than one row returned by a subquery used as an "
