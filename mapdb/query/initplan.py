@@ -157,7 +157,7 @@ def resolve(plan: Plan) -> tuple[Plan, list[Init], dict]:
     from mapdb.query.optimizer import optimize
     inits, values, ctes = [], {}, {}
     for key, ref in refs.items():
-        sub = optimize(ref.plan)
+        sub = optimize(ref.plan, False)
         ctes.update(sub.__dict__.pop("cte_results", None) or {})
         t0 = time.perf_counter()
         value, stats = run(sub, ref.type, ctes)

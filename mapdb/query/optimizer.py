@@ -98,12 +98,16 @@ def _simplify(e: Expr) -> Expr:
 
 # -- plan rewrites -------------------------------------------------------------------------
 
-def optimize(plan: Plan) -> Plan:
+def optimize(plan: Plan, statement: bool = True) -> Plan:
+    """``plan`` optimized; ``statement``: it is a whole statement's (not a part of one
+    optimized on its own: a CTE's, a recursive CTE's input, an init plan's), so every
+    reference to its CTEs is in it."""
     plan, inits, ctes = resolve_inits(plan)  # scalar subqueries' values, as constants
     plan = _push_filters(plan)
     if inner_outer_joins(plan):  # their filters and keys go down the sides now
         plan = _push_filters(plan)
-    _filter_ctes(plan)  # (the references' filters are right above them now)
+    if statement:
+        _filter_ctes(plan)  # (the references' filters are right above them now)
     _optimize_ctes(plan, set())
     plan = reduce_subqueries(plan)
     plan = reorder(plan)
@@ -127,12 +131,12 @@ def _optimize_ctes(plan: Plan, done: set[int]) -> None:
     """Each shared CTE plan is optimized once, on its own (its readers are leaves here);
     so are a recursive CTE's anchor and step."""
     if isinstance(plan, RecursiveCTE):
-        plan.anchor, plan.step = optimize(plan.anchor), optimize(plan.step)
+        plan.anchor, plan.step = optimize(plan.anchor, False), optimize(plan.step, False)
         return
     if isinstance(plan, CTEScan):
         if id(plan.cte) not in done and not plan.cte.__dict__.get("optimized_cte"):
             done.add(id(plan.cte))
-            optimized = optimize(plan.cte)
+            optimized = optimize(plan.cte, False)
             _share(plan.cte, optimized)
             # (an init plan reading the CTE optimized it already: once is all it takes)
             plan.cte.optimized_cte = True
@@ -149,7 +153,8 @@ def _filter_ctes(plan: Plan) -> None:
     2, reach date_dim's scan; the CTE aggregated all twelve). Each reference keeps its own
     filter. DuckDB pushes such OR filters into its materialized CTEs too. Not when a
     reference is elsewhere (inside another CTE, whose filters are not pushed yet), or
-    when an init plan has optimized and run the CTE already."""
+    when an init plan has optimized and run the CTE already. Only for a whole statement's
+    plan: a part of it (another CTE's plan) does not hold every reference."""
     total: dict[int, int] = {}  # references anywhere, by CTE plan
     found: dict[int, list] = {}  # references in ``plan``: (scan, its filter or None)
     ctes: dict[int, Plan] = {}

@@ -65,6 +65,14 @@ QUERIES = [
     "site = 1) SELECT a.o, a.r, b.r FROM c a, c b WHERE a.o = b.o AND a.r < 5 AND b.o > 9990",
     "WITH c AS (SELECT wh, count(*) n FROM sales GROUP BY wh) SELECT a.n, b.n FROM c a, c b "
     "WHERE a.wh IS NULL AND b.wh = 2",
+    # a read twice inside b (with filters) and once in the statement (without): b's
+    # filters must not reach a, whichever CTE is optimized first
+    "WITH a AS (SELECT o, sum(amt) v FROM sales GROUP BY o), b AS (SELECT x.o, sum(x.v) s "
+    "FROM a x, a y WHERE x.o = y.o AND x.o < 5 AND y.o < 3 GROUP BY x.o) SELECT * FROM "
+    "(SELECT count(*) FROM b) q, (SELECT count(*) FROM b) r, (SELECT count(*) n FROM a) p",
+    "WITH a AS (SELECT o, sum(amt) v FROM sales GROUP BY o), b AS (SELECT x.o, sum(x.v) s "
+    "FROM a x, a y WHERE x.o = y.o AND x.o < 5 AND y.o < 3 GROUP BY x.o) SELECT "
+    "(SELECT count(*) FROM b), (SELECT count(*) FROM b b2 WHERE o > 0), (SELECT count(*) FROM a)",
     "WITH u AS (SELECT o FROM sales WHERE site = 1 UNION SELECT ro FROM returns) "
     "SELECT count(*), (SELECT count(*) FROM u WHERE o < 10) FROM u",
 ]
