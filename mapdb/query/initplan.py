@@ -4,12 +4,13 @@ optimized, and its value replaces it as a typed constant.
 ``x > (SELECT avg(x) FROM t)`` used to be a "single" join of every row with the
 subquery's one row, after the other joins: the comparison could reach neither the scan's
 filter nor its zone maps nor a join filter. The binder makes such a subquery an
-``InitRef`` (its plan and type) instead; ``resolve`` (called by ``optimize`` on a bound
-plan) optimizes and runs each one, checks it gave at most one row (more is DuckDB's
-error; none is NULL), and substitutes a ``Lit`` of the subquery's type, so the rest of
-the optimizer sees a literal. A subquery inside a subquery resolves first (its own
-optimize call). Only the InitRefs still in the plan run: binding may have dropped one
-(``FALSE AND x = (SELECT ...)``), as DuckDB's planner drops it and never runs it.
+``InitRef`` (its plan and type) instead; ``resolve`` (``optimizer.resolve_inits``,
+which ``optimize`` calls on a bound plan) optimizes and runs each one, checks it gave at
+most one row (more is DuckDB's error; none is NULL), and substitutes a ``Lit`` of the
+subquery's type, so the rest of the optimizer sees a literal. A subquery inside a
+subquery resolves first (its own optimize call). Only the InitRefs still in the plan
+run: binding may have dropped one (``FALSE AND x = (SELECT ...)``), as DuckDB's planner
+drops it and never runs it.
 
 Running at planning time means EXPLAIN runs the subquery too (it shows its plan and
 value), and a cached plan holds the value: the plan cache keys a plan on the versions of
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from mapdb.errors import MapdbError
+from mapdb.query import optimizer
 from mapdb.query.expr import Expr, InitRef, Lit
 from mapdb.query.plan import CTEScan, IndexAccess, Plan, RecursiveCTE, Scan, SortKey
 from mapdb.query.types import QueryError, SqlType
@@ -154,10 +156,9 @@ def resolve(plan: Plan) -> tuple[Plan, list[Init], dict]:
     refs = find(plan)
     if not refs:
         return plan, [], {}
-    from mapdb.query.optimizer import optimize
     inits, values, ctes = [], {}, {}
     for key, ref in refs.items():
-        sub = optimize(ref.plan, False)
+        sub = optimizer.optimize(ref.plan, False)
         ctes.update(sub.__dict__.pop("cte_results", None) or {})
         t0 = time.perf_counter()
         value, stats = run(sub, ref.type, ctes)
@@ -168,12 +169,14 @@ def resolve(plan: Plan) -> tuple[Plan, list[Init], dict]:
     return plan, inits, ctes
 
 
+optimizer.resolve_inits = resolve
+
+
 def run(plan: Plan, t: SqlType, ctes: dict) -> tuple[object, dict]:
     """The one value ``plan`` gives (its first column), as a Lit's representation: None
     for no rows; more than one row is DuckDB's error. With the run's operator stats.
     ``ctes``: CTE results known (read, and added to)."""
     from mapdb.query.executor import Context, materialize
-    from mapdb.query.optimizer import _rep_value
     from mapdb.storage import guard
     ctx = Context()
     ctx.seed_ctes(ctes)
@@ -190,7 +193,7 @@ def run(plan: Plan, t: SqlType, ctes: dict) -> tuple[object, dict]:
         a = table.column(plan.schema[0][0]).combine_chunks()
         if isinstance(a, pa.DictionaryArray):
             a = a.dictionary.take(a.indices)
-        return _rep_value(a[0], t), ctx.stats
+        return optimizer._rep_value(a[0], t), ctx.stats
     except (pa.ArrowException, ArithmeticError, LookupError, ValueError, UnicodeError,
             MemoryError) as e:
         if isinstance(e, MapdbError):

@@ -16,7 +16,6 @@ from __future__ import annotations
 from mapdb.query.buildexprs import lift_build_exprs
 from mapdb.query.eageragg import eager_aggregate
 from mapdb.query.expr import Agg, Call, Col, Expr, Lit, conjoin, conjuncts, replace
-from mapdb.query.initplan import resolve as resolve_inits
 from mapdb.query.joinorder import (
     aggregate_first,
     names,
@@ -97,6 +96,14 @@ def _simplify(e: Expr) -> Expr:
 
 
 # -- plan rewrites -------------------------------------------------------------------------
+
+def resolve_inits(plan: Plan) -> tuple[Plan, list, dict]:
+    """``plan`` with the init plans of its uncorrelated scalar subqueries run and their
+    values in place, the init plans (for EXPLAIN) and the CTE results they computed.
+    ``query.initplan`` sets this at its import (the binder imports it, so it is set
+    before an InitRef exists): it runs plans, so the optimizer cannot import it."""
+    return plan, [], {}
+
 
 def optimize(plan: Plan, statement: bool = True) -> Plan:
     """``plan`` optimized; ``statement``: it is a whole statement's (not a part of one
