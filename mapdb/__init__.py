@@ -20,6 +20,7 @@ from mapdb.errors import (
     InvalidOptionError,
     LockedError,
     MapdbError,
+    MemoryLimitError,
     NotFoundError,
     PinWarning,
     PoisonedWriterError,
@@ -36,9 +37,10 @@ __version__ = "0.1.0"
 __all__ = [
     "Column", "ConstraintError", "CorruptionError", "Database", "IndexWarning", "IngestError",
     "InvalidNameError", "InvalidOptionError", "LazyFrame", "LockedError", "MapdbError",
-    "NotFoundError", "PinWarning", "PoisonedWriterError", "QueryError", "ReadOnlyError",
-    "SchemaError", "StorageError", "Table", "TableDroppedError", "TruncatedFileError", "col",
-    "connect", "count", "dense_rank", "errors", "lit", "rank", "row_number", "sql",
+    "MemoryLimitError", "NotFoundError", "PinWarning", "PoisonedWriterError", "QueryError",
+    "ReadOnlyError", "SchemaError", "StorageError", "Table", "TableDroppedError",
+    "TruncatedFileError", "col", "connect", "count", "dense_rank", "errors", "lit", "rank",
+    "row_number", "sql",
 ]
 
 if TYPE_CHECKING:

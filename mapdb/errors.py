@@ -28,6 +28,11 @@ class QueryError(MapdbError):
         super().__init__(message)
 
 
+class MemoryLimitError(QueryError):
+    """A query whose operators needed more memory than the connection's ``memory_limit``
+    (the message names the operator and the limit)."""
+
+
 class IngestError(MapdbError):
     """Bad input: carries ``file``, ``line`` (1-based or ``None``), ``column`` and ``reason``.
 

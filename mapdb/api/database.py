@@ -16,6 +16,7 @@ from mapdb.api.result import Result
 from mapdb.api.table import Table
 from mapdb.errors import InvalidOptionError, ReadOnlyError
 from mapdb.ingest.job import JobResult, ingest, ingest_object
+from mapdb.query.memory import SizeError, default_limit, parse_size, scope
 from mapdb.query.session import SourceCache, prepare
 from mapdb.query.statement import plain_query
 from mapdb.storage.database import DatabaseStore
@@ -38,16 +39,36 @@ class Database:
 
     def __init__(self, path: str | os.PathLike, readonly: bool = False,
                  pin_budget: int | str | None = DEFAULT_PIN_BUDGET,
-                 durability: str | None = None):
+                 durability: str | None = None, memory_limit: int | str | None = None):
         if isinstance(path, str | bytes) and not path:  # not silently the current directory
             raise InvalidOptionError("the database path is empty; give a directory "
                                      "(\".\" for the current one)")
+        self.memory_limit = memory_limit  # checked before anything is opened
         self._store = DatabaseStore(path, readonly=readonly, durability=durability)
         self.path = self._store.path
         self.readonly = readonly
         self._sources = SourceCache()  # open table versions shared by queries
         self._cache = Cache(self, pin_budget)  # page-cache control and pins (db.cache)
         self._cursors: weakref.WeakSet[Cursor] = weakref.WeakSet()  # closed by close()
+
+    @property
+    def memory_limit(self) -> int:
+        """Bytes the state of one query's operators (hash tables, sorts, aggregates,
+        ...) may hold; over it a query fails with MemoryLimitError naming the operator.
+        Set it with ``connect(memory_limit=)``, ``SET memory_limit`` or by assigning
+        bytes or a size such as "4GB" (None: the default, 80% of the cgroup's limit or
+        of physical memory; see query.memory and docs/query.md)."""
+        return self._memory_limit
+
+    @memory_limit.setter
+    def memory_limit(self, value: int | str | None) -> None:
+        if value is None:
+            self._memory_limit = default_limit()
+            return
+        try:
+            self._memory_limit = parse_size(value)
+        except SizeError as e:
+            raise InvalidOptionError(f"memory_limit: {e}") from None
 
     @property
     def cache(self) -> Cache:
@@ -159,10 +180,11 @@ class Database:
     def _query(self, text: str, params=None, *, workers: int | None = None,
                fused: bool = True) -> Result:
         """One query (SELECT, EXPLAIN) as a Result."""
-        p = prepare(text, self._store, self._sources, params)
+        with scope(self._memory_limit):  # (current_setting binds to it)
+            p = prepare(text, self._store, self._sources, params)
         for name in p.tables():  # index files stay locked in RAM (within the pin budget)
             self._cache.ensure_pinned(name)
-        return Result(p, workers=workers, fused=fused)
+        return Result(p, workers=workers, fused=fused, memory_limit=self._memory_limit)
 
     # -- DB-API 2.0 (PEP 249; mapdb.api.dbapi) -------------------------------------------------
     def cursor(self) -> Cursor:
@@ -221,14 +243,17 @@ MEMORY = ":memory:"
 
 def connect(path: str | os.PathLike = MEMORY, readonly: bool = False,
             pin_budget: int | str | None = DEFAULT_PIN_BUDGET,
-            durability: str | None = None) -> Database:
+            durability: str | None = None, memory_limit: int | str | None = None
+            ) -> Database:
     """Open the database at ``path``, creating it unless ``readonly``. ``pin_budget``
     bounds the bytes of index files (zone maps, dictionaries, hash indexes) that
     ``db.cache.ensure_pinned`` locks in RAM: bytes, or "512MB", "1GiB"; 0 or None: no
     automatic pinning. ``durability``: the default mode of writes through this object,
     "full" (survives power loss), "os" (survives a process crash) or "none" (benchmarks);
     None: the database's persisted setting (``set_durability``), else "full". Not
-    persisted; see docs/durability.md.
+    persisted; see docs/durability.md. ``memory_limit``: bytes, or a size as DuckDB
+    writes it ("4GB", "512MiB"), that one query's operators may hold (None: 80% of the
+    cgroup's memory limit or of physical memory; ``SET memory_limit`` changes it).
 
     ``":memory:"`` (the default, as in DuckDB and sqlite3): a new scratch database of its
     own, in a temporary directory (its files are still mapped, so the page cache holds
@@ -246,10 +271,11 @@ def connect(path: str | os.PathLike = MEMORY, readonly: bool = False,
                                      "empty)")
         scratch = tempfile.mkdtemp(prefix="mapdb-memory-")
         db = Database(os.path.join(scratch, "db"), pin_budget=pin_budget,
-                      durability=durability or "none")
+                      durability=durability or "none", memory_limit=memory_limit)
         weakref.finalize(db, shutil.rmtree, scratch, True)
         return db
-    return Database(path, readonly=readonly, pin_budget=pin_budget, durability=durability)
+    return Database(path, readonly=readonly, pin_budget=pin_budget, durability=durability,
+                    memory_limit=memory_limit)
 
 
 _default: Database | None = None

@@ -101,10 +101,11 @@ class Result:
     """
 
     def __init__(self, prepared: session.Prepared | None, workers: int | None = None,
-                 fused: bool = True):
+                 fused: bool = True, memory_limit: int | None = None):
         self._p = prepared  # None: rows computed already (of_table)
         self._workers = workers
         self._fused = fused
+        self._memory_limit = memory_limit  # bytes; None: the default (query.memory)
         self._stream: session.Stream | None = None  # the execution, once reading started
         self._ahead: list[pa.RecordBatch] = []  # produced, not fetched yet (in order)
         self._front: pa.RecordBatch | None = None  # rows converted for fetchone ...
@@ -149,8 +150,8 @@ class Result:
     def _materialize(self) -> None:
         """Nothing read yet: run the statement to the end in one go."""
         try:
-            table, self._ctx, self._seconds = session.execute(self._p, self._workers,
-                                                              self._fused)
+            table, self._ctx, self._seconds = session.execute(
+                self._p, self._workers, self._fused, self._memory_limit)
         finally:
             self._p.close()
         self._keep(table)
@@ -162,7 +163,8 @@ class Result:
             if not session.streams(self._p):  # a sort, aggregate, ...: computed whole
                 self._materialize()
                 return
-            self._stream = session.Stream(self._p, self._workers, self._fused)
+            self._stream = session.Stream(self._p, self._workers, self._fused,
+                                          memory_limit=self._memory_limit)
             self._ctx = self._stream.ctx
 
     def _pull(self) -> pa.RecordBatch | None:

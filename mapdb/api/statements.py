@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 from sqlglot import exp
 
 from mapdb.errors import MapdbError, NotFoundError, QueryError, SchemaError, StorageError
-from mapdb.query import infoschema, statement
+from mapdb.query import infoschema, memory, statement
 from mapdb.query.conform import (
     NotConstant,
     ValueColumns,
@@ -51,6 +51,7 @@ from mapdb.query.conform import (
 from mapdb.query.params import placeholders, values_for
 from mapdb.query.resolve import (
     PRIMARY_KEY_INDEX,
+    database_name,
     query_columns,
     relations,
     resolve,
@@ -113,7 +114,8 @@ def run(db: Database, text: str, params=None, *, workers: int | None = None,
                 result.to_arrow()  # run (its errors stop the script), then dropped
                 result = None
             continue
-        out = Statement(db, piece, params, workers, lock_timeout).run()
+        with memory.scope(db.memory_limit):  # the queries inside INSERT, CTAS, UPDATE
+            out = Statement(db, piece, params, workers, lock_timeout).run()
         result = table_result(out, workers) if last else None
     return result
 
@@ -156,14 +158,16 @@ def run_many(db: Database, text: str, seq_of_params, *, lock_timeout: float = 0.
     if not rows:
         return count_table(0)
     if piece.kind == "insert":
-        return Statement(db, piece, rows[0] if rows else None, None,
-                         lock_timeout).insert(many=rows)
+        with memory.scope(db.memory_limit):
+            return Statement(db, piece, rows[0] if rows else None, None,
+                             lock_timeout).insert(many=rows)
     total = 0
     for params in rows:
         if piece.kind == "query":
             db._query(piece.sql, params).to_arrow()
             continue
-        out = Statement(db, piece, params, None, lock_timeout).run()
+        with memory.scope(db.memory_limit):
+            out = Statement(db, piece, params, None, lock_timeout).run()
         if out.column_names == ["Count"] and out.num_rows:
             total += out.column(0)[0].as_py()
     return count_table(total)
@@ -194,11 +198,17 @@ class Statement:
     def run(self) -> pa.Table:
         s = statement.parse_statement(self.piece)
         name = type(s).__name__
-        write = name not in ("Describe", "Show", "Summarize") and not (
+        write = name not in ("Describe", "Show", "Summarize", "SetOption") and not (
             name == "Copy" and s.to)
         if write:
             self.db._writable()
         return getattr(self, "_" + name.lower())(s)
+
+    # -- SET / RESET ------------------------------------------------------------------------
+    def _setoption(self, s: statement.SetOption) -> pa.Table:
+        """The connection's memory_limit (DuckDB's SET returns no rows)."""
+        self.db.memory_limit = s.bytes  # None (RESET): the default
+        return success_table()
 
     # -- parameters of assembled queries --------------------------------------------------
     def text(self) -> Text:
@@ -234,6 +244,7 @@ class Statement:
                 pinned[name.lower()] = src
                 return src
             return key
+        lookup.database = database_name(self.store)  # <database>.main.t (Binder.table_ref)
         return lookup
 
     def table(self, name: str, node=None) -> str:

@@ -52,7 +52,11 @@ BATCH_ROWS = 122_880  # rows written at a time (a Parquet row group, as DuckDB's
               help="Run, then print the plan with rows, times, bytes touched, blocks "
                    "skipped and page faults per operator, and the result's row count.")
 @click.option("--timing", is_flag=True, help="Print the elapsed time on stderr.")
-def query(db, sql, sql_file, fmt, output, max_rows, explain, analyze, timing) -> None:
+@click.option("--memory-limit", metavar="SIZE",
+              help="Memory one query's operators may hold, e.g. 4GB or 512MiB (default: "
+                   "80% of the cgroup's limit or of RAM); over it, a clear error.")
+def query(db, sql, sql_file, fmt, output, max_rows, explain, analyze, timing,
+          memory_limit) -> None:
     """Run SQL (DuckDB dialect) against DB: queries, or statements that change it.
 
     \b
@@ -74,8 +78,8 @@ def query(db, sql, sql_file, fmt, output, max_rows, explain, analyze, timing) ->
     t0 = time.perf_counter()
     with _arrow_errors():
         from mapdb.api.statements import writes
-        database = mapdb.connect() if db == ":memory:" else \
-            mapdb.connect(db, readonly=not writes(text))
+        database = mapdb.connect(memory_limit=memory_limit) if db == ":memory:" else \
+            mapdb.connect(db, readonly=not writes(text), memory_limit=memory_limit)
         result = database.sql(text)
         if explain and not analyze:
             report, rows = result.explain(), None

@@ -332,7 +332,9 @@ def run_dense(plan: Aggregate, bounds: tuple[int, int], stream_input,
     """The aggregate over dense arrays; None when a key falls outside the bounds or is
     NULL, or an integer sum could leave int64 (the caller's hash aggregate runs then).
     With ``codes`` (a StringCodes of the one string key) the index is the key's code and
-    the arrays grow with the codes; with ``domain`` (several keys) the index is its."""
+    the arrays grow with the codes: each worker codes its morsels in a space of its own
+    (no lock between them), and the spaces' values are coded into ``codes`` at the end,
+    which places each worker's arrays; with ``domain`` (several keys) the index is its."""
     lo, hi = bounds if domain is None else (0, domain.span - 1)
     span = hi - lo + 1
     key_expr = plan.keys[0][1]
@@ -352,7 +354,8 @@ def run_dense(plan: Aggregate, bounds: tuple[int, int], stream_input,
     def state() -> dict:
         if not hasattr(local, "st"):
             local.st = {"acc": {"$rows": np.zeros(span, np.int64)}, "bound": 0.0,
-                        "buf": [], "rows": 0}
+                        "buf": [], "rows": 0,
+                        "codes": None if codes is None else type(codes)([key_name])}
             with lock:
                 states.append(local.st)
         return local.st
@@ -400,7 +403,7 @@ def run_dense(plan: Aggregate, bounds: tuple[int, int], stream_input,
         if domain is not None:
             idx = domain.index(batch, n)
         elif codes is not None:
-            k = codes.encode(key_name, evaluate(key_expr, batch, n))
+            k = state()["codes"].encode(key_name, evaluate(key_expr, batch, n))
             if k.null_count:
                 raise _Fallback
             idx = np.asarray(k, np.int64)
@@ -436,10 +439,22 @@ def run_dense(plan: Aggregate, bounds: tuple[int, int], stream_input,
         return None
     for st in states:
         flush(st)
-    width = max(len(st["acc"]["$rows"]) for st in states)
+    places = [None] * len(states)  # each worker's codes in ``codes``
+    if codes is not None:
+        for i, st in enumerate(states):
+            places[i] = np.asarray(codes.encode(key_name, st["codes"].values(key_name)),
+                                   np.int64)
+        width = len(codes.values(key_name))
+    else:
+        width = max(len(st["acc"]["$rows"]) for st in states)
     total: dict[str, np.ndarray] = {}
-    for st in states:
+    for st, place in zip(states, places, strict=True):
         for key, arr in st["acc"].items():
+            if place is not None:  # (a worker's codes are distinct: a plain scatter)
+                arr = _pad(key, arr, len(place))
+                out = _pad(key, arr[:0], width)
+                out[place] = arr[:len(place)]
+                arr = out
             arr = _pad(key, arr, width)
             fn = aggs.get(key.removesuffix("#s"))
             merge = _EXTREME[fn][0] if fn in _EXTREME and key.endswith("#s") else np.add

@@ -32,14 +32,17 @@ from mapdb.query import (
     anyall,
     asofjoin,
     columnsexpr,
+    commonsub,
     distincton,
     files,
     groupingsets,
     initplan,
     intervals,
+    memory,
     pivot,
     qualify,
     recursive,
+    rows,
     values,
 )
 from mapdb.query import catalog as functions_catalog
@@ -178,12 +181,12 @@ MAX_SERIES = 100_000_000  # rows of range() / generate_series(), held in memory
 
 
 def _rewrite(tree: exp.Expression, sql: str) -> exp.Expression:
-    """The statement with the constructs defined by other SQL written as that SQL: VALUES
-    lists, DISTINCT ON, grouping sets, QUALIFY, ANY/ALL comparisons, IS [NOT] DISTINCT
-    FROM (each module says how)."""
-    tree = distincton.expand(values.expand(tree, sql), sql)
+    """The statement with the constructs defined by other SQL written as that SQL: a
+    derived table written twice as one CTE, VALUES lists, DISTINCT ON, grouping sets,
+    QUALIFY, ANY/ALL comparisons, IS [NOT] DISTINCT FROM (each module says how)."""
+    tree = distincton.expand(values.expand(commonsub.share(tree), sql), sql)
     tree = qualify.expand(groupingsets.expand(tree, sql), sql)
-    return null_safe(anyall.expand(tree, sql), sql)
+    return null_safe(rows.expand(anyall.expand(tree, sql), sql), sql)
 
 
 def bind_sql(sql: str, catalog: Callable[[str], object], cache=None,
@@ -247,6 +250,9 @@ class Scope:
     ctes: dict = field(default_factory=dict)
     pending: list = field(default_factory=list)  # subquery joins its expressions need
     corr: Correlation | None = None  # when a subquery's: its correlation with ``outer``
+    # the aliases that are a stored table's or view's own name (FROM t, not FROM t AS a):
+    # only those may be qualified by schema (main.t.c)
+    named: frozenset = frozenset()
 
     @staticmethod
     def of(cols: list[tuple[str, Col]], alias: str | None) -> Scope:
@@ -268,6 +274,11 @@ class Scope:
         """The columns of the table(s) under alias ``name``, in this scope only."""
         return self.aliases.get(name.lower())
 
+    def names_table(self, table: str) -> bool:
+        """Whether ``table`` is a stored table's own name here or further out."""
+        return table.lower() in self.named or (self.outer is not None and
+                                               self.outer.names_table(table))
+
     def knows_table(self, table: str) -> bool:
         return table.lower() in self.aliases or (self.outer is not None and
                                                  self.outer.knows_table(table))
@@ -276,7 +287,8 @@ class Scope:
         aliases = dict(self.aliases)
         for a, cols in other.aliases.items():
             aliases[a] = aliases.get(a, []) + cols
-        return Scope(self.columns + other.columns, aliases, self.outer)
+        return Scope(self.columns + other.columns, aliases, self.outer,
+                     named=self.named | other.named)
 
     def outer_names(self) -> set[str]:
         """Internal names of the enclosing queries' columns."""
@@ -348,6 +360,9 @@ class Binder:
         self.subquery_cols: set[str] = set()  # columns scalar subquery joins add
         self._cte_plans: dict[int, tuple] = {}  # CTEs read more than once: bound once
         self._lateral_items = False  # the next select is a LATERAL subquery's (lateral())
+        # names in WHERE and HAVING that may stand for a select alias: id -> (the Column
+        # node, the aliased expression) (see alias_refs)
+        self._alias_refs: dict[int, tuple[exp.Column, exp.Expression]] = {}
         self._tree: exp.Expression | None = None  # the statement (to count CTE references)
         self._views: list[str] = []  # the stored views being bound, outermost first
 
@@ -397,16 +412,18 @@ class Binder:
             rcols.append((self.fresh("set"), fn.convert(Col(rn, rt), t)))
         op = {exp.Union: "union", exp.Intersect: "intersect", exp.Except: "except"}[type(node)]
         distinct = node.args.get("distinct")
-        if (op != "union" or distinct is not False) and any(
-                e.type.kind == "interval" for _, e in lcols):
+        intervals = any(e.type.kind == "interval" for _, e in lcols)
+        if op != "union" and intervals:
             # (DuckDB makes '30 days' and '1 month' one value)
-            raise self.error(f"{op.upper()} of INTERVAL columns is not supported (UNION ALL "
+            raise self.error(f"{op.upper()} of INTERVAL columns is not supported (UNION "
                              f"is)", node)
         if op != "union" or distinct is not False:  # (rows matched by value: hashed)
             word = f"{op.upper()}{' ALL' if distinct is False else ''}"
             self.not_nested([e for _, e in lcols], word, node)
         plan: Plan = SetOp(Project(left, lcols), Project(right, rcols), op,
-                           all=distinct is False)
+                           all=distinct is False or intervals)
+        if intervals and distinct is not False:  # UNION: as SELECT DISTINCT's intervals
+            plan = self.interval_groups(plan)
         order = node.args.get("order")
         if order:
             scope = Scope([(n, Col(c, t)) for n, (c, t) in zip(names, plan.schema,
@@ -441,6 +458,7 @@ class Binder:
         lateral_items, self._lateral_items = self._lateral_items, False
         plan, scope = self.from_clause(sel, ctes, outer)
         scope.ctes, scope.corr = ctes, corr
+        self.alias_refs(sel)
         if sel.args.get("where"):
             plan = self.where(plan, sel.args["where"].this, scope, corr)
 
@@ -457,6 +475,9 @@ class Binder:
         order_keys = self.order_keys(order, scope, bound_items, aliases) if order else []
         pending = self.take_pending(scope)  # scalar subqueries of the items
         having_e = self.expr(having.this, scope) if having else None
+        if having_e is not None and any(isinstance(x, WindowFn) for x in having_e.walk()):
+            raise self.error("window functions are not allowed in HAVING (DuckDB refuses "
+                             "them too; QUALIFY filters on them)", having)
         pending_having = self.take_pending(scope)
         has_aggs = any(isinstance(x, Agg) for _, e in bound_items for x in e.walk()) or (
             having_e is not None) or any(isinstance(x, Agg) for k in order_keys
@@ -554,14 +575,39 @@ class Binder:
                 final_keys.append(SortKey(visible[k.expr], k.desc, k.nulls_first))
         plan = Project(plan, out_cols + hidden)
         if distinct is not None:
-            if any(e.type.kind == "interval" for _, e in out_cols):
-                raise self.error("SELECT DISTINCT of an INTERVAL is not supported (DuckDB "
-                                 "makes '30 days' and '1 month' one value)", distinct)
-            plan = Distinct(plan)
+            plan = self.interval_groups(plan) if any(
+                t.kind == "interval" for _, t in plan.schema) else Distinct(plan)
         plan = self.sort_limit(plan, final_keys, limit, offset, percent)
         if (hidden or percent is not None) and corr is None:
             plan = Project(plan, [(c, Col(c, e.type)) for c, e in out_cols])
         return plan, names
+
+    def alias_refs(self, sel: exp.Select) -> None:
+        """Note the bare names in ``sel``'s WHERE and HAVING that a select alias may
+        stand for, as in DuckDB: where the FROM clause has no column of that name
+        (checked when bound), before the enclosing query's columns; of equal aliases the
+        last. Not inside a subquery, nor in HAVING inside an aggregate or window (DuckDB:
+        not found there); an alias of an aggregate in WHERE is DuckDB's error (the
+        binder's "WHERE cannot contain aggregates")."""
+        aliases = {i.alias.lower(): i.this for i in sel.expressions
+                   if isinstance(i, exp.Alias) and not columnsexpr.found(i)}
+        if not aliases:
+            return
+        for clause in ("where", "having"):
+            root = sel.args.get(clause)
+            if root is None:
+                continue
+            for c in root.find_all(exp.Column):
+                if c.table or not isinstance(c.this, exp.Identifier) or \
+                        c.name.lower() not in aliases:
+                    continue
+                up, inside = c.parent, False
+                while up is not None and up is not root:
+                    inside |= isinstance(up, (exp.Select, exp.Subquery)) or (
+                        clause == "having" and isinstance(up, (exp.AggFunc, exp.Window)))
+                    up = up.parent
+                if not inside:
+                    self._alias_refs[id(c)] = (c, aliases[c.name.lower()])
 
     def local_only(self, exprs: list[Expr], scope: Scope, node) -> None:
         """A subquery may use the enclosing query's columns in its WHERE (the correlation
@@ -871,7 +917,7 @@ class Binder:
         if extra:
             plan = Project(plan, [(n, Col(n, t)) for n, t in plan.schema] + extra)
         cols = [(n, replace.get(c.name, c)) for n, c in scope.columns if c.name not in drop]
-        return plan, Scope(cols, scope.aliases, scope.outer)
+        return plan, Scope(cols, scope.aliases, scope.outer, named=scope.named)
 
     def table_ref(self, src, ctes: dict) -> tuple[Plan, Scope]:
         if isinstance(src, (exp.Table, exp.Subquery)) and src.args.get("pivots"):
@@ -896,11 +942,11 @@ class Binder:
             return self.scan_of(self.open_file(ref, src), src, columns, alias or what)
         if isinstance(src, exp.Table):
             name = src.name
-            schema = src.args.get("db")  # main.t, information_schema.tables (query.resolve)
-            if not schema and isinstance(ctes.get(name.lower()), WorkSource):
+            schema = self.schema_of(src)  # main.t, information_schema.tables (query.resolve)
+            if not src.args.get("db") and isinstance(ctes.get(name.lower()), WorkSource):
                 work = ctes[name.lower()]  # a recursive CTE's step reading its own rows
                 return self.scan_of(work, src, columns or work.names, alias or name)
-            if not schema and name.lower() in ctes:
+            if not src.args.get("db") and name.lower() in ctes:
                 cte = ctes[name.lower()]
                 shared = self._cte_plans.get(id(cte))
                 if shared is None and recursive.is_recursive(cte):
@@ -936,8 +982,13 @@ class Binder:
                 return self.scan_of(source, src, columns, alias or files.alias_of(name))
             if isinstance(source, ViewDef):
                 inner, names = self.view(source, src)
-                return self.subplan(inner, self.rename(names, columns, src), alias or name)
-            return self.scan_of(source, src, columns, alias or name)
+                plan, scope = self.subplan(inner, self.rename(names, columns, src),
+                                           alias or name)
+            else:
+                plan, scope = self.scan_of(source, src, columns, alias or name)
+            if alias is None:
+                scope.named = frozenset({name.lower()})
+            return plan, scope
         if isinstance(src, exp.Subquery):
             inner, names = self.query(src.this, ctes)
             return self.subplan(inner, self.rename(names, columns, src), alias)
@@ -949,6 +1000,45 @@ class Binder:
                 exp.Explode(this=src.expressions[0].copy()), name, quoted=True)), ctes)
             return self.subplan(inner, self.rename(names, columns, src), alias or "unnest")
         raise self.error(f"FROM {src.key.upper()} is not supported", src)
+
+    def database(self) -> str | None:
+        """The database's name, as DuckDB names a database opened from its path (query.
+        resolve.database_name); None where the catalog is not a database's."""
+        return getattr(self.catalog, "database", None)
+
+    def schema_of(self, src: exp.Table) -> exp.Identifier | None:
+        """The schema a table name is qualified by: ``<database>.main.t`` and
+        ``<database>.t`` are ``main.t`` and ``t`` (DuckDB reads ``x.t`` as schema x,
+        else catalog x); another catalog is DuckDB's error."""
+        cat, schema = src.args.get("catalog"), src.args.get("db")
+        db = self.database()
+        if cat is not None:
+            if db is None or cat.name.lower() != db.lower() or schema.name.lower() != "main":
+                raise self.error(f'table "{cat.name}.{schema.name}.{src.name}" not found: '
+                                 f'no catalog "{cat.name}" with schema "{schema.name}" (the '
+                                 f'database is "{db}", its schema main)', src)
+            return schema
+        if schema is not None and db is not None and schema.name.lower() == db.lower() \
+                and schema.name.lower() not in ("main", "information_schema"):
+            return None
+        return schema
+
+    def qualified(self, node: exp.Column, scope: Scope) -> None:
+        """``main.t.c``, ``<database>.t.c`` and ``<database>.main.t.c``: t must be a
+        stored table or view named in FROM without an alias (DuckDB: ``FROM t AS a``
+        hides main.t); ``s.a.b`` (a struct's field qualified by table) stays refused."""
+        cat, schema = node.args.get("catalog"), node.args.get("db")
+        db = (self.database() or "").lower()
+        ok = schema.name.lower() == "main" or (cat is None and schema.name.lower() == db)
+        if cat is not None:
+            ok = ok and cat.name.lower() == db and schema.name.lower() == "main"
+        if not ok:
+            raise self.error("a column qualified by schema and table is not supported "
+                             "(other than main.t.c, or with the database's name)", node)
+        if not scope.names_table(node.table):
+            parts = [p.name for p in (cat, schema) if p is not None]
+            raise self.error(f'table "{".".join([*parts, node.table])}" not found (a '
+                             f'table given an alias is named by it)', node)
 
     def recursive_cte(self, cte: exp.CTE, name: str, ctes: dict) -> tuple[Plan, list[str]]:
         """WITH RECURSIVE's ``name AS (anchor UNION [ALL] step)`` as a RecursiveCTE: the
@@ -1169,7 +1259,7 @@ class Binder:
         if not (isinstance(node, exp.Exists) or (isinstance(node, exp.In) and
                                                  node.args.get("query"))):
             return None
-        x = self.expr(node.this, scope) if isinstance(node, exp.In) else None
+        x = self.in_operand(node, scope) if isinstance(node, exp.In) else None
         plan = self.apply(plan, self.take_pending(scope))  # x's own subqueries first
         test = self.membership(node, x, scope)
         if isinstance(test, Join) and not (negate and test.null_aware and (
@@ -1180,33 +1270,48 @@ class Binder:
         e = self.mark_column(test, scope)
         return fn.logic_not(e) if negate else e
 
-    def membership(self, node, x: Expr | None, scope: Scope) -> Join | Expr:
-        """EXISTS (``x`` None) or x IN (subquery) bound and decorrelated: the mark join
-        that answers it (its left input to come; the correlation's equalities are its keys
-        after x's, the rest its condition), or, for a correlated aggregate without GROUP
-        BY (one row per outer row), the answer as an expression."""
+    def in_operand(self, node: exp.In, scope: Scope) -> list[Expr]:
+        """x of x IN (subquery): one value, or a row value's fields ((a, b) IN ...)."""
+        this = node.this
+        while isinstance(this, exp.Paren):
+            this = this.this
+        fields = this.expressions if isinstance(this, exp.Tuple) else [this]
+        return [self.expr(f, scope) for f in fields]
+
+    def membership(self, node, x: list[Expr] | None, scope: Scope) -> Join | Expr:
+        """EXISTS (``x`` None) or x IN (subquery) bound and decorrelated (``x``: one
+        value, or a row value's fields): the mark join that answers it (its left input to
+        come; x's fields its first keys, the correlation's equalities its keys after them,
+        the rest its condition), or, for a correlated aggregate without GROUP BY (one row
+        per outer row), the answer as an expression."""
         query = node.this if x is None else node.args["query"]
         right, names, corr = self.subquery(query, scope)
-        if x is not None and len(names) != 1:
+        if x is not None and len(names) != len(x):
             raise self.error(f"IN (subquery): the subquery returns {len(names)} columns, "
-                             "not 1", node)
+                             f"not {len(x)}", node)
+        if x is not None and len(x) > 1 and (corr.keys or corr.residual):
+            raise self.error("a row value IN a correlated subquery is not supported "
+                             "(DuckDB: not implemented)", node)
         if corr.one_row and (corr.keys or corr.residual):
             if x is None:
                 return Lit(True, BOOL)
-            return fn.compare("eq", x, self.single_value(right, names, corr, query, scope))
+            return fn.compare("eq", x[0], self.single_value(right, names, corr, query,
+                                                            scope))
         lk, rk = [o for o, _ in corr.keys], [i for _, i in corr.keys]
         if x is not None:
-            if any(isinstance(e, WindowFn) for e in x.walk()):
+            if any(isinstance(e, WindowFn) for f in x for e in f.walk()):
                 raise self.error("a window function before IN (subquery) is not supported",
                                  node)
-            col, t = right.schema[0]
-            if x.type.kind == "null":
-                x = Lit(None, t)
-            eq = fn.compare("eq", x, Col(col, t))
-            a, b = eq.args if isinstance(eq, Call) and eq.op == "eq" else (x, Col(col, t))
-            lk, rk = [a, *lk], [b, *rk]
+            fields = []
+            for f, (col, t) in zip(x, right.schema, strict=False):
+                if f.type.kind == "null":
+                    f = Lit(None, t)
+                eq = fn.compare("eq", f, Col(col, t))
+                fields.append(eq.args if isinstance(eq, Call) and eq.op == "eq" else
+                              (f, Col(col, t)))
+            lk, rk = [a for a, _ in fields] + lk, [b for _, b in fields] + rk
         j = Join(None, right, "mark", lk, rk, condition=fold_and(corr.residual),
-                 null_aware=x is not None, mark=self.fresh("mark"))
+                 null_aware=len(x) if x is not None else 0, mark=self.fresh("mark"))
         self.enclosing_only(j, scope, node)
         return j
 
@@ -1493,8 +1598,6 @@ class Binder:
         for node in group.expressions:
             e = self.resolve_item(node, scope, items, "GROUP BY")
             self.no_aggs(e, "GROUP BY", node)
-            if e.type.kind == "interval":  # (DuckDB: '30 days' and '1 month' one group)
-                raise self.error("GROUP BY an INTERVAL is not supported", node)
             if e not in keys:
                 keys.append(e)
         return keys
@@ -1580,6 +1683,11 @@ class Binder:
         key_map = {k: Col(c, e.type) for (c, e), k in zip(key_cols, keys, strict=True)}
         aggs: list[tuple[str, Agg]] = []
         agg_map: dict[Agg, Col] = {}
+        for i, k in enumerate(keys):  # intervals: see interval_groups
+            if k.type.kind == "interval":
+                key_cols[i] = (key_cols[i][0], fn.interval_total(k))
+                aggs.append((self.fresh("agg"), Agg("first", k, k.type)))
+                key_map[k] = Col(aggs[-1][0], k.type)
 
         def lift(e: Expr, node) -> Expr:
             if e in key_map:
@@ -1608,10 +1716,29 @@ class Binder:
         # lift() registers aggregates as it meets them; the node shares the list
         return Aggregate(plan, key_cols, aggs), lift
 
+    def interval_groups(self, plan: Plan) -> Plan:
+        """SELECT DISTINCT with INTERVAL columns, as DuckDB: intervals of one 30-day total
+        are one value ('1 month', '30 days', '720 hours'), shown as the first of them in
+        input order (GROUP BY keys likewise, aggregate()): an aggregate on the totals
+        with ``first`` of each interval, its columns put back in order."""
+        keys, aggs, out = [], [], []
+        for c, t in plan.schema:
+            k = self.fresh("key")
+            if t.kind == "interval":
+                keys.append((k, fn.interval_total(Col(c, t))))
+                aggs.append((c, Agg("first", Col(c, t), t)))
+                out.append((c, Col(c, t)))
+            else:
+                keys.append((k, fn.canonical_zero(Col(c, t))))
+                out.append((c, Col(k, t)))
+        return Project(Aggregate(plan, keys, aggs), out)
+
     # -- expressions -------------------------------------------------------------------
     def no_aggs(self, e: Expr, where: str, node) -> None:
         if any(isinstance(x, Agg) for x in e.walk()):
             raise self.error(f"aggregate functions are not allowed in {where}", node)
+        if any(isinstance(x, WindowFn) for x in e.walk()):  # (DuckDB's error too)
+            raise self.error(f"window functions are not allowed in {where}", node)
 
     def boolean(self, e: Expr, node) -> Expr:
         if e.type.kind == "null":
@@ -1642,6 +1769,12 @@ class Binder:
         if isinstance(node, exp.Column):
             if isinstance(node.this, exp.Star):
                 raise self.error("* is only allowed in the select list and COUNT(*)", node)
+            if node.args.get("db") is not None:
+                self.qualified(node, scope)  # main.t.c: t.c
+            alias = self._alias_refs.get(id(node))
+            if alias is not None and alias[0] is node and not any(
+                    n.lower() == node.name.lower() for n, _ in scope.columns):
+                return sub(alias[1])  # a select alias (alias_refs)
             c = scope.lookup(node.name, node.table or None)
             if c is None and node.table and not scope.knows_table(node.table):
                 s = scope.lookup(node.table, None)  # s.a: field a of struct column s
@@ -1698,7 +1831,7 @@ class Binder:
                             fn.compare("le", x, sub(node.args["high"])))
         if isinstance(node, exp.In):
             if node.args.get("query"):  # a mark join's column
-                x = sub(node.this)  # first: subqueries in x join before this one
+                x = self.in_operand(node, scope)  # first: x's subqueries join before
                 return self.mark_column(self.membership(node, x, scope), scope)
             if node.args.get("unnest"):
                 raise self.error("IN UNNEST is not supported", node)
@@ -2175,6 +2308,21 @@ class Binder:
             raise self.error("aggregate function calls cannot be nested", node)
         return e
 
+    def current_setting(self, node: exp.Anonymous, args: list[Expr]) -> Expr:
+        """``current_setting('memory_limit')``: the limit in force while binding (the
+        connection's, see query.memory.scope) as DuckDB shows it; a constant, so a plan
+        with it is never cached (session.prepare)."""
+        if len(args) != 1 or not isinstance(args[0], Lit):
+            raise self.error("current_setting takes one constant setting name", node)
+        if args[0].value is None:
+            raise self.error('the "setting_name" argument in function "current_setting" '
+                             "must not be NULL", node)
+        setting = str(args[0].value).lower()
+        if setting not in memory.SETTINGS:
+            raise self.error(f"current_setting({args[0].value!r}) is not supported (mapdb's "
+                             f"settings: {', '.join(memory.SETTINGS)})", node)
+        return Lit(memory.format_size(memory.current_limit()), STRING)
+
     def anonymous(self, node: exp.Anonymous, scope, depth) -> Expr:
         name = node.name.lower()
         args = node.expressions
@@ -2192,6 +2340,8 @@ class Binder:
             return fn.aggregate(_AGG_NAMES[name], self.agg_arg(args[0], scope, depth))
         if name in ("ifnull",) and len(args) == 2:
             return fn.coalesce([sub(a) for a in args])
+        if name == "current_setting":
+            return self.current_setting(node, [sub(a) for a in args])
         if functions_catalog.lookup(name) is not None:  # query/catalog/
             return functions_catalog.bind(name, [sub(a) for a in args])
         raise self.error(f"function {name}() is not supported", node)

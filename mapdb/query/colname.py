@@ -129,6 +129,8 @@ class _Printer:
             if n.args.get("query") or n.args.get("unnest") or n.args.get("field"):
                 raise _Unknown
             return f"({p(n.this)} IN ({', '.join(p(e) for e in n.expressions)}))"
+        if isinstance(n, exp.Tuple):  # a row value (a, b)
+            return f'"row"({", ".join(p(e) for e in n.expressions)})'
         if isinstance(n, exp.Between):
             return f"({p(n.this)} BETWEEN {p(n.args['low'])} AND {p(n.args['high'])})"
         if isinstance(n, exp.Case):

@@ -368,6 +368,10 @@ def _call_op(e: Call, a: list[Value]) -> Value:
         return intervals.combine(op[9:], *a)
     if op == "interval_mul":
         return intervals.multiply(a[0], a[1])
+    if op == "interval_total":  # GROUP BY, DISTINCT, COUNT(DISTINCT) of intervals
+        return intervals.total(a[0])
+    if op in ("interval_scale", "interval_div"):  # * double, / number
+        return intervals.scale(a[0], a[1], op == "interval_div")
     if op == "interval_part":
         return intervals.part(a[0], e.param)
     if op == "timestamp_diff":

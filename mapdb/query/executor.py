@@ -31,7 +31,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mapdb.query import arrayagg, asofjoin, exact, fused, intervals, packedkeys, topn, variance
+from mapdb.query import (
+    arrayagg,
+    asofjoin,
+    exact,
+    fused,
+    intervals,
+    packedkeys,
+    physical,
+    topn,
+    variance,
+)
 from mapdb.query import catalog as functions_catalog
 from mapdb.query.catalog import aggregate as aggregate_functions
 from mapdb.query.evaluate import (
@@ -47,7 +57,8 @@ from mapdb.query.expr import Agg, Call, Col, Expr, Lit, conjoin, replace
 from mapdb.query.groupkeys import StringCodes, string_keys
 from mapdb.query.hashjoin import Builds, MarkSink, full_outer, probe
 from mapdb.query.markjoin import mark
-from mapdb.query.morsels import plan_morsels
+from mapdb.query.memory import Reservation, Tracker
+from mapdb.query.morsels import dropping, plan_morsels
 from mapdb.query.optimizer import optimize
 from mapdb.query.pipelines import pipeline as _pipeline
 from mapdb.query.pipelines import streams as _streams
@@ -98,22 +109,26 @@ class OpStats:
 
 
 class Context:
-    """One execution: its thread pool and the statistics of every operator."""
+    """One execution: its thread pool, the statistics of every operator, and the memory
+    its operators hold against ``memory_limit`` (bytes; None: the default, see
+    query.memory)."""
 
-    def __init__(self, workers: int | None = None, fused: bool = True):
+    def __init__(self, workers: int | None = None, fused: bool = True,
+                 memory_limit: int | None = None):
         self.workers = workers or default_workers()
         self.fused = fused
         self.stats: dict[int, OpStats] = {}
         self._pool: ThreadPoolExecutor | None = None
-        self.builds = Builds()  # hash tables of the joins, built once each
+        self.memory = Tracker(memory_limit)
+        self.builds = Builds(self.memory)  # hash tables of the joins, built once each
         self._ctes: dict[int, pa.Table] = {}  # shared CTE results, computed once each
         self._sorted: dict[tuple, tuple] = {}  # see sorted_rows
 
     def cte(self, plan: Plan, compute: Callable[[], pa.Table]) -> pa.Table:
         """The result of a CTE read more than once (computed at its first reader, always
         in the thread that runs the plan, so no two threads race for it)."""
-        if id(plan) not in self._ctes:
-            self._ctes[id(plan)] = compute()
+        if id(plan) not in self._ctes:  # held until the execution ends
+            self._ctes[id(plan)] = compute(self.memory.reservation("CTE materialization"))
         return self._ctes[id(plan)]
 
     def seed_ctes(self, results: dict[int, pa.Table]) -> None:
@@ -182,8 +197,14 @@ def output(table: pa.Table, schema: list[tuple[str, SqlType]], names: list[str])
 
 # -- materializing operators ------------------------------------------------------------
 
-def materialize(plan: Plan, ctx: Context) -> pa.Table:
-    """The whole result of ``plan`` as one Arrow table (internal names)."""
+def materialize(plan: Plan, ctx: Context, res: Reservation | None = None) -> pa.Table:
+    """The whole result of ``plan`` as one Arrow table (internal names). ``res``: the
+    consumer's reservation, charged with the rows it will hold (as they arrive when
+    ``plan`` is a pipeline; an operator below charges its own state while it runs)."""
+    if res is not None and (_breaker(plan) or isinstance(plan, asofjoin.AsofJoin)):
+        out = materialize(plan, ctx)
+        res.grow(table_bytes(out))
+        return out
     if isinstance(plan, TopN):
         return topn.execute(plan, ctx, _TOPN_OPS)
     if isinstance(plan, Aggregate):
@@ -204,13 +225,16 @@ def materialize(plan: Plan, ctx: Context) -> pa.Table:
     if isinstance(plan, Join) and not _streams(plan):
         return _join_breaker(plan, ctx)
     if isinstance(plan, asofjoin.AsofJoin):  # both sides whole: sorted, binary-searched
-        left, right = materialize(plan.left, ctx), materialize(plan.right, ctx)
-        t0 = time.perf_counter()
-        out = asofjoin.execute(plan, left, right)
+        with ctx.memory.reservation("ASOF join") as held:
+            left = materialize(plan.left, ctx, held)
+            right = materialize(plan.right, ctx, held)
+            t0 = time.perf_counter()
+            out = asofjoin.execute(plan, left, right)
+            held.grow(table_bytes(out))
         ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
         return out
     if isinstance(plan, CTEScan):
-        t = ctx.cte(plan.cte, lambda: materialize(plan.cte, ctx))
+        t = ctx.cte(plan.cte, lambda held: materialize(plan.cte, ctx, held))
         out = pa.table({out: t.column(c) for out, c in plan.columns})
         ctx.op(plan).add(out.num_rows, 0.0)
         return out
@@ -218,29 +242,38 @@ def materialize(plan: Plan, ctx: Context) -> pa.Table:
         from mapdb.query import recursive
         t0 = time.perf_counter()
         out = recursive.execute(plan, ctx, materialize, _decoded)
-        ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
+        ctx.memory.reservation("recursive CTE").grow(table_bytes(out))  # (checked, then
+        ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)          # the caller's)
         return out
     if isinstance(plan, SetOp):
         from mapdb.query.setops import set_op
         t0 = time.perf_counter()
-        out = set_op(plan, materialize(plan.left, ctx), materialize(plan.right, ctx))
+        with ctx.memory.reservation(f"set operation ({plan.op.upper()})") as held:
+            left = materialize(plan.left, ctx, held)
+            right = materialize(plan.right, ctx, held)
+            held.grow(table_bytes(left) + table_bytes(right))  # (its hash table, output)
+            out = set_op(plan, left, right)
         ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
         return out
     if isinstance(plan, Window):
         from mapdb.query.window import compute, top_rows
         t0 = time.perf_counter()
-        t = _decoded(materialize(plan.input, ctx))
-        batch = {c: t.column(c).combine_chunks() for c in t.column_names}
-        n = t.num_rows
-        if plan.keep is not None and n:  # a Filter above keeps rank <= keep
-            rows = top_rows(plan.funcs[0][1], batch, n, plan.keep)
-            if rows is not None and len(rows) < n:
-                rows = pa.array(rows)
-                batch = {c: a.take(rows) for c, a in batch.items()}
-                n = len(rows)
-        for name, f in plan.funcs:
-            batch[name] = compute(f, batch, n)
-        out = pa.table(batch) if batch else pa.table({})
+        with ctx.memory.reservation("window") as held:
+            t = materialize(plan.input, ctx, held)
+            held.grow(table_bytes(t))  # decoded, combined into one chunk: a copy
+            t = _decoded(t)
+            batch = {c: t.column(c).combine_chunks() for c in t.column_names}
+            n = t.num_rows
+            if plan.keep is not None and n:  # a Filter above keeps rank <= keep
+                rows = top_rows(plan.funcs[0][1], batch, n, plan.keep)
+                if rows is not None and len(rows) < n:
+                    rows = pa.array(rows)
+                    batch = {c: a.take(rows) for c, a in batch.items()}
+                    n = len(rows)
+            for name, f in plan.funcs:
+                held.grow(n * 16)  # its partition and order, then its column
+                batch[name] = compute(f, batch, n)
+            out = pa.table(batch) if batch else pa.table({})
         ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
         return out
     if isinstance(plan, Unnest):
@@ -250,17 +283,43 @@ def materialize(plan: Plan, ctx: Context) -> pa.Table:
         return out
     if isinstance(plan, Distinct):
         t0 = time.perf_counter()
-        t = _concat(list(stream(plan.input, ctx)), plan.input.schema)
-        t = _decoded(t)
-        names = t.column_names
-        for i, f in enumerate(t.schema):  # -0.0 = 0.0 and NaN = NaN (the binder's DISTINCT
-            if pa.types.is_floating(f.type):  # does this already; frames' distinct not)
-                t = t.set_column(i, f.name, canonical_float(t.column(i)))
-        out = t.group_by(names, use_threads=False).aggregate([]) if names else t
-        out = out.select(names)
+        with ctx.memory.reservation("DISTINCT") as held:
+            t = _concat(held_pieces(stream(plan.input, ctx), held), plan.input.schema)
+            t = _decoded(t)
+            names = t.column_names
+            for i, f in enumerate(t.schema):  # -0.0 = 0.0 and NaN = NaN (the binder's
+                if pa.types.is_floating(f.type):  # DISTINCT does this; frames' not)
+                    t = t.set_column(i, f.name, canonical_float(t.column(i)))
+            held.grow(table_bytes(t))  # the hash table of the distinct rows, at most
+            out = t.group_by(names, use_threads=False).aggregate([]) if names else t
+            out = out.select(names)
         ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
         return out
-    return _concat(list(stream(plan, ctx)), plan.schema)
+    return _concat(held_pieces(stream(plan, ctx), res), plan.schema)
+
+
+def table_bytes(t) -> int:
+    """The bytes an operator holds in ``t`` (a table, or a batch: name -> array):
+    dictionary columns count their codes (the dictionary is the table's, shared)."""
+    if isinstance(t, pa.Table):
+        return sum(_nbytes(c) for col in t.columns for c in col.chunks)
+    if isinstance(t, dict):
+        return sum(table_bytes(v) if isinstance(v, dict) else
+                   sum(_nbytes(c) for c in v.chunks) if isinstance(v, pa.ChunkedArray) else
+                   _nbytes(v) if isinstance(v, pa.Array) else
+                   getattr(v, "nbytes", 0) for v in t.values())
+    return 0
+
+
+def held_pieces(pieces, res: Reservation | None) -> list:
+    """``list(pieces)``, each piece charged to ``res`` as it arrives: an operator over
+    its limit stops while collecting, not after."""
+    out = []
+    for p in pieces:
+        if res is not None:
+            res.grow(table_bytes(p))
+        out.append(p)
+    return out
 
 
 def produce(plan: Plan, ctx: Context, release: bool = False) -> Iterator[pa.Table]:
@@ -386,7 +445,7 @@ def _prepare_joins(chain: list[Plan], ctx: Context) -> None:
     for op in chain:
         if isinstance(op, Join):
             t0 = time.perf_counter()
-            b = ctx.builds.ensure(op, lambda p: materialize(p, ctx))
+            b = ctx.builds.ensure(op, lambda p, held: materialize(p, ctx, held))
             st = ctx.op(op)
             with st.lock:
                 st.extra.setdefault("build_rows", b.rows)
@@ -404,9 +463,13 @@ def _join_breaker(j: Join, ctx: Context) -> pa.Table:
     right side past it."""
     t0 = time.perf_counter()
     if j.kind == "full":
-        out = full_outer(j, materialize(j.left, ctx), materialize(j.right, ctx))
+        with ctx.memory.reservation("hash join build (FULL JOIN)") as held:
+            left = materialize(j.left, ctx, held)
+            right = materialize(j.right, ctx, held)
+            held.grow(24 * (left.num_rows + right.num_rows))  # hash table, marks, row ids
+            out = full_outer(j, left, right)
     elif j.kind in ("semi", "anti") and j.build == "left":
-        b = ctx.builds.ensure(j, lambda p: materialize(p, ctx))
+        b = ctx.builds.ensure(j, lambda p, held: materialize(p, ctx, held))
         sink = MarkSink(j, b)
         # a right row whose keys are not in the built side cannot mark anything
         for _ in stream(j.right, ctx, sink=sink, key_tests=((j, j.right_keys),)):
@@ -797,6 +860,10 @@ def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
         morsels = narrow(scan, morsels)
     if jfilter and jfilter.pre:
         prefetch = None  # preselected rows: read where they are, nothing ahead
+    # a cold scan drops its pages behind itself (morsels.cold_scan): after a sink took
+    # what it keeps, or once a streamed result's reader is done with a morsel; rows
+    # collected whole may still be zero-copy views of the pages, so those are left cached
+    drop = dropping(scan, ctx) if sink is not None or release else None
 
     def work(i: int, m: Morsel):
         if prefetch is not None:
@@ -805,21 +872,27 @@ def run_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
         batch, n = scan_batch(scan, m, ctx, kfilter, jfilter, found)
         batch, n = _apply(chain, batch, n, ctx, found)
         if sink is not None:
-            return sink(batch, n)
+            out = sink(batch, n)
+            if drop is not None:
+                drop(m)
+            return out
         return pa.table(batch) if batch else pa.table({})
 
     results = _morsel_results(ctx, sink, limit, morsels, work)
     if release and hasattr(scan.source, "release"):
-        results = _released(results, scan, morsels)
+        results = _released(results, scan, morsels, drop if sink is None else None)
     yield from _with_tails(results, chain, ctx, sink)
 
 
-def _released(results: Iterator, scan: Scan, morsels: list[Morsel]) -> Iterator:
+def _released(results: Iterator, scan: Scan, morsels: list[Morsel], drop=None) -> Iterator:
     """``results`` (one per morsel, in order), releasing each morsel's pages once the
-    reader comes back for the next."""
+    reader comes back for the next (``drop``: from the page cache too)."""
     for m, out in zip(morsels, results, strict=False):
         yield out
-        scan.source.release(scan.columns, m)
+        if drop is not None:
+            drop(m)
+        else:
+            scan.source.release(scan.columns, m)
 
 
 def _with_tails(results: Iterator, chain: list[Plan], ctx: Context, sink) -> Iterator:
@@ -942,13 +1015,17 @@ def sort(plan: Sort, top: int | None, ctx: Context) -> pa.Table:
     node, chain = _pipeline(plan.input)
     sink = lambda b, n: order(pa.table(b) if b else pa.table({}), top)  # noqa: E731
     bounded = _topn_column(plan, node, chain) if top is not None else None
-    if bounded is not None:
-        t = _bounded_top(plan, node, chain, ctx, top, bounded, sink, order)
-    elif top is not None and isinstance(node, Scan):
-        t = _concat(list(run_pipeline(node, chain, ctx, sink=sink)), plan.input.schema)
-    else:
-        t = _concat(list(stream(plan.input, ctx)), plan.input.schema)
-    out = order(t, top)
+    with ctx.memory.reservation("sort" if top is None else "top-N sort") as held:
+        if bounded is not None:
+            t = _bounded_top(plan, node, chain, ctx, top, bounded, sink, order)
+        elif top is not None and isinstance(node, Scan):
+            t = _concat(held_pieces(run_pipeline(node, chain, ctx, sink=sink), held),
+                        plan.input.schema)
+        else:
+            t = _concat(held_pieces(stream(plan.input, ctx), held), plan.input.schema)
+        # decoded and combined, the keys, and the sorted copy: about twice the input
+        held.grow(2 * table_bytes(t) if top is None else 0)
+        out = order(t, top)
     ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
     return out
 
@@ -1074,40 +1151,72 @@ _ARROW_AGG = {"sum": "sum", "avg": "sum", "min": "min", "max": "max", "count": "
 
 
 def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
-    if ctx.fused:
-        out = fused.try_aggregate(plan, ctx)
-        if out is not None:
-            return out
+    """The grouped (or whole-input) aggregate, its state charged to a "hash aggregate"
+    reservation while it runs (the caller charges the result it keeps)."""
+    what = "hash aggregate" + (" (COUNT DISTINCT)" if any(
+        a.fn == "count_distinct" for _, a in plan.aggs) else "")
+    with ctx.memory.reservation(what) as held:
+        out = _aggregate(plan, ctx, held)
+        held.grow(table_bytes(out))  # the result, while the state it came from is alive
+        return out
+
+
+def _charged(sink, held: Reservation, per_row: int = 0, factor: int = 1):
+    """``sink``, charging ``held`` with what each morsel's result keeps (its Arrow or
+    numpy buffers; ``factor`` times: the merge's copies of it), plus ``per_row`` bytes per
+    input row for state a sink keeps aside."""
+    def run(batch: Batch, n: int):
+        out = sink(batch, n)
+        held.grow(per_row * n + factor * _kept_bytes(out))
+        return out
+    return run
+
+
+def _kept_bytes(out) -> int:
+    if isinstance(out, pa.Table | dict):
+        return table_bytes(out)
+    if hasattr(out, "__dict__"):  # arrayagg's parts: numpy arrays, dicts of them
+        return sum(v.nbytes if isinstance(v, np.ndarray) else
+                   sum(a.nbytes for a in v.values() if isinstance(a, np.ndarray))
+                   if isinstance(v, dict) else 0 for v in vars(out).values())
+    return 0
+
+
+def _aggregate(plan: Aggregate, ctx: Context, held: Reservation) -> pa.Table:
+    """Run the algorithm ``physical.aggregate_algorithm`` picks (the one EXPLAIN shows); a
+    dense or sorted path that finds its guarantee broken gives way to the hash paths."""
+    alg = physical.aggregate_algorithm(plan, ctx.fused)
+    if alg.kind == "fused":
+        out = fused.run_aggregate(plan, ctx, alg.detail)
+        held.grow(table_bytes(out))  # (per-worker kernel state, checked once it is merged)
+        return out
     t0 = time.perf_counter()
     keys, aggs = plan.keys, plan.aggs
-    if ctx.fused:
-        node, chain = _pipeline(plan.input)
-        out, how = None, None
-        if arrayagg.sorted_applies(plan, node, chain):
-            out = arrayagg.run_sorted(plan, lambda sink: stream(plan.input, ctx, sink=sink))
-            how = "runs of the sorted key (no hashing)"
-        elif (bounds := arrayagg.key_range(plan)) is not None:
-            out = arrayagg.run_dense(plan, bounds,
-                                     lambda sink: stream(plan.input, ctx, sink=sink))
-            how = f"dense key range {bounds[0]}..{bounds[1]} (no hashing)"
-        elif (domain := arrayagg.key_domain(plan)) is not None:
-            out = arrayagg.run_dense(plan, (0, 0),
-                                     lambda sink: stream(plan.input, ctx, sink=sink),
-                                     domain=domain)
-            how = f"dense keys over {domain.span:,} slots (no hashing)"
-        elif arrayagg.strings_apply(plan):
-            out = arrayagg.run_dense(plan, (0, 0),
-                                     lambda sink: stream(plan.input, ctx, sink=sink),
-                                     StringCodes([plan.keys[0][0]]))
-            how = "dense string codes (no hashing)"
-        if out is not None:
-            ctx.op(plan).extra["kernel"] = how
-            ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
-            return out
-    if ctx.fused and not keys and len(aggs) == 1 and aggs[0][1].fn == "count_distinct" \
-            and (_int_like(aggs[0][1].arg.type) or aggs[0][1].arg.type.kind == "string"):
-        out = _count_distinct(plan, ctx) if aggs[0][1].arg.type.kind != "string" else \
-            _count_distinct_strings(plan, ctx)
+    # dense arrays: a span of accumulators per worker, and each morsel's keys and values
+    # buffered until they are added
+    dense = 8 * (1 + 2 * len(aggs))
+
+    def stream_input(sink, per_row: int = 0, factor: int = 1):
+        return stream(plan.input, ctx, sink=_charged(sink, held, per_row, factor))
+    out = None
+    if alg.kind == "sorted":
+        # (the runs, their concatenation, and the merged groups' arrays)
+        out = arrayagg.run_sorted(plan, lambda sink: stream_input(sink, factor=3))
+    elif alg.kind in ("dense", "dense_keys"):
+        lo, hi = alg.detail if alg.kind == "dense" else (0, alg.detail.span - 1)
+        held.grow(min(ctx.workers, 64) * dense * (hi - lo + 1))
+        out = arrayagg.run_dense(plan, (lo, hi) if alg.kind == "dense" else (0, 0),
+                                 lambda sink: stream_input(sink, dense),
+                                 domain=alg.detail if alg.kind == "dense_keys" else None)
+    elif alg.kind == "string_codes":
+        out = arrayagg.run_dense(plan, (0, 0), lambda sink: stream_input(sink, dense),
+                                 StringCodes([keys[0][0]]))
+    elif alg.kind == "count_distinct":
+        out = _count_distinct(plan, ctx, held) if aggs[0][1].arg.type.kind != "string" \
+            else _count_distinct_strings(plan, ctx, held)
+    if out is not None:
+        if alg.kind != "count_distinct":
+            ctx.op(plan).extra["kernel"] = alg.describe()
         ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
         return out
 
@@ -1135,29 +1244,33 @@ def aggregate(plan: Aggregate, ctx: Context) -> pa.Table:
 
     distinct_only = bool(aggs) and all(a.fn == "count_distinct" for _, a in aggs) and \
         len({a.arg for _, a in aggs}) == 1 and len(aggs) == 1
-    if ctx.fused and arrayagg.distinct_applies(plan):
-        out, packed = arrayagg.run_distinct(plan, codes.encode,
-                                            lambda sink: stream(plan.input, ctx, sink=sink))
+    if alg.kind == "distinct_sort":
+        # each morsel's packed columns (int64 and a mask), then their concatenation
+        per_row = 2 * 9 * (len(keys) + 1)
+        out, packed = arrayagg.run_distinct(plan, codes.encode, lambda sink: stream(
+            plan.input, ctx, sink=_charged(sink, held, per_row)))
         out = codes.decode(out)
         ctx.op(plan).extra["kernel"] = "sorted packed keys (no hashing)" if packed else \
             "keys too wide to pack: hashed"
         ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
         return out
-    if aggs and all(a.fn in _MERGEABLE for _, a in aggs):
-        out = _two_phase(plan, ctx, partial)
+    if alg.kind == "two_phase" or (alg.kind != "hash" and aggs and
+                                   all(a.fn in physical.MERGEABLE for _, a in aggs)):
+        out = _two_phase(plan, ctx, partial, held)
         if out is not None:
             out = codes.decode(out)
             ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
             return out
-    parts = list(stream(plan.input, ctx, sink=partial))
+    parts = list(stream(plan.input, ctx, sink=_charged(partial, held)))
     schema = [(n, SqlType("x", arrow=e.type.arrow)) for n, e in keys]
     table = _concat_any(parts)
+    if table is not None:  # the hash table and the groups' lists/results: about its size
+        held.grow(table_bytes(table))
     out = codes.decode(_group(table, keys, aggs, schema))
     ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
     return out
 
 
-_MERGEABLE = ("sum", "avg", "min", "max", "count", "count_star")
 _PROBE_MORSELS = 4  # grouped morsels before deciding whether grouping them pays
 _UNGROUPED = 0.9  # more groups than this fraction of their rows: pass the rest ungrouped
 # (at 0.5, GROUP BY id6 of the h2o q5, 100,000 groups of 10M rows, 56% per morsel, lost the
@@ -1166,7 +1279,8 @@ _SUM_OPTS = pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)
 _COUNT_OPTS = pc.CountOptions(mode="only_valid")
 
 
-def _two_phase(plan: Aggregate, ctx: Context, rows_of) -> pa.Table | None:
+def _two_phase(plan: Aggregate, ctx: Context, rows_of, held: Reservation
+               ) -> pa.Table | None:
     """Aggregates that merge (sum, count, min, max, avg as sum and count): each morsel is
     grouped on its worker (Arrow's hash aggregate, no GIL), and the merge groups the
     partial rows, not the input rows. None when there were no rows (the caller's one-pass
@@ -1226,11 +1340,13 @@ def _two_phase(plan: Aggregate, ctx: Context, rows_of) -> pa.Table | None:
             seen["types"] = seen["types"] or {c: out.column(c).type for c in out.column_names}
         return out
 
-    parts = [p for p in stream(plan.input, ctx, sink=partial) if p.num_columns]
+    parts = [p for p in stream(plan.input, ctx, sink=_charged(partial, held))
+             if p.num_columns]
     if not parts:
         return None
     table = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 \
         else parts[0]
+    held.grow(table_bytes(table))  # the merge's hash table and groups: at most as many
     merge = []
     for _, f, _, out in specs:
         fn = "sum" if out.endswith(("#n", "#s")) else f
@@ -1265,12 +1381,7 @@ def _two_phase(plan: Aggregate, ctx: Context, rows_of) -> pa.Table | None:
     return pa.table(result)
 
 
-def _int_like(t: SqlType) -> bool:
-    return (t.kind in ("int", "date", "timestamp") and str(t.arrow) != "uint64") or (
-        t.kind == "decimal" and not t.wide)
-
-
-def _count_distinct(plan: Aggregate, ctx: Context) -> pa.Table:
+def _count_distinct(plan: Aggregate, ctx: Context, held: Reservation) -> pa.Table:
     """COUNT(DISTINCT x) of an integer-like x: each worker adds its morsels' values to its
     own hash set (ext DistinctSet, no GIL); the sets merge at the end."""
     from mapdb._ext import DistinctSet
@@ -1290,18 +1401,24 @@ def _count_distinct(plan: Aggregate, ctx: Context) -> pa.Table:
             local.set = DistinctSet()
             with lock:
                 sets.append(local.set)
+        before = len(local.set)
         local.set.add(v.to_numpy(zero_copy_only=False))
+        held.grow(_SET_BYTES * (len(local.set) - before))
         return pa.table({})
 
     for _ in stream(plan.input, ctx, sink=sink):
         pass
+    held.grow(_SET_BYTES * sum(len(s) for s in sets))  # the merged set, at most
     total = DistinctSet()
     for s in sets:
         total.merge(s)
     return pa.table({name: pa.array([len(total)], pa.int64())})
 
 
-def _count_distinct_strings(plan: Aggregate, ctx: Context) -> pa.Table:
+_SET_BYTES = 16  # per value of an ext DistinctSet (int64 slots, kept at most half full)
+
+
+def _count_distinct_strings(plan: Aggregate, ctx: Context, held: Reservation) -> pa.Table:
     """COUNT(DISTINCT s) of strings: every morsel's values join one string hash table in
     the extension (storage.dictionary.DictionaryEncoder: hashing without the GIL), whose
     size is the answer (a dictionary morsel adds only the entries its rows use)."""
@@ -1326,7 +1443,12 @@ def _count_distinct_strings(plan: Aggregate, ctx: Context) -> pa.Table:
                         used[key] = (d, hit)
                 continue
             with lock:
-                seen.encode(c.drop_null())
+                before = len(seen)
+                c = c.drop_null()
+                seen.encode(c)
+                new = len(seen) - before
+            if new:  # its slot and offset, and the string's bytes (the morsel's average)
+                held.grow(new * (24 + (c.nbytes // max(len(c), 1))))
         return pa.table({})
 
     for _ in stream(plan.input, ctx, sink=sink):
@@ -1346,6 +1468,10 @@ def _concat_any(parts: list[pa.Table]) -> pa.Table | None:
 def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
     key_names = [n for n, _ in keys]
     specs, finals = [], []
+    # integer keys pack: each row's group is found for catalog aggregates that take rows
+    # in any order, instead of gathering every group's rows together
+    numbered = bool(key_names) and table is not None and \
+        all(packedkeys.int_key(table.column(k).type) for k in key_names)
     for name, a in aggs:
         if a.fn == "count_star":
             specs.append(([], "count_all"))
@@ -1357,7 +1483,8 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
             finals.append((name, a, f"{name}_list" if key_names else None))
             continue
         if a.fn in functions_catalog.AGGREGATES:  # a group's values together: row numbers
-            if key_names and ("$row", "list") not in specs:
+            if key_names and not (numbered and aggregate_functions.order_free(a)) and \
+                    ("$row", "list") not in specs:
                 specs.append(("$row", "list"))
             finals.append((name, a, "$row_list" if key_names else None))
             continue
@@ -1379,12 +1506,11 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
     if table is None:  # no rows at all: the aggregates' inputs still need their types
         table = pa.table({n: pa.array([], t.arrow) for n, t in schema} | {
             name: pa.array([], _empty_input_type(a)) for name, a in aggs if a.arg is not None})
-    if ("$row", "list") in specs:
+    if key_names and any(a.fn in functions_catalog.AGGREGATES for _, a, _ in finals):
         table = table.append_column("$row", pa.array(np.arange(table.num_rows)))
-    if not specs:
-        g = packedkeys.group_by(table, key_names, [])
-    else:
-        g = packedkeys.group_by(table, key_names, specs)
+    g, gid = packedkeys.grouped_rows(table, key_names, specs, numbered and any(
+        a.fn in functions_catalog.AGGREGATES and aggregate_functions.order_free(a)
+        for _, a, _ in finals))
     cols = {n: g.column(n) for n in key_names}
     for name, a, col in finals:
         if a.fn.startswith(("var", "stddev")):
@@ -1395,10 +1521,18 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
                 cols[name] = aggregate_functions.finish(
                     a, table.column(name), np.zeros(table.num_rows, np.int64), 1)
                 continue
+            if gid is not None and aggregate_functions.order_free(a):
+                cols[name] = aggregate_functions.finish(a, table.column(name), gid,
+                                                        g.num_rows)
+                continue
+            if "$row_list" not in g.column_names:  # ranges past 63 bits: gathered after all
+                # (the same grouping again: Arrow's groups come in the same order)
+                specs.append(("$row", "list"))
+                g = packedkeys.group_by(table, key_names, specs)
             rows = g.column(col).combine_chunks()
-            gid = np.repeat(np.arange(len(rows)), np.diff(np.asarray(rows.offsets)))
+            group = np.repeat(np.arange(len(rows)), np.diff(np.asarray(rows.offsets)))
             cols[name] = aggregate_functions.finish(a, table.column(name).take(rows.flatten()),
-                                                    gid, len(rows))
+                                                    group, len(rows))
             continue
         if a.fn == "avg" and pa.types.is_decimal(g.column(col[0]).type):  # ints too
             cols[name] = exact.average_of(g.column(col[0]), g.column(col[1]), a.arg.type)

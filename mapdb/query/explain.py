@@ -57,7 +57,8 @@ def _label(p: Plan, names: dict[str, str]) -> str:
     if isinstance(p, Aggregate):
         keys = ", ".join(str(e) for _, e in p.keys)
         aggs = ", ".join(str(a) for _, a in p.aggs)
-        return f"Aggregate keys [{keys}] aggs [{aggs}]"
+        from mapdb.query.physical import aggregate_algorithm
+        return f"Aggregate keys [{keys}] aggs [{aggs}] ({aggregate_algorithm(p).describe()})"
     if isinstance(p, Sort):
         return "Sort " + ", ".join(f"{k.expr}{' DESC' if k.desc else ''}"
                                    f"{' NULLS FIRST' if k.nulls_first else ''}"
@@ -152,6 +153,8 @@ def render(plan: Plan, names: list[str], stats: dict | None = None) -> str:
                 line += f", blocks {x['blocks']:,} skipped {x['blocks_skipped']:,}"
             if x.get("resident_before") is not None:
                 line += f", resident before {x['resident_before'] * 100:.0f}%"
+            if x.get("drop_behind"):
+                line += ", cold: pages dropped from the cache behind the scan"
             if "major_faults" in x:
                 line += f", major faults {x['major_faults']:,}"
             if "kernel" in x:

@@ -308,9 +308,12 @@ def _interval_arith(op: str, a: Expr, b: Expr) -> Expr:
     if op == "mul" and {ta.kind, tb.kind} & {"int", "float", "decimal", "null"} and \
             "interval" in (ta.kind, tb.kind):
         iv, k = (a, b) if ta.kind == "interval" else (b, a)
-        if k.type.kind not in ("int", "null"):  # (DuckDB carries fractions down: not yet)
-            raise QueryError(f"INTERVAL * {k.type} is not supported (an integer is)")
+        if k.type.kind not in ("int", "null"):  # in doubles, fractions carried down
+            return Call("interval_scale", (iv, cast(k, FLOAT64)), INTERVAL)
         return Call("interval_mul", (iv, k), INTERVAL)
+    if op == "div" and ta.kind == "interval" and tb.kind in ("int", "float", "decimal",
+                                                             "null"):
+        return Call("interval_div", (a, cast(b, FLOAT64)), INTERVAL)  # (DuckDB: a double)
     raise QueryError(f"cannot apply {op} to {ta} and {tb}")
 
 
@@ -881,12 +884,19 @@ def canonical_zero(e: Expr) -> Expr:
     return Call("canonical", (e,), e.type)
 
 
+def interval_total(e: Expr) -> Expr:
+    """An INTERVAL's 30-day total (DECIMAL(38, 0)): equal for the intervals DuckDB groups
+    together."""
+    return Call("interval_total", (e,), DECIMAL(38, 0))
+
+
 def aggregate(fn: str, arg: Expr) -> Agg:
     t = arg.type
-    if t.kind == "interval" and fn in ("count_distinct", "min", "max"):
-        # (DuckDB orders and groups intervals by their 30-day total: '1 month' = '30 days')
-        raise QueryError(f"{fn.upper().replace('_', '(')}{')' if '_' in fn else ''} of an "
-                         f"INTERVAL is not supported")
+    if t.kind == "interval" and fn == "count_distinct":
+        # (DuckDB groups intervals by their 30-day total: '1 month' = '30 days')
+        return Agg(fn, interval_total(arg), INT64)
+    if t.kind == "interval" and fn in ("min", "max"):  # (intervals.extreme)
+        return Agg("interval_" + fn, arg, t)
     if t.nested and fn != "count":  # (min/max order, DISTINCT hashes: not for lists)
         what = "COUNT(DISTINCT)" if fn == "count_distinct" else fn.upper()
         raise QueryError(f"{what} of a {t.kind.upper()} value ({t}) is not supported")

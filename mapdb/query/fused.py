@@ -26,7 +26,7 @@ from mapdb._ext import FusedProgram
 from mapdb.query import exact
 from mapdb.query.evaluate import from_numpy
 from mapdb.query.expr import Call, Col, Expr, Lit, conjoin, conjuncts, replace
-from mapdb.query.morsels import plan_morsels
+from mapdb.query.morsels import dropping, plan_morsels
 from mapdb.query.optimizer import disjuncts
 from mapdb.query.plan import Aggregate, Project, Scan
 from mapdb.query.ranges import bound_max, bound_min, range_of
@@ -495,18 +495,16 @@ def compile_filter(scan: Scan):
     return program, conjoin(residual) if residual else None
 
 
-def try_aggregate(plan: Aggregate, ctx):
-    """Run ``plan`` with the fused kernel and return its table, or None if it has no
-    kernel form."""
-    compiled = compile_aggregate(plan)
-    if compiled is None:
-        return None
+def run_aggregate(plan: Aggregate, ctx, compiled) -> pa.Table:
+    """Run ``plan`` with its fused kernel (``compiled``: ``compile_aggregate(plan)``)."""
     program, comp, key_specs, plan_aggs, scan = compiled
     t0 = time.perf_counter()
     morsels = plan_morsels(scan, ctx)
     prefetch = getattr(scan.source, "prefetch", None)
     st_scan = ctx.op(scan)
     claim = itertools.count()  # next() is atomic: workers take morsels in order
+
+    drop = dropping(scan, ctx)  # a cold scan: pages out of the cache behind it
 
     def worker():
         """One task per worker thread, looping over morsels: a few Python calls per morsel
@@ -518,6 +516,8 @@ def try_aggregate(plan: Aggregate, ctx):
             if prefetch is not None:
                 prefetch(comp.cols, morsels, i)
             program.run(state, m.segment, m.start, m.stop)
+            if drop is not None:
+                drop(m)
         return state, resource.getrusage(resource.RUSAGE_THREAD).ru_majflt - faults0
 
     n = min(ctx.workers, len(morsels))

@@ -40,6 +40,7 @@ from mapdb.query.rewrite import (
     arguments_replaced,
     innermost_first,
     order_item,
+    outermost,
     output_name,
     replaced,
 )
@@ -303,7 +304,7 @@ def _shared_partial(sel: exp.Select, branches: list[exp.Select], every: dict
     item, a column that is no key outside an aggregate, a key naming a select alias, a
     clause beyond FROM/WHERE/GROUP BY/HAVING, or a query inside an expression (it may
     read the enclosing query's columns, which a CTE cannot)."""
-    if len(branches) < 2 or not _outermost(sel):
+    if len(branches) < 2 or not outermost(sel):
         return None
     used = {k for k, v in sel.args.items() if v not in (None, [], False)}
     if used - {"expressions", "from_", "joins", "where", "group", "having", "order",
@@ -381,20 +382,6 @@ def _shared_partial(sel: exp.Select, branches: list[exp.Select], every: dict
         body.set("group", exp.Group(expressions=[e.copy() for e in every.values()]))
     return out, exp.CTE(this=body, alias=exp.TableAlias(this=exp.to_identifier(
         cte, quoted=True)))
-
-
-def _outermost(sel: exp.Select) -> bool:
-    """Whether ``sel`` is no subquery inside an expression (nor LATERAL), so it cannot
-    read an enclosing query's columns."""
-    node = sel
-    while node.parent is not None:
-        parent = node.parent
-        if isinstance(parent, (exp.Lateral, exp.Exists, exp.Any, exp.All)) or (
-                isinstance(node, exp.Subquery) and
-                not isinstance(parent, (exp.From, exp.Join))):
-            return False
-        node = parent
-    return True
 
 
 def _walk(node):

@@ -201,20 +201,28 @@ class Builds:
     """Hash tables of one execution, built once per join (in the thread that starts the
     pipeline, before its morsels run)."""
 
-    def __init__(self) -> None:
+    def __init__(self, memory=None) -> None:
         self._built: dict[int, HashBuild] = {}
         self._lock = threading.Lock()
+        self.memory = memory  # the execution's query.memory.Tracker (None: not tracked)
 
     def get(self, join: Join) -> HashBuild:
         return self._built[id(join)]
 
     def ensure(self, join: Join, materialize) -> HashBuild:
+        """The join's build, made at the first call: ``materialize(plan, reservation)``
+        gives the built side's rows, charged to the build's reservation (held until the
+        execution ends, as the build is)."""
         with self._lock:
             b = self._built.get(id(join))
         if b is None:
             side = join.right if join.build == "right" else join.left
             keys = join.right_keys if join.build == "right" else join.left_keys
-            b = HashBuild(join, materialize(side), keys)
+            held = self.memory.reservation("hash join build") if self.memory else None
+            table = materialize(side, held)
+            if held is not None:  # its key codes and hash table (ext JoinTable): ~32 B/row
+                held.grow(32 * table.num_rows)
+            b = HashBuild(join, table, keys)
             with self._lock:
                 self._built[id(join)] = b
         return b

@@ -150,8 +150,11 @@ def parts(x: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray |
         z = np.zeros(len(x), np.int32)
         return z, z.copy(), us, nulls
     raw = np.frombuffer(x.buffers()[1], INTERVAL_DTYPE, count=len(x) + x.offset)[x.offset:]
-    return (raw["months"].astype(np.int64), raw["days"].astype(np.int64),
-            raw["nanos"] // 1000, nulls)
+    out = (raw["months"].astype(np.int64), raw["days"].astype(np.int64), raw["nanos"] // 1000)
+    if nulls is not None:  # (the bytes under a NULL are anything: an overflow check of
+        for p in out:      # a product would trip on them)
+            p[nulls] = 0
+    return (*out, nulls)
 
 
 def build(months: np.ndarray, days: np.ndarray, micros: np.ndarray,
@@ -199,6 +202,30 @@ def key(x: pa.Array) -> pa.Array:
     vals = [None if nulls is not None and nulls[i] else
             int(m[i]) * MONTH_US + int(d[i]) * DAY_US + int(us[i]) for i in range(len(m))]
     return pa.array(vals, pa.decimal128(38, 0))
+
+
+def total(x: pa.Array) -> pa.Array:
+    """Each interval's ``key`` as DECIMAL(38, 0): one value for intervals DuckDB calls
+    equal ('1 month', '30 days', '720 hours'), to group, hash and count them by."""
+    return key(x).cast(pa.decimal128(38, 0))
+
+
+def extreme(v: pa.Array, gid: np.ndarray, groups: int, largest: bool) -> pa.Array:
+    """min/max per group as DuckDB's: by the 30-day total, and of equal totals the last
+    in input order ('30 days' after '1 month' is the max of the two). ``gid``: each
+    value's group; NULLs are skipped, a group of none is NULL."""
+    ok = np.asarray(v.is_valid().to_numpy(zero_copy_only=False), bool)
+    pos = np.flatnonzero(ok)[::-1]  # latest first: the sort below keeps the first of ties
+    rv, rg = v.take(pa.array(pos)), gid[pos]
+    order = np.asarray(pc.sort_indices(pa.table({"g": rg, "k": key(rv), "p": np.arange(
+        len(rg))}), sort_keys=[("g", "ascending"), ("k", "descending" if largest else
+                                                     "ascending"), ("p", "ascending")]))
+    sg = rg[order]
+    n = np.bincount(sg, minlength=groups)
+    start = (np.cumsum(n) - n).astype(np.int64)
+    out = rv.take(pa.array(order)).take(pa.array(np.where(n > 0, start, 0))) if len(rv) \
+        else pa.nulls(groups, v.type)
+    return pc.if_else(pa.array(n > 0), out, pa.scalar(None, v.type)) if len(rv) else out
 
 
 def compare(fn, a, b):
@@ -264,6 +291,55 @@ def multiply(a, k):
             na = None if na is None else np.repeat(na, len(kk))
     prods = [_mul_exact(p, kk) for p in (m, d, us)]
     return _out(build(*prods, _or(na, nk)), sa and isinstance(k, pa.Scalar))
+
+
+def scale(a, k, divide: bool):
+    """interval * double and interval / number, as DuckDB computes them in doubles: each
+    part times k (or over k), the fraction of the months carried down as 30-day days
+    (rounded to a millionth of a day first), the fraction of the days as microseconds,
+    whole days out of the carried microseconds, then the microseconds' own product
+    (rounding half to even, truncating toward zero). A result past the parts' ranges is an
+    error (DuckDB's would wrap), so is division by zero."""
+    (aa, sa) = as_array(a)
+    m, d, us, na = parts(aa)
+    kk = k.cast(pa.float64())  # (the binder cast it to DOUBLE already)
+    if isinstance(kk, pa.Scalar):
+        f = np.full(len(m), kk.as_py() if kk.is_valid else 1.0, np.float64)
+        nk = None if kk.is_valid else np.ones(len(m), bool)
+    else:
+        f = np.asarray(pc.fill_null(kk, 1.0).to_numpy(zero_copy_only=False), np.float64)
+        nk = np.asarray(kk.is_null().to_numpy(zero_copy_only=False)) if kk.null_count \
+            else None
+        if sa:
+            m, d, us = (np.repeat(p, len(f)) for p in (m, d, us))
+            na = None if na is None else np.repeat(na, len(f))
+    nulls = _or(na, nk)
+    live = ~nulls if nulls is not None else np.ones(len(m), bool)
+    if divide and (live & (f == 0)).any():
+        raise QueryError("division by zero (an INTERVAL divided by 0)")
+    op = np.divide if divide else np.multiply
+    with np.errstate(all="ignore"):
+        mf = op(m.astype(np.float64), f)
+        months = np.trunc(mf)
+        md = np.rint((mf - months) * 30.0 * 1e6)  # millionths of a day
+        d1 = np.trunc(md / 1e6)
+        u1 = (md - d1 * 1e6) * 86400.0
+        df = op(d.astype(np.float64), f)
+        d2 = np.trunc(df)
+        uf = u1 + np.rint((df - d2) * DAY_US)
+        carry = np.trunc(uf / DAY_US)
+        uf -= carry * DAY_US
+        u3 = np.rint(op(us.astype(np.float64), f))
+        days = d1 + d2 + carry
+    i32, i64 = 2.0 ** 31, 2.0 ** 63
+    bad = ~(np.isfinite(months) & np.isfinite(days) & np.isfinite(u3)) | (
+        np.abs(months) >= i32) | (np.abs(days) >= i32) | (np.abs(u3) >= i64 / 2)
+    if (bad & live).any():
+        raise QueryError("interval out of range (DuckDB: Overflow in interval arithmetic)")
+    fix = lambda x, t: np.where(live, x, 0).astype(t)  # noqa: E731
+    micros = fix(uf, np.int64) + fix(u3, np.int64)
+    return _out(build(fix(months, np.int64), fix(days, np.int64), micros, nulls),
+                sa and isinstance(k, pa.Scalar))
 
 
 def _mul_exact(p: np.ndarray, k: np.ndarray) -> np.ndarray:

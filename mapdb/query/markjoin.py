@@ -8,10 +8,12 @@ condition), else FALSE; never NULL. IN (``null_aware``: the first key pair is x 
 subquery's column, the others correlate): x's set is the built rows its correlation keys
 and condition select; TRUE when one of them equals x; else NULL when the set is not empty
 and x is NULL, or the set holds a NULL; else FALSE (an empty set is FALSE even for a NULL
-x): SQL's x = ANY (set), as DuckDB answers it. The NULL part probes two more hash tables,
-on the correlation keys alone (no table: one set for every row), built once per join:
-over every built row (for a NULL x) and over the rows whose value is NULL; only the rows
-without a match probe them.
+x): SQL's x = ANY (set), as DuckDB answers it. A row value ``(a, b) IN (SELECT x, y ...)``
+(``null_aware`` 2: two value pairs before the correlation keys) is the same field by
+field: NULL when a row of the set has each field equal or NULL on a side. The NULL part
+probes more hash tables, built once per join on the values NULL on neither side and the
+correlation keys (no keys: one set for every row): over the built rows grouped by which
+values are NULL in them; only the rows without a match probe them.
 
 >>> import pyarrow as pa
 >>> from mapdb.query.expr import Col
@@ -79,58 +81,90 @@ def _any(condition: Expr, batch: Batch, build: HashBuild, pi: np.ndarray, bi: np
 
 def _unknown(join: Join, build: HashBuild, batch: Batch, n: int,
              found: np.ndarray) -> np.ndarray | None:
-    """Which rows' IN is NULL: no match, and a NULL x with a non-empty set or a NULL in
-    the set."""
+    """Which rows' IN is NULL: no match, but a built row in the row's set whose values
+    each equal x's or are NULL on a side (one value: a NULL x with a non-empty set, or a
+    NULL in the set). Probe and built rows are grouped by which of their values are NULL;
+    for each pair of groups the values NULL on neither side must be equal, so the built
+    group is hashed on those and the correlation keys."""
     rest = np.flatnonzero(~found)
     if not len(rest) or not build.rows:
         return None
-    x = evaluate(join.left_keys[0], batch, n)
-    x_null = np.asarray(x.is_null().to_numpy(zero_copy_only=False), bool)
-    every, nulls = _sets(join, build)
+    k = int(join.null_aware)
+    pattern = np.zeros(n, np.int64)
+    for i, key in enumerate(join.left_keys[:k]):
+        x = evaluate(key, batch, n)
+        pattern |= np.asarray(x.is_null().to_numpy(zero_copy_only=False), bool
+                              ).astype(np.int64) << i
     unknown = np.zeros(n, bool)
-    for rows, candidates in ((rest[x_null[rest]], every), (rest[~x_null[rest]], nulls)):
-        if len(rows):
-            unknown[rows] = candidates.reach(join, build, batch, rows)
+    built = _patterns(join, build)
+    for p in np.unique(pattern[rest]):
+        rows = rest[pattern[rest] == p]
+        for q in built:
+            if p | q:  # (no NULL on either side: equal values would have matched)
+                todo = rows[~unknown[rows]]
+                if len(todo):
+                    unknown[todo] = _subset(join, build, int(q), int(p | q)).reach(
+                        join, build, batch, todo, _unequal(join.left_keys, k, int(p | q)))
     return unknown
 
 
-def _sets(join: Join, build: HashBuild) -> tuple[_Subset, _Subset]:
+def _unequal(keys: list, k: int, wild: int) -> list:
+    """The keys to hash on when the values in ``wild`` (a bit per value) are NULL on a
+    side: the other values and the correlation keys."""
+    return [e for i, e in enumerate(keys[:k]) if not wild >> i & 1] + keys[k:]
+
+
+def _patterns(join: Join, build: HashBuild) -> dict[int, np.ndarray]:
+    """The built rows by which of IN's values are NULL in them (a bit per value)."""
     with _lock:
-        sets = getattr(build, "in_sets", None)
-        if sets is None:
-            y = evaluate(join.right_keys[0], build.cols, build.rows)
-            y_null = np.asarray(y.is_null().to_numpy(zero_copy_only=False), bool)
-            sets = (_Subset(join, build, np.arange(build.rows, dtype=np.int64)),
-                    _Subset(join, build, np.flatnonzero(y_null).astype(np.int64)))
-            build.in_sets = sets
-    return sets
+        out = getattr(build, "in_patterns", None)
+        if out is None:
+            pattern = np.zeros(build.rows, np.int64)
+            for i, key in enumerate(join.right_keys[:int(join.null_aware)]):
+                y = evaluate(key, build.cols, build.rows)
+                pattern |= np.asarray(y.is_null().to_numpy(zero_copy_only=False), bool
+                                      ).astype(np.int64) << i
+            out = {int(q): np.flatnonzero(pattern == q).astype(np.int64)
+                   for q in np.unique(pattern)}
+            build.in_patterns, build.in_sets = out, {}
+    return out
+
+
+def _subset(join: Join, build: HashBuild, q: int, wild: int) -> _Subset:
+    with _lock:
+        sets = build.in_sets
+        if (q, wild) not in sets:
+            keys = _unequal(join.right_keys, int(join.null_aware), wild)
+            sets[q, wild] = _Subset(build, build.in_patterns[q], keys)
+        return sets[q, wild]
 
 
 class _Subset:
-    """Some built rows (positions), hashed on the correlation keys alone."""
+    """Some built rows (positions), hashed on some of the keys (``keys``: none, when
+    every row of the subset is in every probe row's set)."""
 
-    def __init__(self, join: Join, build: HashBuild, rows: np.ndarray):
+    def __init__(self, build: HashBuild, rows: np.ndarray, keys: list):
         self.rows = rows
         self.table = None
-        corr = join.right_keys[1:]
-        if corr and len(rows):
+        if keys and len(rows):
             cols = {c: a.take(pa.array(rows)) for c, a in build.cols.items()}
-            self.coder = KeyCoder(_keys(corr, cols, len(rows)))
+            self.coder = KeyCoder(_keys(keys, cols, len(rows)))
             self.table = JoinTable(self.coder.codes, self.coder.valid)
 
-    def reach(self, join: Join, build: HashBuild, batch: Batch, rows: np.ndarray
-              ) -> np.ndarray:
-        """For each of the probe ``rows``: whether one of these built rows is in its set."""
+    def reach(self, join: Join, build: HashBuild, batch: Batch, rows: np.ndarray,
+              keys: list) -> np.ndarray:
+        """For each of the probe ``rows``: whether one of these built rows is in its set
+        (``keys``: the probe side's keys paired with the subset's)."""
         k = len(rows)
         if not len(self.rows):
             return np.zeros(k, bool)
         sub = {c: a.take(pa.array(rows)) for c, a in batch.items()}
-        if self.table is None:  # uncorrelated: one set for every row
+        if self.table is None:  # no keys: one set for every row
             if join.condition is None:
                 return np.ones(k, bool)
             pi, bi = _cross(k, len(self.rows))
         else:
-            codes, valid = self.coder.encode(_keys(join.left_keys[1:], sub, k))
+            codes, valid = self.coder.encode(_keys(keys, sub, k))
             if join.condition is None:
                 return self.table.probe_first(codes, valid) >= 0
             pi, bi = self.table.probe(codes, valid)

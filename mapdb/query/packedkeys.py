@@ -32,24 +32,35 @@ _LIMIT = 1 << 63
 _KEY = "$packed"
 
 
-def _int_key(t: pa.DataType) -> bool:
+def int_key(t: pa.DataType) -> bool:
     return pa.types.is_integer(t) and t != pa.uint64()
 
 
 def group_by(table: pa.Table, keys: list[str], specs: list) -> pa.Table:
     """``table.group_by(keys).aggregate(specs)`` (single-threaded, Arrow's output columns),
     through one packed key when there are several integer keys whose ranges allow."""
-    if len(keys) >= 2 and table.num_rows and _KEY not in table.column_names:
+    return grouped_rows(table, keys, specs, False)[0]
+
+
+def grouped_rows(table: pa.Table, keys: list[str], specs: list, rows: bool = True
+                 ) -> tuple[pa.Table, np.ndarray | None]:
+    """``group_by``'s table and, when ``rows``, each row's group (its index in the table;
+    None when the keys do not pack: Arrow's hash aggregate does not keep its groups in
+    order of first appearance, so the groups' packed keys are looked up)."""
+    if (len(keys) >= 2 or rows) and table.num_rows and _KEY not in table.column_names:
         packed = _pack(table, keys)
         if packed is not None:
             key, unpack = packed
             rest = table.drop_columns(keys).append_column(_KEY, key)
             g = rest.group_by([_KEY], use_threads=False).aggregate(specs)
-            cols = unpack(g.column(_KEY).combine_chunks())
+            groups = g.column(_KEY).combine_chunks()
+            cols = unpack(groups)
             aggs = g.drop_columns([_KEY])  # (Arrow's order: the keys, then the aggregates)
-            return pa.table([cols[k] for k in keys] + aggs.columns,
-                            names=keys + aggs.column_names)
-    return table.group_by(keys, use_threads=False).aggregate(specs)
+            out = pa.table([cols[k] for k in keys] + aggs.columns,
+                           names=keys + aggs.column_names)
+            ids = np.asarray(pc.index_in(key, value_set=groups), np.int64) if rows else None
+            return out, ids
+    return table.group_by(keys, use_threads=False).aggregate(specs), None
 
 
 def _pack(table: pa.Table, keys: list[str]):
@@ -58,7 +69,7 @@ def _pack(table: pa.Table, keys: list[str]):
     cols, plan, stride = [], [], 1
     for name in keys:
         col = table.column(name)
-        if not _int_key(col.type):
+        if not int_key(col.type):
             return None
         col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
         mm = pc.min_max(col)

@@ -175,7 +175,9 @@ class Join(Plan):
     Equi-join keys pair ``left_keys[i]`` (over left's columns) with ``right_keys[i]``;
     ``condition`` is the rest of the ON clause, over both sides' columns, and is part of
     what "match" means (it is not a filter on an outer join's output). ``null_aware``: the
-    NOT IN semantics, where a NULL key on either side makes the answer unknown.
+    NOT IN semantics, where a NULL key on either side makes the answer unknown; on a mark
+    join, how many leading key pairs are IN's values (2 for ``(a, b) IN (SELECT x, y
+    ...)``), the rest correlation keys.
     ``build`` names the input the hash table is built on (chosen by the optimizer).
     """
     left: Plan
@@ -184,7 +186,7 @@ class Join(Plan):
     left_keys: list[Expr] = field(default_factory=list)
     right_keys: list[Expr] = field(default_factory=list)
     condition: Expr | None = None
-    null_aware: bool = False
+    null_aware: int = 0  # (True reads as 1)
     build: str = "right"
     mark: str | None = None
 

@@ -21,6 +21,16 @@ SCHEMA = "main"
 VIRTUAL = ("tables", "columns")
 
 
+def database_name(store) -> str:
+    """The name DuckDB gives a database opened from this path: the file name without its
+    extension (``/data/flights.mapdb`` is ``flights``), the catalog of ``flights.main.t``;
+    a ``:memory:`` database's (api.database.connect's scratch directory) is ``memory``."""
+    import os
+    if os.path.basename(os.path.dirname(store.path)).startswith("mapdb-memory-"):
+        return "memory"
+    return os.path.splitext(os.path.basename(store.path))[0]
+
+
 def resolve(store, name: str):
     """The stored table's exact name (str), a ViewDef, or an ArrowSource; KeyError if
     ``name`` names none of them."""

@@ -51,6 +51,19 @@ def arguments_replaced(node: exp.Expression,
     return node
 
 
+def outermost(node: exp.Expression) -> bool:
+    """Whether ``node`` is inside no subquery of an expression (nor LATERAL, EXISTS,
+    ANY/ALL), so it cannot read an enclosing query's columns."""
+    while node.parent is not None:
+        parent = node.parent
+        if isinstance(parent, (exp.Lateral, exp.Exists, exp.Any, exp.All)) or (
+                isinstance(node, exp.Subquery) and
+                not isinstance(parent, (exp.From, exp.Join))):
+            return False
+        node = parent
+    return True
+
+
 def same_expression(a: exp.Expression, b: exp.Expression) -> bool:
     """Whether two expressions are written alike (names compared without case)."""
     return a.sql(dialect="duckdb").lower() == b.sql(dialect="duckdb").lower()

@@ -17,13 +17,14 @@ from mapdb.errors import MapdbError, TruncatedFileError
 from mapdb.query.binder import bind_sql
 from mapdb.query.executor import Context, materialize, output, produce, streamed
 from mapdb.query.explain import render
+from mapdb.query.memory import format_size
 from mapdb.query.optimizer import optimize
 from mapdb.query.params import Binding, Statements, Template, signature, values_for
 from mapdb.query.parsecache import ParseCache, normalize
 from mapdb.query.plan import CTEScan, Plan, Query, Scan
 from mapdb.query.plancache import MAX_TEXT, PlanCache
 from mapdb.query.points import PointTemplates
-from mapdb.query.resolve import resolve
+from mapdb.query.resolve import database_name, resolve
 from mapdb.query.source import TableSource
 from mapdb.query.types import QueryError
 from mapdb.storage import guard
@@ -42,9 +43,10 @@ class Prepared:
         if self.handoff is None:
             self.handoff = self.plan.__dict__.pop("cte_results", None)
 
-    def context(self, workers: int | None, fused: bool) -> Context:
+    def context(self, workers: int | None, fused: bool,
+                memory_limit: int | None = None) -> Context:
         """A Context for one execution (the first gets the handoff)."""
-        ctx = Context(workers, fused=fused)
+        ctx = Context(workers, fused=fused, memory_limit=memory_limit)
         handoff, self.handoff = self.handoff, None
         if handoff:
             ctx.seed_ctes(handoff)
@@ -111,6 +113,7 @@ class _Catalog:
 
     def __init__(self, store, cache: SourceCache | None):
         self.store, self.cache = store, cache
+        self.database = database_name(store)  # <database>.main.t (Binder.table_ref)
         self.sources: dict[str, TableSource] = {}
         self.owned: list[TableSource] = []
         self.dynamic: list = []
@@ -146,12 +149,13 @@ def prepare(sql: str, store, cache: SourceCache | None = None, params=None) -> P
     bound plan when binding kept every parameter a Param."""
     if params is not None:
         return _prepare_params(sql, store, cache, params)
-    norm = normalize(sql) if cache is not None else None
+    keep = cache is not None and not _volatile(sql)
+    norm = normalize(sql) if keep else None
     if norm is not None:
         fast = _point(norm, store, cache)
         if fast is not None:
             return fast
-    if cache is not None:
+    if keep:
         hit = PLANS.get(sql, lambda table: cache.get(store, table)
                         if store.latest_version(table) is not None else None)
         if hit is not None:
@@ -168,12 +172,20 @@ def prepare(sql: str, store, cache: SourceCache | None = None, params=None) -> P
         raise
     if norm is not None and not dynamic:
         POINTS.learn(norm[0], norm[2], q, plan)
-    if cache is not None and not dynamic:
+    if keep and not dynamic:
         PLANS.put(sql, q, plan, sources)
     return Prepared(q, plan, owned)
 
 
+def _volatile(sql: str) -> bool:
+    """Whether a plan of ``sql`` may hold a constant that is not the text's:
+    current_setting() binds to the connection's setting of the moment."""
+    return "current_setting" in sql.lower()
+
+
 def _prepare_params(sql: str, store, cache: SourceCache | None, values) -> Prepared:
+    if cache is not None and _volatile(sql):
+        cache = None  # (its sources are then the statement's own, closed with it)
     keys = STATEMENTS.keys(sql) if cache is not None else None
     current = (lambda table: cache.get(store, table)  # noqa: E731
                if store.latest_version(table) is not None else None)
@@ -249,9 +261,9 @@ def _point(norm, store, cache: SourceCache) -> Prepared | None:
     return Prepared(q, plan, [])
 
 
-def execute(p: Prepared, workers: int | None = None, fused: bool = True
-            ) -> tuple[pa.Table, Context, float]:
-    ctx = p.context(workers, fused)
+def execute(p: Prepared, workers: int | None = None, fused: bool = True,
+            memory_limit: int | None = None) -> tuple[pa.Table, Context, float]:
+    ctx = p.context(workers, fused, memory_limit)
     t0 = time.perf_counter()
     faults = guard.events()
     try:
@@ -290,9 +302,9 @@ class Stream:
     statement's own table versions (``close_prepared``)."""
 
     def __init__(self, p: Prepared, workers: int | None = None, fused: bool = True,
-                 close_prepared: bool = True):
+                 close_prepared: bool = True, memory_limit: int | None = None):
         self.prepared = p
-        self.ctx = p.context(workers, fused)
+        self.ctx = p.context(workers, fused, memory_limit)
         self.seconds: float | None = None  # set when the execution ends
         self.schema: pa.Schema | None = None  # the output's, known at the first piece
         self.done = False
@@ -380,4 +392,6 @@ def explain(p: Prepared, ctx: Context | None = None, seconds: float | None = Non
     text = render(p.plan, p.query.names, ctx.stats if ctx is not None else None)
     if seconds is not None:
         text += f"\nTotal: {seconds * 1000:.1f} ms, {ctx.workers} worker(s)"
+        text += (f", peak memory reserved {format_size(ctx.memory.peak)} of memory_limit "
+                 f"{format_size(ctx.memory.limit)}")
     return text

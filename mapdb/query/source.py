@@ -519,13 +519,26 @@ class TableSource(Source):
 
     def residency(self, columns: list[str], morsels: list[Morsel]) -> float | None:
         """Fraction of the bytes the scan will read that are in the page cache now."""
+        resident, total = self.residency_bytes(columns, morsels)
+        return resident / total if total else None
+
+    def residency_bytes(self, columns: list[str], morsels: list[Morsel]) -> tuple[int, int]:
+        """(bytes in the page cache now, bytes) of what the scan will read."""
         resident = total = 0
         for p, lo, hi in self._spans(columns, morsels):
             r, t = p.residency(lo, hi)
             resident += r
             total += t
         self._all_resident = total > 0 and resident == total
-        return resident / total if total else None
+        return resident, total
+
+    def drop_behind(self, columns: list[str], m: Morsel) -> None:
+        """A cold scan is done with morsel ``m``: its pages leave the page cache
+        (madvise + fadvise DONTNEED; pages another mapping still maps stay), so reading
+        a table larger than the cache does not push out another table's working set. A
+        later read of these rows reads the disk again (a zero-copy array of them too)."""
+        for c in self._flat(columns):
+            self._physical(c, "none")[m.segment].advise(m.start, m.stop, "dontneed")
 
     def prepare(self, columns: list[str], morsels: list[Morsel]) -> None:
         """Before a scan: SEQUENTIAL on the ranges it covers (aggressive read-ahead, pages

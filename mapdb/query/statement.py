@@ -26,7 +26,7 @@ from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
 
 from mapdb.errors import SchemaError
-from mapdb.query import pivot
+from mapdb.query import memory, pivot
 from mapdb.query.binder import parse
 from mapdb.query.syntax import locate
 from mapdb.query.types import QueryError
@@ -108,6 +108,8 @@ def kind_of(tree: exp.Expression) -> str:
     if isinstance(tree, (*QUERIES, exp.Values)) or (isinstance(tree, exp.Command)
                                                     and tree.name.upper() == "EXPLAIN"):
         return "query"
+    if isinstance(tree, exp.Command) and tree.name.upper() == "RESET":
+        return "reset"
     if isinstance(tree, exp.Create):
         kind = str(tree.args.get("kind") or "").upper()
         if kind == "TABLE":
@@ -117,8 +119,8 @@ def kind_of(tree: exp.Expression) -> str:
         return f"create {kind.lower()}"
     return {exp.Insert: "insert", exp.Delete: "delete", exp.Update: "update",
             exp.Drop: "drop", exp.Alter: "alter", exp.Copy: "copy",
-            exp.Describe: "describe", exp.Show: "show", exp.Summarize: "summarize"
-            }.get(type(tree), tree.key)
+            exp.Describe: "describe", exp.Show: "show", exp.Summarize: "summarize",
+            exp.Set: "set"}.get(type(tree), tree.key)
 
 
 def refuse(what: str, node, sql: str) -> QueryError:
@@ -422,6 +424,13 @@ class Summarize:
     query: str | None = None
 
 
+@dataclass
+class SetOption:
+    """SET memory_limit = '...' (``bytes``), or RESET memory_limit (``bytes`` None)."""
+    name: str
+    bytes: int | None
+
+
 def _unknown_args(tree: exp.Expression, allowed: set[str], sql: str,
                   names: dict[str, str] | None = None) -> None:
     for k, v in tree.args.items():
@@ -445,7 +454,8 @@ def parse_statement(piece: Piece):
     fn = {"create_table": _create_table, "create_view": _create_view, "insert": _insert,
           "delete": _delete, "update": _update, "drop": _drop, "alter": _alter,
           "copy": _copy, "describe": _describe, "show": _show,
-          "summarize": _summarize, "truncatetable": _truncate}.get(k)
+          "summarize": _summarize, "truncatetable": _truncate, "set": _set,
+          "reset": _reset}.get(k)
     if fn is None:
         raise QueryError(f"{_statement_word(tree, sql)} statements are not supported",
                          locate(tree), sql)
@@ -807,3 +817,47 @@ def _summarize(piece: Piece) -> Summarize:
     if isinstance(tree.this, exp.Table):
         return Summarize(table=table_name(tree.this, sql))
     return Summarize(query=_query_after_keyword(piece))
+
+
+def _setting(name: str, node, sql: str, verb: str) -> str:
+    name = name.lower()
+    if name not in memory.SETTINGS:
+        raise QueryError(f"{verb} {name} is not supported (mapdb's settings: "
+                         f"{', '.join(memory.SETTINGS)})", locate(node), sql)
+    return name
+
+
+def _set(piece: Piece) -> SetOption:
+    """SET [GLOBAL] memory_limit = '4GB' (or TO): DuckDB's spellings of sizes; the
+    limit is the connection's (DuckDB's is the database instance's: one connection)."""
+    tree, sql = piece.tree, piece.sql
+    _unknown_args(tree, {"expressions"}, sql, {"unset": "UNSET", "tag": "SET TAG"})
+    if len(tree.expressions) != 1:
+        raise refuse("SET of several settings in one statement", tree, sql)
+    item = tree.expressions[0]
+    kind = str(item.args.get("kind") or "").upper()
+    if kind not in ("", "GLOBAL"):
+        raise refuse(f"SET {kind}", item, sql)
+    eq = item.this
+    if not isinstance(eq, exp.EQ) or not isinstance(eq.this, exp.Column) or eq.this.table:
+        raise refuse("this SET item (write SET memory_limit = '4GB')", item, sql)
+    name = _setting(eq.this.name, eq.this, sql, "SET")
+    value = eq.expression
+    if isinstance(value, exp.Null):
+        raise QueryError("memory must have a number (e.g. '1GB')", locate(value), sql)
+    if not isinstance(value, exp.Literal):
+        raise refuse("a memory_limit that is not a constant (write '4GB')", value, sql)
+    try:
+        n = memory.parse_size(str(value.this))
+    except memory.SizeError as e:
+        raise QueryError(str(e), locate(value), sql) from None
+    return SetOption(name, n)
+
+
+def _reset(piece: Piece) -> SetOption:
+    """RESET memory_limit: back to the default (DuckDB's: not the connect() value)."""
+    tree, sql = piece.tree, piece.sql
+    words = str(tree.expression.this if tree.expression is not None else "").split()
+    if len(words) != 1 or not re.fullmatch(r"\w+", words[0]):
+        raise refuse(f"RESET {' '.join(words)}".rstrip(), tree, sql)
+    return SetOption(_setting(words[0], tree, sql, "RESET"), None)

@@ -61,7 +61,7 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     # FROM: from_clause, table_ref
     exp.From: "this",
     exp.Join: "this on side kind using method",  # method: NATURAL, ASOF (others refused)
-    exp.Table: "this alias db pivots",  # db: main.t, information_schema.tables
+    exp.Table: "this alias db catalog pivots",  # main.t, <database>.main.t (Binder.table_ref)
     exp.TableAlias: "this columns",
     # clauses: where, group_keys, order_keys, limit, select_items
     exp.Where: "this",
@@ -92,7 +92,7 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     exp.Distinct: "expressions",  # SELECT DISTINCT; COUNT(DISTINCT x)
     exp.Star: "except_ replace rename",
     exp.Columns: "this",  # COLUMNS('regex' | * | [names]) in the select list: columnsexpr
-    exp.Column: "this table",
+    exp.Column: "this table db catalog",  # main.t.c, <database>.main.t.c: Binder.qualified
     exp.Identifier: "this quoted",  # quoted or not, names match case-insensitively
     exp.Alias: "this alias",
     exp.Paren: "this",
@@ -333,6 +333,8 @@ def check(tree: exp.Expression, sql: str) -> None:
         _with_catalog()
     for node in _nodes(tree):
         allowed = CONSUMED.get(type(node))
+        if allowed is None and _in_row(node):
+            allowed = frozenset({"expressions"})
         if allowed is None:
             raise QueryError(f"{_node_name(node, sql)} is not supported", locate(node), sql)
         called = _called(node, sql)
@@ -362,6 +364,23 @@ def check(tree: exp.Expression, sql: str) -> None:
 
 
 _CATALOG: list[bool] = []
+
+
+def _in_row(node: exp.Expression) -> bool:
+    """Whether ``node`` is the row value of ``(a, b) IN (subquery)`` (Binder.in_operand;
+    other row values are rewritten by rows.py before this check)."""
+    parent = node.parent
+    while isinstance(parent, exp.Paren):
+        parent = parent.parent
+    return isinstance(node, exp.Tuple) and isinstance(parent, exp.In) and \
+        bool(parent.args.get("query")) and _operand(parent) is node
+
+
+def _operand(node: exp.In) -> exp.Expression:
+    x = node.this
+    while isinstance(x, exp.Paren):
+        x = x.this
+    return x
 
 
 def _with_catalog() -> None:

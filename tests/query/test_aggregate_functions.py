@@ -114,6 +114,12 @@ def test_grouped_and_global(engines, agg):
     "SELECT g, string_agg(s, ',' ORDER BY y), first(x ORDER BY y DESC), median(DISTINCT k), "
     "entropy(k), kurtosis(k), skewness(k), sem(x), mad(k), bit_and(k), bit_or(k), bit_xor(k) "
     "FROM big GROUP BY g",
+    # statistics number each row's group where the keys pack (integers, string codes), and
+    # gather each group's rows where not (dates): beside gathered and Arrow aggregates
+    "SELECT g, k % 3 AS m, corr(x, y), covar_samp(y, k), skewness(y), median(x), sum(k), "
+    "kurtosis(k) FILTER (WHERE k > 0), string_agg(s, ',' ORDER BY y) FROM big GROUP BY g, m",
+    "SELECT s, regr_r2(x, k), sem(k), count(*) FROM big GROUP BY s",
+    "SELECT dt, covar_pop(i, f), corr(i, i8), sem(d) FROM t GROUP BY dt",
 ])
 def test_in_queries(engines, sql):
     check(engines, sql)

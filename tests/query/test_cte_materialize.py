@@ -149,7 +149,7 @@ def test_cte_read_by_an_init_plan_runs_once(eng, monkeypatch):
     cte = Context.cte
 
     def counting(self, plan, compute):
-        return cte(self, plan, lambda: computed.append(1) or compute())
+        return cte(self, plan, lambda *a: computed.append(1) or compute(*a))
 
     monkeypatch.setattr(Context, "cte", counting)
     sql = AGG.format(hint="") + "SELECT count(*), sum(v) FROM c WHERE v > (SELECT avg(v) FROM c)"

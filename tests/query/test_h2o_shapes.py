@@ -195,3 +195,24 @@ def test_packed_keys_at_the_type_limits():
     got = group_by(t, ["a", "b"], [("v", "sum")])
     assert sorted(zip(*got.to_pydict().values(), strict=True), key=str) == \
         [(-2**31, None, 4), (2**31 - 1, 255, 4), (None, 0, 2)]
+
+
+def test_string_codes_per_worker(tmp_path):
+    """Each worker codes a string key in a space of its own; the spaces' codes are placed
+    into one at the end (several morsels over segments stored plain and dictionary-encoded,
+    a value first met by either worker)."""
+    rng = np.random.default_rng(9)
+    labels = np.array([f"k{i:06d}" for i in range(60_000)], dtype=object)
+    parts = [pa.table({"s": pa.array(labels[rng.integers(lo, hi, n)], pa.string()),
+                       "v": rng.integers(-9, 10, n)})
+             for lo, hi, n in ((0, 60_000, 150_000), (0, 50, 150_000), (100, 59_000, 150_000))]
+    e = engines_over(tmp_path / "db", {"x": parts[0]})
+    t = e.db.table("x")
+    for p in parts[1:]:
+        t.append(p)
+    t.close()
+    e.con.register("x", pa.concat_tables(parts))
+    sql = "SELECT s, count(*), sum(v), min(v), max(v) FROM x GROUP BY s"
+    check(e, sql)
+    plan = "\n".join(e.db.sql("EXPLAIN ANALYZE " + sql).to_arrow().column(0).to_pylist())
+    assert "dense string codes" in plan, plan

@@ -581,6 +581,11 @@ def _first_last(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
     return _pick(v, start + (n - 1 if a.fn == "last" else 0), n > 0)
 
 
+def _interval_extreme(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
+    from mapdb.query.intervals import extreme
+    return extreme(args[0], gid, groups, a.fn == "interval_max")
+
+
 def _string_agg(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
     v, gid = _non_null(args[0], gid)
     n, start = _starts(gid, groups)
@@ -610,6 +615,9 @@ def _bits_finish(a: Agg, args: list, gid: np.ndarray, groups: int) -> pa.Array:
 
 
 def _numbers(v: pa.Array, t: SqlType) -> np.ndarray:
+    if not v.null_count and t.kind in ("int", "float") and \
+            (pa.types.is_integer(v.type) or pa.types.is_floating(v.type)):
+        return np.asarray(v.to_numpy(), np.float64)  # (no NULLs: a view, then one cast)
     if t.kind == "decimal" and not t.wide:  # a scaled int64
         v = pc.divide(pc.cast(v, pa.float64(), safe=False), float(10 ** t.scale))
     return np.asarray(pc.cast(v, pa.float64(), safe=False).fill_null(0.0).to_numpy(
@@ -743,6 +751,7 @@ for _fns, _finish in ((("quantile_cont", "quantile_disc"), _quantile), (("mode",
                       (("mad",), _mad), (("entropy",), _entropy),
                       (("arg_max", "arg_min"), _arg_extreme_finish),
                       (("any_value", "first", "last"), _first_last),
+                      (("interval_min", "interval_max"), _interval_extreme),
                       (("string_agg",), _string_agg), (("product",), _product),
                       (("list",), _list_finish),
                       (("bit_and", "bit_or", "bit_xor"), _bits_finish),
@@ -763,13 +772,28 @@ class _Bound:
         self.arg_type = a.arg.args[0].type if a.arg.type.kind == "pair" else a.arg.type
 
 
+# finishes that add per group with np.bincount: any row order will do
+_ORDER_FREE = frozenset({"corr", "covar_pop", "covar_samp", "regr_slope", "regr_intercept",
+                         "regr_r2", "regr_count", "regr_avgx", "regr_avgy", "regr_sxx",
+                         "regr_syy", "regr_sxy", "kurtosis", "kurtosis_pop", "skewness",
+                         "sem"})
+
+
+def order_free(a: Agg) -> bool:
+    """Whether ``finish`` takes ``a``'s rows in any order (its group numbers need not be
+    sorted): the hash aggregate then numbers each row's group instead of gathering every
+    group's rows together."""
+    return a.fn in _ORDER_FREE and not a.param.distinct and not a.param.order
+
+
 def finish(a: Agg, values: pa.Array, gid: np.ndarray, groups: int) -> pa.Array:
     """Aggregate ``a`` of every group: ``values`` (its argument column, a struct of its
     arguments and ORDER BY keys for several) in group order, each group's rows in input
-    order; ``gid`` their group numbers (non-decreasing); ``groups`` how many."""
+    order (any order where ``order_free(a)``); ``gid`` their group numbers (non-decreasing
+    unless order-free); ``groups`` how many."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    opts: Options = a.param
+    opts: Options = a.param or Options()  # (interval_min/max, a GROUP BY interval's first)
     gid = gid.astype(np.int64)
     cols = [values.field(i) for i in range(values.type.num_fields)] \
         if a.arg.type.kind == "pair" else [values]
