@@ -15,7 +15,7 @@ subquery (it could read the enclosing query's columns).
 >>> sql = ("SELECT * FROM (SELECT k, sum(v) AS s FROM t GROUP BY k) a "
 ...        "JOIN (SELECT k, sum(v) AS s FROM t GROUP BY k) b ON a.k = b.k + 1")
 >>> print(share(sqlglot.parse_one(sql, read="duckdb")).sql(dialect="duckdb", pretty=True))
-WITH "__mapdb_common_0" AS (
+WITH "__mapdb_common_0" AS MATERIALIZED (
   SELECT
     k,
     SUM(v) AS s
@@ -59,7 +59,9 @@ def share(tree: exp.Expression) -> exp.Expression:
             continue
         name = f"__mapdb_common_{n}"
         n += 1
-        cte = exp.CTE(this=subs[0].this.copy(),
+        # MATERIALIZED: computed once even where the binder would inline a CTE of joins
+        # (binder.materialize_cte): sharing it is this rewrite's decision
+        cte = exp.CTE(this=subs[0].this.copy(), materialized=True,
                       alias=exp.TableAlias(this=exp.to_identifier(name, quoted=True)))
         # before the first top-level CTE holding a copy (it reads only earlier CTEs)
         ctes = top.expressions if top is not None else []

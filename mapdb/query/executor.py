@@ -131,6 +131,10 @@ class Context:
             self._ctes[id(plan)] = compute(self.memory.reservation("CTE materialization"))
         return self._ctes[id(plan)]
 
+    def seed_ctes(self, results: dict[int, pa.Table]) -> None:
+        """CTE results computed already (by init plans while planning: query.initplan)."""
+        self._ctes.update(results)
+
     def op(self, plan: Plan) -> OpStats:
         return self.stats.setdefault(id(plan), OpStats())
 
@@ -162,6 +166,7 @@ def run(query: Query, ctx: Context | None = None) -> pa.Table:
     ctx = ctx or Context()
     try:
         plan = optimize(query.plan)
+        ctx.seed_ctes(plan.__dict__.pop("cte_results", None) or {})  # (query.initplan)
         table = materialize(plan, ctx)
         return output(table, plan.schema, query.names)
     finally:
@@ -658,6 +663,15 @@ class JoinFilter:
                 if op.kind not in ("semi", "anti"):
                     mapping = {**mapping, **{Col(n, t): Col(f"$built.{n}", t)
                                              for n, t in built.schema}}
+                if op.kind == "inner":
+                    # an inner join's output rows have build key = streaming key: a join
+                    # above on the build side's key tests the scan's (TPC-DS q95: IN
+                    # (SELECT wr_order_number FROM web_returns, ws_wh WHERE wr_order_number
+                    # = ws_order_number) reaches web_sales' scan under the self-join)
+                    other = op.right_keys if op.build == "right" else op.left_keys
+                    mapping.update({Col(b.name, b.type): e for b, e in
+                                    zip(other, exprs, strict=True)
+                                    if isinstance(b, Col) and b.type == e.type})
             elif isinstance(op, Project):
                 mapping = {Col(n, e.type): down(e) for n, e in op.exprs}
         for op, keys in extra:  # a join the chain's output streams into (MarkSink)

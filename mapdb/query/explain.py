@@ -139,7 +139,7 @@ def render(plan: Plan, names: list[str], stats: dict | None = None) -> str:
     lines: list[str] = []
     shown: set[int] = set()
 
-    def walk(p: Plan, depth: int) -> None:
+    def walk(p: Plan, depth: int, stats=stats) -> None:
         line = "  " * depth + _label(p, display)
         st = stats.get(id(p)) if stats else None
         if st is not None:
@@ -169,9 +169,20 @@ def render(plan: Plan, names: list[str], stats: dict | None = None) -> str:
                 lines.append("  " * (depth + 1) + "(shown above)")
                 return
             shown.add(id(p.cte))
-            walk(p.cte, depth + 1)
+            walk(p.cte, depth + 1, stats)
         for c in p.inputs:
-            walk(c, depth + 1)
+            walk(c, depth + 1, stats)
 
+    def init_plans(p: Plan, depth: int) -> None:
+        """Uncorrelated scalar subqueries run before the plan (query.initplan)."""
+        for i in getattr(p, "inits", ()):
+            lines.append("  " * depth + f"Init plan {i.key} = {i.value} (run once, while "
+                         "planning; the plan below reads the value)" +
+                         (f"  ({i.seconds * 1000:.1f} ms)" if stats is not None else ""))
+            init_plans(i.plan, depth + 1)
+            # (ANALYZE: what it did when it ran, while this plan was made)
+            walk(i.plan, depth + 1, i.stats if stats is not None else None)
+
+    init_plans(plan, 0)
     walk(plan, 0)
     return "\n".join(lines)

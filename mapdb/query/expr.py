@@ -79,6 +79,20 @@ class IntLit(Lit):
 
 
 @dataclass(frozen=True)
+class InitRef(Expr):
+    """The value of an uncorrelated scalar subquery (``x > (SELECT avg(x) FROM t)``): its
+    plan runs once, before the statement's (``query.initplan``), and the value replaces
+    this node as a typed constant, so the comparison pushes down like a literal's.
+    ``key`` tells a statement's subqueries apart; ``plan`` is the subquery's bound plan."""
+    key: str
+    type: SqlType
+    plan: object = field(compare=False, repr=False)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+@dataclass(frozen=True)
 class Call(Expr):
     op: str
     args: tuple[Expr, ...]

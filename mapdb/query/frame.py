@@ -1100,6 +1100,7 @@ def collect(frame: Frame, workers: int | None = None, fused: bool = True) -> pa.
     from mapdb.query.executor import Context, materialize, output
     q, plan = prepare(frame)
     ctx = Context(workers, fused=fused)
+    ctx.seed_ctes(plan.__dict__.pop("cte_results", None) or {})  # (query.initplan)
     try:
         return output(materialize(plan, ctx), plan.schema, q.names)
     finally:

@@ -97,11 +97,25 @@ def _simplify(e: Expr) -> Expr:
 
 # -- plan rewrites -------------------------------------------------------------------------
 
-def optimize(plan: Plan) -> Plan:
-    _optimize_ctes(plan, set())
+def resolve_inits(plan: Plan) -> tuple[Plan, list, dict]:
+    """``plan`` with the init plans of its uncorrelated scalar subqueries run and their
+    values in place, the init plans (for EXPLAIN) and the CTE results they computed.
+    ``query.initplan`` sets this at its import (the binder imports it, so it is set
+    before an InitRef exists): it runs plans, so the optimizer cannot import it."""
+    return plan, [], {}
+
+
+def optimize(plan: Plan, statement: bool = True) -> Plan:
+    """``plan`` optimized; ``statement``: it is a whole statement's (not a part of one
+    optimized on its own: a CTE's, a recursive CTE's input, an init plan's), so every
+    reference to its CTEs is in it."""
+    plan, inits, ctes = resolve_inits(plan)  # scalar subqueries' values, as constants
     plan = _push_filters(plan)
     if inner_outer_joins(plan):  # their filters and keys go down the sides now
         plan = _push_filters(plan)
+    if statement:
+        _filter_ctes(plan)  # (the references' filters are right above them now)
+    _optimize_ctes(plan, set())
     plan = reduce_subqueries(plan)
     plan = reorder(plan)
     plan = join_through_union(plan)
@@ -112,23 +126,85 @@ def optimize(plan: Plan) -> Plan:
     _ranges(plan)
     _indexes(plan)
     _window_keep(plan)
-    return top_n(plan)
+    plan = top_n(plan)
+    if inits:
+        plan.inits = inits  # for EXPLAIN
+    if ctes:
+        plan.cte_results = ctes  # for the first execution (session.Prepared takes them)
+    return plan
 
 
 def _optimize_ctes(plan: Plan, done: set[int]) -> None:
     """Each shared CTE plan is optimized once, on its own (its readers are leaves here);
     so are a recursive CTE's anchor and step."""
     if isinstance(plan, RecursiveCTE):
-        plan.anchor, plan.step = optimize(plan.anchor), optimize(plan.step)
+        plan.anchor, plan.step = optimize(plan.anchor, False), optimize(plan.step, False)
         return
     if isinstance(plan, CTEScan):
-        if id(plan.cte) not in done:
+        if id(plan.cte) not in done and not plan.cte.__dict__.get("optimized_cte"):
             done.add(id(plan.cte))
-            optimized = optimize(plan.cte)
+            optimized = optimize(plan.cte, False)
             _share(plan.cte, optimized)
+            # (an init plan reading the CTE optimized it already: once is all it takes)
+            plan.cte.optimized_cte = True
         return
     for p in plan.inputs:
         _optimize_ctes(p, done)
+
+
+def _filter_ctes(plan: Plan) -> None:
+    """A CTE computed once for several references computes only the rows some reference
+    keeps: where every reference has a filter right above it, the OR of those filters (in
+    the CTE's column names) filters the CTE's plan, and its optimization pushes that
+    further down (TPC-DS q39: the two months the references compare, d_moy = 1 OR d_moy =
+    2, reach date_dim's scan; the CTE aggregated all twelve). Each reference keeps its own
+    filter. DuckDB pushes such OR filters into its materialized CTEs too. Not when a
+    reference is elsewhere (inside another CTE, whose filters are not pushed yet), or
+    when an init plan has optimized and run the CTE already. Only for a whole statement's
+    plan: a part of it (another CTE's plan) does not hold every reference."""
+    total: dict[int, int] = {}  # references anywhere, by CTE plan
+    found: dict[int, list] = {}  # references in ``plan``: (scan, its filter or None)
+    ctes: dict[int, Plan] = {}
+
+    def count(p: Plan, seen: set[int]) -> None:
+        if isinstance(p, CTEScan):
+            total[id(p.cte)] = total.get(id(p.cte), 0) + 1
+            ctes[id(p.cte)] = p.cte
+            if id(p.cte) not in seen:
+                seen.add(id(p.cte))
+                count(p.cte, seen)
+        if isinstance(p, RecursiveCTE):
+            count(p.anchor, seen)
+            count(p.step, seen)
+        for c in p.inputs:
+            count(c, seen)
+
+    def visit(p: Plan, parent: Plan | None) -> None:
+        if isinstance(p, CTEScan):
+            found.setdefault(id(p.cte), []).append(
+                (p, parent.predicate if isinstance(parent, Filter) else None))
+            return
+        for c in p.inputs:
+            visit(c, p)
+
+    count(plan, set())
+    visit(plan, None)
+    for key, refs in found.items():
+        cte = ctes[key]
+        if len(refs) != total[key] or len(refs) < 2 or any(f is None for _, f in refs) or \
+                cte.__dict__.get("optimized_cte") or isinstance(cte, RecursiveCTE):
+            continue
+        parts: list[Expr] = []
+        for scan, f in refs:
+            types = dict(scan.schema)
+            e = replace(f, {Col(out, types[out]): Col(c, types[out]) for out, c in scan.columns})
+            if str(e) not in {str(x) for x in parts}:
+                parts.append(e)
+        import copy
+        top = Filter(copy.copy(cte), disjoin(parts))  # the CTE's root, in place (CTEScans
+        cte.__class__ = Filter  # hold it), becomes this filter over a copy of itself
+        cte.__dict__.clear()
+        cte.__dict__.update(top.__dict__)
 
 
 def _share(old: Plan, new: Plan) -> None:
@@ -208,7 +284,8 @@ def implied(p: Expr, cols: set[str]) -> Expr | None:
         mine = [c for c in conjuncts(d) if c.columns() and c.columns() <= cols]
         if not mine:
             return None
-        parts.append(conjoin(mine))
+        if str(conjoin(mine)) not in {str(x) for x in parts}:  # (x OR x is x)
+            parts.append(conjoin(mine))
     return disjoin(parts)
 
 
@@ -272,6 +349,16 @@ def _push(target: Plan, preds: list[Expr]) -> Plan | None:
         if right:
             target.right = _push(target.right, right) or Filter(target.right, conjoin(right))
         return Filter(target, conjoin(stay)) if stay else target
+    if isinstance(target, SetOp) and target.op == "union" and target.all:
+        # each row is one branch's row: a filter goes into both (the right branch's
+        # columns are the left's by position). Not through UNION, INTERSECT, EXCEPT: their
+        # duplicates test keeps one of equal rows, which a filter might tell apart (-0.0)
+        rename = {Col(n, t): Col(r, rt) for (n, t), (r, rt) in
+                  zip(target.left.schema, target.right.schema, strict=True)}
+        right = [replace(p, rename) for p in preds]
+        target.left = _push(target.left, preds) or Filter(target.left, conjoin(preds))
+        target.right = _push(target.right, right) or Filter(target.right, conjoin(right))
+        return target
     if isinstance(target, AsofJoin):
         # each left row is matched on its own: a filter on left's columns goes below; one
         # on right's stays above (below, it would change which right row is the nearest)
@@ -286,6 +373,10 @@ def _push(target: Plan, preds: list[Expr]) -> Plan | None:
         # never below a global one: over no rows it still gives its one row (HAVING FALSE)
         down = [p for p in preds if p.columns() <= key_names and (p.columns() or key_names)]
         up = [p for p in preds if p not in down]
+        # an OR over groups and aggregates (a CTE's references' filters OR-ed, _filter_ctes:
+        # q11's sale_type = 's' AND dyear = 2001 AND year_total > 0 OR ...) implies one over
+        # the group keys alone (dyear = 2001 OR dyear = 2002), which goes below too
+        down += [q for q in (implied(p, key_names) for p in up) if q is not None]
         if down:
             mapping = {Col(n, e.type): e for n, e in target.keys}
             inner = [replace(p, mapping) for p in down]

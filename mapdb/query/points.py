@@ -94,8 +94,8 @@ class PointTemplates:
 
 
 def _template(key: str, lits: list, query: Query, plan) -> PointTemplate | None:
-    if query.explain is not None or len(lits) != 1:
-        return None
+    if query.explain is not None or len(lits) != 1 or plan.__dict__.get("inits"):
+        return None  # (an init plan's value depends on tables the template does not check)
     is_string, text = lits[0]
     if is_string or not text.isdigit() or not isinstance(plan, Project):
         return None

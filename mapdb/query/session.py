@@ -1,6 +1,7 @@
 """Running SQL against a database: tables are pinned for the query's duration.
 
-The API and CLI call ``prepare`` (bind + optimize, no data touched) and ``execute``.
+The API and CLI call ``prepare`` (bind + optimize; no data touched but by the init plans
+of uncorrelated scalar subqueries, query.initplan) and ``execute``.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import atexit
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 
@@ -34,6 +35,22 @@ class Prepared:
     query: Query
     plan: Plan
     sources: list
+    # CTE results an init plan computed while planning (query.initplan), for this
+    # statement's first execution: taken off the plan, so a cached plan holds no rows
+    handoff: dict | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.handoff is None:
+            self.handoff = self.plan.__dict__.pop("cte_results", None)
+
+    def context(self, workers: int | None, fused: bool,
+                memory_limit: int | None = None) -> Context:
+        """A Context for one execution (the first gets the handoff)."""
+        ctx = Context(workers, fused=fused, memory_limit=memory_limit)
+        handoff, self.handoff = self.handoff, None
+        if handoff:
+            ctx.seed_ctes(handoff)
+        return ctx
 
     def close(self) -> None:
         for s in self.sources:
@@ -246,7 +263,7 @@ def _point(norm, store, cache: SourceCache) -> Prepared | None:
 
 def execute(p: Prepared, workers: int | None = None, fused: bool = True,
             memory_limit: int | None = None) -> tuple[pa.Table, Context, float]:
-    ctx = Context(workers, fused=fused, memory_limit=memory_limit)
+    ctx = p.context(workers, fused, memory_limit)
     t0 = time.perf_counter()
     faults = guard.events()
     try:
@@ -287,7 +304,7 @@ class Stream:
     def __init__(self, p: Prepared, workers: int | None = None, fused: bool = True,
                  close_prepared: bool = True, memory_limit: int | None = None):
         self.prepared = p
-        self.ctx = Context(workers, fused=fused, memory_limit=memory_limit)
+        self.ctx = p.context(workers, fused, memory_limit)
         self.seconds: float | None = None  # set when the execution ends
         self.schema: pa.Schema | None = None  # the output's, known at the first piece
         self.done = False

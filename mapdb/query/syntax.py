@@ -57,7 +57,7 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     exp.UnpivotColumns: "this expressions",
     exp.Lateral: "this alias view outer",  # Binder.lateral (view, outer: False in DuckDB)
     exp.With: "expressions recursive",  # recursive: recursive.py
-    exp.CTE: "this alias",
+    exp.CTE: "this alias materialized",
     # FROM: from_clause, table_ref
     exp.From: "this",
     exp.Join: "this on side kind using method",  # method: NATURAL, ASOF (others refused)
@@ -278,7 +278,6 @@ ARGUMENTS: dict[tuple[type, str], str] = {
     (exp.Distinct, "on"): "DISTINCT ON",
     (exp.Union, "by_name"): "UNION BY NAME",
     (exp.Union, "side"): "an outer UNION",
-    (exp.CTE, "materialized"): "a MATERIALIZED hint on a CTE",
     (exp.LimitOptions, "rows"): "FETCH FIRST ... ROWS",
     (exp.LimitOptions, "with_ties"): "WITH TIES",
     (exp.Ordered, "with_fill"): "WITH FILL",

@@ -56,7 +56,6 @@ REFUSED = [
     "WITH RECURSIVE r(n) AS (SELECT n FROM r UNION ALL SELECT 1) SELECT * FROM r",
     "WITH RECURSIVE r(n) AS (SELECT NULL UNION ALL SELECT 1 FROM r WHERE n IS NULL) "
     "SELECT * FROM r",
-    "WITH c AS MATERIALIZED (SELECT 1 AS a) SELECT * FROM c",
     "SELECT * FROM other.t",
     "SELECT * FROM other.main.t",
     "SELECT no_such_function(k) FROM t",
