@@ -22,7 +22,7 @@ is over the queries both complete with a matching answer.
 
 Data: tpch22's (benchmarks/data/tpch-sf{N}/: the Parquet, tpch22.mapdb, tpch22.duckdb,
 built when missing or stale); their bytes on disk are reported too. Writes
-benchmarks/results/capped-sf{N}.json and .md.
+benchmarks/results/capped-sf{N}.json and .md (capped-sf{N}{NAME}.* with --name NAME).
 """
 
 from __future__ import annotations
@@ -304,7 +304,7 @@ def write_report(args: argparse.Namespace, rows: list[dict], disk: dict, info: d
     if errs:
         md += ["Errors:", "", *errs, ""]
     RESULTS.mkdir(exist_ok=True)
-    stem = RESULTS / f"capped-sf{args.scale:g}"  # SF 0.01: not with_suffix, which cuts .01
+    stem = RESULTS / f"capped-sf{args.scale:g}{args.name}"  # not with_suffix: SF 0.01
     Path(f"{stem}.json").write_text(json.dumps(
         {"scale": args.scale, "caps": args.caps, "share": args.share, "threads": THREADS,
          "timeout_s": args.timeout, "machine": info, "disk_bytes": disk, "summary": summ,
@@ -327,6 +327,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--share", type=float, default=0.8,
                     help="the engines' memory_limit as a share of the cap (default 0.8)")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per query")
+    ap.add_argument("--name", default="",
+                    help="appended to the results' names (capped-sf1-tight.md: --name=-tight)")
     ap.add_argument("--no-drop-caches", dest="cold", action="store_false",
                     help="leave the page cache alone (tests: others share the machine)")
     for hidden in ("--child", "--db", "--query", "--memory-limit", "--out", "--answer",
