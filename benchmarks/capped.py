@@ -141,7 +141,7 @@ def child(args: argparse.Namespace) -> None:
             answer = db.sql(sql).to_arrow()
         rec = {"seconds": time.perf_counter() - t0, "rows": answer.num_rows}
         save_answer(Path(args.answer), answer)
-    except Exception as e:  # noqa: BLE001 - any failure is the query's result
+    except Exception as e:  # any failure is the query's result
         kind = "memory limit" if args.child == "mapdb" and isinstance(e, MemoryLimitError) \
             else "error"
         rec = {"error": error_text(e), "kind": kind}
@@ -279,7 +279,7 @@ def write_report(args: argparse.Namespace, rows: list[dict], disk: dict, info: d
     cold = all(r["cold"] for r in rows)
     title = (f"TPC-H SF{args.scale:g}, {len(args.queries)} queries, each in a fresh process "
              f"under memlimit ({', '.join(args.caps)}), "
-             f"{'cold (page cache dropped before each)' if cold else 'NOT cold (page cache not dropped: not root)'}; "
+             f"{'cold (page cache dropped before each)' if cold else 'NOT cold'}; "
              f"{info['cpu_count']} CPUs, {info['cpu']}, Linux {info['kernel']}; "
              f"mapdb {info['mapdb_rev']}, DuckDB {info['duckdb']}")
     disk_line = (f"Bytes on disk: mapdb {disk['mapdb'] / 2**20:.0f} MiB (database directory), "
