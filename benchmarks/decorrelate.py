@@ -54,7 +54,8 @@ def main(rows: int = 1_000_000) -> None:
     for name, sql in QUERIES.items():
         got = db.sql(sql).fetchall()
         want = con.execute(sql).fetchall()
-        same = all(abs(a - b) <= 1e-6 * max(1, abs(b)) for a, b in zip(got[0], want[0]))
+        same = all(abs(a - b) <= 1e-6 * max(1, abs(b))
+                   for a, b in zip(got[0], want[0], strict=True))
         m = best(lambda sql=sql: db.sql(sql).to_arrow())
         d = best(lambda sql=sql: con.execute(sql).fetchall())
         print(f"{name:9} mapdb {m[0] * 1000:8.1f} ms  duckdb {d[0] * 1000:7.1f} ms  "
