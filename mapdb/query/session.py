@@ -245,8 +245,9 @@ def _point(norm, store, cache: SourceCache) -> Prepared | None:
 
 
 def execute(p: Prepared, workers: int | None = None, fused: bool = True,
-            memory_limit: int | None = None) -> tuple[pa.Table, Context, float]:
-    ctx = Context(workers, fused=fused, memory_limit=memory_limit)
+            memory_limit: int | None = None, spill_dir: str | None = None
+            ) -> tuple[pa.Table, Context, float]:
+    ctx = Context(workers, fused=fused, memory_limit=memory_limit, spill_dir=spill_dir)
     t0 = time.perf_counter()
     faults = guard.events()
     try:
@@ -285,9 +286,11 @@ class Stream:
     statement's own table versions (``close_prepared``)."""
 
     def __init__(self, p: Prepared, workers: int | None = None, fused: bool = True,
-                 close_prepared: bool = True, memory_limit: int | None = None):
+                 close_prepared: bool = True, memory_limit: int | None = None,
+                 spill_dir: str | None = None):
         self.prepared = p
-        self.ctx = Context(workers, fused=fused, memory_limit=memory_limit)
+        self.ctx = Context(workers, fused=fused, memory_limit=memory_limit,
+                           spill_dir=spill_dir)
         self.seconds: float | None = None  # set when the execution ends
         self.schema: pa.Schema | None = None  # the output's, known at the first piece
         self.done = False
