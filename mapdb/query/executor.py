@@ -1072,8 +1072,8 @@ def _spilling(plan: Sort, ctx: Context, held: Reservation, sort_keys
                     continue
                 room = t.limit - t.used
                 rows = p.num_rows * max(room, 0) // max(b, 1)
-                if rows < 1 or p.num_rows <= 1 or p.num_columns == 0:
-                    held.grow(b)  # not even one row fits: MemoryLimitError naming the sort
+                if rows < spill.MIN_RUN_ROWS or p.num_columns == 0:
+                    held.grow(b)  # runs this short would not do: MemoryLimitError
                     pieces.append(p)
                     continue
                 todo.extend(p.slice(i, rows) for i in

@@ -21,6 +21,10 @@ import pyarrow.ipc as ipc
 from mapdb.errors import QueryError
 from mapdb.storage import tmpfiles
 
+# A sort whose limit leaves room for fewer rows than this at a time fails instead of
+# writing thousands of tiny runs (that a merge in blocks of a few rows would crawl through)
+MIN_RUN_ROWS = 1024
+
 
 class Runs:
     """The sorted runs of one operator: record batches appended to IPC files (one file
