@@ -12,9 +12,14 @@ Written inside the subquery, ``x``'s columns are qualified with the outer query'
 so the subquery's own columns cannot capture them. Where that cannot be made sure (several
 outer FROM items, a qualifier the subquery defines too), or the subquery has GROUP BY,
 aggregates, DISTINCT, LIMIT or a window, the subquery is read as a table instead
-(``FROM (subquery) AS __mapdb_any(v)``; correlated, that is refused). Elsewhere (in a
-select item, under OR or NOT, with an aggregate on the left) ANY and ALL stay refused by
-name.
+(``FROM (subquery) AS __mapdb_any(v)``; correlated, that is refused).
+
+Elsewhere (a select item, under OR or NOT, in CASE, ORDER BY) NULL and FALSE differ, and
+the comparison takes SQL's three-valued answer, as DuckDB: ``x op ANY (...)`` is TRUE when
+some ``x op e`` is TRUE, else NULL when some is NULL, else FALSE (no rows: FALSE);
+``x op ALL (...)`` is FALSE when some is FALSE, else NULL when some is NULL, else TRUE.
+That is a CASE over two EXISTS tests of the same subquery (each a mark join). With an
+aggregate on the left, ANY and ALL stay refused by name.
 
 >>> import sqlglot
 >>> sql = "SELECT a FROM f WHERE a > ALL (SELECT b FROM g WHERE g.k = f.k)"
@@ -26,7 +31,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from mapdb.query.rewrite import innermost_first
+from mapdb.query.rewrite import innermost_first, output_name
 
 _COMPARE = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 _TABLE_ONLY = ("group", "having", "distinct", "limit", "offset", "order", "qualify")
@@ -39,10 +44,41 @@ def expand(tree: exp.Expression, sql: str) -> exp.Expression:
             clause = select.args.get(key)
             if clause is not None:
                 clause.set("this", _conjuncts_rewritten(clause.this, select))
+        for item in list(select.expressions):  # the name DuckDB gives it stays
+            if not isinstance(item, exp.Alias) and any(
+                    _quantified(n) and n.find_ancestor(exp.Select) is select
+                    for n in item.walk()):
+                item.replace(exp.alias_(item.copy(), output_name(item, sql), quoted=True))
+        for cmp in [n for n in select.find_all(*_COMPARE)
+                    if _quantified(n) and n.find_ancestor(exp.Select) is select]:
+            found = _three_valued(cmp, select)
+            if found is not None:
+                cmp.replace(found)
         return select
     if not any(True for _ in tree.find_all(exp.Any, exp.All)):
         return tree
     return innermost_first(tree, list(tree.find_all(exp.Select)), rewrite)
+
+
+def _quantified(node: exp.Expression) -> bool:
+    return isinstance(node, _COMPARE) and isinstance(node.expression, (exp.Any, exp.All))
+
+
+def _three_valued(cmp: exp.Expression, outer: exp.Select) -> exp.Expression | None:
+    """``x op ANY/ALL (subquery)`` where its NULL and FALSE differ: CASE WHEN some ``x op
+    e`` decides (TRUE for ANY, FALSE for ALL) ... WHEN some is NULL THEN NULL ELSE the
+    answer over no decisive row."""
+    is_all = isinstance(cmp.expression, exp.All)
+    decisive = _exists(cmp, outer, (lambda t: exp.Not(this=exp.Paren(this=t))) if is_all
+                       else (lambda t: t))
+    unknown = _exists(cmp, outer, lambda t: exp.Is(this=exp.Paren(this=t),
+                                                     expression=exp.Null()))
+    if decisive is None or unknown is None:
+        return None
+    hit, miss = (exp.false(), exp.true()) if is_all else (exp.true(), exp.false())
+    return exp.Paren(this=exp.Case(ifs=[exp.If(this=decisive, true=hit),
+                                        exp.If(this=unknown, true=exp.Null())],
+                                   default=miss))
 
 
 def _conjuncts_rewritten(cond: exp.Expression, outer: exp.Select) -> exp.Expression:
@@ -53,8 +89,12 @@ def _conjuncts_rewritten(cond: exp.Expression, outer: exp.Select) -> exp.Express
     if isinstance(cond, exp.Paren):
         cond.set("this", _conjuncts_rewritten(cond.this, outer))
         return cond
-    if isinstance(cond, _COMPARE) and isinstance(cond.expression, (exp.Any, exp.All)):
-        return _exists(cond, outer) or cond
+    if _quantified(cond):
+        if isinstance(cond.expression, exp.All):  # no row FALSE or NULL
+            found = _exists(cond, outer, lambda t: exp.Not(this=exp.Coalesce(
+                this=t, expressions=[exp.false()])))
+            return exp.Not(this=found) if found is not None else cond
+        return _exists(cond, outer, lambda t: t) or cond
     return cond
 
 
@@ -98,7 +138,8 @@ def _outer_side(x: exp.Expression, outer: exp.Select, inner: exp.Select
     return x
 
 
-def _exists(cmp: exp.Expression, outer: exp.Select) -> exp.Expression | None:
+def _exists(cmp: exp.Expression, outer: exp.Select, test_of) -> exp.Expression | None:
+    """EXISTS (the subquery's rows where ``test_of(x op e)``)."""
     quant = cmp.expression
     if any(isinstance(n, (exp.AggFunc, exp.Window)) for n in cmp.this.walk()):
         return None  # (an aggregate of the outer query inside the subquery: not bound)
@@ -120,11 +161,8 @@ def _exists(cmp: exp.Expression, outer: exp.Select) -> exp.Expression | None:
             this=inner, alias=exp.TableAlias(this=exp.to_identifier("__mapdb_any"),
                                              columns=[exp.to_identifier("__mapdb_v")])))
         value, x = exp.column("__mapdb_v"), cmp.this.copy()
-    test = type(cmp)(this=x, expression=value.copy())
-    if isinstance(quant, exp.All):
-        test = exp.Not(this=exp.Coalesce(this=test, expressions=[exp.false()]))
+    test = test_of(type(cmp)(this=x, expression=value.copy()))
     where = inner.args.get("where")
     inner.set("where", exp.Where(this=exp.and_(where.this, test) if where else test))
     inner.set("expressions", [exp.Literal.number(1)])
-    found = exp.Exists(this=inner)
-    return exp.Not(this=found) if isinstance(quant, exp.All) else found
+    return exp.Exists(this=inner)

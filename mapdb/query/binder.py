@@ -22,7 +22,7 @@ import fractions
 import itertools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import sqlglot
 from sqlglot import exp
@@ -49,6 +49,15 @@ from mapdb.query import functions as fn
 from mapdb.query.catalog import aggregate as aggregate_functions
 from mapdb.query.catalog import nested as nested_functions
 from mapdb.query.colname import duckdb_name
+from mapdb.query.decorrelate import (
+    Domain,
+    empty_value,
+    is_null,
+    null_rejecting,
+    preaggregate,
+    resolve,
+    sentinel,
+)
 from mapdb.query.expr import (
     IGNORE_NULLS,
     Agg,
@@ -81,6 +90,7 @@ from mapdb.query.plan import (
     SortKey,
     Unnest,
     Window,
+    copy_plan,
 )
 from mapdb.query.recursive import WorkSource
 from mapdb.query.rewrite import null_safe
@@ -93,8 +103,10 @@ from mapdb.query.types import (
     INT64,
     INTERVAL,
     LIST,
+    MAP,
     NULL,
     STRING,
+    STRUCT,
     TIME,
     TIMESTAMP,
     TIMESTAMPTZ,
@@ -298,6 +310,19 @@ class Scope:
 
 
 @dataclass
+class LambdaScope(Scope):
+    """A lambda body's scope: its parameters (and those of the lambdas around it) shadow
+    the columns, as in DuckDB; everything else is the enclosing scope's."""
+    params: dict = field(default_factory=dict)  # lower-case name -> Col
+    depth: int = 0  # lambdas around this one
+
+    def lookup(self, name: str, table: str | None) -> Col | None:
+        if table is None and name.lower() in self.params:
+            return self.params[name.lower()]
+        return super().lookup(name, table)
+
+
+@dataclass
 class Correlation:
     """A subquery's references to the enclosing query, pulled out of its WHERE: equalities
     ``outer = inner`` become join keys (``keys``: outer expression, inner output column);
@@ -307,6 +332,14 @@ class Correlation:
     # an aggregate without GROUP BY: one row per outer row, even where no inner row matches
     # (so the keys' join would miss those rows: EXISTS is TRUE, IN compares with the value)
     one_row: bool = False
+    scalar: bool = False  # used as a value: decorrelated over a domain (see decorrelate)
+    domain: Domain | None = None  # the outer keys' values it is computed for
+    marker: str | None = None  # a column TRUE on its rows (NULL: no row matched)
+    lateral: bool = False  # a LATERAL subquery's (decorrelated by Binder.lateral)
+    empty: Expr | None = None  # its first column's value over no rows (with ``marker``)
+    empties: dict = field(default_factory=dict)  # each column's
+    # after domain_join: an outer column -> what stands for it inside (its domain column)
+    stands: dict = field(default_factory=dict)
 
 
 _AGGS = {exp.Sum: "sum", exp.Avg: "avg", exp.Min: "min", exp.Max: "max",
@@ -363,6 +396,7 @@ class Binder:
         self._alias_refs: dict[int, tuple[exp.Column, exp.Expression]] = {}
         self._tree: exp.Expression | None = None  # the statement (to count CTE references)
         self._views: list[str] = []  # the stored views being bound, outermost first
+        self._domains: dict[int, tuple] = {}  # subquery plan id -> (plan, its Domain)
 
     def _references(self, name: str) -> int:
         """How many times the statement names table ``name`` (a CTE's readers)."""
@@ -379,8 +413,10 @@ class Binder:
     # -- statements ------------------------------------------------------------------
     def query(self, node: exp.Expression, ctes: dict, outer: Scope | None = None,
               corr: Correlation | None = None) -> tuple[Plan, list[str]]:
-        if self._tree is None:
+        if self._tree is None:  # the statement: its subqueries' domains put in place
             self._tree = node
+            plan, names = self.query(node, ctes, outer, corr)
+            return resolve(plan), names
         if isinstance(node, exp.Subquery):
             return self.query(node.this, ctes, outer, corr)
         if isinstance(node, exp.Select):
@@ -415,9 +451,13 @@ class Binder:
             # (DuckDB makes '30 days' and '1 month' one value)
             raise self.error(f"{op.upper()} of INTERVAL columns is not supported (UNION "
                              f"is)", node)
-        if op != "union" or distinct is not False:  # (rows matched by value: hashed)
-            word = f"{op.upper()}{' ALL' if distinct is False else ''}"
-            self.not_nested([e for _, e in lcols], word, node)
+        if op != "union" or distinct is not False:  # (nested values by their order keys)
+            for _, e in lcols:
+                if e.type.nested:
+                    try:
+                        nested_functions.order_key(e)
+                    except QueryError as err:
+                        raise self.error(str(err), node) from None
         plan: Plan = SetOp(Project(left, lcols), Project(right, rcols), op,
                            all=distinct is False or intervals)
         if intervals and distinct is not False:  # UNION: as SELECT DISTINCT's intervals
@@ -435,8 +475,19 @@ class Binder:
             keys = []
         limit, offset, percent = self.limit(node)
         out = plan.schema
+        hidden = []
+        for i, k in enumerate(keys):  # LIST/STRUCT/MAP keys: by their order keys
+            if k.expr.type.nested:
+                try:
+                    key = nested_functions.order_key(k.expr)
+                except QueryError as err:
+                    raise self.error(str(err), order) from None
+                hidden.append((self.fresh("sort"), key))
+                keys[i] = SortKey(Col(hidden[-1][0], key.type), k.desc, k.nulls_first)
+        if hidden:
+            plan = Project(plan, [(c, Col(c, t)) for c, t in out] + hidden)
         plan = self.sort_limit(plan, keys, limit, offset, percent)
-        if percent is not None:
+        if percent is not None or hidden:
             plan = Project(plan, [(c, Col(c, t)) for c, t in out])
         return plan, names
 
@@ -457,6 +508,8 @@ class Binder:
         plan, scope = self.from_clause(sel, ctes, outer)
         scope.ctes, scope.corr = ctes, corr
         self.alias_refs(sel)
+        if corr is not None:
+            corr.lateral = lateral_items
         if sel.args.get("where"):
             plan = self.where(plan, sel.args["where"].this, scope, corr)
 
@@ -491,10 +544,19 @@ class Binder:
                             [k.expr for k in order_keys] +
                             ([having_e] if having_e is not None else []), scope, sel)
         limit, offset, percent = self.limit(sel)
+        limited = (limit, offset, percent) != (None, 0, None)
+        windowed = any(isinstance(x, WindowFn) for e in [*(e for _, e in bound_items), *(
+            k.expr for k in order_keys)] for x in e.walk())
         if corr is not None and (corr.keys or corr.residual) and (
-                group or having_e is not None or (limit, offset, percent) != (None, 0, None)):
+                (lateral_items and (group or having_e is not None or limited)) or
+                (having_e is not None and not group) or percent is not None or
+                (limited and not group and has_aggs and (offset or limit == 0))):
             raise self.error("a correlated subquery with GROUP BY, HAVING or LIMIT is not "
-                             "supported", sel)
+                             "supported" if lateral_items else "a correlated subquery with "
+                             "LIMIT PERCENT, OFFSET or LIMIT 0 over one aggregate row, or "
+                             "HAVING without GROUP BY, is not supported", sel)
+        if corr is not None and limited and not group and has_aggs:
+            limit = None  # LIMIT n >= 1 of the one aggregate row keeps it
         if group and group.args.get("all") and not has_aggs and \
                 not self.group_all(bound_items, sel):
             group = None  # DuckDB: GROUP BY ALL of constants alone groups nothing
@@ -502,10 +564,17 @@ class Binder:
             keys = self.group_keys(group, scope, bound_items) if group else []
             if group and group.args.get("all"):
                 keys = self.group_all(bound_items, sel)
+            for k in keys:  # (a MAP has no order key: refused here, with a position)
+                if k.type.nested:
+                    try:
+                        nested_functions.order_key(k)
+                    except QueryError as err:
+                        raise self.error(str(err), group or sel) from None
             if outer is not None:
                 self.local_only(keys, scope, group)
-            self.not_nested(keys, "GROUP BY", group or sel)
             if corr is not None:  # correlated aggregate: one group per outer key
+                if corr.residual and not (group and lateral_items):  # per domain value
+                    plan = self.domain_join(plan, scope, corr, sel)
                 keys += [inner for _, inner in corr.keys if inner not in keys]
                 corr.one_row = not group
             # the subqueries a group key or an aggregate reads join before the aggregate
@@ -533,15 +602,31 @@ class Binder:
             if having_e is not None:
                 plan = Filter(plan, self.boolean(lift(having_e, having), having))
         else:
+            if corr is not None and corr.residual and (corr.scalar or limited or windowed) \
+                    and not lateral_items:  # (LIMIT, windows: per outer row, per domain value)
+                plan = self.domain_join(plan, scope, corr, sel)
             plan = self.apply(plan, pending)
+        if windowed and corr is not None and (corr.keys or corr.residual) and \
+                not lateral_items:
+            if corr.one_row or corr.residual:
+                raise self.error("a window function over a correlated subquery's one "
+                                 "aggregate row is not supported", sel)
+            # the rows one outer row sees are one correlation key's (or domain value's)
+            part = tuple(i for _, i in corr.keys)
+            bound_items = [(n, _partitioned(e, part)) for n, e in bound_items]
+            order_keys = [SortKey(_partitioned(k.expr, part), k.desc, k.nulls_first)
+                          for k in order_keys]
         plan, bound_items, order_keys = self.windows(plan, bound_items, order_keys)
         plan, bound_items, order_keys = self.unnest_rows(plan, bound_items, order_keys, sel)
         distinct = sel.args.get("distinct")
         if distinct is not None and distinct.args.get("on"):
             raise self.error("DISTINCT ON is not supported", distinct)
-        self.not_nested([k.expr for k in order_keys], "ORDER BY", order)
-        if distinct is not None:
-            self.not_nested([e for _, e in bound_items], "SELECT DISTINCT", distinct)
+        for _, e in bound_items if distinct is not None else []:
+            if e.type.nested:  # (by their order keys: refused here where there is none)
+                try:
+                    nested_functions.order_key(e)
+                except QueryError as err:
+                    raise self.error(str(err), distinct) from None
         out_cols = [(self.fresh(n), e) for n, e in bound_items]
         visible = {e: Col(c, e.type) for c, e in out_cols}
         if distinct is not None:
@@ -554,6 +639,10 @@ class Binder:
                 hidden.append((c, inner))
                 keys.append((o, Col(c, inner.type)))
             corr.keys = keys
+            if corr.one_row and keys and (corr.domain is not None or not lateral_items):
+                # (see single_value; LATERAL's fast path has its own COUNT fix)
+                corr.marker = self.fresh("matched")
+                hidden.append((corr.marker, Lit(True, BOOL)))
             inner_cols = {n for n, _ in plan.schema}
             for r in corr.residual:
                 for c in sorted(r.columns() & inner_cols):
@@ -561,6 +650,18 @@ class Binder:
                         hidden.append((c, Col(c, plan.types()[c])))
         final_keys = []
         for k in order_keys:
+            if k.expr.type.nested:  # by its order key (catalog/nested.py), a column of its own
+                if k.expr not in visible and distinct is not None:
+                    raise self.error("for SELECT DISTINCT, ORDER BY expressions must appear "
+                                     "in the select list", order)
+                try:
+                    key = nested_functions.order_key(k.expr)
+                except QueryError as err:
+                    raise self.error(str(err), order) from None
+                h = self.fresh("sort")
+                hidden.append((h, key))
+                final_keys.append(SortKey(Col(h, key.type), k.desc, k.nulls_first))
+                continue
             if k.expr in visible:
                 final_keys.append(SortKey(visible[k.expr], k.desc, k.nulls_first))
             elif distinct is not None:
@@ -575,9 +676,28 @@ class Binder:
         if distinct is not None:
             plan = self.interval_groups(plan) if any(
                 t.kind == "interval" for _, t in plan.schema) else Distinct(plan)
-        plan = self.sort_limit(plan, final_keys, limit, offset, percent)
+        if corr is not None and corr.keys and (limit, offset) != (None, 0):
+            # each outer row's first rows: numbered per correlation key (as LATERAL)
+            rn = self.fresh("rn")
+            plan = Window(plan, [(rn, WindowFn(
+                "row_number", (), tuple(i for _, i in corr.keys),
+                tuple(SortSpec(k.expr, k.desc, k.nulls_first) for k in final_keys),
+                None, INT64))])
+            kept = [fn.compare("gt", Col(rn, INT64), Lit(offset, INT64))]
+            if limit is not None:
+                kept.append(fn.compare("le", Col(rn, INT64), Lit(offset + limit, INT64)))
+            plan = Filter(plan, fold_and(kept))
+        else:
+            plan = self.sort_limit(plan, final_keys, limit, offset, percent)
         if (hidden or percent is not None) and corr is None:
             plan = Project(plan, [(c, Col(c, e.type)) for c, e in out_cols])
+        if corr is not None and corr.marker is not None and out_cols:
+            # (before preaggregate)
+            corr.empties = {c: empty_value(plan, c) for c, _ in out_cols}
+            corr.empty = corr.empties[out_cols[0][0]]
+        if corr is not None and corr.domain is not None:  # filled by fill_domain
+            preaggregate(plan)
+            self._domains[id(plan)] = (plan, corr.domain)
         return plan, names
 
     def alias_refs(self, sel: exp.Select) -> None:
@@ -606,6 +726,61 @@ class Binder:
                     up = up.parent
                 if not inside:
                     self._alias_refs[id(c)] = (c, aliases[c.name.lower()])
+
+    def domain_join(self, plan: Plan, scope: Scope, corr: Correlation, node,
+                    also: list[Col] = ()) -> Plan:
+        """A subquery whose correlation is more than equalities, joined with the domain of
+        the outer values it reads (query.decorrelate), so that the correlation becomes
+        equalities on the domain's columns: ``corr`` is rewritten to them."""
+        if corr.domain is not None:
+            raise self.error("a correlated subquery whose correlation is read both before "
+                             "and after its nested subqueries is not supported", node)
+        outer = scope.outer_names()
+        types = {x.name: x.type for r in corr.residual for x in r.walk()
+                 if isinstance(x, Col) and x.name in outer}
+        types.update({c.name: c.type for c in also})  # (read by nested subqueries)
+        columns, keys, lk, rk, subst = [], [], [], [], {}
+        for o, i in corr.keys:
+            d = self.fresh("dom")
+            columns.append((d, o.type))
+            keys.append((o, Col(d, o.type)))
+            lk.append(i)
+            rk.append(Col(d, o.type))
+        for c in sorted(types):
+            t = types[c]
+            if null_rejecting(corr.residual, c):
+                d = self.fresh("dom")
+                columns.append((d, t))
+                keys.append((Col(c, t), Col(d, t)))
+                subst[Col(c, t)] = Col(d, t)
+                continue
+            s = sentinel(t)
+            if s is None:
+                raise self.error(f"a correlated subquery whose correlation may match a NULL "
+                                 f"of the enclosing query's {t} column is not supported", node)
+            dv, dn = self.fresh("dom"), self.fresh("domnull")
+            columns += [(dv, t), (dn, BOOL)]
+            keys += [(fn.coalesce([Col(c, t), s]), Col(dv, t)),
+                     (is_null(Col(c, t)), Col(dn, BOOL))]
+            subst[Col(c, t)] = fn.case([(Col(dn, BOOL), Lit(None, t))], Col(dv, t))
+        corr.stands = dict(subst)
+        corr.domain = Domain(columns)
+        cond = fold_and([substitute(r, subst) for r in corr.residual])
+        corr.keys, corr.residual = keys, []
+        return Join(plan, corr.domain, "inner" if lk or cond is not None else "cross",
+                    lk, rk, condition=cond)
+
+    def fill_domain(self, plan: Plan, j: Join) -> Plan:
+        """``j``'s subquery with its domain (if it has one) computed from ``plan``, the
+        query it joins: the distinct values of the join's last keys."""
+        entry = self._domains.pop(id(j.right), None)
+        if entry is None or entry[0] is not j.right:
+            return j.right
+        dom = entry[1]
+        keys = j.left_keys[len(j.left_keys) - len(dom.columns):]
+        dom.cell.plan = Distinct(Project(copy_plan(plan), [
+            (c, k) for (c, _), k in zip(dom.columns, keys, strict=True)]))
+        return j.right
 
     def local_only(self, exprs: list[Expr], scope: Scope, node) -> None:
         """A subquery may use the enclosing query's columns in its WHERE (the correlation
@@ -869,15 +1044,21 @@ class Binder:
         if jkind in ("right", "full"):
             raise self.error(f"{jkind.upper()} JOIN LATERAL is not supported (DuckDB "
                              "refuses it too)", node)
+        asked, after_cond = jkind, None
         if corr.one_row and corr.keys:  # one row per left row, matched or not
             jkind = "left"
         keys = [o for o, _ in corr.keys], [i for _, i in corr.keys]
         if cond is not None and isinstance(cond, Lit) and cond.value is True:
             cond = None
+        if corr.one_row and corr.keys:
+            # ON reads the row the aggregate gives (COUNT 0 where nothing matched): it is
+            # tested above the join, not as its condition
+            after_cond, cond = cond, None
         if corr.residual:  # other correlated conditions (u.k < t.k): the join's condition
             cond = fold_and(list(corr.residual) + ([cond] if cond is not None else []))
         kind = jkind if jkind == "left" else ("inner" if keys[0] or cond is not None
                                               else "cross")
+        right = self.fill_domain(plan, Join(None, right, kind, keys[0], keys[1]))
         out: Plan = Join(plan, right, kind, keys[0], keys[1], condition=cond)
         if after:  # select items over the left row, on the joined rows
             if kind == "left" and not keys[1]:
@@ -888,10 +1069,24 @@ class Binder:
             out = Project(out, [(c, Col(c, t)) for c, t in out.schema] + [
                 (n, e if matched is None else fn.case([(matched, e)], Lit(None, e.type)))
                 for n, e in after])
-        if counts:  # COUNT over no inner rows is 0, not the padding NULL
+        if corr.domain is not None and corr.marker is not None:  # over no inner rows
+            empties = {c: _fold_tree(e) for c, e in corr.empties.items() if e is not None}
+            unmatched = is_null(Col(corr.marker, BOOL))
+            out = Project(out, [(c, fn.case([(unmatched, fn.convert(empties[c], t))],
+                                             Col(c, t))
+                                 if c in empties and not (isinstance(empties[c], Lit) and
+                                                          empties[c].value is None)
+                                 else Col(c, t)) for c, t in out.schema])
+        elif counts:  # COUNT over no inner rows is 0, not the padding NULL
             fix = set(counts)
             out = Project(out, [(c, fn.coalesce([Col(c, t), Lit(0, INT64)]) if c in fix
                                  else Col(c, t)) for c, t in out.schema])
+        if after_cond is not None and asked == "left":  # no match: the subquery's NULLs
+            mine = {c for c, _ in right.schema}
+            out = Project(out, [(c, fn.case([(after_cond, Col(c, t))], Lit(None, t))
+                                 if c in mine else Col(c, t)) for c, t in out.schema])
+        elif after_cond is not None:
+            out = Filter(out, after_cond)
         return out
 
     def merge_using(self, plan: Plan, scope: Scope, merged: list[tuple[Col, Col]],
@@ -1202,6 +1397,14 @@ class Binder:
         # conjuncts with subqueries last: theirs may stand on this one's correlation keys
         # (see enclosing_only)
         for part in sorted(and_parts(node), key=lambda p: p.find(exp.Select) is not None):
+            further = self.further_out(part, scope, corr)
+            if further:
+                # a nested subquery reads the enclosing query's columns: over the domain
+                # they are this query's own (enclosing_only reads them through it)
+                plan = self.apply(plan, self.take_pending(scope))
+                if local:
+                    plan, local = Filter(plan, fold_and(local)), []
+                plan = self.domain_join(plan, scope, corr, part, further)
             joined = self.subquery_conjunct(plan, part, scope)
             if isinstance(joined, Plan):
                 plan = joined
@@ -1226,6 +1429,27 @@ class Binder:
                 local.append(e)
         plan = self.apply(plan, self.take_pending(scope))
         return Filter(plan, fold_and(local)) if local else plan
+
+    @staticmethod
+    def further_out(part, scope: Scope, corr: Correlation | None) -> list[Col]:
+        """The columns of the enclosing queries that a subquery in WHERE conjunct ``part``
+        names (qualified) and this (correlated) subquery does not equate with its own:
+        they are read through its domain (none where it is not to have one)."""
+        if corr is None or corr.lateral or corr.domain is not None or scope.outer is None:
+            return []
+        equated = {o.name for o, _ in corr.keys if isinstance(o, Col)}
+        out = {}
+        for sel in part.find_all(exp.Select):
+            own = {t.alias_or_name.lower() for t in sel.find_all(exp.Table)}
+            for c in sel.find_all(exp.Column):
+                if c.table and c.table.lower() not in own and scope.table(c.table) is None:
+                    try:
+                        col = scope.outer.lookup(c.name, c.table)
+                    except QueryError:
+                        col = None
+                    if col is not None and col.name not in equated:
+                        out[col.name] = col
+        return list(out.values())
 
     def correlate(self, e: Expr, outer: set[str], corr: Correlation, node) -> None:
         if isinstance(e, Call) and e.op == "eq":
@@ -1260,7 +1484,8 @@ class Binder:
         test = self.membership(node, x, scope)
         if isinstance(test, Join) and not (negate and test.null_aware and (
                 len(test.left_keys) > 1 or test.condition is not None)):
-            return Join(plan, test.right, "anti" if negate else "semi", test.left_keys,
+            return Join(plan, self.fill_domain(plan, test), "anti" if negate else "semi",
+                        test.left_keys,
                         test.right_keys, condition=test.condition,
                         null_aware=negate and test.null_aware)
         e = self.mark_column(test, scope)
@@ -1338,6 +1563,8 @@ class Binder:
             return
         same = {o: i for o, i in (scope.corr.keys if scope.corr is not None else [])
                 if isinstance(o, Col)}
+        if scope.corr is not None:
+            same.update(scope.corr.stands)
         j.left_keys = [substitute(k, same) for k in j.left_keys]
         if j.condition is not None:
             j.condition = substitute(j.condition, same)
@@ -1346,15 +1573,16 @@ class Binder:
                              "columns only where the middle one equates them with its own "
                              "(outer.c = inner.c in its WHERE)", node)
 
-    def subquery(self, node, scope: Scope) -> tuple[Plan, list[str], Correlation]:
-        corr = Correlation()
+    def subquery(self, node, scope: Scope, scalar: bool = False
+                 ) -> tuple[Plan, list[str], Correlation]:
+        corr = Correlation(scalar=scalar)
         while isinstance(node, exp.Subquery):
             node = node.this
         plan, names = self.query(node, scope.ctes, scope, corr)
         return plan, names, corr
 
     def scalar_subquery(self, node, scope: Scope) -> Expr:
-        right, names, corr = self.subquery(node, scope)
+        right, names, corr = self.subquery(node, scope, scalar=True)
         return self.single_value(right, names, corr, node, scope)
 
     def single_value(self, right: Plan, names: list[str], corr: Correlation, node,
@@ -1371,10 +1599,15 @@ class Binder:
         self.enclosing_only(j, scope, node)
         scope.pending.append(j)
         value: Expr = Col(col, t)
-        inner = first_project(right)
-        if corr.keys and inner is not None and isinstance(dict(inner.exprs).get(col), Col) \
-                and self._is_count(right, dict(inner.exprs)[col].name):
-            value = fn.coalesce([value, Lit(0, INT64)])  # no group: count is 0, not NULL
+        empty = corr.empty if corr.marker is not None else None
+        if empty is not None:
+            # no row matched (the marker NULL): the value over no rows (COUNT's 0)
+            empty = _fold_tree(empty)
+            if not (isinstance(empty, Lit) and empty.value is None):
+                if empty.type != t:
+                    empty = fn.convert(empty, t)
+                value = fn.case([(is_null(Col(corr.marker, BOOL)), empty)], value)
+                self.subquery_cols.add(corr.marker)
         self.subquery_cols.add(col)
         return value
 
@@ -1395,7 +1628,8 @@ class Binder:
         """``plan`` joined with the subquery joins its expressions read (their left input
         left open until now)."""
         for j in pending:
-            plan = Join(plan, j.right, j.kind, j.left_keys, j.right_keys, j.condition,
+            plan = Join(plan, self.fill_domain(plan, j), j.kind, j.left_keys, j.right_keys,
+                        j.condition,
                         j.null_aware, mark=j.mark)
         return plan
 
@@ -1673,15 +1907,22 @@ class Binder:
         return keys
 
     def aggregate(self, plan, keys, items, having, order_keys, shown=None):
-        key_cols = [(self.fresh("key"), fn.canonical_zero(k)) for k in keys]
-        key_map = {k: Col(c, e.type) for (c, e), k in zip(key_cols, keys, strict=True)}
+        key_cols, key_map = [], {}
         aggs: list[tuple[str, Agg]] = []
         agg_map: dict[Agg, Col] = {}
-        for i, k in enumerate(keys):  # intervals: see interval_groups
-            if k.type.kind == "interval":
-                key_cols[i] = (key_cols[i][0], fn.interval_total(k))
+        for k in keys:
+            if k.type.nested:  # grouped on its order key; shown as the group's first value
+                key_cols.append((self.fresh("key"), nested_functions.order_key(k)))
+                a = aggregate_functions.first_of(k)
+                aggs.append((self.fresh("agg"), a))
+                key_map[k] = agg_map[a] = Col(aggs[-1][0], a.type)
+            elif k.type.kind == "interval":  # intervals: see interval_groups
+                key_cols.append((self.fresh("key"), fn.interval_total(k)))
                 aggs.append((self.fresh("agg"), Agg("first", k, k.type)))
                 key_map[k] = Col(aggs[-1][0], k.type)
+            else:
+                key_cols.append((self.fresh("key"), fn.canonical_zero(k)))
+                key_map[k] = Col(key_cols[-1][0], k.type)
 
         def lift(e: Expr, node) -> Expr:
             if e in key_map:
@@ -1755,6 +1996,10 @@ class Binder:
 
     def _expr(self, node, scope, depth):
         sub = lambda n: self.expr(n, scope, depth)  # noqa: E731
+        if isinstance(scope, LambdaScope) and (
+                isinstance(node, (exp.Subquery, exp.Exists)) or
+                (isinstance(node, exp.In) and node.args.get("query"))):
+            raise self.error("a subquery inside a lambda is not supported", node)
         if isinstance(node, exp.Paren):
             return sub(node.this)
         if isinstance(node, exp.Columns):
@@ -1782,6 +2027,16 @@ class Binder:
             return c
         if isinstance(node, exp.Literal):
             return literal(node)
+        if isinstance(node, exp.Identifier):  # sqlglot's reading of a lambda's parameter
+            c = scope.params.get(node.name.lower()) if isinstance(scope, LambdaScope) \
+                else None
+            if c is None:
+                raise self.error(f'column "{node.name}" not found', node)
+            return c
+        if isinstance(node, exp.Lambda):
+            raise self.error("a lambda (x -> ...) is only allowed as an argument of a "
+                             "function that takes one (list_transform, list_filter, "
+                             "list_reduce)", node)
         if isinstance(node, exp.Placeholder):
             return self.params[placeholder_key(node)]
         if isinstance(node, exp.Boolean):
@@ -1980,6 +2235,8 @@ class Binder:
         # sqlglot made an integer index 0-based (DuckDB's offset is 1): undone as its
         # generator does, so the index is the one written
         written = apply_index_offset(node.this, [idx.copy()], 1, dialect="duckdb")[0]
+        if x.type.kind == "map":  # m[k]: the value (catalog/maps.py)
+            return functions_catalog.bind("map_extract_value", [x, sub(written)])
         return functions_catalog.bind("list_extract", [x, sub(written)])
 
     def numeric_key(self, x: exp.PropertyEQ) -> bool:
@@ -2061,8 +2318,13 @@ class Binder:
             # (DuckDB orders and partitions intervals on their 30-day total)
             raise self.error("a window PARTITION BY or ORDER BY an INTERVAL is not "
                              "supported", node)
-        self.not_nested(list(partition), "PARTITION BY", node)
-        self.not_nested([k.expr for k in keys], "a window's ORDER BY", node)
+        try:  # LIST and STRUCT values by their order keys (catalog/nested.py)
+            partition = tuple(nested_functions.order_key(p) if p.type.nested else p
+                              for p in partition)
+            keys = tuple(SortSpec(nested_functions.order_key(k.expr), k.desc, k.nulls_first)
+                         if k.expr.type.nested else k for k in keys)
+        except QueryError as err:
+            raise self.error(str(err), node) from None
         frame = self.range_frame(self.frame(spec, node), keys, node)
         ignore_nulls = False
         if isinstance(f, (exp.IgnoreNulls, exp.RespectNulls)):
@@ -2290,7 +2552,30 @@ class Binder:
         if isinstance(node, exp.Ordered):
             return SortSpec(self.expr(node.this, scope, depth), bool(node.args.get("desc")),
                             bool(node.args.get("nulls_first")))
+        if isinstance(node, exp.Lambda):
+            return self.lambda_arg(node, scope, depth)
         return self.expr(node, scope, depth)
+
+    def lambda_arg(self, node: exp.Lambda, scope: Scope, depth: int):
+        """``(x, i) -> body`` as a ``catalog.Lambda``: the function binds the body once it
+        knows the parameters' types (columns of names of their own per nesting level, so
+        nested lambdas and the query's columns cannot meet)."""
+        names = [p.name for p in node.expressions]
+        if len({n.lower() for n in names}) != len(names):
+            raise self.error("a lambda's parameters must have different names", node)
+
+        def bind(types: list) -> tuple[list[Col], Expr]:
+            # named by nesting depth, not by a counter: the same lambda written twice
+            # (a select item and its GROUP BY key) binds to equal expressions
+            outer = scope.params if isinstance(scope, LambdaScope) else {}
+            n = scope.depth + 1 if isinstance(scope, LambdaScope) else 0
+            params = [Col(f"__lambda{n}_{name}", t) for name, t in
+                      zip(names, types, strict=True)]
+            shared = {f.name: getattr(scope, f.name) for f in fields(Scope)}
+            inner = LambdaScope(**shared, params={**outer, **{
+                k.lower(): c for k, c in zip(names, params, strict=True)}}, depth=n)
+            return params, self.expr(node.this, inner, depth)
+        return functions_catalog.Lambda(names, bind)
 
     def agg_arg(self, node, scope, depth) -> Expr:
         window, self._window_arg = self._window_arg, False
@@ -2337,7 +2622,9 @@ class Binder:
         if name == "current_setting":
             return self.current_setting(node, [sub(a) for a in args])
         if functions_catalog.lookup(name) is not None:  # query/catalog/
-            return functions_catalog.bind(name, [sub(a) for a in args])
+            return functions_catalog.bind(name, [
+                self.lambda_arg(a, scope, depth) if isinstance(a, exp.Lambda) else sub(a)
+                for a in args])
         raise self.error(f"function {name}() is not supported", node)
 
 
@@ -2388,6 +2675,17 @@ def _joined(j: Join) -> set[str]:
 
 def fold_and(parts: list[Expr]) -> Expr | None:
     return fold(conjoin(parts)) if parts else None
+
+
+def _partitioned(e: Expr, part: tuple) -> Expr:
+    """``e`` with ``part`` added to each window's PARTITION BY."""
+    if isinstance(e, WindowFn):
+        import dataclasses
+        return dataclasses.replace(e, args=tuple(_partitioned(a, part) for a in e.args),
+                                   partition=e.partition + part)
+    if isinstance(e, Call):
+        return Call(e.op, tuple(_partitioned(a, part) for a in e.args), e.type, e.param)
+    return e
 
 
 def first_project(plan: Plan) -> Project | None:
@@ -2492,6 +2790,16 @@ def sql_type(dt: exp.DataType, binder: Binder) -> SqlType:
     if name == "ARRAY" and len(dt.expressions) == 1 and \
             isinstance(dt.expressions[0], exp.DataType):  # INTEGER[]: a LIST
         return LIST(sql_type(dt.expressions[0], binder))
+    if name == "MAP" and len(dt.expressions) == 2 and all(
+            isinstance(f, exp.DataType) for f in dt.expressions):  # MAP(VARCHAR, INTEGER)
+        return MAP(*(sql_type(f, binder) for f in dt.expressions))
+    if name == "STRUCT" and dt.expressions and all(
+            isinstance(f, exp.ColumnDef) and isinstance(f.args.get("kind"), exp.DataType)
+            for f in dt.expressions):  # STRUCT(a INTEGER, b VARCHAR)
+        fields = [(f.name, sql_type(f.args["kind"], binder)) for f in dt.expressions]
+        if len({n.lower() for n, _ in fields}) != len(fields):
+            raise binder.error("a STRUCT type's field names must differ", dt)
+        return STRUCT(fields)
     kind = _TYPES.get(name)
     if kind is None:
         raise binder.error(f"CAST to {dt.sql(dialect='duckdb')} is not supported", dt)

@@ -94,6 +94,10 @@ class _Printer:
             return "'" + n.this.replace("'", "''") + "'" if n.is_string else n.this
         if isinstance(n, exp.Null):
             return "NULL"
+        if isinstance(n, exp.Identifier):  # a lambda's parameter in its body
+            return _ident(n)
+        if isinstance(n, exp.Lambda):
+            return self.lambda_(n)
         if isinstance(n, exp.Boolean):
             return "true" if n.this else "false"
         if isinstance(n, exp.Neg):
@@ -152,7 +156,7 @@ class _Printer:
         if isinstance(n, exp.Anonymous):
             return self.call(n.name, n.expressions)
         if isinstance(n, (exp.Array, exp.Struct, exp.Bracket, exp.Dot, exp.Explode,
-                          exp.ArraySort)):
+                          exp.ArraySort, exp.ToMap, exp.Map)):
             return self.nested(n)
         if isinstance(n, exp.WithinGroup):
             return self.within_group(n)
@@ -184,7 +188,29 @@ class _Printer:
                 raise _Unknown
             return "struct_pack(" + ", ".join(f"{_ident(e.this)} := {p(e.expression)}"
                                               for e in n.expressions) + ")"
+        if isinstance(n, exp.ToMap):  # MAP {k: v}: "map"(list_value(k), list_value(v))
+            inner = n.this
+            sub = None
+            if isinstance(inner, exp.Bracket):  # MAP {...}[k]
+                inner, sub = inner.this, inner.expressions
+            if not isinstance(inner, exp.Struct) or not all(
+                    isinstance(e, exp.PropertyEQ) for e in inner.expressions):
+                raise _Unknown
+            keys = ", ".join(p(e.this) for e in inner.expressions)
+            values = ", ".join(p(e.expression) for e in inner.expressions)
+            out = f'"map"(list_value({keys}), list_value({values}))' if \
+                inner.expressions else '"map"()'
+            if sub is not None:
+                if len(sub) != 1:
+                    raise _Unknown
+                out += f"[{p(sub[0])}]"
+            return out
+        if isinstance(n, exp.Map):
+            return self.call("map", [a for a in (n.args.get("keys"), n.args.get("values"))
+                                     if a is not None])
         if isinstance(n, exp.Dot):
+            if isinstance(n.this, exp.Identifier):  # s.a of a lambda's parameter s
+                return f"{_ident(n.this)}.{_ident(n.expression)}"
             return f"({p(n.this)}).{_ident(n.expression)}"
         if isinstance(n, exp.Explode):
             return self.call("unnest", [n.this, *n.expressions])
@@ -205,6 +231,19 @@ class _Printer:
         from sqlglot.expressions.builders import apply_index_offset
         written = apply_index_offset(n.this, [idx.copy()], 1, dialect="duckdb")[0]
         return f"{p(n.this)}[{p(written)}]"
+
+    def lambda_(self, n: exp.Lambda) -> str:
+        """``(x -> body)``, ``("row"(x, i) -> body)``, or as written ``(lambda x, i: body)``
+        (DuckDB keeps the syntax it read)."""
+        params = [_ident(e) for e in n.expressions]
+        body = self.print(n.this)
+        start = n.expressions[0].meta.get("start") if n.expressions else None
+        if self.sql is not None and start is not None and \
+                re.search(r"\blambda\s*$", self.sql[:start], re.I):
+            return f"(lambda {', '.join(params)}: {body})"
+        if len(params) == 1:
+            return f"({params[0]} -> {body})"
+        return f'("row"({", ".join(params)}) -> {body})'
 
     def call(self, name: str, args: list, distinct: bool = False) -> str:
         name = name.lower()
@@ -372,9 +411,12 @@ def _ident(part: exp.Expression) -> str:
 
 
 def _type(t: exp.DataType) -> str:
+    if t.this == exp.DataType.Type.MAP and len(t.expressions) == 2:
+        return f"MAP({_type(t.expressions[0])}, {_type(t.expressions[1])})"
     text = t.sql(dialect="duckdb")
     head, paren, rest = text.partition("(")
-    head = _TYPES.get(head, head)
+    base = head.rstrip("[]")  # INT[] is INTEGER[]
+    head = _TYPES.get(base, base) + head[len(base):]
     if paren:
         return f"{head}({', '.join(x.strip() for x in rest.rstrip(')').split(','))})"
     return head

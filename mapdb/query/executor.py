@@ -287,7 +287,7 @@ def materialize(plan: Plan, ctx: Context, res: Reservation | None = None) -> pa.
                 if pa.types.is_floating(f.type):  # DISTINCT does this; frames' not)
                     t = t.set_column(i, f.name, canonical_float(t.column(i)))
             held.grow(table_bytes(t))  # the hash table of the distinct rows, at most
-            out = t.group_by(names, use_threads=False).aggregate([]) if names else t
+            out = _distinct_rows(t) if names else t
             out = out.select(names)
         ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
         return out
@@ -1444,6 +1444,23 @@ def _two_phase(plan: Aggregate, ctx: Context, rows_of, held: Reservation
         else:
             result[name] = _min_max_out(a, col[f"{name}#m"])
     return pa.table(result)
+
+
+def _distinct_rows(t: pa.Table) -> pa.Table:
+    """Each distinct row once; LIST, STRUCT and MAP columns compared by their order keys
+    (query/nested.py), the first row of each set of equal rows kept."""
+    from mapdb.query.types import from_arrow
+    nested = [f.name for f in t.schema if pa.types.is_list(f.type) or
+              pa.types.is_struct(f.type) or pa.types.is_map(f.type)]
+    if not nested:
+        return t.group_by(t.column_names, use_threads=False).aggregate([])
+    from mapdb.query.nested import sort_key
+    keys = {f"k{i}": sort_key(t.column(f.name), from_arrow(f.type)) if f.name in nested
+            else t.column(f.name) for i, f in enumerate(t.schema)}
+    keys["$row"] = pa.array(np.arange(t.num_rows, dtype=np.int64))
+    g = pa.table(keys).group_by([k for k in keys if k != "$row"], use_threads=False
+                                ).aggregate([("$row", "min")])
+    return t.take(pa.array(np.sort(np.asarray(g.column("$row_min")))))
 
 
 def _count_distinct(plan: Aggregate, ctx: Context, held: Reservation) -> pa.Table:

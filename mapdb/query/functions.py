@@ -410,9 +410,9 @@ _MIRROR = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne
 
 
 def compare(op: str, a: Expr, b: Expr) -> Expr:
-    if a.type.nested or b.type.nested:
-        nested = a.type if a.type.nested else b.type
-        raise QueryError(f"comparing {nested.kind.upper()} values ({nested}) is not supported")
+    if a.type.nested or b.type.nested:  # element by element (catalog/nested.py)
+        from mapdb.query.catalog import nested
+        return nested.compare(op, a, b)
     if a.type.kind == "null" and b.type.kind == "null":
         return Lit(None, BOOL)  # NULL = NULL: Arrow has no kernel for two null arrays
     if isinstance(a, Lit) and not isinstance(b, Lit):
@@ -660,6 +660,14 @@ def cast(e: Expr, t: SqlType, where: tuple[int | None, str] = (None, "")) -> Exp
             cast(Lit(None, NULL) if s.element.kind == "null" else _placeholder(s.element),
                  t.element)  # (refused here if the elements cannot be cast)
             return Call("list_cast", (e,), t)
+        if s.kind == t.kind == "map":  # keys and values cast (catalog/maps.py)
+            for (_, a), (_, b) in zip(s.fields, t.fields, strict=True):
+                if a.kind != "null":
+                    cast(_placeholder(a), b)  # (refused here if they cannot be cast)
+            return Call("map_cast", (e,), t)
+        if s.kind == t.kind == "struct":  # field by field (catalog/nested.py)
+            from mapdb.query.catalog import nested
+            return nested.struct_cast(e, t, where)
         raise QueryError(f"CAST of {s} to {t} is not supported")
     if t.kind == "string":
         if s.kind == "decimal" and not s.wide:
@@ -897,9 +905,14 @@ def aggregate(fn: str, arg: Expr) -> Agg:
         return Agg(fn, interval_total(arg), INT64)
     if t.kind == "interval" and fn in ("min", "max"):  # (intervals.extreme)
         return Agg("interval_" + fn, arg, t)
-    if t.nested and fn != "count":  # (min/max order, DISTINCT hashes: not for lists)
-        what = "COUNT(DISTINCT)" if fn == "count_distinct" else fn.upper()
-        raise QueryError(f"{what} of a {t.kind.upper()} value ({t}) is not supported")
+    if t.nested and fn in ("min", "max", "count_distinct"):  # by the order keys
+        from mapdb.query.catalog import aggregate as aggregate_functions
+        from mapdb.query.catalog import nested
+        if fn == "count_distinct":
+            return Agg(fn, nested.order_key(arg), INT64)
+        return aggregate_functions.extreme_of(fn, arg, nested.order_key(arg))
+    if t.nested and fn != "count":
+        raise QueryError(f"{fn.upper()} of a {t.kind.upper()} value ({t}) is not supported")
     if fn == "count_distinct":
         return Agg(fn, canonical_zero(arg), INT64)
     if fn == "count":

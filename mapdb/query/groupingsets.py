@@ -21,12 +21,12 @@ in HAVING, SELECT DISTINCT and ``*`` beside grouping sets, and hidden columns be
 output columns of one name (the query over the union names its columns).
 
 >>> import sqlglot
->>> sql = "SELECT a, sum(x) FROM t GROUP BY ROLLUP (a) ORDER BY 1"
+>>> sql = "SELECT a, median(x) FROM t GROUP BY ROLLUP (a) ORDER BY 1"
 >>> tree = expand(sqlglot.parse_one(sql, read="duckdb"), sql)
 >>> text = " ".join(tree.sql(dialect="duckdb", pretty=True).split())
 >>> print(text)  # doctest: +NORMALIZE_WHITESPACE
-SELECT * FROM ( SELECT a AS "a", SUM(x) AS "sum(x)" FROM t GROUP BY a UNION ALL SELECT
-NULL AS "a", SUM(x) AS "sum(x)" FROM t ) AS __mapdb_grouping_sets ORDER BY 1
+SELECT * FROM ( SELECT a AS "a", MEDIAN(x) AS "median(x)" FROM t GROUP BY a UNION ALL SELECT
+NULL AS "a", MEDIAN(x) AS "median(x)" FROM t ) AS __mapdb_grouping_sets ORDER BY 1
 """
 
 from __future__ import annotations

@@ -47,6 +47,9 @@ def duckdb_type(t: ColumnType) -> str:
     if t.kind == "struct":
         return "STRUCT(" + ", ".join(f"{_field(n)} {duckdb_type(c)}"
                                      for n, c in t.children) + ")"
+    if t.kind == "map":  # MAP(VARCHAR, INTEGER)
+        (_, key), (_, value) = t.children[0][1].children
+        return f"MAP({duckdb_type(key)}, {duckdb_type(value)})"
     unit, tz = t.timestamp_params
     return "TIMESTAMP WITH TIME ZONE" if tz else _TIMESTAMPS[unit]
 

@@ -38,8 +38,9 @@ def set_op(plan: SetOp, left: pa.Table, right: pa.Table) -> pa.Table:
                              right.append_column("$side",
                                                  pa.repeat(pa.scalar(1, pa.int8()),
                                                            right.num_rows))])
-    g = both.group_by(names, use_threads=False).aggregate([("$side", "sum"),
-                                                          ("$side", "count")])
+    keyed, rows = _keyed(both, names)
+    aggs = [("$side", "sum"), ("$side", "count")] + ([("$row", "min")] if rows else [])
+    g = keyed.group_by(names, use_threads=False).aggregate(aggs)
     ones = np.asarray(g.column("$side_sum").to_numpy(zero_copy_only=False), np.int64)
     total = np.asarray(g.column("$side_count").to_numpy(zero_copy_only=False), np.int64)
     n_left, n_right = total - ones, ones
@@ -52,7 +53,26 @@ def set_op(plan: SetOp, left: pa.Table, right: pa.Table) -> pa.Table:
         copies = np.maximum(n_left - n_right, 0) if plan.all else \
             ((n_left > 0) & (n_right == 0)).astype(np.int64)
     idx = np.repeat(np.arange(len(total)), copies)
+    if rows:  # each group's first row, its nested values as they were
+        first = np.asarray(g.column("$row_min").to_numpy(zero_copy_only=False), np.int64)
+        return both.select(names).take(pa.array(first[idx], pa.int64()))
     return g.select(names).take(pa.array(idx, pa.int64()))
+
+
+def _keyed(t: pa.Table, names: list[str]) -> tuple[pa.Table, bool]:
+    """``t`` with its LIST, STRUCT and MAP columns replaced by their order keys (equal
+    values, equal keys: query/nested.py) and a row number, or ``t`` when it has none."""
+    nested = [n for n in names if pa.types.is_list(t.schema.field(n).type) or
+              pa.types.is_struct(t.schema.field(n).type) or
+              pa.types.is_map(t.schema.field(n).type)]
+    if not nested:
+        return t, False
+    from mapdb.query.nested import sort_key
+    from mapdb.query.types import from_arrow
+    for n in nested:
+        i = t.schema.get_field_index(n)
+        t = t.set_column(i, n, sort_key(t.column(n), from_arrow(t.schema.field(n).type)))
+    return t.append_column("$row", pa.array(np.arange(t.num_rows, dtype=np.int64))), True
 
 
 def _canonical(t: pa.Table) -> pa.Table:

@@ -94,6 +94,7 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     exp.Columns: "this",  # COLUMNS('regex' | * | [names]) in the select list: columnsexpr
     exp.Column: "this table db catalog",  # main.t.c, <database>.main.t.c: Binder.qualified
     exp.Identifier: "this quoted",  # quoted or not, names match case-insensitively
+    exp.Lambda: "this expressions",  # (x, i) -> body: Binder.lambda_arg (catalog/lambdas.py)
     exp.Alias: "this alias",
     exp.Paren: "this",
     # expressions: Binder._expr
@@ -132,6 +133,7 @@ CONSUMED: dict[type, frozenset[str]] = {t: frozenset(keys.split()) for t, keys i
     exp.TryCast: "this to",  # (catalog/core.py: NULL where the CAST fails)
     exp.DataType: "this expressions nested",  # nested: INTEGER[] (binder.sql_type)
     exp.DataTypeParam: "this",
+    exp.ColumnDef: "this kind",  # STRUCT(a INTEGER)'s fields (binder.sql_type)
     exp.Round: "this decimals",
     exp.Abs: "this",
     exp.Year: "this",

@@ -25,19 +25,19 @@ __all__ = ["QueryError", "SqlType"]  # QueryError: mapdb.errors, re-exported for
 
 @dataclass(frozen=True)
 class SqlType:
-    kind: str  # bool int float decimal date time timestamp string interval null list struct
+    kind: str  # bool int float decimal date time timestamp string interval null list struct map
     precision: int = 0
     scale: int = 0
     arrow: pa.DataType = None  # type: ignore[assignment] - every constant below sets it
     # list: (("item", element type),); struct: ((field name, type), ...). A nested value's
     # ``arrow`` is its output type all the way down (decimals as decimal128, strings as
     # large_string): the scalar representations are taken out only where an element or a
-    # field leaves the value (query/nested.py)
+    # field leaves the value (query/nested.py); map: (("key", type), ("value", type))
     fields: tuple = ()
 
     @property
     def nested(self) -> bool:
-        return self.kind in ("list", "struct")
+        return self.kind in ("list", "struct", "map")
 
     @property
     def element(self) -> SqlType:
@@ -71,6 +71,8 @@ class SqlType:
             return f"{self.element}[]"
         if self.kind == "struct":
             return "struct(" + ", ".join(f"{n} {t}" for n, t in self.fields) + ")"
+        if self.kind == "map":
+            return f"map({self.fields[0][1]}, {self.fields[1][1]})"
         return self.kind
 
 
@@ -119,8 +121,19 @@ def STRUCT(fields: list[tuple[str, SqlType]]) -> SqlType:
                    fields=tuple(fields))
 
 
+def MAP(key: SqlType, value: SqlType) -> SqlType:
+    """DuckDB's ``MAP(key, value)``: Arrow's map (a list of key/value entries; keys never
+    NULL), of the output types."""
+    if "interval" in (key.kind, value.kind):
+        raise QueryError("maps of INTERVAL are not supported")
+    return SqlType("map", arrow=pa.map_(key.output_type, value.output_type),
+                   fields=(("key", key), ("value", value)))
+
+
 def from_arrow(t: pa.DataType) -> SqlType:
     """The SQL type of a stored or in-memory Arrow column."""
+    if pa.types.is_map(t):
+        return MAP(from_arrow(t.key_type), from_arrow(t.item_type))
     if pa.types.is_list(t) or pa.types.is_large_list(t):
         return LIST(from_arrow(t.value_type))
     if pa.types.is_struct(t):

@@ -307,7 +307,7 @@ def _nested_parts(chunks: list[pa.Array], ctype: ColumnType) -> tuple:
     if arr.null_count:
         parts[BufferKind.VALIDITY] = [bitmap(arr.buffers()[0], arr.offset, n) or
                                       np.full((n + 7) // 8, 0xFF, np.uint8)]
-    if ctype.kind == "list":
+    if ctype.kind in ("list", "map"):  # (a map's child: its entries' struct)
         offs = np.asarray(arr.offsets, np.int64)
         first, last = int(offs[0]), int(offs[-1])
         parts[BufferKind.OFFSETS] = [(offs - first).astype("<i4")]
@@ -340,7 +340,7 @@ def _check_files(d: str, files: ColumnFiles, name: str, t: ColumnType, rows: int
     expect = {BufferKind.DATA: 0 if t.is_nested else rows * w if w else
               (rows + 7) // 8 if t.kind == "bool" else None,
               BufferKind.VALIDITY: (rows + 7) // 8,
-              BufferKind.OFFSETS: (rows + 1) * (4 if t.kind == "list" else 8),
+              BufferKind.OFFSETS: (rows + 1) * (4 if t.kind in ("list", "map") else 8),
               BufferKind.ZONES: -(-rows // zonemap.ZONE_ROWS) * 24}
     for kind, ref in files.refs():
         if expect[kind] is not None and ref.length != expect[kind]:
@@ -425,7 +425,11 @@ def _open_files(d: str, files: ColumnFiles, t: ColumnType, owner_ids: tuple, row
     if t.is_nested:
         kids = [_open_files(d, c, ct, owner_ids, c.rows)
                 for c, (_, ct) in zip(files.children, t.children, strict=True)]
-        if t.kind == "list":
+        if t.kind == "map":  # (the entries' struct as Arrow's map wants it: keys not null)
+            kids = [pa.StructArray.from_arrays(
+                [kids[0].field(0), kids[0].field(1)],
+                fields=[t.arrow_type.key_field, t.arrow_type.item_field])]
+        if t.kind in ("list", "map"):
             return pa.Array.from_buffers(
                 t.arrow_type, rows, [validity, _list_offsets(d, files, offsets, rows,
                                                              len(kids[0]))],

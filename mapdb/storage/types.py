@@ -23,6 +23,8 @@ dict                dictionary(int32, string)    data: int32 codes into the tabl
 binary              large_binary                 offsets: int64 (n+1), data: bytes
 list<T>             list(T)                      offsets: int32 (n+1); a child column of
                                                  type T (its own files, ``c<k>.0.*``)
+map<struct<"key":   map(K, V)                    a list's: offsets, and one child column,
+  K, "value": V>>                                the entries' struct (keys never NULL)
 struct<"a": T,...>  struct(a: T, ...)            one child column per field (``c<k>.<i>.*``)
 =================  ===========================  ======================================
 
@@ -81,8 +83,9 @@ TYPE_ALIASES = {
 }
 TYPE_CODES = {name: i for i, name in enumerate(
     [*_FIXED, "decimal", "timestamp", "string", "dict", "binary", *_LATER, "decimal128",
-     "list", "struct"], start=1)}
-NESTED = ("list", "struct")
+     "list", "struct", "map"], start=1)}
+# a map is stored as a list of its entries: one child, struct<"key": K, "value": V>
+NESTED = ("list", "struct", "map")
 MAX_NESTING = 64  # LIST/STRUCT levels: a child's files are c<k>.<i>.<j>..., within NAME_MAX
 
 
@@ -177,6 +180,9 @@ class ColumnType:
         k = self.kind
         if k == "list":
             return pa.list_(self.children[0][1].arrow_type)
+        if k == "map":
+            (_, key), (_, value) = self.children[0][1].children
+            return pa.map_(key.arrow_type, value.arrow_type)
         if k == "struct":
             return pa.struct([(n, t.arrow_type) for n, t in self.children])
         if k in _FIXED:
@@ -250,6 +256,10 @@ class ColumnType:
         fields = _parse_fields(text[len(kind) + 1:-1], kind == "struct")
         if kind == "list" and (len(fields) != 1 or fields[0][0] != "item"):
             raise SchemaError(f"{text!r}: a list has one element type")
+        if kind == "map" and (len(fields) != 1 or fields[0][1].kind != "struct" or [
+                n for n, _ in fields[0][1].children] != ["key", "value"]):
+            raise SchemaError(f"{text!r}: a map has one entry type, "
+                              f"struct<\"key\": K, \"value\": V>")
         if kind == "struct" and not fields:
             raise SchemaError(f"{text!r}: a struct needs a field")
         return cls.of(kind, fields)
@@ -262,8 +272,8 @@ class ColumnType:
         if depth > MAX_NESTING:  # (each level adds ".<i>" to its files' names)
             raise SchemaError(f"a type nested {depth} levels deep: mapdb stores up to "
                               f"{MAX_NESTING}")
-        if kind == "list":
-            return cls(f"list<{fields[0][1].name}>")
+        if kind in ("list", "map"):
+            return cls(f"{kind}<{fields[0][1].name}>")
         return cls("struct<" + ", ".join(f"{json.dumps(n)}: {t.name}" for n, t in fields)
                    + ">")
 
@@ -312,6 +322,9 @@ class ColumnType:
             return cls("float32")
         if pa.types.is_null(t):
             return cls("string")
+        if pa.types.is_map(t):  # (before lists: a map is a list in Arrow's type tests)
+            return cls.of("map", [("item", cls.of("struct", [
+                ("key", cls.from_arrow(t.key_type)), ("value", cls.from_arrow(t.item_type))]))])
         if pa.types.is_list(t) or pa.types.is_large_list(t):
             return cls.of("list", [("item", cls.from_arrow(t.value_type))])
         if pa.types.is_struct(t):

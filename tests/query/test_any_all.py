@@ -1,6 +1,7 @@
 """``x op ANY/SOME/ALL (subquery)`` AND-ed into a WHERE or HAVING (query/anyall.py):
 DuckDB's answers with NULLs on both sides, empty subqueries, correlation, and subqueries
-that must be read as tables; elsewhere still refused by name."""
+that must be read as tables; elsewhere (select list, OR, NOT, CASE, ORDER BY) with SQL's
+three-valued answer; with an aggregate on the left still refused by name."""
 
 import numpy as np
 import pyarrow as pa
@@ -61,10 +62,26 @@ def test_answers_as_duckdb(engines, sql):
 
 
 @pytest.mark.parametrize("sql", [
-    "SELECT x > ANY (SELECT y FROM g) FROM f",
+    # three-valued: TRUE, NULL (x NULL, or some y NULL and none decisive), FALSE
+    "SELECT k, x, x > ANY (SELECT y FROM g) AS a FROM f",
+    "SELECT k, x, x > ALL (SELECT y FROM g WHERE gk < 3) AS a FROM f",
+    "SELECT k, x, x = ANY (SELECT y FROM g WHERE gk = f.k) AS a, "
+    "x <> ALL (SELECT y FROM g WHERE gk = f.k) AS b FROM f",
+    "SELECT k, x, x < ALL (SELECT y FROM g WHERE gk > f.k + 30) AS a FROM f",  # some empty
     "SELECT count(*) FROM f WHERE x > ANY (SELECT y FROM g) OR k = 1",
     "SELECT count(*) FROM f WHERE NOT (x > ALL (SELECT y FROM g))",
+    "SELECT count(*) FROM f WHERE NOT (x >= ANY (SELECT y FROM g WHERE gk = f.k))",
+    "SELECT k, CASE WHEN x <= ALL (SELECT y FROM g WHERE gk < f.k) THEN 'low' "
+    "WHEN x > ANY (SELECT y FROM g WHERE gk < f.k) THEN 'some' ELSE 'unknown' END AS c FROM f",
+    "SELECT k, x FROM f ORDER BY x > ANY (SELECT y FROM g WHERE gk = 5), k, x",
+])
+def test_three_valued_elsewhere(engines, sql):
+    check(engines, sql)
+
+
+@pytest.mark.parametrize("sql", [
     "SELECT k FROM f GROUP BY k HAVING sum(x) > ALL (SELECT y FROM g)",
+    "SELECT sum(x) > ANY (SELECT y FROM g) FROM f",
 ])
 def test_elsewhere_refused_by_name(engines, sql):
     with pytest.raises(QueryError, match=r"ANY|ALL"):

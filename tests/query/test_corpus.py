@@ -119,6 +119,8 @@ def corpus_engines(tmp_path_factory):
     db = mapdb.connect(tmp_path_factory.mktemp("corpus") / "db")
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    # mapdb reads x -> e as a lambda, DuckDB 2.0 only with this setting (else it refuses)
+    con.execute("SET lambda_syntax = 'ENABLE_SINGLE_ARROW'")
     for name, t in TABLES.items():
         db.create_table(name, t)
         con.register(name, t)
@@ -149,6 +151,7 @@ def main() -> None:
         db = mapdb.connect(Path(tmp) / "db")
         con = duckdb.connect()
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET lambda_syntax = 'ENABLE_SINGLE_ARROW'")
         for name, t in TABLES.items():
             db.create_table(name, t)
             con.register(name, t)

@@ -55,6 +55,7 @@ class Function:
     aliases: tuple[str, ...] = ()
     doc: str = ""
     builtin: bool = False  # bound by the binder itself (listed here for the docs table)
+    takes_lambda: bool = False  # takes a lambda argument (else one is refused before binding)
 
 
 FUNCTIONS: dict[str, Function] = {}  # every name and alias (lower case) -> its function
@@ -76,14 +77,29 @@ class Marker:
         return self.word
 
 
+class Lambda:
+    """A lambda argument (``x -> expr``, ``(x, i) -> expr``) as the binder passes it: its
+    parameter names and ``bind(types)``, which binds the body with the parameters typed
+    ``types`` (the function decides them from its other arguments) and returns the
+    parameters as columns and the body (catalog/lambdas.py)."""
+
+    def __init__(self, names: list[str], bind: Callable[[list], tuple[list, Expr]]):
+        self.names = names
+        self.bind = bind
+
+    def __repr__(self) -> str:
+        return f"lambda {', '.join(self.names)}"
+
+
 DISTINCT = Marker("DISTINCT")  # agg(DISTINCT x)
 DESCENDING = Marker("DESC")  # percentile_disc(q) WITHIN GROUP (ORDER BY x DESC)
 
 
 def register(name: str, bind: Binder, *signatures: str, aliases: Sequence[str] = (),
-             doc: str = "", builtin: bool = False, family: str | None = None) -> Function:
+             doc: str = "", builtin: bool = False, family: str | None = None,
+             takes_lambda: bool = False) -> Function:
     f = Function(name, family or _family(bind), tuple(signatures), bind, tuple(aliases), doc,
-                 builtin)
+                 builtin, takes_lambda)
     for n in (name, *aliases):
         if n in FUNCTIONS:
             raise ValueError(f"function {n} is registered twice")
@@ -153,6 +169,8 @@ def bind(name: str, args: list[Expr]) -> Expr:
     f = lookup(name)
     if f is None:
         raise QueryError(f"function {name}() is not supported")
+    if not f.takes_lambda and any(isinstance(a, Lambda) for a in args):
+        raise QueryError(f"{name}() takes no lambda argument")
     return f.bind(name.lower(), list(args))
 
 
@@ -294,6 +312,8 @@ from mapdb.query.catalog import (  # noqa: E402
     core,  # noqa: F401
     datetime,  # noqa: F401
     interval,  # noqa: F401
+    lambdas,  # noqa: F401
+    maps,  # noqa: F401
     math,  # noqa: F401
     nested,  # noqa: F401
     regexp,  # noqa: F401

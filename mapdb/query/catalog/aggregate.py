@@ -113,10 +113,9 @@ def _split(name: str, args: list, lo: int, hi: int | None = None) -> tuple[list,
     for a in (*plain, *(o.expr for o in order)):
         if any(isinstance(x, Agg) for x in a.walk()):
             raise QueryError(f"{name}(): aggregate function calls cannot be nested")
-    for o in order:
-        if o.expr.type.nested:
-            raise QueryError(f"{name}(): ORDER BY a {o.expr.type.kind.upper()} value is not "
-                             f"supported")
+    from mapdb.query.catalog.nested import order_key  # (nested keys: by their order keys)
+    order = tuple(SortSpec(order_key(o.expr), o.desc, o.nulls_first) if o.expr.type.nested
+                  else o for o in order)
     return plain, (order, distinct, desc)
 
 
@@ -227,12 +226,11 @@ def _string_agg(name: str, args: list) -> Expr:
 
 def _list_agg(name: str, args: list) -> Expr:
     """list(x) / array_agg(x): each group's values in a list, NULLs included, in input
-    order or the call's ORDER BY (a group of no rows, after FILTER: NULL)."""
+    order or the call's ORDER BY (a group of no rows, after FILTER: NULL). DISTINCT: each
+    value once, NULL too, as DuckDB; in first-seen order (DuckDB's is its hash table's)."""
     from mapdb.query.catalog.nested import _typed
     plain, parts = _split(name, args, 1)
     x = _typed(plain[0])
-    if parts[1]:
-        raise QueryError(f"{name}(DISTINCT ...) is not supported")
     return _agg("list", [x], LIST(x.type), parts)
 
 
@@ -251,6 +249,19 @@ def distinct(name: str, x: Expr) -> Agg:
     from mapdb.query import functions as fn
     base = fn.aggregate(name, x)
     return Agg(f"{name}_distinct", x, base.type, Options(distinct=True))
+
+
+def first_of(x: Expr) -> Agg:
+    """The first row's ``x`` of each group: what a GROUP BY on a LIST or STRUCT shows for
+    its key, the groups being formed on the value's order key (binder.aggregate)."""
+    return _agg("first", [x], x.type, ((), False, False))
+
+
+def extreme_of(fn_name: str, x: Expr, key: Expr) -> Agg:
+    """min/max of a LIST, STRUCT or MAP ``x``: the value with the least/greatest order key
+    ``key`` (equal keys, equal values), as arg_min/arg_max."""
+    return _agg("arg_max" if fn_name == "max" else "arg_min", [x, key], x.type,
+                ((), False, False))
 
 
 def _approx_count_distinct(name: str, args: list) -> Expr:
@@ -286,7 +297,7 @@ register("string_agg", _string_agg, "(any[, VARCHAR separator]) -> VARCHAR",
          aliases=("group_concat", "listagg"), family=_AGG,
          doc="separator ',' unless given (a constant); ORDER BY inside the call")
 register("list", _list_agg, "(any) -> LIST", aliases=("array_agg",), family=_AGG,
-         doc="NULLs kept; ORDER BY inside the call")
+         doc="NULLs kept; ORDER BY inside the call; DISTINCT (first-seen order)")
 register("kurtosis", _double("kurtosis"), "(number) -> DOUBLE", family=_AGG,
          doc="sample excess kurtosis; NULL below 4 values or without spread")
 register("kurtosis_pop", _double("kurtosis_pop"), "(number) -> DOUBLE", family=_AGG)
@@ -803,8 +814,14 @@ def finish(a: Agg, values: pa.Array, gid: np.ndarray, groups: int) -> pa.Array:
         gid = gid[np.asarray(keep, bool)]
     args, keys = cols[:opts.inputs], cols[opts.inputs:]
     if opts.distinct:  # each (group, value) once: its first row
-        order = _sorted(gid, args[0])
-        keep = np.sort(order[_runs(args[0].take(pa.array(order)), gid[order])])
+        v = args[0]
+        if v.type.num_fields if pa.types.is_struct(v.type) else (
+                pa.types.is_list(v.type) or pa.types.is_map(v.type)):
+            from mapdb.query.nested import sort_key  # (a nested value: by its order key)
+            from mapdb.query.types import from_arrow
+            v = sort_key(v, from_arrow(v.type))
+        order = _sorted(gid, v)
+        keep = np.sort(order[_runs(v.take(pa.array(order)), gid[order])])
         args, keys = [c.take(pa.array(keep)) for c in args], [c.take(pa.array(keep))
                                                               for c in keys]
         gid = gid[keep]

@@ -29,17 +29,22 @@ from mapdb.query.expr import Call, Expr, IntLit, Lit
 from mapdb.query.nested import ListParts, from_output, gather, make_list, to_output
 from mapdb.query.types import (
     BOOL,
+    DECIMAL,
     INT64,
     LIST,
+    MAP,
     NULL,
     STRING,
     STRUCT,
     QueryError,
     SqlType,
+    _integer_digits,
     common_type,
+    is_uint64,
 )
 
 INT32 = SqlType("int", arrow=pa.int32())
+BINARY = SqlType("binary", arrow=pa.large_binary())
 _FAMILY = "nested"
 
 
@@ -63,6 +68,14 @@ def element_type(types: list[SqlType], what: str) -> SqlType:
         for t in known[1:]:
             out = fn._int_common(out, t) or INT64
         return out
+    kinds = {t.kind for t in known}
+    if kinds == {"list"}:  # [[1], []]: INTEGER[][], element by element
+        return LIST(element_type([t.element for t in known], what))
+    if kinds <= {"int", "decimal"} and not any(t.wide or is_uint64(t) for t in known):
+        # DuckDB: the most integer digits and the largest scale ([1::INT, 0.5] is a
+        # DECIMAL(11, 1)), not the 18 digits of arithmetic's common type
+        scale = max(t.scale for t in known)
+        return DECIMAL(min(max(_integer_digits(t) for t in known) + scale, 38), scale)
     return common_type(known, what)
 
 
@@ -141,6 +154,48 @@ def _struct_pack_kernel(e: Call, *cols: pa.Array) -> pa.Array:
     return pa.StructArray.from_arrays([to_output(c, t) for c, (_, t) in
                                        zip(cols, e.type.fields, strict=True)],
                                       fields=list(e.type.arrow))
+
+
+def struct_cast(e: Expr, t: SqlType, where: tuple = (None, "")) -> Expr:
+    """CAST(s AS STRUCT(...)) as DuckDB's: the target's fields by name (case-insensitively;
+    a field the source lacks is NULL, one the target lacks dropped), each cast; a row()'s
+    (unnamed) fields by position. A NULL struct stays NULL."""
+    src = {n.lower(): i for i, (n, _) in enumerate(e.type.fields)}
+    by_name = [src.get(n.lower()) for n, _ in t.fields]
+    if _unnamed(e.type) and len(e.type.fields) == len(t.fields):
+        by_name = list(range(len(t.fields)))
+    elif all(i is None for i in by_name):
+        raise QueryError(f"CAST of {e.type} to {t}: no field names in common")
+    vals = []
+    for i, (_, ft) in zip(by_name, t.fields, strict=True):
+        if i is None:
+            vals.append(Lit(None, ft))
+            continue
+        f = Call("struct_extract", (e,), e.type.fields[i][1], i)
+        vals.append(fn.cast(f, ft, where))
+    return Call("struct_cast", (e, *vals), t)
+
+
+def _unnamed(t: SqlType) -> bool:
+    """A row(...) value's type: DuckDB's unnamed struct, fields element1, element2..."""
+    return all(n == f"element{i + 1}" for i, (n, _) in enumerate(t.fields))
+
+
+@kernel("struct_cast")
+def _struct_cast_kernel(e: Call, s: pa.Array, *cols: pa.Array) -> pa.Array:
+    valid = np.asarray(s.is_valid(), bool)
+    return pa.StructArray.from_arrays(
+        [to_output(c, ft) for c, (_, ft) in zip(cols, e.type.fields, strict=True)],
+        fields=list(e.type.arrow), mask=None if valid.all() else pa.array(~valid))
+
+
+def _row(name: str, args: list[Expr]) -> Expr:
+    """row(a, b) / (a, b): DuckDB's unnamed struct, as Arrow's struct<element1, ...>."""
+    if not args:
+        raise QueryError(f"{name}() needs at least one value")
+    vals = [_typed(a) for a in args]  # (a NULL stays a NULL field, unlike struct_pack's)
+    return Call("struct_pack", tuple(vals),
+                STRUCT([(f"element{i + 1}", v.type) for i, v in enumerate(vals)]))
 
 
 def struct_pack(items: list[tuple[str, Expr]]) -> Expr:
@@ -299,13 +354,15 @@ def _sort_fn(desc: bool):
 
 
 def _orderable(name: str, t: SqlType) -> None:
-    if t.nested:
-        raise QueryError(f"{name}(): lists of {t} cannot be ordered here")
+    _keyable(t)  # (nested elements: by their order keys)
 
 
 def _element_key(values: pa.Array, t: SqlType) -> pa.Array:
     """What orders elements as DuckDB does (floats: NaN above every number)."""
     from mapdb.query.evaluate import float_key
+    if t.nested:
+        from mapdb.query.nested import sort_key
+        return sort_key(values, t)
     v = from_output(values, t)
     return float_key(v) if t.kind == "float" else v
 
@@ -538,6 +595,55 @@ def _array_to_string_kernel(e: Call, a: pa.Array) -> pa.Array:
     return pc.binary_join(lists, pa.scalar(e.param, pa.large_string()))
 
 
+# -- order: comparisons, ORDER BY, GROUP BY, DISTINCT ----------------------------------
+
+def order_key(x: Expr) -> Expr:
+    """A binary key whose byte order is DuckDB's order of the LIST, STRUCT or MAP ``x``
+    (``nested.sort_key``): what =, <, ORDER BY, GROUP BY and DISTINCT use for it."""
+    _keyable(x.type)
+    return Call("nested_key", (x,), BINARY)
+
+
+def _keyable(t: SqlType) -> None:
+    if t.kind == "decimal" and t.wide:
+        raise QueryError(f"ordering or comparing values of {t} is not supported")
+    for _, ft in t.fields:
+        _keyable(ft)
+
+
+@kernel("nested_key")
+def _nested_key_kernel(e: Call, a: pa.Array) -> pa.Array:
+    from mapdb.query.nested import sort_key
+    return sort_key(a, e.args[0].type)
+
+
+def compare(op: str, a: Expr, b: Expr) -> Expr:
+    """``a op b`` of two lists or two structs: brought to a common type (lists: their
+    elements'; structs: the same field names), then their order keys compared."""
+    for x in (a, b):
+        if (isinstance(x, Lit) and x.value is None) or x.type.kind == "null":
+            return Lit(None, BOOL)
+    ta, tb = a.type, b.type
+    if ta.kind != tb.kind:
+        raise QueryError(f"cannot compare {ta} with {tb}")
+    if ta != tb:
+        if ta.kind == "list":
+            t = LIST(element_type([ta.element, tb.element], "a comparison"))
+            a, b = _coerce(a, t), _coerce(b, t)
+        elif ta.kind == "struct" and [n.lower() for n, _ in ta.fields] == \
+                [n.lower() for n, _ in tb.fields]:
+            t = STRUCT([(n, element_type([x, y], "a comparison")) for (n, x), (_, y) in
+                        zip(ta.fields, tb.fields, strict=True)])
+            a, b = fn.cast(a, t), fn.cast(b, t)
+        elif ta.kind == "map":
+            t = MAP(*(element_type([x, y], "a comparison") for (_, x), (_, y) in
+                      zip(ta.fields, tb.fields, strict=True)))
+            a, b = fn.cast(a, t), fn.cast(b, t)
+        else:
+            raise QueryError(f"cannot compare {ta} with {tb}")
+    return fn.compare(op, order_key(a), order_key(b))
+
+
 def _struct_pack_positional(name: str, args: list[Expr]) -> Expr:
     raise QueryError(f"{name}() takes named arguments: struct_pack(a := 1)")
 
@@ -546,6 +652,8 @@ register("list_value", _list_value, "(any, ...) -> LIST", aliases=("list_pack",)
          family=_FAMILY, doc="`[a, b]`; elements brought to their common type")
 register("struct_pack", _struct_pack_positional, "(name := any, ...) -> STRUCT",
          family=_FAMILY, doc="`{'a': 1}`; the binder reads the names")
+register("row", _row, "(any, ...) -> STRUCT", family=_FAMILY,
+         doc="an unnamed struct: fields element1, element2... (Arrow's names for it)")
 register("list_extract", _extract, "(LIST, BIGINT index) -> element",
          "(STRUCT, VARCHAR name) -> field", aliases=("list_element", "array_extract"),
          family=_FAMILY, doc="`l[i]`: 1-based, negative from the end, out of range NULL")
