@@ -178,3 +178,22 @@ def test_kill_during_a_spilling_sort_then_reopen(tmp_path):
     assert left and all(f.startswith("sort-") for f in left)
     mapdb.connect(path)
     assert _tmp(db) == []
+
+
+def test_nested_keys_spill(tmp_path):
+    """LIST and STRUCT keys sort by their order keys (query/nested.py) in the runs too."""
+    rng = np.random.default_rng(4)
+    n = 80_000
+    t = pa.table({"l": pa.array([None if v == 0 else [int(v), None, int(v) % 3]
+                                 for v in rng.integers(0, 9, n)]),
+                  "st": pa.array([{"a": int(v), "b": str(v % 5)} for v in
+                                  rng.integers(0, 50, n)]),
+                  "id": np.arange(n)})
+    e = engines_over(tmp_path / "db", {"t": t})
+    e.db.sql("SET memory_limit = '1MB'")
+    for sql in ("SELECT l, id FROM t ORDER BY l DESC NULLS FIRST, id",
+                "SELECT st, l, id FROM t ORDER BY st, id DESC"):
+        assert _same(e, sql) == n
+        text = "\n".join(r[0] for r in e.db.sql("EXPLAIN ANALYZE " + sql).fetchall())
+        assert "external sort" in text, text
+    assert _tmp(e.db) == []
