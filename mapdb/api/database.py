@@ -184,7 +184,8 @@ class Database:
             p = prepare(text, self._store, self._sources, params)
         for name in p.tables():  # index files stay locked in RAM (within the pin budget)
             self._cache.ensure_pinned(name)
-        return Result(p, workers=workers, fused=fused, memory_limit=self._memory_limit)
+        return Result(p, workers=workers, fused=fused, memory_limit=self._memory_limit,
+                      spill_dir=self._store.tmp_dir)
 
     # -- DB-API 2.0 (PEP 249; mapdb.api.dbapi) -------------------------------------------------
     def cursor(self) -> Cursor:

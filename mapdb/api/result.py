@@ -101,11 +101,13 @@ class Result:
     """
 
     def __init__(self, prepared: session.Prepared | None, workers: int | None = None,
-                 fused: bool = True, memory_limit: int | None = None):
+                 fused: bool = True, memory_limit: int | None = None,
+                 spill_dir: str | None = None):
         self._p = prepared  # None: rows computed already (of_table)
         self._workers = workers
         self._fused = fused
         self._memory_limit = memory_limit  # bytes; None: the default (query.memory)
+        self._spill_dir = spill_dir  # the database's tmp directory (None: no spilling)
         self._stream: session.Stream | None = None  # the execution, once reading started
         self._ahead: list[pa.RecordBatch] = []  # produced, not fetched yet (in order)
         self._front: pa.RecordBatch | None = None  # rows converted for fetchone ...
@@ -151,7 +153,7 @@ class Result:
         """Nothing read yet: run the statement to the end in one go."""
         try:
             table, self._ctx, self._seconds = session.execute(
-                self._p, self._workers, self._fused, self._memory_limit)
+                self._p, self._workers, self._fused, self._memory_limit, self._spill_dir)
         finally:
             self._p.close()
         self._keep(table)
@@ -164,7 +166,8 @@ class Result:
                 self._materialize()
                 return
             self._stream = session.Stream(self._p, self._workers, self._fused,
-                                          memory_limit=self._memory_limit)
+                                          memory_limit=self._memory_limit,
+                                          spill_dir=self._spill_dir)
             self._ctx = self._stream.ctx
 
     def _pull(self) -> pa.RecordBatch | None:

@@ -39,6 +39,7 @@ from mapdb.query import (
     intervals,
     packedkeys,
     physical,
+    spill,
     topn,
     variance,
 )
@@ -57,7 +58,7 @@ from mapdb.query.expr import Agg, Call, Col, Expr, Lit, conjoin, replace
 from mapdb.query.groupkeys import StringCodes, string_keys
 from mapdb.query.hashjoin import Builds, MarkSink, full_outer, probe
 from mapdb.query.markjoin import mark
-from mapdb.query.memory import Reservation, Tracker
+from mapdb.query.memory import Reservation, Tracker, format_size
 from mapdb.query.morsels import dropping, plan_morsels
 from mapdb.query.optimizer import optimize
 from mapdb.query.pipelines import pipeline as _pipeline
@@ -111,15 +112,15 @@ class OpStats:
 class Context:
     """One execution: its thread pool, the statistics of every operator, and the memory
     its operators hold against ``memory_limit`` (bytes; None: the default, see
-    query.memory)."""
+    query.memory), spilling to ``spill_dir`` (None: no spilling)."""
 
     def __init__(self, workers: int | None = None, fused: bool = True,
-                 memory_limit: int | None = None):
+                 memory_limit: int | None = None, spill_dir: str | None = None):
         self.workers = workers or default_workers()
         self.fused = fused
         self.stats: dict[int, OpStats] = {}
         self._pool: ThreadPoolExecutor | None = None
-        self.memory = Tracker(memory_limit)
+        self.memory = Tracker(memory_limit, spill_dir)
         self.builds = Builds(self.memory)  # hash tables of the joins, built once each
         self._ctes: dict[int, pa.Table] = {}  # shared CTE results, computed once each
         self._sorted: dict[tuple, tuple] = {}  # see sorted_rows
@@ -973,32 +974,40 @@ def _index_pipeline(scan: Scan, chain: list[Plan], ctx: Context,
 # -- sort ---------------------------------------------------------------------------------
 
 def sort(plan: Sort, top: int | None, ctx: Context) -> pa.Table:
-    """Full sort, or top-N when ``top`` is given (each morsel keeps its own N first)."""
+    """Full sort, or top-N when ``top`` is given (each morsel keeps its own N first). A
+    full sort over more than its memory_limit allows spills sorted runs (``_spilling``)."""
     t0 = time.perf_counter()
 
-    def order(t: pa.Table, n: int | None) -> pa.Table:
-        if t.num_rows == 0:
-            return t
-        t = _decoded(t)
+    def sort_keys(t: pa.Table, every: bool = False) -> tuple[dict, list]:
+        """The key columns of decoded ``t`` and their sort order. ``every``: each key's
+        NULL flag and value even when there is no NULL or it is all NULL (runs spilled
+        apart must have the same key columns)."""
         keys, extra = [], {}
         n_rows = t.num_rows
         batch = {c: t.column(c).combine_chunks() for c in t.column_names}
         for i, k in enumerate(plan.keys):
             v = evaluate(k.expr, batch, n_rows)
             v = decode(v)
-            if v.type == pa.null():
+            if v.type == pa.null() and not every:
                 continue
             if pa.types.is_floating(v.type):  # Arrow puts NaN last both ways; DuckDB
                 v = float_key(v)              # orders it above +inf
             elif pa.types.is_interval(v.type):  # (Arrow does not sort intervals)
                 v = intervals.key(v)
             val = f"$key{i}"
-            if v.null_count:  # NULLS FIRST/LAST per key: a key of its own before the value
+            if v.null_count or every:  # NULLS FIRST/LAST per key: a key before the value
                 nul = f"$null{i}"
                 extra[nul] = pc.is_null(v)
                 keys.append((nul, "descending" if k.nulls_first else "ascending"))
             extra[val] = v
             keys.append((val, "descending" if k.desc else "ascending"))
+        return extra, keys
+
+    def order(t: pa.Table, n: int | None) -> pa.Table:
+        if t.num_rows == 0:
+            return t
+        t = _decoded(t)
+        extra, keys = sort_keys(t)
         if not keys:
             return t if n is None else t.slice(0, n)
         kt = pa.table(extra)
@@ -1021,13 +1030,83 @@ def sort(plan: Sort, top: int | None, ctx: Context) -> pa.Table:
         elif top is not None and isinstance(node, Scan):
             t = _concat(held_pieces(run_pipeline(node, chain, ctx, sink=sink), held),
                         plan.input.schema)
+        elif top is None and ctx.memory.spill_dir is not None:
+            pieces, merged = _spilling(plan, ctx, held, sort_keys)
+            if merged is not None:  # from spilled runs
+                ctx.op(plan).add(merged.num_rows, time.perf_counter() - t0)
+                return merged
+            t = _concat(pieces, plan.input.schema)  # (reserved three times over)
         else:
             t = _concat(held_pieces(stream(plan.input, ctx), held), plan.input.schema)
-        # decoded and combined, the keys, and the sorted copy: about twice the input
-        held.grow(2 * table_bytes(t) if top is None else 0)
+            # decoded and combined, the keys, and the sorted copy: about twice the input
+            held.grow(2 * table_bytes(t) if top is None else 0)
         out = order(t, top)
     ctx.op(plan).add(out.num_rows, time.perf_counter() - t0)
     return out
+
+
+def _spilling(plan: Sort, ctx: Context, held: Reservation, sort_keys
+              ) -> tuple[list[pa.Table], pa.Table | None]:
+    """A full sort's input, reserved piece by piece for itself, its keys and its sorted
+    copy (three times its bytes, what the in-memory sort reserves). When a piece does not
+    fit, what is held is sorted and written out as a run (query/spill.py) and released;
+    a piece too large for the limit alone is cut into slices that fit. (pieces, None)
+    when nothing was written (the input, for the in-memory sort: the same work as without
+    spilling); else ([], the merged, sorted rows)."""
+    names = [n for n, _ in plan.input.schema]
+    pieces: list[pa.Table] = []
+    runs = spill.Runs(ctx.memory.spill_dir, "sort")
+    t = ctx.memory
+
+    def run_of(tables: list[pa.Table]) -> pa.Table:
+        """``tables`` sorted, with their key columns (renamed apart from the data's)."""
+        data = _decoded(_concat(tables, plan.input.schema))
+        extra, keys = sort_keys(data, every=True)
+        kt = pa.table(extra)
+        live = [k for k in keys if kt.schema.field(k[0]).type != pa.null()]
+        idx = pc.sort_indices(kt, sort_keys=live) if live else None
+        both = pa.Table.from_arrays([*data.columns, *kt.columns],
+                                    names=[*names, *("$spill" + k for k in kt.column_names)])
+        return both if idx is None else both.take(idx)
+
+    try:
+        for piece in stream(plan.input, ctx):
+            todo = [piece if isinstance(piece, pa.Table) else pa.table(piece)]
+            while todo:
+                p = todo.pop()
+                b = 3 * table_bytes(p)
+                if held.try_grow(b):
+                    pieces.append(p)
+                    continue
+                if pieces:  # write out what is held, then try again
+                    runs.write(run_of(pieces))
+                    pieces = []
+                    held.release()
+                    todo.append(p)
+                    continue
+                room = t.limit - t.used
+                rows = p.num_rows * max(room, 0) // max(b, 1)
+                if rows < spill.MIN_RUN_ROWS or p.num_columns == 0:
+                    held.grow(b)  # runs this short would not do: MemoryLimitError
+                    pieces.append(p)
+                    continue
+                todo.extend(p.slice(i, rows) for i in
+                            reversed(range(0, p.num_rows, rows)))
+        if not runs.count:
+            return pieces, None
+        if pieces:  # written too: the merge holds blocks of the runs, not whole runs
+            runs.write(run_of(pieces))
+            pieces = []
+        held.release()
+        mapped = runs.read()
+        keys = [k for i, key in enumerate(plan.keys) for k in (
+            (f"$spill$null{i}", "descending" if key.nulls_first else "ascending"),
+            (f"$spill$key{i}", "descending" if key.desc else "ascending"))]
+        ctx.op(plan).extra["kernel"] = (f"external sort: {runs.count} sorted run(s) "
+                                        f"spilled, {format_size(runs.bytes)}")
+        return [], spill.merge(mapped, names, keys, held)
+    finally:
+        runs.close()
 
 
 def _topn_column(plan: Sort, node: Plan, chain: list[Plan]) -> str | None:

@@ -212,10 +212,12 @@ def current_limit() -> int:
 
 class Tracker:
     """One execution's memory: the bytes its operators hold, against ``limit`` (None:
-    ``current_limit()``)."""
+    ``current_limit()``). ``spill_dir``: where operators that spill write their files (the
+    database's tmp directory); None: they cannot spill and fail over the limit."""
 
-    def __init__(self, limit: int | None = None):
+    def __init__(self, limit: int | None = None, spill_dir: str | None = None):
         self.limit = current_limit() if limit is None else limit
+        self.spill_dir = spill_dir
         self.used = 0
         self.peak = 0
         self._lock = threading.Lock()

@@ -43,10 +43,10 @@ class Prepared:
         if self.handoff is None:
             self.handoff = self.plan.__dict__.pop("cte_results", None)
 
-    def context(self, workers: int | None, fused: bool,
-                memory_limit: int | None = None) -> Context:
+    def context(self, workers: int | None, fused: bool, memory_limit: int | None = None,
+                spill_dir: str | None = None) -> Context:
         """A Context for one execution (the first gets the handoff)."""
-        ctx = Context(workers, fused=fused, memory_limit=memory_limit)
+        ctx = Context(workers, fused=fused, memory_limit=memory_limit, spill_dir=spill_dir)
         handoff, self.handoff = self.handoff, None
         if handoff:
             ctx.seed_ctes(handoff)
@@ -262,8 +262,9 @@ def _point(norm, store, cache: SourceCache) -> Prepared | None:
 
 
 def execute(p: Prepared, workers: int | None = None, fused: bool = True,
-            memory_limit: int | None = None) -> tuple[pa.Table, Context, float]:
-    ctx = p.context(workers, fused, memory_limit)
+            memory_limit: int | None = None, spill_dir: str | None = None
+            ) -> tuple[pa.Table, Context, float]:
+    ctx = p.context(workers, fused, memory_limit, spill_dir)
     t0 = time.perf_counter()
     faults = guard.events()
     try:
@@ -302,9 +303,10 @@ class Stream:
     statement's own table versions (``close_prepared``)."""
 
     def __init__(self, p: Prepared, workers: int | None = None, fused: bool = True,
-                 close_prepared: bool = True, memory_limit: int | None = None):
+                 close_prepared: bool = True, memory_limit: int | None = None,
+                 spill_dir: str | None = None):
         self.prepared = p
-        self.ctx = p.context(workers, fused, memory_limit)
+        self.ctx = p.context(workers, fused, memory_limit, spill_dir)
         self.seconds: float | None = None  # set when the execution ends
         self.schema: pa.Schema | None = None  # the output's, known at the first piece
         self.done = False

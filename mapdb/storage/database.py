@@ -21,7 +21,7 @@ from mapdb.errors import (
     TableDroppedError,
 )
 from mapdb.storage import durability as durability_mod
-from mapdb.storage import fileops, manifest, names, table, views
+from mapdb.storage import fileops, manifest, names, table, tmpfiles, views
 from mapdb.storage.durability import Durability
 from mapdb.storage.lock import WriterLock
 from mapdb.storage.manifest import new_table_manifest
@@ -55,11 +55,18 @@ class DatabaseStore:
             if not readonly:
                 self._remove_dead_staging()
                 views.remove_leftovers(self.path)
+                tmpfiles.remove_dead(self.tmp_dir)  # spill files of a crashed query
         except OSError as e:
             what = "open" if readonly else "open or create"
             raise StorageError(f"{self.path}: cannot {what} the database: "
                                f"{e.strerror or e}") from None
         self.persisted_durability = self._read_marker().get("durability")
+
+    @property
+    def tmp_dir(self) -> str:
+        """Where queries spill operator state that does not fit their memory_limit
+        (storage.tmpfiles)."""
+        return tmpfiles.tmp_dir(self.path)
 
     def _open_or_create(self) -> None:
         if os.path.islink(self.path) and not os.path.isdir(self.path):

@@ -243,7 +243,7 @@ OPERATORS = [
 ]
 
 
-@pytest.mark.parametrize("what,sql", OPERATORS)
+@pytest.mark.parametrize("what,sql", [o for o in OPERATORS if o[0] != "sort"])
 def test_tiny_limit_names_the_operator(engines, what, sql):
     db = engines.db
     db.sql("SET memory_limit = '256KiB'")
@@ -267,12 +267,24 @@ def test_generous_limit_gives_duckdbs_answer(engines, what, sql):
         engines.db.sql("RESET memory_limit")
 
 
+def test_tiny_limit_spills_the_sort(engines):
+    """(tests/query/test_spill_sort.py tests the external sort itself.)"""
+    engines.db.sql("SET memory_limit = '256KiB'")
+    try:
+        check(engines, "SELECT id, k, v FROM t ORDER BY v, id")
+    finally:
+        engines.db.sql("RESET memory_limit")
+
+
 def test_statements_run_under_the_connections_limit(engines, tmp_path):
     db = mapdb.connect(tmp_path / "db", memory_limit="256KiB")
     db.create_table("t", engines.db["t"].to_arrow())
-    with pytest.raises(MemoryLimitError, match=r"^sort needs"):
-        db.sql("CREATE TABLE o AS SELECT * FROM t ORDER BY v")
+    with pytest.raises(MemoryLimitError, match=r"^DISTINCT needs"):
+        db.sql("CREATE TABLE o AS SELECT DISTINCT k, g FROM t")
     assert "o" not in db.tables()
+    db.sql("CREATE TABLE o AS SELECT id, v FROM t ORDER BY v, id")  # (the sort spills)
+    want = engines.db.sql("SELECT id, v FROM t ORDER BY v, id").to_arrow()
+    assert db["o"].to_arrow().equals(want)
 
 
 def test_explain_analyze_reports_the_peak(engines):
