@@ -40,11 +40,15 @@ def _con():
 
 
 def check(sql: str) -> None:
-    """mapdb's rows, names and Arrow types equal DuckDB's (every query orders or has one
-    row)."""
-    want = _con().sql(sql).arrow()
+    equal_arrow(_con(), sql, {"t": T})
+
+
+def equal_arrow(con, sql: str, tables: dict) -> None:
+    """mapdb's rows, names and Arrow types over ``tables`` equal DuckDB's (``con``; every
+    query orders or has one row)."""
+    want = con.sql(sql).arrow()
     want = want.read_all() if hasattr(want, "read_all") else want
-    got = sql_arrow(sql, {"t": T})
+    got = sql_arrow(sql, tables)
     assert got.column_names == want.column_names, sql
 
     def norm(t: pa.DataType) -> str:

@@ -13,8 +13,7 @@ import pytest
 from mapdb.api.parts import sql_arrow
 from mapdb.errors import QueryError
 
-from .test_lambdas import _con
-from .test_nested import _same
+from .test_lambdas import _con, equal_arrow
 
 T = pa.table({
     "id": pa.array(range(5), pa.int64()),
@@ -31,19 +30,7 @@ T = pa.table({
 def check(sql: str) -> None:
     con = _con()
     con.register("t", T)
-    want = con.sql(sql).arrow()
-    want = want.read_all() if hasattr(want, "read_all") else want
-    got = sql_arrow(sql, {"t": T})
-    assert got.column_names == want.column_names, sql
-
-    def norm(t: pa.DataType) -> str:
-        return str(t).replace("<l:", "<item:").replace("large_string", "string")
-    assert [norm(t) for t in got.schema.types] == [norm(t) for t in want.schema.types], sql
-    rows_got = [list(r.values()) for r in got.to_pylist()]
-    rows_want = [list(r.values()) for r in want.to_pylist()]
-    assert len(rows_got) == len(rows_want), f"{rows_got} != {rows_want}\n{sql}"
-    for g, w in zip(rows_got, rows_want, strict=True):
-        assert _same(g, w), f"{g} != {w}\n{sql}"
+    equal_arrow(con, sql, {"t": T})
 
 
 CONSTANTS = [
