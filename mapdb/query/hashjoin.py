@@ -24,6 +24,7 @@ marking the rows it matches (``MarkSink`` for semi and anti joins; ``HashBuild.m
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import numpy as np
@@ -38,6 +39,7 @@ from mapdb.query.types import QueryError
 
 Batch = dict[str, pa.Array]
 MAX_CROSS_ROWS = 200_000_000
+PAIR_CHUNK = 4_000_000  # candidate pairs of a conditioned join gathered at a time
 
 
 class KeyCoder:
@@ -277,6 +279,16 @@ def probe(join: Join, build: HashBuild, batch: Batch, n: int) -> tuple[Batch, in
         return _membership(join, build, batch, n, found, valid)
     else:
         codes, valid = build.coder.encode(_keys(streaming_keys, batch, n))
+        if join.condition is not None:
+            # every key match is a candidate pair the condition then tests: bounded
+            counts = build.table.count(codes, valid)
+            total = int(counts.sum())
+            if total > MAX_CROSS_ROWS:
+                raise QueryError(f"a join whose condition is tested on {total:,} row pairs "
+                                 f"of equal keys in one morsel (limit {MAX_CROSS_ROWS:,}) "
+                                 f"is not supported: {join.condition}")
+            if total > PAIR_CHUNK and n > 1:
+                return _in_chunks(join, build, batch, n, np.cumsum(counts))
         pi, bi = build.table.probe(codes, valid)
     pairs = _pairs(batch, build, pi, bi)
     if join.condition is not None and len(pi):
@@ -305,6 +317,21 @@ def probe(join: Join, build: HashBuild, batch: Batch, n: int) -> tuple[Batch, in
         return {c: pa.concat_arrays([_plain(pairs[c]), _plain(rest[c])]) for c in pairs}, \
             len(pi) + len(missing)
     raise QueryError(f"{kind} join cannot stream")
+
+
+def _in_chunks(join: Join, build: HashBuild, batch: Batch, n: int,
+               ends: np.ndarray) -> tuple[Batch, int]:
+    """``probe`` over slices of the batch of at most about PAIR_CHUNK candidate pairs each
+    (``ends``: the running count of each row's pairs), the outputs concatenated: the
+    pairs a join condition tests are gathered a slice at a time, not all at once."""
+    cuts = np.searchsorted(ends, np.arange(PAIR_CHUNK, int(ends[-1]), PAIR_CHUNK),
+                           side="right")
+    bounds = [0, *sorted({int(c) for c in cuts if 0 < c < n}), n]
+    outs = [probe(join, build, {c: a.slice(lo, hi - lo) for c, a in batch.items()}, hi - lo)
+            for lo, hi in itertools.pairwise(bounds)]
+    names = list(outs[0][0])
+    return {c: pa.concat_arrays([_plain(_whole(o[c])) for o, _ in outs]) for c in names}, \
+        sum(m for _, m in outs)
 
 
 def _plain(a: pa.Array) -> pa.Array:

@@ -349,3 +349,39 @@ def test_fused_aggregate_with_many_dense_groups(jn):
     check(jn, sql)
     plan = "\n".join(jn.db.sql("EXPLAIN ANALYZE " + sql).to_arrow().column(0).to_pylist())
     assert "fused filter+aggregate kernel" in plan, plan
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT count(*), sum(a.v) FROM jpc a JOIN jpc b ON a.k = b.k AND a.v < b.v",
+    "SELECT a.k, count(b.v) FROM jpc a LEFT JOIN jpc b ON a.k = b.k AND a.v + 5 < b.v "
+    "GROUP BY a.k ORDER BY a.k",
+    "SELECT count(*) FROM jpc a WHERE EXISTS (SELECT 1 FROM jpc b WHERE b.k = a.k "
+    "AND b.v > a.v + 90)",
+    "SELECT count(*) FROM jpc a WHERE NOT EXISTS (SELECT 1 FROM jpc b WHERE b.k = a.k "
+    "AND b.v > a.v + 90)",
+])
+def test_join_condition_pairs_in_chunks(jn, sql, monkeypatch):
+    """The pairs of equal keys a join condition tests are gathered a slice of the batch at
+    a time (at most PAIR_CHUNK), with the whole batch's answer."""
+    from mapdb.query import hashjoin
+    _jpc(jn)
+    monkeypatch.setattr(hashjoin, "PAIR_CHUNK", 1000)
+    check(jn, sql)
+
+
+def _jpc(jn) -> None:
+    if "jpc" not in jn.db:
+        t = pa.table({"k": [i % 7 for i in range(3000)], "v": list(range(3000))})
+        jn.db.create_table("jpc", t)
+        if jn.con is not None:
+            jn.con.register("jpc", t)
+
+
+def test_join_condition_pairs_bounded(jn, monkeypatch):
+    """More candidate pairs in one morsel than MAX_CROSS_ROWS: refused by name, not an
+    out-of-memory kill."""
+    from mapdb.query import hashjoin
+    _jpc(jn)
+    monkeypatch.setattr(hashjoin, "MAX_CROSS_ROWS", 10_000)
+    with pytest.raises(MapdbError, match="row pairs of equal keys"):
+        jn.db.sql("SELECT count(*) FROM jpc a JOIN jpc b ON a.k = b.k AND a.v < b.v").fetchall()
