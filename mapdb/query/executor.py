@@ -1604,9 +1604,14 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
             name: pa.array([], _empty_input_type(a)) for name, a in aggs if a.arg is not None})
     if key_names and any(a.fn in functions_catalog.AGGREGATES for _, a, _ in finals):
         table = table.append_column("$row", pa.array(np.arange(table.num_rows)))
+    catalog_aggs = [a for _, a, _ in finals if a.fn in functions_catalog.AGGREGATES]
     g, gid = packedkeys.grouped_rows(table, key_names, specs, numbered and any(
-        a.fn in functions_catalog.AGGREGATES and aggregate_functions.order_free(a)
-        for _, a, _ in finals))
+        aggregate_functions.order_free(a) for a in catalog_aggs))
+    if key_names and ("$row", "list") not in specs and any(
+            gid is None or not aggregate_functions.order_free(a) for a in catalog_aggs):
+        # ranges past 63 bits did not pack: every group's rows gathered after all
+        specs.append(("$row", "list"))
+        g = packedkeys.group_by(table, key_names, specs)
     cols = {n: g.column(n) for n in key_names}
     for name, a, col in finals:
         if a.fn.startswith(("var", "stddev")):
@@ -1621,10 +1626,6 @@ def _group(table: pa.Table | None, keys, aggs, schema) -> pa.Table:
                 cols[name] = aggregate_functions.finish(a, table.column(name), gid,
                                                         g.num_rows)
                 continue
-            if "$row_list" not in g.column_names:  # ranges past 63 bits: gathered after all
-                # (the same grouping again: Arrow's groups come in the same order)
-                specs.append(("$row", "list"))
-                g = packedkeys.group_by(table, key_names, specs)
             rows = g.column(col).combine_chunks()
             group = np.repeat(np.arange(len(rows)), np.diff(np.asarray(rows.offsets)))
             cols[name] = aggregate_functions.finish(a, table.column(name).take(rows.flatten()),

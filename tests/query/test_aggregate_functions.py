@@ -175,3 +175,14 @@ def test_column_names(engines, sql):
 def test_refused(engines, sql, words):
     with pytest.raises(QueryError, match=words):
         engines.db.sql(sql).to_arrow()
+
+
+def test_statistics_beside_keys_too_wide_to_pack(tmp_path):
+    """Integer keys whose ranges pass 63 bits do not pack: corr and skewness then gather
+    each group's rows like median, with DuckDB's answers."""
+    rng = np.random.default_rng(2)
+    a, b = rng.integers(-2**62, 2**62, 300), rng.integers(0, 3, 300)
+    t = pa.table({"a": np.tile(a, 3), "b": np.tile(b, 3), "x": rng.normal(size=900),
+                  "y": rng.normal(size=900)})
+    e = engines_over(tmp_path / "db", {"w": t})
+    check(e, "SELECT a, b, corr(x, y), median(x), sum(y), skewness(x) FROM w GROUP BY a, b")
