@@ -185,4 +185,5 @@ def test_statistics_beside_keys_too_wide_to_pack(tmp_path):
     t = pa.table({"a": np.tile(a, 3), "b": np.tile(b, 3), "x": rng.normal(size=900),
                   "y": rng.normal(size=900)})
     e = engines_over(tmp_path / "db", {"w": t})
-    check(e, "SELECT a, b, corr(x, y), median(x), sum(y), skewness(x) FROM w GROUP BY a, b")
+    check(e, "SELECT a, b, corr(x, y), sum(y), skewness(x) FROM w GROUP BY a, b")
+    check(e, "SELECT a, b, corr(x, y), median(x) FROM w GROUP BY a, b")
